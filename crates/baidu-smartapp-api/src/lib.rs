@@ -1,0 +1,94 @@
+//! Typed client for the Baidu Smart Program third-party platform APIs, on behalf of authorized
+//! mini-programs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), core_http::Error> {
+//! use baidu_smartapp_api::{Client, basic_info::*};
+//!
+//! let client = Client::new(); // one pool for every authorized app
+//! let app = client.authorizer("45.AUTHORIZER_ACCESS_TOKEN"); // cheap per-app handle
+//! let mut set = ModifyDomainRequest::new();
+//! set.action = Some(DomainAction::Set);
+//! set.request_domain = Some(vec!["https://api.example.com".into()]);
+//! app.modify_domain(&set).await?;
+//! let qr = app.get_qr_code(&GetQrCodeRequest { width: Some(430), ..Default::default() }).await?;
+//! println!("{} bytes of {}", qr.bytes.len(), qr.content_type);
+//! # Ok(()) }
+//! ```
+//!
+//! Wire choice: POST parameters, the token included, travel as an
+//! `application/x-www-form-urlencoded` body (as Baidu's own SDK sends them); GET parameters in
+//! the query string. Push events: [`parse_event`].
+
+mod generated;
+
+use std::sync::Arc;
+
+pub use core_http::{Error, Secret, TokenProvider, TokenSource, VendorError};
+pub use generated::*;
+
+/// Production base URL.
+pub const BASE_URL: &str = "https://openapi.baidu.com";
+
+/// Decodes a push-event body received at the platform's event URL (`basic_info::Event`).
+pub fn parse_event(body: &[u8]) -> Result<basic_info::Event, core_http::push::PushError> {
+    basic_info::Event::parse(body)
+}
+
+/// One client (one connection pool) for every authorized mini-program.
+#[derive(Clone, Debug)]
+pub struct Client {
+    transport: Arc<core_http::Transport>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    /// A client for the production API.
+    pub fn new() -> Self {
+        Self::with_base_url(BASE_URL)
+    }
+
+    /// A client for another origin (a proxy, the sandbox, a test server).
+    pub fn with_base_url(base_url: impl Into<String>) -> Self {
+        Client {
+            transport: Arc::new(core_http::Transport::new(base_url)),
+        }
+    }
+
+    /// A client over a configured transport.
+    pub fn with_transport(transport: Arc<core_http::Transport>) -> Self {
+        Client { transport }
+    }
+
+    /// A handle on one authorized mini-program, calling with its access token (`45.`…): a
+    /// fixed token or a [`TokenSource::Provider`]. Cheap: no new connection pool.
+    pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
+        AuthorizedApp {
+            session: core_http::Session::new(
+                self.transport.clone(),
+                core_http::Credentials {
+                    authorizer_access_token: Some(token.into()),
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// A handle on one authorized mini-program. Cheap to create and clone.
+#[derive(Clone, Debug)]
+pub struct AuthorizedApp {
+    session: core_http::Session,
+}
+
+impl AuthorizedApp {
+    /// The underlying session, for [`core_http::Session::send`] with any request type.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+}

@@ -1,0 +1,187 @@
+//! What a request type knows about its endpoint.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::ser::SerializeMap;
+
+use crate::{Error, InvalidRequest};
+
+/// The vendor whose envelope and conventions an endpoint follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Vendor {
+    /// WeChat Open Platform: `errcode`/`errmsg` at the top level, `0` (or absent) is success.
+    Wechat,
+    /// Baidu Smart Program: `errno`/`msg`/`data`, `0` is success.
+    Baidu,
+    /// Kuaishou: `result`/`error_msg`, `1` is success.
+    Kuaishou,
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Vendor::Wechat => "wechat",
+            Vendor::Baidu => "baidu",
+            Vendor::Kuaishou => "kuaishou",
+        })
+    }
+}
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+}
+
+/// The request body an endpoint sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    None,
+    /// `application/json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+}
+
+/// Where a credential travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// The URL query string.
+    Query,
+    /// The form body.
+    Form,
+}
+
+/// Which credential fills a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// The platform's own token (WeChat `component_access_token`).
+    ComponentAccessToken,
+    /// The token of one authorized mini-program.
+    AuthorizerAccessToken,
+    /// The platform's app id (Kuaishou `component_app_id`; not a secret).
+    ComponentAppId,
+}
+
+/// A credential parameter of an endpoint: wire name, kind, location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialParam {
+    /// Wire name, e.g. `access_token`.
+    pub name: &'static str,
+    /// Which credential.
+    pub kind: CredentialKind,
+    /// Where it travels.
+    pub location: Location,
+}
+
+/// A successful binary answer (e.g. the Baidu QR code image).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Binary {
+    /// The `Content-Type` the server sent.
+    pub content_type: String,
+    /// The body, not copied.
+    pub bytes: Bytes,
+}
+
+impl fmt::Debug for Binary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Binary")
+            .field("content_type", &self.content_type)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// An HTTP answer as received, before decoding.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+/// Collects query or form parameters (`application/x-www-form-urlencoded` encoding).
+pub struct ParamSink<'a> {
+    inner: form_urlencoded::Serializer<'a, &'a mut String>,
+}
+
+impl<'a> ParamSink<'a> {
+    /// Appends to `target` (which may already hold pairs).
+    pub fn new(target: &'a mut String) -> Self {
+        let start = target.len();
+        ParamSink {
+            inner: form_urlencoded::Serializer::for_suffix(target, start),
+        }
+    }
+
+    /// Appends one `name=value` pair, percent-encoded.
+    pub fn put(&mut self, name: &str, value: &str) {
+        self.inner.append_pair(name, value);
+    }
+
+    /// Finishes the encoding.
+    pub fn finish(mut self) {
+        self.inner.finish();
+    }
+}
+
+/// A request type of one vendor endpoint. Derive it with `#[derive(Endpoint)]`; the generated
+/// request types of the vendor crates all implement it.
+pub trait Endpoint: Send + Sync {
+    /// The decoded successful answer.
+    type Response: Send;
+    /// Vendor conventions (envelope, error codes).
+    const VENDOR: Vendor;
+    /// Operation name, e.g. `ModifyDomain`.
+    const NAME: &'static str;
+    /// HTTP method.
+    const METHOD: Method;
+    /// Path below the base URL.
+    const PATH: &'static str;
+    /// Body kind.
+    const BODY: BodyKind;
+    /// Credential parameters, filled from the handle's [`crate::Credentials`].
+    const CREDENTIALS: &'static [CredentialParam];
+    /// Documented error codes of this endpoint and their text.
+    const ERRORS: &'static [(i64, &'static str)];
+    /// Whether a repeat is harmless (reads, `set`); false for quota-limited writes.
+    const IDEMPOTENT: bool;
+
+    /// Checks the documented constraints; nothing is sent when this fails.
+    fn validate(&self) -> Result<(), InvalidRequest>;
+    /// Appends the query parameters.
+    fn write_query(&self, query: &mut ParamSink<'_>);
+    /// Appends the form parameters (form bodies only).
+    fn write_form(&self, form: &mut ParamSink<'_>);
+    /// Writes the JSON body members (JSON bodies only).
+    fn write_json<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error>;
+    /// Decodes the answer: envelope, vendor error, payload.
+    fn decode(raw: RawResponse) -> Result<Self::Response, Error>;
+
+    /// The documented text of a vendor error code for this endpoint.
+    fn error_text(code: i64) -> Option<&'static str> {
+        Self::ERRORS
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, text)| *text)
+    }
+}
+
+/// Serializes an endpoint's JSON body members as one JSON object.
+pub(crate) struct JsonBody<'a, E>(pub &'a E);
+
+impl<E: Endpoint> serde::Serialize for JsonBody<'_, E> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.0.write_json(&mut map)?;
+        map.end()
+    }
+}

@@ -1,0 +1,114 @@
+//! The SDK's error type: invalid input, credentials, transport, undecodable answer, vendor error.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::Vendor;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request breaks a documented constraint; nothing was sent.
+    #[error("invalid request: {0}")]
+    InvalidRequest(#[from] InvalidRequest),
+    /// No credential of the needed kind is configured, or the provider failed.
+    #[error("{endpoint}: credential unavailable: {message}")]
+    Credentials {
+        /// Operation name.
+        endpoint: &'static str,
+        /// What is missing (never a secret value).
+        message: String,
+    },
+    /// The request did not complete (connect, timeout, body read). The URL is stripped: our
+    /// tokens ride in the query string.
+    #[error("{endpoint}: transport error")]
+    Transport {
+        /// Operation name.
+        endpoint: &'static str,
+        /// The cause, without URL.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A non-success HTTP status with a body that is not a vendor envelope.
+    #[error("{endpoint}: HTTP status {status}")]
+    Http {
+        /// Operation name.
+        endpoint: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// The body as received.
+        body: Bytes,
+    },
+    /// The answer could not be decoded; the raw body is kept.
+    #[error("{endpoint}: undecodable response at `{path}`: {message}")]
+    Decode {
+        /// Operation name.
+        endpoint: &'static str,
+        /// JSON path of the offending value (`.` for the whole body).
+        path: String,
+        /// The decoder's message.
+        message: String,
+        /// The body as received.
+        body: Bytes,
+    },
+    /// The vendor answered with an error code.
+    #[error(transparent)]
+    Vendor(#[from] VendorError),
+}
+
+impl Error {
+    /// The vendor error, if this is one.
+    pub fn vendor(&self) -> Option<&VendorError> {
+        match self {
+            Error::Vendor(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// An error answer from a vendor: its code, its message, and what the document says it means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorError {
+    /// Which vendor answered.
+    pub vendor: Vendor,
+    /// Operation name.
+    pub endpoint: &'static str,
+    /// The vendor's code (`errcode`, `errno`, `result`, or a gateway `error_code`).
+    pub code: i64,
+    /// The vendor's message, as received.
+    pub message: String,
+    /// The document's text for this code on this endpoint, when it has one.
+    pub documented: Option<&'static str>,
+}
+
+impl fmt::Display for VendorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} failed with code {}: {}",
+            self.vendor, self.endpoint, self.code, self.message
+        )?;
+        if let Some(doc) = self.documented {
+            write!(f, " (documented: {doc})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for VendorError {}
+
+/// A request that breaks a documented constraint: which field, what the rule is, what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{endpoint}.{field}: {rule}; got {given}")]
+pub struct InvalidRequest {
+    /// Operation name.
+    pub endpoint: &'static str,
+    /// Wire name of the parameter.
+    pub field: &'static str,
+    /// The documented rule.
+    pub rule: String,
+    /// What was given (a short description, never a secret).
+    pub given: String,
+}

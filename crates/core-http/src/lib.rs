@@ -1,0 +1,38 @@
+//! Shared runtime of the miniapp SDK.
+//!
+//! The vendor crates (`wechat-component-api`, `baidu-smartapp-api`, `kuaishou-api`) are
+//! generated from the specs; everything they have in common lives here:
+//!
+//! - [`Endpoint`]: what a request type knows about itself (derived with [`macro@Endpoint`]).
+//! - [`Transport`] and [`Session`]: one `reqwest` connection pool shared by every authorized
+//!   app, and cheap per-app handles carrying [`Credentials`].
+//! - [`envelope`]: each vendor's response envelope, decoded once for all endpoints.
+//! - [`Error`]: transport failure vs. undecodable response vs. vendor error.
+//! - [`wire`] and [`de`]: the encoders and lenient decoders the generated code calls.
+//! - [`push`]: helpers behind each vendor's push-event entry point.
+
+pub mod de;
+mod endpoint;
+pub mod envelope;
+mod error;
+pub mod push;
+mod secret;
+mod session;
+pub mod validate;
+pub mod wire;
+
+pub use endpoint::{
+    Binary, BodyKind, CredentialKind, CredentialParam, Endpoint, Location, Method, ParamSink,
+    RawResponse, Vendor,
+};
+pub use error::{Error, InvalidRequest, VendorError};
+pub use miniapp_derive::Endpoint;
+pub use secret::Secret;
+pub use session::{Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport};
+
+/// Items the generated code and the derive macro refer to; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+}

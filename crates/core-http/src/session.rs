@@ -1,0 +1,232 @@
+//! One connection pool for every authorized app, cheap per-app handles, and the one seam where
+//! credentials come from.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::Instrument;
+
+use crate::endpoint::JsonBody;
+use crate::{
+    BodyKind, CredentialKind, Endpoint, Error, Location, Method, ParamSink, RawResponse, Secret,
+};
+
+/// The future a [`TokenProvider`] returns.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send + 'a>>;
+
+/// Supplies a token on demand (a refreshing provider, a cache, a store).
+pub trait TokenProvider: Send + Sync {
+    /// The current token.
+    fn token(&self) -> TokenFuture<'_>;
+}
+
+/// Where a token comes from: a caller's fixed value, or a provider the SDK asks each call.
+#[derive(Clone)]
+pub enum TokenSource {
+    /// A token the caller supplied; the SDK uses it as is and never tries to refresh it.
+    Static(Secret),
+    /// A provider asked on every call.
+    Provider(Arc<dyn TokenProvider>),
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Static(s) => f.debug_tuple("Static").field(s).finish(),
+            TokenSource::Provider(_) => f.write_str("Provider(..)"),
+        }
+    }
+}
+
+impl<T: Into<Secret>> From<T> for TokenSource {
+    fn from(token: T) -> Self {
+        TokenSource::Static(token.into())
+    }
+}
+
+impl TokenSource {
+    async fn get(&self) -> Result<Secret, Error> {
+        match self {
+            TokenSource::Static(s) => Ok(s.clone()),
+            TokenSource::Provider(p) => p.token().await,
+        }
+    }
+}
+
+/// The credentials of one handle. Cloning is cheap.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// The platform's app id (Kuaishou sends it on every call).
+    pub component_app_id: Option<Arc<str>>,
+    /// The platform's own token (WeChat component endpoints).
+    pub component_access_token: Option<TokenSource>,
+    /// The authorized mini-program's token.
+    pub authorizer_access_token: Option<TokenSource>,
+}
+
+impl Credentials {
+    async fn resolve(&self, kind: CredentialKind, endpoint: &'static str) -> Result<Secret, Error> {
+        let missing = |what: &str| Error::Credentials {
+            endpoint,
+            message: format!("no {what} configured on this handle"),
+        };
+        match kind {
+            CredentialKind::ComponentAppId => self
+                .component_app_id
+                .as_ref()
+                .map(|id| Secret::new(id.clone()))
+                .ok_or_else(|| missing("component app id")),
+            CredentialKind::ComponentAccessToken => match &self.component_access_token {
+                Some(t) => t.get().await,
+                None => Err(missing("component access token")),
+            },
+            CredentialKind::AuthorizerAccessToken => match &self.authorizer_access_token {
+                Some(t) => t.get().await,
+                None => Err(missing("authorizer access token")),
+            },
+        }
+    }
+}
+
+/// The shared HTTP side: one `reqwest` pool and a base URL. Build one per vendor and share it
+/// (it is behind an `Arc` in every [`Session`]).
+#[derive(Debug)]
+pub struct Transport {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Transport {
+    /// A transport with its own connection pool (10 s connect timeout, 30 s request timeout).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self::with_client(base_url, http)
+    }
+
+    /// A transport over a caller-configured `reqwest` client (proxies, timeouts, TLS).
+    pub fn with_client(base_url: impl Into<String>, http: reqwest::Client) -> Self {
+        let mut base_url = base_url.into();
+        while base_url.ends_with('/') {
+            base_url.pop();
+        }
+        Transport { http, base_url }
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+}
+
+/// A cheap handle: the shared transport plus one set of credentials. Vendor crates wrap it in
+/// their per-app handle types; cloning it clones two `Arc`s.
+#[derive(Clone, Debug)]
+pub struct Session {
+    transport: Arc<Transport>,
+    credentials: Credentials,
+}
+
+impl Session {
+    /// A handle on `transport` with `credentials`.
+    pub fn new(transport: Arc<Transport>, credentials: Credentials) -> Self {
+        Session {
+            transport,
+            credentials,
+        }
+    }
+
+    /// The shared transport.
+    pub fn transport(&self) -> &Arc<Transport> {
+        &self.transport
+    }
+
+    /// This handle's credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Validates, encodes and sends `request`, then decodes the answer.
+    pub async fn send<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
+        request.validate()?;
+        let span = tracing::debug_span!("miniapp.call", vendor = %E::VENDOR, endpoint = E::NAME);
+        self.send_unchecked(request).instrument(span).await
+    }
+
+    async fn send_unchecked<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
+
+        let mut query = String::new();
+        let mut form = String::new();
+        {
+            let mut q = ParamSink::new(&mut query);
+            let mut f = ParamSink::new(&mut form);
+            for cred in E::CREDENTIALS {
+                let value = self.credentials.resolve(cred.kind, E::NAME).await?;
+                match cred.location {
+                    Location::Query => q.put(cred.name, value.expose()),
+                    Location::Form => f.put(cred.name, value.expose()),
+                }
+            }
+            request.write_query(&mut q);
+            if E::BODY == BodyKind::Form {
+                request.write_form(&mut f);
+            }
+            q.finish();
+            f.finish();
+        }
+
+        let mut url = String::with_capacity(self.transport.base_url.len() + E::PATH.len() + 1 + query.len());
+        url.push_str(&self.transport.base_url);
+        url.push_str(E::PATH);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        let method = match E::METHOD {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut builder = self.transport.http.request(method, url);
+        builder = match E::BODY {
+            BodyKind::None => builder,
+            BodyKind::Form => builder
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form),
+            BodyKind::Json => {
+                let body = serde_json::to_vec(&JsonBody(request)).map_err(|e| Error::Decode {
+                    endpoint: E::NAME,
+                    path: ".".into(),
+                    message: format!("request body did not encode: {e}"),
+                    body: Default::default(),
+                })?;
+                builder
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body)
+            }
+        };
+
+        let transport_error = |e: reqwest::Error| Error::Transport {
+            endpoint: E::NAME,
+            source: e.without_url(),
+        };
+        let response = builder.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await.map_err(transport_error)?;
+        tracing::debug!(status, len = body.len(), "answer received");
+        E::decode(RawResponse {
+            status,
+            content_type,
+            body,
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! Typed client for the Kuaishou third-party platform APIs on authorized mini-programs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), core_http::Error> {
+//! use kuaishou_api::{Client, basic_info::*};
+//!
+//! let client = Client::new("COMPONENT_APP_ID"); // one pool for every authorized app
+//! let app = client.authorizer("AUTHORIZER_ACCESS_TOKEN");
+//! let info = app.get_app_info(&GetAppInfoRequest::new()).await?;
+//! println!("{:?}", info.app_name);
+//! # Ok(()) }
+//! ```
+
+mod generated;
+
+use std::sync::Arc;
+
+pub use core_http::{Error, Secret, TokenProvider, TokenSource, VendorError};
+pub use generated::*;
+
+/// Production base URL.
+pub const BASE_URL: &str = "https://open.kuaishou.com";
+
+/// One client (one connection pool) for a platform and every app it manages.
+#[derive(Clone, Debug)]
+pub struct Client {
+    transport: Arc<core_http::Transport>,
+    component_app_id: Arc<str>,
+}
+
+impl Client {
+    /// A client for the production API, for the platform `component_app_id`.
+    pub fn new(component_app_id: impl Into<Arc<str>>) -> Self {
+        Self::with_base_url(BASE_URL, component_app_id)
+    }
+
+    /// A client for another origin (a proxy, the sandbox, a test server).
+    pub fn with_base_url(base_url: impl Into<String>, component_app_id: impl Into<Arc<str>>) -> Self {
+        Self::with_transport(Arc::new(core_http::Transport::new(base_url)), component_app_id)
+    }
+
+    /// A client over a configured transport.
+    pub fn with_transport(
+        transport: Arc<core_http::Transport>,
+        component_app_id: impl Into<Arc<str>>,
+    ) -> Self {
+        Client {
+            transport,
+            component_app_id: component_app_id.into(),
+        }
+    }
+
+    /// A handle on one authorized mini-program, with its `authorizer_access_token`: a fixed
+    /// token or a [`TokenSource::Provider`]. Cheap: no new connection pool.
+    pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
+        AuthorizedApp {
+            session: core_http::Session::new(
+                self.transport.clone(),
+                core_http::Credentials {
+                    component_app_id: Some(self.component_app_id.clone()),
+                    authorizer_access_token: Some(token.into()),
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// A handle on one authorized mini-program. Cheap to create and clone.
+#[derive(Clone, Debug)]
+pub struct AuthorizedApp {
+    session: core_http::Session,
+}
+
+impl AuthorizedApp {
+    /// The underlying session, for [`core_http::Session::send`] with any request type.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+}

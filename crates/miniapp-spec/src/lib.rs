@@ -1,0 +1,623 @@
+//! The spec format: every endpoint of the vendor documents, transcribed field by field as TOML.
+//!
+//! One file per vendor document lives under `specs/<vendor>/`. The generator (`cargo xtask
+//! codegen`) and the sandbox both read these types; `specs/spec.schema.json` is produced from
+//! them with `schemars`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+mod types;
+pub use types::{TypeRef, TypeRefError};
+
+/// One transcribed vendor document.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Which vendor the document belongs to; selects the response envelope and credentials.
+    pub vendor: Vendor,
+    /// The document this file transcribes.
+    pub source: Source,
+    /// Rust module the generator writes for this document (named after the doc section).
+    pub module: String,
+    /// Endpoints of the document, in document order.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Named object types used by parameters, response fields and events.
+    #[serde(default)]
+    pub objects: Vec<ObjectType>,
+    /// Named enumerations (closed sets of documented values).
+    #[serde(default)]
+    pub enums: Vec<EnumType>,
+    /// Push events the document describes.
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+/// The vendor whose rules (envelope, credentials, base URL) apply.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// WeChat Open Platform (`errcode`/`errmsg`).
+    Wechat,
+    /// Baidu Smart Program (`errno`/`msg`/`data`).
+    Baidu,
+    /// Kuaishou (`result` = 1 on success, `error_msg`).
+    Kuaishou,
+}
+
+impl Vendor {
+    /// The lowercase name used in spec files and folder names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Wechat => "wechat",
+            Vendor::Baidu => "baidu",
+            Vendor::Kuaishou => "kuaishou",
+        }
+    }
+}
+
+/// Where a spec file's facts come from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// File name of the document in `shared/seeds/`.
+    pub document: String,
+    /// The document's title.
+    pub title: String,
+    /// Public URL of the document, when known.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Method {
+    /// `GET`
+    GET,
+    /// `POST`
+    POST,
+}
+
+/// Where a parameter travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    /// URL query string.
+    Query,
+    /// `application/x-www-form-urlencoded` body.
+    Form,
+    /// JSON body member.
+    Json,
+}
+
+/// The request body an endpoint sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKind {
+    /// No body.
+    #[default]
+    None,
+    /// `application/json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+}
+
+/// What a successful response looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseKind {
+    /// The vendor's JSON envelope.
+    #[default]
+    Envelope,
+    /// Raw bytes (e.g. an image) on success, the vendor's JSON error envelope on failure.
+    BinaryOrJsonError,
+}
+
+/// How the response fields sit in the envelope's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataShape {
+    /// The fields are members of an object (top level for WeChat/Kuaishou, `data` for Baidu).
+    #[default]
+    Object,
+    /// The payload is a single value described by the one field (e.g. `data` is a string or an
+    /// array); the generated response wraps it transparently.
+    Transparent,
+}
+
+/// A credential the endpoint needs, and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// Wire name of the parameter, e.g. `access_token`.
+    pub name: String,
+    /// Which credential fills it.
+    pub kind: CredentialKind,
+    /// Where it travels.
+    pub location: Location,
+}
+
+/// The kinds of credential the vendors use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// The third-party platform's own token (WeChat `component_access_token`, Baidu TP token).
+    ComponentAccessToken,
+    /// The token of one authorized mini-program.
+    AuthorizerAccessToken,
+    /// The third-party platform's app id (not a secret; Kuaishou sends it with every call).
+    ComponentAppId,
+}
+
+/// Whether repeating a call is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Idempotency {
+    /// A read, or a write that sets the same state when repeated.
+    #[default]
+    Idempotent,
+    /// A write that spends a limited vendor quota or cannot be checked; never retried blindly.
+    QuotaLimited,
+}
+
+/// One endpoint of a vendor document.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Operation name in PascalCase; types are `<name>Request` and `<name>Response`.
+    pub name: String,
+    /// Method name on the client handle (snake_case).
+    pub fn_name: String,
+    /// The section heading in the document.
+    pub title: String,
+    /// The document's description of the endpoint.
+    pub description: String,
+    /// Link to the section, when known.
+    #[serde(default)]
+    pub doc_url: Option<String>,
+    /// HTTP method.
+    pub method: Method,
+    /// Production base URL, e.g. `https://openapi.baidu.com`.
+    pub base_url: String,
+    /// Path below the base URL, starting with `/`.
+    pub path: String,
+    /// Credentials the endpoint needs.
+    pub credentials: Vec<Credential>,
+    /// The request body kind.
+    #[serde(default)]
+    pub body: BodyKind,
+    /// The response kind.
+    #[serde(default)]
+    pub response: ResponseKind,
+    /// How the response fields sit in the payload.
+    #[serde(default)]
+    pub data: DataShape,
+    /// Whether a repeat is harmless (drives retries).
+    #[serde(default)]
+    pub idempotency: Idempotency,
+    /// Request parameters (credentials excluded).
+    #[serde(default)]
+    pub params: Vec<Field>,
+    /// Response fields (envelope members excluded).
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    /// Every documented error code.
+    #[serde(default)]
+    pub errors: Vec<ErrorCode>,
+    /// Document examples; the sandbox answers with them.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    /// Where the document contradicts itself, and what the SDK does about it.
+    #[serde(default)]
+    pub quirks: Vec<String>,
+}
+
+/// A request parameter, a response field, an object member or an event member.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Wire name.
+    pub name: String,
+    /// Rust field name when the wire name is not a good one (misspelled, camelCase, keyword).
+    #[serde(default)]
+    pub rust_name: Option<String>,
+    /// Type: `string`, `integer`, `boolean`, `json`, a named object or enum, `list<T>` or
+    /// `map<T>` (string keys).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Where a request parameter travels (ignored for response fields).
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// Documented as required (request), or always present (response).
+    #[serde(default)]
+    pub required: bool,
+    /// A required parameter that may be left out when another parameter has this value
+    /// (e.g. the domain lists when `action = "get"`).
+    #[serde(default)]
+    pub optional_when: Option<Condition>,
+    /// The document's description.
+    #[serde(default)]
+    pub description: String,
+    /// Other wire names the vendor sends for this field (misspellings such as `reson`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The wire value is the list joined by this separator (`;` or `,`); Rust sees a list.
+    #[serde(default)]
+    pub join: Option<String>,
+    /// The wire value is JSON text inside a string (Baidu `categories`, `category_quali`).
+    #[serde(default)]
+    pub json_string: bool,
+    /// The documents disagree on number vs string: accept both.
+    #[serde(default)]
+    pub lenient: bool,
+    /// Documented limits, checked before sending.
+    #[serde(default)]
+    pub limits: Limits,
+    /// A contradiction in the document about this field.
+    #[serde(default)]
+    pub quirk: Option<String>,
+}
+
+impl Field {
+    /// The Rust identifier for this field.
+    pub fn rust_ident(&self) -> String {
+        self.rust_name.clone().unwrap_or_else(|| self.name.clone())
+    }
+
+    /// The parsed type.
+    pub fn type_ref(&self) -> Result<TypeRef, TypeRefError> {
+        TypeRef::parse(&self.ty)
+    }
+}
+
+/// `param = value`: a condition on another parameter.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// The other parameter's wire name.
+    pub param: String,
+    /// Its wire value.
+    pub equals: String,
+}
+
+/// Documented limits of a value.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Minimum length in characters (not bytes).
+    #[serde(default)]
+    pub min_chars: Option<u32>,
+    /// Maximum length in characters (not bytes).
+    #[serde(default)]
+    pub max_chars: Option<u32>,
+    /// Minimum numeric value.
+    #[serde(default)]
+    pub min: Option<i64>,
+    /// Maximum numeric value.
+    #[serde(default)]
+    pub max: Option<i64>,
+    /// Maximum number of list items.
+    #[serde(default)]
+    pub max_items: Option<u32>,
+    /// Format each (list item) value must have.
+    #[serde(default)]
+    pub format: Option<Format>,
+}
+
+impl Limits {
+    /// True when no limit is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+/// Value formats the documents prescribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// A bare host name: no scheme, no path (`www.qq.com`).
+    BareHost,
+    /// A URL starting with `https://` or `wss://`.
+    HttpsOrWssUrl,
+}
+
+/// A documented error code.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorCode {
+    /// The vendor's code.
+    pub code: i64,
+    /// The document's text for it (verbatim).
+    pub message: String,
+    /// The document's advice, when it gives one.
+    #[serde(default)]
+    pub solution: Option<String>,
+}
+
+/// A document example.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    /// What the example shows.
+    #[serde(default)]
+    pub description: String,
+    /// Request parameters that select this example in the sandbox (`action = "get"`).
+    #[serde(default)]
+    pub when: BTreeMap<String, String>,
+    /// The request body or query of the example, as the document gives it.
+    #[serde(default)]
+    pub request: Option<String>,
+    /// The response body (valid JSON; cleaned where the document's is not, see `quirks`).
+    #[serde(default)]
+    pub response: Option<String>,
+    /// Content type of a binary response.
+    #[serde(default)]
+    pub content_type: Option<String>,
+}
+
+/// A named object type.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectType {
+    /// Rust type name.
+    pub name: String,
+    /// The document's description.
+    #[serde(default)]
+    pub description: String,
+    /// Members.
+    pub fields: Vec<Field>,
+}
+
+/// A closed set of documented values.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnumType {
+    /// Rust type name.
+    pub name: String,
+    /// The document's description.
+    #[serde(default)]
+    pub description: String,
+    /// Whether the wire form is a string or an integer.
+    #[serde(default)]
+    pub repr: EnumRepr,
+    /// The documented values.
+    pub values: Vec<EnumValue>,
+}
+
+/// Wire representation of an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EnumRepr {
+    /// A string such as `"add"`.
+    #[default]
+    String,
+    /// An integer such as `1`.
+    Integer,
+}
+
+/// One documented value.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnumValue {
+    /// Wire value (for integer enums, the number as text).
+    pub wire: String,
+    /// Rust variant name.
+    pub rust: String,
+    /// The document's description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A family of push events that share one payload.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Rust name of the family: the variant of the vendor's event enum, and `<name>Event`.
+    pub name: String,
+    /// The document section that describes it.
+    pub title: String,
+    /// The document's description.
+    #[serde(default)]
+    pub description: String,
+    /// The event names (`event` member) of the family, with their meaning.
+    pub kinds: Vec<EnumValue>,
+    /// Payload members other than `event`.
+    pub fields: Vec<Field>,
+    /// Document examples (cleaned to valid JSON where needed, see `quirks`).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Where the document contradicts itself.
+    #[serde(default)]
+    pub quirks: Vec<String>,
+}
+
+/// A spec that could not be read; the message names the file, line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML does not match the format.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending value.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// The TOML parses but breaks a rule of the format.
+    #[error("{path}: {context}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Which endpoint/field.
+        context: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Parses one spec from its text; `path` is only used in error messages.
+pub fn parse(path: &Path, text: &str) -> Result<SpecFile, SpecError> {
+    let spec: SpecFile = toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|span| line_col(text, span.start))
+            .unwrap_or((0, 0));
+        SpecError::Parse {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    validate(path, &spec)?;
+    Ok(spec)
+}
+
+/// Reads and parses one spec file.
+pub fn load(path: &Path) -> Result<SpecFile, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Reads every `*.toml` below `specs_dir/<vendor>/`, sorted by path.
+pub fn load_dir(specs_dir: &Path) -> Result<Vec<(PathBuf, SpecFile)>, SpecError> {
+    let mut paths = Vec::new();
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SpecError::Io { path, source }
+    };
+    for vendor in std::fs::read_dir(specs_dir).map_err(io(specs_dir))? {
+        let vendor = vendor.map_err(io(specs_dir))?.path();
+        if !vendor.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&vendor).map_err(io(&vendor))? {
+            let file = file.map_err(io(&vendor))?.path();
+            if file.extension().is_some_and(|e| e == "toml") {
+                paths.push(file);
+            }
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| load(&p).map(|s| (p, s)))
+        .collect()
+}
+
+/// The JSON Schema of the format, pretty-printed with a trailing newline.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(SpecFile);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    text.push('\n');
+    text
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Rules the TOML types cannot express: names resolve, types parse, examples are JSON.
+fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
+    let invalid = |context: String, message: String| SpecError::Invalid {
+        path: path.to_owned(),
+        context,
+        message,
+    };
+    let known: Vec<&str> = spec
+        .objects
+        .iter()
+        .map(|o| o.name.as_str())
+        .chain(spec.enums.iter().map(|e| e.name.as_str()))
+        .collect();
+    let check_fields = |context: &str, fields: &[Field], is_param: bool| {
+        for f in fields {
+            let ctx = format!("{context}.{}", f.name);
+            let ty = f
+                .type_ref()
+                .map_err(|e| invalid(ctx.clone(), e.to_string()))?;
+            if let Some(name) = ty.named() {
+                if !known.contains(&name) {
+                    return Err(invalid(ctx, format!("unknown type `{name}`")));
+                }
+            }
+            if is_param && f.location.is_none() {
+                return Err(invalid(ctx, "a request parameter needs `location`".into()));
+            }
+            if f.join.is_some() && !matches!(ty, TypeRef::List(_)) {
+                return Err(invalid(ctx, "`join` needs a `list<..>` type".into()));
+            }
+        }
+        Ok(())
+    };
+    for o in &spec.objects {
+        check_fields(&format!("objects.{}", o.name), &o.fields, false)?;
+    }
+    for ev in &spec.events {
+        check_fields(&format!("events.{}", ev.name), &ev.fields, false)?;
+        for (i, ex) in ev.examples.iter().enumerate() {
+            serde_json::from_str::<serde_json::Value>(ex).map_err(|e| {
+                invalid(
+                    format!("events.{}.examples[{i}]", ev.name),
+                    format!("not JSON: {e}"),
+                )
+            })?;
+        }
+    }
+    for ep in &spec.endpoints {
+        let ctx = format!("endpoints.{}", ep.name);
+        if !ep.path.starts_with('/') {
+            return Err(invalid(ctx, "`path` must start with `/`".into()));
+        }
+        check_fields(&format!("{ctx}.params"), &ep.params, true)?;
+        check_fields(&format!("{ctx}.fields"), &ep.fields, false)?;
+        for p in &ep.params {
+            let body_ok = match p.location {
+                Some(Location::Json) => ep.body == BodyKind::Json,
+                Some(Location::Form) => ep.body == BodyKind::Form,
+                _ => true,
+            };
+            if !body_ok {
+                return Err(invalid(
+                    format!("{ctx}.params.{}", p.name),
+                    format!("location {:?} does not match body {:?}", p.location, ep.body),
+                ));
+            }
+        }
+        if ep.data == DataShape::Transparent && ep.fields.len() != 1 {
+            return Err(invalid(ctx, "`data = \"transparent\"` needs exactly one field".into()));
+        }
+        for (i, ex) in ep.examples.iter().enumerate() {
+            if let (Some(body), None) = (&ex.response, &ex.content_type) {
+                serde_json::from_str::<serde_json::Value>(body).map_err(|e| {
+                    invalid(format!("{ctx}.examples[{i}].response"), format!("not JSON: {e}"))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}

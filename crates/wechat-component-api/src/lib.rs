@@ -1,0 +1,83 @@
+//! Typed client for the WeChat Open Platform third-party platform (component) APIs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), core_http::Error> {
+//! use wechat_component_api::{Client, third_party_domain::*};
+//!
+//! let client = Client::new(); // https://api.weixin.qq.com; `with_base_url` for a proxy or the sandbox
+//! let component = client.component("COMPONENT_ACCESS_TOKEN");
+//! let mut set = ModifyWxaJumpDomainRequest::new(JumpDomainAction::Set);
+//! set.wxa_jump_h5_domain = Some(vec!["www.qq.com".into(), "wx.qq.com".into()]);
+//! let answer = component.modify_wxa_jump_domain(&set).await?;
+//! println!("{:?}", answer.testing_wxa_jump_h5_domain);
+//! # Ok(()) }
+//! ```
+
+mod generated;
+
+use std::sync::Arc;
+
+pub use core_http::{Error, Secret, TokenProvider, TokenSource, VendorError};
+pub use generated::*;
+
+/// Production base URL.
+pub const BASE_URL: &str = "https://api.weixin.qq.com";
+
+/// One client (one connection pool) for a whole platform; hand out handles with
+/// [`Client::component`].
+#[derive(Clone, Debug)]
+pub struct Client {
+    transport: Arc<core_http::Transport>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    /// A client for the production API.
+    pub fn new() -> Self {
+        Self::with_base_url(BASE_URL)
+    }
+
+    /// A client for another origin (a proxy, the sandbox, a test server).
+    pub fn with_base_url(base_url: impl Into<String>) -> Self {
+        Client {
+            transport: Arc::new(core_http::Transport::new(base_url)),
+        }
+    }
+
+    /// A client over a configured transport.
+    pub fn with_transport(transport: Arc<core_http::Transport>) -> Self {
+        Client { transport }
+    }
+
+    /// A handle that calls the platform's own (component) endpoints with `token`: a fixed
+    /// token (`&str`, `String`, [`Secret`]) or a [`TokenSource::Provider`].
+    pub fn component(&self, token: impl Into<TokenSource>) -> Component {
+        Component {
+            session: core_http::Session::new(
+                self.transport.clone(),
+                core_http::Credentials {
+                    component_access_token: Some(token.into()),
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// A handle on the platform's own endpoints (`component_access_token`). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Component {
+    session: core_http::Session,
+}
+
+impl Component {
+    /// The underlying session, for [`core_http::Session::send`] with any request type.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+}

@@ -1,0 +1,697 @@
+//! Spec types to Rust tokens.
+
+use anyhow::{bail, Result};
+use miniapp_spec::{
+    BodyKind, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field, Format,
+    Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
+};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+fn ident(name: &str) -> Result<Ident> {
+    match syn::parse_str::<Ident>(name) {
+        Ok(i) => Ok(i),
+        Err(_) => bail!("`{name}` is not a usable Rust identifier; set `rust_name` in the spec"),
+    }
+}
+
+fn doc(text: &str) -> TokenStream {
+    let lines: Vec<TokenStream> = text
+        .trim()
+        .lines()
+        .map(|l| {
+            let l = format!(" {}", l.trim_end());
+            quote!(#[doc = #l])
+        })
+        .collect();
+    quote!(#(#lines)*)
+}
+
+fn screaming(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// The Rust type of a spec type.
+fn rust_type(ty: &TypeRef) -> Result<TokenStream> {
+    Ok(match ty {
+        TypeRef::String => quote!(String),
+        TypeRef::Integer => quote!(i64),
+        TypeRef::Boolean => quote!(bool),
+        TypeRef::Json => quote!(core_http::__private::serde_json::Value),
+        TypeRef::Named(n) => {
+            let i = ident(n)?;
+            quote!(#i)
+        }
+        TypeRef::List(t) => {
+            let t = rust_type(t)?;
+            quote!(Vec<#t>)
+        }
+        TypeRef::Map(t) => {
+            let t = rust_type(t)?;
+            quote!(std::collections::BTreeMap<String, #t>)
+        }
+    })
+}
+
+fn limits_doc(f: &Field) -> String {
+    let l = &f.limits;
+    let mut parts = Vec::new();
+    if let Some(n) = l.max_items {
+        parts.push(format!("at most {n} items"));
+    }
+    match (l.min_chars, l.max_chars) {
+        (Some(a), Some(b)) => parts.push(format!("{a} to {b} characters")),
+        (None, Some(b)) => parts.push(format!("at most {b} characters")),
+        (Some(a), None) => parts.push(format!("at least {a} characters")),
+        _ => {}
+    }
+    match (l.min, l.max) {
+        (Some(a), Some(b)) => parts.push(format!("{a} to {b}")),
+        (None, Some(b)) => parts.push(format!("at most {b}")),
+        (Some(a), None) => parts.push(format!("at least {a}")),
+        _ => {}
+    }
+    match l.format {
+        Some(Format::BareHost) => parts.push("bare hosts (no scheme, no path)".into()),
+        Some(Format::HttpsOrWssUrl) => parts.push("`https://` or `wss://` URLs".into()),
+        None => {}
+    }
+    parts.join(", ")
+}
+
+fn field_doc(f: &Field, wire_note: String) -> TokenStream {
+    let mut text = f.description.clone();
+    if text.is_empty() {
+        text = "(no description in the document)".into();
+    }
+    text.push_str("\n\n");
+    text.push_str(&wire_note);
+    let limits = limits_doc(f);
+    if !limits.is_empty() {
+        text.push_str(&format!("\nLimits (checked before sending): {limits}."));
+    }
+    if let Some(cond) = &f.optional_when {
+        text.push_str(&format!(
+            "\nRequired unless `{} = \"{}\"`.",
+            cond.param, cond.equals
+        ));
+    }
+    if let Some(q) = &f.quirk {
+        text.push_str(&format!("\nDocument quirk: {q}"));
+    }
+    doc(&text)
+}
+
+fn wire_note(f: &Field) -> String {
+    let mut note = format!("Wire name `{}`", f.name);
+    if let Some(sep) = &f.join {
+        note.push_str(&format!(", sent as one string joined by `{sep}`"));
+    }
+    if f.json_string {
+        note.push_str(", sent as JSON text in a string");
+    }
+    if !f.aliases.is_empty() {
+        note.push_str(&format!(", also accepted as `{}`", f.aliases.join("`, `")));
+    }
+    if f.lenient {
+        note.push_str(", accepted as a number or a numeric string");
+    }
+    note.push('.');
+    note
+}
+
+/// Serde attributes and type of a decoded (response, object, event) field.
+fn decoded_field(f: &Field, optional: bool) -> Result<TokenStream> {
+    let name = ident(&f.rust_ident())?;
+    let ty = f.type_ref()?;
+    let mut attrs = Vec::new();
+    if f.rust_ident() != f.name {
+        let wire = &f.name;
+        attrs.push(quote!(rename = #wire));
+    }
+    for alias in &f.aliases {
+        attrs.push(quote!(alias = #alias));
+    }
+    let inner = rust_type(&ty)?;
+    let mut with = None;
+    if let Some(sep) = &f.join {
+        with = Some(match sep.as_str() {
+            ";" => "core_http::de::semicolon_list",
+            "," => "core_http::de::comma_list",
+            other => bail!("field `{}`: unsupported join separator `{other}`", f.name),
+        });
+    } else if f.lenient {
+        if ty != TypeRef::Integer {
+            bail!("field `{}`: `lenient` is for integers", f.name);
+        }
+        with = Some("core_http::de::lenient_int");
+    } else if f.json_string {
+        with = Some("core_http::de::json_string");
+    }
+    let optional = optional || with.is_some();
+    if let Some(with) = with {
+        attrs.push(quote!(default, deserialize_with = #with));
+    } else if optional {
+        attrs.push(quote!(default));
+    }
+    if optional {
+        attrs.push(quote!(skip_serializing_if = "Option::is_none"));
+    }
+    let ty = if optional { quote!(Option<#inner>) } else { inner };
+    let doc = field_doc(f, wire_note(f));
+    let serde = if attrs.is_empty() {
+        quote!()
+    } else {
+        quote!(#[serde(#(#attrs),*)])
+    };
+    Ok(quote! {
+        #doc
+        #serde
+        pub #name: #ty,
+    })
+}
+
+fn object(o: &ObjectType) -> Result<TokenStream> {
+    let name = ident(&o.name)?;
+    let doc = doc(if o.description.is_empty() { &o.name } else { &o.description });
+    let fields = o
+        .fields
+        .iter()
+        .map(|f| decoded_field(f, !f.required))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(quote! {
+        #doc
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct #name {
+            #(#fields)*
+        }
+    })
+}
+
+fn enumeration(e: &EnumType) -> Result<TokenStream> {
+    let name = ident(&e.name)?;
+    let name_str = &e.name;
+    let mut type_doc = if e.description.is_empty() { e.name.clone() } else { e.description.clone() };
+    type_doc.push_str("\n\nWire values: ");
+    type_doc.push_str(
+        &e.values
+            .iter()
+            .map(|v| format!("`{}`", v.wire))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    type_doc.push('.');
+    let type_doc = doc(&type_doc);
+    let variants = e
+        .values
+        .iter()
+        .map(|v| {
+            let i = ident(&v.rust)?;
+            let d = doc(&format!("`{}`: {}", v.wire, v.description));
+            Ok(quote!(#d #i,))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let idents = e.values.iter().map(|v| ident(&v.rust)).collect::<Result<Vec<_>>>()?;
+    let wires: Vec<&str> = e.values.iter().map(|v| v.wire.as_str()).collect();
+    let (ser, de) = match e.repr {
+        EnumRepr::String => (
+            quote!(serializer.serialize_str(self.as_str())),
+            quote!(core_http::de::wire_enum(deserializer, Self::from_wire, #name_str)),
+        ),
+        EnumRepr::Integer => {
+            for w in &wires {
+                if w.parse::<i64>().is_err() {
+                    bail!("enum {}: wire value `{w}` is not an integer", e.name);
+                }
+            }
+            (
+                quote!(serializer.serialize_i64(self.as_str().parse().unwrap_or_default())),
+                quote!(core_http::de::wire_enum(deserializer, Self::from_wire, #name_str)),
+            )
+        }
+    };
+    Ok(quote! {
+        #type_doc
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        impl #name {
+            /// Every documented value.
+            pub const ALL: &'static [Self] = &[#(Self::#idents),*];
+
+            /// The wire value, as text.
+            pub const fn as_str(&self) -> &'static str {
+                match self {
+                    #(Self::#idents => #wires,)*
+                }
+            }
+
+            /// The value for a wire text, if documented.
+            pub fn from_wire(text: &str) -> Option<Self> {
+                match text {
+                    #(#wires => Some(Self::#idents),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for #name {
+            type Err = core_http::de::UnknownValue;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::from_wire(text).ok_or_else(|| core_http::de::UnknownValue::new(#name_str, text))
+            }
+        }
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                #ser
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #de
+            }
+        }
+
+        impl core_http::wire::ToParam for #name {
+            fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
+                Some(std::borrow::Cow::Borrowed(self.as_str()))
+            }
+        }
+    })
+}
+
+fn location_ident(l: Location) -> Ident {
+    Ident::new(
+        match l {
+            Location::Query => "query",
+            Location::Form => "form",
+            Location::Json => "json",
+        },
+        Span::call_site(),
+    )
+}
+
+fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<TokenStream> {
+    let name = format_ident!("{}Request", ep.name);
+    let response = if ep.response == ResponseKind::BinaryOrJsonError {
+        quote!(binary)
+    } else {
+        let r = format_ident!("{}Response", ep.name);
+        quote!(#r)
+    };
+    let vendor = Ident::new(spec.vendor.as_str(), Span::call_site());
+    let method = Ident::new(
+        match ep.method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+        },
+        Span::call_site(),
+    );
+    let body = Ident::new(
+        match ep.body {
+            BodyKind::None => "none",
+            BodyKind::Json => "json",
+            BodyKind::Form => "form",
+        },
+        Span::call_site(),
+    );
+    let path = &ep.path;
+    let op = &ep.name;
+    let idempotent = ep.idempotency == Idempotency::Idempotent;
+    let creds = ep
+        .credentials
+        .iter()
+        .map(|c| {
+            let cname = &c.name;
+            let kind = Ident::new(
+                match c.kind {
+                    CredentialKind::ComponentAccessToken => "component_access_token",
+                    CredentialKind::AuthorizerAccessToken => "authorizer_access_token",
+                    CredentialKind::ComponentAppId => "component_app_id",
+                },
+                Span::call_site(),
+            );
+            let loc = location_ident(c.location);
+            quote!(credential(name = #cname, kind = #kind, location = #loc))
+        })
+        .collect::<Vec<_>>();
+
+    let mut fields = Vec::new();
+    let mut ctor_args = Vec::new();
+    let mut ctor_inits = Vec::new();
+    for p in &ep.params {
+        let fname = ident(&p.rust_ident())?;
+        let ty = p.type_ref()?;
+        let inner = rust_type(&ty)?;
+        let mandatory = p.required && p.optional_when.is_none();
+        let rust_ty = if mandatory { inner.clone() } else { quote!(Option<#inner>) };
+        let loc = location_ident(p.location.expect("validated by the spec loader"));
+        let mut args = vec![quote!(#loc)];
+        if p.rust_ident() != p.name {
+            let wire = &p.name;
+            args.push(quote!(name = #wire));
+        }
+        if let Some(sep) = &p.join {
+            args.push(quote!(join = #sep));
+        }
+        if p.json_string {
+            args.push(quote!(json_string));
+        }
+        if p.required {
+            args.push(quote!(required));
+        }
+        if let Some(c) = &p.optional_when {
+            let (a, b) = (&c.param, &c.equals);
+            args.push(quote!(optional_when(param = #a, equals = #b)));
+        }
+        let l = &p.limits;
+        if let Some(n) = l.max_items {
+            let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
+            args.push(quote!(max_items = #n));
+        }
+        if let Some(n) = l.min_chars {
+            let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
+            args.push(quote!(min_chars = #n));
+        }
+        if let Some(n) = l.max_chars {
+            let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
+            args.push(quote!(max_chars = #n));
+        }
+        if let Some(n) = l.min {
+            let n = proc_macro2::Literal::i64_unsuffixed(n);
+            args.push(quote!(min = #n));
+        }
+        if let Some(n) = l.max {
+            let n = proc_macro2::Literal::i64_unsuffixed(n);
+            args.push(quote!(max = #n));
+        }
+        match l.format {
+            Some(Format::BareHost) => args.push(quote!(format = bare_host)),
+            Some(Format::HttpsOrWssUrl) => args.push(quote!(format = https_or_wss_url)),
+            None => {}
+        }
+        let mut note = wire_note(p);
+        note.push_str(&format!(
+            " Sent in the {}.",
+            match p.location {
+                Some(Location::Query) => "query string",
+                Some(Location::Form) => "form body",
+                _ => "JSON body",
+            }
+        ));
+        let d = field_doc(p, note);
+        fields.push(quote! {
+            #d
+            #[param(#(#args),*)]
+            pub #fname: #rust_ty,
+        });
+        if mandatory {
+            ctor_args.push(quote!(#fname: #inner));
+            ctor_inits.push(quote!(#fname));
+        } else {
+            ctor_inits.push(quote!(#fname: None));
+        }
+    }
+    let mut d = format!("Request of 「{}」.\n\n{}", ep.title, ep.description);
+    d.push_str(&format!(
+        "\n\n`{} {}{}`",
+        match ep.method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+        },
+        ep.base_url,
+        ep.path
+    ));
+    if let Some(url) = &ep.doc_url {
+        d.push_str(&format!("\n\nDocument: <{url}>"));
+    }
+    if !ep.quirks.is_empty() {
+        d.push_str("\n\nDocument quirks:");
+        for q in &ep.quirks {
+            d.push_str(&format!("\n- {q}"));
+        }
+    }
+    let d = doc(&d);
+    let ctor_doc = if ctor_args.is_empty() {
+        " A request with every optional parameter left out."
+    } else {
+        " A request with the required parameters; optional ones are left out."
+    };
+    let derive_default = if ctor_args.is_empty() { quote!(Default,) } else { quote!() };
+    Ok(quote! {
+        #d
+        #[derive(Debug, Clone, PartialEq, #derive_default core_http::Endpoint)]
+        #[endpoint(vendor = #vendor, name = #op, method = #method, path = #path, body = #body,
+                   response = #response, errors = #errors_const, idempotent = #idempotent,
+                   #(#creds),*)]
+        pub struct #name {
+            #(#fields)*
+        }
+
+        impl #name {
+            #[doc = #ctor_doc]
+            #[allow(clippy::new_without_default)]
+            pub fn new(#(#ctor_args),*) -> Self {
+                Self { #(#ctor_inits),* }
+            }
+        }
+    })
+}
+
+fn response(ep: &Endpoint) -> Result<TokenStream> {
+    if ep.response == ResponseKind::BinaryOrJsonError {
+        return Ok(quote!());
+    }
+    let name = format_ident!("{}Response", ep.name);
+    let d = doc(&format!(
+        "Successful answer of 「{}」 (the envelope's status members are checked and dropped).",
+        ep.title
+    ));
+    if ep.data == DataShape::Transparent {
+        let f = &ep.fields[0];
+        let field = decoded_field(f, true)?;
+        return Ok(quote! {
+            #d
+            #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+            #[serde(transparent)]
+            pub struct #name {
+                #field
+            }
+        });
+    }
+    let fields = ep
+        .fields
+        .iter()
+        .map(|f| decoded_field(f, true))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(quote! {
+        #d
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct #name {
+            #(#fields)*
+        }
+    })
+}
+
+fn errors_table(ep: &Endpoint, name: &Ident) -> TokenStream {
+    let rows = ep.errors.iter().map(|e| {
+        let code = proc_macro2::Literal::i64_unsuffixed(e.code);
+        let text = match &e.solution {
+            Some(s) if s != &e.message => format!("{} ({s})", e.message),
+            _ => e.message.clone(),
+        };
+        quote!((#code, #text))
+    });
+    let d = format!(" Documented error codes of 「{}」 and their text.", ep.title);
+    quote! {
+        #[doc = #d]
+        pub const #name: &[(i64, &str)] = &[#(#rows),*];
+    }
+}
+
+fn handle_method(ep: &Endpoint) -> Result<TokenStream> {
+    let handle = if ep
+        .credentials
+        .iter()
+        .any(|c| c.kind == CredentialKind::AuthorizerAccessToken)
+    {
+        quote!(crate::AuthorizedApp)
+    } else {
+        quote!(crate::Component)
+    };
+    let f = ident(&ep.fn_name)?;
+    let req = format_ident!("{}Request", ep.name);
+    let resp = if ep.response == ResponseKind::BinaryOrJsonError {
+        quote!(core_http::Binary)
+    } else {
+        let r = format_ident!("{}Response", ep.name);
+        quote!(#r)
+    };
+    let d = doc(&format!("「{}」: {}\n\nSends [`{req}`].", ep.title, ep.description.lines().next().unwrap_or("")));
+    Ok(quote! {
+        impl #handle {
+            #d
+            pub async fn #f(&self, request: &#req) -> Result<#resp, core_http::Error> {
+                self.session().send(request).await
+            }
+        }
+    })
+}
+
+fn event(ev: &Event) -> Result<(TokenStream, TokenStream, Vec<String>)> {
+    let kind_name = format_ident!("{}Kind", ev.name);
+    let struct_name = format_ident!("{}Event", ev.name);
+    let variant = ident(&ev.name)?;
+    let kinds = EnumType {
+        name: kind_name.to_string(),
+        description: format!("The `event` names of 「{}」.", ev.title),
+        repr: EnumRepr::String,
+        values: ev.kinds.clone(),
+    };
+    let kind_enum = enumeration(&kinds)?;
+    let fields = ev
+        .fields
+        .iter()
+        .map(|f| decoded_field(f, true))
+        .collect::<Result<Vec<_>>>()?;
+    let mut d = format!("「{}」 push event.\n\n{}", ev.title, ev.description);
+    if !ev.quirks.is_empty() {
+        d.push_str("\n\nDocument quirks:");
+        for q in &ev.quirks {
+            d.push_str(&format!("\n- {q}"));
+        }
+    }
+    let d = doc(&d);
+    let tokens = quote! {
+        #kind_enum
+
+        #d
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct #struct_name {
+            /// Which event of the family (the name is normalized: spaces trimmed, markdown
+            /// backslashes dropped).
+            #[serde(deserialize_with = "core_http::push::event_kind")]
+            pub event: #kind_name,
+            #(#fields)*
+        }
+    };
+    let vd = doc(&format!("「{}」", ev.title));
+    let variant_tokens = quote!(#vd #variant(#struct_name),);
+    let wires = ev.kinds.iter().map(|k| k.wire.clone()).collect();
+    Ok((tokens, variant_tokens, wires))
+}
+
+fn events(spec: &SpecFile) -> Result<TokenStream> {
+    if spec.events.is_empty() {
+        return Ok(quote!());
+    }
+    let mut items = Vec::new();
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for ev in &spec.events {
+        let (tokens, variant, wires) = event(ev)?;
+        items.push(tokens);
+        variants.push(variant);
+        let v = ident(&ev.name)?;
+        arms.push(quote! {
+            #(#wires)|* => core_http::push::decode(body).map(Self::#v),
+        });
+    }
+    Ok(quote! {
+        /// Every push event of this document; events this SDK does not know are kept in
+        /// [`Event::Unknown`].
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Event {
+            #(#variants)*
+            /// An event name the document does not describe, kept whole.
+            Unknown(core_http::push::UnknownEvent),
+        }
+
+        impl Event {
+            /// Decodes a received push body (JSON). Event names are matched after trimming
+            /// spaces and dropping markdown backslashes, as the document's examples need.
+            pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
+                let name = core_http::push::event_name(body)?;
+                match name.as_str() {
+                    #(#arms)*
+                    _ => core_http::push::unknown(name, body).map(Self::Unknown),
+                }
+            }
+        }
+
+        #(#items)*
+    })
+}
+
+/// The module generated for one spec file.
+pub fn module(spec: &SpecFile, rel_path: &str) -> Result<TokenStream> {
+    let vendor_name = match spec.vendor {
+        Vendor::Wechat => "WeChat",
+        Vendor::Baidu => "Baidu",
+        Vendor::Kuaishou => "Kuaishou",
+    };
+    let mut mdoc = format!(
+        "{vendor_name}: 「{}」 (`shared/seeds/{}`), from `{rel_path}`.",
+        spec.source.title, spec.source.document
+    );
+    if let Some(url) = &spec.source.url {
+        mdoc.push_str(&format!("\n\nDocument: <{url}>"));
+    }
+    let mdoc_lines: Vec<TokenStream> = mdoc
+        .lines()
+        .map(|l| {
+            let l = format!(" {l}");
+            quote!(#![doc = #l])
+        })
+        .collect();
+    let enums = spec.enums.iter().map(enumeration).collect::<Result<Vec<_>>>()?;
+    let objects = spec.objects.iter().map(object).collect::<Result<Vec<_>>>()?;
+    let mut endpoints = Vec::new();
+    for ep in &spec.endpoints {
+        let errors = format_ident!("{}_ERRORS", screaming(&ep.name));
+        let table = errors_table(ep, &errors);
+        let req = request(spec, ep, &errors)?;
+        let resp = response(ep)?;
+        let method = handle_method(ep)?;
+        endpoints.push(quote!(#req #resp #table #method));
+    }
+    let events = events(spec)?;
+    Ok(quote! {
+        #(#mdoc_lines)*
+
+        #(#endpoints)*
+        #(#enums)*
+        #(#objects)*
+        #events
+    })
+}
+
+/// `generated/mod.rs` of a vendor crate.
+pub fn mod_rs(modules: &[String]) -> TokenStream {
+    let mods = modules.iter().map(|m| {
+        let i = Ident::new(m, Span::call_site());
+        quote!(pub mod #i;)
+    });
+    quote! {
+        //! Modules generated from `specs/`, one per vendor document section.
+        #(#mods)*
+    }
+}

@@ -1,0 +1,53 @@
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `cargo xtask codegen`: regenerate the vendor crates' `src/generated/` modules and
+//!   `specs/spec.schema.json` from `specs/`.
+//! - `cargo xtask codegen --check`: fail when the checked-in output is stale.
+//! - `cargo xtask tour [--base-url URL]`: run the SDK tour (against the built-in sandbox, or a
+//!   server that serves all three vendors' paths on one origin).
+
+mod codegen;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_owned()
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("codegen") => {
+            let check = match &args[1..] {
+                [] => false,
+                [flag] if flag == "--check" => true,
+                other => bail!("unexpected arguments {other:?}; usage: cargo xtask codegen [--check]"),
+            };
+            codegen::run(&project_root(), check)
+        }
+        Some("tour") => {
+            // The tour is its own binary so that `cargo xtask codegen` never needs the
+            // generated crates to compile.
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(project_root())
+                .args(["run", "--quiet", "--package", "miniapp-tour", "--"])
+                .args(&args[1..])
+                .status()
+                .context("running the tour")?;
+            if !status.success() {
+                bail!("the tour failed ({status})");
+            }
+            Ok(())
+        }
+        _ => {
+            eprintln!("usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]");
+            bail!("unknown command {:?}", args.first());
+        }
+    }
+}
