@@ -1,1 +1,135 @@
-//! t
+//! A recording loopback server for wire tests: it answers one configured reply and keeps every
+//! request exactly as received (method, path, query, content type, body bytes).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// A request as the server received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    /// `GET`, `POST`.
+    pub method: String,
+    /// The path, without query.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body bytes.
+    pub body: Bytes,
+}
+
+impl Captured {
+    /// The body as UTF-8 text.
+    pub fn body_text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("utf-8 body")
+    }
+}
+
+/// What the server answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// A 200 JSON answer.
+    pub fn json(body: &str) -> Self {
+        Reply {
+            status: 200,
+            content_type: "application/json".into(),
+            body: Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    captured: Arc<Mutex<Vec<Captured>>>,
+    reply: Arc<Mutex<Reply>>,
+}
+
+/// The server; it stops when dropped.
+pub struct MockServer {
+    addr: SocketAddr,
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MockServer {
+    /// Starts on 127.0.0.1 with an ephemeral port.
+    pub async fn start(reply: Reply) -> Self {
+        let shared = Shared {
+            captured: Arc::default(),
+            reply: Arc::new(Mutex::new(reply)),
+        };
+        let app = axum::Router::new().fallback(handle).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        MockServer { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Changes the reply for the following requests.
+    pub fn set_reply(&self, reply: Reply) {
+        *self.shared.reply.lock().unwrap() = reply;
+    }
+
+    /// Takes the requests received so far.
+    pub fn take(&self) -> Vec<Captured> {
+        std::mem::take(&mut *self.shared.captured.lock().unwrap())
+    }
+
+    /// Takes the one request received since the last take; panics unless exactly one came.
+    pub fn only(&self) -> Captured {
+        let mut all = self.take();
+        assert_eq!(all.len(), 1, "expected exactly one request, got {all:?}");
+        all.remove(0)
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(State(shared): State<Shared>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
+    shared.captured.lock().unwrap().push(Captured {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+    });
+    let reply = shared.reply.lock().unwrap().clone();
+    (
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, reply.content_type)],
+        reply.body,
+    )
+        .into_response()
+}

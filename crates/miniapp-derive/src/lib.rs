@@ -343,14 +343,9 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
     let (ident, wire) = (&p.ident, &p.wire);
     let mut out = TokenStream2::new();
     if p.required {
-        let present = if let Some(inner) = wrapper(&p.ty, "Option") {
-            if wrapper(inner, "Vec").is_some() {
-                quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty()))
-            } else {
-                quote!(self.#ident.is_some())
-            }
-        } else if wrapper(&p.ty, "Vec").is_some() {
-            quote!(!self.#ident.is_empty())
+        // An explicit empty list is a value (e.g. "clear these domains"); only `None` is absent.
+        let present = if wrapper(&p.ty, "Option").is_some() {
+            quote!(self.#ident.is_some())
         } else {
             quote!(true)
         };

@@ -1,0 +1,10 @@
+#[derive(Debug, serde::Deserialize)]
+pub struct Answer {}
+
+#[derive(core_http::Endpoint)]
+#[endpoint(vendor = wechat, method = POST, path = "/x", body = json, response = Answer)]
+pub struct XRequest {
+    pub action: String,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+#[derive(Debug, serde::Deserialize)]
+pub struct Answer {}
+
+#[derive(core_http::Endpoint)]
+#[endpoint(vendor = baidu, method = POST, path = "/x", body = form, response = Answer)]
+pub struct XRequest {
+    #[param(json)]
+    pub action: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(core_http::Endpoint)]
+#[endpoint(vendor = wechat, method = POST, path = "/x", response = ())]
+pub enum XRequest {
+    A,
+}
+
+fn main() {}
