@@ -113,10 +113,11 @@ fn read_envelope(vendor: Vendor, text: &str) -> Result<Payload<'_>, serde_json::
 }
 
 /// Decodes a JSON answer of endpoint `E`: envelope first, then the payload as `E::Response`.
+/// An absent or `null` payload (Baidu `data` on writes) decodes as `E::Response::default()`.
 pub fn decode_json<E>(raw: RawResponse) -> Result<E::Response, Error>
 where
     E: Endpoint,
-    E::Response: DeserializeOwned,
+    E::Response: DeserializeOwned + Default,
 {
     let text = match std::str::from_utf8(&raw.body) {
         Ok(t) => t,
@@ -133,10 +134,12 @@ where
         Payload::Failed(code, message) => Err(vendor_error::<E>(code, message)),
         Payload::Json(json) => {
             let de = &mut serde_json::Deserializer::from_str(json);
-            serde_path_to_error::deserialize(de).map_err(|e| {
-                let path = e.path().to_string();
-                decode_error::<E>(&raw.body, path, e.into_inner().to_string())
-            })
+            serde_path_to_error::deserialize::<_, Option<E::Response>>(de)
+                .map(Option::unwrap_or_default)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    decode_error::<E>(&raw.body, path, e.into_inner().to_string())
+                })
         }
     }
 }

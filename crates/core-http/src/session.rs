@@ -160,13 +160,17 @@ impl Session {
 
     async fn send_unchecked<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
 
+        // Resolve credentials first: the encoders below must not live across an await.
+        let mut secrets = Vec::with_capacity(E::CREDENTIALS.len());
+        for cred in E::CREDENTIALS {
+            secrets.push(self.credentials.resolve(cred.kind, E::NAME).await?);
+        }
         let mut query = String::new();
         let mut form = String::new();
         {
             let mut q = ParamSink::new(&mut query);
             let mut f = ParamSink::new(&mut form);
-            for cred in E::CREDENTIALS {
-                let value = self.credentials.resolve(cred.kind, E::NAME).await?;
+            for (cred, value) in E::CREDENTIALS.iter().zip(&secrets) {
                 match cred.location {
                     Location::Query => q.put(cred.name, value.expose()),
                     Location::Form => f.put(cred.name, value.expose()),

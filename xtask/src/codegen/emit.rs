@@ -129,6 +129,12 @@ fn wire_note(f: &Field) -> String {
 
 /// Serde attributes and type of a decoded (response, object, event) field.
 fn decoded_field(f: &Field, optional: bool) -> Result<TokenStream> {
+    decoded_field_in(f, optional, false)
+}
+
+/// `transparent`: the field is the whole payload (`#[serde(transparent)]`), which allows no
+/// `default`; `null` decodes as `None`.
+fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<TokenStream> {
     let name = ident(&f.rust_ident())?;
     let ty = f.type_ref()?;
     let mut attrs = Vec::new();
@@ -157,11 +163,15 @@ fn decoded_field(f: &Field, optional: bool) -> Result<TokenStream> {
     }
     let optional = optional || with.is_some();
     if let Some(with) = with {
-        attrs.push(quote!(default, deserialize_with = #with));
-    } else if optional {
+        if transparent {
+            attrs.push(quote!(deserialize_with = #with));
+        } else {
+            attrs.push(quote!(default, deserialize_with = #with));
+        }
+    } else if optional && !transparent {
         attrs.push(quote!(default));
     }
-    if optional {
+    if optional && !transparent {
         attrs.push(quote!(skip_serializing_if = "Option::is_none"));
     }
     let ty = if optional { quote!(Option<#inner>) } else { inner };
@@ -422,7 +432,10 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
             #[param(#(#args),*)]
             pub #fname: #rust_ty,
         });
-        if mandatory {
+        if mandatory && ty == TypeRef::String {
+            ctor_args.push(quote!(#fname: impl Into<String>));
+            ctor_inits.push(quote!(#fname: #fname.into()));
+        } else if mandatory {
             ctor_args.push(quote!(#fname: #inner));
             ctor_inits.push(quote!(#fname));
         } else {
@@ -486,7 +499,7 @@ fn response(ep: &Endpoint) -> Result<TokenStream> {
     ));
     if ep.data == DataShape::Transparent {
         let f = &ep.fields[0];
-        let field = decoded_field(f, true)?;
+        let field = decoded_field_in(f, true, true)?;
         return Ok(quote! {
             #d
             #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
