@@ -133,3 +133,8 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
     )
         .into_response()
 }
+
+/// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
