@@ -10,7 +10,13 @@ const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 const OK: &str = r#"{"errno":0,"msg":"success"}"#;
 
 /// (method, path, query, content type, body) of one expected request.
-type Wire = (&'static str, &'static str, Option<&'static str>, Option<&'static str>, &'static str);
+type Wire = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+);
 
 fn post(path: &'static str, body: &'static str) -> Wire {
     ("POST", path, None, FORM, body)
@@ -76,11 +82,18 @@ fn expected(endpoint: &str) -> Vec<Wire> {
 async fn all_eighteen_endpoints_go_on_the_wire_as_chosen() {
     let server = MockServer::start(Reply::json(OK)).await;
     let clients = miniapp_tour::Clients::new(&server.base_url());
-    let calls: Vec<_> = miniapp_tour::calls().into_iter().filter(|c| c.vendor == "baidu").collect();
+    let calls: Vec<_> = miniapp_tour::calls()
+        .into_iter()
+        .filter(|c| c.vendor == "baidu")
+        .collect();
     assert_eq!(calls.len(), 18);
     for call in calls {
         server.set_reply(if call.endpoint == "GetQrCode" {
-            Reply { status: 200, content_type: "image/png".into(), body: vec![0x89, b'P', b'N', b'G'].into() }
+            Reply {
+                status: 200,
+                content_type: "image/png".into(),
+                body: vec![0x89, b'P', b'N', b'G'].into(),
+            }
         } else {
             Reply::json(OK)
         });
@@ -121,7 +134,10 @@ async fn category_list_decodes_the_quirky_example() {
         .unwrap()
         .categories
         .unwrap();
-    assert_eq!(server.only().query.as_deref(), Some("access_token=45.TOKEN&category_type=1"));
+    assert_eq!(
+        server.only().query.as_deref(),
+        Some("access_token=45.TOKEN&category_type=1")
+    );
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].id, list[0].category_type), (Some(1), Some(2)));
     let subs = list[0].sub_items.as_ref().unwrap();
@@ -130,9 +146,15 @@ async fn category_list_decodes_the_quirky_example() {
     let quali = express.category_quali.as_ref().unwrap();
     assert_eq!(quali.desc.as_deref(), Some("请上传《快递业务经营许可证》"));
     let item = &quali.list.as_ref().unwrap()[0][0];
-    assert_eq!((item.id, item.must, item.name.as_deref()), (Some(1), Some(1), Some("快递业务经营许可证")));
+    assert_eq!(
+        (item.id, item.must, item.name.as_deref()),
+        (Some(1), Some(1), Some("快递业务经营许可证"))
+    );
     let post = &subs["3"];
-    assert_eq!((post.id, post.need_quali, post.category_quali.as_ref()), (Some(3), Some(0), None));
+    assert_eq!(
+        (post.id, post.need_quali, post.category_quali.as_ref()),
+        (Some(3), Some(0), None)
+    );
 }
 
 #[tokio::test]
@@ -145,23 +167,46 @@ async fn domain_answers_are_split_into_lists() {
     let mut get = ModifyDomainRequest::new();
     get.action = Some(DomainAction::Get);
     let now = app.modify_domain(&get).await.unwrap();
-    assert_eq!(now.request_domain, Some(vec!["https://www.baidu.com".to_owned(); 2]));
-    assert_eq!(now.socket_domain, Some(vec!["wss://www.baidu.com".to_owned(); 2]));
+    assert_eq!(
+        now.request_domain,
+        Some(vec!["https://www.baidu.com".to_owned(); 2])
+    );
+    assert_eq!(
+        now.socket_domain,
+        Some(vec!["wss://www.baidu.com".to_owned(); 2])
+    );
 
-    server.set_reply(Reply::json(r#"{"errno":0,"msg":"success","data":"https://www.baidu.com,https://m.baidu.com"}"#));
+    server.set_reply(Reply::json(
+        r#"{"errno":0,"msg":"success","data":"https://www.baidu.com,https://m.baidu.com"}"#,
+    ));
     let mut get = ModifyWebviewDomainRequest::new();
     get.action = Some(DomainAction::Get);
     let web = app.modify_webview_domain(&get).await.unwrap();
-    assert_eq!(web.web_view_domain, Some(vec!["https://www.baidu.com".to_owned(), "https://m.baidu.com".to_owned()]));
+    assert_eq!(
+        web.web_view_domain,
+        Some(vec![
+            "https://www.baidu.com".to_owned(),
+            "https://m.baidu.com".to_owned()
+        ])
+    );
 
     // Writes answer without `data`.
     server.set_reply(Reply::json(OK));
     let mut add = ModifyWebviewDomainRequest::new();
     add.action = Some(DomainAction::Add);
     add.web_view_domain = Some(vec!["https://www.baidu.com".into()]);
-    assert_eq!(app.modify_webview_domain(&add).await.unwrap().web_view_domain, None);
+    assert_eq!(
+        app.modify_webview_domain(&add)
+            .await
+            .unwrap()
+            .web_view_domain,
+        None
+    );
     let seen = server.take();
-    assert_eq!(seen.last().unwrap().body_text(), "access_token=45.TOKEN&action=add&web_view_domain=https%3A%2F%2Fwww.baidu.com");
+    assert_eq!(
+        seen.last().unwrap().body_text(),
+        "access_token=45.TOKEN&action=add&web_view_domain=https%3A%2F%2Fwww.baidu.com"
+    );
 }
 
 #[tokio::test]
@@ -171,44 +216,101 @@ async fn data_answers_decode() {
     ))
     .await;
     let app = app(&server).await;
-    let v = app.get_support_version(&GetSupportVersionRequest::new()).await.unwrap();
+    let v = app
+        .get_support_version(&GetSupportVersionRequest::new())
+        .await
+        .unwrap();
     assert_eq!(v.now_version.as_deref(), Some("2.5.15"));
     assert_eq!(v.items.unwrap()[1].version.as_deref(), Some("1.10.17"));
 
-    server.set_reply(Reply::json(r#"{"errno":0,"msg":"success","data":{"checkResult":0}}"#));
-    let c = app.check_name(&CheckNameRequest::new("appName")).await.unwrap();
+    server.set_reply(Reply::json(
+        r#"{"errno":0,"msg":"success","data":{"checkResult":0}}"#,
+    ));
+    let c = app
+        .check_name(&CheckNameRequest::new("appName"))
+        .await
+        .unwrap();
     assert_eq!((c.check_result, c.check_words), (Some(0), None));
 
-    server.set_reply(Reply::json(r#"{"errno":0,"msg":"success","data":{"examine_id":123}}"#));
-    assert_eq!(app.offline_update(&OfflineUpdateRequest::new()).await.unwrap().examine_id, Some(123));
+    server.set_reply(Reply::json(
+        r#"{"errno":0,"msg":"success","data":{"examine_id":123}}"#,
+    ));
+    assert_eq!(
+        app.offline_update(&OfflineUpdateRequest::new())
+            .await
+            .unwrap()
+            .examine_id,
+        Some(123)
+    );
 
-    server.set_reply(Reply::json(r#"{"errno":0,"msg":"success","data":{"status":1,"reason":"原因"}}"#));
-    let s = app.get_mobile_auth_status(&GetMobileAuthStatusRequest::new()).await.unwrap();
+    server.set_reply(Reply::json(
+        r#"{"errno":0,"msg":"success","data":{"status":1,"reason":"原因"}}"#,
+    ));
+    let s = app
+        .get_mobile_auth_status(&GetMobileAuthStatusRequest::new())
+        .await
+        .unwrap();
     assert_eq!((s.status, s.reason.as_deref()), (Some(1), Some("原因")));
 
     server.set_reply(Reply::json(r#"{"errno":0,"msg":"success","data":{}}"#));
-    app.cancel_mobile_auth(&CancelMobileAuthRequest::new()).await.unwrap();
+    app.cancel_mobile_auth(&CancelMobileAuthRequest::new())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn qr_code_is_bytes_or_the_vendor_error() {
     let png: Vec<u8> = (0..=255u8).cycle().take(65536).collect();
-    let server = MockServer::start(Reply { status: 200, content_type: "image/png".into(), body: png.clone().into() }).await;
+    let server = MockServer::start(Reply {
+        status: 200,
+        content_type: "image/png".into(),
+        body: png.clone().into(),
+    })
+    .await;
     let app = app(&server).await;
     let qr = app.get_qr_code(&GetQrCodeRequest::new()).await.unwrap();
-    assert_eq!((qr.content_type.as_str(), &qr.bytes[..]), ("image/png", &png[..]));
-    assert_eq!(server.only().query.as_deref(), Some("access_token=45.TOKEN"));
+    assert_eq!(
+        (qr.content_type.as_str(), &qr.bytes[..]),
+        ("image/png", &png[..])
+    );
+    assert_eq!(
+        server.only().query.as_deref(),
+        Some("access_token=45.TOKEN")
+    );
 
-    server.set_reply(Reply::json(r#"{"errno":470018,"msg":"width out of range"}"#));
+    server.set_reply(Reply::json(
+        r#"{"errno":470018,"msg":"width out of range"}"#,
+    ));
     let err = app.get_qr_code(&GetQrCodeRequest::new()).await.unwrap_err();
     let v = err.vendor().unwrap();
-    assert_eq!((v.code, v.message.as_str(), v.documented), (470018, "width out of range", Some("二维码 width 字段超过指定范围")));
+    assert_eq!(
+        (v.code, v.message.as_str(), v.documented),
+        (
+            470018,
+            "width out of range",
+            Some("二维码 width 字段超过指定范围")
+        )
+    );
 
-    let wide = GetQrCodeRequest { width: Some(1281), ..Default::default() };
-    let Err(Error::InvalidRequest(e)) = app.get_qr_code(&wide).await else { panic!() };
-    assert_eq!((e.field, e.rule.as_str()), ("width", "between 200 and 1280"));
-    let narrow = GetQrCodeRequest { width: Some(199), ..Default::default() };
-    assert!(matches!(app.get_qr_code(&narrow).await, Err(Error::InvalidRequest(_))));
+    let wide = GetQrCodeRequest {
+        width: Some(1281),
+        ..Default::default()
+    };
+    let Err(Error::InvalidRequest(e)) = app.get_qr_code(&wide).await else {
+        panic!()
+    };
+    assert_eq!(
+        (e.field, e.rule.as_str()),
+        ("width", "between 200 and 1280")
+    );
+    let narrow = GetQrCodeRequest {
+        width: Some(199),
+        ..Default::default()
+    };
+    assert!(matches!(
+        app.get_qr_code(&narrow).await,
+        Err(Error::InvalidRequest(_))
+    ));
 }
 
 #[tokio::test]
@@ -217,24 +319,57 @@ async fn limits_are_checked_before_sending() {
     let app = app(&server).await;
 
     let too_long = ApplyFlowRecoveryRequest::new("审".repeat(101));
-    let Err(Error::InvalidRequest(e)) = app.apply_flow_recovery(&too_long).await else { panic!() };
-    assert_eq!(e.to_string(), "ApplyFlowRecovery.audit_desc: 1 to 100 characters; got 101 characters");
-    app.apply_flow_recovery(&ApplyFlowRecoveryRequest::new("审".repeat(100))).await.unwrap();
-    let Err(Error::InvalidRequest(e)) = app.apply_flow_recovery(&ApplyFlowRecoveryRequest::new("")).await else { panic!() };
+    let Err(Error::InvalidRequest(e)) = app.apply_flow_recovery(&too_long).await else {
+        panic!()
+    };
+    assert_eq!(
+        e.to_string(),
+        "ApplyFlowRecovery.audit_desc: 1 to 100 characters; got 101 characters"
+    );
+    app.apply_flow_recovery(&ApplyFlowRecoveryRequest::new("审".repeat(100)))
+        .await
+        .unwrap();
+    let Err(Error::InvalidRequest(e)) = app
+        .apply_flow_recovery(&ApplyFlowRecoveryRequest::new(""))
+        .await
+    else {
+        panic!()
+    };
     assert_eq!(e.field, "audit_desc");
 
-    let six = UpdateCategoryRequest::new((0..6).map(|i| CategoryUpdate { sub_category_id: i, qualis: None }).collect());
-    let Err(Error::InvalidRequest(e)) = app.update_category(&six).await else { panic!() };
-    assert_eq!((e.field, e.rule.as_str()), ("categories", "at most 5 items"));
+    let six = UpdateCategoryRequest::new(
+        (0..6)
+            .map(|i| CategoryUpdate {
+                sub_category_id: i,
+                qualis: None,
+            })
+            .collect(),
+    );
+    let Err(Error::InvalidRequest(e)) = app.update_category(&six).await else {
+        panic!()
+    };
+    assert_eq!(
+        (e.field, e.rule.as_str()),
+        ("categories", "at most 5 items")
+    );
 
     let mut http = ModifyDomainRequest::new();
     http.action = Some(DomainAction::Add);
     http.request_domain = Some(vec!["http://insecure.example.com".into()]);
-    let Err(Error::InvalidRequest(e)) = app.modify_domain(&http).await else { panic!() };
+    let Err(Error::InvalidRequest(e)) = app.modify_domain(&http).await else {
+        panic!()
+    };
     assert_eq!(e.field, "request_domain");
 
-    let scene = ApplyMobileAuthRequest::new(MobileAuthReason::Other, MobileAuthUsedScene::Reservation, "描".repeat(501), "https://x/demo.png");
-    let Err(Error::InvalidRequest(e)) = app.apply_mobile_auth(&scene).await else { panic!() };
+    let scene = ApplyMobileAuthRequest::new(
+        MobileAuthReason::Other,
+        MobileAuthUsedScene::Reservation,
+        "描".repeat(501),
+        "https://x/demo.png",
+    );
+    let Err(Error::InvalidRequest(e)) = app.apply_mobile_auth(&scene).await else {
+        panic!()
+    };
     assert_eq!(e.field, "scene_desc");
 
     // Only the one valid request reached the server.
@@ -243,15 +378,27 @@ async fn limits_are_checked_before_sending() {
 
 #[tokio::test]
 async fn gateway_and_oauth_errors_are_vendor_errors() {
-    let server = MockServer::start(Reply::json(r#"{"error_code":111,"error_msg":"Access token expired"}"#)).await;
+    let server = MockServer::start(Reply::json(
+        r#"{"error_code":111,"error_msg":"Access token expired"}"#,
+    ))
+    .await;
     let app = app(&server).await;
-    let err = app.pause_service(&PauseServiceRequest::new()).await.unwrap_err();
+    let err = app
+        .pause_service(&PauseServiceRequest::new())
+        .await
+        .unwrap_err();
     let v = err.vendor().unwrap();
     assert_eq!((v.code, v.message.as_str()), (111, "Access token expired"));
 
     server.set_reply(Reply::json(r#"{"errno":47005,"msg":"limit"}"#));
-    let err = app.modify_head_image(&ModifyHeadImageRequest::new("https://x/icon.png")).await.unwrap_err();
-    assert_eq!(err.vendor().unwrap().documented, Some("修改头像超过限制次数"));
+    let err = app
+        .modify_head_image(&ModifyHeadImageRequest::new("https://x/icon.png"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.vendor().unwrap().documented,
+        Some("修改头像超过限制次数")
+    );
     assert_eq!(
         err.to_string(),
         "baidu ModifyHeadImage failed with code 47005: limit (documented: 修改头像超过限制次数)"

@@ -16,7 +16,8 @@ fn envelope(vendor: Vendor, code: i64, message: &str) -> String {
 
 #[tokio::test]
 async fn every_documented_code_of_every_endpoint() {
-    let specs = miniapp_spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")).unwrap();
+    let specs =
+        miniapp_spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")).unwrap();
     let server = MockServer::start(Reply::json("{}")).await;
     let clients = miniapp_tour::Clients::new(&server.base_url());
     let calls = miniapp_tour::calls();
@@ -29,9 +30,15 @@ async fn every_documented_code_of_every_endpoint() {
                 .unwrap_or_else(|| panic!("the tour has no call for {}", ep.name));
             for documented in &ep.errors {
                 let message = format!("vendor text {}", documented.code);
-                server.set_reply(Reply::json(&envelope(spec.vendor, documented.code, &message)));
+                server.set_reply(Reply::json(&envelope(
+                    spec.vendor,
+                    documented.code,
+                    &message,
+                )));
                 let err = (call.run)(&clients).await.expect_err(&ep.name);
-                let v = err.vendor().unwrap_or_else(|| panic!("{}: {err:?}", ep.name));
+                let v = err
+                    .vendor()
+                    .unwrap_or_else(|| panic!("{}: {err:?}", ep.name));
                 let text = match &documented.solution {
                     Some(s) if *s != documented.message => format!("{} ({s})", documented.message),
                     _ => documented.message.clone(),
@@ -39,7 +46,13 @@ async fn every_documented_code_of_every_endpoint() {
                 assert_eq!(v.code, documented.code, "{}", ep.name);
                 assert_eq!(v.endpoint, ep.name);
                 assert_eq!(v.message, message);
-                assert_eq!(v.documented, Some(text.as_str()), "{} {}", ep.name, documented.code);
+                assert_eq!(
+                    v.documented,
+                    Some(text.as_str()),
+                    "{} {}",
+                    ep.name,
+                    documented.code
+                );
                 checked += 1;
             }
         }

@@ -44,7 +44,9 @@ async fn server_domain_set_and_get() {
         r#"{"action":"set","request":["a.com","b.com"],"socket":["ws.a.com"],"upload_file":[],"download_file":["dl.a.com"],"udp":["udp.a.com"]}"#
     );
 
-    app.server_domain(&ServerDomainRequest::new(DomainAction::Get)).await.unwrap();
+    app.server_domain(&ServerDomainRequest::new(DomainAction::Get))
+        .await
+        .unwrap();
     assert_eq!(server.only().body_text(), r#"{"action":"get"}"#);
 }
 
@@ -57,29 +59,42 @@ async fn server_domain_lists_are_required_unless_get() {
     let Err(Error::InvalidRequest(e)) = app.server_domain(&add).await else {
         panic!("expected InvalidRequest")
     };
-    assert_eq!((e.field, e.rule.as_str()), ("socket", "required unless action = get"));
+    assert_eq!(
+        (e.field, e.rule.as_str()),
+        ("socket", "required unless action = get")
+    );
     assert!(server.take().is_empty());
 }
 
 #[tokio::test]
 async fn webview_domain_and_documented_error() {
-    let server = MockServer::start(Reply::json(r#"{"result":1,"error_msg":"sucess","webview":["xx.com"]}"#)).await;
+    let server = MockServer::start(Reply::json(
+        r#"{"result":1,"error_msg":"sucess","webview":["xx.com"]}"#,
+    ))
+    .await;
     let app = app(&server).await;
     let mut add = WebviewDomainRequest::new(DomainAction::Add);
     add.webview = list(&["xx.com"]);
     let answer = app.webview_domain(&add).await.unwrap();
     assert_eq!(answer.webview, list(&["xx.com"]));
     let seen = server.only();
-    assert_eq!((seen.method.as_str(), seen.path.as_str()), ("POST", "/openapi/mp/auth/app/webview_domain"));
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("POST", "/openapi/mp/auth/app/webview_domain")
+    );
     assert_eq!(seen.query.as_deref(), Some(CREDS));
     assert_eq!(seen.body_text(), r#"{"action":"add","webview":["xx.com"]}"#);
 
     for (endpoint, code) in [("WebviewDomain", 403106), ("ServerDomain", 403106)] {
-        server.set_reply(Reply::json(r#"{"result":403106,"error_msg":"domain not found"}"#));
+        server.set_reply(Reply::json(
+            r#"{"result":403106,"error_msg":"domain not found"}"#,
+        ));
         let err = if endpoint == "WebviewDomain" {
             app.webview_domain(&add).await.unwrap_err()
         } else {
-            app.server_domain(&ServerDomainRequest::new(DomainAction::Get)).await.unwrap_err()
+            app.server_domain(&ServerDomainRequest::new(DomainAction::Get))
+                .await
+                .unwrap_err()
         };
         let v = err.vendor().expect("vendor error");
         assert_eq!((v.endpoint, v.code), (endpoint, code));
@@ -106,17 +121,26 @@ async fn app_info_decodes_the_document_example() {
     let app = app(&server).await;
     let info = app.get_app_info(&GetAppInfoRequest::new()).await.unwrap();
     let seen = server.only();
-    assert_eq!((seen.method.as_str(), seen.path.as_str()), ("GET", "/openapi/mp/auth/app/info"));
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("GET", "/openapi/mp/auth/app/info")
+    );
     assert_eq!(seen.query.as_deref(), Some(CREDS));
     assert_eq!((seen.content_type, seen.body.len()), (None, 0));
 
     assert_eq!(info.status, Some(2));
     assert_eq!(info.app_name.as_deref(), Some("xxx小程序"));
     let name = info.name_audit.unwrap();
-    assert_eq!((name.new_name.as_deref(), name.remaining_times, name.status), (Some("xxx1小程序"), Some(2), Some(0)));
+    assert_eq!(
+        (name.new_name.as_deref(), name.remaining_times, name.status),
+        (Some("xxx1小程序"), Some(2), Some(0))
+    );
     assert_eq!(info.intro_audit.unwrap().remaining_times, Some(5));
     let subject = info.subject.unwrap();
-    assert_eq!((subject.name.as_deref(), subject.subject_type), (Some("xxx"), Some(1)));
+    assert_eq!(
+        (subject.name.as_deref(), subject.subject_type),
+        (Some("xxx"), Some(1))
+    );
     let cats = info.app_category.unwrap();
     assert_eq!(cats.len(), 2);
     assert_eq!(cats[1].category_id.as_deref(), Some("1,11"));
@@ -124,7 +148,13 @@ async fn app_info_decodes_the_document_example() {
     assert_eq!(cats[1].status, Some(2));
 
     server.set_reply(Reply::json(r#"{"result":0,"error_msg":"token expired"}"#));
-    let err = app.get_app_info(&GetAppInfoRequest::new()).await.unwrap_err();
+    let err = app
+        .get_app_info(&GetAppInfoRequest::new())
+        .await
+        .unwrap_err();
     let v = err.vendor().unwrap();
-    assert_eq!((v.code, v.message.as_str(), v.documented), (0, "token expired", None));
+    assert_eq!(
+        (v.code, v.message.as_str(), v.documented),
+        (0, "token expired", None)
+    );
 }

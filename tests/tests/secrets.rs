@@ -48,29 +48,50 @@ async fn no_token_in_debug_display_or_traces() {
 
     let replies = [
         Reply::json(r#"{"errcode":0,"errno":0,"result":1}"#),
-        Reply::json(r#"{"errcode":40001,"errmsg":"invalid credential","errno":110,"msg":"invalid","result":0,"error_msg":"bad token"}"#),
-        Reply { status: 500, content_type: "text/plain".into(), body: "boom".into() },
+        Reply::json(
+            r#"{"errcode":40001,"errmsg":"invalid credential","errno":110,"msg":"invalid","result":0,"error_msg":"bad token"}"#,
+        ),
+        Reply {
+            status: 500,
+            content_type: "text/plain".into(),
+            body: "boom".into(),
+        },
         Reply::json("not json"),
     ];
     let mut errors = Vec::new();
     for reply in replies {
         server.set_reply(reply);
         let r1 = wechat
-            .modify_wxa_jump_domain(&wechat_component_api::third_party_domain::ModifyWxaJumpDomainRequest::new(
-                wechat_component_api::third_party_domain::JumpDomainAction::Get,
-            ))
+            .modify_wxa_jump_domain(
+                &wechat_component_api::third_party_domain::ModifyWxaJumpDomainRequest::new(
+                    wechat_component_api::third_party_domain::JumpDomainAction::Get,
+                ),
+            )
             .await;
-        let r2 = baidu.pause_service(&baidu_smartapp_api::basic_info::PauseServiceRequest::new()).await;
-        let r3 = kuaishou.get_app_info(&kuaishou_api::basic_info::GetAppInfoRequest::new()).await;
+        let r2 = baidu
+            .pause_service(&baidu_smartapp_api::basic_info::PauseServiceRequest::new())
+            .await;
+        let r3 = kuaishou
+            .get_app_info(&kuaishou_api::basic_info::GetAppInfoRequest::new())
+            .await;
         errors.extend(r1.err());
         errors.extend(r2.err());
         errors.extend(r3.err());
     }
     drop(server);
     // A transport error: nothing listens on this port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dead = baidu_smartapp_api::Client::with_base_url(format!("http://127.0.0.1:{port}")).authorizer(BAIDU_TOKEN);
-    errors.extend(dead.pause_service(&baidu_smartapp_api::basic_info::PauseServiceRequest::new()).await.err());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = baidu_smartapp_api::Client::with_base_url(format!("http://127.0.0.1:{port}"))
+        .authorizer(BAIDU_TOKEN);
+    errors.extend(
+        dead.pause_service(&baidu_smartapp_api::basic_info::PauseServiceRequest::new())
+            .await
+            .err(),
+    );
 
     assert_eq!(errors.len(), 10, "{errors:?}");
     for err in &errors {
@@ -83,6 +104,9 @@ async fn no_token_in_debug_display_or_traces() {
         assert_clean("error", &text);
     }
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("miniapp.call"), "the calls were traced: {logs}");
+    assert!(
+        logs.contains("miniapp.call"),
+        "the calls were traced: {logs}"
+    );
     assert_clean("tracing output", &logs);
 }

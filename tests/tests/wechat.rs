@@ -67,7 +67,10 @@ async fn invalid_domains_are_decoded_when_present() {
         .await
         .unwrap();
     assert_eq!(answer.published_wxa_jump_h5_domain, None);
-    assert_eq!(answer.testing_wxa_jump_h5_domain, Some(vec!["a.com".to_owned()]));
+    assert_eq!(
+        answer.testing_wxa_jump_h5_domain,
+        Some(vec!["a.com".to_owned()])
+    );
     assert_eq!(
         answer.invalid_wxa_jump_h5_domain,
         Some(vec!["bad.com".to_owned(), "worse.com".to_owned()])
@@ -87,12 +90,16 @@ async fn every_documented_error_code_is_typed_with_its_text() {
         (40039, "invalid url size (不合法的 URL 长度)"),
     ];
     for (code, text) in documented {
-        server.set_reply(Reply::json(&format!(r#"{{"errcode":{code},"errmsg":"vendor says {code}"}}"#)));
+        server.set_reply(Reply::json(&format!(
+            r#"{{"errcode":{code},"errmsg":"vendor says {code}"}}"#
+        )));
         let err = component
             .modify_wxa_jump_domain(&ModifyWxaJumpDomainRequest::new(JumpDomainAction::Get))
             .await
             .unwrap_err();
-        let Error::Vendor(v) = err else { panic!("not a vendor error: {err:?}") };
+        let Error::Vendor(v) = err else {
+            panic!("not a vendor error: {err:?}")
+        };
         assert_eq!(v.code, code);
         assert_eq!(v.message, format!("vendor says {code}"));
         assert_eq!(v.documented, Some(text));
@@ -103,7 +110,10 @@ async fn every_documented_error_code_is_typed_with_its_text() {
         .modify_wxa_jump_domain(&ModifyWxaJumpDomainRequest::new(JumpDomainAction::Get))
         .await
         .unwrap_err();
-    assert_eq!(err.vendor().map(|v| (v.code, v.documented)), Some((12345, None)));
+    assert_eq!(
+        err.vendor().map(|v| (v.code, v.documented)),
+        Some((12345, None))
+    );
 }
 
 #[tokio::test]
@@ -130,9 +140,15 @@ async fn bad_input_is_refused_before_sending() {
     let Err(Error::InvalidRequest(e)) = component.modify_wxa_jump_domain(&many).await else {
         panic!("expected InvalidRequest")
     };
-    assert_eq!((e.rule.as_str(), e.given.as_str()), ("at most 200 items", "201 items"));
+    assert_eq!(
+        (e.rule.as_str(), e.given.as_str()),
+        ("at most 200 items", "201 items")
+    );
 
-    assert!(server.take().is_empty(), "nothing may be sent for bad input");
+    assert!(
+        server.take().is_empty(),
+        "nothing may be sent for bad input"
+    );
 }
 
 #[tokio::test]
@@ -148,15 +164,24 @@ async fn undecodable_and_http_errors_keep_the_body() {
         .modify_wxa_jump_domain(&ModifyWxaJumpDomainRequest::new(JumpDomainAction::Get))
         .await
         .unwrap_err();
-    let Error::Http { status, body, .. } = &err else { panic!("{err:?}") };
-    assert_eq!((*status, &body[..]), (502, &b"<html>bad gateway</html>"[..]));
+    let Error::Http { status, body, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (*status, &body[..]),
+        (502, &b"<html>bad gateway</html>"[..])
+    );
 
-    server.set_reply(Reply::json(r#"{"errcode":0,"published_wxa_jump_h5_domain":5}"#));
+    server.set_reply(Reply::json(
+        r#"{"errcode":0,"published_wxa_jump_h5_domain":5}"#,
+    ));
     let err = component
         .modify_wxa_jump_domain(&ModifyWxaJumpDomainRequest::new(JumpDomainAction::Get))
         .await
         .unwrap_err();
-    let Error::Decode { path, .. } = &err else { panic!("{err:?}") };
+    let Error::Decode { path, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(path, "published_wxa_jump_h5_domain");
     for text in [format!("{err}"), format!("{err:?}")] {
         assert!(!text.contains("SECRET_COMPONENT_TOKEN"), "{text}");
@@ -166,9 +191,13 @@ async fn undecodable_and_http_errors_keep_the_body() {
 #[tokio::test]
 async fn transport_errors_never_show_the_token() {
     // A port nothing listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let component =
-        Client::with_base_url(format!("http://127.0.0.1:{port}")).component("SECRET_COMPONENT_TOKEN");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let component = Client::with_base_url(format!("http://127.0.0.1:{port}"))
+        .component("SECRET_COMPONENT_TOKEN");
     let err = component
         .modify_wxa_jump_domain(&ModifyWxaJumpDomainRequest::new(JumpDomainAction::Get))
         .await

@@ -29,20 +29,31 @@ pub fn crate_dir(vendor: Vendor) -> &'static str {
 pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let specs = miniapp_spec::load_dir(&root.join("specs"))?;
     let mut out = BTreeMap::new();
-    out.insert(root.join("specs/spec.schema.json"), miniapp_spec::json_schema());
+    out.insert(
+        root.join("specs/spec.schema.json"),
+        miniapp_spec::json_schema(),
+    );
 
     let mut modules: BTreeMap<Vendor, Vec<String>> = BTreeMap::new();
     for vendor in [Vendor::Wechat, Vendor::Baidu, Vendor::Kuaishou] {
         modules.insert(vendor, Vec::new());
     }
     for (path, spec) in &specs {
-        let rel = path.strip_prefix(root).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let file = emit::module(spec, &rel).with_context(|| format!("generating {rel}"))?;
         let dir = root.join(crate_dir(spec.vendor)).join("src/generated");
         out.insert(dir.join(format!("{}.rs", spec.module)), format_file(file)?);
         let list = modules.get_mut(&spec.vendor).expect("all vendors listed");
         if list.contains(&spec.module) {
-            bail!("{rel}: module `{}` is generated twice for {:?}", spec.module, spec.vendor);
+            bail!(
+                "{rel}: module `{}` is generated twice for {:?}",
+                spec.module,
+                spec.vendor
+            );
         }
         list.push(spec.module.clone());
     }
@@ -67,7 +78,11 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         if current.as_deref() == Some(contents.as_str()) {
             continue;
         }
-        let rel = path.strip_prefix(root).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         if check {
             stale.push(rel);
         } else {
@@ -82,7 +97,11 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
             if !files.contains_key(&path) {
-                let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
                 if check {
                     stale.push(format!("{rel} (no spec)"));
                 } else {

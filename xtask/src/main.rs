@@ -27,7 +27,9 @@ fn main() -> Result<()> {
             let check = match &args[1..] {
                 [] => false,
                 [flag] if flag == "--check" => true,
-                other => bail!("unexpected arguments {other:?}; usage: cargo xtask codegen [--check]"),
+                other => {
+                    bail!("unexpected arguments {other:?}; usage: cargo xtask codegen [--check]")
+                }
             };
             codegen::run(&project_root(), check)
         }
@@ -46,7 +48,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]");
+            eprintln!(
+                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]"
+            );
             bail!("unknown command {:?}", args.first());
         }
     }

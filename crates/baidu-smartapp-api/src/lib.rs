@@ -20,6 +20,7 @@
 //! `application/x-www-form-urlencoded` body (as Baidu's own SDK sends them); GET parameters in
 //! the query string. Push events: [`parse_event`].
 
+#[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 
 use std::sync::Arc;

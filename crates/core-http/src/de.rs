@@ -25,7 +25,9 @@ pub fn lenient_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
             if t.is_empty() {
                 return Ok(None);
             }
-            t.parse().map(Some).map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            t.parse()
+                .map(Some)
+                .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -63,7 +65,9 @@ pub fn json_string<'de, D: Deserializer<'de>, T: DeserializeOwned>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     match Option::<String>::deserialize(d)? {
-        Some(s) if !s.trim().is_empty() => serde_json::from_str(&s).map(Some).map_err(de::Error::custom),
+        Some(s) if !s.trim().is_empty() => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(de::Error::custom),
         _ => Ok(None),
     }
 }

@@ -121,7 +121,13 @@ where
 {
     let text = match std::str::from_utf8(&raw.body) {
         Ok(t) => t,
-        Err(e) => return Err(status_or(raw.status, &raw.body, decode_error::<E>(&raw.body, ".".into(), e.to_string()))),
+        Err(e) => {
+            return Err(status_or(
+                raw.status,
+                &raw.body,
+                decode_error::<E>(&raw.body, ".".into(), e.to_string()),
+            ))
+        }
     };
     let payload = match read_envelope(E::VENDOR, text) {
         Ok(p) => p,
@@ -175,7 +181,9 @@ pub fn decode_binary<E: Endpoint>(raw: RawResponse) -> Result<Binary, Error> {
         )),
     }
     .map_err(|e| match e {
-        Error::Decode { .. } if !(200..300).contains(&raw.status) => http_error::<E>(raw.status, &raw.body),
+        Error::Decode { .. } if !(200..300).contains(&raw.status) => {
+            http_error::<E>(raw.status, &raw.body)
+        }
         e => e,
     })
 }

@@ -87,8 +87,14 @@ mod tests {
 
     #[test]
     fn normalizes_the_documented_quirks() {
-        assert_eq!(normalize_event_name(" BASE_INFO_OFFLINE_AUDIT_SUCCESS"), "BASE_INFO_OFFLINE_AUDIT_SUCCESS");
-        assert_eq!(normalize_event_name("APPLY_APP\\_MOBILE_AUTH_PASS"), "APPLY_APP_MOBILE_AUTH_PASS");
+        assert_eq!(
+            normalize_event_name(" BASE_INFO_OFFLINE_AUDIT_SUCCESS"),
+            "BASE_INFO_OFFLINE_AUDIT_SUCCESS"
+        );
+        assert_eq!(
+            normalize_event_name("APPLY_APP\\_MOBILE_AUTH_PASS"),
+            "APPLY_APP_MOBILE_AUTH_PASS"
+        );
         assert_eq!(event_name(br#"{"event":" X\\_Y "}"#).unwrap(), "X_Y");
         assert!(event_name(b"not json").is_err());
         assert_eq!(event_name(b"{}").unwrap_err().path, ".event");

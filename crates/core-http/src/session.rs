@@ -159,7 +159,6 @@ impl Session {
     }
 
     async fn send_unchecked<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
-
         // Resolve credentials first: the encoders below must not live across an await.
         let mut secrets = Vec::with_capacity(E::CREDENTIALS.len());
         for cred in E::CREDENTIALS {
@@ -184,7 +183,8 @@ impl Session {
             f.finish();
         }
 
-        let mut url = String::with_capacity(self.transport.base_url.len() + E::PATH.len() + 1 + query.len());
+        let mut url =
+            String::with_capacity(self.transport.base_url.len() + E::PATH.len() + 1 + query.len());
         url.push_str(&self.transport.base_url);
         url.push_str(E::PATH);
         if !query.is_empty() {
@@ -199,7 +199,10 @@ impl Session {
         builder = match E::BODY {
             BodyKind::None => builder,
             BodyKind::Form => builder
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body(form),
             BodyKind::Json => {
                 let body = serde_json::to_vec(&JsonBody(request)).map_err(|e| Error::Decode {

@@ -3,7 +3,12 @@
 
 use crate::InvalidRequest;
 
-fn invalid(endpoint: &'static str, field: &'static str, rule: String, given: String) -> InvalidRequest {
+fn invalid(
+    endpoint: &'static str,
+    field: &'static str,
+    rule: String,
+    given: String,
+) -> InvalidRequest {
     InvalidRequest {
         endpoint,
         field,
@@ -107,7 +112,12 @@ pub fn range<T: Checked + ?Sized>(
         if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
             let lo = min.map_or(String::new(), |m| m.to_string());
             let hi = max.map_or(String::new(), |m| m.to_string());
-            return Err(invalid(endpoint, field, format!("between {lo} and {hi}"), n.to_string()));
+            return Err(invalid(
+                endpoint,
+                field,
+                format!("between {lo} and {hi}"),
+                n.to_string(),
+            ));
         }
     }
     Ok(())
@@ -121,7 +131,12 @@ pub fn max_items(
     max: usize,
 ) -> Result<(), InvalidRequest> {
     if n > max {
-        return Err(invalid(endpoint, field, format!("at most {max} items"), format!("{n} items")));
+        return Err(invalid(
+            endpoint,
+            field,
+            format!("at most {max} items"),
+            format!("{n} items"),
+        ));
     }
     Ok(())
 }
@@ -178,7 +193,10 @@ mod tests {
         let hundred_han = "审".repeat(100);
         assert!(chars("E", "f", &hundred_han, Some(1), Some(100)).is_ok());
         let err = chars("E", "f", &format!("{hundred_han}审"), Some(1), Some(100)).unwrap_err();
-        assert_eq!(err.to_string(), "E.f: 1 to 100 characters; got 101 characters");
+        assert_eq!(
+            err.to_string(),
+            "E.f: 1 to 100 characters; got 101 characters"
+        );
     }
 
     #[test]
@@ -196,6 +214,9 @@ mod tests {
         let err = required("E", "f", false, Some(("action = get", false))).unwrap_err();
         assert_eq!(err.rule, "required unless action = get");
         assert!(required("E", "f", true, None).is_ok());
-        assert_eq!(max_items("E", "f", 201, 200).unwrap_err().given, "201 items");
+        assert_eq!(
+            max_items("E", "f", 201, 200).unwrap_err().given,
+            "201 items"
+        );
     }
 }

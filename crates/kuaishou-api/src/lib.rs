@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+#[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 
 use std::sync::Arc;
@@ -35,8 +36,14 @@ impl Client {
     }
 
     /// A client for another origin (a proxy, the sandbox, a test server).
-    pub fn with_base_url(base_url: impl Into<String>, component_app_id: impl Into<Arc<str>>) -> Self {
-        Self::with_transport(Arc::new(core_http::Transport::new(base_url)), component_app_id)
+    pub fn with_base_url(
+        base_url: impl Into<String>,
+        component_app_id: impl Into<Arc<str>>,
+    ) -> Self {
+        Self::with_transport(
+            Arc::new(core_http::Transport::new(base_url)),
+            component_app_id,
+        )
     }
 
     /// A client over a configured transport.

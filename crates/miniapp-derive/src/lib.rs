@@ -31,13 +31,17 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, Data, DeriveInput, Error, Fields, Ident, LitInt, LitStr, Path, Result, Type};
+use syn::{
+    parse_macro_input, Data, DeriveInput, Error, Fields, Ident, LitInt, LitStr, Path, Result, Type,
+};
 
 /// Derives `core_http::Endpoint`; see the crate documentation for the attributes.
 #[proc_macro_derive(Endpoint, attributes(endpoint, param))]
 pub fn derive_endpoint(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand(&input).unwrap_or_else(Error::into_compile_error).into()
+    expand(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -88,7 +92,10 @@ fn one_of(ident: &Ident, allowed: &[&str], what: &str) -> Result<()> {
     } else {
         Err(Error::new(
             ident.span(),
-            format!("unknown {what} `{ident}`; expected one of: {}", allowed.join(", ")),
+            format!(
+                "unknown {what} `{ident}`; expected one of: {}",
+                allowed.join(", ")
+            ),
         ))
     }
 }
@@ -174,9 +181,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
         }
         Ok(())
     })?;
-    let need = |what: &str| {
-        Error::new_spanned(attr, format!("#[endpoint] needs `{what} = ..`"))
-    };
+    let need = |what: &str| Error::new_spanned(attr, format!("#[endpoint] needs `{what} = ..`"));
     let body = body.unwrap_or_else(|| Ident::new("none", Span::call_site()));
     Ok(EndpointAttr {
         vendor: vendor.ok_or_else(|| need("vendor"))?,
@@ -200,7 +205,9 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
         .ok_or_else(|| {
             Error::new(
                 ident.span(),
-                format!("field `{ident}` needs #[param(query | form | json, ..)] to say where it goes"),
+                format!(
+                    "field `{ident}` needs #[param(query | form | json, ..)] to say where it goes"
+                ),
             )
         })?;
     let mut p = Param {
@@ -264,7 +271,13 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
         Ok(())
     })?;
     p.loc = loc.ok_or_else(|| {
-        Error::new_spanned(attr, format!("#[param] on `{}` needs a location: query, form or json", p.ident))
+        Error::new_spanned(
+            attr,
+            format!(
+                "#[param] on `{}` needs a location: query, form or json",
+                p.ident
+            ),
+        )
     })?;
     Ok(p)
 }
@@ -365,18 +378,27 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
         };
         out.extend(quote! { ::core_http::validate::required(#name, #wire, #present, #unless)?; });
     } else if let Some((param, _)) = &p.optional_when {
-        return Err(Error::new(param.span(), "optional_when only makes sense with `required`"));
+        return Err(Error::new(
+            param.span(),
+            "optional_when only makes sense with `required`",
+        ));
     }
     if let Some(max) = &p.max_items {
         let count = if let Some(inner) = wrapper(&p.ty, "Option") {
             if wrapper(inner, "Vec").is_none() {
-                return Err(Error::new(max.span(), "max_items needs a Vec or Option<Vec> field"));
+                return Err(Error::new(
+                    max.span(),
+                    "max_items needs a Vec or Option<Vec> field",
+                ));
             }
             quote!(self.#ident.as_ref().map_or(0, |v| v.len()))
         } else if wrapper(&p.ty, "Vec").is_some() {
             quote!(self.#ident.len())
         } else {
-            return Err(Error::new(max.span(), "max_items needs a Vec or Option<Vec> field"));
+            return Err(Error::new(
+                max.span(),
+                "max_items needs a Vec or Option<Vec> field",
+            ));
         };
         out.extend(quote! { ::core_http::validate::max_items(#name, #wire, #count, #max)?; });
     }
@@ -397,7 +419,11 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
         out.extend(quote! { ::core_http::validate::range(#name, #wire, &self.#ident, #lo, #hi)?; });
     }
     if let Some(f) = &p.format {
-        let func = if f == "bare_host" { quote!(bare_host) } else { quote!(https_or_wss) };
+        let func = if f == "bare_host" {
+            quote!(bare_host)
+        } else {
+            quote!(https_or_wss)
+        };
         out.extend(quote! { ::core_http::validate::#func(#name, #wire, &self.#ident)?; });
     }
     Ok(out)
@@ -405,16 +431,29 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
 
 fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     let Data::Struct(data) = &input.data else {
-        return Err(Error::new_spanned(&input.ident, "Endpoint can only be derived for a struct with named fields"));
+        return Err(Error::new_spanned(
+            &input.ident,
+            "Endpoint can only be derived for a struct with named fields",
+        ));
     };
     let Fields::Named(fields) = &data.fields else {
-        return Err(Error::new_spanned(&input.ident, "Endpoint can only be derived for a struct with named fields"));
+        return Err(Error::new_spanned(
+            &input.ident,
+            "Endpoint can only be derived for a struct with named fields",
+        ));
     };
     if !input.generics.params.is_empty() {
-        return Err(Error::new_spanned(&input.generics, "Endpoint cannot be derived for a generic struct"));
+        return Err(Error::new_spanned(
+            &input.generics,
+            "Endpoint cannot be derived for a generic struct",
+        ));
     }
     let attr = parse_endpoint_attr(input)?;
-    let params = fields.named.iter().map(parse_param).collect::<Result<Vec<_>>>()?;
+    let params = fields
+        .named
+        .iter()
+        .map(parse_param)
+        .collect::<Result<Vec<_>>>()?;
 
     for p in &params {
         let ok = match p.loc {
@@ -425,18 +464,28 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
         if !ok {
             return Err(Error::new(
                 p.ident.span(),
-                format!("`{}` goes in the {} body, but the endpoint's body is `{}`", p.ident,
-                    if p.loc == Loc::Form { "form" } else { "json" }, attr.body),
+                format!(
+                    "`{}` goes in the {} body, but the endpoint's body is `{}`",
+                    p.ident,
+                    if p.loc == Loc::Form { "form" } else { "json" },
+                    attr.body
+                ),
             ));
         }
     }
     for c in &attr.credentials {
         if c.location == "form" && attr.body != "form" {
-            return Err(Error::new(c.location.span(), "a form credential needs `body = form`"));
+            return Err(Error::new(
+                c.location.span(),
+                "a form credential needs `body = form`",
+            ));
         }
     }
     if attr.method == "GET" && attr.body != "none" {
-        return Err(Error::new(attr.body.span(), "a GET endpoint cannot have a body"));
+        return Err(Error::new(
+            attr.body.span(),
+            "a GET endpoint cannot have a body",
+        ));
     }
 
     let ty = &input.ident;
@@ -444,17 +493,27 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
         let s = ty.to_string();
         LitStr::new(s.strip_suffix("Request").unwrap_or(&s), ty.span())
     });
-    let vendor = format_ident!("{}", match attr.vendor.to_string().as_str() {
-        "wechat" => "Wechat",
-        "baidu" => "Baidu",
-        _ => "Kuaishou",
-    });
-    let method = if attr.method == "GET" { quote!(Get) } else { quote!(Post) };
-    let body = format_ident!("{}", match attr.body.to_string().as_str() {
-        "json" => "Json",
-        "form" => "Form",
-        _ => "None",
-    });
+    let vendor = format_ident!(
+        "{}",
+        match attr.vendor.to_string().as_str() {
+            "wechat" => "Wechat",
+            "baidu" => "Baidu",
+            _ => "Kuaishou",
+        }
+    );
+    let method = if attr.method == "GET" {
+        quote!(Get)
+    } else {
+        quote!(Post)
+    };
+    let body = format_ident!(
+        "{}",
+        match attr.body.to_string().as_str() {
+            "json" => "Json",
+            "form" => "Form",
+            _ => "None",
+        }
+    );
     let path = &attr.path;
     let idempotent = attr.idempotent;
     let errors = match &attr.errors {
@@ -463,12 +522,19 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     };
     let creds = attr.credentials.iter().map(|c| {
         let cname = &c.name;
-        let kind = format_ident!("{}", match c.kind.to_string().as_str() {
-            "component_access_token" => "ComponentAccessToken",
-            "authorizer_access_token" => "AuthorizerAccessToken",
-            _ => "ComponentAppId",
-        });
-        let loc = if c.location == "query" { quote!(Query) } else { quote!(Form) };
+        let kind = format_ident!(
+            "{}",
+            match c.kind.to_string().as_str() {
+                "component_access_token" => "ComponentAccessToken",
+                "authorizer_access_token" => "AuthorizerAccessToken",
+                _ => "ComponentAppId",
+            }
+        );
+        let loc = if c.location == "query" {
+            quote!(Query)
+        } else {
+            quote!(Form)
+        };
         quote! {
             ::core_http::CredentialParam {
                 name: #cname,
@@ -480,22 +546,48 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     let response_ty = &attr.response;
     let binary = matches!(response_ty, Type::Path(tp) if tp.path.is_ident("binary"));
     let (response, decode) = if binary {
-        (quote!(::core_http::Binary), quote!(::core_http::envelope::decode_binary::<Self>(raw)))
+        (
+            quote!(::core_http::Binary),
+            quote!(::core_http::envelope::decode_binary::<Self>(raw)),
+        )
     } else {
-        (quote!(#response_ty), quote!(::core_http::envelope::decode_json::<Self>(raw)))
+        (
+            quote!(#response_ty),
+            quote!(::core_http::envelope::decode_json::<Self>(raw)),
+        )
     };
 
     let q = format_ident!("query");
     let f = format_ident!("form");
-    let query = params.iter().filter(|p| p.loc == Loc::Query).map(|p| encode_pair(p, &q));
-    let form = params.iter().filter(|p| p.loc == Loc::Form).map(|p| encode_pair(p, &f));
-    let json = params.iter().filter(|p| p.loc == Loc::Json).map(encode_json);
-    let validations = params.iter().map(|p| checks(p, &params, &name)).collect::<Result<Vec<_>>>()?;
+    let query = params
+        .iter()
+        .filter(|p| p.loc == Loc::Query)
+        .map(|p| encode_pair(p, &q));
+    let form = params
+        .iter()
+        .filter(|p| p.loc == Loc::Form)
+        .map(|p| encode_pair(p, &f));
+    let json = params
+        .iter()
+        .filter(|p| p.loc == Loc::Json)
+        .map(encode_json);
+    let validations = params
+        .iter()
+        .map(|p| checks(p, &params, &name))
+        .collect::<Result<Vec<_>>>()?;
     let uses_query = params.iter().any(|p| p.loc == Loc::Query);
     let uses_form = params.iter().any(|p| p.loc == Loc::Form);
     let uses_json = params.iter().any(|p| p.loc == Loc::Json);
-    let qname = if uses_query { quote!(query) } else { quote!(_query) };
-    let fname = if uses_form { quote!(form) } else { quote!(_form) };
+    let qname = if uses_query {
+        quote!(query)
+    } else {
+        quote!(_query)
+    };
+    let fname = if uses_form {
+        quote!(form)
+    } else {
+        quote!(_form)
+    };
     let mname = if uses_json { quote!(map) } else { quote!(_map) };
 
     Ok(quote! {

@@ -604,17 +604,26 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             if !body_ok {
                 return Err(invalid(
                     format!("{ctx}.params.{}", p.name),
-                    format!("location {:?} does not match body {:?}", p.location, ep.body),
+                    format!(
+                        "location {:?} does not match body {:?}",
+                        p.location, ep.body
+                    ),
                 ));
             }
         }
         if ep.data == DataShape::Transparent && ep.fields.len() != 1 {
-            return Err(invalid(ctx, "`data = \"transparent\"` needs exactly one field".into()));
+            return Err(invalid(
+                ctx,
+                "`data = \"transparent\"` needs exactly one field".into(),
+            ));
         }
         for (i, ex) in ep.examples.iter().enumerate() {
             if let (Some(body), None) = (&ex.response, &ex.content_type) {
                 serde_json::from_str::<serde_json::Value>(body).map_err(|e| {
-                    invalid(format!("{ctx}.examples[{i}].response"), format!("not JSON: {e}"))
+                    invalid(
+                        format!("{ctx}.examples[{i}].response"),
+                        format!("not JSON: {e}"),
+                    )
                 })?;
             }
         }

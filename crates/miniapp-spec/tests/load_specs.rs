@@ -25,7 +25,9 @@ fn unknown_field_error_names_file_line_and_field() {
 #[test]
 fn wrong_value_type_names_line() {
     let text = "vendor = \"wechat\"\nmodule = \"m\"\n[source]\ndocument = \"d\"\ntitle = 5\n";
-    let err = miniapp_spec::parse(Path::new("x.toml"), text).unwrap_err().to_string();
+    let err = miniapp_spec::parse(Path::new("x.toml"), text)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("x.toml:5:"), "{err}");
 }
 
@@ -40,6 +42,43 @@ title = "t"
 name = "A"
 fields = [{ name = "b", type = "Missing" }]
 "#;
-    let err = miniapp_spec::parse(Path::new("x.toml"), text).unwrap_err().to_string();
+    let err = miniapp_spec::parse(Path::new("x.toml"), text)
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "x.toml: objects.A.b: unknown type `Missing`");
+}
+
+/// The issue's coverage: 1 WeChat + 18 Baidu + 3 Kuaishou endpoints, 6 Baidu event families.
+#[test]
+fn specs_cover_every_documented_endpoint_and_event() {
+    let specs = miniapp_spec::load_dir(&specs_dir()).unwrap();
+    let count = |v: miniapp_spec::Vendor| {
+        specs
+            .iter()
+            .filter(|(_, s)| s.vendor == v)
+            .map(|(_, s)| (s.endpoints.len(), s.events.len()))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    };
+    assert_eq!(count(miniapp_spec::Vendor::Wechat), (1, 0));
+    assert_eq!(count(miniapp_spec::Vendor::Baidu), (18, 6));
+    assert_eq!(count(miniapp_spec::Vendor::Kuaishou), (3, 0));
+    for (path, spec) in &specs {
+        for ep in &spec.endpoints {
+            assert!(
+                !ep.description.is_empty(),
+                "{}: {} has no description",
+                path.display(),
+                ep.name
+            );
+            for p in ep.params.iter().chain(&ep.fields) {
+                assert!(
+                    !p.description.is_empty() || p.quirk.is_some(),
+                    "{}: {}.{} has no description",
+                    path.display(),
+                    ep.name,
+                    p.name
+                );
+            }
+        }
+    }
 }

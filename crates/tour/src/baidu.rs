@@ -51,7 +51,9 @@ pub(crate) fn calls() -> Vec<Call> {
         }),
         call("ModifyHeadImage", |c| {
             Box::pin(async move {
-                let req = ModifyHeadImageRequest::new("https://b.bdstatic.com/searchbox/mappconsole/image/20181204/icon.png");
+                let req = ModifyHeadImageRequest::new(
+                    "https://b.bdstatic.com/searchbox/mappconsole/image/20181204/icon.png",
+                );
                 c.baidu.modify_head_image(&req).await?;
                 Ok("icon sent to audit".into())
             })
@@ -113,7 +115,10 @@ pub(crate) fn calls() -> Vec<Call> {
         }),
         call("GetSupportVersion", |c| {
             Box::pin(async move {
-                let v = c.baidu.get_support_version(&GetSupportVersionRequest::new()).await?;
+                let v = c
+                    .baidu
+                    .get_support_version(&GetSupportVersionRequest::new())
+                    .await?;
                 Ok(format!(
                     "now {:?}, {} versions",
                     v.now_version,
@@ -146,7 +151,10 @@ pub(crate) fn calls() -> Vec<Call> {
         }),
         call("CheckName", |c| {
             Box::pin(async move {
-                let r = c.baidu.check_name(&CheckNameRequest::new("appName")).await?;
+                let r = c
+                    .baidu
+                    .check_name(&CheckNameRequest::new("appName"))
+                    .await?;
                 Ok(format!("check_result = {:?}", r.check_result))
             })
         }),
@@ -172,7 +180,9 @@ pub(crate) fn calls() -> Vec<Call> {
         }),
         call("CancelMobileAuth", |c| {
             Box::pin(async move {
-                c.baidu.cancel_mobile_auth(&CancelMobileAuthRequest::new()).await?;
+                c.baidu
+                    .cancel_mobile_auth(&CancelMobileAuthRequest::new())
+                    .await?;
                 Ok("mobile auth cancelled".into())
             })
         }),

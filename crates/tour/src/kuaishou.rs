@@ -31,7 +31,10 @@ pub(crate) fn calls() -> Vec<Call> {
             endpoint: "WebviewDomain",
             run: |c: &Clients| {
                 Box::pin(async move {
-                    let answer = c.kuaishou.webview_domain(&WebviewDomainRequest::new(DomainAction::Get)).await?;
+                    let answer = c
+                        .kuaishou
+                        .webview_domain(&WebviewDomainRequest::new(DomainAction::Get))
+                        .await?;
                     Ok(format!("get: webview = {:?}", answer.webview))
                 })
             },

@@ -26,7 +26,11 @@ async fn main() -> Result<()> {
     println!("touring every endpoint against {base_url}\n");
     let outcomes = miniapp_tour::run(&base_url, true).await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    println!("\n{} calls, {} ok, {failed} failed", outcomes.len(), outcomes.len() - failed);
+    println!(
+        "\n{} calls, {} ok, {failed} failed",
+        outcomes.len(),
+        outcomes.len() - failed
+    );
     if failed > 0 {
         bail!("{failed} calls failed");
     }

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+#[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 
 use std::sync::Arc;

@@ -174,7 +174,11 @@ fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<Toke
     if optional && !transparent {
         attrs.push(quote!(skip_serializing_if = "Option::is_none"));
     }
-    let ty = if optional { quote!(Option<#inner>) } else { inner };
+    let ty = if optional {
+        quote!(Option<#inner>)
+    } else {
+        inner
+    };
     let doc = field_doc(f, wire_note(f));
     let serde = if attrs.is_empty() {
         quote!()
@@ -190,7 +194,11 @@ fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<Toke
 
 fn object(o: &ObjectType) -> Result<TokenStream> {
     let name = ident(&o.name)?;
-    let doc = doc(if o.description.is_empty() { &o.name } else { &o.description });
+    let doc = doc(if o.description.is_empty() {
+        &o.name
+    } else {
+        &o.description
+    });
     let fields = o
         .fields
         .iter()
@@ -208,7 +216,11 @@ fn object(o: &ObjectType) -> Result<TokenStream> {
 fn enumeration(e: &EnumType) -> Result<TokenStream> {
     let name = ident(&e.name)?;
     let name_str = &e.name;
-    let mut type_doc = if e.description.is_empty() { e.name.clone() } else { e.description.clone() };
+    let mut type_doc = if e.description.is_empty() {
+        e.name.clone()
+    } else {
+        e.description.clone()
+    };
     type_doc.push_str("\n\nWire values: ");
     type_doc.push_str(
         &e.values
@@ -228,7 +240,11 @@ fn enumeration(e: &EnumType) -> Result<TokenStream> {
             Ok(quote!(#d #i,))
         })
         .collect::<Result<Vec<_>>>()?;
-    let idents = e.values.iter().map(|v| ident(&v.rust)).collect::<Result<Vec<_>>>()?;
+    let idents = e
+        .values
+        .iter()
+        .map(|v| ident(&v.rust))
+        .collect::<Result<Vec<_>>>()?;
     let wires: Vec<&str> = e.values.iter().map(|v| v.wire.as_str()).collect();
     let (ser, de) = match e.repr {
         EnumRepr::String => (
@@ -371,7 +387,11 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
         let ty = p.type_ref()?;
         let inner = rust_type(&ty)?;
         let mandatory = p.required && p.optional_when.is_none();
-        let rust_ty = if mandatory { inner.clone() } else { quote!(Option<#inner>) };
+        let rust_ty = if mandatory {
+            inner.clone()
+        } else {
+            quote!(Option<#inner>)
+        };
         let loc = location_ident(p.location.expect("validated by the spec loader"));
         let mut args = vec![quote!(#loc)];
         if p.rust_ident() != p.name {
@@ -467,7 +487,11 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     } else {
         " A request with the required parameters; optional ones are left out."
     };
-    let derive_default = if ctor_args.is_empty() { quote!(Default,) } else { quote!() };
+    let derive_default = if ctor_args.is_empty() {
+        quote!(Default,)
+    } else {
+        quote!()
+    };
     Ok(quote! {
         #d
         #[derive(Debug, Clone, PartialEq, #derive_default core_http::Endpoint)]
@@ -532,7 +556,10 @@ fn errors_table(ep: &Endpoint, name: &Ident) -> TokenStream {
         };
         quote!((#code, #text))
     });
-    let d = format!(" Documented error codes of 「{}」 and their text.", ep.title);
+    let d = format!(
+        " Documented error codes of 「{}」 and their text.",
+        ep.title
+    );
     quote! {
         #[doc = #d]
         pub const #name: &[(i64, &str)] = &[#(#rows),*];
@@ -557,7 +584,11 @@ fn handle_method(ep: &Endpoint) -> Result<TokenStream> {
         let r = format_ident!("{}Response", ep.name);
         quote!(#r)
     };
-    let d = doc(&format!("「{}」: {}\n\nSends [`{req}`].", ep.title, ep.description.lines().next().unwrap_or("")));
+    let d = doc(&format!(
+        "「{}」: {}\n\nSends [`{req}`].",
+        ep.title,
+        ep.description.lines().next().unwrap_or("")
+    ));
     Ok(quote! {
         impl #handle {
             #d
@@ -675,8 +706,16 @@ pub fn module(spec: &SpecFile, rel_path: &str) -> Result<TokenStream> {
             quote!(#![doc = #l])
         })
         .collect();
-    let enums = spec.enums.iter().map(enumeration).collect::<Result<Vec<_>>>()?;
-    let objects = spec.objects.iter().map(object).collect::<Result<Vec<_>>>()?;
+    let enums = spec
+        .enums
+        .iter()
+        .map(enumeration)
+        .collect::<Result<Vec<_>>>()?;
+    let objects = spec
+        .objects
+        .iter()
+        .map(object)
+        .collect::<Result<Vec<_>>>()?;
     let mut endpoints = Vec::new();
     for ep in &spec.endpoints {
         let errors = format_ident!("{}_ERRORS", screaming(&ep.name));
