@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use miniapp_spec::{
-    BodyKind, EnumRepr, Endpoint, Field, Format, Limits, Location, SpecFile, TypeRef,
+    BodyKind, Endpoint, EnumRepr, Field, Format, Limits, Location, SpecFile, TypeRef,
 };
 use serde_json::Value;
 
@@ -59,7 +59,11 @@ impl Wire {
 pub(crate) type Params = BTreeMap<String, Wire>;
 
 /// Checks `req` against `ep`; on success returns its parameters.
-pub(crate) fn check(spec: &SpecFile, ep: &Endpoint, req: &Incoming<'_>) -> Result<Params, Rejection> {
+pub(crate) fn check(
+    spec: &SpecFile,
+    ep: &Endpoint,
+    req: &Incoming<'_>,
+) -> Result<Params, Rejection> {
     let mut values = collect(ep, req).map_err(Rejection::Params)?;
 
     for cred in &ep.credentials {
@@ -107,7 +111,10 @@ fn location_name(loc: Location) -> &'static str {
 }
 
 /// Checks the body kind and gathers every named value with where it came from.
-fn collect(ep: &Endpoint, req: &Incoming<'_>) -> Result<BTreeMap<String, (Location, Wire)>, String> {
+fn collect(
+    ep: &Endpoint,
+    req: &Incoming<'_>,
+) -> Result<BTreeMap<String, (Location, Wire)>, String> {
     let mut values = BTreeMap::new();
     let mut add = |loc: Location, name: String, wire: Wire| {
         if values.contains_key(&name) {
@@ -123,9 +130,13 @@ fn collect(ep: &Endpoint, req: &Incoming<'_>) -> Result<BTreeMap<String, (Locati
         }
     }
 
-    let mime = req
-        .content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let mime = req.content_type.map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
     match ep.body {
         BodyKind::None => {
             if !req.body.is_empty() {
@@ -139,8 +150,8 @@ fn collect(ep: &Endpoint, req: &Incoming<'_>) -> Result<BTreeMap<String, (Locati
                     req.content_type.unwrap_or("none")
                 ));
             }
-            let body: Value = serde_json::from_slice(req.body)
-                .map_err(|e| format!("body is not JSON: {e}"))?;
+            let body: Value =
+                serde_json::from_slice(req.body).map_err(|e| format!("body is not JSON: {e}"))?;
             let Value::Object(members) = body else {
                 return Err("body must be a JSON object".into());
             };
@@ -182,7 +193,10 @@ fn check_members(
     fields: &[Field],
     values: &BTreeMap<String, Wire>,
 ) -> Result<(), String> {
-    if let Some(name) = values.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
+    if let Some(name) = values
+        .keys()
+        .find(|k| !fields.iter().any(|f| &f.name == *k))
+    {
         return Err(format!("unknown parameter `{}`", join_path(prefix, name)));
     }
     for field in fields {
@@ -191,7 +205,9 @@ fn check_members(
             Some(wire) => check_field(spec, &path, field, wire)?,
             None if field.required => {
                 let excused = field.optional_when.as_ref().is_some_and(|c| {
-                    values.get(&c.param).is_some_and(|w| w.as_text() == c.equals)
+                    values
+                        .get(&c.param)
+                        .is_some_and(|w| w.as_text() == c.equals)
                 });
                 if !excused {
                     return Err(format!("missing required parameter `{path}`"));
@@ -326,7 +342,9 @@ fn check_value(
                 let mut values = BTreeMap::new();
                 for (k, v) in members {
                     if v.is_null() {
-                        return Err(format!("`{path}.{k}` is null; leave the member out instead"));
+                        return Err(format!(
+                            "`{path}.{k}` is null; leave the member out instead"
+                        ));
                     }
                     values.insert(k.clone(), Wire::Json(v.clone()));
                 }
@@ -369,12 +387,16 @@ fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), Stri
     let chars = text.chars().count();
     if let Some(min) = limits.min_chars {
         if chars < min as usize {
-            return Err(format!("`{path}`: {chars} characters, at least {min} needed"));
+            return Err(format!(
+                "`{path}`: {chars} characters, at least {min} needed"
+            ));
         }
     }
     if let Some(max) = limits.max_chars {
         if chars > max as usize {
-            return Err(format!("`{path}`: {chars} characters, at most {max} allowed"));
+            return Err(format!(
+                "`{path}`: {chars} characters, at most {max} allowed"
+            ));
         }
     }
     match limits.format {
@@ -384,7 +406,9 @@ fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), Stri
         Some(Format::HttpsOrWssUrl)
             if !(text.starts_with("https://") || text.starts_with("wss://")) =>
         {
-            Err(format!("`{path}`: {text:?} must start with https:// or wss://"))
+            Err(format!(
+                "`{path}`: {text:?} must start with https:// or wss://"
+            ))
         }
         _ => Ok(()),
     }
@@ -494,7 +518,9 @@ params = [
     fn json_body_checks() {
         assert!(json(r#"{"action":"get"}"#).is_ok());
         assert!(json(r#"{"action":"set","hosts":"a.com;b.com"}"#).is_ok());
-        assert!(params_err(json(r#"{"action":"set"}"#)).contains("missing required parameter `hosts`"));
+        assert!(
+            params_err(json(r#"{"action":"set"}"#)).contains("missing required parameter `hosts`")
+        );
         assert!(params_err(json(r#"{"action":"put"}"#)).contains("not one of get, set"));
         assert!(params_err(json(r#"{"action":"get","x":1}"#)).contains("unknown parameter `x`"));
         assert!(params_err(json(r#"{"action":"set","hosts":"a;b;c"}"#)).contains("at most 2"));
@@ -505,7 +531,10 @@ params = [
         assert!(params_err(json(r#"{"action":"get","kind":"2"}"#)).contains("not one of"));
         assert!(json(r#"{"action":"get","items":[{"id":1}]}"#).is_ok());
         assert!(params_err(json(r#"{"action":"get","items":[{}]}"#)).contains("`items[0].id`"));
-        assert!(params_err(json(r#"{"action":"get","items":[{"id":1,"z":2}]}"#)).contains("`items[0].z`"));
+        assert!(
+            params_err(json(r#"{"action":"get","items":[{"id":1,"z":2}]}"#))
+                .contains("`items[0].z`")
+        );
         assert!(json(r#"{"action":"get","cats":"[\"a\"]"}"#).is_ok());
         assert!(params_err(json(r#"{"action":"get","cats":"{}"}"#)).contains("expected a list"));
         assert!(params_err(json(r#"{"action":"get","cats":["a"]}"#)).contains("JSON text"));
@@ -528,9 +557,16 @@ params = [
             let r = check(
                 &spec,
                 ep,
-                &Incoming { query, content_type: Some("application/json"), body: b"{\"action\":\"get\"}" },
+                &Incoming {
+                    query,
+                    content_type: Some("application/json"),
+                    body: b"{\"action\":\"get\"}",
+                },
             );
-            assert!(matches!(r, Err(Rejection::Credential(_))), "{query:?}: {r:?}");
+            assert!(
+                matches!(r, Err(Rejection::Credential(_))),
+                "{query:?}: {r:?}"
+            );
         }
     }
 
@@ -550,7 +586,11 @@ params = [
         let r = check(
             &spec,
             &spec.endpoints[1],
-            &Incoming { query: Some("access_token=t"), content_type: Some("application/json"), body: b"n=1" },
+            &Incoming {
+                query: Some("access_token=t"),
+                content_type: Some("application/json"),
+                body: b"n=1",
+            },
         );
         assert!(params_err(r).contains("content-type"));
     }

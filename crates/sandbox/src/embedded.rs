@@ -14,6 +14,10 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../specs/wechat/third_party_domain.toml"),
     ),
     (
+        "baidu/basic_info.toml",
+        include_str!("../../../specs/baidu/basic_info.toml"),
+    ),
+    (
         "kuaishou/basic_info.toml",
         include_str!("../../../specs/kuaishou/basic_info.toml"),
     ),
@@ -62,7 +66,10 @@ mod tests {
             }
         }
         let embedded: BTreeSet<String> = EMBEDDED.iter().map(|(p, _)| p.to_string()).collect();
-        assert_eq!(on_disk, embedded, "add new spec files to EMBEDDED in src/embedded.rs");
+        assert_eq!(
+            on_disk, embedded,
+            "add new spec files to EMBEDDED in src/embedded.rs"
+        );
     }
 
     #[test]

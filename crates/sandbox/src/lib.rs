@@ -18,6 +18,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -221,7 +223,9 @@ fn injected_error(vendor: Vendor, ep: &Endpoint, code: Option<&str>) -> Response
     let Some(code) = code.and_then(|c| c.trim().parse::<i64>().ok()) else {
         return Response::builder()
             .status(StatusCode::BAD_REQUEST)
-            .body(Body::from(format!("{ERROR_HEADER} must be an integer code\n")))
+            .body(Body::from(format!(
+                "{ERROR_HEADER} must be an integer code\n"
+            )))
             .expect("static response");
     };
     let message = ep

@@ -35,7 +35,11 @@ async fn main() -> ExitCode {
                 eprintln!("miniapp-sandbox: {msg}");
             }
             eprintln!("{USAGE}");
-            return if msg.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if msg.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     let sandbox = match Sandbox::start_on(addr).await {
