@@ -150,6 +150,46 @@ where
     }
 }
 
+#[derive(Deserialize)]
+struct OAuthError {
+    error: Option<String>,
+    error_description: Option<String>,
+    error_code: Option<i64>,
+    error_msg: Option<String>,
+}
+
+/// Decodes a JSON answer without the vendor envelope (Baidu `oauth/token`): the body is the
+/// response itself, and `{error, error_description}` (or a gateway `error_code`) is the error.
+pub fn decode_bare_json<E>(raw: RawResponse) -> Result<E::Response, Error>
+where
+    E: Endpoint,
+    E::Response: DeserializeOwned,
+{
+    let fail = |e: String| {
+        status_or(
+            raw.status,
+            &raw.body,
+            decode_error::<E>(&raw.body, ".".into(), e),
+        )
+    };
+    let head: OAuthError = serde_json::from_slice(&raw.body).map_err(|e| fail(e.to_string()))?;
+    if let Some(code) = head.error_code {
+        return Err(vendor_error::<E>(code, head.error_msg.unwrap_or_default()));
+    }
+    if let Some(error) = head.error {
+        let msg = match head.error_description {
+            Some(d) => format!("{error}: {d}"),
+            None => error,
+        };
+        return Err(vendor_error::<E>(0, msg));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(&raw.body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        decode_error::<E>(&raw.body, path, e.into_inner().to_string())
+    })
+}
+
 /// Decodes a binary-or-JSON-error answer: bytes and content type on success, the vendor error
 /// when the server answers JSON.
 pub fn decode_binary<E: Endpoint>(raw: RawResponse) -> Result<Binary, Error> {

@@ -1,6 +1,8 @@
 //! Secret values (tokens, app secrets, tickets) that never print.
 
 use std::fmt;
+
+use serde::Deserialize;
 use std::sync::Arc;
 
 /// A credential value. `Debug` and `Display` print `Secret(***)`; only [`Secret::expose`]
@@ -41,6 +43,20 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
+    }
+}
+
+impl crate::wire::ToParam for Secret {
+    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(std::borrow::Cow::Borrowed(self.expose()))
+    }
+}
+
+/// Secrets arrive in responses (tokens, refresh tokens); they are decoded straight into
+/// `Secret`. There is deliberately no `Serialize`: re-emitting a response never leaks one.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::from)
     }
 }
 

@@ -19,7 +19,8 @@
 //! Struct attribute `#[endpoint(..)]`: `vendor` (wechat | baidu | kuaishou), `method`
 //! (GET | POST), `path`, `body` (none | json | form; default none), `response` (a type, or
 //! `binary`), optional `name` (defaults to the struct name without `Request`), `errors` (a
-//! `&'static [(i64, &'static str)]`), `idempotent` (default true), and any number of
+//! `&'static [(i64, &'static str)]`), `idempotent` (default true), `envelope` (default true;
+//! `false` for answers without the vendor envelope), and any number of
 //! `credential(name = "..", kind = component_access_token | authorizer_access_token |
 //! component_app_id, location = query | form)`.
 //!
@@ -66,6 +67,7 @@ struct EndpointAttr {
     name: Option<LitStr>,
     errors: Option<Path>,
     idempotent: bool,
+    envelope: bool,
     credentials: Vec<Credential>,
 }
 
@@ -114,6 +116,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
     let (mut vendor, mut method, mut path, mut body) = (None, None, None, None);
     let (mut response, mut name, mut errors) = (None, None, None);
     let mut idempotent = true;
+    let mut envelope = true;
     let mut credentials = Vec::new();
     attr.parse_nested_meta(|meta| {
         let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
@@ -144,6 +147,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
             "name" => name = Some(meta.value()?.parse()?),
             "errors" => errors = Some(meta.value()?.parse()?),
             "idempotent" => idempotent = meta.value()?.parse::<syn::LitBool>()?.value,
+            "envelope" => envelope = meta.value()?.parse::<syn::LitBool>()?.value,
             "credential" => {
                 let (mut cname, mut kind, mut location) = (None, None, None);
                 meta.parse_nested_meta(|inner| {
@@ -175,7 +179,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
             }
             _ => {
                 return Err(meta.error(
-                    "unknown key; expected vendor, method, path, body, response, name, errors, idempotent or credential",
+                    "unknown key; expected vendor, method, path, body, response, name, errors, idempotent, envelope or credential",
                 ))
             }
         }
@@ -192,6 +196,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
         name,
         errors,
         idempotent,
+        envelope,
         credentials,
     })
 }
@@ -298,6 +303,12 @@ fn wrapper<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     }
 }
 
+/// Whether `ty` is `Secret` or `Option<Secret>` (by its last path segment).
+fn is_secret(ty: &Type) -> bool {
+    let ty = wrapper(ty, "Option").unwrap_or(ty);
+    matches!(ty, Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "Secret"))
+}
+
 fn encode_pair(p: &Param, sink: &Ident) -> TokenStream2 {
     let (ident, wire) = (&p.ident, &p.wire);
     if let Some(sep) = &p.join {
@@ -334,6 +345,19 @@ fn encode_pair(p: &Param, sink: &Ident) -> TokenStream2 {
 fn encode_json(p: &Param) -> TokenStream2 {
     let (ident, wire) = (&p.ident, &p.wire);
     let is_option = wrapper(&p.ty, "Option").is_some();
+    let secret = is_secret(&p.ty);
+    if secret {
+        // A credential value: exposed on the wire only.
+        return if is_option {
+            quote! {
+                if let ::core::option::Option::Some(v) = &self.#ident {
+                    map.serialize_entry(#wire, v.expose())?;
+                }
+            }
+        } else {
+            quote!(map.serialize_entry(#wire, self.#ident.expose())?;)
+        };
+    }
     let value = if let Some(sep) = &p.join {
         quote!(&::core_http::wire::Joined(&self.#ident, #sep))
     } else if p.json_string {
@@ -549,6 +573,11 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
         (
             quote!(::core_http::Binary),
             quote!(::core_http::envelope::decode_binary::<Self>(raw)),
+        )
+    } else if !attr.envelope {
+        (
+            quote!(#response_ty),
+            quote!(::core_http::envelope::decode_bare_json::<Self>(raw)),
         )
     } else {
         (

@@ -118,6 +118,22 @@ pub enum ResponseKind {
     Envelope,
     /// Raw bytes (e.g. an image) on success, the vendor's JSON error envelope on failure.
     BinaryOrJsonError,
+    /// A JSON object without the vendor's envelope (Baidu `oauth/token`); errors come as
+    /// `{error, error_description}`.
+    BareJson,
+}
+
+/// How sure the transcription is of a fact (the marks of `shared/vendor-auth.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Seen in an official document or the vendor's own SDK (the seeds, `[v]`).
+    #[default]
+    Verified,
+    /// Seen only in a mirror, a community post or third-party code (`[m]`).
+    Mirror,
+    /// Not found, or sources conflict (`[?]`).
+    Unverified,
 }
 
 /// How the response fields sit in the envelope's payload.
@@ -217,6 +233,9 @@ pub struct Endpoint {
     /// Where the document contradicts itself, and what the SDK does about it.
     #[serde(default)]
     pub quirks: Vec<String>,
+    /// How sure the transcription is of this endpoint (per-field marks in `Field::confidence`).
+    #[serde(default)]
+    pub confidence: Confidence,
 }
 
 /// A request parameter, a response field, an object member or an event member.
@@ -263,6 +282,13 @@ pub struct Field {
     /// A contradiction in the document about this field.
     #[serde(default)]
     pub quirk: Option<String>,
+    /// A credential value (secret, ticket, token, refresh token): typed as
+    /// `core_http::Secret`, which never prints.
+    #[serde(default)]
+    pub secret: bool,
+    /// How sure the transcription is of this field, when less than its endpoint.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
 }
 
 impl Field {
@@ -567,6 +593,9 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             }
             if is_param && f.location.is_none() {
                 return Err(invalid(ctx, "a request parameter needs `location`".into()));
+            }
+            if f.secret && ty != TypeRef::String {
+                return Err(invalid(ctx, "`secret` needs type `string`".into()));
             }
             if f.join.is_some() && !matches!(ty, TypeRef::List(_)) {
                 return Err(invalid(ctx, "`join` needs a `list<..>` type".into()));

@@ -1,6 +1,6 @@
 use core_http::{BodyKind, Endpoint, Location, Method, ParamSink, Vendor};
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 pub struct Answer {}
 
 const ERRORS: &[(i64, &str)] = &[(470011, "修改服务器域名超过限制次数。")];
