@@ -1,8 +1,6 @@
 //! Secret values (tokens, app secrets, tickets) that never print.
 
 use std::fmt;
-
-use serde::Deserialize;
 use std::sync::Arc;
 
 /// A credential value. `Debug` and `Display` print `Secret(***)`; only [`Secret::expose`]
@@ -56,7 +54,7 @@ impl crate::wire::ToParam for Secret {
 /// `Secret`. There is deliberately no `Serialize`: re-emitting a response never leaks one.
 impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret::from)
+        <String as serde::Deserialize>::deserialize(d).map(Secret::from)
     }
 }
 
