@@ -236,6 +236,32 @@ pub struct Endpoint {
     /// How sure the transcription is of this endpoint (per-field marks in `Field::confidence`).
     #[serde(default)]
     pub confidence: Confidence,
+    /// For token endpoints: which credential the answer issues, and where it is.
+    #[serde(default)]
+    pub token: Option<TokenRole>,
+}
+
+/// What a token endpoint issues; the sandbox issues and checks tokens from this, and the
+/// token providers rely on it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRole {
+    /// The credential kind the answer carries.
+    pub issues: CredentialKind,
+    /// Response member holding the token (dotted path below the payload, e.g.
+    /// `authorization_info.authorizer_access_token`).
+    pub access_token: String,
+    /// Response member holding the lifetime in seconds.
+    pub expires_in: String,
+    /// Response member holding the (rotated) refresh token, if any.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Request parameter that carries the refresh token this call consumes, if any.
+    #[serde(default)]
+    pub refresh_param: Option<String>,
+    /// Whether a refresh token stops working once used (Baidu).
+    #[serde(default)]
+    pub single_use_refresh: bool,
 }
 
 /// A request parameter, a response field, an object member or an event member.
