@@ -144,3 +144,5 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+pub mod redis;

@@ -29,6 +29,16 @@ fn get(path: &'static str, query: &'static str) -> Wire {
 /// The exact requests each tour call must send (the tour's inputs are in `crates/tour/src/baidu.rs`).
 fn expected(endpoint: &str) -> Vec<Wire> {
     match endpoint {
+        "GetTpToken" => vec![get("/public/2.0/smartapp/auth/tp/token", "client_id=tour_client_id&ticket=tour-ticket")],
+        "CreatePreAuthCode" => vec![get("/rest/2.0/smartapp/tp/createpreauthcode", "access_token=tour-token")],
+        "GetOAuthToken" => vec![get(
+            "/rest/2.0/oauth/token",
+            "access_token=tour-token&grant_type=app_to_tp_refresh_token&refresh_token=46.tour-refresh",
+        )],
+        "RetrieveAuthorizationCode" => vec![post(
+            "/rest/2.0/smartapp/auth/retrieve/authorizationcode",
+            "access_token=tour-token&app_id=15263713",
+        )],
         "GetCategoryList" => vec![get("/rest/2.0/smartapp/app/category/list", "access_token=tour-token&category_type=2")],
         "UpdateCategory" => vec![post(
             "/rest/2.0/smartapp/app/category/update",
@@ -79,14 +89,14 @@ fn expected(endpoint: &str) -> Vec<Wire> {
 }
 
 #[tokio::test]
-async fn all_eighteen_endpoints_go_on_the_wire_as_chosen() {
+async fn all_baidu_endpoints_go_on_the_wire_as_chosen() {
     let server = MockServer::start(Reply::json(OK)).await;
     let clients = miniapp_tour::Clients::new(&server.base_url());
     let calls: Vec<_> = miniapp_tour::calls()
         .into_iter()
         .filter(|c| c.vendor == "baidu")
         .collect();
-    assert_eq!(calls.len(), 18);
+    assert_eq!(calls.len(), 18 + 4);
     for call in calls {
         server.set_reply(if call.endpoint == "GetQrCode" {
             Reply {

@@ -22,6 +22,7 @@
 
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -39,7 +40,7 @@ pub fn parse_event(body: &[u8]) -> Result<basic_info::Event, core_http::push::Pu
 /// One client (one connection pool) for every authorized mini-program.
 #[derive(Clone, Debug)]
 pub struct Client {
-    transport: Arc<core_http::Transport>,
+    session: core_http::Session,
 }
 
 impl Default for Client {
@@ -56,14 +57,33 @@ impl Client {
 
     /// A client for another origin (a proxy, the sandbox, a test server).
     pub fn with_base_url(base_url: impl Into<String>) -> Self {
-        Client {
-            transport: Arc::new(core_http::Transport::new(base_url)),
-        }
+        Self::with_transport(Arc::new(core_http::Transport::new(base_url)))
     }
 
     /// A client over a configured transport.
     pub fn with_transport(transport: Arc<core_http::Transport>) -> Self {
-        Client { transport }
+        Client {
+            session: core_http::Session::new(transport, Default::default()),
+        }
+    }
+
+    /// The session without credentials, for the endpoints that take none (`tp/token`).
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+
+    /// A handle on the platform's own endpoints, with its TP token (`42.`…): a fixed token or
+    /// a [`TokenSource::Provider`].
+    pub fn component(&self, token: impl Into<TokenSource>) -> Component {
+        Component {
+            session: core_http::Session::new(
+                self.session.transport().clone(),
+                core_http::Credentials {
+                    component_access_token: Some(token.into()),
+                    ..Default::default()
+                },
+            ),
+        }
     }
 
     /// A handle on one authorized mini-program, calling with its access token (`45.`…): a
@@ -71,7 +91,7 @@ impl Client {
     pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
         AuthorizedApp {
             session: core_http::Session::new(
-                self.transport.clone(),
+                self.session.transport().clone(),
                 core_http::Credentials {
                     authorizer_access_token: Some(token.into()),
                     ..Default::default()
@@ -88,6 +108,19 @@ pub struct AuthorizedApp {
 }
 
 impl AuthorizedApp {
+    /// The underlying session, for [`core_http::Session::send`] with any request type.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+}
+
+/// A handle on the platform's own endpoints (TP token). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Component {
+    session: core_http::Session,
+}
+
+impl Component {
     /// The underlying session, for [`core_http::Session::send`] with any request type.
     pub fn session(&self) -> &core_http::Session {
         &self.session

@@ -18,6 +18,27 @@ pub enum Vendor {
     Kuaishou,
 }
 
+impl Vendor {
+    /// The vendor's codes for "access token invalid or expired": the SDK invalidates a
+    /// provider's token on these and retries once.
+    pub const fn token_invalid_codes(self) -> &'static [i64] {
+        match self {
+            // 40001 invalid credential, 40014 invalid access_token, 42001 access_token expired.
+            Vendor::Wechat => &[40001, 40014, 42001],
+            // Gateway 110 token invalid, 111 token expired [m]; errno 44002 revoked,
+            // 44003 expired, 44004 auth failed.
+            Vendor::Baidu => &[110, 111, 44002, 44003, 44004],
+            // 100200102 invalid token, 100200108 access_token expired [m].
+            Vendor::Kuaishou => &[100200102, 100200108],
+        }
+    }
+
+    /// Whether `code` means the token was invalid or expired.
+    pub fn is_token_invalid(self, code: i64) -> bool {
+        self.token_invalid_codes().contains(&code)
+    }
+}
+
 impl fmt::Display for Vendor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -56,13 +56,30 @@ pub enum Error {
     /// The vendor answered with an error code.
     #[error(transparent)]
     Vendor(#[from] VendorError),
+    /// Getting a fresh token failed: the vendor refused the ticket, secret or refresh token,
+    /// or its token endpoint could not be reached. Calls within the failure backoff get this
+    /// same error without asking the vendor again (no refresh storm).
+    #[error("refreshing the token {key} failed: {message}")]
+    TokenRefresh {
+        /// The store key of the token.
+        key: String,
+        /// The vendor's answer, when it refused.
+        vendor: Option<VendorError>,
+        /// What went wrong (never a secret).
+        message: String,
+    },
+    /// The vendor rejected the token, the SDK refreshed it once, and the vendor rejected the
+    /// fresh token too. Not retried further.
+    #[error("token rejected again after one refresh: {0}")]
+    TokenRejected(VendorError),
 }
 
 impl Error {
     /// The vendor error, if this is one.
     pub fn vendor(&self) -> Option<&VendorError> {
         match self {
-            Error::Vendor(v) => Some(v),
+            Error::Vendor(v) | Error::TokenRejected(v) => Some(v),
+            Error::TokenRefresh { vendor, .. } => vendor.as_ref(),
             _ => None,
         }
     }

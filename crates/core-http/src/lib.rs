@@ -18,6 +18,7 @@ mod error;
 pub mod push;
 mod secret;
 mod session;
+pub mod token;
 pub mod validate;
 pub mod wire;
 

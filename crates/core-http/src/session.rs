@@ -20,6 +20,13 @@ pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error>> + 
 pub trait TokenProvider: Send + Sync {
     /// The current token.
     fn token(&self) -> TokenFuture<'_>;
+
+    /// The vendor rejected `failed` as invalid or expired: forget it if it is still the
+    /// current token (compare-and-invalidate), so the next [`TokenProvider::token`] refreshes.
+    fn invalidate<'a>(&'a self, failed: &'a Secret) -> crate::token::BoxFuture<'a, ()> {
+        let _ = failed;
+        Box::pin(async {})
+    }
 }
 
 /// Where a token comes from: a caller's fixed value, or a provider the SDK asks each call.
@@ -53,6 +60,18 @@ impl TokenSource {
             TokenSource::Provider(p) => p.token().await,
         }
     }
+
+    /// Invalidates `failed` in a provider; true when there is one (a caller's static token is
+    /// never "refreshed" by guessing).
+    async fn invalidate(&self, failed: &Secret) -> bool {
+        match self {
+            TokenSource::Static(_) => false,
+            TokenSource::Provider(p) => {
+                p.invalidate(failed).await;
+                true
+            }
+        }
+    }
 }
 
 /// The credentials of one handle. Cloning is cheap.
@@ -67,6 +86,14 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    fn source(&self, kind: CredentialKind) -> Option<&TokenSource> {
+        match kind {
+            CredentialKind::ComponentAccessToken => self.component_access_token.as_ref(),
+            CredentialKind::AuthorizerAccessToken => self.authorizer_access_token.as_ref(),
+            CredentialKind::ComponentAppId => None,
+        }
+    }
+
     async fn resolve(&self, kind: CredentialKind, endpoint: &'static str) -> Result<Secret, Error> {
         let missing = |what: &str| Error::Credentials {
             endpoint,
@@ -152,24 +179,66 @@ impl Session {
     }
 
     /// Validates, encodes and sends `request`, then decodes the answer.
+    ///
+    /// When the vendor answers one of its token-invalid codes and a token came from a
+    /// [`TokenProvider`], that token is invalidated (only if still current) and the call is
+    /// retried once with a fresh one; a second rejection is [`Error::TokenRejected`].
     pub async fn send<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
         request.validate()?;
         let span = tracing::debug_span!("miniapp.call", vendor = %E::VENDOR, endpoint = E::NAME);
-        self.send_unchecked(request).instrument(span).await
+        async {
+            let secrets = self.resolve::<E>().await?;
+            let first = self.send_with(request, &secrets).await;
+            let rejected = match &first {
+                Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => v.clone(),
+                _ => return first,
+            };
+            let mut refreshable = false;
+            for (cred, used) in E::CREDENTIALS.iter().zip(&secrets) {
+                if let Some(source) = self.credentials.source(cred.kind) {
+                    refreshable |= source.invalidate(used).await;
+                }
+            }
+            if !refreshable {
+                return first;
+            }
+            tracing::debug!(
+                code = rejected.code,
+                "token rejected; refreshing once and retrying"
+            );
+            let secrets = self.resolve::<E>().await?;
+            match self.send_with(request, &secrets).await {
+                Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => {
+                    Err(Error::TokenRejected(v))
+                }
+                other => other,
+            }
+        }
+        .instrument(span)
+        .await
     }
 
-    async fn send_unchecked<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
-        // Resolve credentials first: the encoders below must not live across an await.
+    async fn resolve<E: Endpoint>(&self) -> Result<Vec<Secret>, Error> {
         let mut secrets = Vec::with_capacity(E::CREDENTIALS.len());
         for cred in E::CREDENTIALS {
             secrets.push(self.credentials.resolve(cred.kind, E::NAME).await?);
         }
+        Ok(secrets)
+    }
+
+    /// One attempt with resolved credentials (resolved before: the encoders below must not
+    /// live across an await).
+    async fn send_with<E: Endpoint>(
+        &self,
+        request: &E,
+        secrets: &[Secret],
+    ) -> Result<E::Response, Error> {
         let mut query = String::new();
         let mut form = String::new();
         {
             let mut q = ParamSink::new(&mut query);
             let mut f = ParamSink::new(&mut form);
-            for (cred, value) in E::CREDENTIALS.iter().zip(&secrets) {
+            for (cred, value) in E::CREDENTIALS.iter().zip(secrets) {
                 match cred.location {
                     Location::Query => q.put(cred.name, value.expose()),
                     Location::Form => f.put(cred.name, value.expose()),

@@ -13,6 +13,7 @@
 
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub const BASE_URL: &str = "https://open.kuaishou.com";
 /// One client (one connection pool) for a platform and every app it manages.
 #[derive(Clone, Debug)]
 pub struct Client {
-    transport: Arc<core_http::Transport>,
+    session: core_http::Session,
     component_app_id: Arc<str>,
 }
 
@@ -51,9 +52,41 @@ impl Client {
         transport: Arc<core_http::Transport>,
         component_app_id: impl Into<Arc<str>>,
     ) -> Self {
+        let component_app_id = component_app_id.into();
         Client {
-            transport,
-            component_app_id: component_app_id.into(),
+            session: core_http::Session::new(
+                transport,
+                core_http::Credentials {
+                    component_app_id: Some(component_app_id.clone()),
+                    ..Default::default()
+                },
+            ),
+            component_app_id,
+        }
+    }
+
+    /// The session with only the platform's app id, for the endpoints that take no token.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+
+    /// The platform's app id.
+    pub fn component_app_id(&self) -> &str {
+        &self.component_app_id
+    }
+
+    /// A handle on the platform's own endpoints, with its `component_access_token`: a fixed
+    /// token or a [`TokenSource::Provider`].
+    pub fn component(&self, token: impl Into<TokenSource>) -> Component {
+        Component {
+            session: core_http::Session::new(
+                self.session.transport().clone(),
+                core_http::Credentials {
+                    component_app_id: Some(self.component_app_id.clone()),
+                    component_access_token: Some(token.into()),
+                    ..Default::default()
+                },
+            ),
         }
     }
 
@@ -62,7 +95,7 @@ impl Client {
     pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
         AuthorizedApp {
             session: core_http::Session::new(
-                self.transport.clone(),
+                self.session.transport().clone(),
                 core_http::Credentials {
                     component_app_id: Some(self.component_app_id.clone()),
                     authorizer_access_token: Some(token.into()),
@@ -80,6 +113,19 @@ pub struct AuthorizedApp {
 }
 
 impl AuthorizedApp {
+    /// The underlying session, for [`core_http::Session::send`] with any request type.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
+    }
+}
+
+/// A handle on the platform's own endpoints (`component_access_token`). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Component {
+    session: core_http::Session,
+}
+
+impl Component {
     /// The underlying session, for [`core_http::Session::send`] with any request type.
     pub fn session(&self) -> &core_http::Session {
         &self.session

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use miniapp_spec::{
-    BodyKind, Endpoint, EnumRepr, Field, Format, Limits, Location, SpecFile, TypeRef,
+    BodyKind, CredentialKind, Endpoint, EnumRepr, Field, Format, Limits, Location, SpecFile,
+    TypeRef,
 };
 use serde_json::Value;
 
@@ -58,27 +59,38 @@ impl Wire {
 /// The accepted parameters of a request (credentials excluded), by wire name.
 pub(crate) type Params = BTreeMap<String, Wire>;
 
-/// Checks `req` against `ep`; on success returns its parameters.
+/// A request that passed the checks.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// Its parameters (credentials excluded).
+    pub params: Params,
+    /// Its credentials (each non-empty), in spec order.
+    pub credentials: Vec<(CredentialKind, String)>,
+}
+
+/// Checks `req` against `ep`; on success returns its parameters and credentials.
 pub(crate) fn check(
     spec: &SpecFile,
     ep: &Endpoint,
     req: &Incoming<'_>,
-) -> Result<Params, Rejection> {
+) -> Result<Checked, Rejection> {
     let mut values = collect(ep, req).map_err(Rejection::Params)?;
 
+    let mut credentials = Vec::with_capacity(ep.credentials.len());
     for cred in &ep.credentials {
-        let ok = values
+        let value = values
             .get(&cred.name)
             .filter(|(loc, _)| *loc == cred.location)
             .and_then(|(_, w)| w.as_str())
-            .is_some_and(|s| !s.is_empty());
-        if !ok {
+            .filter(|s| !s.is_empty());
+        let Some(value) = value else {
             return Err(Rejection::Credential(format!(
                 "`{}` missing or empty in the {}",
                 cred.name,
                 location_name(cred.location)
             )));
-        }
+        };
+        credentials.push((cred.kind, value.to_owned()));
         values.remove(&cred.name);
     }
 
@@ -99,7 +111,10 @@ pub(crate) fn check(
     }
 
     check_members(spec, "", &ep.params, &params).map_err(Rejection::Params)?;
-    Ok(params)
+    Ok(Checked {
+        params,
+        credentials,
+    })
 }
 
 fn location_name(loc: Location) -> &'static str {
@@ -481,7 +496,7 @@ params = [
         miniapp_spec::parse(std::path::Path::new("t.toml"), text).unwrap()
     }
 
-    fn json(body: &str) -> Result<Params, Rejection> {
+    fn json(body: &str) -> Result<Checked, Rejection> {
         let spec = spec();
         check(
             &spec,
@@ -494,7 +509,7 @@ params = [
         )
     }
 
-    fn form(query: &str, body: &str) -> Result<Params, Rejection> {
+    fn form(query: &str, body: &str) -> Result<Checked, Rejection> {
         let spec = spec();
         check(
             &spec,
@@ -507,7 +522,7 @@ params = [
         )
     }
 
-    fn params_err(r: Result<Params, Rejection>) -> String {
+    fn params_err(r: Result<Checked, Rejection>) -> String {
         match r {
             Err(Rejection::Params(m)) => m,
             other => panic!("expected a params rejection, got {other:?}"),

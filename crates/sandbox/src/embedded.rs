@@ -14,12 +14,24 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../specs/wechat/third_party_domain.toml"),
     ),
     (
+        "wechat/component_auth.toml",
+        include_str!("../../../specs/wechat/component_auth.toml"),
+    ),
+    (
         "baidu/basic_info.toml",
         include_str!("../../../specs/baidu/basic_info.toml"),
     ),
     (
+        "baidu/tp_auth.toml",
+        include_str!("../../../specs/baidu/tp_auth.toml"),
+    ),
+    (
         "kuaishou/basic_info.toml",
         include_str!("../../../specs/kuaishou/basic_info.toml"),
+    ),
+    (
+        "kuaishou/oauth.toml",
+        include_str!("../../../specs/kuaishou/oauth.toml"),
     ),
 ];
 

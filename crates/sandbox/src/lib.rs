@@ -7,6 +7,37 @@
 //! the failed check. A request header `x-sandbox-error: <code>` makes an accepted request fail
 //! with that vendor error code and the documented message.
 //!
+//! Baidu `oauth/token` (`response = "bare_json"`) has no envelope: its parameter errors are
+//! `{"error": "invalid_request", "error_description": ...}` with HTTP 400, and its numeric
+//! errors (missing token, `x-sandbox-error`) use the gateway shape `{"error_code", "error_msg"}`.
+//!
+//! # Token mode
+//!
+//! With [`SandboxOptions::enforce_tokens`] ([`Sandbox::start_with`], or the binary's
+//! `--enforce-tokens`), token endpoints (spec `token`) issue fresh tokens that expire after
+//! [`SandboxOptions::token_lifetime`], and every `component_access_token` /
+//! `authorizer_access_token` credential must be a live token this sandbox issued for the same
+//! vendor and kind. Otherwise the vendor's documented code answers (HTTP 200):
+//!
+//! | vendor   | expired             | unknown, revoked, other vendor or kind |
+//! |----------|---------------------|----------------------------------------|
+//! | WeChat   | `errcode` 42001     | `errcode` 40001                        |
+//! | Baidu    | `error_code` 111    | `error_code` 110                       |
+//! | Kuaishou | `result` 100200108  | `result` 100200102                     |
+//!
+//! Issued tokens look like the vendor's: Baidu TP tokens `42.<hex>.<n>`, mini-program tokens
+//! `45.<hex>.<n>`, refresh tokens `46.<hex>.<n>`; WeChat `wx-ctoken-<n>-<hex>` (component),
+//! `wx-atoken-…` (authorizer), `wx-rtoken-…` (refresh); Kuaishou `ks-ctoken-…`, `ks-atoken-…`,
+//! `ks-rtoken-…`.
+//!
+//! A refresh token that was never issued, belongs to another vendor or kind, or (Baidu, single
+//! use) was already used answers WeChat `errcode` 61023, Baidu HTTP 400
+//! `{"error": "invalid_grant", ...}`, Kuaishou `result` 100200113. Codes, tickets and app
+//! secrets may hold any non-empty value; a grant chosen by a parameter (Baidu `grant_type`) must
+//! carry the secret parameter of its example request (`code`, else `invalid_request`;
+//! `refresh_token`, else `invalid_grant`). Tests in other processes can share one sandbox:
+//! `miniapp-sandbox --enforce-tokens --token-lifetime-ms 300` prints its base URL.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let sandbox = miniapp_sandbox::Sandbox::start().await?;
@@ -17,25 +48,43 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use miniapp_sandbox::{Sandbox, SandboxOptions};
+//! let sandbox = Sandbox::start_with(SandboxOptions {
+//!     enforce_tokens: true,
+//!     token_lifetime: std::time::Duration::from_millis(300),
+//!     ..SandboxOptions::default()
+//! })
+//! .await?;
+//! // ... fetch tokens, call endpoints, let them expire ...
+//! assert_eq!(sandbox.issued("wechat/GetComponentAccessToken"), 0);
+//! # Ok(()) }
+//! ```
 
 #![warn(missing_docs)]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method as HttpMethod, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
-use miniapp_spec::{Endpoint, Method, SpecFile, Vendor};
+use miniapp_spec::{Endpoint, Method, SpecFile};
 use tokio::sync::oneshot;
 
 mod check;
 mod embedded;
 mod envelope;
 mod respond;
+mod serve;
+mod tokens;
+
+pub use tokens::SandboxOptions;
+use tokens::Tokens;
 
 /// The header that asks the sandbox to answer a vendor error with the given code.
 pub const ERROR_HEADER: &str = "x-sandbox-error";
@@ -60,7 +109,8 @@ pub struct RecordedRequest {
     pub body: Bytes,
     /// The spec endpoint name (e.g. `ModifyWxaJumpDomain`); `None` when no endpoint matched.
     pub endpoint: Option<String>,
-    /// Whether the request passed every check of its endpoint's spec.
+    /// Whether the request passed every check of its endpoint's spec (and, in token mode, the
+    /// token checks: a refused token or refresh token records `false`).
     pub accepted: bool,
 }
 
@@ -69,6 +119,7 @@ pub struct RecordedRequest {
 pub struct Sandbox {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
+    tokens: Arc<Tokens>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -76,22 +127,40 @@ pub struct Sandbox {
 struct Shared {
     specs: &'static [SpecFile],
     log: Arc<Mutex<Vec<RecordedRequest>>>,
+    tokens: Arc<Tokens>,
 }
 
 impl Sandbox {
-    /// Binds `127.0.0.1:0` and serves in a tokio task until dropped.
+    /// Binds `127.0.0.1:0` and serves in a tokio task until dropped, with the default
+    /// [`SandboxOptions`] (tokens not enforced).
     pub async fn start() -> std::io::Result<Sandbox> {
-        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+        Self::start_with(SandboxOptions::default()).await
     }
 
-    /// Binds `addr` and serves in a tokio task until dropped.
+    /// Binds `addr` and serves in a tokio task until dropped, with the default
+    /// [`SandboxOptions`] (tokens not enforced).
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<Sandbox> {
+        Self::start_on_with(addr, SandboxOptions::default()).await
+    }
+
+    /// Binds `127.0.0.1:0` and serves with `options` in a tokio task until dropped.
+    pub async fn start_with(options: SandboxOptions) -> std::io::Result<Sandbox> {
+        Self::start_on_with(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), options).await
+    }
+
+    /// Binds `addr` and serves with `options` in a tokio task until dropped.
+    pub async fn start_on_with(
+        addr: SocketAddr,
+        options: SandboxOptions,
+    ) -> std::io::Result<Sandbox> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
+        let tokens = Arc::new(Tokens::new(options));
         let shared = Arc::new(Shared {
             specs: embedded::parsed(),
             log: Arc::clone(&log),
+            tokens: Arc::clone(&tokens),
         });
         let app = Router::new().fallback(handle).with_state(shared);
         let (tx, rx) = oneshot::channel::<()>();
@@ -107,6 +176,7 @@ impl Sandbox {
         Ok(Sandbox {
             addr,
             log,
+            tokens,
             shutdown: Some(tx),
         })
     }
@@ -124,6 +194,40 @@ impl Sandbox {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many tokens the token endpoint `endpoint` (spec name, e.g. `"GetOAuthToken"`) has
+    /// issued.
+    ///
+    /// A plain name counts that name across vendors (WeChat and Kuaishou both have a
+    /// `GetComponentAccessToken`); `"wechat/GetComponentAccessToken"` counts one vendor's. Without
+    /// [`SandboxOptions::enforce_tokens`] every successful answer of a token endpoint (its
+    /// example) counts; failures (injected or refused) never count.
+    pub fn issued(&self, endpoint: &str) -> usize {
+        self.tokens.issued(endpoint)
+    }
+
+    /// Revokes every access token issued so far (refresh tokens stay valid): the next call with
+    /// one is rejected as invalid.
+    pub fn revoke_access_tokens(&self) {
+        self.tokens.revoke_all();
+    }
+
+    /// Revokes one access token; the next call with it is rejected as invalid (unknown tokens
+    /// are ignored).
+    pub fn revoke(&self, token: &str) {
+        self.tokens.revoke(token);
+    }
+
+    /// Makes every later call of the token endpoint `endpoint` fail with the vendor error `code`
+    /// (None to stop).
+    ///
+    /// `endpoint` is a spec name (all vendors) or `vendor/Name`. The answer is the vendor's
+    /// envelope with `code` and the documented message (`{"error_code", "error_msg"}` for Baidu
+    /// `GetOAuthToken`, which has no envelope), after [`SandboxOptions::token_delay`]; nothing
+    /// is issued. Works with and without token enforcement.
+    pub fn fail_token_endpoint(&self, endpoint: &str, code: Option<i64>) {
+        self.tokens.set_failing(endpoint, code);
     }
 }
 
@@ -194,19 +298,16 @@ async fn handle(
                 content_type: content_type.as_deref(),
                 body: &body,
             };
-            match check::check(spec, ep, &incoming) {
-                Err(rejection) => {
-                    tracing::debug!("sandbox: {} rejected: {rejection:?}", ep.name);
-                    respond::json(respond::rejection(spec.vendor, &rejection))
-                }
-                Ok(params) => {
-                    record.accepted = true;
-                    match headers.get(ERROR_HEADER) {
-                        Some(code) => injected_error(spec.vendor, ep, code.to_str().ok()),
-                        None => respond::success(spec.vendor, ep, &params),
-                    }
-                }
-            }
+            let outcome = serve::serve(
+                &shared.tokens,
+                spec,
+                ep,
+                &incoming,
+                headers.get(ERROR_HEADER),
+            )
+            .await;
+            record.accepted = outcome.accepted;
+            outcome.response
         }
     };
 
@@ -216,22 +317,4 @@ async fn handle(
         .unwrap_or_else(|e| e.into_inner())
         .push(record);
     response
-}
-
-/// The answer to `x-sandbox-error: <code>`.
-fn injected_error(vendor: Vendor, ep: &Endpoint, code: Option<&str>) -> Response {
-    let Some(code) = code.and_then(|c| c.trim().parse::<i64>().ok()) else {
-        return Response::builder()
-            .status(StatusCode::BAD_REQUEST)
-            .body(Body::from(format!(
-                "{ERROR_HEADER} must be an integer code\n"
-            )))
-            .expect("static response");
-    };
-    let message = ep
-        .errors
-        .iter()
-        .find(|e| e.code == code)
-        .map_or("sandbox error", |e| e.message.as_str());
-    respond::json(envelope::error(vendor, code, message))
 }

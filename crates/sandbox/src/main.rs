@@ -1,35 +1,65 @@
-//! `miniapp-sandbox [--addr 127.0.0.1:PORT]`: serves every spec endpoint until Ctrl-C.
+//! `miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] [--token-lifetime-ms N]
+//! [--token-delay-ms N]`: serves every spec endpoint until Ctrl-C.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use miniapp_sandbox::Sandbox;
+use miniapp_sandbox::{Sandbox, SandboxOptions};
 
-const USAGE: &str = "usage: miniapp-sandbox [--addr 127.0.0.1:PORT]";
+const USAGE: &str = "usage: miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] \
+[--token-lifetime-ms N] [--token-delay-ms N]";
 
-fn parse_args() -> Result<SocketAddr, String> {
-    let mut addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let mut args = std::env::args().skip(1);
+/// The command line: where to listen and how to treat tokens.
+struct Args {
+    addr: SocketAddr,
+    options: SandboxOptions,
+}
+
+/// `Err("")` asks for the usage text.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        options: SandboxOptions::default(),
+    };
+    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "--addr" => args.next().ok_or("--addr needs a value")?,
-            _ => match arg.strip_prefix("--addr=") {
-                Some(v) => v.to_owned(),
-                None if arg == "-h" || arg == "--help" => return Err(String::new()),
-                None => return Err(format!("unknown argument `{arg}`")),
-            },
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
+            _ => (arg, None),
         };
-        addr = value
-            .parse()
-            .map_err(|e| format!("bad --addr `{value}`: {e}"))?;
+        let mut value = |flag: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let millis = |flag: &str, v: String| -> Result<Duration, String> {
+            v.parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|e| format!("bad {flag} `{v}`: {e}"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Err(String::new()),
+            "--addr" => {
+                let v = value("--addr")?;
+                parsed.addr = v.parse().map_err(|e| format!("bad --addr `{v}`: {e}"))?;
+            }
+            "--enforce-tokens" if inline.is_none() => parsed.options.enforce_tokens = true,
+            "--token-lifetime-ms" => {
+                parsed.options.token_lifetime = millis(&flag, value(&flag)?)?;
+            }
+            "--token-delay-ms" => parsed.options.token_delay = millis(&flag, value(&flag)?)?,
+            _ => return Err(format!("unknown argument `{flag}`")),
+        }
     }
-    Ok(addr)
+    Ok(parsed)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let addr = match parse_args() {
-        Ok(addr) => addr,
+    let Args { addr, options } = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
         Err(msg) => {
             if !msg.is_empty() {
                 eprintln!("miniapp-sandbox: {msg}");
@@ -42,7 +72,7 @@ async fn main() -> ExitCode {
             };
         }
     };
-    let sandbox = match Sandbox::start_on(addr).await {
+    let sandbox = match Sandbox::start_on_with(addr, options).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("miniapp-sandbox: cannot bind {addr}: {e}");
@@ -57,4 +87,42 @@ async fn main() -> ExitCode {
     let total = sandbox.requests().len();
     eprintln!("miniapp-sandbox: stopping after {total} request(s)");
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        parse_args(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn flags_parse() {
+        let a = parse(&[]).unwrap();
+        assert!(!a.options.enforce_tokens);
+        assert_eq!(a.options.token_lifetime, Duration::from_secs(7200));
+        assert_eq!(a.addr.ip(), Ipv4Addr::LOCALHOST);
+
+        let a = parse(&[
+            "--addr",
+            "127.0.0.1:4000",
+            "--enforce-tokens",
+            "--token-lifetime-ms",
+            "300",
+            "--token-delay-ms=50",
+        ])
+        .unwrap();
+        assert_eq!(a.addr.port(), 4000);
+        assert!(a.options.enforce_tokens);
+        assert_eq!(a.options.token_lifetime, Duration::from_millis(300));
+        assert_eq!(a.options.token_delay, Duration::from_millis(50));
+        assert_eq!(parse(&["--addr=127.0.0.1:5"]).unwrap().addr.port(), 5);
+
+        assert_eq!(parse(&["--help"]).err().as_deref(), Some(""));
+        assert!(parse(&["--token-lifetime-ms"]).is_err());
+        assert!(parse(&["--token-lifetime-ms", "x"]).is_err());
+        assert!(parse(&["--enforce-tokens=1"]).is_err());
+        assert!(parse(&["--bogus"]).is_err());
+    }
 }

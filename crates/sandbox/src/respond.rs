@@ -20,58 +20,85 @@ pub(crate) const TINY_PNG: &[u8] = &[
 
 /// An HTTP 200 JSON response.
 pub(crate) fn json(value: Value) -> Response {
+    json_status(StatusCode::OK, value)
+}
+
+/// A JSON response with `status`.
+pub(crate) fn json_status(status: StatusCode, value: Value) -> Response {
     bytes(
+        status,
         "application/json",
         serde_json::to_vec(&value).expect("JSON value serializes"),
     )
 }
 
-fn bytes(content_type: &str, body: impl Into<Body>) -> Response {
+fn bytes(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
     Response::builder()
-        .status(StatusCode::OK)
+        .status(status)
         .header(header::CONTENT_TYPE, content_type)
         .body(body.into())
         .expect("valid response parts")
 }
 
-/// The vendor envelope for a refused request.
-pub(crate) fn rejection(vendor: Vendor, rejection: &Rejection) -> Value {
-    match rejection {
+/// The answer to a refused request: the vendor envelope (HTTP 200), or for bare-JSON (OAuth)
+/// endpoints a gateway error for credentials and an OAuth `invalid_request` (HTTP 400) for
+/// parameters.
+pub(crate) fn rejection(vendor: Vendor, ep: &Endpoint, rejection: &Rejection) -> Response {
+    if ep.response == ResponseKind::BareJson {
+        return match rejection {
+            Rejection::Credential(what) => json(envelope::gateway_error(
+                110,
+                &format!("access token invalid: {what}"),
+            )),
+            Rejection::Params(what) => json_status(
+                StatusCode::BAD_REQUEST,
+                envelope::oauth_error("invalid_request", what),
+            ),
+        };
+    }
+    json(match rejection {
         Rejection::Credential(what) => envelope::bad_credential(vendor, what),
         Rejection::Params(what) => envelope::invalid_params(vendor, what),
-    }
+    })
 }
 
 /// The example that answers a request: the first whose non-empty `when` matches every
 /// parameter, else the first with an empty `when`, else the first.
 pub(crate) fn select_example<'a>(examples: &'a [Example], params: &Params) -> Option<&'a Example> {
-    examples
-        .iter()
-        .find(|ex| {
-            !ex.when.is_empty()
-                && ex
-                    .when
-                    .iter()
-                    .all(|(k, v)| params.get(k).is_some_and(|w| &w.as_text() == v))
-        })
+    when_example(examples, params)
         .or_else(|| examples.iter().find(|ex| ex.when.is_empty()))
         .or_else(|| examples.first())
+}
+
+/// The first example whose non-empty `when` matches every parameter.
+pub(crate) fn when_example<'a>(examples: &'a [Example], params: &Params) -> Option<&'a Example> {
+    examples.iter().find(|ex| {
+        !ex.when.is_empty()
+            && ex
+                .when
+                .iter()
+                .all(|(k, v)| params.get(k).is_some_and(|w| &w.as_text() == v))
+    })
 }
 
 /// The success answer of an accepted request.
 pub(crate) fn success(vendor: Vendor, ep: &Endpoint, params: &Params) -> Response {
     let example = select_example(&ep.examples, params);
     if let Some(content_type) = example.and_then(|ex| ex.content_type.as_deref()) {
-        return bytes(content_type, TINY_PNG);
+        return bytes(StatusCode::OK, content_type, TINY_PNG);
     }
     if ep.response == ResponseKind::BinaryOrJsonError {
-        return bytes("image/png", TINY_PNG);
+        return bytes(StatusCode::OK, "image/png", TINY_PNG);
     }
-    let body = example
+    json(example_json(vendor, example))
+}
+
+/// The JSON answer of an accepted request: the selected example, else a bare success.
+pub(crate) fn example_json(vendor: Vendor, example: Option<&Example>) -> Value {
+    example
         .and_then(|ex| ex.response.as_deref())
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
-        .unwrap_or_else(|| envelope::success(vendor));
-    json(body)
+        .unwrap_or_else(|| envelope::success(vendor))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Baidu calls of the tour: all 18 endpoints of 「基本信息设置」.
 
 use baidu_smartapp_api::basic_info::*;
+use baidu_smartapp_api::tp_auth::*;
 
 use crate::{Call, CallFuture, Clients};
 
@@ -18,6 +19,50 @@ fn list(items: &[&str]) -> Option<Vec<String>> {
 
 pub(crate) fn calls() -> Vec<Call> {
     vec![
+        call("GetTpToken", |c| {
+            Box::pin(async move {
+                let t = c
+                    .baidu_client
+                    .get_tp_token(&GetTpTokenRequest::new("tour_client_id", "tour-ticket"))
+                    .await?;
+                Ok(format!(
+                    "tp token = {:?}, expires_in = {:?}",
+                    t.access_token, t.expires_in
+                ))
+            })
+        }),
+        call("CreatePreAuthCode", |c| {
+            Box::pin(async move {
+                let code = c
+                    .baidu_component
+                    .create_pre_auth_code(&CreatePreAuthCodeRequest::new())
+                    .await?;
+                Ok(format!("pre_auth_code = {:?}", code.pre_auth_code))
+            })
+        }),
+        call("GetOAuthToken", |c| {
+            Box::pin(async move {
+                let mut req = GetOAuthTokenRequest::new(OAuthGrantType::RefreshToken);
+                req.refresh_token = Some("46.tour-refresh".into());
+                let t = c.baidu_component.get_oauth_token(&req).await?;
+                Ok(format!(
+                    "access_token = {:?}, rotated refresh token = {:?}",
+                    t.access_token, t.refresh_token
+                ))
+            })
+        }),
+        call("RetrieveAuthorizationCode", |c| {
+            Box::pin(async move {
+                let code = c
+                    .baidu_component
+                    .retrieve_authorization_code(&RetrieveAuthorizationCodeRequest::new(15263713))
+                    .await?;
+                Ok(format!(
+                    "authorization_code = {:?}",
+                    code.authorization_code
+                ))
+            })
+        }),
         call("GetCategoryList", |c| {
             Box::pin(async move {
                 let cats = c

@@ -1,6 +1,7 @@
 //! Kuaishou calls of the tour.
 
 use kuaishou_api::basic_info::*;
+use kuaishou_api::oauth::*;
 
 use crate::{Call, Clients};
 
@@ -10,6 +11,84 @@ fn list(items: &[&str]) -> Option<Vec<String>> {
 
 pub(crate) fn calls() -> Vec<Call> {
     vec![
+        Call {
+            vendor: "kuaishou",
+            endpoint: "StartPushTicket",
+            run: |c: &Clients| {
+                Box::pin(async move {
+                    let req = StartPushTicketRequest::new("tour-component-app", "TOUR_SECRET");
+                    c.kuaishou_client.start_push_ticket(&req).await?;
+                    Ok("ticket push started".into())
+                })
+            },
+        },
+        Call {
+            vendor: "kuaishou",
+            endpoint: "GetComponentAccessToken",
+            run: |c: &Clients| {
+                Box::pin(async move {
+                    let req = GetComponentAccessTokenRequest::new(
+                        "tour-component-app",
+                        "TOUR_SECRET",
+                        "tour-ticket",
+                    );
+                    let t = c.kuaishou_client.get_component_access_token(&req).await?;
+                    Ok(format!(
+                        "component_access_token = {:?}, expires_in = {:?}",
+                        t.component_access_token, t.expires_in
+                    ))
+                })
+            },
+        },
+        Call {
+            vendor: "kuaishou",
+            endpoint: "GetPreAuthCode",
+            run: |c: &Clients| {
+                Box::pin(async move {
+                    let code = c
+                        .kuaishou_component
+                        .get_pre_auth_code(&GetPreAuthCodeRequest::new())
+                        .await?;
+                    Ok(format!("pre_auth_code = {:?}", code.pre_auth_code))
+                })
+            },
+        },
+        Call {
+            vendor: "kuaishou",
+            endpoint: "GetAuthorizerAccessToken",
+            run: |c: &Clients| {
+                Box::pin(async move {
+                    let t = c
+                        .kuaishou_component
+                        .get_authorizer_access_token(&GetAuthorizerAccessTokenRequest::new(
+                            "tour-auth-code",
+                        ))
+                        .await?;
+                    Ok(format!(
+                        "authorizer_access_token = {:?}, app = {:?}",
+                        t.authorizer_access_token, t.authorizer_app_id
+                    ))
+                })
+            },
+        },
+        Call {
+            vendor: "kuaishou",
+            endpoint: "GetReAuthorizationCode",
+            run: |c: &Clients| {
+                Box::pin(async move {
+                    let code = c
+                        .kuaishou_component
+                        .get_re_authorization_code(&GetReAuthorizationCodeRequest::new(
+                            "tour-authorized-app",
+                        ))
+                        .await?;
+                    Ok(format!(
+                        "authorization_code = {:?}",
+                        code.authorization_code
+                    ))
+                })
+            },
+        },
         Call {
             vendor: "kuaishou",
             endpoint: "ServerDomain",

@@ -13,12 +13,22 @@ mod baidu;
 mod kuaishou;
 mod wechat;
 
-/// One handle per vendor, all pointing at the same origin.
+/// The handles of each vendor, all pointing at the same origin.
 pub struct Clients {
+    /// WeChat client (endpoints without a token).
+    pub wechat_client: wechat_component_api::Client,
     /// WeChat platform (component) handle.
     pub wechat: wechat_component_api::Component,
+    /// Baidu client (endpoints without a token).
+    pub baidu_client: baidu_smartapp_api::Client,
+    /// Baidu platform (TP token) handle.
+    pub baidu_component: baidu_smartapp_api::Component,
     /// Baidu authorized mini-program handle.
     pub baidu: baidu_smartapp_api::AuthorizedApp,
+    /// Kuaishou client (endpoints without a token).
+    pub kuaishou_client: kuaishou_api::Client,
+    /// Kuaishou platform handle.
+    pub kuaishou_component: kuaishou_api::Component,
     /// Kuaishou authorized mini-program handle.
     pub kuaishou: kuaishou_api::AuthorizedApp,
 }
@@ -29,11 +39,18 @@ pub const TOUR_TOKEN: &str = "tour-token";
 impl Clients {
     /// Handles for `base_url`, with the tour's demo credentials.
     pub fn new(base_url: &str) -> Self {
+        let wechat_client = wechat_component_api::Client::with_base_url(base_url);
+        let baidu_client = baidu_smartapp_api::Client::with_base_url(base_url);
+        let kuaishou_client = kuaishou_api::Client::with_base_url(base_url, "tour-component-app");
         Clients {
-            wechat: wechat_component_api::Client::with_base_url(base_url).component(TOUR_TOKEN),
-            baidu: baidu_smartapp_api::Client::with_base_url(base_url).authorizer(TOUR_TOKEN),
-            kuaishou: kuaishou_api::Client::with_base_url(base_url, "tour-component-app")
-                .authorizer(TOUR_TOKEN),
+            wechat: wechat_client.component(TOUR_TOKEN),
+            baidu_component: baidu_client.component(TOUR_TOKEN),
+            baidu: baidu_client.authorizer(TOUR_TOKEN),
+            kuaishou_component: kuaishou_client.component(TOUR_TOKEN),
+            kuaishou: kuaishou_client.authorizer(TOUR_TOKEN),
+            wechat_client,
+            baidu_client,
+            kuaishou_client,
         }
     }
 }

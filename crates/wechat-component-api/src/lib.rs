@@ -15,6 +15,7 @@
 
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ pub const BASE_URL: &str = "https://api.weixin.qq.com";
 /// [`Client::component`].
 #[derive(Clone, Debug)]
 pub struct Client {
-    transport: Arc<core_http::Transport>,
+    session: core_http::Session,
 }
 
 impl Default for Client {
@@ -45,14 +46,20 @@ impl Client {
 
     /// A client for another origin (a proxy, the sandbox, a test server).
     pub fn with_base_url(base_url: impl Into<String>) -> Self {
-        Client {
-            transport: Arc::new(core_http::Transport::new(base_url)),
-        }
+        Self::with_transport(Arc::new(core_http::Transport::new(base_url)))
     }
 
     /// A client over a configured transport.
     pub fn with_transport(transport: Arc<core_http::Transport>) -> Self {
-        Client { transport }
+        Client {
+            session: core_http::Session::new(transport, Default::default()),
+        }
+    }
+
+    /// The session without credentials, for the endpoints that take none (the token
+    /// endpoints).
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
     }
 
     /// A handle that calls the platform's own (component) endpoints with `token`: a fixed
@@ -60,13 +67,42 @@ impl Client {
     pub fn component(&self, token: impl Into<TokenSource>) -> Component {
         Component {
             session: core_http::Session::new(
-                self.transport.clone(),
+                self.session.transport().clone(),
                 core_http::Credentials {
                     component_access_token: Some(token.into()),
                     ..Default::default()
                 },
             ),
         }
+    }
+}
+
+impl Client {
+    /// A handle on one authorized mini-program, with its `authorizer_access_token`: a fixed
+    /// token or a [`TokenSource::Provider`] (see [`tokens`]). Cheap: no new connection pool.
+    pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
+        AuthorizedApp {
+            session: core_http::Session::new(
+                self.session.transport().clone(),
+                core_http::Credentials {
+                    authorizer_access_token: Some(token.into()),
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// A handle on one authorized mini-program (`authorizer_access_token`). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AuthorizedApp {
+    session: core_http::Session,
+}
+
+impl AuthorizedApp {
+    /// The underlying session, for [`core_http::Session::send`] with any request type.
+    pub fn session(&self) -> &core_http::Session {
+        &self.session
     }
 }
 

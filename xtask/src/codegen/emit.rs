@@ -15,12 +15,28 @@ fn ident(name: &str) -> Result<Ident> {
     }
 }
 
+/// Escapes `[` and `]` of document text for rustdoc (the notes' `[m]`/`[?]` marks are not
+/// links); the generator's own intra-doc links are written as ``[`Name`]`` and kept.
+fn escape_brackets(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let link_open = c == '[' && chars.get(i + 1) == Some(&'`');
+        let link_close = c == ']' && i > 0 && chars[i - 1] == '`';
+        if (c == '[' || c == ']') && !link_open && !link_close {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn doc(text: &str) -> TokenStream {
     let lines: Vec<TokenStream> = text
         .trim()
         .lines()
         .map(|l| {
-            let l = format!(" {}", l.trim_end());
+            let l = format!(" {}", escape_brackets(l.trim_end()));
             quote!(#[doc = #l])
         })
         .collect();
@@ -58,6 +74,14 @@ fn rust_type(ty: &TypeRef) -> Result<TokenStream> {
             quote!(std::collections::BTreeMap<String, #t>)
         }
     })
+}
+
+/// The Rust type of a field: its spec type, or `Secret` for credential values.
+fn field_type(f: &Field) -> Result<TokenStream> {
+    if f.secret {
+        return Ok(quote!(core_http::Secret));
+    }
+    rust_type(&f.type_ref()?)
 }
 
 fn limits_doc(f: &Field) -> String {
@@ -145,7 +169,7 @@ fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<Toke
     for alias in &f.aliases {
         attrs.push(quote!(alias = #alias));
     }
-    let inner = rust_type(&ty)?;
+    let inner = field_type(f)?;
     let mut with = None;
     if let Some(sep) = &f.join {
         with = Some(match sep.as_str() {
@@ -192,7 +216,59 @@ fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<Toke
     })
 }
 
-fn object(o: &ObjectType) -> Result<TokenStream> {
+/// Names of the objects that hold a secret, directly or through another object: they get no
+/// `Serialize` (re-emitting them must not leak a token).
+fn secret_types(spec: &SpecFile) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    loop {
+        let before = found.len();
+        for o in &spec.objects {
+            if o.fields.iter().any(|f| holds_secret(f, &found)) {
+                found.insert(o.name.clone());
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
+}
+
+fn holds_secret(f: &Field, secret_types: &std::collections::BTreeSet<String>) -> bool {
+    f.secret
+        || f.type_ref()
+            .ok()
+            .and_then(|t| t.named().map(|n| secret_types.contains(n)))
+            .unwrap_or(false)
+}
+
+/// The derives of a decoded struct.
+/// `all_optional`: every field is an `Option` (responses), so `Default` is always derivable.
+fn decoded_derives(
+    fields: &[Field],
+    secret_types: &std::collections::BTreeSet<String>,
+    all_optional: bool,
+) -> TokenStream {
+    let secret = fields.iter().any(|f| holds_secret(f, secret_types));
+    let required_secret = !all_optional
+        && fields
+            .iter()
+            .any(|f| f.required && holds_secret(f, secret_types));
+    let default = if required_secret {
+        quote!()
+    } else {
+        quote!(Default,)
+    };
+    if secret {
+        quote!(#[derive(Debug, Clone, #default PartialEq, serde::Deserialize)])
+    } else {
+        quote!(#[derive(Debug, Clone, #default PartialEq, serde::Serialize, serde::Deserialize)])
+    }
+}
+
+fn object(
+    o: &ObjectType,
+    secret_types: &std::collections::BTreeSet<String>,
+) -> Result<TokenStream> {
     let name = ident(&o.name)?;
     let doc = doc(if o.description.is_empty() {
         &o.name
@@ -204,9 +280,10 @@ fn object(o: &ObjectType) -> Result<TokenStream> {
         .iter()
         .map(|f| decoded_field(f, !f.required))
         .collect::<Result<Vec<_>>>()?;
+    let derives = decoded_derives(&o.fields, secret_types, false);
     Ok(quote! {
         #doc
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #derives
         pub struct #name {
             #(#fields)*
         }
@@ -361,6 +438,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     let path = &ep.path;
     let op = &ep.name;
     let idempotent = ep.idempotency == Idempotency::Idempotent;
+    let envelope = ep.response != ResponseKind::BareJson;
     let creds = ep
         .credentials
         .iter()
@@ -385,7 +463,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     for p in &ep.params {
         let fname = ident(&p.rust_ident())?;
         let ty = p.type_ref()?;
-        let inner = rust_type(&ty)?;
+        let inner = field_type(p)?;
         let mandatory = p.required && p.optional_when.is_none();
         let rust_ty = if mandatory {
             inner.clone()
@@ -452,7 +530,10 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
             #[param(#(#args),*)]
             pub #fname: #rust_ty,
         });
-        if mandatory && ty == TypeRef::String {
+        if mandatory && p.secret {
+            ctor_args.push(quote!(#fname: impl Into<core_http::Secret>));
+            ctor_inits.push(quote!(#fname: #fname.into()));
+        } else if mandatory && ty == TypeRef::String {
             ctor_args.push(quote!(#fname: impl Into<String>));
             ctor_inits.push(quote!(#fname: #fname.into()));
         } else if mandatory {
@@ -497,6 +578,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
         #[derive(Debug, Clone, PartialEq, #derive_default core_http::Endpoint)]
         #[endpoint(vendor = #vendor, name = #op, method = #method, path = #path, body = #body,
                    response = #response, errors = #errors_const, idempotent = #idempotent,
+                   envelope = #envelope,
                    #(#creds),*)]
         pub struct #name {
             #(#fields)*
@@ -512,7 +594,10 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     })
 }
 
-fn response(ep: &Endpoint) -> Result<TokenStream> {
+fn response(
+    ep: &Endpoint,
+    secret_types: &std::collections::BTreeSet<String>,
+) -> Result<TokenStream> {
     if ep.response == ResponseKind::BinaryOrJsonError {
         return Ok(quote!());
     }
@@ -524,9 +609,10 @@ fn response(ep: &Endpoint) -> Result<TokenStream> {
     if ep.data == DataShape::Transparent {
         let f = &ep.fields[0];
         let field = decoded_field_in(f, true, true)?;
+        let derives = decoded_derives(&ep.fields, secret_types, true);
         return Ok(quote! {
             #d
-            #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+            #derives
             #[serde(transparent)]
             pub struct #name {
                 #field
@@ -538,9 +624,10 @@ fn response(ep: &Endpoint) -> Result<TokenStream> {
         .iter()
         .map(|f| decoded_field(f, true))
         .collect::<Result<Vec<_>>>()?;
+    let derives = decoded_derives(&ep.fields, secret_types, true);
     Ok(quote! {
         #d
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #derives
         pub struct #name {
             #(#fields)*
         }
@@ -567,14 +654,14 @@ fn errors_table(ep: &Endpoint, name: &Ident) -> TokenStream {
 }
 
 fn handle_method(ep: &Endpoint) -> Result<TokenStream> {
-    let handle = if ep
-        .credentials
-        .iter()
-        .any(|c| c.kind == CredentialKind::AuthorizerAccessToken)
-    {
+    let has = |k: CredentialKind| ep.credentials.iter().any(|c| c.kind == k);
+    // The handle that carries the credentials the endpoint needs.
+    let handle = if has(CredentialKind::AuthorizerAccessToken) {
         quote!(crate::AuthorizedApp)
-    } else {
+    } else if has(CredentialKind::ComponentAccessToken) {
         quote!(crate::Component)
+    } else {
+        quote!(crate::Client)
     };
     let f = ident(&ep.fn_name)?;
     let req = format_ident!("{}Request", ep.name);
@@ -702,7 +789,7 @@ pub fn module(spec: &SpecFile, rel_path: &str) -> Result<TokenStream> {
     let mdoc_lines: Vec<TokenStream> = mdoc
         .lines()
         .map(|l| {
-            let l = format!(" {l}");
+            let l = format!(" {}", escape_brackets(l));
             quote!(#![doc = #l])
         })
         .collect();
@@ -711,23 +798,26 @@ pub fn module(spec: &SpecFile, rel_path: &str) -> Result<TokenStream> {
         .iter()
         .map(enumeration)
         .collect::<Result<Vec<_>>>()?;
+    let secrets = secret_types(spec);
     let objects = spec
         .objects
         .iter()
-        .map(object)
+        .map(|o| object(o, &secrets))
         .collect::<Result<Vec<_>>>()?;
     let mut endpoints = Vec::new();
     for ep in &spec.endpoints {
         let errors = format_ident!("{}_ERRORS", screaming(&ep.name));
         let table = errors_table(ep, &errors);
         let req = request(spec, ep, &errors)?;
-        let resp = response(ep)?;
+        let resp = response(ep, &secrets)?;
         let method = handle_method(ep)?;
         endpoints.push(quote!(#req #resp #table #method));
     }
     let events = events(spec)?;
     Ok(quote! {
         #(#mdoc_lines)*
+        // Document text is transcribed verbatim, bare URLs included.
+        #![allow(rustdoc::bare_urls)]
 
         #(#endpoints)*
         #(#enums)*

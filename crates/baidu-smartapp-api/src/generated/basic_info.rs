@@ -3,6 +3,7 @@
 //! Baidu: 「基本信息设置」 (`shared/seeds/001_8e8f48128bccf145.txt`), from `specs/baidu/basic_info.toml`.
 //!
 //! Document: <https://smartprogram.baidu.com/docs/third/info/>
+#![allow(rustdoc::bare_urls)]
 /// Request of 「获取小程序全类目列表」.
 ///
 /// 获取类目字典,用于参数中需要使用到类目字段时查询
@@ -13,7 +14,7 @@
 ///
 /// Document quirks:
 /// - The curl example's URL is `https://open api.baidu.com/app/category/list` (space in the host, `/rest/2.0/smartapp` missing); the spec uses the heading's `https://openapi.baidu.com/rest/2.0/smartapp/app/category/list`.
-/// - `data` is an array of categories (`array[object]`), not an object: one transparent field.
+/// - `data` is an array of categories (`array\[object\]`), not an object: one transparent field.
 /// - The response example is not valid JSON: the `}` closing the first element of `data` is missing; added in the spec's example.
 /// - Type mismatches between the table and the example: `category_type` string vs number 2, `sub_items.id` int vs "2", `sub_items.category_name` int (it is a name), `need_quali` sent as 1 and "0"; the SDK accepts both forms.
 /// - `category_quali` is JSON text inside a string (empty string when no qualification is required).
@@ -27,6 +28,7 @@
     response = GetCategoryListResponse,
     errors = GET_CATEGORY_LIST_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = query)
 )]
 pub struct GetCategoryListRequest {
@@ -89,6 +91,7 @@ impl crate::AuthorizedApp {
     response = UpdateCategoryResponse,
     errors = UPDATE_CATEGORY_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct UpdateCategoryRequest {
@@ -153,6 +156,7 @@ impl crate::AuthorizedApp {
     response = ModifyHeadImageResponse,
     errors = MODIFY_HEAD_IMAGE_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ModifyHeadImageRequest {
@@ -211,6 +215,7 @@ impl crate::AuthorizedApp {
     response = ModifySignatureResponse,
     errors = MODIFY_SIGNATURE_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ModifySignatureRequest {
@@ -268,6 +273,7 @@ impl crate::AuthorizedApp {
     response = PauseServiceResponse,
     errors = PAUSE_SERVICE_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct PauseServiceRequest {}
@@ -315,6 +321,7 @@ impl crate::AuthorizedApp {
     response = ResumeServiceResponse,
     errors = RESUME_SERVICE_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ResumeServiceRequest {}
@@ -364,6 +371,7 @@ impl crate::AuthorizedApp {
     response = ApplyFlowRecoveryResponse,
     errors = APPLY_FLOW_RECOVERY_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ApplyFlowRecoveryRequest {
@@ -425,6 +433,7 @@ impl crate::AuthorizedApp {
     response = binary,
     errors = GET_QR_CODE_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = query)
 )]
 pub struct GetQrCodeRequest {
@@ -501,6 +510,7 @@ impl crate::AuthorizedApp {
     response = SetNicknameResponse,
     errors = SET_NICKNAME_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct SetNicknameRequest {
@@ -565,6 +575,7 @@ impl crate::AuthorizedApp {
     response = SetSupportVersionResponse,
     errors = SET_SUPPORT_VERSION_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct SetSupportVersionRequest {
@@ -618,6 +629,7 @@ impl crate::AuthorizedApp {
     response = GetSupportVersionResponse,
     errors = GET_SUPPORT_VERSION_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = query)
 )]
 pub struct GetSupportVersionRequest {}
@@ -683,6 +695,7 @@ impl crate::AuthorizedApp {
     response = ModifyDomainResponse,
     errors = MODIFY_DOMAIN_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ModifyDomainRequest {
@@ -823,6 +836,7 @@ impl crate::AuthorizedApp {
     response = ModifyWebviewDomainResponse,
     errors = MODIFY_WEBVIEW_DOMAIN_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ModifyWebviewDomainRequest {
@@ -894,7 +908,7 @@ impl crate::AuthorizedApp {
 ///
 /// Document quirks:
 /// - The response members are camelCase (`checkResult`, `checkWords`) unlike the rest of the document; Rust names are snake_case.
-/// - `checkWords` is typed `array[array]` without an element type and is absent from the example; the spec assumes `list<list<string>>`.
+/// - `checkWords` is typed `array\[array\]` without an element type and is absent from the example; the spec assumes `list<list<string>>`.
 /// - The result-code table (0-5) describes `checkResult`, not errors: a non-zero result is still `errno` 0.
 #[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
 #[endpoint(
@@ -906,6 +920,7 @@ impl crate::AuthorizedApp {
     response = CheckNameResponse,
     errors = CHECK_NAME_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = query)
 )]
 pub struct CheckNameRequest {
@@ -933,7 +948,7 @@ pub struct CheckNameResponse {
     /// 命中关键词
     ///
     /// Wire name `checkWords`.
-    /// Document quirk: Typed `array[array]` with no element type; assumed strings.
+    /// Document quirk: Typed `array\[array\]` with no element type; assumed strings.
     #[serde(rename = "checkWords", default, skip_serializing_if = "Option::is_none")]
     pub check_words: Option<Vec<Vec<String>>>,
 }
@@ -974,6 +989,7 @@ impl crate::AuthorizedApp {
     response = OfflineUpdateResponse,
     errors = OFFLINE_UPDATE_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct OfflineUpdateRequest {
@@ -1064,6 +1080,7 @@ impl crate::AuthorizedApp {
     response = ApplyMobileAuthResponse,
     errors = APPLY_MOBILE_AUTH_ERRORS,
     idempotent = false,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct ApplyMobileAuthRequest {
@@ -1145,6 +1162,7 @@ impl crate::AuthorizedApp {
     response = CancelMobileAuthResponse,
     errors = CANCEL_MOBILE_AUTH_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = form)
 )]
 pub struct CancelMobileAuthRequest {}
@@ -1191,6 +1209,7 @@ impl crate::AuthorizedApp {
     response = GetMobileAuthStatusResponse,
     errors = GET_MOBILE_AUTH_STATUS_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = authorizer_access_token, location = query)
 )]
 pub struct GetMobileAuthStatusRequest {}

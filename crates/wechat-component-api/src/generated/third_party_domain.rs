@@ -3,6 +3,7 @@
 //! WeChat: 「设置第三方平台业务域名」 (`shared/seeds/002_954abc50972722fe.txt`), from `specs/wechat/third_party_domain.toml`.
 //!
 //! Document: <https://developers.weixin.qq.com/doc/oplatform/openApi/OpenApiDoc/thirdparty-management/domain-mgnt/modifyThirdpartyJumpDomain.html>
+#![allow(rustdoc::bare_urls)]
 /// Request of 「设置第三方平台业务域名 (modifyThirdpartyJumpDomain)」.
 ///
 /// 本接口用于配置第三方平台小程序业务域名。配置业务域名时，需要将校验文件放置在域名根目录下，例如wx.qq.com，并确保可以访问该文件。授权给第三方代开发的小程序，其业务域名只可以为在第三方平台账号中配置的小程序业务域名。
@@ -14,7 +15,7 @@
 /// Document quirks:
 /// - The parameter table has no 必填 column; `action` is evidently required, `wxa_jump_h5_domain` is needed for every action but `get` (example 1 sends only `action`).
 /// - Domain lists are one string joined by `;` on the wire; the SDK exposes `Vec<String>`.
-/// - shared/vendor-auth.md: another official page says at most 300 domains [?]; this document says 200, which the spec keeps.
+/// - shared/vendor-auth.md: another official page says at most 300 domains \[?\]; this document says 200, which the spec keeps.
 #[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
 #[endpoint(
     vendor = wechat,
@@ -25,6 +26,7 @@
     response = ModifyWxaJumpDomainResponse,
     errors = MODIFY_WXA_JUMP_DOMAIN_ERRORS,
     idempotent = true,
+    envelope = true,
     credential(name = "access_token", kind = component_access_token, location = query)
 )]
 pub struct ModifyWxaJumpDomainRequest {

@@ -1,0 +1,182 @@
+//! One place per platform for its tokens: the platform token, each authorized app's token,
+//! and the latest pushed ticket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{
+    now_ms, RefreshPolicy, RefreshingToken, StoredToken, TokenFetcher, TokenGrant, TokenKey,
+    TokenStore,
+};
+use crate::{Error, Secret, TokenSource, Vendor};
+
+type AuthorizerFetchers = Box<dyn Fn(&str) -> Arc<dyn TokenFetcher> + Send + Sync>;
+
+/// The tokens of one platform (one platform app id on one vendor). The vendor crates build it
+/// (`tokens::manager`); hand its [`TokenSource`]s to handles.
+pub struct TokenManager {
+    vendor: Vendor,
+    platform_app_id: Arc<str>,
+    store: Arc<dyn TokenStore>,
+    policy: RefreshPolicy,
+    component: Arc<RefreshingToken>,
+    authorizer_fetcher: AuthorizerFetchers,
+    authorizers: Mutex<HashMap<String, Arc<RefreshingToken>>>,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("vendor", &self.vendor)
+            .field("platform_app_id", &self.platform_app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenManager {
+    /// A manager whose platform token comes from `component` and whose authorized apps'
+    /// tokens come from the fetchers `authorizer_fetcher` makes per app id.
+    pub fn new(
+        vendor: Vendor,
+        platform_app_id: impl Into<Arc<str>>,
+        store: Arc<dyn TokenStore>,
+        policy: RefreshPolicy,
+        component: Arc<RefreshingToken>,
+        authorizer_fetcher: impl Fn(&str) -> Arc<dyn TokenFetcher> + Send + Sync + 'static,
+    ) -> Self {
+        TokenManager {
+            vendor,
+            platform_app_id: platform_app_id.into(),
+            store,
+            policy,
+            component,
+            authorizer_fetcher: Box::new(authorizer_fetcher),
+            authorizers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    /// Where the latest ticket is kept.
+    pub fn ticket_key(&self) -> TokenKey {
+        TokenKey::ticket(self.vendor, &self.platform_app_id)
+    }
+
+    /// Stores the ticket the vendor pushed (call this from the ticket push handler). The
+    /// platform token is fetched with the latest stored ticket.
+    pub async fn store_ticket(
+        &self,
+        ticket: impl Into<Secret>,
+        valid_for: Duration,
+    ) -> Result<(), Error> {
+        store_ticket(
+            self.store.as_ref(),
+            &self.ticket_key(),
+            ticket.into(),
+            valid_for,
+        )
+        .await
+    }
+
+    /// The platform token, refreshing itself.
+    pub fn component_token(&self) -> Arc<RefreshingToken> {
+        self.component.clone()
+    }
+
+    /// The token of the authorized app `authorizer_app_id`, refreshing itself with its stored
+    /// refresh token. One instance per app, shared by every handle.
+    pub fn authorizer_token(&self, authorizer_app_id: &str) -> Arc<RefreshingToken> {
+        let mut map = self.authorizers.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(authorizer_app_id.to_owned())
+            .or_insert_with(|| {
+                Arc::new(RefreshingToken::with_policy(
+                    self.authorizer_key(authorizer_app_id),
+                    (self.authorizer_fetcher)(authorizer_app_id),
+                    self.store.clone(),
+                    self.policy.clone(),
+                ))
+            })
+            .clone()
+    }
+
+    /// The store key of an authorized app's token.
+    pub fn authorizer_key(&self, authorizer_app_id: &str) -> TokenKey {
+        TokenKey::authorizer(self.vendor, &self.platform_app_id, authorizer_app_id)
+    }
+
+    /// Stores what an authorization returned (the code exchange): the app's first access token
+    /// and its refresh token.
+    pub async fn save_authorization(
+        &self,
+        authorizer_app_id: &str,
+        grant: TokenGrant,
+    ) -> Result<(), Error> {
+        let issued = now_ms();
+        let token = StoredToken {
+            access_token: Some(grant.access_token),
+            issued_at_ms: issued,
+            expires_at_ms: issued + grant.expires_in.as_millis() as u64,
+            refresh_token: grant.refresh_token,
+        };
+        self.store
+            .put(&self.authorizer_key(authorizer_app_id), &token)
+            .await
+    }
+}
+
+impl From<Arc<RefreshingToken>> for TokenSource {
+    fn from(token: Arc<RefreshingToken>) -> Self {
+        TokenSource::Provider(token)
+    }
+}
+
+/// Stores a pushed ticket under `key`.
+pub async fn store_ticket(
+    store: &dyn TokenStore,
+    key: &TokenKey,
+    ticket: Secret,
+    valid_for: Duration,
+) -> Result<(), Error> {
+    let now = now_ms();
+    let token = StoredToken {
+        access_token: Some(ticket),
+        issued_at_ms: now,
+        expires_at_ms: now + valid_for.as_millis() as u64,
+        refresh_token: None,
+    };
+    store.put(key, &token).await
+}
+
+/// The latest stored ticket, or an error saying none has been pushed (or it expired).
+pub async fn load_ticket(store: &dyn TokenStore, key: &TokenKey) -> Result<Secret, Error> {
+    let stored = store.load(key).await?;
+    match stored {
+        Some(StoredToken {
+            access_token: Some(ticket),
+            expires_at_ms,
+            ..
+        }) if expires_at_ms > now_ms() => Ok(ticket),
+        Some(_) => Err(Error::Credentials {
+            endpoint: "ticket",
+            message: format!("the ticket under {key} has expired; wait for the next push"),
+        }),
+        None => Err(Error::Credentials {
+            endpoint: "ticket",
+            message: format!("no ticket stored under {key}; store the pushed ticket first"),
+        }),
+    }
+}
+
+/// The stored refresh token, or an error saying the app must be authorized first.
+pub fn refresh_token_of(current: Option<&StoredToken>, key_hint: &str) -> Result<Secret, Error> {
+    current
+        .and_then(|c| c.refresh_token.clone())
+        .ok_or_else(|| Error::Credentials {
+            endpoint: "token refresh",
+            message: format!("no refresh token stored for {key_hint}; the app must be authorized (save_authorization) first"),
+        })
+}

@@ -1,0 +1,164 @@
+//! Where tokens live between processes: the [`TokenStore`] abstraction and its keys.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::BoxFuture;
+use crate::{Error, Secret, Vendor};
+
+/// A store key, namespaced by vendor, platform app id and (for authorized apps) the
+/// authorized app id, so two platforms sharing one store never share a token or a lock.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenKey(String);
+
+impl TokenKey {
+    /// The platform's own token.
+    pub fn component(vendor: Vendor, platform_app_id: &str) -> Self {
+        TokenKey(format!("miniapp:{vendor}:{platform_app_id}:component"))
+    }
+
+    /// The token of one authorized app of a platform.
+    pub fn authorizer(vendor: Vendor, platform_app_id: &str, authorizer_app_id: &str) -> Self {
+        TokenKey(format!(
+            "miniapp:{vendor}:{platform_app_id}:authorizer:{authorizer_app_id}"
+        ))
+    }
+
+    /// The latest pushed ticket of a platform.
+    pub fn ticket(vendor: Vendor, platform_app_id: &str) -> Self {
+        TokenKey(format!("miniapp:{vendor}:{platform_app_id}:ticket"))
+    }
+
+    /// The key text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenKey({})", self.0)
+    }
+}
+
+/// What a store keeps under a key: the access token with its lifetime, and the refresh token.
+/// Saved and loaded as one value, so a rotation is atomic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredToken {
+    /// The access token (or the ticket, under a ticket key); `None` once invalidated.
+    #[serde(rename = "a", default, with = "opt_secret")]
+    pub access_token: Option<Secret>,
+    /// When it was issued (ms since the epoch).
+    #[serde(rename = "i", default)]
+    pub issued_at_ms: u64,
+    /// When it expires (ms since the epoch).
+    #[serde(rename = "e")]
+    pub expires_at_ms: u64,
+    /// The refresh token to use next.
+    #[serde(rename = "r", default, with = "opt_secret")]
+    pub refresh_token: Option<Secret>,
+}
+
+/// Serializes secrets for the store only (never for display).
+mod opt_secret {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::Secret;
+
+    pub fn serialize<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(secret) => s.serialize_some(secret.expose()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(Secret::from))
+    }
+}
+
+/// Proof of holding a store lock: the random value the lock was set with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fence(pub String);
+
+impl fmt::Debug for Fence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fence({})", self.0)
+    }
+}
+
+impl Fence {
+    /// A value unique to this process and call.
+    pub fn random() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u64(super::now_ms());
+        h.write_u32(std::process::id());
+        Fence(format!("{}-{:016x}", std::process::id(), h.finish()))
+    }
+}
+
+/// Shared token storage. Implementations: [`super::MemoryStore`] (one process) and
+/// `RedisStore` (feature `redis`, a fleet).
+pub trait TokenStore: Send + Sync {
+    /// The stored value, if any.
+    fn load<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<StoredToken>, Error>>;
+
+    /// Stores `token` atomically, only if the stored refresh token is still `expected_refresh`
+    /// (compare-and-set, so a rotated refresh token is never overwritten by a stale writer).
+    /// Returns whether it was stored.
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+        expected_refresh: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Takes the refresh lock of `key` for `ttl` (`SET NX PX`); `None` when someone holds it.
+    fn lock<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<Fence>, Error>>;
+
+    /// Releases the lock if `fence` still holds it.
+    fn unlock<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        fence: &'a Fence,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Clears the access token if it is still `failed` (the refresh token is kept).
+    fn invalidate<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        failed: &'a Secret,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Stores a value unconditionally (tickets, tokens handed over by an authorization).
+    fn put<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// The error of a store that failed.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn store_error(message: impl fmt::Display) -> Error {
+    Error::Credentials {
+        endpoint: "token store",
+        message: message.to_string(),
+    }
+}

@@ -1,0 +1,464 @@
+//! Token mode: the tokens the sandbox issued, their lifetimes, revocations and injected
+//! token-endpoint failures, behind one mutex.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use miniapp_spec::{CredentialKind, TokenRole, Vendor};
+use serde_json::{Map, Value};
+
+/// How a [`Sandbox`](crate::Sandbox) treats tokens; [`Default`] keeps the plain behaviour (any
+/// non-empty token is accepted, token endpoints answer their document example).
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Enforce issued tokens on every endpoint's credentials (default false: any non-empty
+    /// token is accepted, as today).
+    ///
+    /// When true, token endpoints (spec `token`) issue fresh tokens, and every
+    /// `component_access_token` / `authorizer_access_token` credential must be an unexpired,
+    /// unrevoked access token this sandbox issued for the same vendor and kind; otherwise the
+    /// vendor's token-expired or token-invalid error answers.
+    pub enforce_tokens: bool,
+    /// Lifetime of issued access tokens (default 7200 s). `expires_in` answers whole seconds,
+    /// rounded up, at least 1.
+    pub token_lifetime: Duration,
+    /// Extra delay before answering token endpoints (default zero), to widen race windows in
+    /// tests.
+    pub token_delay: Duration,
+}
+
+impl Default for SandboxOptions {
+    /// Tokens not enforced, a 7200 s lifetime, no delay.
+    fn default() -> Self {
+        SandboxOptions {
+            enforce_tokens: false,
+            token_lifetime: Duration::from_secs(7200),
+            token_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Why a presented access token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenFault {
+    /// Issued here, but its lifetime is over.
+    Expired,
+    /// Never issued here (for this vendor and kind), or revoked.
+    Invalid,
+}
+
+/// The refresh token a token-endpoint call presented is not usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RefreshInvalid;
+
+/// What one token-endpoint call issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Issued {
+    /// The new access token.
+    pub access_token: String,
+    /// Its lifetime in whole seconds (rounded up, at least 1).
+    pub expires_in: u64,
+    /// The new refresh token, when the endpoint issues one.
+    pub refresh_token: Option<String>,
+}
+
+impl Issued {
+    /// Writes the issued values into `body` at the role's dotted paths, below `prefix`
+    /// (`data` for Baidu enveloped answers, empty otherwise).
+    pub(crate) fn patch(&self, body: &mut Value, role: &TokenRole, prefix: &str) {
+        let at = |path: &str| {
+            if prefix.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{prefix}.{path}")
+            }
+        };
+        set_path(
+            body,
+            &at(&role.access_token),
+            Value::String(self.access_token.clone()),
+        );
+        set_path(body, &at(&role.expires_in), Value::from(self.expires_in));
+        if let (Some(path), Some(token)) = (&role.refresh_token, &self.refresh_token) {
+            set_path(body, &at(path), Value::String(token.clone()));
+        }
+    }
+}
+
+/// Sets the member at a dotted `path` of `root`, creating (or replacing non-object)
+/// intermediate members as objects.
+pub(crate) fn set_path(root: &mut Value, path: &str, value: Value) {
+    let (parents, last) = match path.rsplit_once('.') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, path),
+    };
+    let mut cur = root;
+    for part in parents.into_iter().flat_map(|p| p.split('.')) {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        cur = cur
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(part)
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !cur.is_object() {
+        *cur = Value::Object(Map::new());
+    }
+    cur.as_object_mut()
+        .expect("made an object above")
+        .insert(last.to_owned(), value);
+}
+
+/// Whether a caller's endpoint key (`Name` or `vendor/Name`) names this endpoint.
+fn key_matches(key: &str, vendor: Vendor, name: &str) -> bool {
+    key == name
+        || key
+            .split_once('/')
+            .is_some_and(|(v, n)| v == vendor.as_str() && n == name)
+}
+
+#[derive(Debug)]
+struct AccessToken {
+    vendor: Vendor,
+    kind: CredentialKind,
+    expires: Instant,
+    revoked: bool,
+}
+
+#[derive(Debug)]
+struct RefreshToken {
+    vendor: Vendor,
+    kind: CredentialKind,
+    used: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    access: HashMap<String, AccessToken>,
+    refresh: HashMap<String, RefreshToken>,
+    /// Issues per `(vendor, endpoint name)`.
+    issued: HashMap<(Vendor, String), usize>,
+    /// `fail_token_endpoint` settings, by the caller's key.
+    failing: HashMap<String, i64>,
+    counter: u64,
+}
+
+/// The token state of one sandbox.
+#[derive(Debug)]
+pub(crate) struct Tokens {
+    options: SandboxOptions,
+    state: Mutex<State>,
+}
+
+impl Tokens {
+    pub(crate) fn new(options: SandboxOptions) -> Tokens {
+        Tokens {
+            options,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether credentials are checked against issued tokens.
+    pub(crate) fn enforcing(&self) -> bool {
+        self.options.enforce_tokens
+    }
+
+    /// The extra delay before answering token endpoints.
+    pub(crate) fn delay(&self) -> Duration {
+        self.options.token_delay
+    }
+
+    /// Checks an access token presented as a credential of `kind` to a `vendor` endpoint.
+    pub(crate) fn verify(
+        &self,
+        vendor: Vendor,
+        kind: CredentialKind,
+        token: &str,
+    ) -> Result<(), TokenFault> {
+        let state = self.state();
+        match state.access.get(token) {
+            Some(t) if t.vendor == vendor && t.kind == kind && !t.revoked => {
+                if Instant::now() >= t.expires {
+                    Err(TokenFault::Expired)
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(TokenFault::Invalid),
+        }
+    }
+
+    /// Issues the tokens of one call of the token endpoint `name`, after checking (and, when
+    /// single-use, consuming) the presented refresh token.
+    pub(crate) fn issue(
+        &self,
+        vendor: Vendor,
+        name: &str,
+        role: &TokenRole,
+        presented_refresh: Option<&str>,
+    ) -> Result<Issued, RefreshInvalid> {
+        let mut state = self.state();
+        if let Some(presented) = presented_refresh {
+            match state.refresh.get_mut(presented) {
+                Some(r) if r.vendor == vendor && r.kind == role.issues && !r.used => {
+                    if role.single_use_refresh {
+                        r.used = true;
+                    }
+                }
+                _ => return Err(RefreshInvalid),
+            }
+        }
+        let lifetime = self.options.token_lifetime;
+        let access_token = state.fresh(vendor, role.issues, false);
+        state.access.insert(
+            access_token.clone(),
+            AccessToken {
+                vendor,
+                kind: role.issues,
+                expires: Instant::now() + lifetime,
+                revoked: false,
+            },
+        );
+        let refresh_token = role.refresh_token.as_ref().map(|_| {
+            let token = state.fresh(vendor, role.issues, true);
+            state.refresh.insert(
+                token.clone(),
+                RefreshToken {
+                    vendor,
+                    kind: role.issues,
+                    used: false,
+                },
+            );
+            token
+        });
+        *state.issued.entry((vendor, name.to_owned())).or_default() += 1;
+        Ok(Issued {
+            access_token,
+            expires_in: expires_in_secs(lifetime),
+            refresh_token,
+        })
+    }
+
+    /// Counts a token-endpoint answer that issued no tracked token (plain mode: the example).
+    pub(crate) fn count(&self, vendor: Vendor, name: &str) {
+        *self
+            .state()
+            .issued
+            .entry((vendor, name.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// How many tokens the endpoint(s) named by `key` issued.
+    pub(crate) fn issued(&self, key: &str) -> usize {
+        self.state()
+            .issued
+            .iter()
+            .filter(|((vendor, name), _)| key_matches(key, *vendor, name))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Revokes every access token issued so far.
+    pub(crate) fn revoke_all(&self) {
+        for t in self.state().access.values_mut() {
+            t.revoked = true;
+        }
+    }
+
+    /// Revokes one access token (unknown tokens are ignored).
+    pub(crate) fn revoke(&self, token: &str) {
+        if let Some(t) = self.state().access.get_mut(token) {
+            t.revoked = true;
+        }
+    }
+
+    /// Sets or clears the injected failure of the endpoint(s) named by `key`.
+    pub(crate) fn set_failing(&self, key: &str, code: Option<i64>) {
+        let mut state = self.state();
+        match code {
+            Some(code) => state.failing.insert(key.to_owned(), code),
+            None => state.failing.remove(key),
+        };
+    }
+
+    /// The injected failure code of endpoint `name`, if any (a `vendor/Name` setting wins).
+    pub(crate) fn failing(&self, vendor: Vendor, name: &str) -> Option<i64> {
+        let state = self.state();
+        state
+            .failing
+            .get(&format!("{}/{name}", vendor.as_str()))
+            .or_else(|| state.failing.get(name))
+            .copied()
+    }
+}
+
+impl State {
+    /// A fresh, unique token text in the vendor's style.
+    fn fresh(&mut self, vendor: Vendor, kind: CredentialKind, refresh: bool) -> String {
+        self.counter += 1;
+        let n = self.counter;
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u64(n);
+        hasher.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let hex = format!("{:016x}", hasher.finish());
+        let role = match (refresh, kind) {
+            (true, _) => "rtoken",
+            (false, CredentialKind::ComponentAccessToken) => "ctoken",
+            (false, CredentialKind::AuthorizerAccessToken) => "atoken",
+            (false, CredentialKind::ComponentAppId) => "appid",
+        };
+        match vendor {
+            Vendor::Baidu => {
+                let prefix = match (refresh, kind) {
+                    (true, _) => "46",
+                    (false, CredentialKind::ComponentAccessToken) => "42",
+                    (false, _) => "45",
+                };
+                format!("{prefix}.{hex}.{n}")
+            }
+            Vendor::Wechat => format!("wx-{role}-{n}-{hex}"),
+            Vendor::Kuaishou => format!("ks-{role}-{n}-{hex}"),
+        }
+    }
+}
+
+/// Whole seconds, rounded up, at least 1.
+fn expires_in_secs(lifetime: Duration) -> u64 {
+    let secs = lifetime.as_nanos().div_ceil(1_000_000_000).max(1);
+    u64::try_from(secs).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn role(refresh: bool, single_use: bool) -> TokenRole {
+        TokenRole {
+            issues: CredentialKind::AuthorizerAccessToken,
+            access_token: "info.token".into(),
+            expires_in: "info.expires_in".into(),
+            refresh_token: refresh.then(|| "refresh".into()),
+            refresh_param: refresh.then(|| "refresh".into()),
+            single_use_refresh: single_use,
+        }
+    }
+
+    #[test]
+    fn set_path_replaces_and_creates_members() {
+        let mut v = json!({ "a": { "b": 1, "c": 2 }, "d": 3 });
+        set_path(&mut v, "a.b", json!("x"));
+        set_path(&mut v, "e.f.g", json!(4));
+        set_path(&mut v, "d.h", json!(5));
+        set_path(&mut v, "top", json!(true));
+        assert_eq!(
+            v,
+            json!({ "a": { "b": "x", "c": 2 }, "d": { "h": 5 }, "e": { "f": { "g": 4 } }, "top": true })
+        );
+    }
+
+    #[test]
+    fn patch_writes_below_the_prefix() {
+        let issued = Issued {
+            access_token: "A".into(),
+            expires_in: 9,
+            refresh_token: Some("R".into()),
+        };
+        let mut v = json!({ "errno": 0, "data": { "info": { "token": "old", "keep": 1 } } });
+        issued.patch(&mut v, &role(true, false), "data");
+        assert_eq!(
+            v,
+            json!({ "errno": 0, "data": { "info": { "token": "A", "expires_in": 9, "keep": 1 }, "refresh": "R" } })
+        );
+    }
+
+    #[test]
+    fn expires_in_rounds_up_to_whole_seconds() {
+        assert_eq!(expires_in_secs(Duration::ZERO), 1);
+        assert_eq!(expires_in_secs(Duration::from_millis(300)), 1);
+        assert_eq!(expires_in_secs(Duration::from_millis(1001)), 2);
+        assert_eq!(expires_in_secs(Duration::from_secs(7200)), 7200);
+    }
+
+    #[test]
+    fn tokens_are_checked_by_vendor_kind_expiry_and_revocation() {
+        let tokens = Tokens::new(SandboxOptions {
+            enforce_tokens: true,
+            token_lifetime: Duration::from_secs(60),
+            token_delay: Duration::ZERO,
+        });
+        let kind = CredentialKind::AuthorizerAccessToken;
+        let a = tokens
+            .issue(Vendor::Baidu, "T", &role(true, true), None)
+            .unwrap();
+        assert!(a.access_token.starts_with("45."), "{a:?}");
+        assert!(a.refresh_token.as_deref().unwrap().starts_with("46."));
+        assert_eq!(tokens.verify(Vendor::Baidu, kind, &a.access_token), Ok(()));
+        assert_eq!(
+            tokens.verify(Vendor::Wechat, kind, &a.access_token),
+            Err(TokenFault::Invalid)
+        );
+        assert_eq!(
+            tokens.verify(
+                Vendor::Baidu,
+                CredentialKind::ComponentAccessToken,
+                &a.access_token
+            ),
+            Err(TokenFault::Invalid)
+        );
+        let refresh = a.refresh_token.clone().unwrap();
+        let b = tokens
+            .issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh))
+            .unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            tokens.issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh)),
+            Err(RefreshInvalid)
+        );
+        tokens.revoke(&a.access_token);
+        assert_eq!(
+            tokens.verify(Vendor::Baidu, kind, &a.access_token),
+            Err(TokenFault::Invalid)
+        );
+        assert_eq!(tokens.verify(Vendor::Baidu, kind, &b.access_token), Ok(()));
+        assert_eq!(tokens.issued("T"), 2);
+        assert_eq!(tokens.issued("baidu/T"), 2);
+        assert_eq!(tokens.issued("wechat/T"), 0);
+
+        let w = tokens
+            .issue(Vendor::Wechat, "T", &role(true, false), None)
+            .unwrap();
+        let r = w.refresh_token.unwrap();
+        for _ in 0..2 {
+            tokens
+                .issue(Vendor::Wechat, "T", &role(true, false), Some(&r))
+                .unwrap();
+        }
+        assert_eq!(tokens.issued("T"), 5);
+    }
+
+    #[test]
+    fn failing_prefers_the_vendor_qualified_key() {
+        let tokens = Tokens::new(SandboxOptions::default());
+        tokens.set_failing("T", Some(1));
+        tokens.set_failing("wechat/T", Some(2));
+        assert_eq!(tokens.failing(Vendor::Wechat, "T"), Some(2));
+        assert_eq!(tokens.failing(Vendor::Kuaishou, "T"), Some(1));
+        tokens.set_failing("T", None);
+        assert_eq!(tokens.failing(Vendor::Kuaishou, "T"), None);
+    }
+}

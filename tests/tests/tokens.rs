@@ -1,0 +1,250 @@
+//! Tokens that take care of themselves, against the sandbox in token mode (it issues tokens
+//! with a short lifetime and rejects expired or revoked ones with the vendor's codes).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_http::token::{MemoryStore, RefreshPolicy, TokenGrant, TokenStore};
+use core_http::{Error, Secret, TokenFuture, TokenProvider, TokenSource};
+use miniapp_sandbox::{Sandbox, SandboxOptions};
+use miniapp_tests::{MockServer, Reply};
+
+async fn sandbox(lifetime: Duration) -> Sandbox {
+    Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        token_lifetime: lifetime,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn get_jump_domains() -> wechat_component_api::third_party_domain::ModifyWxaJumpDomainRequest {
+    wechat_component_api::third_party_domain::ModifyWxaJumpDomainRequest::new(
+        wechat_component_api::third_party_domain::JumpDomainAction::Get,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_callers_on_an_expired_token_cause_one_refresh() {
+    let sandbox = sandbox(Duration::from_secs(1)).await;
+    let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
+    let tokens = wechat_component_api::tokens::manager(
+        &client,
+        "wx_platform",
+        "APP_SECRET",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    );
+    tokens
+        .store_ticket("ticket@@@1", wechat_component_api::tokens::TICKET_LIFETIME)
+        .await
+        .unwrap();
+    let component = client.component(tokens.component_token());
+
+    for round in 1..=2 {
+        let calls: Vec<_> = (0..64)
+            .map(|_| {
+                let component = component.clone();
+                tokio::spawn(
+                    async move { component.modify_wxa_jump_domain(&get_jump_domains()).await },
+                )
+            })
+            .collect();
+        for call in calls {
+            call.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            sandbox.issued("GetComponentAccessToken"),
+            round,
+            "round {round}"
+        );
+        // Let the token expire: the next round finds it expired.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let rejected = sandbox.requests().iter().filter(|r| !r.accepted).count();
+    assert_eq!(rejected, 0, "no call was sent with an expired token");
+}
+
+/// A Baidu platform with one authorized app, bootstrapped like a real authorization.
+async fn baidu_app(
+    sandbox: &Sandbox,
+    store: Arc<dyn TokenStore>,
+) -> (
+    baidu_smartapp_api::AuthorizedApp,
+    core_http::token::TokenManager,
+) {
+    let client = baidu_smartapp_api::Client::with_base_url(sandbox.base_url());
+    let tokens =
+        baidu_smartapp_api::tokens::manager(&client, "tp_key", store, RefreshPolicy::default());
+    tokens
+        .store_ticket("baidu-ticket", baidu_smartapp_api::tokens::TICKET_LIFETIME)
+        .await
+        .unwrap();
+    let component = client.component(tokens.component_token());
+    let mut exchange = baidu_smartapp_api::tp_auth::GetOAuthTokenRequest::new(
+        baidu_smartapp_api::tp_auth::OAuthGrantType::AuthorizationCode,
+    );
+    exchange.code = Some("authorization-code".into());
+    let answer = component.get_oauth_token(&exchange).await.unwrap();
+    let grant = TokenGrant::from_answer(
+        "GetOAuthToken",
+        answer.access_token,
+        answer.expires_in,
+        answer.refresh_token,
+    )
+    .unwrap();
+    tokens.save_authorization("app1", grant).await.unwrap();
+    (client.authorizer(tokens.authorizer_token("app1")), tokens)
+}
+
+#[tokio::test]
+async fn a_token_revoked_mid_run_is_refreshed_once_and_the_call_succeeds() {
+    let sandbox = sandbox(Duration::from_secs(3600)).await;
+    let store = Arc::new(MemoryStore::new());
+    let (app, tokens) = baidu_app(&sandbox, store.clone()).await;
+    let pause = baidu_smartapp_api::basic_info::PauseServiceRequest::new();
+    app.pause_service(&pause).await.unwrap();
+    assert_eq!(
+        (
+            sandbox.issued("GetTpToken"),
+            sandbox.issued("GetOAuthToken")
+        ),
+        (1, 1)
+    );
+
+    // Both the app's token and the platform's are revoked: the call is rejected (110), the app
+    // token is refreshed, whose refresh is rejected too and refreshes the TP token; then the
+    // call is retried once and succeeds.
+    sandbox.revoke_access_tokens();
+    app.pause_service(&pause).await.unwrap();
+    assert_eq!(
+        (
+            sandbox.issued("GetTpToken"),
+            sandbox.issued("GetOAuthToken")
+        ),
+        (2, 2)
+    );
+    let stored = store
+        .load(&tokens.authorizer_key("app1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.refresh_token.is_some());
+
+    // Warm: no more refreshes.
+    app.pause_service(&pause).await.unwrap();
+    assert_eq!(
+        (
+            sandbox.issued("GetTpToken"),
+            sandbox.issued("GetOAuthToken")
+        ),
+        (2, 2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_failure_is_a_typed_error_without_a_retry_storm() {
+    let sandbox = sandbox(Duration::from_secs(3600)).await;
+    sandbox.fail_token_endpoint("GetComponentAccessToken", Some(61006));
+    let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
+    let tokens = wechat_component_api::tokens::manager(
+        &client,
+        "wx_platform",
+        "APP_SECRET",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    );
+    tokens
+        .store_ticket("stale-ticket", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let component = client.component(tokens.component_token());
+    let calls: Vec<_> = (0..64)
+        .map(|_| {
+            let component = component.clone();
+            tokio::spawn(async move { component.modify_wxa_jump_domain(&get_jump_domains()).await })
+        })
+        .collect();
+    for call in calls {
+        let err = call.await.unwrap().unwrap_err();
+        let Error::TokenRefresh { vendor, .. } = &err else {
+            panic!("{err:?}")
+        };
+        let v = vendor.as_ref().unwrap();
+        assert_eq!((v.code, v.documented), (61006, Some("ticket invalid")));
+    }
+    let asked = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/component/api_component_token")
+        .count();
+    assert_eq!(asked, 1, "one refresh attempt, not one per caller");
+}
+
+/// Hands out `t1`, `t2`, … and counts invalidations.
+#[derive(Default)]
+struct Numbered {
+    issued: AtomicUsize,
+    invalidated: AtomicUsize,
+}
+
+impl TokenProvider for Numbered {
+    fn token(&self) -> TokenFuture<'_> {
+        let n = self.issued.load(Ordering::SeqCst).max(1);
+        self.issued.store(n, Ordering::SeqCst);
+        Box::pin(async move { Ok(Secret::from(format!("t{n}"))) })
+    }
+
+    fn invalidate<'a>(&'a self, failed: &'a Secret) -> core_http::token::BoxFuture<'a, ()> {
+        if failed.expose() == format!("t{}", self.issued.load(Ordering::SeqCst)) {
+            self.issued.fetch_add(1, Ordering::SeqCst);
+        }
+        self.invalidated.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn a_token_rejected_forever_is_retried_exactly_once() {
+    let server = MockServer::start(Reply::json(
+        r#"{"errcode":40001,"errmsg":"invalid credential"}"#,
+    ))
+    .await;
+    let provider = Arc::new(Numbered::default());
+    let component = wechat_component_api::Client::with_base_url(server.base_url())
+        .component(TokenSource::Provider(provider.clone()));
+    let err = component
+        .modify_wxa_jump_domain(&get_jump_domains())
+        .await
+        .unwrap_err();
+    let Error::TokenRejected(v) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(v.code, 40001);
+    let seen = server.take();
+    assert_eq!(seen.len(), 2, "one call and one retry");
+    assert_eq!(seen[0].query.as_deref(), Some("access_token=t1"));
+    assert_eq!(seen[1].query.as_deref(), Some("access_token=t2"));
+    assert_eq!(provider.invalidated.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_callers_static_token_is_never_refreshed() {
+    let server = MockServer::start(Reply::json(
+        r#"{"errcode":42001,"errmsg":"access_token expired"}"#,
+    ))
+    .await;
+    let component =
+        wechat_component_api::Client::with_base_url(server.base_url()).component("STATIC");
+    let err = component
+        .modify_wxa_jump_domain(&get_jump_domains())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Vendor(v) if v.code == 42001),
+        "{err:?}"
+    );
+    assert_eq!(server.take().len(), 1);
+}
