@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use miniapp_tests::{MockServer, Reply};
 
@@ -109,4 +110,134 @@ async fn no_token_in_debug_display_or_traces() {
         "the calls were traced: {logs}"
     );
     assert_clean("tracing output", &logs);
+}
+
+#[tokio::test]
+async fn token_flows_never_show_secrets_tickets_or_tokens() {
+    use core_http::token::{MemoryStore, RefreshPolicy, TokenGrant, TokenStore};
+    use miniapp_sandbox::{Sandbox, SandboxOptions};
+
+    const APP_SECRET: &str = "APPSECRET_do_not_print";
+    const TICKET: &str = "TICKET_do_not_print";
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let mut printed = Vec::new();
+
+    // WeChat: platform token from the ticket and the app secret.
+    let wx = wechat_component_api::Client::with_base_url(sandbox.base_url());
+    let wx_tokens = wechat_component_api::tokens::manager(
+        &wx,
+        "wx_platform",
+        APP_SECRET,
+        store.clone(),
+        RefreshPolicy::default(),
+    );
+    wx_tokens
+        .store_ticket(TICKET, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let component = wx.component(wx_tokens.component_token());
+    let get = wechat_component_api::third_party_domain::ModifyWxaJumpDomainRequest::new(
+        wechat_component_api::third_party_domain::JumpDomainAction::Get,
+    );
+    component.modify_wxa_jump_domain(&get).await.unwrap();
+    printed.push(format!(
+        "{wx_tokens:?} {component:?} {:?}",
+        wx_tokens.component_token()
+    ));
+    let request = wechat_component_api::component_auth::GetComponentAccessTokenRequest::new(
+        "wx", APP_SECRET, TICKET,
+    );
+    printed.push(format!("{request:?}"));
+
+    // Baidu: authorization, then a revoked token refreshed with the single-use refresh token.
+    let bd = baidu_smartapp_api::Client::with_base_url(sandbox.base_url());
+    let bd_tokens =
+        baidu_smartapp_api::tokens::manager(&bd, "tp", store.clone(), RefreshPolicy::default());
+    bd_tokens
+        .store_ticket(TICKET, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let tp = bd.component(bd_tokens.component_token());
+    let mut exchange = baidu_smartapp_api::tp_auth::GetOAuthTokenRequest::new(
+        baidu_smartapp_api::tp_auth::OAuthGrantType::AuthorizationCode,
+    );
+    exchange.code = Some("CODE_do_not_print".into());
+    let answer = tp.get_oauth_token(&exchange).await.unwrap();
+    printed.push(format!("{answer:?} {exchange:?}"));
+    let grant = TokenGrant::from_answer(
+        "GetOAuthToken",
+        answer.access_token,
+        answer.expires_in,
+        answer.refresh_token,
+    )
+    .unwrap();
+    printed.push(format!("{grant:?}"));
+    bd_tokens.save_authorization("app", grant).await.unwrap();
+    let app = bd.authorizer(bd_tokens.authorizer_token("app"));
+    sandbox.revoke_access_tokens();
+    app.pause_service(&baidu_smartapp_api::basic_info::PauseServiceRequest::new())
+        .await
+        .unwrap();
+
+    // A failed refresh, as an error.
+    sandbox.fail_token_endpoint("GetComponentAccessToken", Some(61006));
+    let fresh = wechat_component_api::tokens::manager(
+        &wx,
+        "wx_other",
+        APP_SECRET,
+        store.clone(),
+        RefreshPolicy::default(),
+    );
+    fresh
+        .store_ticket(TICKET, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let err = wx
+        .component(fresh.component_token())
+        .modify_wxa_jump_domain(&get)
+        .await
+        .unwrap_err();
+    printed.push(format!("{err} {err:?}"));
+
+    // Every secret value that exists: the two inputs, and every token the store holds.
+    let mut secrets = vec![
+        APP_SECRET.to_owned(),
+        TICKET.to_owned(),
+        "CODE_do_not_print".to_owned(),
+    ];
+    for key in [
+        wx_tokens.component_token().key().clone(),
+        bd_tokens.component_token().key().clone(),
+        bd_tokens.authorizer_key("app"),
+    ] {
+        let stored = store.load(&key).await.unwrap().unwrap();
+        printed.push(format!("{stored:?}"));
+        secrets.extend(stored.access_token.map(|s| s.expose().to_owned()));
+        secrets.extend(stored.refresh_token.map(|s| s.expose().to_owned()));
+    }
+    assert!(secrets.len() >= 7, "{}", secrets.len());
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("refreshing token"), "refreshes were traced");
+    for text in printed.iter().chain(std::iter::once(&logs)) {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "leaked {secret:?} in {text}"
+            );
+        }
+    }
 }

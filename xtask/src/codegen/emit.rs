@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Result};
 use miniapp_spec::{
-    BodyKind, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field, Format,
-    Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
+    BodyKind, Confidence, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field,
+    Format, Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -84,6 +84,19 @@ fn field_type(f: &Field) -> Result<TokenStream> {
     rust_type(&f.type_ref()?)
 }
 
+/// What the docs say of a fact that is not verified.
+fn confidence_note(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Verified => "",
+        Confidence::Mirror => {
+            "Unverified: seen only in a mirror, a community post or third-party code."
+        }
+        Confidence::Unverified => {
+            "Unverified: not found in the vendor's documents, or sources conflict."
+        }
+    }
+}
+
 fn limits_doc(f: &Field) -> String {
     let l = &f.limits;
     let mut parts = Vec::new();
@@ -129,6 +142,9 @@ fn field_doc(f: &Field, wire_note: String) -> TokenStream {
     }
     if let Some(q) = &f.quirk {
         text.push_str(&format!("\nDocument quirk: {q}"));
+    }
+    if let Some(c) = f.confidence.filter(|c| *c != Confidence::Verified) {
+        text.push_str(&format!("\n{}", confidence_note(c)));
     }
     doc(&text)
 }
@@ -555,6 +571,9 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     ));
     if let Some(url) = &ep.doc_url {
         d.push_str(&format!("\n\nDocument: <{url}>"));
+    }
+    if ep.confidence != Confidence::Verified {
+        d.push_str(&format!("\n\n{}", confidence_note(ep.confidence)));
     }
     if !ep.quirks.is_empty() {
         d.push_str("\n\nDocument quirks:");

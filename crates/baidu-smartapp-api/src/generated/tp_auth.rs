@@ -60,6 +60,7 @@ pub struct GetTpTokenResponse {
     ///
     /// Wire name `expires_in`.
     /// Document quirk: The docs example says 2592000 s, an SDK comment says 20 minutes \[?\].
+    /// Unverified: not found in the vendor's documents, or sources conflict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// Scope of the TP token.
