@@ -382,6 +382,28 @@ async fn limits_are_checked_before_sending() {
     };
     assert_eq!(e.field, "scene_desc");
 
+    // add/delete/set need at least one domain; get and "no action" (add the platform's) do not.
+    let mut empty_set = ModifyDomainRequest::new();
+    empty_set.action = Some(DomainAction::Set);
+    let Err(Error::InvalidRequest(e)) = app.modify_domain(&empty_set).await else {
+        panic!()
+    };
+    assert_eq!(
+        (e.field, e.given.as_str()),
+        ("download_domain", "none of them")
+    );
+    empty_set.upload_domain = Some(vec![]);
+    assert!(
+        app.modify_domain(&empty_set).await.is_err(),
+        "an empty list is no domain"
+    );
+    let mut web = ModifyWebviewDomainRequest::new();
+    web.action = Some(DomainAction::Delete);
+    assert!(matches!(
+        app.modify_webview_domain(&web).await,
+        Err(Error::InvalidRequest(_))
+    ));
+
     // Only the one valid request reached the server.
     assert_eq!(server.take().len(), 1);
 }

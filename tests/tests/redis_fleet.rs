@@ -129,6 +129,7 @@ async fn a_killed_lock_holder_neither_deadlocks_nor_loses_the_refresh_token() {
         enforce_tokens: true,
         token_lifetime: Duration::from_secs(2),
         token_delay: Duration::from_millis(300),
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -16,6 +16,7 @@ mod endpoint;
 pub mod envelope;
 mod error;
 pub mod push;
+pub mod retry;
 mod secret;
 mod session;
 pub mod token;
@@ -28,6 +29,7 @@ pub use endpoint::{
 };
 pub use error::{Error, InvalidRequest, VendorError};
 pub use miniapp_derive::Endpoint;
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport};
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use crate::endpoint::JsonBody;
+use crate::retry::{self, RetryPolicy};
 use crate::{
     BodyKind, CredentialKind, Endpoint, Error, Location, Method, ParamSink, RawResponse, Secret,
 };
@@ -125,12 +126,27 @@ pub struct Transport {
     base_url: String,
 }
 
+/// Default connect timeout of [`Transport::new`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time limit of one request of [`Transport::new`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Transport {
-    /// A transport with its own connection pool (10 s connect timeout, 30 s request timeout).
+    /// A transport with its own connection pool ([`DEFAULT_CONNECT_TIMEOUT`],
+    /// [`DEFAULT_REQUEST_TIMEOUT`]).
     pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_timeouts(base_url, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT)
+    }
+
+    /// A transport with explicit connect and per-request timeouts.
+    pub fn with_timeouts(
+        base_url: impl Into<String>,
+        connect: Duration,
+        request: Duration,
+    ) -> Self {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(connect)
+            .timeout(request)
             .build()
             .unwrap_or_default();
         Self::with_client(base_url, http)
@@ -151,21 +167,46 @@ impl Transport {
     }
 }
 
-/// A cheap handle: the shared transport plus one set of credentials. Vendor crates wrap it in
-/// their per-app handle types; cloning it clones two `Arc`s.
+/// A cheap handle: the shared transport, one set of credentials and a retry policy. Vendor
+/// crates wrap it in their per-app handle types; cloning it clones a few `Arc`s.
 #[derive(Clone, Debug)]
 pub struct Session {
     transport: Arc<Transport>,
     credentials: Credentials,
+    retry: Arc<RetryPolicy>,
 }
 
 impl Session {
-    /// A handle on `transport` with `credentials`.
+    /// A handle on `transport` with `credentials` and the default [`RetryPolicy`].
     pub fn new(transport: Arc<Transport>, credentials: Credentials) -> Self {
         Session {
             transport,
             credentials,
+            retry: Arc::new(RetryPolicy::default()),
         }
+    }
+
+    /// The same transport and retry policy with other credentials (how handles are made).
+    pub fn with_credentials(&self, credentials: Credentials) -> Self {
+        Session {
+            transport: self.transport.clone(),
+            credentials,
+            retry: self.retry.clone(),
+        }
+    }
+
+    /// The same handle with another retry policy: set it on a client to change every handle
+    /// made from it, or on a clone for one call.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+        Session {
+            retry: Arc::new(policy),
+            ..self.clone()
+        }
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     /// The shared transport.
@@ -188,7 +229,7 @@ impl Session {
         let span = tracing::debug_span!("miniapp.call", vendor = %E::VENDOR, endpoint = E::NAME);
         async {
             let secrets = self.resolve::<E>().await?;
-            let first = self.send_with(request, &secrets).await;
+            let first = self.send_retrying(request, &secrets).await;
             let rejected = match &first {
                 Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => v.clone(),
                 _ => return first,
@@ -207,7 +248,7 @@ impl Session {
                 "token rejected; refreshing once and retrying"
             );
             let secrets = self.resolve::<E>().await?;
-            match self.send_with(request, &secrets).await {
+            match self.send_retrying(request, &secrets).await {
                 Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => {
                     Err(Error::TokenRejected(v))
                 }
@@ -216,6 +257,39 @@ impl Session {
         }
         .instrument(span)
         .await
+    }
+
+    /// Attempts until success, a failure that must not be retried, or the policy's bounds.
+    async fn send_retrying<E: Endpoint>(
+        &self,
+        request: &E,
+        secrets: &[Secret],
+    ) -> Result<E::Response, Error> {
+        let policy = &*self.retry;
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            let result = self.send_with(request, secrets).await;
+            let Err(error) = &result else { return result };
+            let failure = retry::classify(E::VENDOR, error);
+            if attempt >= policy.max_attempts
+                || !retry::should_retry(policy, failure, E::IDEMPOTENT)
+            {
+                return result;
+            }
+            let backoff = policy.backoff(attempt);
+            if started.elapsed() + backoff > policy.total_budget {
+                return result;
+            }
+            tracing::debug!(
+                attempt,
+                ?failure,
+                backoff_ms = backoff.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(backoff).await;
+            attempt += 1;
+        }
     }
 
     async fn resolve<E: Endpoint>(&self) -> Result<Vec<Secret>, Error> {
@@ -265,6 +339,9 @@ impl Session {
             Method::Post => reqwest::Method::POST,
         };
         let mut builder = self.transport.http.request(method, url);
+        if let Some(timeout) = self.retry.attempt_timeout {
+            builder = builder.timeout(timeout);
+        }
         builder = match E::BODY {
             BodyKind::None => builder,
             BodyKind::Form => builder

@@ -65,6 +65,13 @@ impl Client {
         }
     }
 
+    /// The same client with another retry policy, inherited by every handle made from it
+    /// (default: [`core_http::RetryPolicy::default`]).
+    pub fn with_retry_policy(mut self, policy: core_http::RetryPolicy) -> Self {
+        self.session = self.session.with_retry_policy(policy);
+        self
+    }
+
     /// The session with only the platform's app id, for the endpoints that take no token.
     pub fn session(&self) -> &core_http::Session {
         &self.session
@@ -79,14 +86,11 @@ impl Client {
     /// token or a [`TokenSource::Provider`].
     pub fn component(&self, token: impl Into<TokenSource>) -> Component {
         Component {
-            session: core_http::Session::new(
-                self.session.transport().clone(),
-                core_http::Credentials {
-                    component_app_id: Some(self.component_app_id.clone()),
-                    component_access_token: Some(token.into()),
-                    ..Default::default()
-                },
-            ),
+            session: self.session.with_credentials(core_http::Credentials {
+                component_app_id: Some(self.component_app_id.clone()),
+                component_access_token: Some(token.into()),
+                ..Default::default()
+            }),
         }
     }
 
@@ -94,14 +98,11 @@ impl Client {
     /// token or a [`TokenSource::Provider`]. Cheap: no new connection pool.
     pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
         AuthorizedApp {
-            session: core_http::Session::new(
-                self.session.transport().clone(),
-                core_http::Credentials {
-                    component_app_id: Some(self.component_app_id.clone()),
-                    authorizer_access_token: Some(token.into()),
-                    ..Default::default()
-                },
-            ),
+            session: self.session.with_credentials(core_http::Credentials {
+                component_app_id: Some(self.component_app_id.clone()),
+                authorizer_access_token: Some(token.into()),
+                ..Default::default()
+            }),
         }
     }
 }

@@ -20,7 +20,9 @@
 //! (GET | POST), `path`, `body` (none | json | form; default none), `response` (a type, or
 //! `binary`), optional `name` (defaults to the struct name without `Request`), `errors` (a
 //! `&'static [(i64, &'static str)]`), `idempotent` (default true), `envelope` (default true;
-//! `false` for answers without the vendor envelope), and any number of
+//! `false` for answers without the vendor envelope), any number of
+//! `at_least_one(params = "a, b", when_param = "action", when_in = "add, set", rule = "..")`, and
+//! any number of
 //! `credential(name = "..", kind = component_access_token | authorizer_access_token |
 //! component_app_id, location = query | form)`.
 //!
@@ -69,6 +71,23 @@ struct EndpointAttr {
     idempotent: bool,
     envelope: bool,
     credentials: Vec<Credential>,
+    rules: Vec<AtLeastOne>,
+}
+
+/// `at_least_one(params = "a, b", when_param = "action", when_in = "add, set", rule = "..")`.
+struct AtLeastOne {
+    params: Vec<String>,
+    when: Option<(String, Vec<String>)>,
+    rule: String,
+    span: Span,
+}
+
+fn split_list(lit: &LitStr) -> Vec<String> {
+    lit.value()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 struct Param {
@@ -118,6 +137,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
     let mut idempotent = true;
     let mut envelope = true;
     let mut credentials = Vec::new();
+    let mut rules = Vec::new();
     attr.parse_nested_meta(|meta| {
         let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
         match key.as_str() {
@@ -148,6 +168,36 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
             "errors" => errors = Some(meta.value()?.parse()?),
             "idempotent" => idempotent = meta.value()?.parse::<syn::LitBool>()?.value,
             "envelope" => envelope = meta.value()?.parse::<syn::LitBool>()?.value,
+            "at_least_one" => {
+                let (mut params, mut when_param, mut when_in, mut rule) = (None, None, None, None);
+                meta.parse_nested_meta(|inner| {
+                    let v: LitStr = inner.value()?.parse()?;
+                    if inner.path.is_ident("params") {
+                        params = Some(split_list(&v));
+                    } else if inner.path.is_ident("when_param") {
+                        when_param = Some(v.value());
+                    } else if inner.path.is_ident("when_in") {
+                        when_in = Some(split_list(&v));
+                    } else if inner.path.is_ident("rule") {
+                        rule = Some(v.value());
+                    } else {
+                        return Err(inner.error("expected `params`, `when_param`, `when_in` or `rule`"));
+                    }
+                    Ok(())
+                })?;
+                let params = params.ok_or_else(|| meta.error("at_least_one needs `params = \"a, b\"`"))?;
+                let when = match (when_param, when_in) {
+                    (Some(p), Some(v)) => Some((p, v)),
+                    (None, None) => None,
+                    _ => return Err(meta.error("`when_param` and `when_in` go together")),
+                };
+                rules.push(AtLeastOne {
+                    rule: rule.unwrap_or_else(|| format!("at least one of {}", params.join(", "))),
+                    params,
+                    when,
+                    span: meta.path.get_ident().map_or_else(Span::call_site, Ident::span),
+                });
+            }
             "credential" => {
                 let (mut cname, mut kind, mut location) = (None, None, None);
                 meta.parse_nested_meta(|inner| {
@@ -198,6 +248,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
         idempotent,
         envelope,
         credentials,
+        rules,
     })
 }
 
@@ -453,6 +504,50 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
     Ok(out)
 }
 
+fn find_param<'a>(params: &'a [Param], wire: &str, span: Span) -> Result<&'a Param> {
+    params
+        .iter()
+        .find(|p| p.wire == wire)
+        .ok_or_else(|| Error::new(span, format!("`{wire}` is not a parameter of this request")))
+}
+
+fn at_least_one_check(rule: &AtLeastOne, params: &[Param], name: &LitStr) -> Result<TokenStream2> {
+    let mut present = Vec::new();
+    for wire in &rule.params {
+        let p = find_param(params, wire, rule.span)?;
+        let ident = &p.ident;
+        present.push(match wrapper(&p.ty, "Option") {
+            Some(inner) if wrapper(inner, "Vec").is_some() => {
+                quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty()))
+            }
+            Some(_) => quote!(self.#ident.is_some()),
+            None if wrapper(&p.ty, "Vec").is_some() => quote!(!self.#ident.is_empty()),
+            None => quote!(true),
+        });
+    }
+    let applies = match &rule.when {
+        Some((param, values)) => {
+            let ident = &find_param(params, param, rule.span)?.ident;
+            quote! {
+                matches!(::core_http::wire::ToParam::to_param(&self.#ident).as_deref(), ::core::option::Option::Some(#(#values)|*))
+            }
+        }
+        None => quote!(true),
+    };
+    let field = &rule.params[0];
+    let text = &rule.rule;
+    Ok(quote! {
+        if #applies && !(#(#present)||*) {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: #name,
+                field: #field,
+                rule: ::std::string::String::from(#text),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+    })
+}
+
 fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     let Data::Struct(data) = &input.data else {
         return Err(Error::new_spanned(
@@ -600,10 +695,13 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
         .iter()
         .filter(|p| p.loc == Loc::Json)
         .map(encode_json);
-    let validations = params
+    let mut validations = params
         .iter()
         .map(|p| checks(p, &params, &name))
         .collect::<Result<Vec<_>>>()?;
+    for rule in &attr.rules {
+        validations.push(at_least_one_check(rule, &params, &name)?);
+    }
     let uses_query = params.iter().any(|p| p.loc == Loc::Query);
     let uses_form = params.iter().any(|p| p.loc == Loc::Form);
     let uses_json = params.iter().any(|p| p.loc == Loc::Json);

@@ -239,6 +239,33 @@ pub struct Endpoint {
     /// For token endpoints: which credential the answer issues, and where it is.
     #[serde(default)]
     pub token: Option<TokenRole>,
+    /// Rules across parameters (e.g. "at least one domain unless `action = get`").
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// A documented rule across several parameters, checked before sending.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// At least one of these parameters (wire names) must be present and non-empty...
+    pub at_least_one_of: Vec<String>,
+    /// ...when this condition holds (always, when absent).
+    #[serde(default)]
+    pub when: Option<ConditionIn>,
+    /// The rule as the document states it.
+    pub description: String,
+}
+
+/// `param` has one of `values`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionIn {
+    /// The parameter's wire name.
+    pub param: String,
+    /// Its wire values that make the condition hold.
+    #[serde(rename = "in")]
+    pub values: Vec<String>,
 }
 
 /// What a token endpoint issues; the sandbox issues and checks tokens from this, and the
@@ -664,6 +691,20 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
                         p.location, ep.body
                     ),
                 ));
+            }
+        }
+        for rule in &ep.rules {
+            for name in rule
+                .at_least_one_of
+                .iter()
+                .chain(rule.when.as_ref().map(|w| &w.param))
+            {
+                if !ep.params.iter().any(|p| &p.name == name) {
+                    return Err(invalid(
+                        format!("{ctx}.rules"),
+                        format!("`{name}` is not a parameter of this endpoint"),
+                    ));
+                }
             }
         }
         if ep.data == DataShape::Transparent && ep.fields.len() != 1 {

@@ -38,6 +38,27 @@
 //! `refresh_token`, else `invalid_grant`). Tests in other processes can share one sandbox:
 //! `miniapp-sandbox --enforce-tokens --token-lifetime-ms 300` prints its base URL.
 //!
+//! # Fault injection
+//!
+//! [`Sandbox::inject`] makes the next requests to an endpoint fail with a [`Fault`]: an HTTP
+//! error status, the vendor's "system busy" or token-expired answer, a slow answer, a
+//! connection closed before or during the response, a truncated, non-JSON or HTML body.
+//! [`SandboxOptions::fault_rate`] (binary: `--fault-rate F --fault-seed N`) injects random
+//! faults, repeatably for a given [`SandboxOptions::fault_seed`]. A faulted request is still
+//! checked and recorded ([`Sandbox::requests`], [`Sandbox::hits`]); the fault only replaces
+//! the answer.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use miniapp_sandbox::{Fault, Sandbox};
+//! let sandbox = Sandbox::start().await?;
+//! sandbox.inject("wechat/GetComponentAccessToken", Fault::Status(503), Some(2));
+//! sandbox.inject("GetAppInfo", Fault::ResetBeforeResponse, None);
+//! // ... the client retries through two 503s ...
+//! assert_eq!(sandbox.hits("wechat/GetComponentAccessToken"), 3);
+//! # Ok(()) }
+//! ```
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let sandbox = miniapp_sandbox::Sandbox::start().await?;
@@ -79,11 +100,16 @@ use tokio::sync::oneshot;
 mod check;
 mod embedded;
 mod envelope;
+mod faults;
+mod options;
 mod respond;
 mod serve;
+mod server;
 mod tokens;
 
-pub use tokens::SandboxOptions;
+pub use faults::Fault;
+use faults::Faults;
+pub use options::SandboxOptions;
 use tokens::Tokens;
 
 /// The header that asks the sandbox to answer a vendor error with the given code.
@@ -120,6 +146,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     tokens: Arc<Tokens>,
+    faults: Arc<Faults>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -128,6 +155,7 @@ struct Shared {
     specs: &'static [SpecFile],
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     tokens: Arc<Tokens>,
+    faults: Arc<Faults>,
 }
 
 impl Sandbox {
@@ -156,27 +184,23 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
+        let faults = Arc::new(Faults::new(&options));
         let tokens = Arc::new(Tokens::new(options));
         let shared = Arc::new(Shared {
             specs: embedded::parsed(),
             log: Arc::clone(&log),
             tokens: Arc::clone(&tokens),
+            faults: Arc::clone(&faults),
         });
         let app = Router::new().fallback(handle).with_state(shared);
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = server.await {
-                tracing::error!("sandbox server failed: {e}");
-            }
-        });
+        tokio::spawn(server::run(listener, app, rx));
         tracing::debug!("sandbox listening on {addr}");
         Ok(Sandbox {
             addr,
             log,
             tokens,
+            faults,
             shutdown: Some(tx),
         })
     }
@@ -228,6 +252,30 @@ impl Sandbox {
     /// is issued. Works with and without token enforcement.
     pub fn fail_token_endpoint(&self, endpoint: &str, code: Option<i64>) {
         self.tokens.set_failing(endpoint, code);
+    }
+
+    /// Injects `fault` on the next `times` requests to the endpoint named `endpoint`, or on
+    /// every request when `times` is `None`.
+    ///
+    /// `endpoint` is a spec name (matching every vendor's endpoint of that name) or
+    /// `vendor/Name` (one vendor's). Later calls add rules; a request uses the first rule that
+    /// matches and still has uses left, and no random fault
+    /// ([`SandboxOptions::fault_rate`]). The request is still checked and recorded; see
+    /// [`Fault`] for what the client observes. Requests that match no endpoint are never
+    /// faulted.
+    pub fn inject(&self, endpoint: &str, fault: Fault, times: Option<usize>) {
+        self.faults.inject(endpoint, fault, times);
+    }
+
+    /// Removes every injection rule ([`Sandbox::inject`]); random faults go on.
+    pub fn clear_faults(&self) {
+        self.faults.clear();
+    }
+
+    /// How many requests the endpoint has received (recorded, whatever the answer, faults
+    /// included), by spec name (every vendor) or `vendor/Name`.
+    pub fn hits(&self, endpoint: &str) -> usize {
+        self.faults.hits(endpoint)
     }
 }
 
@@ -282,39 +330,55 @@ async fn handle(
         accepted: false,
     };
 
-    let response = match find_endpoint(shared.specs, &method, uri.path()) {
-        None => {
-            tracing::debug!("sandbox: no endpoint for {method} {}", uri.path());
-            (
-                StatusCode::NOT_FOUND,
-                format!("no sandbox endpoint for {method} {}\n", uri.path()),
-            )
-                .into_response()
-        }
-        Some((spec, ep)) => {
-            record.endpoint = Some(ep.name.clone());
-            let incoming = check::Incoming {
-                query: uri.query(),
-                content_type: content_type.as_deref(),
-                body: &body,
-            };
-            let outcome = serve::serve(
-                &shared.tokens,
-                spec,
-                ep,
-                &incoming,
-                headers.get(ERROR_HEADER),
-            )
-            .await;
-            record.accepted = outcome.accepted;
-            outcome.response
-        }
+    let Some((spec, ep)) = find_endpoint(shared.specs, &method, uri.path()) else {
+        tracing::debug!("sandbox: no endpoint for {method} {}", uri.path());
+        shared.record(record);
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no sandbox endpoint for {method} {}\n", uri.path()),
+        )
+            .into_response();
     };
 
-    shared
-        .log
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(record);
-    response
+    record.endpoint = Some(ep.name.clone());
+    let fault = shared.faults.pick(spec.vendor, &ep.name);
+    let work = match &fault {
+        Some(fault) if !fault.needs_answer() => serve::Work::CheckOnly,
+        _ => serve::Work::Answer,
+    };
+    let incoming = check::Incoming {
+        query: uri.query(),
+        content_type: content_type.as_deref(),
+        body: &body,
+    };
+    let outcome = serve::serve(
+        &shared.tokens,
+        spec,
+        ep,
+        &incoming,
+        headers.get(ERROR_HEADER),
+        work,
+    )
+    .await;
+    record.accepted = outcome.accepted;
+    // Recorded before a fault applies, so a slow answer the client gave up on still counts.
+    shared.faults.hit(spec.vendor, &ep.name);
+    shared.record(record);
+    match fault {
+        None => outcome.response,
+        Some(fault) => {
+            tracing::debug!("sandbox: {} answered with {fault:?}", ep.name);
+            faults::apply(&fault, spec.vendor, outcome.response).await
+        }
+    }
+}
+
+impl Shared {
+    /// Appends one request to the log.
+    fn record(&self, record: RecordedRequest) {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(record);
+    }
 }

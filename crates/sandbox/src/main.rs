@@ -1,5 +1,10 @@
 //! `miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] [--token-lifetime-ms N]
-//! [--token-delay-ms N]`: serves every spec endpoint until Ctrl-C.
+//! [--token-delay-ms N] [--fault-rate F] [--fault-seed N]`: serves every spec endpoint until
+//! Ctrl-C.
+//!
+//! `--fault-rate F` (0.0 to 1.0) answers that share of requests with a random fault (the
+//! default choice of `SandboxOptions::random_faults`), chosen by a generator seeded with
+//! `--fault-seed N` (default 0).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -8,7 +13,7 @@ use std::time::Duration;
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
 const USAGE: &str = "usage: miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] \
-[--token-lifetime-ms N] [--token-delay-ms N]";
+[--token-lifetime-ms N] [--token-delay-ms N] [--fault-rate F] [--fault-seed N]";
 
 /// The command line: where to listen and how to treat tokens.
 struct Args {
@@ -50,6 +55,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 parsed.options.token_lifetime = millis(&flag, value(&flag)?)?;
             }
             "--token-delay-ms" => parsed.options.token_delay = millis(&flag, value(&flag)?)?,
+            "--fault-rate" => {
+                let v = value(&flag)?;
+                parsed.options.fault_rate = match v.parse::<f64>() {
+                    Ok(rate) if (0.0..=1.0).contains(&rate) => rate,
+                    Ok(_) => return Err(format!("bad {flag} `{v}`: not within 0.0..=1.0")),
+                    Err(e) => return Err(format!("bad {flag} `{v}`: {e}")),
+                };
+            }
+            "--fault-seed" => {
+                let v = value(&flag)?;
+                parsed.options.fault_seed =
+                    v.parse().map_err(|e| format!("bad {flag} `{v}`: {e}"))?;
+            }
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }
@@ -124,5 +142,22 @@ mod tests {
         assert!(parse(&["--token-lifetime-ms", "x"]).is_err());
         assert!(parse(&["--enforce-tokens=1"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+    }
+
+    #[test]
+    fn fault_flags_parse() {
+        let a = parse(&[]).unwrap();
+        assert_eq!(a.options.fault_rate, 0.0);
+        assert_eq!(a.options.fault_seed, 0);
+        let a = parse(&["--fault-rate", "0.25", "--fault-seed=17"]).unwrap();
+        assert_eq!(a.options.fault_rate, 0.25);
+        assert_eq!(a.options.fault_seed, 17);
+        assert_eq!(parse(&["--fault-rate=1"]).unwrap().options.fault_rate, 1.0);
+        assert!(parse(&["--fault-rate", "1.5"]).is_err());
+        assert!(parse(&["--fault-rate", "-0.1"]).is_err());
+        assert!(parse(&["--fault-rate", "NaN"]).is_err());
+        assert!(parse(&["--fault-rate"]).is_err());
+        assert!(parse(&["--fault-seed", "-1"]).is_err());
+        assert!(parse(&["--fault-seed", "x"]).is_err());
     }
 }

@@ -34,6 +34,16 @@ fn refused(response: Response) -> Outcome {
     }
 }
 
+/// How much of a request to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Work {
+    /// Check it and answer it (issuing tokens, using refresh tokens).
+    Answer,
+    /// Only check it: an injected fault answers instead, and nothing is issued or used. An
+    /// accepted request gets an empty placeholder answer.
+    CheckOnly,
+}
+
 /// Answers `req` for endpoint `ep` of `spec`; `error_header` is the `x-sandbox-error` value.
 pub(crate) async fn serve(
     tokens: &Tokens,
@@ -41,6 +51,7 @@ pub(crate) async fn serve(
     ep: &Endpoint,
     req: &Incoming<'_>,
     error_header: Option<&HeaderValue>,
+    work: Work,
 ) -> Outcome {
     let vendor = spec.vendor;
     let Checked {
@@ -76,6 +87,10 @@ pub(crate) async fn serve(
                 &Rejection::Params(rejection),
             ));
         }
+    }
+
+    if work == Work::CheckOnly {
+        return accepted(Response::default());
     }
 
     if let Some(code) = error_header {

@@ -10,36 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use miniapp_spec::{CredentialKind, TokenRole, Vendor};
 use serde_json::{Map, Value};
 
-/// How a [`Sandbox`](crate::Sandbox) treats tokens; [`Default`] keeps the plain behaviour (any
-/// non-empty token is accepted, token endpoints answer their document example).
-#[derive(Debug, Clone)]
-pub struct SandboxOptions {
-    /// Enforce issued tokens on every endpoint's credentials (default false: any non-empty
-    /// token is accepted, as today).
-    ///
-    /// When true, token endpoints (spec `token`) issue fresh tokens, and every
-    /// `component_access_token` / `authorizer_access_token` credential must be an unexpired,
-    /// unrevoked access token this sandbox issued for the same vendor and kind; otherwise the
-    /// vendor's token-expired or token-invalid error answers.
-    pub enforce_tokens: bool,
-    /// Lifetime of issued access tokens (default 7200 s). `expires_in` answers whole seconds,
-    /// rounded up, at least 1.
-    pub token_lifetime: Duration,
-    /// Extra delay before answering token endpoints (default zero), to widen race windows in
-    /// tests.
-    pub token_delay: Duration,
-}
-
-impl Default for SandboxOptions {
-    /// Tokens not enforced, a 7200 s lifetime, no delay.
-    fn default() -> Self {
-        SandboxOptions {
-            enforce_tokens: false,
-            token_lifetime: Duration::from_secs(7200),
-            token_delay: Duration::ZERO,
-        }
-    }
-}
+use crate::SandboxOptions;
 
 /// Why a presented access token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +86,7 @@ pub(crate) fn set_path(root: &mut Value, path: &str, value: Value) {
 }
 
 /// Whether a caller's endpoint key (`Name` or `vendor/Name`) names this endpoint.
-fn key_matches(key: &str, vendor: Vendor, name: &str) -> bool {
+pub(crate) fn key_matches(key: &str, vendor: Vendor, name: &str) -> bool {
     key == name
         || key
             .split_once('/')
@@ -399,7 +370,7 @@ mod tests {
         let tokens = Tokens::new(SandboxOptions {
             enforce_tokens: true,
             token_lifetime: Duration::from_secs(60),
-            token_delay: Duration::ZERO,
+            ..SandboxOptions::default()
         });
         let kind = CredentialKind::AuthorizerAccessToken;
         let a = tokens

@@ -56,6 +56,13 @@ impl Client {
         }
     }
 
+    /// The same client with another retry policy, inherited by every handle made from it
+    /// (default: [`core_http::RetryPolicy::default`]).
+    pub fn with_retry_policy(mut self, policy: core_http::RetryPolicy) -> Self {
+        self.session = self.session.with_retry_policy(policy);
+        self
+    }
+
     /// The session without credentials, for the endpoints that take none (the token
     /// endpoints).
     pub fn session(&self) -> &core_http::Session {
@@ -66,13 +73,10 @@ impl Client {
     /// token (`&str`, `String`, [`Secret`]) or a [`TokenSource::Provider`].
     pub fn component(&self, token: impl Into<TokenSource>) -> Component {
         Component {
-            session: core_http::Session::new(
-                self.session.transport().clone(),
-                core_http::Credentials {
-                    component_access_token: Some(token.into()),
-                    ..Default::default()
-                },
-            ),
+            session: self.session.with_credentials(core_http::Credentials {
+                component_access_token: Some(token.into()),
+                ..Default::default()
+            }),
         }
     }
 }
@@ -82,13 +86,10 @@ impl Client {
     /// token or a [`TokenSource::Provider`] (see [`tokens`]). Cheap: no new connection pool.
     pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
         AuthorizedApp {
-            session: core_http::Session::new(
-                self.session.transport().clone(),
-                core_http::Credentials {
-                    authorizer_access_token: Some(token.into()),
-                    ..Default::default()
-                },
-            ),
+            session: self.session.with_credentials(core_http::Credentials {
+                authorizer_access_token: Some(token.into()),
+                ..Default::default()
+            }),
         }
     }
 }

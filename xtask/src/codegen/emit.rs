@@ -471,6 +471,17 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
             let loc = location_ident(c.location);
             quote!(credential(name = #cname, kind = #kind, location = #loc))
         })
+        .chain(ep.rules.iter().map(|r| {
+            let params = r.at_least_one_of.join(", ");
+            let text = &r.description;
+            match &r.when {
+                Some(w) => {
+                    let (p, v) = (&w.param, w.values.join(", "));
+                    quote!(at_least_one(params = #params, when_param = #p, when_in = #v, rule = #text))
+                }
+                None => quote!(at_least_one(params = #params, rule = #text)),
+            }
+        }))
         .collect::<Vec<_>>();
 
     let mut fields = Vec::new();

@@ -696,7 +696,13 @@ impl crate::AuthorizedApp {
     errors = MODIFY_DOMAIN_ERRORS,
     idempotent = false,
     envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
+    credential(name = "access_token", kind = authorizer_access_token, location = form),
+    at_least_one(
+        params = "download_domain, request_domain, socket_domain, upload_domain",
+        when_param = "action",
+        when_in = "add, delete, set",
+        rule = "add/delete/set need at least one domain (470013 至少传递一个要被操作的服务域名类型, 470015 被操作的域名不能为空)"
+    )
 )]
 pub struct ModifyDomainRequest {
     /// add添加, delete删除, set覆盖, get获取。当参数是get时不需要填四个域名字段，如果没有action字段参数，则默认将开放平台第三方登记的小程序业务域名全部添加到授权的小程序中。
@@ -837,7 +843,13 @@ impl crate::AuthorizedApp {
     errors = MODIFY_WEBVIEW_DOMAIN_ERRORS,
     idempotent = false,
     envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
+    credential(name = "access_token", kind = authorizer_access_token, location = form),
+    at_least_one(
+        params = "web_view_domain",
+        when_param = "action",
+        when_in = "add, delete, set",
+        rule = "add/delete/set need at least one domain (470013 至少传递一个要被操作的服务域名类型, 470015 被操作的域名不能为空)"
+    )
 )]
 pub struct ModifyWebviewDomainRequest {
     /// add添加, delete删除, set覆盖, get获取。当参数是get时不需要填四个域名字段，如果没有action字段参数，则默认将开放平台第三方登记的小程序业务域名全部添加到授权的小程序中。

@@ -1,0 +1,141 @@
+//! Retries: what is retried, how often, and what is never retried.
+//!
+//! Each failed attempt is classified ([`classify`]):
+//! - the request never left (connect error): always safe to retry;
+//! - it may have reached the server (timeout after sending, connection lost, HTTP 5xx, the
+//!   vendor's "system busy" code): retried only for idempotent endpoints (reads, `set`/`get`),
+//!   never for quota-limited writes (Baidu name/icon/signature/category changes, …) unless the
+//!   caller opts in with [`RetryPolicy::retry_non_idempotent`];
+//! - anything else (a vendor error, an undecodable answer, a 4xx): not retried.
+//!
+//! Backoff is exponential with full jitter, bounded in attempts and in total time.
+
+use std::time::Duration;
+
+use crate::{Error, Vendor};
+
+/// How a client retries. Set one per client ([`crate::Session::with_retry_policy`] on the
+/// client's session or handles), or per call on a cloned handle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// Backoff before the first retry (doubled each time, with full jitter).
+    pub initial_backoff: Duration,
+    /// Upper bound of one backoff.
+    pub max_backoff: Duration,
+    /// No retry starts once this much time has passed since the first attempt.
+    pub total_budget: Duration,
+    /// Time limit of each attempt, overriding the transport's request timeout.
+    pub attempt_timeout: Option<Duration>,
+    /// Also retry quota-limited writes when the request may have reached the server. Off by
+    /// default: a repeat may spend a limited attempt or apply a change twice.
+    pub retry_non_idempotent: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            total_budget: Duration::from_secs(15),
+            attempt_timeout: None,
+            retry_non_idempotent: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn never() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The jittered backoff before retry number `retry` (1-based).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exp = self.initial_backoff.saturating_mul(
+            1u32.checked_shl(retry.saturating_sub(1))
+                .unwrap_or(u32::MAX),
+        );
+        let cap = exp.min(self.max_backoff);
+        cap.mul_f64(fastrand::f64())
+    }
+}
+
+/// What a failed attempt says about retrying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The request never reached the server.
+    NotSent,
+    /// The request may have reached the server (timeout, lost connection, 5xx, busy code).
+    MaybeReached,
+    /// Not a transient failure.
+    Permanent,
+}
+
+/// The vendor's documented "system busy, try again later" codes.
+pub fn busy_codes(vendor: Vendor) -> &'static [i64] {
+    match vendor {
+        // -1 system error: 系统繁忙，此时请开发者稍候再试.
+        Vendor::Wechat => &[-1],
+        Vendor::Baidu | Vendor::Kuaishou => &[],
+    }
+}
+
+/// Classifies a failed attempt.
+pub fn classify(vendor: Vendor, error: &Error) -> Failure {
+    match error {
+        Error::Transport { source, .. } if source.is_connect() => Failure::NotSent,
+        Error::Transport { .. } => Failure::MaybeReached,
+        Error::Http { status, .. } if *status >= 500 => Failure::MaybeReached,
+        Error::Vendor(v) if busy_codes(vendor).contains(&v.code) => Failure::MaybeReached,
+        _ => Failure::Permanent,
+    }
+}
+
+/// Whether to retry after `failure` of an endpoint that is (or is not) idempotent.
+pub fn should_retry(policy: &RetryPolicy, failure: Failure, idempotent: bool) -> bool {
+    match failure {
+        Failure::NotSent => true,
+        Failure::MaybeReached => idempotent || policy.retry_non_idempotent,
+        Failure::Permanent => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_bounded_and_grows() {
+        let p = RetryPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(250),
+            ..Default::default()
+        };
+        for retry in 1..40 {
+            let cap = Duration::from_millis(100)
+                .saturating_mul(1 << (retry - 1).min(20))
+                .min(Duration::from_millis(250));
+            assert!(p.backoff(retry) <= cap, "retry {retry}");
+        }
+    }
+
+    #[test]
+    fn quota_limited_writes_are_not_retried_once_they_may_have_arrived() {
+        let p = RetryPolicy::default();
+        assert!(should_retry(&p, Failure::NotSent, false));
+        assert!(!should_retry(&p, Failure::MaybeReached, false));
+        assert!(should_retry(&p, Failure::MaybeReached, true));
+        assert!(!should_retry(&p, Failure::Permanent, true));
+        let opted_in = RetryPolicy {
+            retry_non_idempotent: true,
+            ..p
+        };
+        assert!(should_retry(&opted_in, Failure::MaybeReached, false));
+    }
+}

@@ -1,0 +1,54 @@
+//! How a sandbox is configured.
+
+use std::time::Duration;
+
+use crate::Fault;
+
+/// How a [`Sandbox`](crate::Sandbox) treats tokens and whether it injects random faults;
+/// [`Default`] keeps the plain behaviour (any non-empty token is accepted, token endpoints
+/// answer their document example, no fault is injected).
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Enforce issued tokens on every endpoint's credentials (default false: any non-empty
+    /// token is accepted, as today).
+    ///
+    /// When true, token endpoints (spec `token`) issue fresh tokens, and every
+    /// `component_access_token` / `authorizer_access_token` credential must be an unexpired,
+    /// unrevoked access token this sandbox issued for the same vendor and kind; otherwise the
+    /// vendor's token-expired or token-invalid error answers.
+    pub enforce_tokens: bool,
+    /// Lifetime of issued access tokens (default 7200 s). `expires_in` answers whole seconds,
+    /// rounded up, at least 1.
+    pub token_lifetime: Duration,
+    /// Extra delay before answering token endpoints (default zero), to widen race windows in
+    /// tests.
+    pub token_delay: Duration,
+    /// Probability in `0.0..=1.0` that a request gets a random fault from
+    /// [`random_faults`](Self::random_faults) (default 0.0: never).
+    ///
+    /// Only requests that match a spec endpoint and no [`Sandbox::inject`](crate::Sandbox::inject)
+    /// rule are drawn for. Values below 0 (or NaN) count as 0, values above 1 as 1.
+    pub fault_rate: f64,
+    /// Seed of the random fault choice, for repeatable runs (default 0): the same seed, options
+    /// and sequence of requests give the same sequence of faults.
+    pub fault_seed: u64,
+    /// The faults to choose from at random, with equal chances (default: every [`Fault`]
+    /// variant except [`Fault::Slow`], with [`Fault::Status`] 500, 502 and 503; see
+    /// [`Fault::random_defaults`]). Empty: nothing is injected at random.
+    pub random_faults: Vec<Fault>,
+}
+
+impl Default for SandboxOptions {
+    /// Tokens not enforced, a 7200 s lifetime, no delay, no random faults (rate 0, seed 0,
+    /// the [`Fault::random_defaults`] to choose from).
+    fn default() -> Self {
+        SandboxOptions {
+            enforce_tokens: false,
+            token_lifetime: Duration::from_secs(7200),
+            token_delay: Duration::ZERO,
+            fault_rate: 0.0,
+            fault_seed: 0,
+            random_faults: Fault::random_defaults(),
+        }
+    }
+}
