@@ -146,3 +146,47 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
 pub struct ReadmeDoctests;
 
 pub mod redis;
+
+/// Everything traced in this test process, at every level: installed once as the global
+/// subscriber, so every test of the binary (whatever thread) writes here.
+pub fn captured_traces() -> String {
+    let buffer = trace_buffer();
+    let bytes = buffer.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Installs the capturing global subscriber (idempotent). Call it first in a test.
+pub fn capture_traces() {
+    let _ = trace_buffer();
+}
+
+fn trace_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = TraceWriter(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        buffer
+    })
+}
+
+#[derive(Clone)]
+struct TraceWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for TraceWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

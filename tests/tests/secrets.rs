@@ -1,8 +1,7 @@
 //! Tokens never appear in Debug/Display of clients, handles, requests or errors, nor in any
 //! tracing output, through successful calls, vendor errors, HTTP errors and transport errors.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use miniapp_tests::{MockServer, Reply};
@@ -10,19 +9,6 @@ use miniapp_tests::{MockServer, Reply};
 const WECHAT_TOKEN: &str = "WX_SECRET_component_token_123";
 const BAIDU_TOKEN: &str = "45.BAIDU_SECRET_authorizer_token";
 const KS_TOKEN: &str = "KS_SECRET_authorizer_token";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn assert_clean(what: &str, text: &str) {
     for secret in [WECHAT_TOKEN, BAIDU_TOKEN, KS_TOKEN] {
@@ -32,13 +18,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test]
 async fn no_token_in_debug_display_or_traces() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    miniapp_tests::capture_traces();
 
     let server = MockServer::start(Reply::json("{}")).await;
     let base = server.base_url();
@@ -104,7 +84,7 @@ async fn no_token_in_debug_display_or_traces() {
         }
         assert_clean("error", &text);
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = miniapp_tests::captured_traces();
     assert!(
         logs.contains("miniapp.call"),
         "the calls were traced: {logs}"
@@ -119,13 +99,7 @@ async fn token_flows_never_show_secrets_tickets_or_tokens() {
 
     const APP_SECRET: &str = "APPSECRET_do_not_print";
     const TICKET: &str = "TICKET_do_not_print";
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    miniapp_tests::capture_traces();
 
     let sandbox = Sandbox::start_with(SandboxOptions {
         enforce_tokens: true,
@@ -230,7 +204,7 @@ async fn token_flows_never_show_secrets_tickets_or_tokens() {
         secrets.extend(stored.refresh_token.map(|s| s.expose().to_owned()));
     }
     assert!(secrets.len() >= 7, "{}", secrets.len());
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = miniapp_tests::captured_traces();
     assert!(logs.contains("refreshing token"), "refreshes were traced");
     for text in printed.iter().chain(std::iter::once(&logs)) {
         for secret in &secrets {

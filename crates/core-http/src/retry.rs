@@ -31,6 +31,9 @@ pub struct RetryPolicy {
     /// Also retry quota-limited writes when the request may have reached the server. Off by
     /// default: a repeat may spend a limited attempt or apply a change twice.
     pub retry_non_idempotent: bool,
+    /// Randomize each backoff between zero and its bound ("full jitter", the default), so a
+    /// fleet does not retry in lockstep; off, each backoff is exactly its bound.
+    pub jitter: bool,
 }
 
 impl Default for RetryPolicy {
@@ -42,6 +45,7 @@ impl Default for RetryPolicy {
             total_budget: Duration::from_secs(15),
             attempt_timeout: None,
             retry_non_idempotent: false,
+            jitter: true,
         }
     }
 }
@@ -62,7 +66,11 @@ impl RetryPolicy {
                 .unwrap_or(u32::MAX),
         );
         let cap = exp.min(self.max_backoff);
-        cap.mul_f64(fastrand::f64())
+        if self.jitter {
+            cap.mul_f64(fastrand::f64())
+        } else {
+            cap
+        }
     }
 }
 

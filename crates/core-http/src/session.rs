@@ -292,6 +292,15 @@ impl Session {
         }
     }
 
+    /// Sends without checking the documented limits first. Only for testing a server's own
+    /// checks (the SDK's tests compare its validator with the sandbox's); never needed
+    /// otherwise.
+    #[doc(hidden)]
+    pub async fn send_unvalidated<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
+        let secrets = self.resolve::<E>().await?;
+        self.send_with(request, &secrets).await
+    }
+
     async fn resolve<E: Endpoint>(&self) -> Result<Vec<Secret>, Error> {
         let mut secrets = Vec::with_capacity(E::CREDENTIALS.len());
         for cred in E::CREDENTIALS {

@@ -58,6 +58,44 @@ impl<T: Checked> Checked for Option<T> {
     }
 }
 
+/// A value that holds something to send: a non-empty text, or a list with a non-empty text.
+/// (Empty items of a joined list are dropped on the wire, so `[""]` holds nothing.)
+pub trait HasItems {
+    /// Whether anything would reach the wire.
+    fn has_items(&self) -> bool;
+}
+
+impl HasItems for String {
+    fn has_items(&self) -> bool {
+        !self.is_empty()
+    }
+}
+
+impl HasItems for Vec<String> {
+    fn has_items(&self) -> bool {
+        self.iter().any(|s| !s.is_empty())
+    }
+}
+
+impl<T: HasItems> HasItems for Option<T> {
+    fn has_items(&self) -> bool {
+        self.as_ref().is_some_and(HasItems::has_items)
+    }
+}
+
+/// The non-empty text items of a joined list (what reaches the wire), for the format checks.
+pub struct JoinedItems<'a, T: ?Sized>(pub &'a T);
+
+impl<T: Checked + ?Sized> Checked for JoinedItems<'_, T> {
+    fn texts(&self) -> Vec<&str> {
+        self.0
+            .texts()
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
 /// Documented-required parameter (a present, non-empty value).
 /// `present` is false for `None` and for an empty list; `unless` names a condition under which
 /// the parameter may be left out, and whether it holds.

@@ -499,7 +499,13 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
         } else {
             quote!(https_or_wss)
         };
-        out.extend(quote! { ::core_http::validate::#func(#name, #wire, &self.#ident)?; });
+        // A joined list sends only its non-empty items; check what is sent.
+        let value = if p.join.is_some() {
+            quote!(&::core_http::validate::JoinedItems(&self.#ident))
+        } else {
+            quote!(&self.#ident)
+        };
+        out.extend(quote! { ::core_http::validate::#func(#name, #wire, #value)?; });
     }
     Ok(out)
 }
@@ -514,16 +520,8 @@ fn find_param<'a>(params: &'a [Param], wire: &str, span: Span) -> Result<&'a Par
 fn at_least_one_check(rule: &AtLeastOne, params: &[Param], name: &LitStr) -> Result<TokenStream2> {
     let mut present = Vec::new();
     for wire in &rule.params {
-        let p = find_param(params, wire, rule.span)?;
-        let ident = &p.ident;
-        present.push(match wrapper(&p.ty, "Option") {
-            Some(inner) if wrapper(inner, "Vec").is_some() => {
-                quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty()))
-            }
-            Some(_) => quote!(self.#ident.is_some()),
-            None if wrapper(&p.ty, "Vec").is_some() => quote!(!self.#ident.is_empty()),
-            None => quote!(true),
-        });
+        let ident = &find_param(params, wire, rule.span)?.ident;
+        present.push(quote!(::core_http::validate::HasItems::has_items(&self.#ident)));
     }
     let applies = match &rule.when {
         Some((param, values)) => {

@@ -111,10 +111,53 @@ pub(crate) fn check(
     }
 
     check_members(spec, "", &ep.params, &params).map_err(Rejection::Params)?;
+    check_rules(ep, &params).map_err(Rejection::Params)?;
     Ok(Checked {
         params,
         credentials,
     })
+}
+
+/// The spec's cross-parameter rules: at least one of some parameters carries something (a
+/// non-empty value: a joined list with at least one non-empty item, a non-empty JSON array or
+/// string) when the rule's condition holds.
+fn check_rules(ep: &Endpoint, params: &Params) -> Result<(), String> {
+    for rule in &ep.rules {
+        let applies = rule.when.as_ref().is_none_or(|w| {
+            params
+                .get(&w.param)
+                .is_some_and(|v| w.values.contains(&v.as_text()))
+        });
+        if !applies {
+            continue;
+        }
+        let carries = |name: &String| {
+            let sep = ep
+                .params
+                .iter()
+                .find(|p| &p.name == name)
+                .and_then(|p| p.join.clone());
+            match params.get(name) {
+                Some(Wire::Json(Value::Array(items))) => !items.is_empty(),
+                Some(wire) => match (wire.as_str(), sep) {
+                    (Some(text), Some(sep)) => {
+                        text.split(sep.as_str()).any(|i| !i.trim().is_empty())
+                    }
+                    (Some(text), None) => !text.is_empty(),
+                    (None, _) => true,
+                },
+                None => false,
+            }
+        };
+        if !rule.at_least_one_of.iter().any(carries) {
+            return Err(format!(
+                "at least one of {} is needed: {}",
+                rule.at_least_one_of.join(", "),
+                rule.description
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn location_name(loc: Location) -> &'static str {
@@ -415,11 +458,19 @@ fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), Stri
         }
     }
     match limits.format {
-        Some(Format::BareHost) if text.contains("://") || text.contains('/') => Err(format!(
-            "`{path}`: {text:?} must be a bare host name (no scheme, no path)"
-        )),
+        Some(Format::BareHost)
+            if text.is_empty()
+                || text.contains("://")
+                || text.contains(['/', ';', ',', '?', '#', ' ']) =>
+        {
+            Err(format!(
+                "`{path}`: {text:?} must be a bare host name (no scheme, no path)"
+            ))
+        }
         Some(Format::HttpsOrWssUrl)
-            if !(text.starts_with("https://") || text.starts_with("wss://")) =>
+            if !(text.starts_with("https://") || text.starts_with("wss://"))
+                || text.split("://").nth(1).is_none_or(str::is_empty)
+                || text.contains([',', ' ']) =>
         {
             Err(format!(
                 "`{path}`: {text:?} must start with https:// or wss://"

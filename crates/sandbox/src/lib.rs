@@ -38,27 +38,6 @@
 //! `refresh_token`, else `invalid_grant`). Tests in other processes can share one sandbox:
 //! `miniapp-sandbox --enforce-tokens --token-lifetime-ms 300` prints its base URL.
 //!
-//! # Fault injection
-//!
-//! [`Sandbox::inject`] makes the next requests to an endpoint fail with a [`Fault`]: an HTTP
-//! error status, the vendor's "system busy" or token-expired answer, a slow answer, a
-//! connection closed before or during the response, a truncated, non-JSON or HTML body.
-//! [`SandboxOptions::fault_rate`] (binary: `--fault-rate F --fault-seed N`) injects random
-//! faults, repeatably for a given [`SandboxOptions::fault_seed`]. A faulted request is still
-//! checked and recorded ([`Sandbox::requests`], [`Sandbox::hits`]); the fault only replaces
-//! the answer.
-//!
-//! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
-//! use miniapp_sandbox::{Fault, Sandbox};
-//! let sandbox = Sandbox::start().await?;
-//! sandbox.inject("wechat/GetComponentAccessToken", Fault::Status(503), Some(2));
-//! sandbox.inject("GetAppInfo", Fault::ResetBeforeResponse, None);
-//! // ... the client retries through two 503s ...
-//! assert_eq!(sandbox.hits("wechat/GetComponentAccessToken"), 3);
-//! # Ok(()) }
-//! ```
-//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let sandbox = miniapp_sandbox::Sandbox::start().await?;
@@ -81,6 +60,27 @@
 //! .await?;
 //! // ... fetch tokens, call endpoints, let them expire ...
 //! assert_eq!(sandbox.issued("wechat/GetComponentAccessToken"), 0);
+//! # Ok(()) }
+//! ```
+//!
+//! # Fault injection
+//!
+//! [`Sandbox::inject`] makes the next requests to an endpoint fail with a [`Fault`]: an HTTP
+//! error status, the vendor's "system busy" or token-expired answer, a slow answer, a
+//! connection closed before or during the response, a truncated, non-JSON or HTML body.
+//! [`SandboxOptions::fault_rate`] (binary: `--fault-rate F --fault-seed N`) injects random
+//! faults, repeatably for a given [`SandboxOptions::fault_seed`]. A faulted request is still
+//! checked and recorded ([`Sandbox::requests`], [`Sandbox::hits`]); the fault only replaces
+//! the answer.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use miniapp_sandbox::{Fault, Sandbox};
+//! let sandbox = Sandbox::start().await?;
+//! sandbox.inject("wechat/GetComponentAccessToken", Fault::Status(503), Some(2));
+//! sandbox.inject("GetAppInfo", Fault::ResetBeforeResponse, None);
+//! // ... the client retries through two 503s ...
+//! assert_eq!(sandbox.hits("wechat/GetComponentAccessToken"), 3);
 //! # Ok(()) }
 //! ```
 

@@ -452,3 +452,16 @@ async fn rules_win_over_random_faults() {
     .await;
     c.assert_normal(Call::Baidu).await;
 }
+
+#[tokio::test]
+async fn dropping_the_sandbox_stops_listening() {
+    let c = Client::start().await;
+    c.assert_normal(Call::Kuaishou).await;
+    let addr = c.sandbox.addr();
+    drop(c);
+    let deadline = Instant::now() + LIMIT;
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "still listening on {addr}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
