@@ -31,7 +31,10 @@ pub use error::{Error, InvalidRequest, VendorError};
 pub use miniapp_derive::Endpoint;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use session::{Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport};
+pub use session::{
+    Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+};
 
 /// Items the generated code and the derive macro refer to; not part of the public API.
 #[doc(hidden)]
