@@ -28,7 +28,7 @@ fn get_jump_domains() -> wechat_component_api::third_party_domain::ModifyWxaJump
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_callers_on_an_expired_token_cause_one_refresh() {
-    let sandbox = sandbox(Duration::from_secs(1)).await;
+    let sandbox = sandbox(Duration::from_secs(2)).await;
     let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
     let tokens = wechat_component_api::tokens::manager(
         &client,
@@ -61,7 +61,7 @@ async fn sixty_four_callers_on_an_expired_token_cause_one_refresh() {
             "round {round}"
         );
         // Let the token expire: the next round finds it expired.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
     }
     let rejected = sandbox.requests().iter().filter(|r| !r.accepted).count();
     assert_eq!(rejected, 0, "no call was sent with an expired token");

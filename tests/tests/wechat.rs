@@ -211,3 +211,30 @@ async fn transport_errors_never_show_the_token() {
     }
     assert!(!chain.contains("SECRET_COMPONENT_TOKEN"), "{chain}");
 }
+
+#[tokio::test]
+async fn kept_bodies_do_not_print_in_debug() {
+    // An error page that echoes the request URL, token included.
+    let server = MockServer::start(Reply {
+        status: 500,
+        content_type: "text/html".into(),
+        body: "<p>GET /x?access_token=SECRET_IN_PAGE failed</p>".into(),
+    })
+    .await;
+    let component = Client::with_base_url(server.base_url())
+        .with_retry_policy(core_http::RetryPolicy::never())
+        .component("SECRET_IN_PAGE");
+    let err = component
+        .modify_wxa_jump_domain(&ModifyWxaJumpDomainRequest::new(JumpDomainAction::Get))
+        .await
+        .unwrap_err();
+    let printed = format!("{err} {err:?}");
+    assert!(!printed.contains("SECRET_IN_PAGE"), "{printed}");
+    let Error::Http { body, .. } = &err else {
+        panic!()
+    };
+    assert!(
+        std::str::from_utf8(body).unwrap().contains("access_token"),
+        "the bytes stay readable"
+    );
+}

@@ -61,7 +61,7 @@ fn decode_error<E: Endpoint>(body: &Bytes, path: String, message: String) -> Err
         endpoint: E::NAME,
         path,
         message,
-        body: body.clone(),
+        body: body.clone().into(),
     }
 }
 
@@ -232,7 +232,7 @@ fn http_error<E: Endpoint>(status: u16, body: &Bytes) -> Error {
     Error::Http {
         endpoint: E::NAME,
         status,
-        body: body.clone(),
+        body: body.clone().into(),
     }
 }
 
@@ -242,7 +242,7 @@ fn status_or(status: u16, body: &Bytes, otherwise: Error) -> Error {
         Error::Decode { endpoint, .. } if !(200..300).contains(&status) => Error::Http {
             endpoint,
             status,
-            body: body.clone(),
+            body: body.clone().into(),
         },
         e => e,
     }

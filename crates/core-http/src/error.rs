@@ -39,7 +39,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// The body as received.
-        body: Bytes,
+        body: RawBody,
     },
     /// The answer could not be decoded; the raw body is kept.
     #[error("{endpoint}: undecodable response at `{path}`: {message}")]
@@ -51,7 +51,7 @@ pub enum Error {
         /// The decoder's message.
         message: String,
         /// The body as received.
-        body: Bytes,
+        body: RawBody,
     },
     /// The vendor answered with an error code.
     #[error(transparent)]
@@ -82,6 +82,30 @@ impl Error {
             Error::TokenRefresh { vendor, .. } => vendor.as_ref(),
             _ => None,
         }
+    }
+}
+
+/// A response body kept for diagnosis. `Debug` shows only its length: an error page may echo
+/// the request URL, and with it a token. The bytes are there through `Deref`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RawBody(pub Bytes);
+
+impl std::ops::Deref for RawBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawBody(<{} bytes>)", self.0.len())
+    }
+}
+
+impl From<Bytes> for RawBody {
+    fn from(bytes: Bytes) -> Self {
+        RawBody(bytes)
     }
 }
 

@@ -27,7 +27,7 @@ pub use endpoint::{
     Binary, BodyKind, CredentialKind, CredentialParam, Endpoint, Location, Method, ParamSink,
     RawResponse, Vendor,
 };
-pub use error::{Error, InvalidRequest, VendorError};
+pub use error::{Error, InvalidRequest, RawBody, VendorError};
 pub use miniapp_derive::Endpoint;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
