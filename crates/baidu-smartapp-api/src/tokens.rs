@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_http::token::{
-    load_ticket, refresh_token_of, BoxFuture, RefreshPolicy, RefreshingToken, StoredToken,
-    TokenFetcher, TokenGrant, TokenKey, TokenManager, TokenStore,
+    load_ticket, refresh_token_of, BoxFuture, RefreshPolicy, StoredToken, TokenFetcher, TokenGrant,
+    TokenKey, TokenManager, TokenStore,
 };
 use core_http::{Error, Vendor};
 
@@ -29,26 +29,28 @@ pub fn manager(
     store: Arc<dyn TokenStore>,
     policy: RefreshPolicy,
 ) -> TokenManager {
-    let id: Arc<str> = client_id.into();
-    let fetcher = TpTokenFetcher {
+    let fetcher = Arc::new(TpTokenFetcher {
         client: client.clone(),
-        client_id: id.clone(),
+        client_id: client_id.into(),
         store: store.clone(),
-        ticket_key: TokenKey::ticket(Vendor::Baidu, &id),
-    };
-    let tp_token = Arc::new(RefreshingToken::with_policy(
-        TokenKey::component(Vendor::Baidu, &id),
-        Arc::new(fetcher),
-        store.clone(),
-        policy.clone(),
-    ));
-    let component = client.component(tp_token.clone());
-    TokenManager::new(Vendor::Baidu, id, store, policy, tp_token, move |app_id| {
-        Arc::new(AuthorizerTokenFetcher {
-            component: component.clone(),
-            app_id: app_id.into(),
-        })
-    })
+        ticket_key: TokenKey::ticket(Vendor::Baidu, client_id),
+    });
+    TokenManager::build(
+        Vendor::Baidu,
+        client_id,
+        store,
+        policy,
+        fetcher,
+        |tp_token| {
+            let component = client.component(tp_token);
+            move |app_id: &str| -> Arc<dyn TokenFetcher> {
+                Arc::new(AuthorizerTokenFetcher {
+                    component: component.clone(),
+                    app_id: app_id.into(),
+                })
+            }
+        },
+    )
 }
 
 /// Fetches the TP token with the latest stored ticket.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_http::token::{
-    load_ticket, BoxFuture, RefreshPolicy, RefreshingToken, StoredToken, TokenFetcher, TokenGrant,
-    TokenKey, TokenManager, TokenStore,
+    load_ticket, BoxFuture, RefreshPolicy, StoredToken, TokenFetcher, TokenGrant, TokenKey,
+    TokenManager, TokenStore,
 };
 use core_http::{Error, Secret, Vendor};
 
@@ -30,33 +30,22 @@ pub fn manager(
     store: Arc<dyn TokenStore>,
     policy: RefreshPolicy,
 ) -> TokenManager {
-    let id: Arc<str> = client.component_app_id().into();
-    let fetcher = ComponentTokenFetcher {
+    let id = client.component_app_id();
+    let fetcher = Arc::new(ComponentTokenFetcher {
         client: client.clone(),
         component_app_secret: component_app_secret.into(),
         store: store.clone(),
-        ticket_key: TokenKey::ticket(Vendor::Kuaishou, &id),
-    };
-    let component_token = Arc::new(RefreshingToken::with_policy(
-        TokenKey::component(Vendor::Kuaishou, &id),
-        Arc::new(fetcher),
-        store.clone(),
-        policy.clone(),
-    ));
-    let component = client.component(component_token.clone());
-    TokenManager::new(
-        Vendor::Kuaishou,
-        id,
-        store,
-        policy,
-        component_token,
-        move |app_id| {
+        ticket_key: TokenKey::ticket(Vendor::Kuaishou, id),
+    });
+    TokenManager::build(Vendor::Kuaishou, id, store, policy, fetcher, |token| {
+        let component = client.component(token);
+        move |app_id: &str| -> Arc<dyn TokenFetcher> {
             Arc::new(AuthorizerTokenFetcher {
                 component: component.clone(),
                 app_id: app_id.into(),
             })
-        },
-    )
+        }
+    })
 }
 
 /// Fetches `component_access_token` with the latest stored ticket.

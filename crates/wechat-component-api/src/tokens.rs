@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_http::token::{
-    load_ticket, refresh_token_of, BoxFuture, RefreshPolicy, RefreshingToken, StoredToken,
-    TokenFetcher, TokenGrant, TokenKey, TokenManager, TokenStore,
+    load_ticket, refresh_token_of, BoxFuture, RefreshPolicy, StoredToken, TokenFetcher, TokenGrant,
+    TokenKey, TokenManager, TokenStore,
 };
 use core_http::{Error, Secret, Vendor};
 
@@ -41,33 +41,28 @@ pub fn manager(
     policy: RefreshPolicy,
 ) -> TokenManager {
     let appid: Arc<str> = component_appid.into();
-    let fetcher = ComponentTokenFetcher {
+    let fetcher = Arc::new(ComponentTokenFetcher {
         client: client.clone(),
         component_appid: appid.clone(),
         component_appsecret: component_appsecret.into(),
         store: store.clone(),
         ticket_key: TokenKey::ticket(Vendor::Wechat, &appid),
-    };
-    let component_token = Arc::new(RefreshingToken::with_policy(
-        TokenKey::component(Vendor::Wechat, &appid),
-        Arc::new(fetcher),
-        store.clone(),
-        policy.clone(),
-    ));
-    let component = client.component(component_token.clone());
-    let platform = appid.clone();
-    TokenManager::new(
+    });
+    TokenManager::build(
         Vendor::Wechat,
-        appid,
+        component_appid,
         store,
         policy,
-        component_token,
-        move |authorizer_appid| {
-            Arc::new(AuthorizerTokenFetcher {
-                component: component.clone(),
-                component_appid: platform.clone(),
-                authorizer_appid: authorizer_appid.into(),
-            })
+        fetcher,
+        |token| {
+            let component = client.component(token);
+            move |authorizer_appid: &str| -> Arc<dyn TokenFetcher> {
+                Arc::new(AuthorizerTokenFetcher {
+                    component: component.clone(),
+                    component_appid: appid.clone(),
+                    authorizer_appid: authorizer_appid.into(),
+                })
+            }
         },
     )
 }

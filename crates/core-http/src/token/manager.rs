@@ -56,6 +56,31 @@ impl TokenManager {
         }
     }
 
+    /// A manager whose platform token is fetched by `component_fetcher` and stored under the
+    /// platform's key; `authorizers` receives that platform token and returns the maker of
+    /// each authorized app's fetcher (which needs the platform token to refresh). This is how
+    /// the vendor crates' `tokens::manager` build theirs.
+    pub fn build<F>(
+        vendor: Vendor,
+        platform_app_id: &str,
+        store: Arc<dyn TokenStore>,
+        policy: RefreshPolicy,
+        component_fetcher: Arc<dyn TokenFetcher>,
+        authorizers: impl FnOnce(Arc<RefreshingToken>) -> F,
+    ) -> Self
+    where
+        F: Fn(&str) -> Arc<dyn TokenFetcher> + Send + Sync + 'static,
+    {
+        let component = Arc::new(RefreshingToken::with_policy(
+            TokenKey::component(vendor, platform_app_id),
+            component_fetcher,
+            store.clone(),
+            policy.clone(),
+        ));
+        let make = authorizers(component.clone());
+        Self::new(vendor, platform_app_id, store, policy, component, make)
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn TokenStore> {
         &self.store
