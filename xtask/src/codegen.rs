@@ -131,6 +131,22 @@ mod tests {
         run(root, true).unwrap();
     }
 
+    /// The generator's output for a fixture that uses every construct of the format, compared
+    /// with the checked-in snapshot; `UPDATE_SNAPSHOTS=1` rewrites it after a deliberate change.
+    #[test]
+    fn fixture_snapshot() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let spec = miniapp_spec::load(&dir.join("mini.toml")).unwrap();
+        let got =
+            format_file(emit::module(&spec, "xtask/tests/fixtures/mini.toml").unwrap()).unwrap();
+        let snapshot = dir.join("mini.rs");
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&snapshot, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        assert!(got == want, "the fixture's generated code changed; review it and rerun with UPDATE_SNAPSHOTS=1:\n{got}");
+    }
+
     /// Generation is deterministic: twice the same bytes.
     #[test]
     fn generation_is_deterministic() {

@@ -34,6 +34,12 @@ impl Checked for String {
     }
 }
 
+impl Checked for crate::Secret {
+    fn texts(&self) -> Vec<&str> {
+        vec![self.expose()]
+    }
+}
+
 impl Checked for i64 {
     fn texts(&self) -> Vec<&str> {
         Vec::new()

@@ -520,8 +520,21 @@ fn find_param<'a>(params: &'a [Param], wire: &str, span: Span) -> Result<&'a Par
 fn at_least_one_check(rule: &AtLeastOne, params: &[Param], name: &LitStr) -> Result<TokenStream2> {
     let mut present = Vec::new();
     for wire in &rule.params {
-        let ident = &find_param(params, wire, rule.span)?.ident;
-        present.push(quote!(::core_http::validate::HasItems::has_items(&self.#ident)));
+        let p = find_param(params, wire, rule.span)?;
+        let ident = &p.ident;
+        present.push(if p.join.is_some() {
+            // A joined list sends only its non-empty items.
+            quote!(::core_http::validate::HasItems::has_items(&self.#ident))
+        } else {
+            match wrapper(&p.ty, "Option") {
+                Some(inner) if wrapper(inner, "Vec").is_some() => {
+                    quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty()))
+                }
+                Some(_) => quote!(self.#ident.is_some()),
+                None if wrapper(&p.ty, "Vec").is_some() => quote!(!self.#ident.is_empty()),
+                None => quote!(true),
+            }
+        });
     }
     let applies = match &rule.when {
         Some((param, values)) => {
