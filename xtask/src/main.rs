@@ -5,6 +5,8 @@
 //! - `cargo xtask codegen --check`: fail when the checked-in output is stale.
 //! - `cargo xtask tour [--base-url URL]`: run the SDK tour (against the built-in sandbox, or a
 //!   server that serves all three vendors' paths on one origin).
+//! - `cargo xtask bench [--quick] [--rounds N] [..]`: the load benchmark, SDK against
+//!   hand-written `reqwest` code on a loopback server (see `BENCHMARKS.md`).
 
 mod codegen;
 
@@ -47,9 +49,31 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Some("bench") => {
+            // Its own binary in release mode, like the tour: xtask never depends on the
+            // vendor crates.
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(project_root())
+                .args([
+                    "run",
+                    "--release",
+                    "--package",
+                    "miniapp-bench",
+                    "--bin",
+                    "load",
+                    "--",
+                ])
+                .args(&args[1..])
+                .status()
+                .context("running the benchmark")?;
+            if !status.success() {
+                bail!("the benchmark failed ({status})");
+            }
+            Ok(())
+        }
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]"
+                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]"
             );
             bail!("unknown command {:?}", args.first());
         }
