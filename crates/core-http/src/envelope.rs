@@ -139,6 +139,10 @@ where
     match payload {
         Payload::Failed(code, message) => Err(vendor_error::<E>(code, message)),
         Payload::Json(json) => {
+            // The fast path; on failure decode again to name the offending field.
+            if let Ok(value) = serde_json::from_str::<Option<E::Response>>(json) {
+                return Ok(value.unwrap_or_default());
+            }
             let de = &mut serde_json::Deserializer::from_str(json);
             serde_path_to_error::deserialize::<_, Option<E::Response>>(de)
                 .map(Option::unwrap_or_default)

@@ -126,6 +126,11 @@ pub struct Transport {
     base_url: String,
 }
 
+const FORM_CONTENT_TYPE: reqwest::header::HeaderValue =
+    reqwest::header::HeaderValue::from_static("application/x-www-form-urlencoded");
+const JSON_CONTENT_TYPE: reqwest::header::HeaderValue =
+    reqwest::header::HeaderValue::from_static("application/json");
+
 /// Default connect timeout of [`Transport::new`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time limit of one request of [`Transport::new`].
@@ -227,7 +232,7 @@ impl Session {
     pub async fn send<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
         request.validate()?;
         let span = tracing::debug_span!("miniapp.call", vendor = %E::VENDOR, endpoint = E::NAME);
-        async {
+        let call = async {
             let secrets = self.resolve::<E>().await?;
             let first = self.send_retrying(request, &secrets).await;
             let rejected = match &first {
@@ -254,9 +259,13 @@ impl Session {
                 }
                 other => other,
             }
+        };
+        // No span bookkeeping when nobody listens at debug level.
+        if span.is_disabled() {
+            call.await
+        } else {
+            call.instrument(span).await
         }
-        .instrument(span)
-        .await
     }
 
     /// Attempts until success, a failure that must not be retried, or the policy's bounds.
@@ -265,11 +274,16 @@ impl Session {
         request: &E,
         secrets: &[Secret],
     ) -> Result<E::Response, Error> {
+        // The first attempt, without any retry bookkeeping: most calls succeed.
+        let first = self.send_with(request, secrets).await;
+        if first.is_ok() {
+            return first;
+        }
         let policy = &*self.retry;
         let started = std::time::Instant::now();
         let mut attempt = 1;
+        let mut result = first;
         loop {
-            let result = self.send_with(request, secrets).await;
             let Err(error) = &result else { return result };
             let failure = retry::classify(E::VENDOR, error);
             if attempt >= policy.max_attempts
@@ -289,6 +303,7 @@ impl Session {
             );
             tokio::time::sleep(backoff).await;
             attempt += 1;
+            result = self.send_with(request, secrets).await;
         }
     }
 
@@ -316,10 +331,16 @@ impl Session {
         request: &E,
         secrets: &[Secret],
     ) -> Result<E::Response, Error> {
-        let mut query = String::new();
+        // The query is encoded straight into the URL buffer.
+        let base = &self.transport.base_url;
+        let mut url = String::with_capacity(base.len() + E::PATH.len() + 128);
+        url.push_str(base);
+        url.push_str(E::PATH);
+        url.push('?');
+        let query_start = url.len();
         let mut form = String::new();
         {
-            let mut q = ParamSink::new(&mut query);
+            let mut q = ParamSink::new(&mut url);
             let mut f = ParamSink::new(&mut form);
             for (cred, value) in E::CREDENTIALS.iter().zip(secrets) {
                 match cred.location {
@@ -334,14 +355,8 @@ impl Session {
             q.finish();
             f.finish();
         }
-
-        let mut url =
-            String::with_capacity(self.transport.base_url.len() + E::PATH.len() + 1 + query.len());
-        url.push_str(&self.transport.base_url);
-        url.push_str(E::PATH);
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&query);
+        if url.len() == query_start {
+            url.pop(); // no query: drop the '?'
         }
         let method = match E::METHOD {
             Method::Get => reqwest::Method::GET,
@@ -354,10 +369,7 @@ impl Session {
         builder = match E::BODY {
             BodyKind::None => builder,
             BodyKind::Form => builder
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
+                .header(reqwest::header::CONTENT_TYPE, FORM_CONTENT_TYPE)
                 .body(form),
             BodyKind::Json => {
                 let body = serde_json::to_vec(&JsonBody(request)).map_err(|e| Error::Decode {
@@ -367,7 +379,7 @@ impl Session {
                     body: Default::default(),
                 })?;
                 builder
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(reqwest::header::CONTENT_TYPE, JSON_CONTENT_TYPE)
                     .body(body)
             }
         };

@@ -17,11 +17,11 @@ fn invalid(
     }
 }
 
-/// A value whose text items or number the limits look at: `String`, `i64`, lists and options
-/// of them (enums and objects are checked by type, not by limits).
+/// A value whose text items or number the limits look at: `String`, `i64`, `Secret`, lists
+/// and options of them (enums and objects are checked by type, not by limits).
 pub trait Checked {
-    /// Each text item (empty for non-text values).
-    fn texts(&self) -> Vec<&str>;
+    /// Each text item (none for non-text values), without allocating.
+    fn texts(&self) -> impl Iterator<Item = &str>;
     /// The numeric value, for range checks.
     fn number(&self) -> Option<i64> {
         None
@@ -29,20 +29,20 @@ pub trait Checked {
 }
 
 impl Checked for String {
-    fn texts(&self) -> Vec<&str> {
-        vec![self]
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.as_str())
     }
 }
 
 impl Checked for crate::Secret {
-    fn texts(&self) -> Vec<&str> {
-        vec![self.expose()]
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.expose())
     }
 }
 
 impl Checked for i64 {
-    fn texts(&self) -> Vec<&str> {
-        Vec::new()
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::empty()
     }
     fn number(&self) -> Option<i64> {
         Some(*self)
@@ -50,14 +50,14 @@ impl Checked for i64 {
 }
 
 impl<T: Checked> Checked for Vec<T> {
-    fn texts(&self) -> Vec<&str> {
-        self.iter().flat_map(Checked::texts).collect()
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.iter().flat_map(Checked::texts)
     }
 }
 
 impl<T: Checked> Checked for Option<T> {
-    fn texts(&self) -> Vec<&str> {
-        self.as_ref().map_or_else(Vec::new, Checked::texts)
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.iter().flat_map(Checked::texts)
     }
     fn number(&self) -> Option<i64> {
         self.as_ref().and_then(Checked::number)
@@ -93,12 +93,8 @@ impl<T: HasItems> HasItems for Option<T> {
 pub struct JoinedItems<'a, T: ?Sized>(pub &'a T);
 
 impl<T: Checked + ?Sized> Checked for JoinedItems<'_, T> {
-    fn texts(&self) -> Vec<&str> {
-        self.0
-            .texts()
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect()
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.0.texts().filter(|s| !s.is_empty())
     }
 }
 

@@ -70,7 +70,8 @@ pub fn join(list: &impl JoinItems, sep: &str) -> Option<String> {
 }
 
 fn joined(items: &[String], sep: &str) -> String {
-    let mut out = String::new();
+    let len = items.iter().map(|i| i.len() + sep.len()).sum();
+    let mut out = String::with_capacity(len);
     for item in items.iter().filter(|i| !i.is_empty()) {
         if !out.is_empty() {
             out.push_str(sep);
