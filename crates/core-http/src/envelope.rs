@@ -5,6 +5,8 @@
 //!   may answer `error_code`/`error_msg` and OAuth `error`/`error_description` instead.
 //! - Kuaishou: `result`/`error_msg` beside the payload members; `result` 1 is success.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -13,17 +15,20 @@ use serde_json::value::RawValue;
 use crate::{Binary, Endpoint, Error, RawResponse, Vendor, VendorError};
 
 #[derive(Deserialize)]
-struct WechatHead {
+struct WechatHead<'a> {
     errcode: Option<i64>,
-    errmsg: Option<String>,
+    // Borrowed: a successful answer's "ok" costs no allocation.
+    #[serde(borrow)]
+    errmsg: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct KuaishouHead {
+struct KuaishouHead<'a> {
     result: Option<i64>,
-    error_msg: Option<String>,
-    #[serde(rename = "errorMsg")]
-    error_msg_camel: Option<String>,
+    #[serde(borrow)]
+    error_msg: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "errorMsg")]
+    error_msg_camel: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -69,19 +74,24 @@ fn decode_error<E: Endpoint>(body: &Bytes, path: String, message: String) -> Err
 fn read_envelope(vendor: Vendor, text: &str) -> Result<Payload<'_>, serde_json::Error> {
     Ok(match vendor {
         Vendor::Wechat => {
-            let head: WechatHead = serde_json::from_str(text)?;
+            let head: WechatHead<'_> = serde_json::from_str(text)?;
             match head.errcode {
-                Some(code) if code != 0 => Payload::Failed(code, head.errmsg.unwrap_or_default()),
+                Some(code) if code != 0 => {
+                    Payload::Failed(code, head.errmsg.unwrap_or_default().into_owned())
+                }
                 _ => Payload::Json(text),
             }
         }
         Vendor::Kuaishou => {
-            let head: KuaishouHead = serde_json::from_str(text)?;
+            let head: KuaishouHead<'_> = serde_json::from_str(text)?;
             match head.result {
                 Some(1) => Payload::Json(text),
                 code => Payload::Failed(
                     code.unwrap_or_default(),
-                    head.error_msg.or(head.error_msg_camel).unwrap_or_default(),
+                    head.error_msg
+                        .or(head.error_msg_camel)
+                        .unwrap_or_default()
+                        .into_owned(),
                 ),
             }
         }

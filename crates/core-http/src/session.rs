@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use smallvec::SmallVec;
 use tracing::Instrument;
 
 use crate::endpoint::JsonBody;
@@ -316,8 +317,9 @@ impl Session {
         self.send_with(request, &secrets).await
     }
 
-    async fn resolve<E: Endpoint>(&self) -> Result<Vec<Secret>, Error> {
-        let mut secrets = Vec::with_capacity(E::CREDENTIALS.len());
+    /// The credential values of `E`, in `E::CREDENTIALS` order (inline: at most two exist).
+    async fn resolve<E: Endpoint>(&self) -> Result<SmallVec<[Secret; 2]>, Error> {
+        let mut secrets = SmallVec::new();
         for cred in E::CREDENTIALS {
             secrets.push(self.credentials.resolve(cred.kind, E::NAME).await?);
         }
