@@ -36,6 +36,28 @@ pub use session::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 
+/// Declares a vendor handle type: a cheap, cloneable wrapper of a [`Session`] whose generated
+/// endpoint methods call `self.session().send(..)`. The vendor crates' `Component` and
+/// `AuthorizedApp` are declared with it.
+#[macro_export]
+macro_rules! handle {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            session: $crate::Session,
+        }
+
+        impl $name {
+            /// The underlying session, for [`core_http::Session::send`] with any request type
+            /// (and per-call settings such as `with_retry_policy`).
+            pub fn session(&self) -> &$crate::Session {
+                &self.session
+            }
+        }
+    };
+}
+
 /// Items the generated code and the derive macro refer to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {

@@ -107,28 +107,12 @@ impl Client {
     }
 }
 
-/// A handle on one authorized mini-program. Cheap to create and clone.
-#[derive(Clone, Debug)]
-pub struct AuthorizedApp {
-    session: core_http::Session,
+core_http::handle! {
+    /// A handle on one authorized mini-program. Cheap to create and clone.
+    AuthorizedApp
 }
 
-impl AuthorizedApp {
-    /// The underlying session, for [`core_http::Session::send`] with any request type.
-    pub fn session(&self) -> &core_http::Session {
-        &self.session
-    }
-}
-
-/// A handle on the platform's own endpoints (`component_access_token`). Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct Component {
-    session: core_http::Session,
-}
-
-impl Component {
-    /// The underlying session, for [`core_http::Session::send`] with any request type.
-    pub fn session(&self) -> &core_http::Session {
-        &self.session
-    }
+core_http::handle! {
+    /// A handle on the platform's own endpoints (`component_access_token`). Cheap to clone.
+    Component
 }
