@@ -58,6 +58,56 @@ macro_rules! handle {
     };
 }
 
+/// The trait impls of a generated enum (`Display`, `FromStr`, serde, `ToParam`), written once
+/// here instead of in every generated enum. The enum provides `as_str` and `from_wire`; `string`
+/// enums travel as JSON strings, `integer` ones as JSON numbers (both decode from either).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! wire_enum_impls {
+    ($ty:ident, string) => {
+        $crate::wire_enum_impls!(@common $ty);
+        impl $crate::__private::serde::Serialize for $ty {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+    ($ty:ident, integer) => {
+        $crate::wire_enum_impls!(@common $ty);
+        impl $crate::__private::serde::Serialize for $ty {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, s: S) -> ::core::result::Result<S::Ok, S::Error> {
+                s.serialize_i64(self.as_str().parse().unwrap_or_default())
+            }
+        }
+    };
+    (@common $ty:ident) => {
+        impl ::core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::core::str::FromStr for $ty {
+            type Err = $crate::de::UnknownValue;
+            fn from_str(text: &str) -> ::core::result::Result<Self, Self::Err> {
+                Self::from_wire(text).ok_or_else(|| $crate::de::UnknownValue::new(stringify!($ty), text))
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::de::wire_enum(d, Self::from_wire, stringify!($ty))
+            }
+        }
+
+        impl $crate::wire::ToParam for $ty {
+            fn to_param(&self) -> ::core::option::Option<::std::borrow::Cow<'_, str>> {
+                ::core::option::Option::Some(::std::borrow::Cow::Borrowed(self.as_str()))
+            }
+        }
+    };
+}
+
 /// Items the generated code and the derive macro refer to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {

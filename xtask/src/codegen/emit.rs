@@ -308,7 +308,6 @@ fn object(
 
 fn enumeration(e: &EnumType) -> Result<TokenStream> {
     let name = ident(&e.name)?;
-    let name_str = &e.name;
     let mut type_doc = if e.description.is_empty() {
         e.name.clone()
     } else {
@@ -339,21 +338,15 @@ fn enumeration(e: &EnumType) -> Result<TokenStream> {
         .map(|v| ident(&v.rust))
         .collect::<Result<Vec<_>>>()?;
     let wires: Vec<&str> = e.values.iter().map(|v| v.wire.as_str()).collect();
-    let (ser, de) = match e.repr {
-        EnumRepr::String => (
-            quote!(serializer.serialize_str(self.as_str())),
-            quote!(core_http::de::wire_enum(deserializer, Self::from_wire, #name_str)),
-        ),
+    let repr = match e.repr {
+        EnumRepr::String => quote!(string),
         EnumRepr::Integer => {
             for w in &wires {
                 if w.parse::<i64>().is_err() {
                     bail!("enum {}: wire value `{w}` is not an integer", e.name);
                 }
             }
-            (
-                quote!(serializer.serialize_i64(self.as_str().parse().unwrap_or_default())),
-                quote!(core_http::de::wire_enum(deserializer, Self::from_wire, #name_str)),
-            )
+            quote!(integer)
         }
     };
     Ok(quote! {
@@ -383,36 +376,7 @@ fn enumeration(e: &EnumType) -> Result<TokenStream> {
             }
         }
 
-        impl std::fmt::Display for #name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for #name {
-            type Err = core_http::de::UnknownValue;
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                Self::from_wire(text).ok_or_else(|| core_http::de::UnknownValue::new(#name_str, text))
-            }
-        }
-
-        impl serde::Serialize for #name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                #ser
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                #de
-            }
-        }
-
-        impl core_http::wire::ToParam for #name {
-            fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-                Some(std::borrow::Cow::Borrowed(self.as_str()))
-            }
-        }
+        core_http::wire_enum_impls!(#name, #repr);
     })
 }
 

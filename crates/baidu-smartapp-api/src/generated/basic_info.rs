@@ -1288,35 +1288,7 @@ impl CategoryType {
         }
     }
 }
-impl std::fmt::Display for CategoryType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for CategoryType {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("CategoryType", text))
-    }
-}
-impl serde::Serialize for CategoryType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for CategoryType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "CategoryType")
-    }
-}
-impl core_http::wire::ToParam for CategoryType {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(CategoryType, string);
 /// add添加, delete删除, set覆盖, get获取
 ///
 /// Wire values: `add`, `delete`, `set`, `get`.
@@ -1354,35 +1326,7 @@ impl DomainAction {
         }
     }
 }
-impl std::fmt::Display for DomainAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for DomainAction {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("DomainAction", text))
-    }
-}
-impl serde::Serialize for DomainAction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for DomainAction {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "DomainAction")
-    }
-}
-impl core_http::wire::ToParam for DomainAction {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(DomainAction, string);
 /// 申请原因
 ///
 /// Wire values: `0`, `1`, `2`.
@@ -1416,35 +1360,7 @@ impl MobileAuthReason {
         }
     }
 }
-impl std::fmt::Display for MobileAuthReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for MobileAuthReason {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("MobileAuthReason", text))
-    }
-}
-impl serde::Serialize for MobileAuthReason {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.as_str().parse().unwrap_or_default())
-    }
-}
-impl<'de> serde::Deserialize<'de> for MobileAuthReason {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "MobileAuthReason")
-    }
-}
-impl core_http::wire::ToParam for MobileAuthReason {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(MobileAuthReason, integer);
 /// 使用场景
 ///
 /// Wire values: `0`, `1`, `2`, `3`, `4`, `5`.
@@ -1497,35 +1413,7 @@ impl MobileAuthUsedScene {
         }
     }
 }
-impl std::fmt::Display for MobileAuthUsedScene {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for MobileAuthUsedScene {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("MobileAuthUsedScene", text))
-    }
-}
-impl serde::Serialize for MobileAuthUsedScene {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.as_str().parse().unwrap_or_default())
-    }
-}
-impl<'de> serde::Deserialize<'de> for MobileAuthUsedScene {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "MobileAuthUsedScene")
-    }
-}
-impl core_http::wire::ToParam for MobileAuthUsedScene {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(MobileAuthUsedScene, integer);
 /// 父类目（获取小程序全类目列表的 data 数组元素）
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Category {
@@ -1779,35 +1667,7 @@ impl AppStatusChangeKind {
         }
     }
 }
-impl std::fmt::Display for AppStatusChangeKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for AppStatusChangeKind {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("AppStatusChangeKind", text))
-    }
-}
-impl serde::Serialize for AppStatusChangeKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for AppStatusChangeKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "AppStatusChangeKind")
-    }
-}
-impl core_http::wire::ToParam for AppStatusChangeKind {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(AppStatusChangeKind, string);
 /// 「小程序状态变更推送」 push event.
 ///
 /// 当小程序暂停服务、重新启用、强制下线、限时整改、流量下线时通知TP
@@ -1909,38 +1769,7 @@ impl FlowRecoveryAuditKind {
         }
     }
 }
-impl std::fmt::Display for FlowRecoveryAuditKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for FlowRecoveryAuditKind {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new(
-                "FlowRecoveryAuditKind",
-                text,
-            ))
-    }
-}
-impl serde::Serialize for FlowRecoveryAuditKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for FlowRecoveryAuditKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "FlowRecoveryAuditKind")
-    }
-}
-impl core_http::wire::ToParam for FlowRecoveryAuditKind {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(FlowRecoveryAuditKind, string);
 /// 「申请恢复流量下线 审核结果推送」 push event.
 ///
 /// 当审核成功/失败时，百度服务器会向第三方平台方的消息事件接收URL（创建第三方平台时填写）推送相关通知。
@@ -2047,35 +1876,7 @@ impl BaseInfoAuditKind {
         }
     }
 }
-impl std::fmt::Display for BaseInfoAuditKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for BaseInfoAuditKind {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("BaseInfoAuditKind", text))
-    }
-}
-impl serde::Serialize for BaseInfoAuditKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for BaseInfoAuditKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "BaseInfoAuditKind")
-    }
-}
-impl core_http::wire::ToParam for BaseInfoAuditKind {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(BaseInfoAuditKind, string);
 /// 「基本信息审核通知」 push event.
 ///
 /// 当小程序基本信息有审核结果后，第三方平台将可以通过开放平台上填写的回调地址，获得审核结果通知。
@@ -2154,38 +1955,7 @@ impl OfflineUpdateAuditKind {
         }
     }
 }
-impl std::fmt::Display for OfflineUpdateAuditKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for OfflineUpdateAuditKind {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new(
-                "OfflineUpdateAuditKind",
-                text,
-            ))
-    }
-}
-impl serde::Serialize for OfflineUpdateAuditKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for OfflineUpdateAuditKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "OfflineUpdateAuditKind")
-    }
-}
-impl core_http::wire::ToParam for OfflineUpdateAuditKind {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(OfflineUpdateAuditKind, string);
 /// 「基本信息强制下线后修改基本信息 审核结果推送」 push event.
 ///
 /// 当审核成功/失败时，百度服务器会向第三方平台方的消息事件接收URL（创建第三方平台时填写）推送相关通知。
@@ -2273,35 +2043,7 @@ impl MobileAuthAuditKind {
         }
     }
 }
-impl std::fmt::Display for MobileAuthAuditKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for MobileAuthAuditKind {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("MobileAuthAuditKind", text))
-    }
-}
-impl serde::Serialize for MobileAuthAuditKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for MobileAuthAuditKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "MobileAuthAuditKind")
-    }
-}
-impl core_http::wire::ToParam for MobileAuthAuditKind {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(MobileAuthAuditKind, string);
 /// 「申请手机号权限 审核结果推送」 push event.
 ///
 /// 当审核成功/失败时，百度服务器会向第三方平台方的消息事件接收URL（创建第三方平台时填写）推送相关通知。
@@ -2371,38 +2113,7 @@ impl MobileAuthCancelKind {
         }
     }
 }
-impl std::fmt::Display for MobileAuthCancelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for MobileAuthCancelKind {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new(
-                "MobileAuthCancelKind",
-                text,
-            ))
-    }
-}
-impl serde::Serialize for MobileAuthCancelKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for MobileAuthCancelKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "MobileAuthCancelKind")
-    }
-}
-impl core_http::wire::ToParam for MobileAuthCancelKind {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(MobileAuthCancelKind, string);
 /// 「授权取消事件推送」 push event.
 ///
 /// 当主体账号信息发生变更时.会取消当前账号下所有小程序的获取手机号权限

@@ -319,32 +319,4 @@ impl OAuthGrantType {
         }
     }
 }
-impl std::fmt::Display for OAuthGrantType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for OAuthGrantType {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("OAuthGrantType", text))
-    }
-}
-impl serde::Serialize for OAuthGrantType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for OAuthGrantType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "OAuthGrantType")
-    }
-}
-impl core_http::wire::ToParam for OAuthGrantType {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(OAuthGrantType, string);

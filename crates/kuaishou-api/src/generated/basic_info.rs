@@ -340,35 +340,7 @@ impl DomainAction {
         }
     }
 }
-impl std::fmt::Display for DomainAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for DomainAction {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("DomainAction", text))
-    }
-}
-impl serde::Serialize for DomainAction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for DomainAction {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "DomainAction")
-    }
-}
-impl core_http::wire::ToParam for DomainAction {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(DomainAction, string);
 /// 审核信息（小程序名称 / 头像 / 介绍）
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditInfo {

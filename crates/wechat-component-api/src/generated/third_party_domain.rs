@@ -157,32 +157,4 @@ impl JumpDomainAction {
         }
     }
 }
-impl std::fmt::Display for JumpDomainAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-impl std::str::FromStr for JumpDomainAction {
-    type Err = core_http::de::UnknownValue;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::from_wire(text)
-            .ok_or_else(|| core_http::de::UnknownValue::new("JumpDomainAction", text))
-    }
-}
-impl serde::Serialize for JumpDomainAction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for JumpDomainAction {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        core_http::de::wire_enum(deserializer, Self::from_wire, "JumpDomainAction")
-    }
-}
-impl core_http::wire::ToParam for JumpDomainAction {
-    fn to_param(&self) -> Option<std::borrow::Cow<'_, str>> {
-        Some(std::borrow::Cow::Borrowed(self.as_str()))
-    }
-}
+core_http::wire_enum_impls!(JumpDomainAction, string);
