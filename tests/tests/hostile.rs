@@ -151,6 +151,7 @@ fn feed(body: &[u8], status: u16, content_type: &str) {
         let _ = decode(raw(status, content_type, body.to_vec()));
     }
     let _ = baidu_smartapp_api::parse_event(body);
+    let _ = kuaishou_api::parse_event(body);
 }
 
 #[test]

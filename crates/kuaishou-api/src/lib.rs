@@ -20,6 +20,12 @@ use std::sync::Arc;
 pub use core_http::{Error, Secret, TokenProvider, TokenSource, VendorError};
 pub use generated::*;
 
+/// Decodes a (decrypted) push body received at the platform's message URL
+/// (`oauth::Event`: the component ticket push; unknown events are kept).
+pub fn parse_event(body: &[u8]) -> Result<oauth::Event, core_http::push::PushError> {
+    oauth::Event::parse(body)
+}
+
 /// Production base URL.
 pub const BASE_URL: &str = "https://open.kuaishou.com";
 

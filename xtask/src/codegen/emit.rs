@@ -680,7 +680,10 @@ fn handle_method(ep: &Endpoint) -> Result<TokenStream> {
     })
 }
 
-fn event(ev: &Event) -> Result<(TokenStream, TokenStream, Vec<String>)> {
+fn event(
+    ev: &Event,
+    secret_types: &std::collections::BTreeSet<String>,
+) -> Result<(TokenStream, TokenStream, Vec<String>)> {
     let kind_name = format_ident!("{}Kind", ev.name);
     let struct_name = format_ident!("{}Event", ev.name);
     let variant = ident(&ev.name)?;
@@ -691,6 +694,12 @@ fn event(ev: &Event) -> Result<(TokenStream, TokenStream, Vec<String>)> {
         values: ev.kinds.clone(),
     };
     let kind_enum = enumeration(&kinds)?;
+    // Events that carry a secret (a pushed ticket) are not `Serialize`.
+    let derives = if ev.fields.iter().any(|f| holds_secret(f, secret_types)) {
+        quote!(#[derive(Debug, Clone, PartialEq, serde::Deserialize)])
+    } else {
+        quote!(#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)])
+    };
     let fields = ev
         .fields
         .iter()
@@ -708,7 +717,7 @@ fn event(ev: &Event) -> Result<(TokenStream, TokenStream, Vec<String>)> {
         #kind_enum
 
         #d
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #derives
         pub struct #struct_name {
             /// Which event of the family (the name is normalized: spaces trimmed, markdown
             /// backslashes dropped).
@@ -731,7 +740,7 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
     let mut variants = Vec::new();
     let mut arms = Vec::new();
     for ev in &spec.events {
-        let (tokens, variant, wires) = event(ev)?;
+        let (tokens, variant, wires) = event(ev, &secret_types(spec))?;
         items.push(tokens);
         variants.push(variant);
         let v = ident(&ev.name)?;
