@@ -6,11 +6,7 @@ use baidu_smartapp_api::tp_auth::*;
 use crate::{Call, CallFuture, Clients};
 
 fn call(endpoint: &'static str, run: for<'a> fn(&'a Clients) -> CallFuture<'a>) -> Call {
-    Call {
-        vendor: "baidu",
-        endpoint,
-        run,
-    }
+    Call::new("baidu", endpoint, run)
 }
 
 fn list(items: &[&str]) -> Option<Vec<String>> {

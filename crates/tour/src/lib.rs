@@ -68,6 +68,21 @@ pub struct Call {
     pub run: for<'a> fn(&'a Clients) -> CallFuture<'a>,
 }
 
+impl Call {
+    /// The call of `vendor`'s `endpoint`.
+    pub fn new(
+        vendor: &'static str,
+        endpoint: &'static str,
+        run: for<'a> fn(&'a Clients) -> CallFuture<'a>,
+    ) -> Self {
+        Call {
+            vendor,
+            endpoint,
+            run,
+        }
+    }
+}
+
 /// Every endpoint's call, vendor by vendor in document order.
 pub fn calls() -> Vec<Call> {
     let mut all = wechat::calls();
