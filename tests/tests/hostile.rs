@@ -142,6 +142,7 @@ fn raw(status: u16, content_type: &str, body: Vec<u8>) -> RawResponse {
     RawResponse {
         status,
         content_type: Some(content_type.to_owned()),
+        retry_after: None,
         body: body.into(),
     }
 }

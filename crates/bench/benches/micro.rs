@@ -161,6 +161,7 @@ fn raw(body: &Bytes, content_type: &str) -> RawResponse {
     RawResponse {
         status: 200,
         content_type: Some(content_type.to_owned()),
+        retry_after: None,
         body: body.clone(),
     }
 }

@@ -125,8 +125,17 @@ pub struct RawResponse {
     pub status: u16,
     /// `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// `Retry-After` header (seconds or HTTP date), if any.
+    pub retry_after: Option<std::time::Duration>,
     /// Body bytes.
     pub body: Bytes,
+}
+
+impl RawResponse {
+    /// Whether the status is 2xx: only then can the answer be a success.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
 /// Collects query or form parameters (`application/x-www-form-urlencoded` encoding).

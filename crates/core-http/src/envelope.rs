@@ -1,5 +1,8 @@
 //! Each vendor's response envelope, decoded here once for every endpoint.
 //!
+//! The HTTP status comes first: a non-2xx answer is never a success. It is the vendor's error
+//! when the body is the vendor's error envelope, and [`Error::Http`] otherwise.
+//!
 //! - WeChat: `errcode`/`errmsg` beside the payload members; `errcode` 0 or absent is success.
 //! - Baidu: `errno`/`msg`/`data`; `errno` 0 is success and the payload is `data`. The gateway
 //!   may answer `error_code`/`error_msg` and OAuth `error`/`error_description` instead.
@@ -7,7 +10,6 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -45,122 +47,159 @@ struct BaiduEnvelope<'a> {
 
 /// The outcome of reading an envelope: the payload JSON to decode, or the vendor's error.
 enum Payload<'a> {
-    /// Decode this JSON text as the response type.
-    Json(&'a str),
+    /// Decode this JSON text as the response type (`None`: the envelope has no payload).
+    Json(Option<&'a str>),
     /// The vendor reported an error.
     Failed(i64, String),
 }
 
-fn vendor_error<E: Endpoint>(code: i64, message: String) -> Error {
+fn vendor_error<E: Endpoint>(raw: &RawResponse, code: i64, message: String) -> Error {
     Error::Vendor(VendorError {
         vendor: E::VENDOR,
         endpoint: E::NAME,
+        status: raw.status,
         code,
         message,
         documented: E::error_text(code),
     })
 }
 
-fn decode_error<E: Endpoint>(body: &Bytes, path: String, message: String) -> Error {
+fn decode_error<E: Endpoint>(raw: &RawResponse, path: String, message: String) -> Error {
     Error::Decode {
         endpoint: E::NAME,
         path,
         message,
-        body: body.clone().into(),
+        body: raw.body.clone().into(),
     }
 }
 
-/// Reads the vendor envelope of `text`; `Err` when it is not one.
-fn read_envelope(vendor: Vendor, text: &str) -> Result<Payload<'_>, serde_json::Error> {
+fn http_error<E: Endpoint>(raw: &RawResponse) -> Error {
+    Error::Http {
+        endpoint: E::NAME,
+        status: raw.status,
+        retry_after: raw.retry_after,
+        body: raw.body.clone().into(),
+    }
+}
+
+/// A body that is not the vendor's envelope: an HTTP error when the status is not 2xx, an
+/// undecodable answer when it is.
+fn not_envelope<E: Endpoint>(raw: &RawResponse, message: String) -> Error {
+    if raw.is_success() {
+        decode_error::<E>(raw, ".".into(), message)
+    } else {
+        http_error::<E>(raw)
+    }
+}
+
+/// An OAuth-style `error` member is the vendor's only when it is a code such as
+/// `invalid_grant` (RFC 6749's error codes are all of this shape); `{"error":"not found"}`
+/// from a proxy is not.
+fn is_oauth_code(error: &str) -> bool {
+    !error.is_empty()
+        && error
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn oauth_message(error: String, description: Option<String>) -> String {
+    match description {
+        Some(d) => format!("{error}: {d}"),
+        None => error,
+    }
+}
+
+/// Reads the vendor envelope of `text`; `Err` when it is not one (its status member absent).
+fn read_envelope(vendor: Vendor, text: &str) -> Result<Payload<'_>, String> {
+    let not_json = |e: serde_json::Error| e.to_string();
     Ok(match vendor {
         Vendor::Wechat => {
-            let head: WechatHead<'_> = serde_json::from_str(text)?;
+            let head: WechatHead<'_> = serde_json::from_str(text).map_err(not_json)?;
             match head.errcode {
                 Some(code) if code != 0 => {
                     Payload::Failed(code, head.errmsg.unwrap_or_default().into_owned())
                 }
-                _ => Payload::Json(text),
+                // WeChat's token endpoints answer success without `errcode`.
+                _ => Payload::Json(Some(text)),
             }
         }
         Vendor::Kuaishou => {
-            let head: KuaishouHead<'_> = serde_json::from_str(text)?;
+            let head: KuaishouHead<'_> = serde_json::from_str(text).map_err(not_json)?;
             match head.result {
-                Some(1) => Payload::Json(text),
-                code => Payload::Failed(
-                    code.unwrap_or_default(),
+                Some(1) => Payload::Json(Some(text)),
+                Some(code) => Payload::Failed(
+                    code,
                     head.error_msg
                         .or(head.error_msg_camel)
                         .unwrap_or_default()
                         .into_owned(),
                 ),
+                None => return Err("missing `result` in the Kuaishou envelope".into()),
             }
         }
         Vendor::Baidu => {
-            let env: BaiduEnvelope<'_> = serde_json::from_str(text)?;
+            let env: BaiduEnvelope<'_> = serde_json::from_str(text).map_err(not_json)?;
             if let Some(code) = env.error_code {
                 Payload::Failed(code, env.error_msg.unwrap_or_default())
-            } else if let Some(error) = env.error {
-                // OAuth-style error: no numeric code; keep the text, code 0 never means success
-                // here because `errno` is absent.
-                let msg = match env.error_description {
-                    Some(d) => format!("{error}: {d}"),
-                    None => error,
-                };
-                Payload::Failed(0, msg)
+            } else if let Some(error) = env.error.filter(|e| is_oauth_code(e)) {
+                // OAuth-style error: no numeric code (0), the text kept.
+                Payload::Failed(0, oauth_message(error, env.error_description))
             } else {
                 match env.errno {
-                    Some(0) => Payload::Json(env.data.map_or("null", RawValue::get)),
+                    Some(0) => Payload::Json(env.data.map(RawValue::get)),
                     Some(code) => Payload::Failed(code, env.msg.unwrap_or_default()),
-                    None => {
-                        return Err(serde::de::Error::custom(
-                            "missing `errno` in the Baidu envelope",
-                        ))
-                    }
+                    None => return Err("missing `errno` in the Baidu envelope".into()),
                 }
             }
         }
     })
 }
 
-/// Decodes a JSON answer of endpoint `E`: envelope first, then the payload as `E::Response`.
-/// An absent or `null` payload (Baidu `data` on writes) decodes as `E::Response::default()`.
+/// Decodes a success payload as `T`. An absent or `null` payload (Baidu `data` on writes)
+/// decodes as `{}`: fine for a response whose fields are all optional, an error naming the
+/// field for one whose document guarantees a field.
+fn decode_payload<E, T>(raw: &RawResponse, json: Option<&str>) -> Result<T, Error>
+where
+    E: Endpoint,
+    T: DeserializeOwned,
+{
+    let json = json.unwrap_or("null");
+    // The fast path; on failure decode again to name the offending field.
+    if let Ok(value) = serde_json::from_str::<T>(json) {
+        return Ok(value);
+    }
+    if json.trim() == "null" {
+        return serde_json::from_str::<T>("{}").map_err(|e| {
+            decode_error::<E>(raw, ".".into(), format!("the answer has no payload: {e}"))
+        });
+    }
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
+        let path = e.path().to_string();
+        decode_error::<E>(raw, path, e.into_inner().to_string())
+    })
+}
+
+/// Decodes a JSON answer of endpoint `E`: the status and the envelope first, then the payload
+/// as `E::Response`.
+///
+/// - The vendor's envelope with an error code: [`Error::Vendor`], whatever the status (the
+///   status is kept in [`VendorError::status`]).
+/// - Any other non-2xx answer: [`Error::Http`], whatever the body.
+/// - A 2xx answer that is not the envelope, or whose payload lacks a field the document
+///   guarantees: [`Error::Decode`] naming the field.
 pub fn decode_json<E>(raw: RawResponse) -> Result<E::Response, Error>
 where
     E: Endpoint,
-    E::Response: DeserializeOwned + Default,
+    E::Response: DeserializeOwned,
 {
-    let text = match std::str::from_utf8(&raw.body) {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(status_or(
-                raw.status,
-                &raw.body,
-                decode_error::<E>(&raw.body, ".".into(), e.to_string()),
-            ))
-        }
-    };
-    let payload = match read_envelope(E::VENDOR, text) {
-        Ok(p) => p,
-        Err(e) => {
-            let err = decode_error::<E>(&raw.body, ".".into(), e.to_string());
-            return Err(status_or(raw.status, &raw.body, err));
-        }
-    };
-    match payload {
-        Payload::Failed(code, message) => Err(vendor_error::<E>(code, message)),
-        Payload::Json(json) => {
-            // The fast path; on failure decode again to name the offending field.
-            if let Ok(value) = serde_json::from_str::<Option<E::Response>>(json) {
-                return Ok(value.unwrap_or_default());
-            }
-            let de = &mut serde_json::Deserializer::from_str(json);
-            serde_path_to_error::deserialize::<_, Option<E::Response>>(de)
-                .map(Option::unwrap_or_default)
-                .map_err(|e| {
-                    let path = e.path().to_string();
-                    decode_error::<E>(&raw.body, path, e.into_inner().to_string())
-                })
-        }
+    let text =
+        std::str::from_utf8(&raw.body).map_err(|e| not_envelope::<E>(&raw, e.to_string()))?;
+    match read_envelope(E::VENDOR, text) {
+        Err(message) => Err(not_envelope::<E>(&raw, message)),
+        Ok(Payload::Failed(code, message)) => Err(vendor_error::<E>(&raw, code, message)),
+        Ok(Payload::Json(_)) if !raw.is_success() => Err(http_error::<E>(&raw)),
+        Ok(Payload::Json(json)) => decode_payload::<E, E::Response>(&raw, json),
     }
 }
 
@@ -173,91 +212,68 @@ struct OAuthError {
 }
 
 /// Decodes a JSON answer without the vendor envelope (Baidu `oauth/token`): the body is the
-/// response itself, and `{error, error_description}` (or a gateway `error_code`) is the error.
+/// response itself, and `{error, error_description}` (or a gateway `error_code`) is the
+/// error. The status rules of [`decode_json`] apply.
 pub fn decode_bare_json<E>(raw: RawResponse) -> Result<E::Response, Error>
 where
     E: Endpoint,
     E::Response: DeserializeOwned,
 {
-    let fail = |e: String| {
-        status_or(
-            raw.status,
-            &raw.body,
-            decode_error::<E>(&raw.body, ".".into(), e),
-        )
-    };
-    let head: OAuthError = serde_json::from_slice(&raw.body).map_err(|e| fail(e.to_string()))?;
+    let head: OAuthError =
+        serde_json::from_slice(&raw.body).map_err(|e| not_envelope::<E>(&raw, e.to_string()))?;
     if let Some(code) = head.error_code {
-        return Err(vendor_error::<E>(code, head.error_msg.unwrap_or_default()));
+        return Err(vendor_error::<E>(
+            &raw,
+            code,
+            head.error_msg.unwrap_or_default(),
+        ));
     }
-    if let Some(error) = head.error {
-        let msg = match head.error_description {
-            Some(d) => format!("{error}: {d}"),
-            None => error,
-        };
-        return Err(vendor_error::<E>(0, msg));
+    if let Some(error) = head.error.filter(|e| is_oauth_code(e)) {
+        let message = oauth_message(error, head.error_description);
+        return Err(vendor_error::<E>(&raw, 0, message));
     }
-    let de = &mut serde_json::Deserializer::from_slice(&raw.body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        decode_error::<E>(&raw.body, path, e.into_inner().to_string())
-    })
+    if !raw.is_success() {
+        return Err(http_error::<E>(&raw));
+    }
+    let text =
+        std::str::from_utf8(&raw.body).map_err(|e| not_envelope::<E>(&raw, e.to_string()))?;
+    decode_payload::<E, E::Response>(&raw, Some(text))
 }
 
-/// Decodes a binary-or-JSON-error answer: bytes and content type on success, the vendor error
-/// when the server answers JSON.
+/// Decodes a binary-or-JSON-error answer: bytes and content type on a 2xx answer that is not
+/// JSON, the vendor error when the server answers its JSON envelope. An empty 2xx body is
+/// [`Error::Decode`] (the document promises an image); other non-2xx answers are
+/// [`Error::Http`].
 pub fn decode_binary<E: Endpoint>(raw: RawResponse) -> Result<Binary, Error> {
-    let content_type = raw.content_type.clone().unwrap_or_default();
+    let content_type = raw.content_type.as_deref().unwrap_or_default();
     let looks_json = content_type.starts_with("application/json")
         || content_type.starts_with("text/")
         || raw.body.first() == Some(&b'{');
-    if !looks_json {
-        if !(200..300).contains(&raw.status) {
-            return Err(http_error::<E>(raw.status, &raw.body));
-        }
-        return Ok(Binary {
-            content_type,
-            bytes: raw.body,
+    if looks_json {
+        let text = std::str::from_utf8(&raw.body).unwrap_or("");
+        return Err(match read_envelope(E::VENDOR, text) {
+            Ok(Payload::Failed(code, message)) => vendor_error::<E>(&raw, code, message),
+            _ if !raw.is_success() => http_error::<E>(&raw),
+            Ok(Payload::Json(_)) => decode_error::<E>(
+                &raw,
+                ".".into(),
+                "expected an image, got a JSON success envelope".into(),
+            ),
+            Err(message) => decode_error::<E>(&raw, ".".into(), message),
         });
     }
-    let text = std::str::from_utf8(&raw.body).unwrap_or("");
-    match read_envelope(E::VENDOR, text) {
-        Ok(Payload::Failed(code, message)) => Err(vendor_error::<E>(code, message)),
-        Ok(Payload::Json(_)) => Err(decode_error::<E>(
-            &raw.body,
+    if !raw.is_success() {
+        return Err(http_error::<E>(&raw));
+    }
+    if raw.body.is_empty() {
+        return Err(decode_error::<E>(
+            &raw,
             ".".into(),
-            "expected an image, got a JSON success envelope".into(),
-        )),
-        Err(e) => Err(status_or(
-            raw.status,
-            &raw.body,
-            decode_error::<E>(&raw.body, ".".into(), e.to_string()),
-        )),
+            "expected an image, got an empty body".into(),
+        ));
     }
-    .map_err(|e| match e {
-        Error::Decode { .. } if !(200..300).contains(&raw.status) => {
-            http_error::<E>(raw.status, &raw.body)
-        }
-        e => e,
+    Ok(Binary {
+        content_type: content_type.to_owned(),
+        bytes: raw.body,
     })
-}
-
-fn http_error<E: Endpoint>(status: u16, body: &Bytes) -> Error {
-    Error::Http {
-        endpoint: E::NAME,
-        status,
-        body: body.clone().into(),
-    }
-}
-
-/// A body that is not an envelope: an HTTP error when the status says so, else `otherwise`.
-fn status_or(status: u16, body: &Bytes, otherwise: Error) -> Error {
-    match otherwise {
-        Error::Decode { endpoint, .. } if !(200..300).contains(&status) => Error::Http {
-            endpoint,
-            status,
-            body: body.clone().into(),
-        },
-        e => e,
-    }
 }

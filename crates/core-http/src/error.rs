@@ -31,13 +31,17 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// A non-success HTTP status with a body that is not a vendor envelope.
+    /// A non-2xx HTTP status whose body is not the vendor's error envelope (a proxy's or
+    /// gateway's page, a foreign JSON object, an empty body), or a redirect that was not
+    /// followed. Never a success, whatever the body says.
     #[error("{endpoint}: HTTP status {status}")]
     Http {
         /// Operation name.
         endpoint: &'static str,
         /// HTTP status.
         status: u16,
+        /// The `Retry-After` the server asked for (429 and 503 answers), if any.
+        retry_after: Option<std::time::Duration>,
         /// The body as received.
         body: RawBody,
     },
@@ -116,7 +120,11 @@ pub struct VendorError {
     pub vendor: Vendor,
     /// Operation name.
     pub endpoint: &'static str,
-    /// The vendor's code (`errcode`, `errno`, `result`, or a gateway `error_code`).
+    /// The HTTP status the error came with (usually 200; the vendors also send their error
+    /// envelope with 4xx/5xx statuses).
+    pub status: u16,
+    /// The vendor's code (`errcode`, `errno`, `result`, or a gateway `error_code`; 0 for an
+    /// OAuth-style `{error, error_description}` answer, whose `error` is then in `message`).
     pub code: i64,
     /// The vendor's message, as received.
     pub message: String,
@@ -131,6 +139,9 @@ impl fmt::Display for VendorError {
             "{} {} failed with code {}: {}",
             self.vendor, self.endpoint, self.code, self.message
         )?;
+        if !(200..300).contains(&self.status) {
+            write!(f, " (HTTP status {})", self.status)?;
+        }
         if let Some(doc) = self.documented {
             write!(f, " (documented: {doc})")?;
         }

@@ -32,7 +32,7 @@ pub use miniapp_derive::Endpoint;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{
-    Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport,
+    redirect_policy, Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 

@@ -2,11 +2,15 @@
 //!
 //! Each failed attempt is classified ([`classify`]):
 //! - the request never left (connect error): always safe to retry;
-//! - it may have reached the server (timeout after sending, connection lost, HTTP 5xx, the
-//!   vendor's "system busy" code): retried only for idempotent endpoints (reads, `set`/`get`),
+//! - it may have reached the server (timeout after sending, connection lost, HTTP 5xx or 429,
+//!   the vendor's "system busy" code): retried only for idempotent endpoints (reads, `set`/`get`),
 //!   never for quota-limited writes (Baidu name/icon/signature/category changes, …) unless the
 //!   caller opts in with [`RetryPolicy::retry_non_idempotent`];
-//! - anything else (a vendor error, an undecodable answer, a 4xx): not retried.
+//! - anything else (a vendor error, an undecodable answer, another 4xx, a redirect that was
+//!   not followed): not retried.
+//!
+//! A `Retry-After` the server sends with 429 or 503 is a floor for the next backoff; a retry
+//! that would start after [`RetryPolicy::total_budget`] is not made.
 //!
 //! Backoff is exponential with full jitter, bounded in attempts and in total time.
 
@@ -94,14 +98,44 @@ pub fn busy_codes(vendor: Vendor) -> &'static [i64] {
     }
 }
 
+/// Whether an HTTP status says "try again later": 5xx, and 429 (too many requests).
+pub fn is_transient_status(status: u16) -> bool {
+    status >= 500 || status == 429
+}
+
 /// Classifies a failed attempt.
+///
+/// | failure | class |
+/// |---|---|
+/// | connect error | [`Failure::NotSent`] |
+/// | timeout, connection lost, body cut | [`Failure::MaybeReached`] |
+/// | HTTP 5xx or 429, any body but a known vendor code | [`Failure::MaybeReached`] |
+/// | the vendor's busy code | [`Failure::MaybeReached`] |
+/// | other 4xx and 3xx, other vendor codes, undecodable 2xx | [`Failure::Permanent`] |
+///
+/// A token-invalid code is never retried here (the session refreshes the token instead).
 pub fn classify(vendor: Vendor, error: &Error) -> Failure {
     match error {
         Error::Transport { source, .. } if source.is_connect() => Failure::NotSent,
         Error::Transport { .. } => Failure::MaybeReached,
-        Error::Http { status, .. } if *status >= 500 => Failure::MaybeReached,
+        Error::Http { status, .. } if is_transient_status(*status) => Failure::MaybeReached,
         Error::Vendor(v) if busy_codes(vendor).contains(&v.code) => Failure::MaybeReached,
+        Error::Vendor(v)
+            if is_transient_status(v.status)
+                && v.documented.is_none()
+                && !vendor.is_token_invalid(v.code) =>
+        {
+            Failure::MaybeReached
+        }
         _ => Failure::Permanent,
+    }
+}
+
+/// The delay the server asked for before a repeat (`Retry-After` of a 429 or 503 answer).
+pub fn retry_after(error: &Error) -> Option<Duration> {
+    match error {
+        Error::Http { retry_after, .. } => *retry_after,
+        _ => None,
     }
 }
 

@@ -23,6 +23,12 @@ pub trait TokenProvider: Send + Sync {
     /// The current token.
     fn token(&self) -> TokenFuture<'_>;
 
+    /// The authorized app this token belongs to, if any: logged with each call (never the
+    /// token itself).
+    fn app_id(&self) -> Option<&str> {
+        None
+    }
+
     /// The vendor rejected `failed` as invalid or expired: forget it if it is still the
     /// current token (compare-and-invalidate), so the next [`TokenProvider::token`] refreshes.
     fn invalidate<'a>(&'a self, failed: &'a Secret) -> crate::token::BoxFuture<'a, ()> {
@@ -56,6 +62,13 @@ impl<T: Into<Secret>> From<T> for TokenSource {
 }
 
 impl TokenSource {
+    fn app_id(&self) -> Option<&str> {
+        match self {
+            TokenSource::Static(_) => None,
+            TokenSource::Provider(p) => p.app_id(),
+        }
+    }
+
     async fn get(&self) -> Result<Secret, Error> {
         match self {
             TokenSource::Static(s) => Ok(s.clone()),
@@ -85,9 +98,21 @@ pub struct Credentials {
     pub component_access_token: Option<TokenSource>,
     /// The authorized mini-program's token.
     pub authorizer_access_token: Option<TokenSource>,
+    /// The authorized mini-program's app id, for the logs, when the token source does not
+    /// know it (a token manager's tokens do).
+    pub authorizer_app_id: Option<Arc<str>>,
 }
 
 impl Credentials {
+    /// The authorized app id these credentials act for, if known.
+    pub fn app_id(&self) -> Option<&str> {
+        self.authorizer_app_id.as_deref().or_else(|| {
+            self.authorizer_access_token
+                .as_ref()
+                .and_then(TokenSource::app_id)
+        })
+    }
+
     fn source(&self, kind: CredentialKind) -> Option<&TokenSource> {
         match kind {
             CredentialKind::ComponentAccessToken => self.component_access_token.as_ref(),
@@ -153,12 +178,15 @@ impl Transport {
         let http = reqwest::Client::builder()
             .connect_timeout(connect)
             .timeout(request)
+            .redirect(redirect_policy())
             .build()
             .unwrap_or_default();
         Self::with_client(base_url, http)
     }
 
-    /// A transport over a caller-configured `reqwest` client (proxies, timeouts, TLS).
+    /// A transport over a caller-configured `reqwest` client (proxies, timeouts, TLS). Give it
+    /// [`redirect_policy`] unless you want reqwest's default, which follows redirects to any
+    /// host, tokens in the query included.
     pub fn with_client(base_url: impl Into<String>, http: reqwest::Client) -> Self {
         let mut base_url = base_url.into();
         while base_url.ends_with('/') {
@@ -171,6 +199,50 @@ impl Transport {
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
+}
+
+/// The redirect policy of [`Transport::new`]: at most 5 redirects, each to the same origin
+/// (scheme, host and port) as the request. A redirect to another origin is not followed:
+/// the request's query carries access tokens. The call then fails with [`Error::Http`] and
+/// the 3xx status.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The `Retry-After` header: delay-seconds or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// What one call did, for its span: attempts made and the last HTTP status seen.
+#[derive(Default)]
+struct CallRecord {
+    attempts: u32,
+    status: Option<u16>,
 }
 
 /// A cheap handle: the shared transport, one set of credentials and a retry policy. Vendor
@@ -230,42 +302,81 @@ impl Session {
     /// When the vendor answers one of its token-invalid codes and a token came from a
     /// [`TokenProvider`], that token is invalidated (only if still current) and the call is
     /// retried once with a fresh one; a second rejection is [`Error::TokenRejected`].
+    ///
+    /// Each call is one INFO span `miniapp.call` with `vendor`, `endpoint`, `app` (the
+    /// authorized app id, when known; never a token), `attempts`, `status` (the last HTTP
+    /// status), `vendor_code` and `latency_ms`; a DEBUG event per retry with its reason, and
+    /// one WARN event when the call finally fails.
     pub async fn send<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
         request.validate()?;
-        let span = tracing::debug_span!("miniapp.call", vendor = %E::VENDOR, endpoint = E::NAME);
-        let call = async {
-            let secrets = self.resolve::<E>().await?;
-            let first = self.send_retrying(request, &secrets).await;
-            let rejected = match &first {
-                Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => v.clone(),
-                _ => return first,
-            };
-            let mut refreshable = false;
-            for (cred, used) in E::CREDENTIALS.iter().zip(&secrets) {
-                if let Some(source) = self.credentials.source(cred.kind) {
-                    refreshable |= source.invalidate(used).await;
-                }
-            }
-            if !refreshable {
-                return first;
-            }
-            tracing::debug!(
-                code = rejected.code,
-                "token rejected; refreshing once and retrying"
-            );
-            let secrets = self.resolve::<E>().await?;
-            match self.send_retrying(request, &secrets).await {
-                Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => {
-                    Err(Error::TokenRejected(v))
-                }
-                other => other,
-            }
-        };
-        // No span bookkeeping when nobody listens at debug level.
+        let span = tracing::info_span!(
+            "miniapp.call",
+            vendor = %E::VENDOR,
+            endpoint = E::NAME,
+            app = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            vendor_code = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let mut record = CallRecord::default();
+        // No span bookkeeping when nobody listens.
         if span.is_disabled() {
-            call.await
-        } else {
-            call.instrument(span).await
+            return self.send_refreshing(request, &mut record).await;
+        }
+        if let Some(app) = self.credentials.app_id() {
+            span.record("app", app);
+        }
+        let started = std::time::Instant::now();
+        let result = self
+            .send_refreshing(request, &mut record)
+            .instrument(span.clone())
+            .await;
+        span.record("attempts", record.attempts);
+        if let Some(status) = record.status {
+            span.record("status", status);
+        }
+        if let Some(v) = result.as_ref().err().and_then(Error::vendor) {
+            span.record("vendor_code", v.code);
+        }
+        span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        if let Err(error) = &result {
+            tracing::warn!(parent: &span, %error, "call failed");
+        }
+        result
+    }
+
+    /// [`Session::send`] after validation: the token-invalid refresh around the retries.
+    async fn send_refreshing<E: Endpoint>(
+        &self,
+        request: &E,
+        record: &mut CallRecord,
+    ) -> Result<E::Response, Error> {
+        let secrets = self.resolve::<E>().await?;
+        let first = self.send_retrying(request, &secrets, record).await;
+        let rejected = match &first {
+            Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => v.clone(),
+            _ => return first,
+        };
+        let mut refreshable = false;
+        for (cred, used) in E::CREDENTIALS.iter().zip(&secrets) {
+            if let Some(source) = self.credentials.source(cred.kind) {
+                refreshable |= source.invalidate(used).await;
+            }
+        }
+        if !refreshable {
+            return first;
+        }
+        tracing::debug!(
+            code = rejected.code,
+            "token rejected; refreshing once and retrying"
+        );
+        let secrets = self.resolve::<E>().await?;
+        match self.send_retrying(request, &secrets, record).await {
+            Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => {
+                Err(Error::TokenRejected(v))
+            }
+            other => other,
         }
     }
 
@@ -274,9 +385,10 @@ impl Session {
         &self,
         request: &E,
         secrets: &[Secret],
+        record: &mut CallRecord,
     ) -> Result<E::Response, Error> {
         // The first attempt, without any retry bookkeeping: most calls succeed.
-        let first = self.send_with(request, secrets).await;
+        let first = self.send_with(request, secrets, record).await;
         if first.is_ok() {
             return first;
         }
@@ -292,19 +404,24 @@ impl Session {
             {
                 return result;
             }
-            let backoff = policy.backoff(attempt);
+            // A server's Retry-After is a floor for the backoff, within the budget.
+            let backoff = match retry::retry_after(error) {
+                Some(asked) => policy.backoff(attempt).max(asked),
+                None => policy.backoff(attempt),
+            };
             if started.elapsed() + backoff > policy.total_budget {
                 return result;
             }
             tracing::debug!(
                 attempt,
                 ?failure,
+                reason = %error,
                 backoff_ms = backoff.as_millis() as u64,
                 "retrying"
             );
             tokio::time::sleep(backoff).await;
             attempt += 1;
-            result = self.send_with(request, secrets).await;
+            result = self.send_with(request, secrets, record).await;
         }
     }
 
@@ -314,7 +431,8 @@ impl Session {
     #[doc(hidden)]
     pub async fn send_unvalidated<E: Endpoint>(&self, request: &E) -> Result<E::Response, Error> {
         let secrets = self.resolve::<E>().await?;
-        self.send_with(request, &secrets).await
+        self.send_with(request, &secrets, &mut CallRecord::default())
+            .await
     }
 
     /// The credential values of `E`, in `E::CREDENTIALS` order (inline: at most two exist).
@@ -332,7 +450,9 @@ impl Session {
         &self,
         request: &E,
         secrets: &[Secret],
+        record: &mut CallRecord,
     ) -> Result<E::Response, Error> {
+        record.attempts += 1;
         // The query is encoded straight into the URL buffer.
         let base = &self.transport.base_url;
         let mut url = String::with_capacity(base.len() + E::PATH.len() + 128);
@@ -392,16 +512,23 @@ impl Session {
         };
         let response = builder.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
+        record.status = Some(status);
+        let headers = response.headers();
+        let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = if status == 429 || status == 503 {
+            retry_after(headers)
+        } else {
+            None
+        };
         let body = response.bytes().await.map_err(transport_error)?;
         tracing::debug!(status, len = body.len(), "answer received");
         E::decode(RawResponse {
             status,
             content_type,
+            retry_after,
             body,
         })
     }

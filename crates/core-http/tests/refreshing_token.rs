@@ -38,6 +38,7 @@ impl TokenFetcher for CountingFetcher {
                 return Err(Error::Vendor(VendorError {
                     vendor: Vendor::Wechat,
                     endpoint: "GetComponentAccessToken",
+                    status: 200,
                     code: 61006,
                     message: "ticket invalid".into(),
                     documented: None,

@@ -97,13 +97,7 @@ impl TokenFetcher for AuthorizerTokenFetcher {
                     self.app_id.as_ref(),
                 ))
                 .await?
-                .authorization_code
-                .ok_or_else(|| Error::Decode {
-                    endpoint: "GetReAuthorizationCode",
-                    path: "authorizationCode".into(),
-                    message: "missing in the answer".into(),
-                    body: Default::default(),
-                })?;
+                .authorization_code;
             let answer = self
                 .component
                 .get_authorizer_access_token(&GetAuthorizerAccessTokenRequest::new(code))

@@ -307,7 +307,8 @@ pub struct Field {
     /// Where a request parameter travels (ignored for response fields).
     #[serde(default)]
     pub location: Option<Location>,
-    /// Documented as required (request), or always present (response).
+    /// Documented as required (request), or guaranteed on success (response: the generated
+    /// field is not an `Option`, and a success without it is an `Error::Decode` naming it).
     #[serde(default)]
     pub required: bool,
     /// A required parameter that may be left out when another parameter has this value

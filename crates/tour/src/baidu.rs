@@ -65,8 +65,7 @@ pub(crate) fn calls() -> Vec<Call> {
                     .baidu
                     .get_category_list(&GetCategoryListRequest::new(CategoryType::Enterprise))
                     .await?
-                    .categories
-                    .unwrap_or_default();
+                    .categories;
                 let first = cats.first().and_then(|c| c.category_name.clone());
                 Ok(format!("{} categories, first {first:?}", cats.len()))
             })

@@ -50,7 +50,7 @@ pub(crate) fn calls() -> Vec<Call> {
                     ))
                     .await?
                     .authorization_info;
-                Ok(format!("authorized {:?}", info.map(|i| i.authorizer_appid)))
+                Ok(format!("authorized {}", info.authorizer_appid))
             })
         }),
         Call::new("wechat", "GetAuthorizerToken", |c| {

@@ -257,18 +257,15 @@ fn holds_secret(f: &Field, secret_types: &std::collections::BTreeSet<String>) ->
             .unwrap_or(false)
 }
 
-/// The derives of a decoded struct.
-/// `all_optional`: every field is an `Option` (responses), so `Default` is always derivable.
+/// The derives of a decoded struct: no `Default` when a required field holds a secret.
 fn decoded_derives(
     fields: &[Field],
     secret_types: &std::collections::BTreeSet<String>,
-    all_optional: bool,
 ) -> TokenStream {
     let secret = fields.iter().any(|f| holds_secret(f, secret_types));
-    let required_secret = !all_optional
-        && fields
-            .iter()
-            .any(|f| f.required && holds_secret(f, secret_types));
+    let required_secret = fields
+        .iter()
+        .any(|f| f.required && holds_secret(f, secret_types));
     let default = if required_secret {
         quote!()
     } else {
@@ -296,7 +293,7 @@ fn object(
         .iter()
         .map(|f| decoded_field(f, !f.required))
         .collect::<Result<Vec<_>>>()?;
-    let derives = decoded_derives(&o.fields, secret_types, false);
+    let derives = decoded_derives(&o.fields, secret_types);
     Ok(quote! {
         #doc
         #derives
@@ -600,10 +597,21 @@ fn response(
         "Successful answer of 「{}」 (the envelope's status members are checked and dropped).",
         ep.title
     ));
+    // A field the document guarantees on success is not an `Option`: an answer without it
+    // is an `Error::Decode` naming it.
+    for f in &ep.fields {
+        if f.required && (f.join.is_some() || f.lenient || f.json_string) {
+            bail!(
+                "endpoint `{}`, field `{}`: a required response field cannot use `join`, `lenient` or `json_string` yet",
+                ep.name,
+                f.name
+            );
+        }
+    }
     if ep.data == DataShape::Transparent {
         let f = &ep.fields[0];
-        let field = decoded_field_in(f, true, true)?;
-        let derives = decoded_derives(&ep.fields, secret_types, true);
+        let field = decoded_field_in(f, !f.required, true)?;
+        let derives = decoded_derives(&ep.fields, secret_types);
         return Ok(quote! {
             #d
             #derives
@@ -616,9 +624,9 @@ fn response(
     let fields = ep
         .fields
         .iter()
-        .map(|f| decoded_field(f, true))
+        .map(|f| decoded_field(f, !f.required))
         .collect::<Result<Vec<_>>>()?;
-    let derives = decoded_derives(&ep.fields, secret_types, true);
+    let derives = decoded_derives(&ep.fields, secret_types);
     Ok(quote! {
         #d
         #derives

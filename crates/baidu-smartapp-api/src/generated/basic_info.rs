@@ -52,7 +52,7 @@ pub struct GetCategoryListResponse {
     /// 类目列表（data 数组）：父类目，sub_items 为子类目
     ///
     /// Wire name `categories`.
-    pub categories: Option<Vec<Category>>,
+    pub categories: Vec<Category>,
 }
 /// Documented error codes of 「获取小程序全类目列表」 and their text.
 pub const GET_CATEGORY_LIST_ERRORS: &[(i64, &str)] = &[];
@@ -646,8 +646,7 @@ pub struct GetSupportVersionResponse {
     /// 当前版本
     ///
     /// Wire name `now_version`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub now_version: Option<String>,
+    pub now_version: String,
     /// 版本号列表
     ///
     /// Wire name `items`.
@@ -955,8 +954,8 @@ pub struct CheckNameResponse {
     /// 检测结果码：0 检测通过；1 重名检测未通过；2 敏感&黄反检测未通过；3 完全对等品牌词检测未通过；4 包含品牌词检测未通过；5 高流量词检测未通过
     ///
     /// Wire name `checkResult`.
-    #[serde(rename = "checkResult", default, skip_serializing_if = "Option::is_none")]
-    pub check_result: Option<i64>,
+    #[serde(rename = "checkResult")]
+    pub check_result: i64,
     /// 命中关键词
     ///
     /// Wire name `checkWords`.
@@ -1045,8 +1044,7 @@ pub struct OfflineUpdateResponse {
     /// 审核ID
     ///
     /// Wire name `examine_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub examine_id: Option<i64>,
+    pub examine_id: i64,
 }
 /// Documented error codes of 「基本信息强制下线后修改基本信息」 and their text.
 pub const OFFLINE_UPDATE_ERRORS: &[(i64, &str)] = &[];
@@ -1238,8 +1236,7 @@ pub struct GetMobileAuthStatusResponse {
     /// 状态(0:取消 1:待审核 2:拒绝 3:通过)
     ///
     /// Wire name `status`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
+    pub status: i64,
     /// 失败原因(仅在被拒绝时存在)
     ///
     /// Wire name `reason`.

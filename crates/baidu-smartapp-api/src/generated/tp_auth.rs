@@ -49,20 +49,18 @@ impl GetTpTokenRequest {
     }
 }
 /// Successful answer of 「TP (platform) token」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetTpTokenResponse {
     /// The TP (platform) token; starts with `42.`.
     ///
     /// Wire name `access_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<core_http::Secret>,
+    pub access_token: core_http::Secret,
     /// Lifetime of the TP token in seconds; always use this value.
     ///
     /// Wire name `expires_in`.
     /// Document quirk: The docs example says 2592000 s, an SDK comment says 20 minutes \[?\].
     /// Unverified: not found in the vendor's documents, or sources conflict.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
     /// Scope of the TP token.
     ///
     /// Wire name `scope`.
@@ -121,13 +119,11 @@ pub struct CreatePreAuthCodeResponse {
     /// Pre-authorization code for the authorization page.
     ///
     /// Wire name `pre_auth_code`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pre_auth_code: Option<String>,
+    pub pre_auth_code: String,
     /// Lifetime of pre_auth_code in seconds (1200).
     ///
     /// Wire name `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Pre-auth code」 and their text.
 pub const CREATE_PRE_AUTH_CODE_ERRORS: &[(i64, &str)] = &[];
@@ -196,23 +192,20 @@ impl GetOAuthTokenRequest {
     }
 }
 /// Successful answer of 「Exchange code / refresh (oauth/token)」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetOAuthTokenResponse {
     /// The mini-program token ("45."...).
     ///
     /// Wire name `access_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<core_http::Secret>,
+    pub access_token: core_http::Secret,
     /// The refresh token ("46."...): lasts 10 years and is single-use; store the new one every time.
     ///
     /// Wire name `refresh_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<core_http::Secret>,
+    pub refresh_token: core_http::Secret,
     /// Lifetime of access_token in seconds (3600).
     ///
     /// Wire name `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Exchange code / refresh (oauth/token)」 and their text.
 pub const GET_O_AUTH_TOKEN_ERRORS: &[(i64, &str)] = &[];
@@ -264,18 +257,16 @@ impl RetrieveAuthorizationCodeRequest {
     }
 }
 /// Successful answer of 「Recover authorization code」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct RetrieveAuthorizationCodeResponse {
     /// The recovered authorization code.
     ///
     /// Wire name `authorization_code`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization_code: Option<core_http::Secret>,
+    pub authorization_code: core_http::Secret,
     /// Lifetime of authorization_code in seconds.
     ///
     /// Wire name `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Recover authorization code」 and their text.
 pub const RETRIEVE_AUTHORIZATION_CODE_ERRORS: &[(i64, &str)] = &[];

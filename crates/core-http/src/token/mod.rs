@@ -43,28 +43,26 @@ pub struct TokenGrant {
 }
 
 impl TokenGrant {
-    /// A grant from a token endpoint's answer; an answer without token or lifetime is an
-    /// [`Error::Decode`].
+    /// A grant from a token endpoint's answer (the generated responses guarantee the token
+    /// and the lifetime); a lifetime that is not positive is an [`Error::Decode`].
     pub fn from_answer(
         endpoint: &'static str,
-        access_token: Option<Secret>,
-        expires_in: Option<i64>,
-        refresh_token: Option<Secret>,
+        access_token: Secret,
+        expires_in: i64,
+        refresh_token: impl Into<Option<Secret>>,
     ) -> Result<Self, Error> {
-        let missing = |what: &str| Error::Decode {
-            endpoint,
-            path: what.to_owned(),
-            message: "missing in the token answer".into(),
-            body: Default::default(),
-        };
-        let access_token = access_token.ok_or_else(|| missing("access_token"))?;
-        let expires_in = expires_in
-            .filter(|s| *s > 0)
-            .ok_or_else(|| missing("expires_in"))?;
+        if expires_in <= 0 {
+            return Err(Error::Decode {
+                endpoint,
+                path: "expires_in".into(),
+                message: format!("the token's lifetime must be positive, got {expires_in}"),
+                body: Default::default(),
+            });
+        }
         Ok(TokenGrant {
             access_token,
             expires_in: Duration::from_secs(expires_in as u64),
-            refresh_token,
+            refresh_token: refresh_token.into(),
         })
     }
 }
@@ -333,6 +331,10 @@ impl RefreshingToken {
 impl TokenProvider for RefreshingToken {
     fn token(&self) -> TokenFuture<'_> {
         Box::pin(self.get())
+    }
+
+    fn app_id(&self) -> Option<&str> {
+        self.key.authorizer_app_id()
     }
 
     fn invalidate<'a>(&'a self, failed: &'a Secret) -> BoxFuture<'a, ()> {

@@ -31,6 +31,11 @@ impl TokenKey {
         TokenKey(format!("miniapp:{vendor}:{platform_app_id}:ticket"))
     }
 
+    /// The authorized app id of an authorized app's key.
+    pub fn authorizer_app_id(&self) -> Option<&str> {
+        self.0.split_once(":authorizer:").map(|(_, app)| app)
+    }
+
     /// The key text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -124,22 +124,18 @@ impl GetComponentAccessTokenRequest {
     }
 }
 /// Successful answer of 「Component token」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetComponentAccessTokenResponse {
     /// The component access token.
     ///
     /// Wire name `componentAccessToken`.
-    #[serde(
-        rename = "componentAccessToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub component_access_token: Option<core_http::Secret>,
+    #[serde(rename = "componentAccessToken")]
+    pub component_access_token: core_http::Secret,
     /// Lifetime in seconds (7200).
     ///
     /// Wire name `expiresIn`.
-    #[serde(rename = "expiresIn", default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    #[serde(rename = "expiresIn")]
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Component token」 and their text.
 pub const GET_COMPONENT_ACCESS_TOKEN_ERRORS: &[(i64, &str)] = &[];
@@ -197,13 +193,13 @@ pub struct GetPreAuthCodeResponse {
     /// Pre-authorization code.
     ///
     /// Wire name `preAuthCode`.
-    #[serde(rename = "preAuthCode", default, skip_serializing_if = "Option::is_none")]
-    pub pre_auth_code: Option<String>,
+    #[serde(rename = "preAuthCode")]
+    pub pre_auth_code: String,
     /// Lifetime in seconds (600).
     ///
     /// Wire name `expiresIn`.
-    #[serde(rename = "expiresIn", default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    #[serde(rename = "expiresIn")]
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Pre-auth code」 and their text.
 pub const GET_PRE_AUTH_CODE_ERRORS: &[(i64, &str)] = &[];
@@ -266,22 +262,18 @@ impl GetAuthorizerAccessTokenRequest {
     }
 }
 /// Successful answer of 「Authorizer token」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetAuthorizerAccessTokenResponse {
     /// The authorizer's access token.
     ///
     /// Wire name `authorizerAccessToken`.
-    #[serde(
-        rename = "authorizerAccessToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub authorizer_access_token: Option<core_http::Secret>,
+    #[serde(rename = "authorizerAccessToken")]
+    pub authorizer_access_token: core_http::Secret,
     /// Lifetime of authorizerAccessToken in seconds (7200).
     ///
     /// Wire name `expiresIn`.
-    #[serde(rename = "expiresIn", default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    #[serde(rename = "expiresIn")]
+    pub expires_in: i64,
     /// The authorizer's refresh token.
     ///
     /// Wire name `authorizerRefreshToken`.
@@ -379,22 +371,18 @@ impl GetReAuthorizationCodeRequest {
     }
 }
 /// Successful answer of 「Re-authorization code」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetReAuthorizationCodeResponse {
     /// A new authorization code for GetAuthorizerAccessToken.
     ///
     /// Wire name `authorizationCode`.
-    #[serde(
-        rename = "authorizationCode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub authorization_code: Option<core_http::Secret>,
+    #[serde(rename = "authorizationCode")]
+    pub authorization_code: core_http::Secret,
     /// Lifetime of authorizationCode in seconds (3600).
     ///
     /// Wire name `expiresIn`.
-    #[serde(rename = "expiresIn", default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    #[serde(rename = "expiresIn")]
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Re-authorization code」 and their text.
 pub const GET_RE_AUTHORIZATION_CODE_ERRORS: &[(i64, &str)] = &[];

@@ -56,18 +56,16 @@ impl GetComponentAccessTokenRequest {
     }
 }
 /// Successful answer of 「Platform token (api_component_token)」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetComponentAccessTokenResponse {
     /// The third-party platform's access token.
     ///
     /// Wire name `component_access_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub component_access_token: Option<core_http::Secret>,
+    pub component_access_token: core_http::Secret,
     /// Lifetime of component_access_token in seconds (7200).
     ///
     /// Wire name `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Platform token (api_component_token)」 and their text.
 pub const GET_COMPONENT_ACCESS_TOKEN_ERRORS: &[(i64, &str)] = &[
@@ -196,14 +194,12 @@ pub struct CreatePreauthCodeResponse {
     /// Pre-authorization code for the authorization page.
     ///
     /// Wire name `pre_auth_code`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pre_auth_code: Option<String>,
+    pub pre_auth_code: String,
     /// Lifetime of pre_auth_code in seconds.
     ///
     /// Wire name `expires_in`.
     /// Document quirk: The docs say 1800, the example shows 600.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
 }
 /// Documented error codes of 「Pre-auth code (api_create_preauthcode)」 and their text.
 pub const CREATE_PREAUTH_CODE_ERRORS: &[(i64, &str)] = &[];
@@ -270,13 +266,12 @@ impl QueryAuthRequest {
     }
 }
 /// Successful answer of 「Exchange auth code (api_query_auth)」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct QueryAuthResponse {
     /// authorization_info{authorizer_appid, authorizer_access_token, expires_in (7200), authorizer_refresh_token, func_info\[\]}
     ///
     /// Wire name `authorization_info`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization_info: Option<AuthorizationInfo>,
+    pub authorization_info: AuthorizationInfo,
 }
 /// Documented error codes of 「Exchange auth code (api_query_auth)」 and their text.
 pub const QUERY_AUTH_ERRORS: &[(i64, &str)] = &[];
@@ -351,23 +346,20 @@ impl GetAuthorizerTokenRequest {
     }
 }
 /// Successful answer of 「Authorizer token (api_authorizer_token)」 (the envelope's status members are checked and dropped).
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct GetAuthorizerTokenResponse {
     /// The authorizer's new access token.
     ///
     /// Wire name `authorizer_access_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorizer_access_token: Option<core_http::Secret>,
+    pub authorizer_access_token: core_http::Secret,
     /// Lifetime of authorizer_access_token in seconds (7200).
     ///
     /// Wire name `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<i64>,
+    pub expires_in: i64,
     /// Refresh token to use next time (persist the returned one).
     ///
     /// Wire name `authorizer_refresh_token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorizer_refresh_token: Option<core_http::Secret>,
+    pub authorizer_refresh_token: core_http::Secret,
 }
 /// Documented error codes of 「Authorizer token (api_authorizer_token)」 and their text.
 pub const GET_AUTHORIZER_TOKEN_ERRORS: &[(i64, &str)] = &[
