@@ -57,6 +57,7 @@ impl Reply {
 struct Shared {
     captured: Arc<Mutex<Vec<Captured>>>,
     reply: Arc<Mutex<Reply>>,
+    headers: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 /// The server; it stops when dropped.
@@ -72,6 +73,7 @@ impl MockServer {
         let shared = Shared {
             captured: Arc::default(),
             reply: Arc::new(Mutex::new(reply)),
+            headers: Arc::default(),
         };
         let app = axum::Router::new()
             .fallback(handle)
@@ -94,6 +96,14 @@ impl MockServer {
     /// Changes the reply for the following requests.
     pub fn set_reply(&self, reply: Reply) {
         *self.shared.reply.lock().unwrap() = reply;
+    }
+
+    /// Extra headers on the following replies (`Retry-After`, `Location`).
+    pub fn set_headers(&self, headers: &[(&str, &str)]) {
+        *self.shared.headers.lock().unwrap() = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     }
 
     /// Takes the requests received so far.
@@ -132,12 +142,19 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         body,
     });
     let reply = shared.reply.lock().unwrap().clone();
-    (
+    let mut response = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, reply.content_type)],
         reply.body,
     )
-        .into_response()
+        .into_response();
+    for (name, value) in shared.headers.lock().unwrap().iter() {
+        response.headers_mut().insert(
+            header::HeaderName::try_from(name.as_str()).expect("header name"),
+            header::HeaderValue::try_from(value.as_str()).expect("header value"),
+        );
+    }
+    response
 }
 
 /// The README's examples compile and run as doctests.

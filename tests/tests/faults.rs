@@ -23,7 +23,15 @@ fn policy() -> RetryPolicy {
 /// quota-limited write.
 fn expected(fault: &Fault) -> (&'static str, usize, usize) {
     match fault {
-        Fault::Status(_) => ("http", 3, 1),
+        Fault::Status(_) | Fault::HtmlStatus(500..) | Fault::EmptyBody(500..) => ("http", 3, 1),
+        Fault::TooManyRequests { .. } => ("http", 3, 1),
+        // Not 429 or 5xx: permanent, whatever the body.
+        Fault::ForeignJson(400..=499) | Fault::RedirectElsewhere => ("http", 1, 1),
+        // The vendor's envelope with a 5xx and a code the endpoint does not document: a read
+        // is repeated, a quota-limited write is not.
+        Fault::BusyWithStatus(500..) => ("vendor", 3, 1),
+        // A 2xx that is not a success envelope, or lacks what the document guarantees.
+        Fault::EmptyObject | Fault::NullBody | Fault::EmptyBody(200) => ("decode", 1, 1),
         Fault::Slow(_) => ("transport", 3, 1),
         Fault::ResetBeforeResponse | Fault::ResetMidBody => ("transport", 3, 1),
         Fault::Truncated | Fault::NotJson | Fault::HtmlPage => ("decode", 1, 1),
@@ -66,6 +74,17 @@ async fn every_fault_gives_a_typed_error_and_the_right_number_of_attempts() {
         Fault::NotJson,
         Fault::HtmlPage,
         Fault::ExpiredToken,
+        Fault::ForeignJson(404),
+        Fault::HtmlStatus(502),
+        Fault::EmptyBody(503),
+        Fault::EmptyBody(200),
+        Fault::BusyWithStatus(500),
+        Fault::TooManyRequests {
+            retry_after_secs: 0,
+        },
+        Fault::EmptyObject,
+        Fault::NullBody,
+        Fault::RedirectElsewhere,
     ];
     let mut printed = String::new();
     for fault in faults {

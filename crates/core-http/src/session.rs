@@ -312,7 +312,7 @@ impl Session {
         let span = tracing::info_span!(
             "miniapp.call",
             vendor = %E::VENDOR,
-            endpoint = E::NAME,
+            endpoint = %E::NAME,
             app = tracing::field::Empty,
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
@@ -325,7 +325,7 @@ impl Session {
             return self.send_refreshing(request, &mut record).await;
         }
         if let Some(app) = self.credentials.app_id() {
-            span.record("app", app);
+            span.record("app", tracing::field::display(app));
         }
         let started = std::time::Instant::now();
         let result = self
@@ -339,7 +339,7 @@ impl Session {
         if let Some(v) = result.as_ref().err().and_then(Error::vendor) {
             span.record("vendor_code", v.code);
         }
-        span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+        span.record("latency_ms", started.elapsed().as_micros() as f64 / 1e3);
         if let Err(error) = &result {
             tracing::warn!(parent: &span, %error, "call failed");
         }

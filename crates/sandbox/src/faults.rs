@@ -58,12 +58,36 @@ pub enum Fault {
     /// The vendor's token-expired answer (HTTP 200), the same bodies token mode uses: WeChat
     /// `errcode` 42001, Baidu gateway `error_code` 111, Kuaishou `result` 100200108.
     ExpiredToken,
+    /// An HTTP error status with a JSON body that is not the vendor's envelope
+    /// (`{"error":"not found"}`), as a gateway or load balancer might send.
+    ForeignJson(u16),
+    /// An HTTP error status with an HTML error page (Content-Type `text/html`).
+    HtmlStatus(u16),
+    /// An HTTP status with an empty body.
+    EmptyBody(u16),
+    /// The vendor's "system busy" envelope (the bodies of [`Fault::Busy`]) with an HTTP error
+    /// status.
+    BusyWithStatus(u16),
+    /// 429 Too Many Requests with `Retry-After: <seconds>`.
+    TooManyRequests {
+        /// The `Retry-After` value in seconds.
+        retry_after_secs: u64,
+    },
+    /// A 200 answer whose JSON body is `{}`.
+    EmptyObject,
+    /// A 200 answer whose JSON body is `null`.
+    NullBody,
+    /// A 302 redirect to another origin (`http://redirected.invalid/…`), which a client that
+    /// carries tokens in the query must not follow.
+    RedirectElsewhere,
 }
 
 impl Fault {
     /// The default choice of [`SandboxOptions::random_faults`]: `Status` 500, 502 and 503,
-    /// `Busy`, `ResetBeforeResponse`, `ResetMidBody`, `Truncated`, `NotJson`, `HtmlPage` and
-    /// `ExpiredToken` (every variant except `Slow`).
+    /// `Busy`, `ResetBeforeResponse`, `ResetMidBody`, `Truncated`, `NotJson`, `HtmlPage`,
+    /// `ExpiredToken`, `ForeignJson(404)`, `HtmlStatus(502)`, `EmptyBody(503)`,
+    /// `BusyWithStatus(500)`, `TooManyRequests` (Retry-After 0), `EmptyObject`, `NullBody` and
+    /// `RedirectElsewhere` (every variant except `Slow`).
     pub fn random_defaults() -> Vec<Fault> {
         vec![
             Fault::Status(500),
@@ -76,6 +100,16 @@ impl Fault {
             Fault::NotJson,
             Fault::HtmlPage,
             Fault::ExpiredToken,
+            Fault::ForeignJson(404),
+            Fault::HtmlStatus(502),
+            Fault::EmptyBody(503),
+            Fault::BusyWithStatus(500),
+            Fault::TooManyRequests {
+                retry_after_secs: 0,
+            },
+            Fault::EmptyObject,
+            Fault::NullBody,
+            Fault::RedirectElsewhere,
         ]
     }
 
@@ -118,11 +152,40 @@ pub(crate) async fn apply(fault: &Fault, vendor: Vendor, normal: Response) -> Re
                 format!("{} {reason} (sandbox fault)\n", status.as_u16()),
             )
         }
-        Fault::Busy => respond::json(match vendor {
-            Vendor::Wechat => json!({ "errcode": -1, "errmsg": "system error" }),
-            Vendor::Baidu => json!({ "errno": -1, "msg": "system busy" }),
-            Vendor::Kuaishou => json!({ "result": -1, "error_msg": "system busy" }),
-        }),
+        Fault::Busy => respond::json(busy(vendor)),
+        Fault::BusyWithStatus(code) => respond::json_status(error_status(*code), busy(vendor)),
+        Fault::ForeignJson(code) => text(
+            error_status(*code),
+            "application/json",
+            r#"{"error":"not found"}"#,
+        ),
+        Fault::HtmlStatus(code) => text(error_status(*code), "text/html", HTML_PAGE),
+        Fault::EmptyBody(code) => text(
+            StatusCode::from_u16(*code).unwrap_or(StatusCode::OK),
+            "application/json",
+            "",
+        ),
+        Fault::TooManyRequests { retry_after_secs } => {
+            let mut response = text(
+                StatusCode::TOO_MANY_REQUESTS,
+                "text/plain; charset=utf-8",
+                "429 Too Many Requests (sandbox fault)\n",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            response
+        }
+        Fault::EmptyObject => text(StatusCode::OK, "application/json", "{}"),
+        Fault::NullBody => text(StatusCode::OK, "application/json", "null"),
+        Fault::RedirectElsewhere => {
+            let mut response = text(StatusCode::FOUND, "text/plain", "");
+            response.headers_mut().insert(
+                header::LOCATION,
+                HeaderValue::from_static("http://redirected.invalid/elsewhere"),
+            );
+            response
+        }
         Fault::Slow(delay) => {
             tokio::time::sleep(*delay).await;
             normal
@@ -156,6 +219,23 @@ pub(crate) async fn apply(fault: &Fault, vendor: Vendor, normal: Response) -> Re
         Fault::HtmlPage => text(StatusCode::OK, "text/html", HTML_PAGE),
         Fault::ExpiredToken => respond::json(envelope::token_fault(vendor, TokenFault::Expired)),
     }
+}
+
+/// The vendor's "system busy" envelope.
+fn busy(vendor: Vendor) -> serde_json::Value {
+    match vendor {
+        Vendor::Wechat => json!({ "errcode": -1, "errmsg": "system error" }),
+        Vendor::Baidu => json!({ "errno": -1, "msg": "system busy" }),
+        Vendor::Kuaishou => json!({ "result": -1, "error_msg": "system busy" }),
+    }
+}
+
+/// `code` as an error status (400..=999), else 500.
+fn error_status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code)
+        .ok()
+        .filter(|s| s.as_u16() >= 400)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
