@@ -33,6 +33,20 @@ impl Vendor {
         }
     }
 
+    /// Whether the vendor refused a refresh token for good (the authorization is lost): WeChat
+    /// 61023 "refresh_token is invalid"; Baidu OAuth `invalid_grant`; Kuaishou 100200113
+    /// "refresh_token expired" [m] (Kuaishou's general OAuth table; its mini-program documents
+    /// name none).
+    pub fn is_refresh_token_refused(self, error: &crate::VendorError) -> bool {
+        match self {
+            Vendor::Wechat => error.code == 61023,
+            Vendor::Baidu => {
+                error.code == 0 && error.message.split(':').next() == Some("invalid_grant")
+            }
+            Vendor::Kuaishou => error.code == 100200113,
+        }
+    }
+
     /// Whether `code` means the token was invalid or expired.
     pub fn is_token_invalid(self, code: i64) -> bool {
         self.token_invalid_codes().contains(&code)

@@ -72,6 +72,19 @@ pub enum Error {
         /// What went wrong (never a secret).
         message: String,
     },
+    /// The vendor no longer accepts the authorized app's refresh token (WeChat 61023, Baidu
+    /// `invalid_grant`, Kuaishou 100200113 [m]): the authorization is lost, and the app's
+    /// owner must authorize the platform again. Calls within the failure backoff get this same
+    /// error without asking the vendor again.
+    #[error("the {vendor} authorization of app {app_id} is lost ({cause}); the app's owner must authorize the platform again")]
+    AuthorizationLost {
+        /// Which vendor refused.
+        vendor: Vendor,
+        /// The authorized app whose authorization is lost.
+        app_id: String,
+        /// The vendor's answer (its code, or its `error`/`error_description` in `message`).
+        cause: VendorError,
+    },
     /// The vendor rejected the token, the SDK refreshed it once, and the vendor rejected the
     /// fresh token too. Not retried further.
     #[error("token rejected again after one refresh: {0}")]
@@ -83,6 +96,7 @@ impl Error {
     pub fn vendor(&self) -> Option<&VendorError> {
         match self {
             Error::Vendor(v) | Error::TokenRejected(v) => Some(v),
+            Error::AuthorizationLost { cause, .. } => Some(cause),
             Error::TokenRefresh { vendor, .. } => vendor.as_ref(),
             _ => None,
         }

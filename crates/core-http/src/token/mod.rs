@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
+use tokio::sync::watch;
 
 pub use manager::{load_ticket, refresh_token_of, store_ticket, TokenManager};
 pub use memory::MemoryStore;
@@ -26,7 +27,7 @@ pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 pub use store::{Fence, StoredToken, TokenKey, TokenStore};
 
-use crate::{Error, Secret, TokenFuture, TokenProvider};
+use crate::{Error, Secret, TokenFuture, TokenProvider, VendorError};
 
 /// A boxed future, as the object-safe traits here return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -99,9 +100,10 @@ pub struct RefreshPolicy {
     pub margin: Duration,
     /// How long the cross-process refresh lock lives if its holder dies.
     pub lock_ttl: Duration,
-    /// How often a waiter looks for the token another process is fetching.
+    /// How often a refresh waiting for another process's lock looks for the token it saves
+    /// (waiters in this process learn of it the moment it is saved).
     pub poll_interval: Duration,
-    /// How long a call waits for a token before giving up.
+    /// How long a refresh waits for another process's lock before giving up.
     pub max_wait: Duration,
     /// After a failed refresh, calls get the same error for this long without asking the
     /// vendor again.
@@ -120,24 +122,52 @@ impl Default for RefreshPolicy {
     }
 }
 
+/// A failed refresh: kept for the failure backoff and handed to every caller that waited.
+#[derive(Clone, Debug)]
+enum RefreshFailure {
+    /// The vendor refused the refresh token: the authorization is gone.
+    Lost(VendorError),
+    /// Anything else.
+    Failed {
+        vendor: Option<VendorError>,
+        message: String,
+    },
+}
+
+/// What a refresh ends with, as every waiter receives it.
+type Outcome = Result<Secret, RefreshFailure>;
+
 /// A token that refreshes itself: cached in memory, shared through a [`TokenStore`],
-/// refreshed by one caller at a time. Use it as the token of any handle
+/// refreshed once per expiry. Use it as the token of any handle
 /// (`TokenSource::Provider(Arc::new(refreshing))`).
+///
+/// **Cancel-safe.** A refresh runs in its own Tokio task, owned by the token, not by the
+/// caller that started it: callers wait for its shared outcome and may be dropped at any
+/// `.await` (a timeout, `select!`, an aborted task) without cancelling it, so a refresh token
+/// the vendor rotated is always saved and the store's lock always released. The vendor's
+/// answer is written to the store (access and refresh token as one value) before anything
+/// else happens; the one window in which a crash of the process can lose a rotated refresh
+/// token is that write.
 pub struct RefreshingToken {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     key: TokenKey,
     fetcher: Arc<dyn TokenFetcher>,
     store: Arc<dyn TokenStore>,
     policy: RefreshPolicy,
     cache: ArcSwapOption<Cached>,
-    refresh: tokio::sync::Mutex<()>,
+    /// The refresh in flight, if any: its outcome arrives here (`None` until it ends).
+    flight: std::sync::Mutex<Option<watch::Receiver<Option<Outcome>>>>,
     /// The last refresh failure and when it happened (ms since the epoch).
-    last_failure: std::sync::Mutex<Option<(u64, Error)>>,
+    last_failure: std::sync::Mutex<Option<(u64, RefreshFailure)>>,
 }
 
 impl std::fmt::Debug for RefreshingToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshingToken")
-            .field("key", &self.key)
+            .field("key", &self.inner.key)
             .finish_non_exhaustive()
     }
 }
@@ -156,21 +186,70 @@ impl RefreshingToken {
         policy: RefreshPolicy,
     ) -> Self {
         RefreshingToken {
-            key,
-            fetcher,
-            store,
-            policy,
-            cache: ArcSwapOption::empty(),
-            refresh: tokio::sync::Mutex::new(()),
-            last_failure: std::sync::Mutex::new(None),
+            inner: Arc::new(Inner {
+                key,
+                fetcher,
+                store,
+                policy,
+                cache: ArcSwapOption::empty(),
+                flight: std::sync::Mutex::new(None),
+                last_failure: std::sync::Mutex::new(None),
+            }),
         }
     }
 
     /// The store key.
     pub fn key(&self) -> &TokenKey {
-        &self.key
+        &self.inner.key
     }
 
+    /// The current token: from memory (lock-free), else from the store, else from the one
+    /// refresh in flight (started if none is). Needs a Tokio runtime.
+    pub async fn get(&self) -> Result<Secret, Error> {
+        let inner = &self.inner;
+        if let Some(token) = inner.cached(now_ms()) {
+            return Ok(token);
+        }
+        if let Some(failure) = inner.recent_failure() {
+            return Err(inner.error(failure));
+        }
+        let mut outcome = inner.join_or_start();
+        // Waiting here cancels nothing when this future is dropped.
+        let result = loop {
+            if let Some(result) = outcome.borrow_and_update().clone() {
+                break result;
+            }
+            if outcome.changed().await.is_err() {
+                if let Some(result) = outcome.borrow().clone() {
+                    break result;
+                }
+                let failure = RefreshFailure::Failed {
+                    vendor: None,
+                    message: "the refresh task ended without an answer (a panic in the token \
+                              store or fetcher, or the runtime shutting down)"
+                        .into(),
+                };
+                inner.record_failure(&failure);
+                break Err(failure);
+            }
+        };
+        result.map_err(|failure| inner.error(failure))
+    }
+
+    /// Drops the cached token if it is still `failed` (compare-and-invalidate), in memory and
+    /// in the store, so the next call refreshes. A token another caller already refreshed is
+    /// kept.
+    pub async fn invalidate_token(&self, failed: &Secret) -> Result<(), Error> {
+        let inner = &self.inner;
+        let current = inner.cache.load();
+        if current.as_ref().is_some_and(|c| &c.value == failed) {
+            inner.cache.compare_and_swap(&current, None);
+        }
+        inner.store.invalidate(&inner.key, failed).await
+    }
+}
+
+impl Inner {
     fn cached(&self, now: u64) -> Option<Secret> {
         let guard = self.cache.load();
         guard
@@ -179,16 +258,12 @@ impl RefreshingToken {
             .map(|c| c.value.clone())
     }
 
-    fn refresh_at(&self, stored: &StoredToken) -> Option<(Secret, u64)> {
+    /// Uses a stored token if it is still fresh.
+    fn adopt(&self, stored: &StoredToken, now: u64) -> Option<Secret> {
         let value = stored.access_token.clone()?;
         let lifetime = stored.expires_at_ms.saturating_sub(stored.issued_at_ms);
         let margin = (self.policy.margin.as_millis() as u64).min(lifetime / 5);
-        Some((value, stored.expires_at_ms.saturating_sub(margin)))
-    }
-
-    /// Uses a stored token if it is still fresh.
-    fn adopt(&self, stored: &StoredToken, now: u64) -> Option<Secret> {
-        let (value, refresh_at_ms) = self.refresh_at(stored)?;
+        let refresh_at_ms = stored.expires_at_ms.saturating_sub(margin);
         if refresh_at_ms <= now {
             return None;
         }
@@ -199,116 +274,108 @@ impl RefreshingToken {
         Some(value)
     }
 
-    /// The current token: from memory (lock-free), else from the store, else fetched by
-    /// exactly one caller while the others wait.
-    pub async fn get(&self) -> Result<Secret, Error> {
-        if let Some(token) = self.cached(now_ms()) {
-            return Ok(token);
+    /// The outcome channel of the refresh in flight, or of a new one spawned now.
+    fn join_or_start(self: &Arc<Self>) -> watch::Receiver<Option<Outcome>> {
+        let mut flight = self.flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(running) = flight.as_ref() {
+            if running.borrow().is_none() && running.has_changed().is_ok() {
+                return running.clone();
+            }
         }
-        let _local = self.refresh.lock().await;
-        if let Some(err) = self.recent_failure() {
-            return Err(err);
-        }
-        let deadline = now_ms() + self.policy.max_wait.as_millis() as u64;
+        let (done, outcome) = watch::channel(None);
+        *flight = Some(outcome.clone());
+        drop(flight);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            done.send_replace(Some(Err(RefreshFailure::Failed {
+                vendor: None,
+                message: "refreshing a token needs a Tokio runtime".into(),
+            })));
+            return outcome;
+        };
+        let inner = self.clone();
+        runtime.spawn(async move {
+            let result = inner.refresh().await;
+            if let Err(failure) = &result {
+                inner.record_failure(failure);
+            }
+            done.send_replace(Some(result));
+        });
+        outcome
+    }
+
+    /// The body of the refresh task: the store's fresh token, or the lock and a fetch, or
+    /// another process's token once it saves it.
+    async fn refresh(&self) -> Outcome {
+        let deadline = tokio::time::Instant::now() + self.policy.max_wait;
         loop {
-            let now = now_ms();
-            if let Some(token) = self.cached(now) {
+            let stored = self.store.load(&self.key).await.map_err(failed)?;
+            if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now_ms())) {
                 return Ok(token);
             }
-            let stored = self.store.load(&self.key).await?;
-            if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now)) {
-                return Ok(token);
-            }
-            if let Some(fence) = self.store.lock(&self.key, self.policy.lock_ttl).await? {
-                let result = self.fetch_locked().await.map_err(|e| self.failed(e));
-                self.store.unlock(&self.key, &fence).await?;
+            if let Some(fence) = self
+                .store
+                .lock(&self.key, self.policy.lock_ttl)
+                .await
+                .map_err(failed)?
+            {
+                let lock = LockGuard {
+                    store: self.store.clone(),
+                    key: self.key.clone(),
+                    fence: Some(fence),
+                };
+                let result = self.fetch_locked().await;
+                lock.release().await;
                 return result;
             }
-            // Another process is refreshing: wait for its token (or for its lock to expire).
-            if now_ms() > deadline {
-                return Err(Error::Credentials {
-                    endpoint: "token refresh",
+            // Another process is refreshing: look for the token it saves (or for its lock to
+            // expire), within the remaining wait.
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(RefreshFailure::Failed {
+                    vendor: None,
                     message: format!("timed out waiting for the refresh of {}", self.key),
                 });
             }
-            tokio::time::sleep(self.policy.poll_interval).await;
+            tokio::time::sleep(self.policy.poll_interval.min(deadline - now)).await;
         }
     }
 
-    /// The error of a refresh that failed within the backoff, if any.
-    fn recent_failure(&self) -> Option<Error> {
-        let last = self.last_failure.lock().unwrap_or_else(|p| p.into_inner());
-        let backoff = self.policy.failure_backoff.as_millis() as u64;
-        match &*last {
-            Some((
-                at,
-                Error::TokenRefresh {
-                    key,
-                    vendor,
-                    message,
-                },
-            )) if at + backoff > now_ms() => Some(Error::TokenRefresh {
-                key: key.clone(),
-                vendor: vendor.clone(),
-                message: message.clone(),
-            }),
-            _ => None,
-        }
-    }
-
-    /// Records a refresh failure as a [`Error::TokenRefresh`] and returns it.
-    fn failed(&self, cause: Error) -> Error {
-        let err = match cause {
-            e @ Error::TokenRefresh { .. } => e,
-            cause => Error::TokenRefresh {
-                key: self.key.to_string(),
-                vendor: cause.vendor().cloned(),
-                message: cause.to_string(),
-            },
-        };
-        let copy = match &err {
-            Error::TokenRefresh {
-                key,
-                vendor,
-                message,
-            } => Error::TokenRefresh {
-                key: key.clone(),
-                vendor: vendor.clone(),
-                message: message.clone(),
-            },
-            _ => unreachable!(),
-        };
-        *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some((now_ms(), copy));
-        err
-    }
-
-    async fn fetch_locked(&self) -> Result<Secret, Error> {
+    async fn fetch_locked(&self) -> Outcome {
         // Double-check under the lock: the previous holder may have just saved a token.
-        let stored = self.store.load(&self.key).await?;
-        let now = now_ms();
-        if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now)) {
+        let stored = self.store.load(&self.key).await.map_err(failed)?;
+        if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now_ms())) {
             return Ok(token);
         }
         tracing::debug!(key = %self.key, "refreshing token");
-        let grant = self.fetcher.fetch(stored.as_ref()).await?;
+        let grant = self
+            .fetcher
+            .fetch(stored.as_ref())
+            .await
+            .map_err(|e| self.failure(e))?;
+        // The vendor's answer is saved before anything else: a rotated refresh token must
+        // outlive everything but a crash during this one write.
         let issued = now_ms();
         let new = StoredToken {
-            access_token: Some(grant.access_token.clone()),
+            access_token: Some(grant.access_token),
             issued_at_ms: issued,
             expires_at_ms: issued + grant.expires_in.as_millis() as u64,
             refresh_token: grant
                 .refresh_token
-                .clone()
                 .or_else(|| stored.as_ref().and_then(|s| s.refresh_token.clone())),
         };
         // Save only over the refresh token we used: never drop a rotated one.
         let used = stored.as_ref().and_then(|s| s.refresh_token.as_ref());
-        if !self.store.save(&self.key, &new, used).await? {
+        if !self
+            .store
+            .save(&self.key, &new, used)
+            .await
+            .map_err(failed)?
+        {
             tracing::warn!(key = %self.key, "stored refresh token changed during refresh; keeping the stored one");
         }
         self.adopt(&new, now_ms())
-            .ok_or_else(|| Error::Credentials {
-                endpoint: "token refresh",
+            .ok_or_else(|| RefreshFailure::Failed {
+                vendor: None,
                 message: format!(
                     "the vendor issued an already expired token for {}",
                     self.key
@@ -316,15 +383,101 @@ impl RefreshingToken {
             })
     }
 
-    /// Drops the cached token if it is still `failed` (compare-and-invalidate), in memory and
-    /// in the store, so the next call refreshes. A token another caller already refreshed is
-    /// kept.
-    pub async fn invalidate_token(&self, failed: &Secret) -> Result<(), Error> {
-        let current = self.cache.load();
-        if current.as_ref().is_some_and(|c| &c.value == failed) {
-            self.cache.compare_and_swap(&current, None);
+    /// What a fetch error means: a lost authorization when the vendor refused an authorized
+    /// app's refresh token, a plain failure otherwise.
+    fn failure(&self, cause: Error) -> RefreshFailure {
+        match cause {
+            Error::TokenRefresh {
+                vendor, message, ..
+            } => RefreshFailure::Failed { vendor, message },
+            Error::AuthorizationLost { cause, .. } => RefreshFailure::Lost(cause),
+            cause => match cause.vendor() {
+                Some(v)
+                    if self.key.authorizer_app_id().is_some()
+                        && v.vendor.is_refresh_token_refused(v) =>
+                {
+                    RefreshFailure::Lost(v.clone())
+                }
+                vendor => RefreshFailure::Failed {
+                    vendor: vendor.cloned(),
+                    message: cause.to_string(),
+                },
+            },
         }
-        self.store.invalidate(&self.key, failed).await
+    }
+
+    fn record_failure(&self, failure: &RefreshFailure) {
+        *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((now_ms(), failure.clone()));
+    }
+
+    /// The failure of a refresh within the backoff, if any.
+    fn recent_failure(&self) -> Option<RefreshFailure> {
+        let last = self.last_failure.lock().unwrap_or_else(|p| p.into_inner());
+        let backoff = self.policy.failure_backoff.as_millis() as u64;
+        match &*last {
+            Some((at, failure)) if at + backoff > now_ms() => Some(failure.clone()),
+            _ => None,
+        }
+    }
+
+    /// The caller's error for a failure.
+    fn error(&self, failure: RefreshFailure) -> Error {
+        match failure {
+            RefreshFailure::Lost(cause) => Error::AuthorizationLost {
+                vendor: cause.vendor,
+                app_id: self.key.authorizer_app_id().unwrap_or_default().to_owned(),
+                cause,
+            },
+            RefreshFailure::Failed { vendor, message } => Error::TokenRefresh {
+                key: self.key.to_string(),
+                vendor,
+                message,
+            },
+        }
+    }
+}
+
+/// A store error during a refresh.
+fn failed(e: Error) -> RefreshFailure {
+    RefreshFailure::Failed {
+        vendor: e.vendor().cloned(),
+        message: e.to_string(),
+    }
+}
+
+/// The store's refresh lock, released on every exit: [`LockGuard::release`] on the normal
+/// path, and a spawned unlock from `Drop` when the refresh task unwinds (a panic in a store
+/// or fetcher) or is cancelled. A lock whose holder dies with its process expires after
+/// [`RefreshPolicy::lock_ttl`].
+struct LockGuard {
+    store: Arc<dyn TokenStore>,
+    key: TokenKey,
+    fence: Option<Fence>,
+}
+
+impl LockGuard {
+    async fn release(mut self) {
+        if let Some(fence) = &self.fence {
+            if let Err(e) = self.store.unlock(&self.key, fence).await {
+                tracing::warn!(key = %self.key, error = %e, "could not release the refresh lock; it expires by itself");
+            }
+        }
+        self.fence = None;
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let Some(fence) = self.fence.take() else {
+            return;
+        };
+        let (store, key) = (self.store.clone(), self.key.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = store.unlock(&key, &fence).await;
+            });
+        }
     }
 }
 
@@ -334,13 +487,13 @@ impl TokenProvider for RefreshingToken {
     }
 
     fn app_id(&self) -> Option<&str> {
-        self.key.authorizer_app_id()
+        self.inner.key.authorizer_app_id()
     }
 
     fn invalidate<'a>(&'a self, failed: &'a Secret) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if let Err(e) = self.invalidate_token(failed).await {
-                tracing::warn!(key = %self.key, error = %e, "could not invalidate token in the store");
+                tracing::warn!(key = %self.inner.key, error = %e, "could not invalidate token in the store");
             }
         })
     }

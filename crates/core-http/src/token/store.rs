@@ -101,16 +101,14 @@ impl fmt::Debug for Fence {
 }
 
 impl Fence {
-    /// A value unique to this process and call.
+    /// A value unique to this process and call (128 random bits and the process id).
     pub fn random() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u64(super::now_ms());
-        h.write_u32(std::process::id());
-        Fence(format!("{}-{:016x}", std::process::id(), h.finish()))
+        Fence(format!(
+            "{}-{:016x}{:016x}",
+            std::process::id(),
+            fastrand::u64(..),
+            fastrand::u64(..)
+        ))
     }
 }
 
