@@ -109,9 +109,42 @@ fn oauth_message(error: String, description: Option<String>) -> String {
     }
 }
 
+/// The integer value of `key` when it is the first member of the JSON object `text`, read
+/// without parsing the rest; `None` when the text does not start that way. WeChat and
+/// Kuaishou put their status member first, so a success is recognised without parsing the
+/// body twice (the payload decode then checks the whole text).
+fn leading_status(text: &str, key: &str) -> Option<i64> {
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest
+        .strip_prefix('"')?
+        .strip_prefix(key)?
+        .strip_prefix('"')?
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let end = rest
+        .bytes()
+        .position(|b| !(b.is_ascii_digit() || b == b'-'))
+        .unwrap_or(rest.len());
+    let after = rest[end..].trim_start();
+    if !(after.starts_with(',') || after.starts_with('}')) {
+        return None;
+    }
+    rest[..end].parse().ok()
+}
+
 /// Reads the vendor envelope of `text`; `Err` when it is not one (its status member absent).
 fn read_envelope(vendor: Vendor, text: &str) -> Result<Payload<'_>, String> {
     let not_json = |e: serde_json::Error| e.to_string();
+    match vendor {
+        Vendor::Wechat if leading_status(text, "errcode") == Some(0) => {
+            return Ok(Payload::Json(Some(text)))
+        }
+        Vendor::Kuaishou if leading_status(text, "result") == Some(1) => {
+            return Ok(Payload::Json(Some(text)))
+        }
+        _ => {}
+    }
     Ok(match vendor {
         Vendor::Wechat => {
             let head: WechatHead<'_> = serde_json::from_str(text).map_err(not_json)?;
@@ -163,15 +196,34 @@ where
     E: Endpoint,
     T: DeserializeOwned,
 {
-    let json = json.unwrap_or("null");
+    let json = match json {
+        Some(json) if json.trim() != "null" => json,
+        // No payload: an object response decodes from `{}` (the common case, tried first: a
+        // failed attempt costs an error value), a transparent one from `null`.
+        _ => {
+            let as_object = match serde_json::from_str::<T>("{}") {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let as_null = match serde_json::from_str::<T>("null") {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let e = if as_object.to_string().contains("missing field") {
+                as_object
+            } else {
+                as_null
+            };
+            return Err(decode_error::<E>(
+                raw,
+                ".".into(),
+                format!("the answer has no payload: {e}"),
+            ));
+        }
+    };
     // The fast path; on failure decode again to name the offending field.
     if let Ok(value) = serde_json::from_str::<T>(json) {
         return Ok(value);
-    }
-    if json.trim() == "null" {
-        return serde_json::from_str::<T>("{}").map_err(|e| {
-            decode_error::<E>(raw, ".".into(), format!("the answer has no payload: {e}"))
-        });
     }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
@@ -276,4 +328,34 @@ pub fn decode_binary<E: Endpoint>(raw: RawResponse) -> Result<Binary, Error> {
         content_type: content_type.to_owned(),
         bytes: raw.body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leading_status;
+
+    #[test]
+    fn leading_status_reads_only_a_first_integer_member() {
+        assert_eq!(
+            leading_status(r#"{"errcode":0,"errmsg":"ok"}"#, "errcode"),
+            Some(0)
+        );
+        assert_eq!(
+            leading_status("{\n  \"errcode\" : -1 }", "errcode"),
+            Some(-1)
+        );
+        assert_eq!(leading_status(r#"{"result":1}"#, "result"), Some(1));
+        for not_first in [
+            r#"{"errmsg":"ok","errcode":0}"#,
+            r#"{"errcode":"0"}"#,
+            r#"{"errcode":0.5}"#,
+            r#"{"errcode":0"#,
+            r#"{"errcodes":0}"#,
+            r#"{"errcode":}"#,
+            r#"[{"errcode":0}]"#,
+            "",
+        ] {
+            assert_eq!(leading_status(not_first, "errcode"), None, "{not_first}");
+        }
+    }
 }

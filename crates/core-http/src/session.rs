@@ -460,7 +460,12 @@ impl Session {
         url.push_str(E::PATH);
         url.push('?');
         let query_start = url.len();
-        let mut form = String::new();
+        // Form bodies (Baidu's writes) hold a token and joined lists: sized once.
+        let mut form = if E::BODY == BodyKind::Form {
+            String::with_capacity(512)
+        } else {
+            String::new()
+        };
         {
             let mut q = ParamSink::new(&mut url);
             let mut f = ParamSink::new(&mut form);

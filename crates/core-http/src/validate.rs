@@ -188,9 +188,11 @@ pub fn bare_host<T: Checked + ?Sized>(
     value: &T,
 ) -> Result<(), InvalidRequest> {
     for text in value.texts() {
+        // A scheme's "://" contains '/'.
         let bad = text.is_empty()
-            || text.contains("://")
-            || text.contains(['/', ';', ',', '?', '#', ' ']);
+            || text
+                .bytes()
+                .any(|b| matches!(b, b'/' | b';' | b',' | b'?' | b'#' | b' '));
         if bad {
             return Err(invalid(
                 endpoint,
@@ -210,9 +212,12 @@ pub fn https_or_wss<T: Checked + ?Sized>(
     value: &T,
 ) -> Result<(), InvalidRequest> {
     for text in value.texts() {
-        let scheme_ok = text.starts_with("https://") || text.starts_with("wss://");
-        let host_ok = text.split("://").nth(1).is_some_and(|h| !h.is_empty());
-        if !scheme_ok || !host_ok || text.contains([',', ' ']) {
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("wss://"));
+        // A host after the scheme (the text up to a second "://" must not be empty).
+        let host_ok = rest.is_some_and(|h| !h.is_empty() && !h.starts_with("://"));
+        if !host_ok || text.bytes().any(|b| b == b',' || b == b' ') {
             return Err(invalid(
                 endpoint,
                 field,
