@@ -35,7 +35,7 @@ impl Vendor {
 
     /// Whether the vendor refused a refresh token for good (the authorization is lost): WeChat
     /// 61023 "refresh_token is invalid"; Baidu OAuth `invalid_grant`; Kuaishou 100200113
-    /// "refresh_token expired" [m] (Kuaishou's general OAuth table; its mini-program documents
+    /// "refresh_token expired" (unverified: Kuaishou's general OAuth table; its mini-program documents
     /// name none).
     pub fn is_refresh_token_refused(self, error: &crate::VendorError) -> bool {
         match self {

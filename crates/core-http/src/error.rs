@@ -73,7 +73,7 @@ pub enum Error {
         message: String,
     },
     /// The vendor no longer accepts the authorized app's refresh token (WeChat 61023, Baidu
-    /// `invalid_grant`, Kuaishou 100200113 [m]): the authorization is lost, and the app's
+    /// `invalid_grant`, Kuaishou 100200113, unverified): the authorization is lost, and the app's
     /// owner must authorize the platform again. Calls within the failure backoff get this same
     /// error without asking the vendor again.
     #[error("the {vendor} authorization of app {app_id} is lost ({cause}); the app's owner must authorize the platform again")]
