@@ -25,6 +25,10 @@ pub fn crate_dir(vendor: Vendor) -> &'static str {
     }
 }
 
+/// Where the sandbox's copies of the spec files live (written by `codegen`, checked by
+/// `codegen --check`).
+pub const SANDBOX_SPECS: &str = "crates/sandbox/specs";
+
 /// Every file the generator owns, with its contents.
 pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let specs = miniapp_spec::load_dir(&root.join("specs"))?;
@@ -44,7 +48,13 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
             .unwrap_or(path)
             .display()
             .to_string();
-        let file = emit::module(spec, &rel).with_context(|| format!("generating {rel}"))?;
+        // The sandbox embeds its own copy, so that it packages without the workspace.
+        let in_specs = path.strip_prefix(root.join("specs")).unwrap_or(path);
+        out.insert(
+            root.join(SANDBOX_SPECS).join(in_specs),
+            std::fs::read_to_string(path).with_context(|| format!("reading {rel}"))?,
+        );
+        let file = emit::module(spec).with_context(|| format!("generating {rel}"))?;
         let dir = root.join(crate_dir(spec.vendor)).join("src/generated");
         out.insert(dir.join(format!("{}.rs", spec.module)), format_file(file)?);
         let list = modules.get_mut(&spec.vendor).expect("all vendors listed");
@@ -92,8 +102,15 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         }
     }
     // Generated files whose spec is gone.
-    for vendor in [Vendor::Wechat, Vendor::Baidu, Vendor::Kuaishou] {
-        let dir = root.join(crate_dir(vendor)).join("src/generated");
+    for dir in [Vendor::Wechat, Vendor::Baidu, Vendor::Kuaishou]
+        .into_iter()
+        .flat_map(|vendor| {
+            [
+                root.join(crate_dir(vendor)).join("src/generated"),
+                root.join(SANDBOX_SPECS).join(vendor.as_str()),
+            ]
+        })
+    {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
             if !files.contains_key(&path) {
@@ -137,8 +154,7 @@ mod tests {
     fn fixture_snapshot() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         let spec = miniapp_spec::load(&dir.join("mini.toml")).unwrap();
-        let got =
-            format_file(emit::module(&spec, "xtask/tests/fixtures/mini.toml").unwrap()).unwrap();
+        let got = format_file(emit::module(&spec).unwrap()).unwrap();
         let snapshot = dir.join("mini.rs");
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&snapshot, &got).unwrap();

@@ -2,7 +2,7 @@
 //! mini-programs.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), core_http::Error> {
+//! # async fn demo() -> Result<(), baidu_smartapp_api::Error> {
 //! use baidu_smartapp_api::{Client, basic_info::*};
 //!
 //! let client = Client::new(); // one pool for every authorized app
@@ -20,13 +20,27 @@
 //! `application/x-www-form-urlencoded` body (as Baidu's own SDK sends them); GET parameters in
 //! the query string. Push events: [`parse_event`].
 
+//!
+//! This crate is the only dependency you need: it re-exports the runtime's types ([`Error`],
+//! [`Secret`], [`RetryPolicy`], [`Transport`], …) and, in [`tokens`], the token store, policies
+//! and grants. Features: `rustls` (default), `native-tls`, `redis` (`tokens::RedisStore`).
+//!
+//! Generated items carry the vendor document's description; a fact the transcription could not
+//! confirm in the vendor's own documents or SDK is marked *Unverified* where it appears.
+
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 pub mod tokens;
 
 use std::sync::Arc;
 
-pub use core_http::{Error, Secret, TokenProvider, TokenSource, VendorError};
+// Everything a user needs, so that this crate is the only dependency.
+pub use core_http::push::PushError;
+pub use core_http::{
+    redirect_policy, Binary, Credentials, Error, InvalidRequest, RawBody, RetryPolicy, Secret,
+    Session, TokenProvider, TokenSource, Transport, VendorError, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT,
+};
 pub use generated::*;
 
 /// Production base URL.
@@ -68,7 +82,7 @@ impl Client {
     }
 
     /// The same client with another retry policy, inherited by every handle made from it
-    /// (default: [`core_http::RetryPolicy::default`]).
+    /// (default: [`RetryPolicy::default`]).
     pub fn with_retry_policy(mut self, policy: core_http::RetryPolicy) -> Self {
         self.session = self.session.with_retry_policy(policy);
         self

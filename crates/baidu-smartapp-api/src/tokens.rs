@@ -4,22 +4,42 @@
 //! Baidu's refresh token is **single-use** (it lasts 10 years, and using it once invalidates
 //! it): the refresh lock and the compare-and-set save of the rotated refresh token in the
 //! [`TokenStore`] are what keep two processes from losing it. Use one shared store (Redis,
-//! feature `redis` of `core-http`) for every process of a platform.
+//! feature `redis` of this crate) for every process of a platform.
+//!
+//! ```no_run
+//! # async fn demo(pushed_ticket: String) -> Result<(), baidu_smartapp_api::Error> {
+//! use std::sync::Arc;
+//! use baidu_smartapp_api::tokens::{self, MemoryStore, RefreshPolicy};
+//! use baidu_smartapp_api::{basic_info::PauseServiceRequest, Client};
+//!
+//! let client = Client::new();
+//! let tokens = tokens::manager(&client, "TP_CLIENT_ID", Arc::new(MemoryStore::new()), RefreshPolicy::default());
+//! tokens.store_ticket(pushed_ticket, tokens::TICKET_LIFETIME).await?; // in the push handler
+//! // After `save_authorization("APP_ID", grant)`, a handle that refreshes itself:
+//! let app = client.authorizer(tokens.authorizer_token("APP_ID"));
+//! app.pause_service(&PauseServiceRequest::new()).await?;
+//! # Ok(()) }
+//! ```
+
+// The token types, so that this crate is the only dependency.
+#[cfg(feature = "redis")]
+pub use core_http::token::RedisStore;
+pub use core_http::token::{
+    MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenGrant, TokenKey, TokenManager,
+    TokenStore,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_http::token::{
-    load_ticket, refresh_token_of, BoxFuture, RefreshPolicy, StoredToken, TokenFetcher, TokenGrant,
-    TokenKey, TokenManager, TokenStore,
-};
+use core_http::token::{load_ticket, refresh_token_of, BoxFuture, TokenFetcher};
 use core_http::{Error, Vendor};
 
 use crate::tp_auth::{GetOAuthTokenRequest, GetTpTokenRequest, OAuthGrantType};
 use crate::{Client, Component};
 
 /// How long a pushed ticket is kept (Baidu pushes every 10 minutes; the lifetime is not
-/// documented [?], so the SDK keeps the latest for 12 h).
+/// documented (unverified), so the SDK keeps the latest for 12 h).
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 /// The token manager of the platform whose TP key (`client_id`) is `client_id`.

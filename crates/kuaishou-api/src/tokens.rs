@@ -1,17 +1,37 @@
 //! Self-refreshing Kuaishou tokens: the platform's `component_access_token` (from the latest
 //! pushed `component_ticket`) and each authorized app's `authorizer_access_token`.
 //!
-//! No Kuaishou endpoint that consumes `authorizerRefreshToken` was found [?]: an app's token is
+//! No Kuaishou endpoint that consumes `authorizerRefreshToken` was found (unverified): an app's token is
 //! renewed through a re-authorization code (`re_authorization_code`) exchanged for a new token
 //! (`authorizer_access_token`); the returned refresh token is still stored.
+//!
+//! ```no_run
+//! # async fn demo(pushed_ticket: String) -> Result<(), kuaishou_api::Error> {
+//! use std::sync::Arc;
+//! use kuaishou_api::tokens::{self, MemoryStore, RefreshPolicy};
+//! use kuaishou_api::{basic_info::GetAppInfoRequest, Client};
+//!
+//! let client = Client::new("COMPONENT_APP_ID");
+//! let tokens = tokens::manager(&client, "COMPONENT_APP_SECRET", Arc::new(MemoryStore::new()), RefreshPolicy::default());
+//! tokens.store_ticket(pushed_ticket, tokens::TICKET_LIFETIME).await?; // in the push handler
+//! // After `save_authorization("APP_ID", grant)`, a handle that refreshes itself:
+//! let app = client.authorizer(tokens.authorizer_token("APP_ID"));
+//! let info = app.get_app_info(&GetAppInfoRequest::new()).await?;
+//! # Ok(()) }
+//! ```
+
+// The token types, so that this crate is the only dependency.
+#[cfg(feature = "redis")]
+pub use core_http::token::RedisStore;
+pub use core_http::token::{
+    MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenGrant, TokenKey, TokenManager,
+    TokenStore,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_http::token::{
-    load_ticket, BoxFuture, RefreshPolicy, StoredToken, TokenFetcher, TokenGrant, TokenKey,
-    TokenManager, TokenStore,
-};
+use core_http::token::{load_ticket, BoxFuture, TokenFetcher};
 use core_http::{Error, Secret, Vendor};
 
 use crate::oauth::{
@@ -19,7 +39,7 @@ use crate::oauth::{
 };
 use crate::{Client, Component};
 
-/// How long a pushed ticket is kept (the document says 3 h, its example 2400 s [?]: the SDK
+/// How long a pushed ticket is kept (the document says 3 h, its example 2400 s (unverified): the SDK
 /// keeps it 40 minutes, well past the 10-minute push interval).
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(2400);
 

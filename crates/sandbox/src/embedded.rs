@@ -5,33 +5,35 @@ use std::sync::OnceLock;
 
 use miniapp_spec::SpecFile;
 
-/// Every spec file below `specs/`, as `(path relative to specs/, text)`.
+/// Every spec file below `specs/`, as `(path relative to specs/, text)`: the crate's own copies
+/// in `crates/sandbox/specs/` (written by `cargo xtask codegen`), so that it packages alone.
 ///
-/// A unit test checks that this list matches the `*.toml` files on disk.
+/// Unit tests check that this list matches the workspace's `specs/*/*.toml` files, text
+/// included.
 pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     (
         "wechat/third_party_domain.toml",
-        include_str!("../../../specs/wechat/third_party_domain.toml"),
+        include_str!("../specs/wechat/third_party_domain.toml"),
     ),
     (
         "wechat/component_auth.toml",
-        include_str!("../../../specs/wechat/component_auth.toml"),
+        include_str!("../specs/wechat/component_auth.toml"),
     ),
     (
         "baidu/basic_info.toml",
-        include_str!("../../../specs/baidu/basic_info.toml"),
+        include_str!("../specs/baidu/basic_info.toml"),
     ),
     (
         "baidu/tp_auth.toml",
-        include_str!("../../../specs/baidu/tp_auth.toml"),
+        include_str!("../specs/baidu/tp_auth.toml"),
     ),
     (
         "kuaishou/basic_info.toml",
-        include_str!("../../../specs/kuaishou/basic_info.toml"),
+        include_str!("../specs/kuaishou/basic_info.toml"),
     ),
     (
         "kuaishou/oauth.toml",
-        include_str!("../../../specs/kuaishou/oauth.toml"),
+        include_str!("../specs/kuaishou/oauth.toml"),
     ),
 ];
 

@@ -1,7 +1,7 @@
 //! Typed client for the WeChat Open Platform third-party platform (component) APIs.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), core_http::Error> {
+//! # async fn demo() -> Result<(), wechat_component_api::Error> {
 //! use wechat_component_api::{Client, third_party_domain::*};
 //!
 //! let client = Client::new(); // https://api.weixin.qq.com; `with_base_url` for a proxy or the sandbox
@@ -13,13 +13,27 @@
 //! # Ok(()) }
 //! ```
 
+//!
+//! This crate is the only dependency you need: it re-exports the runtime's types ([`Error`],
+//! [`Secret`], [`RetryPolicy`], [`Transport`], …) and, in [`tokens`], the token store, policies
+//! and grants. Features: `rustls` (default), `native-tls`, `redis` (`tokens::RedisStore`).
+//!
+//! Generated items carry the vendor document's description; a fact the transcription could not
+//! confirm in the vendor's own documents or SDK is marked *Unverified* where it appears.
+
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 pub mod tokens;
 
 use std::sync::Arc;
 
-pub use core_http::{Error, Secret, TokenProvider, TokenSource, VendorError};
+// Everything a user needs, so that this crate is the only dependency.
+pub use core_http::push::PushError;
+pub use core_http::{
+    redirect_policy, Binary, Credentials, Error, InvalidRequest, RawBody, RetryPolicy, Secret,
+    Session, TokenProvider, TokenSource, Transport, VendorError, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT,
+};
 pub use generated::*;
 
 /// Production base URL.
@@ -57,7 +71,7 @@ impl Client {
     }
 
     /// The same client with another retry policy, inherited by every handle made from it
-    /// (default: [`core_http::RetryPolicy::default`]).
+    /// (default: [`RetryPolicy::default`]).
     pub fn with_retry_policy(mut self, policy: core_http::RetryPolicy) -> Self {
         self.session = self.session.with_retry_policy(policy);
         self

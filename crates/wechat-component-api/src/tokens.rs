@@ -3,9 +3,9 @@
 //! its stored `authorizer_refresh_token`, rotated on every refresh).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), core_http::Error> {
+//! # async fn demo() -> Result<(), wechat_component_api::Error> {
 //! use std::sync::Arc;
-//! use core_http::token::{MemoryStore, RefreshPolicy};
+//! use wechat_component_api::tokens::{MemoryStore, RefreshPolicy};
 //! use wechat_component_api::{tokens, Client};
 //!
 //! let client = Client::new();
@@ -17,13 +17,18 @@
 //! # Ok(()) }
 //! ```
 
+// The token types, so that this crate is the only dependency.
+#[cfg(feature = "redis")]
+pub use core_http::token::RedisStore;
+pub use core_http::token::{
+    MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenGrant, TokenKey, TokenManager,
+    TokenStore,
+};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_http::token::{
-    load_ticket, refresh_token_of, BoxFuture, RefreshPolicy, StoredToken, TokenFetcher, TokenGrant,
-    TokenKey, TokenManager, TokenStore,
-};
+use core_http::token::{load_ticket, refresh_token_of, BoxFuture, TokenFetcher};
 use core_http::{Error, Secret, Vendor};
 
 use crate::component_auth::{GetAuthorizerTokenRequest, GetComponentAccessTokenRequest};

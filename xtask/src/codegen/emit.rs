@@ -784,15 +784,17 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
 }
 
 /// The module generated for one spec file.
-pub fn module(spec: &SpecFile, rel_path: &str) -> Result<TokenStream> {
+pub fn module(spec: &SpecFile) -> Result<TokenStream> {
     let vendor_name = match spec.vendor {
         Vendor::Wechat => "WeChat",
         Vendor::Baidu => "Baidu",
         Vendor::Kuaishou => "Kuaishou",
     };
+    // Rendered docs name the document, never a path of this repository.
     let mut mdoc = format!(
-        "{vendor_name}: 「{}」 (`shared/seeds/{}`), from `{rel_path}`.",
-        spec.source.title, spec.source.document
+        "{vendor_name}: 「{}」, generated from the SDK's field-by-field transcription of this \
+         vendor document (marked *Unverified* where a fact comes from elsewhere).",
+        spec.source.title
     );
     if let Some(url) = &spec.source.url {
         mdoc.push_str(&format!("\n\nDocument: <{url}>"));
