@@ -384,6 +384,24 @@ async fn limits_are_checked_before_sending() {
         panic!()
     };
     assert_eq!(e.field, "request_domain");
+    // A domain is an origin: a path, a query or user info is refused before sending.
+    for not_a_domain in [
+        "https://x/path?q",
+        "https://x/",
+        "wss://x?q=1",
+        "https://user@x",
+        "https://x:port",
+    ] {
+        let mut path = ModifyDomainRequest::new();
+        path.action = Some(DomainAction::Add);
+        path.socket_domain = Some(vec!["wss://ok.example.com".into(), not_a_domain.into()]);
+        let Err(Error::InvalidRequest(e)) = app.modify_domain(&path).await else {
+            panic!("{not_a_domain} was accepted")
+        };
+        assert_eq!(e.field, "socket_domain");
+        assert!(e.rule.contains("no path or query"), "{e}");
+        assert_eq!(e.given, format!("{not_a_domain:?}"));
+    }
 
     let scene = ApplyMobileAuthRequest::new(
         MobileAuthReason::Other,

@@ -164,12 +164,17 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Transport {
     /// A transport with its own connection pool ([`DEFAULT_CONNECT_TIMEOUT`],
-    /// [`DEFAULT_REQUEST_TIMEOUT`]).
+    /// [`DEFAULT_REQUEST_TIMEOUT`], [`redirect_policy`]). Panics like [`Transport::with_timeouts`].
     pub fn new(base_url: impl Into<String>) -> Self {
         Self::with_timeouts(base_url, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT)
     }
 
     /// A transport with explicit connect and per-request timeouts.
+    ///
+    /// # Panics
+    ///
+    /// When the TLS backend cannot be initialised, as `reqwest::Client::new` does (a
+    /// transport silently without its timeouts and redirect policy would be worse).
     pub fn with_timeouts(
         base_url: impl Into<String>,
         connect: Duration,
@@ -180,7 +185,7 @@ impl Transport {
             .timeout(request)
             .redirect(redirect_policy())
             .build()
-            .unwrap_or_default();
+            .unwrap_or_else(|e| panic!("core-http: the HTTP client cannot be built: {e}"));
         Self::with_client(base_url, http)
     }
 

@@ -181,52 +181,46 @@ pub fn max_items(
     Ok(())
 }
 
+/// Every item has the documented `format` (the one implementation in `miniapp-rules`, which
+/// the sandbox runs too).
+fn format<T: Checked + ?Sized>(
+    endpoint: &'static str,
+    field: &'static str,
+    value: &T,
+    format: miniapp_rules::Format,
+) -> Result<(), InvalidRequest> {
+    match value.texts().find(|text| !format.accepts(text)) {
+        Some(text) => Err(invalid(
+            endpoint,
+            field,
+            format.rule().into(),
+            format!("{text:?}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Every item a bare host: no scheme, no path, no separators, not empty.
 pub fn bare_host<T: Checked + ?Sized>(
     endpoint: &'static str,
     field: &'static str,
     value: &T,
 ) -> Result<(), InvalidRequest> {
-    for text in value.texts() {
-        // A scheme's "://" contains '/'.
-        let bad = text.is_empty()
-            || text
-                .bytes()
-                .any(|b| matches!(b, b'/' | b';' | b',' | b'?' | b'#' | b' '));
-        if bad {
-            return Err(invalid(
-                endpoint,
-                field,
-                "a bare host such as www.qq.com (no scheme, no path)".into(),
-                format!("{text:?}"),
-            ));
-        }
-    }
-    Ok(())
+    format(endpoint, field, value, miniapp_rules::Format::BareHost)
 }
 
-/// Every item an `https://` or `wss://` URL without separators.
+/// Every item an `https://` or `wss://` origin (host and port, no path or query).
 pub fn https_or_wss<T: Checked + ?Sized>(
     endpoint: &'static str,
     field: &'static str,
     value: &T,
 ) -> Result<(), InvalidRequest> {
-    for text in value.texts() {
-        let rest = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("wss://"));
-        // A host after the scheme (the text up to a second "://" must not be empty).
-        let host_ok = rest.is_some_and(|h| !h.is_empty() && !h.starts_with("://"));
-        if !host_ok || text.bytes().any(|b| b == b',' || b == b' ') {
-            return Err(invalid(
-                endpoint,
-                field,
-                "a URL starting with https:// or wss://".into(),
-                format!("{text:?}"),
-            ));
-        }
-    }
-    Ok(())
+    format(
+        endpoint,
+        field,
+        value,
+        miniapp_rules::Format::HttpsOrWssOrigin,
+    )
 }
 
 #[cfg(test)]

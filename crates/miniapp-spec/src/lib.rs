@@ -404,8 +404,18 @@ impl Limits {
 pub enum Format {
     /// A bare host name: no scheme, no path (`www.qq.com`).
     BareHost,
-    /// A URL starting with `https://` or `wss://`.
+    /// An `https://` or `wss://` domain: host and port, no path or query.
     HttpsOrWssUrl,
+}
+
+impl Format {
+    /// The one implementation of the format's check, shared by the SDK and the sandbox.
+    pub fn rules(self) -> miniapp_rules::Format {
+        match self {
+            Format::BareHost => miniapp_rules::Format::BareHost,
+            Format::HttpsOrWssUrl => miniapp_rules::Format::HttpsOrWssOrigin,
+        }
+    }
 }
 
 /// A documented error code.

@@ -457,24 +457,9 @@ fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), Stri
             ));
         }
     }
-    match limits.format {
-        Some(Format::BareHost)
-            if text.is_empty()
-                || text.contains("://")
-                || text.contains(['/', ';', ',', '?', '#', ' ']) =>
-        {
-            Err(format!(
-                "`{path}`: {text:?} must be a bare host name (no scheme, no path)"
-            ))
-        }
-        Some(Format::HttpsOrWssUrl)
-            if !(text.starts_with("https://") || text.starts_with("wss://"))
-                || text.split("://").nth(1).is_none_or(str::is_empty)
-                || text.contains([',', ' ']) =>
-        {
-            Err(format!(
-                "`{path}`: {text:?} must start with https:// or wss://"
-            ))
+    match limits.format.map(Format::rules) {
+        Some(format) if !format.accepts(text) => {
+            Err(format!("`{path}`: {text:?} must be {}", format.rule()))
         }
         _ => Ok(()),
     }
