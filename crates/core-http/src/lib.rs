@@ -10,7 +10,9 @@
 //! - [`Error`]: transport failure vs. undecodable response vs. vendor error.
 //! - [`wire`] and [`de`]: the encoders and lenient decoders the generated code calls.
 //! - [`push`]: helpers behind each vendor's push-event entry point.
+//! - [`crypto`]: verification and decryption of pushes (WeChat's message encryption).
 
+pub mod crypto;
 pub mod de;
 mod endpoint;
 pub mod envelope;
