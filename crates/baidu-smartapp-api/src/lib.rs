@@ -19,7 +19,6 @@
 //! Wire choice: POST parameters, the token included, travel as an
 //! `application/x-www-form-urlencoded` body (as Baidu's own SDK sends them); GET parameters in
 //! the query string. Push events: [`parse_event`].
-
 //!
 //! This crate is the only dependency you need: it re-exports the runtime's types ([`Error`],
 //! [`Secret`], [`RetryPolicy`], [`Transport`], …) and, in [`tokens`], the token store, policies

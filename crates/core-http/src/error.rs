@@ -85,6 +85,10 @@ pub enum Error {
         /// The vendor's answer (its code, or its `error`/`error_description` in `message`).
         cause: VendorError,
     },
+    /// A push was refused: its signature does not match, it is not for this platform, or its
+    /// body is broken. Nothing from it was used or stored.
+    #[error("push refused: {0}")]
+    Push(#[from] crate::crypto::CryptoError),
     /// The vendor rejected the token, the SDK refreshed it once, and the vendor rejected the
     /// fresh token too. Not retried further.
     #[error("token rejected again after one refresh: {0}")]

@@ -10,7 +10,6 @@
 //! println!("{:?}", info.app_name);
 //! # Ok(()) }
 //! ```
-
 //!
 //! This crate is the only dependency you need: it re-exports the runtime's types ([`Error`],
 //! [`Secret`], [`RetryPolicy`], [`Transport`], …) and, in [`tokens`], the token store, policies

@@ -12,7 +12,6 @@
 //! println!("{:?}", answer.testing_wxa_jump_h5_domain);
 //! # Ok(()) }
 //! ```
-
 //!
 //! This crate is the only dependency you need: it re-exports the runtime's types ([`Error`],
 //! [`Secret`], [`RetryPolicy`], [`Transport`], …) and, in [`tokens`], the token store, policies
@@ -23,6 +22,7 @@
 
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
+pub mod push;
 pub mod tokens;
 
 use std::sync::Arc;

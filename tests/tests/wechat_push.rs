@@ -1,0 +1,147 @@
+//! WeChat's pushes to the authorization event URL, through the public API: a pushed ticket is
+//! verified, decrypted and stored, and the platform token is then fetched with it; a push that
+//! fails verification stores nothing; authorization pushes are typed; secrets never print.
+
+use std::sync::Arc;
+
+use core_http::crypto::CryptoError;
+use core_http::token::{load_ticket, MemoryStore, RefreshPolicy};
+use core_http::Error;
+use miniapp_sandbox::{Sandbox, SandboxOptions};
+use wechat_component_api::push::{self, ComponentPush, MessageCrypto, PushQuery};
+
+const APP_ID: &str = "wx134c8103faa5a59e";
+
+fn crypto() -> MessageCrypto {
+    // The platform's own worked example: token `AAAAA`, a key of 43 × `A`.
+    MessageCrypto::new("AAAAA", &"A".repeat(43), APP_ID).unwrap()
+}
+
+/// The push WeChat would send for `inner` (decrypted XML): the query and the body.
+fn pushed(crypto: &MessageCrypto, inner: &str) -> (PushQuery, Vec<u8>) {
+    let encrypt = crypto.encrypt(inner);
+    let query = PushQuery {
+        timestamp: "1413192605".into(),
+        nonce: "1590219412".into(),
+        msg_signature: crypto.signature("1413192605", "1590219412", &encrypt),
+    };
+    let body = format!(
+        "<xml><AppId><![CDATA[{APP_ID}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    );
+    (query, body.into_bytes())
+}
+
+fn ticket_push(app_id: &str, ticket: &str) -> String {
+    format!("<xml><AppId><![CDATA[{app_id}]]></AppId><CreateTime>1413192605</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>")
+}
+
+#[tokio::test]
+async fn a_pushed_ticket_is_stored_and_fetches_the_platform_token() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
+    let store = Arc::new(MemoryStore::new());
+    let tokens = wechat_component_api::tokens::manager(
+        &client,
+        APP_ID,
+        "APP_SECRET",
+        store.clone(),
+        RefreshPolicy::default(),
+    );
+    let c = crypto();
+
+    // A forged push (signature over other bytes) stores nothing.
+    let (mut query, body) = pushed(&c, &ticket_push(APP_ID, "ticket@@@forged"));
+    query.msg_signature = c.signature("1413192605", "1590219412", "other");
+    let err = push::receive(&tokens, &c, &query, &body).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Push(CryptoError::BadSignature)),
+        "{err:?}"
+    );
+    // A ticket for another platform stores nothing either.
+    let (query, body) = pushed(&c, &ticket_push("wx_other_platform", "ticket@@@other"));
+    let err = push::receive(&tokens, &c, &query, &body).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Push(CryptoError::WrongAppId { .. })),
+        "{err:?}"
+    );
+    assert!(load_ticket(store.as_ref(), &tokens.ticket_key())
+        .await
+        .is_err());
+
+    // The real push: stored, then used for the platform token.
+    let (query, body) = pushed(&c, &ticket_push(APP_ID, "ticket@@@pushed"));
+    let push = push::receive(&tokens, &c, &query, &body).await.unwrap();
+    let ComponentPush::VerifyTicket(t) = &push else {
+        panic!("{push:?}")
+    };
+    assert_eq!((t.app_id.as_str(), t.create_time), (APP_ID, 1413192605));
+    assert!(!format!("{push:?}").contains("ticket@@@pushed"));
+    assert_eq!(
+        load_ticket(store.as_ref(), &tokens.ticket_key())
+            .await
+            .unwrap()
+            .expose(),
+        "ticket@@@pushed"
+    );
+    tokens.component_token().get().await.unwrap();
+    let fetch = sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint.as_deref() == Some("GetComponentAccessToken"))
+        .unwrap();
+    let body = String::from_utf8(fetch.body.to_vec()).unwrap();
+    assert!(
+        body.contains(r#""component_verify_ticket":"ticket@@@pushed""#),
+        "{body}"
+    );
+}
+
+#[test]
+fn authorization_pushes_are_typed_and_unknown_ones_kept() {
+    let c = crypto();
+    let open = |inner: &str| {
+        let (query, body) = pushed(&c, inner);
+        push::open(&c, &query, &body)
+    };
+    let authorized = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1413192760</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[wx_app_1]]></AuthorizerAppid><AuthorizationCode><![CDATA[queryauthcode@@@SECRET_CODE]]></AuthorizationCode><AuthorizationCodeExpiredTime>1413196360</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[preauthcode@@@x]]></PreAuthCode></xml>");
+    match open(&authorized).unwrap() {
+        ComponentPush::Authorized(a) => {
+            assert_eq!(a.authorizer_appid, "wx_app_1");
+            assert_eq!(a.authorization_code.expose(), "queryauthcode@@@SECRET_CODE");
+            assert_eq!(a.authorization_code_expired_time, Some(1413196360));
+            assert!(!format!("{a:?}").contains("SECRET_CODE"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let updated = authorized.replace("[authorized]", "[updateauthorized]");
+    assert!(matches!(
+        open(&updated).unwrap(),
+        ComponentPush::UpdateAuthorized(_)
+    ));
+    let revoked = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1413192760</CreateTime><InfoType><![CDATA[unauthorized]]></InfoType><AuthorizerAppid><![CDATA[wx_app_1]]></AuthorizerAppid></xml>");
+    match open(&revoked).unwrap() {
+        ComponentPush::Unauthorized(u) => assert_eq!(u.authorizer_appid, "wx_app_1"),
+        other => panic!("{other:?}"),
+    }
+    let unknown = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1</CreateTime><InfoType><![CDATA[notify_third_fasteregister]]></InfoType><status>0</status></xml>");
+    match open(&unknown).unwrap() {
+        ComponentPush::Other { info_type, fields } => {
+            assert_eq!(info_type, "notify_third_fasteregister");
+            assert_eq!(fields.get("status"), Some("0"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A push missing what its InfoType needs is refused, not half-read.
+    let broken = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1</CreateTime><InfoType><![CDATA[authorized]]></InfoType></xml>");
+    assert!(matches!(open(&broken), Err(CryptoError::Body(_))));
+    // Not XML at all.
+    assert!(matches!(
+        push::open(&c, &PushQuery::default(), b"{\"json\":true}"),
+        Err(CryptoError::Body(_))
+    ));
+}
