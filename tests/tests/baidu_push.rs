@@ -1,0 +1,132 @@
+//! Baidu's pushes, through the public API: the JSON envelope verified and decrypted, a pushed
+//! ticket stored and then used for the TP token, the seed document's events typed, and a push
+//! that fails verification storing nothing.
+
+use std::sync::Arc;
+
+use baidu_smartapp_api::basic_info::Event;
+use baidu_smartapp_api::push::{self, MessageCrypto, TpPush};
+use core_http::crypto::CryptoError;
+use core_http::token::{load_ticket, MemoryStore, RefreshPolicy};
+use core_http::Error;
+use miniapp_sandbox::{Sandbox, SandboxOptions};
+
+const CLIENT_ID: &str = "tp_client_id";
+
+fn crypto() -> MessageCrypto {
+    MessageCrypto::new(
+        "baidu-message-token",
+        "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+        CLIENT_ID,
+    )
+    .unwrap()
+}
+
+/// The envelope Baidu would POST for the decrypted JSON `inner`.
+fn pushed(crypto: &MessageCrypto, inner: &str) -> Vec<u8> {
+    let encrypt = crypto.encrypt(inner);
+    let signature = crypto.signature("1535551395", "4464221", &encrypt);
+    serde_json::json!({
+        "Nonce": "4464221",
+        "TimeStamp": 1535551395,
+        "Encrypt": encrypt,
+        "MsgSignature": signature,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_pushed_ticket_is_stored_and_fetches_the_tp_token() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = baidu_smartapp_api::Client::with_base_url(sandbox.base_url());
+    let store = Arc::new(MemoryStore::new());
+    let tokens = baidu_smartapp_api::tokens::manager(
+        &client,
+        CLIENT_ID,
+        store.clone(),
+        RefreshPolicy::default(),
+    );
+    let c = crypto();
+    let ticket = r#"{"Ticket":"8c0da4968b0d1e28acbc1d738a56607d","FromUserName":"SmartAPP","CreateTime":"1413192605","MsgType":"ticket","Event":"push"}"#;
+
+    // Signed with another token: refused, nothing stored.
+    let other = MessageCrypto::new(
+        "not-the-token",
+        "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+        CLIENT_ID,
+    )
+    .unwrap();
+    let err = push::receive(&tokens, &c, &pushed(&other, ticket))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Push(CryptoError::BadSignature)),
+        "{err:?}"
+    );
+    // Encrypted for another platform's client id: refused.
+    let elsewhere = MessageCrypto::new(
+        "baidu-message-token",
+        "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+        "other_client",
+    )
+    .unwrap();
+    let err = push::receive(&tokens, &c, &pushed(&elsewhere, ticket))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Push(CryptoError::WrongAppId { .. })),
+        "{err:?}"
+    );
+    assert!(load_ticket(store.as_ref(), &tokens.ticket_key())
+        .await
+        .is_err());
+
+    let push = push::receive(&tokens, &c, &pushed(&c, ticket))
+        .await
+        .unwrap();
+    let TpPush::Ticket(t) = &push else {
+        panic!("{push:?}")
+    };
+    assert_eq!(t.create_time, Some(1413192605));
+    assert!(!format!("{push:?}").contains("8c0da4968b0d"));
+    tokens.component_token().get().await.unwrap();
+    let fetch = sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint.as_deref() == Some("GetTpToken"))
+        .unwrap();
+    assert!(
+        fetch
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .contains("ticket=8c0da4968b0d1e28acbc1d738a56607d"),
+        "{fetch:?}"
+    );
+}
+
+#[test]
+fn the_seed_documents_events_arrive_typed() {
+    let c = crypto();
+    let event = r#"{"appId":15263713,"tpAppId":14242323,"eventTime":"2019-01-14 12:45:10","event":" BASE_INFO_OFFLINE_AUDIT_FAIL","reson":"bad"}"#;
+    match push::open(&c, &pushed(&c, event)).unwrap() {
+        TpPush::Event(Event::OfflineUpdateAudit(e)) => assert_eq!(e.reason.as_deref(), Some("bad")),
+        other => panic!("{other:?}"),
+    }
+    // An authorization event the seed does not describe is kept.
+    let authorized = r#"{"appId":1,"tpAppId":2,"eventTime":"2019-01-14 12:45:10","event":"AUTHORIZED","authorizationCode":"c","authorizationCodeExpiresIn":60}"#;
+    assert!(matches!(
+        push::open(&c, &pushed(&c, authorized)).unwrap(),
+        TpPush::Event(Event::Unknown(_))
+    ));
+    assert!(matches!(
+        push::open(&c, b"<xml/>"),
+        Err(CryptoError::Body(_))
+    ));
+}
