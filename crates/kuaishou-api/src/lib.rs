@@ -20,6 +20,7 @@
 
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
+pub mod push;
 pub mod tokens;
 
 use std::sync::Arc;

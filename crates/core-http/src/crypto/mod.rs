@@ -2,11 +2,14 @@
 //!
 //! - [`wechat::MessageCrypto`]: WeChat's message encryption ("消息加解密", AES-256-CBC with the
 //!   EncodingAESKey, SHA-1 `msg_signature`), used for every push to a third-party platform
-//!   (`component_verify_ticket`, authorization changes) and for encrypted replies.
+//!   (`component_verify_ticket`, authorization changes) and for encrypted replies; Baidu uses
+//!   the same cipher and signature with its own envelope.
+//! - [`kuaishou::PushCrypto`]: Kuaishou's `kwaisign` and `encryptedMsg` (unverified).
 //!
 //! Nothing a push carries is trusted before its signature is checked (in constant time) and
 //! its plaintext names the platform it was sent to.
 
+pub mod kuaishou;
 pub mod wechat;
 mod xml;
 
