@@ -24,11 +24,19 @@ fn crypto() -> MessageCrypto {
 
 /// The envelope Baidu would POST for the decrypted JSON `inner`.
 fn pushed(crypto: &MessageCrypto, inner: &str) -> Vec<u8> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    pushed_at(crypto, inner, now)
+}
+
+fn pushed_at(crypto: &MessageCrypto, inner: &str, timestamp: u64) -> Vec<u8> {
     let encrypt = crypto.encrypt(inner);
-    let signature = crypto.signature("1535551395", "4464221", &encrypt);
+    let signature = crypto.signature(&timestamp.to_string(), "4464221", &encrypt);
     serde_json::json!({
         "Nonce": "4464221",
-        "TimeStamp": 1535551395,
+        "TimeStamp": timestamp,
         "Encrypt": encrypt,
         "MsgSignature": signature,
     })
@@ -129,4 +137,24 @@ fn the_seed_documents_events_arrive_typed() {
         push::open(&c, b"<xml/>"),
         Err(CryptoError::Body(_))
     ));
+}
+
+#[test]
+fn a_replayed_push_is_refused() {
+    let c = crypto();
+    let ticket = r#"{"Ticket":"t","MsgType":"ticket"}"#;
+    let an_hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600;
+    assert!(matches!(
+        push::open(&c, &pushed_at(&c, ticket, an_hour_ago)),
+        Err(CryptoError::Stale { .. })
+    ));
+    assert!(push::open(
+        &c.with_max_age(None),
+        &pushed_at(&crypto(), ticket, an_hour_ago)
+    )
+    .is_ok());
 }

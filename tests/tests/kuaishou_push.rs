@@ -16,7 +16,10 @@ fn pushed(crypto: &PushCrypto, inner: &str) -> (String, Vec<u8>) {
         "encryptedMsg": crypto.encrypt(inner),
         "msgId": "msg-42",
         "componentAppId": "ks_component",
-        "timestamp": 1_700_000_000_000u64,
+        "timestamp": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
     })
     .to_string()
     .into_bytes();
@@ -84,4 +87,26 @@ async fn a_pushed_component_ticket_is_stored_and_fetches_the_component_token() {
     let envelope: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let d = c.diagnose(&sign, &body, envelope["encryptedMsg"].as_str());
     assert!(d.signature_matched && d.plaintext_is_json);
+}
+
+#[test]
+fn a_replayed_push_is_refused() {
+    let c = PushCrypto::new(
+        "ks-message-token",
+        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    )
+    .unwrap();
+    let body = serde_json::json!({
+        "encryptedMsg": c.encrypt(r#"{"event":"COMPONENT_TICKET","componentTicket":"t"}"#),
+        "msgId": "m",
+        "timestamp": 1_700_000_000_000u64,
+    })
+    .to_string()
+    .into_bytes();
+    let sign = c.signature(&body);
+    assert!(matches!(
+        push::open(&c, &sign, &body),
+        Err(CryptoError::Stale { .. })
+    ));
+    assert!(push::open(&c.with_max_age(None), &sign, &body).is_ok());
 }

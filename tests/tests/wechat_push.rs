@@ -18,12 +18,24 @@ fn crypto() -> MessageCrypto {
 }
 
 /// The push WeChat would send for `inner` (decrypted XML): the query and the body.
+fn now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
+}
+
 fn pushed(crypto: &MessageCrypto, inner: &str) -> (PushQuery, Vec<u8>) {
+    pushed_at(crypto, inner, &now())
+}
+
+fn pushed_at(crypto: &MessageCrypto, inner: &str, timestamp: &str) -> (PushQuery, Vec<u8>) {
     let encrypt = crypto.encrypt(inner);
     let query = PushQuery {
-        timestamp: "1413192605".into(),
+        timestamp: timestamp.into(),
         nonce: "1590219412".into(),
-        msg_signature: crypto.signature("1413192605", "1590219412", &encrypt),
+        msg_signature: crypto.signature(timestamp, "1590219412", &encrypt),
     };
     let body = format!(
         "<xml><AppId><![CDATA[{APP_ID}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
@@ -56,7 +68,7 @@ async fn a_pushed_ticket_is_stored_and_fetches_the_platform_token() {
 
     // A forged push (signature over other bytes) stores nothing.
     let (mut query, body) = pushed(&c, &ticket_push(APP_ID, "ticket@@@forged"));
-    query.msg_signature = c.signature("1413192605", "1590219412", "other");
+    query.msg_signature = c.signature(&query.timestamp, "1590219412", "other");
     let err = push::receive(&tokens, &c, &query, &body).await.unwrap_err();
     assert!(
         matches!(err, Error::Push(CryptoError::BadSignature)),

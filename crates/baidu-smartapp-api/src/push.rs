@@ -85,7 +85,8 @@ struct TicketBody {
     create_time: Option<i64>,
 }
 
-/// Verifies and decrypts a push body and reads it.
+/// Verifies a push body (signature, then the replay window of its `TimeStamp`), decrypts it
+/// and reads it.
 pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> {
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| CryptoError::Body(format!("not Baidu's push envelope: {e}")))?;
@@ -95,6 +96,7 @@ pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> 
         &envelope.nonce,
         &envelope.encrypt,
     )?;
+    crypto.check_timestamp(&envelope.timestamp)?;
     let plain = crypto.decrypt(&envelope.encrypt)?;
     let head: TicketBody = serde_json::from_str(&plain)
         .map_err(|e| CryptoError::Body(format!("the decrypted push is not JSON: {e}")))?;

@@ -45,13 +45,22 @@ struct Envelope {
     msg_id: Option<String>,
     #[serde(rename = "componentAppId", default)]
     component_app_id: Option<String>,
+    #[serde(default)]
+    timestamp: Option<serde_json::Value>,
 }
 
-/// Verifies `kwaisign` over the raw body, decrypts `encryptedMsg` and reads the event.
+/// Verifies `kwaisign` over the raw body and the replay window of `timestamp` (ms), decrypts
+/// `encryptedMsg` and reads the event.
 pub fn open(crypto: &PushCrypto, kwaisign: &str, body: &[u8]) -> Result<Received, CryptoError> {
     crypto.verify(kwaisign, body)?;
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| CryptoError::Body(format!("not Kuaishou's push envelope: {e}")))?;
+    let timestamp = match &envelope.timestamp {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    crypto.check_timestamp(&timestamp)?;
     let plain = crypto.decrypt(&envelope.encrypted_msg)?;
     let event = Event::parse(plain.as_bytes()).map_err(|e| CryptoError::Body(e.to_string()))?;
     Ok(Received {

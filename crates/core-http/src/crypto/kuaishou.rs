@@ -34,6 +34,7 @@ const KEY_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpos
 pub struct PushCrypto {
     token: Secret,
     key: Vec<u8>,
+    max_age: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for PushCrypto {
@@ -70,7 +71,19 @@ impl PushCrypto {
         Ok(PushCrypto {
             token: token.into(),
             key,
+            max_age: Some(super::wechat::DEFAULT_MAX_AGE),
         })
+    }
+
+    /// The same crypto with another replay window (`None`: no timestamp check).
+    pub fn with_max_age(mut self, max_age: Option<std::time::Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Refuses an envelope `timestamp` (Unix milliseconds) outside the replay window.
+    pub fn check_timestamp(&self, timestamp_ms: &str) -> Result<(), CryptoError> {
+        super::check_age(self.max_age, timestamp_ms, 1000)
     }
 
     /// The `kwaisign` of `body`.

@@ -15,6 +15,29 @@ mod xml;
 
 pub use xml::{xml_fields, XmlFields};
 
+/// Refuses `timestamp` (in units of `1/per_second` s: 1 for seconds, 1000 for ms) when it is
+/// further than `max_age` from now; `None` accepts any.
+pub(crate) fn check_age(
+    max_age: Option<std::time::Duration>,
+    timestamp: &str,
+    per_second: i64,
+) -> Result<(), CryptoError> {
+    let Some(max_age) = max_age else {
+        return Ok(());
+    };
+    let Ok(at) = timestamp.trim().parse::<i64>() else {
+        return Err(CryptoError::Stale { age_secs: i64::MAX });
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let age = (now - at / per_second).abs();
+    if age as u64 > max_age.as_secs() {
+        return Err(CryptoError::Stale { age_secs: age });
+    }
+    Ok(())
+}
+
 /// Why a push was refused. Never contains a key, a token or the plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +58,13 @@ pub enum CryptoError {
         expected: String,
         /// The app id in the plaintext.
         got: String,
+    },
+    /// The push's timestamp is outside the replay window (or not a number): a replayed or
+    /// delayed push.
+    #[error("the push timestamp is outside the replay window ({age_secs} s away from now)")]
+    Stale {
+        /// How far the timestamp is from now, in seconds (`i64::MAX` when unreadable).
+        age_secs: i64,
     },
     /// The push body lacks a member the scheme needs (WeChat `Encrypt`) or is not XML.
     #[error("the push body is not the expected XML: {0}")]

@@ -69,7 +69,12 @@ pub struct MessageCrypto {
     token: Secret,
     key: [u8; 32],
     app_id: String,
+    max_age: Option<std::time::Duration>,
 }
+
+/// How old (or how far in the future) a push's timestamp may be by default: a captured push
+/// replayed later is refused.
+pub const DEFAULT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl std::fmt::Debug for MessageCrypto {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,6 +82,7 @@ impl std::fmt::Debug for MessageCrypto {
             .field("token", &self.token)
             .field("key", &"***")
             .field("app_id", &self.app_id)
+            .field("max_age", &self.max_age)
             .finish()
     }
 }
@@ -104,7 +110,20 @@ impl MessageCrypto {
             token: token.into(),
             key,
             app_id: app_id.into(),
+            max_age: Some(DEFAULT_MAX_AGE),
         })
+    }
+
+    /// The same crypto with another replay window for [`MessageCrypto::open`] (`None`: no
+    /// timestamp check, e.g. to open recorded pushes in tests).
+    pub fn with_max_age(mut self, max_age: Option<std::time::Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Refuses a `timestamp` (Unix seconds, as text) outside the replay window.
+    pub fn check_timestamp(&self, timestamp: &str) -> Result<(), CryptoError> {
+        super::check_age(self.max_age, timestamp, 1)
     }
 
     /// The app id messages must be encrypted for.
@@ -176,8 +195,9 @@ impl MessageCrypto {
         String::from_utf8(message.to_vec()).map_err(|_| CryptoError::Malformed("not UTF-8"))
     }
 
-    /// Verifies and decrypts a push: the XML body's `Encrypt` member, signed as `query` says.
-    /// Returns the decrypted XML's fields. Nothing is decrypted when the signature fails.
+    /// Verifies and decrypts a push: the XML body's `Encrypt` member, signed as `query` says,
+    /// with a timestamp inside the replay window ([`DEFAULT_MAX_AGE`]). Returns the decrypted
+    /// XML's fields. Nothing is decrypted when a check fails.
     pub fn open(&self, query: &PushQuery, body: &[u8]) -> Result<XmlFields, CryptoError> {
         let body = std::str::from_utf8(body).map_err(|_| CryptoError::Body("not UTF-8".into()))?;
         let outer = xml_fields(body)?;
@@ -190,6 +210,7 @@ impl MessageCrypto {
             &query.nonce,
             encrypt,
         )?;
+        self.check_timestamp(&query.timestamp)?;
         xml_fields(&self.decrypt(encrypt)?)
     }
 
@@ -252,7 +273,9 @@ mod tests {
     const ENCRYPT: &str = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=";
 
     fn crypto() -> MessageCrypto {
-        MessageCrypto::new(TOKEN, KEY, APP_ID).unwrap()
+        MessageCrypto::new(TOKEN, KEY, APP_ID)
+            .unwrap()
+            .with_max_age(None) // a recorded push from 2014
     }
 
     #[test]
@@ -293,7 +316,9 @@ mod tests {
     const E_ENCRYPT: &str = "D7yzvUNAL930rd28wf21s4hvXhz0L6Uit/p2Di6C5DHyYGpEgdBRnKjBec34JwoQXicwaZC7fOVihW80F4VtsdvE//1vr7oAbqjDv8KenVp+ajKYpJnyQ4zMRhIC+a31fCVOMC03FfzV/QuC94kBP55a+Za3sJgvAn+ZbsNqZI5DkyuzkhQN8OBqCzFhizGmy0xpM0MEA4agpvE+RuNO1rhHTtuJB5yltw1FiYzecSXJ+y/D2r81VkRn2eYjh2ltsoyfbDR7Is6ookXIFxTfyeNyeHxMeT4KN5WpCDmSbTcUYrbBUlkGLJ9n/rU8YOywma6G7aTb7KZKOqCxgfoUlYEZPk4FUL/TK7ShriFDMVCLyjQJ15Ob++agDWtcxhfUfe6HIoIpRW8mKNBQiY/Jd1svvuskA1wLef1RTtzKfMpagSCX/laZINmdnX4zrF6kIaR9P4xQrWXbsTFHTYe0Mg==";
 
     fn platform_example() -> MessageCrypto {
-        MessageCrypto::new("AAAAA", &"A".repeat(43), "wx134c8103faa5a59e").unwrap()
+        MessageCrypto::new("AAAAA", &"A".repeat(43), "wx134c8103faa5a59e")
+            .unwrap()
+            .with_max_age(None) // a recorded push from 2024
     }
 
     #[test]
