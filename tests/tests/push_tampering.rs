@@ -39,6 +39,9 @@ fn signed(signer: &MessageCrypto, encrypt: &str, timestamp: &str) -> (PushQuery,
     (query, body.into_bytes())
 }
 
+/// What is tampered with, the push, and the refusal expected.
+type Case = (&'static str, PushQuery, Vec<u8>, fn(&CryptoError) -> bool);
+
 fn flip_bit(text: &str, at: usize) -> String {
     let mut bytes = text.as_bytes().to_vec();
     // Flip within the Base64/hex alphabet so the text stays printable.
@@ -65,7 +68,7 @@ async fn every_tampering_is_refused_and_nothing_is_stored() {
     let other_key = MessageCrypto::new("AAAAA", &"B".repeat(43), APP_ID).unwrap();
     let other_app = MessageCrypto::new("AAAAA", &"A".repeat(43), "wx_other").unwrap();
 
-    let mut cases: Vec<(&str, PushQuery, Vec<u8>, fn(&CryptoError) -> bool)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     let bad_signature: fn(&CryptoError) -> bool = |e| *e == CryptoError::BadSignature;
     // One character changed in the ciphertext, the signature, the timestamp, the nonce.
     let (q, _) = signed(&c, &encrypt, &ts);
