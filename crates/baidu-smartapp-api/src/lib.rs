@@ -27,6 +27,7 @@
 //! Generated items carry the vendor document's description; a fact the transcription could not
 //! confirm in the vendor's own documents or SDK is marked *Unverified* where it appears.
 
+pub mod authorization;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 pub mod push;

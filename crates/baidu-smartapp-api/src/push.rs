@@ -14,6 +14,7 @@
 //! match push::receive(&tokens, &crypto, body).await? {
 //!     TpPush::Ticket(_) => {} // stored in the token store
 //!     TpPush::Event(event) => println!("{event:?}"),
+//!     _ => {}
 //! }
 //! Ok("success")
 //! # }

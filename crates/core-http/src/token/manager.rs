@@ -81,6 +81,17 @@ impl TokenManager {
         Self::new(vendor, platform_app_id, store, policy, component, make)
     }
 
+    /// The vendor.
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    /// The platform's app id (WeChat component app id, Baidu `client_id`, Kuaishou
+    /// `component_app_id`).
+    pub fn platform_app_id(&self) -> &str {
+        &self.platform_app_id
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn TokenStore> {
         &self.store
@@ -131,6 +142,25 @@ impl TokenManager {
     /// The store key of an authorized app's token.
     pub fn authorizer_key(&self, authorizer_app_id: &str) -> TokenKey {
         TokenKey::authorizer(self.vendor, &self.platform_app_id, authorizer_app_id)
+    }
+
+    /// Imports an authorization made before this SDK: the app's refresh token only. The first
+    /// call on the app refreshes with it (and saves what the vendor rotates). Replaces what the
+    /// store holds for the app. (Kuaishou renews app tokens without the refresh token; the
+    /// import still registers the app.)
+    pub async fn import_authorization(
+        &self,
+        authorizer_app_id: &str,
+        refresh_token: impl Into<Secret>,
+    ) -> Result<(), Error> {
+        let key = self.authorizer_key(authorizer_app_id);
+        let token = StoredToken {
+            access_token: None,
+            issued_at_ms: 0,
+            expires_at_ms: 0,
+            refresh_token: Some(refresh_token.into()),
+        };
+        self.store.put(&key, &token).await
     }
 
     /// Stores what an authorization returned (the code exchange): the app's first access token
