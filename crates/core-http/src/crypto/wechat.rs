@@ -68,8 +68,24 @@ impl PushQuery {
 pub struct MessageCrypto {
     token: Secret,
     key: [u8; 32],
+    previous_key: Option<[u8; 32]>,
     app_id: String,
     max_age: Option<std::time::Duration>,
+}
+
+/// The AES key of a 43-character EncodingAESKey.
+fn parse_key(encoding_aes_key: &str) -> Result<[u8; 32], CryptoError> {
+    if encoding_aes_key.len() != 43 {
+        return Err(CryptoError::InvalidKey(
+            "the EncodingAESKey has 43 characters",
+        ));
+    }
+    let bytes = KEY_BASE64
+        .decode(format!("{encoding_aes_key}="))
+        .map_err(|_| CryptoError::InvalidKey("the EncodingAESKey is not Base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| CryptoError::InvalidKey("the EncodingAESKey must decode to 32 bytes"))
 }
 
 /// How old (or how far in the future) a push's timestamp may be by default: a captured push
@@ -81,6 +97,7 @@ impl std::fmt::Debug for MessageCrypto {
         f.debug_struct("MessageCrypto")
             .field("token", &self.token)
             .field("key", &"***")
+            .field("previous_key", &self.previous_key.map(|_| "***"))
             .field("app_id", &self.app_id)
             .field("max_age", &self.max_age)
             .finish()
@@ -95,23 +112,22 @@ impl MessageCrypto {
         encoding_aes_key: &str,
         app_id: impl Into<String>,
     ) -> Result<Self, CryptoError> {
-        if encoding_aes_key.len() != 43 {
-            return Err(CryptoError::InvalidKey(
-                "the EncodingAESKey has 43 characters",
-            ));
-        }
-        let bytes = KEY_BASE64
-            .decode(format!("{encoding_aes_key}="))
-            .map_err(|_| CryptoError::InvalidKey("the EncodingAESKey is not Base64"))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::InvalidKey("the EncodingAESKey must decode to 32 bytes"))?;
         Ok(MessageCrypto {
             token: token.into(),
-            key,
+            key: parse_key(encoding_aes_key)?,
+            previous_key: None,
             app_id: app_id.into(),
             max_age: Some(DEFAULT_MAX_AGE),
         })
+    }
+
+    /// The same crypto that also accepts pushes encrypted with the previous EncodingAESKey,
+    /// while WeChat switches over after the key was changed on the platform's page (WeChat's
+    /// advice: keep the previous key and try it when the current one fails). Replies are
+    /// encrypted with the current key.
+    pub fn with_previous_key(mut self, encoding_aes_key: &str) -> Result<Self, CryptoError> {
+        self.previous_key = Some(parse_key(encoding_aes_key)?);
+        Ok(self)
     }
 
     /// The same crypto with another replay window for [`MessageCrypto::open`] (`None`: no
@@ -161,14 +177,24 @@ impl MessageCrypto {
 
     /// Decrypts `encrypt` (Base64 ciphertext) and checks that it was encrypted for this app id.
     /// Call [`MessageCrypto::verify`] first, or use [`MessageCrypto::open`].
+    /// With a previous key set, a ciphertext the current key cannot open is tried with it.
     pub fn decrypt(&self, encrypt: &str) -> Result<String, CryptoError> {
+        match (self.decrypt_with(&self.key, encrypt), &self.previous_key) {
+            (Err(CryptoError::Malformed(_) | CryptoError::WrongAppId { .. }), Some(previous)) => {
+                self.decrypt_with(previous, encrypt)
+            }
+            (result, _) => result,
+        }
+    }
+
+    fn decrypt_with(&self, key: &[u8; 32], encrypt: &str) -> Result<String, CryptoError> {
         let mut data = base64::engine::general_purpose::STANDARD
             .decode(encrypt.trim())
             .map_err(|_| CryptoError::Malformed("not Base64"))?;
         if data.is_empty() || data.len() % 16 != 0 {
             return Err(CryptoError::Malformed("not a whole number of AES blocks"));
         }
-        let plain = Decryptor::new(&self.key.into(), self.key[..16].into())
+        let plain = Decryptor::new(key.into(), key[..16].into())
             .decrypt_padded_mut::<NoPadding>(&mut data)
             .map_err(|_| CryptoError::Malformed("not a whole number of AES blocks"))?;
         let pad = *plain.last().ok_or(CryptoError::Malformed("empty"))? as usize;
@@ -415,5 +441,19 @@ mod tests {
         let short = base64::engine::general_purpose::STANDARD.encode(short);
         assert!(matches!(c.decrypt(&short), Err(CryptoError::Malformed(_))));
         assert!(!format!("{c:?}").contains(TOKEN) && !format!("{c:?}").contains("abcdefgh"));
+    }
+
+    #[test]
+    fn a_push_under_the_previous_key_still_opens_after_a_key_change() {
+        let old = crypto();
+        let encrypt = old.encrypt("<xml><A>1</A></xml>");
+        let new = MessageCrypto::new(TOKEN, &"B".repeat(43), APP_ID).unwrap();
+        assert!(new.decrypt(&encrypt).is_err());
+        let rotating = new.with_previous_key(KEY).unwrap();
+        assert_eq!(rotating.decrypt(&encrypt).unwrap(), "<xml><A>1</A></xml>");
+        // Its own pushes and replies use the current key.
+        let reply = rotating.encrypt("<xml/>");
+        assert!(old.decrypt(&reply).is_err());
+        assert_eq!(rotating.decrypt(&reply).unwrap(), "<xml/>");
     }
 }
