@@ -102,6 +102,7 @@ mod embedded;
 mod envelope;
 mod faults;
 mod options;
+mod pushes;
 mod respond;
 mod serve;
 mod server;
@@ -110,6 +111,7 @@ mod tokens;
 pub use faults::Fault;
 use faults::Faults;
 pub use options::SandboxOptions;
+pub use pushes::{PushSecrets, PushSendError, Pushed};
 use tokens::Tokens;
 
 /// The header that asks the sandbox to answer a vendor error with the given code.
@@ -203,6 +205,23 @@ impl Sandbox {
             faults,
             shutdown: Some(tx),
         })
+    }
+
+    /// Pushes a fresh ticket to a platform's handler at `url` as `vendor` does: encrypted and
+    /// signed with `secrets`, in the vendor's envelope (WeChat XML with the signature in the
+    /// query, Baidu JSON, Kuaishou JSON with `kwaisign`), timestamped now. Returns the ticket
+    /// and what the handler answered; the ticket is then good for the platform token.
+    pub async fn push_ticket(
+        &self,
+        vendor: miniapp_spec::Vendor,
+        url: &str,
+        secrets: &PushSecrets,
+    ) -> Result<Pushed, PushSendError> {
+        let ticket = match vendor {
+            miniapp_spec::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
+            _ => format!("sandbox-ticket-{:016x}", fastrand::u64(..)),
+        };
+        pushes::push_ticket(vendor, url, secrets, ticket).await
     }
 
     /// The origin to send requests to, e.g. `http://127.0.0.1:40123` (no trailing slash).

@@ -115,7 +115,19 @@ impl TokenManager {
             ticket.into(),
             valid_for,
         )
-        .await
+        .await?;
+        // A refresh that failed for want of a ticket may try again now.
+        self.component.reset_failure_backoff();
+        Ok(())
+    }
+
+    /// Lets a new authorization of `authorizer_app_id` be used at once, even within the
+    /// failure backoff of an earlier (lost) one.
+    fn authorization_changed(&self, authorizer_app_id: &str) {
+        let map = self.authorizers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(token) = map.get(authorizer_app_id) {
+            token.reset_failure_backoff();
+        }
     }
 
     /// The platform token, refreshing itself.
@@ -160,7 +172,9 @@ impl TokenManager {
             expires_at_ms: 0,
             refresh_token: Some(refresh_token.into()),
         };
-        self.store.put(&key, &token).await
+        self.store.put(&key, &token).await?;
+        self.authorization_changed(authorizer_app_id);
+        Ok(())
     }
 
     /// Stores what an authorization returned (the code exchange): the app's first access token
@@ -179,7 +193,9 @@ impl TokenManager {
         };
         self.store
             .put(&self.authorizer_key(authorizer_app_id), &token)
-            .await
+            .await?;
+        self.authorization_changed(authorizer_app_id);
+        Ok(())
     }
 }
 

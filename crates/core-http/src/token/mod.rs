@@ -236,6 +236,17 @@ impl RefreshingToken {
         result.map_err(|failure| inner.error(failure))
     }
 
+    /// Forgets the last refresh failure, so the next call asks the vendor again at once instead
+    /// of returning it for the rest of [`RefreshPolicy::failure_backoff`]. The token manager
+    /// calls it when what the refresh lacked arrives (a pushed ticket, a new authorization).
+    pub fn reset_failure_backoff(&self) {
+        *self
+            .inner
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Drops the cached token if it is still `failed` (compare-and-invalidate), in memory and
     /// in the store, so the next call refreshes. A token another caller already refreshed is
     /// kept.

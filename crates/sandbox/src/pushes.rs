@@ -1,0 +1,154 @@
+//! The sandbox as the vendor that pushes: encrypted ticket pushes POSTed to a platform's
+//! handler exactly as each vendor sends them, so a user's handler can be tested end to end.
+
+use miniapp_spec::Vendor;
+
+use core_http::crypto::kuaishou::PushCrypto;
+use core_http::crypto::wechat::MessageCrypto;
+
+/// The platform settings the pushes are encrypted with (what the platform's page shows).
+#[derive(Clone)]
+pub struct PushSecrets {
+    /// The message token (WeChat and Baidu "消息校验Token", Kuaishou "消息校检Token").
+    pub token: String,
+    /// The 43-character EncodingAESKey (Kuaishou: the message key).
+    pub encoding_aes_key: String,
+    /// WeChat: the component app id; Baidu: the TP `client_id`; Kuaishou: the component app id.
+    pub app_id: String,
+}
+
+impl std::fmt::Debug for PushSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSecrets")
+            .field("token", &"***")
+            .field("encoding_aes_key", &"***")
+            .field("app_id", &self.app_id)
+            .finish()
+    }
+}
+
+/// What one push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The ticket it carried.
+    pub ticket: String,
+    /// The HTTP status the handler answered.
+    pub status: u16,
+    /// The handler's answer body (WeChat and Baidu expect `success`).
+    pub reply: String,
+}
+
+/// Why a push could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PushSendError {
+    /// The secrets are not valid for the vendor's scheme.
+    #[error("push secrets: {0}")]
+    Secrets(#[from] core_http::crypto::CryptoError),
+    /// The handler could not be reached.
+    #[error("the push could not be sent: {0}")]
+    Send(String),
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Builds and POSTs one ticket push of `vendor` to `url`.
+pub(crate) async fn push_ticket(
+    vendor: Vendor,
+    url: &str,
+    secrets: &PushSecrets,
+    ticket: String,
+) -> Result<Pushed, PushSendError> {
+    let http = reqwest::Client::new();
+    let now = now_secs();
+    let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
+    let request = match vendor {
+        Vendor::Wechat => {
+            let crypto = MessageCrypto::new(
+                secrets.token.as_str(),
+                &secrets.encoding_aes_key,
+                secrets.app_id.as_str(),
+            )?;
+            let inner = format!(
+                "<xml><AppId><![CDATA[{app}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>",
+                app = secrets.app_id
+            );
+            let encrypt = crypto.encrypt(&inner);
+            let timestamp = now.to_string();
+            let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
+            let body = format!(
+                "<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
+                secrets.app_id
+            );
+            http.post(url)
+                .query(&[
+                    ("timestamp", timestamp.as_str()),
+                    ("nonce", nonce.as_str()),
+                    ("encrypt_type", "aes"),
+                    ("msg_signature", msg_signature.as_str()),
+                ])
+                .header("content-type", "text/xml")
+                .body(body)
+        }
+        Vendor::Baidu => {
+            let crypto = MessageCrypto::new(
+                secrets.token.as_str(),
+                &secrets.encoding_aes_key,
+                secrets.app_id.as_str(),
+            )?;
+            let inner = serde_json::json!({
+                "Ticket": ticket, "FromUserName": "SmartApp", "CreateTime": now,
+                "MsgType": "ticket", "Event": "push",
+            })
+            .to_string();
+            let encrypt = crypto.encrypt(&inner);
+            let timestamp = now.to_string();
+            let body = serde_json::json!({
+                "Nonce": nonce,
+                "TimeStamp": timestamp,
+                "Encrypt": encrypt,
+                "MsgSignature": crypto.signature(&timestamp, &nonce, &encrypt),
+            })
+            .to_string();
+            http.post(url)
+                .header("content-type", "application/json")
+                .body(body)
+        }
+        Vendor::Kuaishou => {
+            let crypto = PushCrypto::new(secrets.token.as_str(), &secrets.encoding_aes_key)?;
+            let inner = serde_json::json!({
+                "componentAppId": secrets.app_id, "componentTicket": ticket,
+                "event": "COMPONENT_TICKET", "eventTime": now * 1000, "expiresIn": 2400,
+            })
+            .to_string();
+            let body = serde_json::json!({
+                "encryptedMsg": crypto.encrypt(&inner),
+                "msgId": format!("sandbox-{nonce}"),
+                "componentAppId": secrets.app_id,
+                "timestamp": now * 1000,
+            })
+            .to_string();
+            http.post(url)
+                .header("content-type", "application/json")
+                .header("kwaisign", crypto.signature(body.as_bytes()))
+                .body(body)
+        }
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
+    let status = response.status().as_u16();
+    let reply = response
+        .text()
+        .await
+        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
+    Ok(Pushed {
+        ticket,
+        status,
+        reply,
+    })
+}

@@ -1,0 +1,174 @@
+//! The loop a deployment runs, end to end over loopback HTTP: the sandbox pushes an encrypted
+//! ticket to the platform's own handler (a small axum app, as a user writes it with
+//! `push::receive`), the handler stores it, and the token manager fetches the platform token
+//! with it from the sandbox.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use core_http::token::{MemoryStore, RefreshPolicy, TokenManager};
+use miniapp_sandbox::{PushSecrets, Sandbox, SandboxOptions};
+use miniapp_spec::Vendor;
+
+const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+
+struct Platform {
+    vendor: Vendor,
+    tokens: TokenManager,
+    secrets: PushSecrets,
+}
+
+/// The user's push handler: one route, the vendor's entry point, the vendor's reply.
+async fn handler(
+    State(p): State<Arc<Platform>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let s = &p.secrets;
+    let result = match p.vendor {
+        Vendor::Wechat => {
+            use wechat_component_api::push::{self, MessageCrypto, PushQuery};
+            let crypto =
+                MessageCrypto::new(s.token.as_str(), &s.encoding_aes_key, s.app_id.as_str())
+                    .unwrap();
+            push::receive(
+                &p.tokens,
+                &crypto,
+                &PushQuery::from_query(&query.unwrap_or_default()),
+                &body,
+            )
+            .await
+            .map(|_| "success".to_owned())
+        }
+        Vendor::Baidu => {
+            use baidu_smartapp_api::push::{self, MessageCrypto};
+            let crypto =
+                MessageCrypto::new(s.token.as_str(), &s.encoding_aes_key, s.app_id.as_str())
+                    .unwrap();
+            push::receive(&p.tokens, &crypto, &body)
+                .await
+                .map(|_| "success".to_owned())
+        }
+        Vendor::Kuaishou => {
+            use kuaishou_api::push::{self, PushCrypto};
+            let crypto = PushCrypto::new(s.token.as_str(), &s.encoding_aes_key).unwrap();
+            let sign = headers
+                .get("kwaisign")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            push::receive(&p.tokens, &crypto, sign, &body)
+                .await
+                .map(|r| push::reply(&r.msg_id))
+        }
+    };
+    match result {
+        Ok(reply) => (StatusCode::OK, reply),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn serve(platform: Arc<Platform>) -> String {
+    let app = axum::Router::new()
+        .route("/push", axum::routing::post(handler))
+        .with_state(platform);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/push")
+}
+
+#[tokio::test]
+async fn the_sandbox_pushes_tickets_that_feed_every_token_manager() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base = sandbox.base_url();
+    let store = || Arc::new(MemoryStore::new());
+    let wechat = wechat_component_api::Client::with_base_url(&base);
+    let baidu = baidu_smartapp_api::Client::with_base_url(&base);
+    let kuaishou = kuaishou_api::Client::with_base_url(&base, "ks_component");
+    let platforms = [
+        (
+            Vendor::Wechat,
+            wechat_component_api::tokens::manager(
+                &wechat,
+                "wx_component",
+                "SECRET",
+                store(),
+                RefreshPolicy::default(),
+            ),
+            "wx_component",
+            "GetComponentAccessToken",
+        ),
+        (
+            Vendor::Baidu,
+            baidu_smartapp_api::tokens::manager(
+                &baidu,
+                "tp_client",
+                store(),
+                RefreshPolicy::default(),
+            ),
+            "tp_client",
+            "GetTpToken",
+        ),
+        (
+            Vendor::Kuaishou,
+            kuaishou_api::tokens::manager(&kuaishou, "SECRET", store(), RefreshPolicy::default()),
+            "ks_component",
+            "GetComponentAccessToken",
+        ),
+    ];
+    for (vendor, tokens, app_id, token_endpoint) in platforms {
+        let secrets = PushSecrets {
+            token: format!("{vendor:?}-message-token"),
+            encoding_aes_key: KEY.into(),
+            app_id: app_id.into(),
+        };
+        let platform = Arc::new(Platform {
+            vendor,
+            tokens,
+            secrets: secrets.clone(),
+        });
+        let url = serve(platform.clone()).await;
+
+        // Pushed with the wrong token: the handler refuses it and nothing is stored.
+        let wrong = PushSecrets {
+            token: "not-the-token".into(),
+            ..secrets.clone()
+        };
+        let refused = sandbox.push_ticket(vendor, &url, &wrong).await.unwrap();
+        assert_eq!(refused.status, 400, "{vendor:?}: {}", refused.reply);
+        assert!(
+            platform.tokens.component_token().get().await.is_err(),
+            "{vendor:?}: no ticket yet"
+        );
+
+        let pushed = sandbox.push_ticket(vendor, &url, &secrets).await.unwrap();
+        assert_eq!(pushed.status, 200, "{vendor:?}: {}", pushed.reply);
+        if vendor == Vendor::Kuaishou {
+            assert!(pushed.reply.contains(r#""result":1"#), "{}", pushed.reply);
+        } else {
+            assert_eq!(pushed.reply, "success");
+        }
+        // The platform token is fetched with the pushed ticket.
+        platform.tokens.component_token().get().await.unwrap();
+        let fetch = sandbox
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.endpoint.as_deref() == Some(token_endpoint) && r.accepted)
+            .unwrap_or_else(|| panic!("{vendor:?}: no token fetch"));
+        let sent = format!(
+            "{} {}",
+            fetch.query.unwrap_or_default(),
+            String::from_utf8_lossy(&fetch.body)
+        );
+        assert!(sent.contains(&pushed.ticket), "{vendor:?}: {sent}");
+    }
+}
