@@ -172,3 +172,132 @@ async fn the_sandbox_pushes_tickets_that_feed_every_token_manager() {
         assert!(sent.contains(&pushed.ticket), "{vendor:?}: {sent}");
     }
 }
+
+async fn serve_router(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().nest("/events", router);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/events")
+}
+
+#[tokio::test]
+async fn the_ready_axum_handlers_store_tickets_and_complete_authorizations() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base = sandbox.base_url();
+    let secrets = |vendor: Vendor, app_id: &str| PushSecrets {
+        token: format!("{vendor:?}-token"),
+        encoding_aes_key: KEY.into(),
+        app_id: app_id.into(),
+    };
+
+    // WeChat: the ticket, then an `authorized` push whose code the handler exchanges.
+    let client = wechat_component_api::Client::with_base_url(&base);
+    let store = Arc::new(MemoryStore::new());
+    let tokens = Arc::new(wechat_component_api::tokens::manager(
+        &client,
+        "wx_component",
+        "SECRET",
+        store.clone(),
+        RefreshPolicy::default(),
+    ));
+    let s = secrets(Vendor::Wechat, "wx_component");
+    let crypto =
+        wechat_component_api::push::MessageCrypto::new(s.token.as_str(), KEY, "wx_component")
+            .unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_by_hook = seen.clone();
+    let handler = wechat_component_api::push::handler::PushHandler::new(
+        client.clone(),
+        tokens.clone(),
+        crypto.clone(),
+    )
+    .on_push(move |push| {
+        let seen = seen_by_hook.clone();
+        async move { seen.lock().unwrap().push(format!("{push:?}")) }
+    });
+    let url = serve_router(handler.router()).await;
+    let pushed = sandbox.push_ticket(Vendor::Wechat, &url, &s).await.unwrap();
+    assert_eq!((pushed.status, pushed.reply.as_str()), (200, "success"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let inner = format!("<xml><AppId><![CDATA[wx_component]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[wx_new_app]]></AuthorizerAppid><AuthorizationCode><![CDATA[queryauthcode@@@pushed]]></AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime></xml>", now + 3600);
+    let encrypt = crypto.encrypt(&inner);
+    let ts = now.to_string();
+    let answer = post(
+        &format!("{url}?timestamp={ts}&nonce=7&encrypt_type=aes&msg_signature={}", crypto.signature(&ts, "7", &encrypt)),
+        format!("<xml><AppId><![CDATA[wx_component]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    )
+    .await;
+    assert_eq!(answer, (200, "success".to_owned()));
+    assert!(
+        sandbox.hits("QueryAuth") == 1,
+        "the handler exchanged the pushed code"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2, "the hook saw both pushes");
+    // A forged push is refused with 400.
+    let forged = post(
+        &format!("{url}?timestamp={ts}&nonce=7&msg_signature=00"),
+        "<xml><Encrypt>x</Encrypt></xml>".into(),
+    )
+    .await;
+    assert_eq!(forged.0, 400);
+
+    // Baidu and Kuaishou: the ticket through their handlers.
+    let baidu = baidu_smartapp_api::Client::with_base_url(&base);
+    let bt = Arc::new(baidu_smartapp_api::tokens::manager(
+        &baidu,
+        "tp_client",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    ));
+    let s = secrets(Vendor::Baidu, "tp_client");
+    let crypto =
+        baidu_smartapp_api::push::MessageCrypto::new(s.token.as_str(), KEY, "tp_client").unwrap();
+    let url = serve_router(
+        baidu_smartapp_api::push::handler::PushHandler::new(bt.clone(), crypto).router(),
+    )
+    .await;
+    let pushed = sandbox.push_ticket(Vendor::Baidu, &url, &s).await.unwrap();
+    assert_eq!((pushed.status, pushed.reply.as_str()), (200, "success"));
+    bt.component_token().get().await.unwrap();
+
+    let ks = kuaishou_api::Client::with_base_url(&base, "ks_component");
+    let kt = Arc::new(kuaishou_api::tokens::manager(
+        &ks,
+        "SECRET",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    ));
+    let s = secrets(Vendor::Kuaishou, "ks_component");
+    let crypto = kuaishou_api::push::PushCrypto::new(s.token.as_str(), KEY).unwrap();
+    let url =
+        serve_router(kuaishou_api::push::handler::PushHandler::new(kt.clone(), crypto).router())
+            .await;
+    let pushed = sandbox
+        .push_ticket(Vendor::Kuaishou, &url, &s)
+        .await
+        .unwrap();
+    assert_eq!(pushed.status, 200);
+    assert!(pushed.reply.contains(r#""result":1"#), "{}", pushed.reply);
+    kt.component_token().get().await.unwrap();
+}
+
+/// POSTs `body` to `url`: the status and the answer.
+async fn post(url: &str, body: String) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}

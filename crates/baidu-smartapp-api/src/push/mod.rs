@@ -24,6 +24,9 @@
 //! WeChat's, whose vectors the SDK is tested on); the ticket's `FromUserName` (`SmartAPP` vs
 //! `SmartApp`) and `CreateTime` (number or string) are not matched strictly.
 
+#[cfg(feature = "axum")]
+pub mod handler;
+
 pub use core_http::crypto::wechat::MessageCrypto;
 pub use core_http::crypto::CryptoError;
 

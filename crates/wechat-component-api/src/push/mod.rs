@@ -21,6 +21,9 @@
 //! meaning of `AuthorizationCodeExpiredTime` (a lifetime or an instant, "单位秒") is
 //! unverified, so it is kept as the number it is.
 
+#[cfg(feature = "axum")]
+pub mod handler;
+
 pub use core_http::crypto::wechat::{MessageCrypto, PushQuery};
 pub use core_http::crypto::{CryptoError, XmlFields};
 

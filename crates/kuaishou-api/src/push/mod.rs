@@ -17,6 +17,9 @@
 //! # }
 //! ```
 
+#[cfg(feature = "axum")]
+pub mod handler;
+
 pub use core_http::crypto::kuaishou::{Diagnosis, PushCrypto};
 pub use core_http::crypto::CryptoError;
 

@@ -1,0 +1,85 @@
+//! A ready `axum` handler for the event URLs (feature `axum`): verifies and decrypts pushes,
+//! stores tickets, calls the user's hook with every verified push, answers `success`.
+//!
+//! ```no_run
+//! # fn demo(tokens: std::sync::Arc<baidu_smartapp_api::tokens::TokenManager>, crypto: baidu_smartapp_api::push::MessageCrypto) {
+//! use baidu_smartapp_api::push::handler::PushHandler;
+//!
+//! let pushes = PushHandler::new(tokens, crypto).on_push(|push| async move { println!("{push:?}") });
+//! let app = axum::Router::new().nest("/baidu/events", pushes.router());
+//! # let _ = app; }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use core_http::token::BoxFuture;
+use core_http::Error;
+
+use super::{MessageCrypto, TpPush};
+use crate::tokens::TokenManager;
+
+type Hook = Arc<dyn Fn(TpPush) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Receives Baidu's pushes for the platform of `tokens`.
+pub struct PushHandler {
+    tokens: Arc<TokenManager>,
+    crypto: MessageCrypto,
+    hook: Option<Hook>,
+}
+
+impl PushHandler {
+    /// A handler for the platform of `tokens`.
+    pub fn new(tokens: Arc<TokenManager>, crypto: MessageCrypto) -> Self {
+        PushHandler {
+            tokens,
+            crypto,
+            hook: None,
+        }
+    }
+
+    /// Calls `hook` with every verified push, after a ticket is stored.
+    pub fn on_push<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(TpPush) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hook = Some(Arc::new(move |push| Box::pin(hook(push))));
+        self
+    }
+
+    /// Handles one push body: `200 success`, `400` for a refused push (nothing stored), `500`
+    /// when the ticket could not be stored (Baidu pushes again).
+    pub async fn handle(&self, body: &[u8]) -> (StatusCode, String) {
+        match super::receive(&self.tokens, &self.crypto, body).await {
+            Ok(push) => {
+                if let Some(hook) = &self.hook {
+                    hook(push).await;
+                }
+                (StatusCode::OK, "success".into())
+            }
+            Err(e @ Error::Push(_)) => {
+                tracing::warn!(error = %e, "push refused");
+                (StatusCode::BAD_REQUEST, e.to_string())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "push not handled");
+                (StatusCode::INTERNAL_SERVER_ERROR, "not handled".into())
+            }
+        }
+    }
+
+    /// An `axum` router answering `POST /`.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new()
+            .route("/", axum::routing::post(serve))
+            .with_state(Arc::new(self))
+    }
+}
+
+async fn serve(State(handler): State<Arc<PushHandler>>, body: Bytes) -> (StatusCode, String) {
+    handler.handle(&body).await
+}

@@ -1,0 +1,94 @@
+//! A ready `axum` handler for the event URLs (feature `axum`): checks `kwaisign`, decrypts,
+//! stores component tickets, calls the user's hook, answers `{"result":1,"message_id":…}`.
+//!
+//! ```no_run
+//! # fn demo(tokens: std::sync::Arc<kuaishou_api::tokens::TokenManager>, crypto: kuaishou_api::push::PushCrypto) {
+//! use kuaishou_api::push::handler::PushHandler;
+//!
+//! let pushes = PushHandler::new(tokens, crypto).on_push(|push| async move { println!("{:?}", push.event) });
+//! let app = axum::Router::new().nest("/kuaishou/events", pushes.router());
+//! # let _ = app; }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use core_http::token::BoxFuture;
+use core_http::Error;
+
+use super::{PushCrypto, Received};
+use crate::tokens::TokenManager;
+
+type Hook = Arc<dyn Fn(Received) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Receives Kuaishou's pushes for the platform of `tokens`.
+pub struct PushHandler {
+    tokens: Arc<TokenManager>,
+    crypto: PushCrypto,
+    hook: Option<Hook>,
+}
+
+impl PushHandler {
+    /// A handler for the platform of `tokens`.
+    pub fn new(tokens: Arc<TokenManager>, crypto: PushCrypto) -> Self {
+        PushHandler {
+            tokens,
+            crypto,
+            hook: None,
+        }
+    }
+
+    /// Calls `hook` with every verified push, after a component ticket is stored.
+    pub fn on_push<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Received) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hook = Some(Arc::new(move |push| Box::pin(hook(push))));
+        self
+    }
+
+    /// Handles one push: `200` with Kuaishou's reply, `400` for a refused push (nothing
+    /// stored), `500` when the ticket could not be stored (Kuaishou pushes again).
+    pub async fn handle(&self, kwaisign: &str, body: &[u8]) -> (StatusCode, String) {
+        match super::receive(&self.tokens, &self.crypto, kwaisign, body).await {
+            Ok(received) => {
+                let reply = super::reply(&received.msg_id);
+                if let Some(hook) = &self.hook {
+                    hook(received).await;
+                }
+                (StatusCode::OK, reply)
+            }
+            Err(e @ Error::Push(_)) => {
+                tracing::warn!(error = %e, "push refused");
+                (StatusCode::BAD_REQUEST, e.to_string())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "push not handled");
+                (StatusCode::INTERNAL_SERVER_ERROR, "not handled".into())
+            }
+        }
+    }
+
+    /// An `axum` router answering `POST /`.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new()
+            .route("/", axum::routing::post(serve))
+            .with_state(Arc::new(self))
+    }
+}
+
+async fn serve(
+    State(handler): State<Arc<PushHandler>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let sign = headers
+        .get("kwaisign")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    handler.handle(sign, &body).await
+}

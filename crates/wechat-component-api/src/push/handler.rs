@@ -1,0 +1,125 @@
+//! A ready `axum` handler for the authorization event URL (feature `axum`).
+//!
+//! ```no_run
+//! # async fn demo(client: wechat_component_api::Client, tokens: std::sync::Arc<wechat_component_api::tokens::TokenManager>, crypto: wechat_component_api::push::MessageCrypto) {
+//! use wechat_component_api::push::{handler::PushHandler, ComponentPush};
+//!
+//! let pushes = PushHandler::new(client, tokens, crypto).on_push(|push| async move {
+//!     if let ComponentPush::Unauthorized(u) = push {
+//!         println!("{} revoked the authorization", u.authorizer_appid);
+//!     }
+//! });
+//! let app = axum::Router::new().nest("/wechat/authorization-events", pushes.router());
+//! # let _ = app; }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use core_http::token::BoxFuture;
+use core_http::Error;
+
+use super::{ComponentPush, MessageCrypto, PushQuery};
+use crate::tokens::TokenManager;
+use crate::Client;
+
+type Hook = Arc<dyn Fn(ComponentPush) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Receives the platform's pushes: verifies and decrypts them, stores tickets, completes
+/// authorizations (exchanges the code and saves the app's tokens), then calls the user's hook.
+pub struct PushHandler {
+    client: Client,
+    tokens: Arc<TokenManager>,
+    crypto: MessageCrypto,
+    complete_authorizations: bool,
+    hook: Option<Hook>,
+}
+
+impl PushHandler {
+    /// A handler for the platform of `tokens`, completing authorizations by default.
+    pub fn new(client: Client, tokens: Arc<TokenManager>, crypto: MessageCrypto) -> Self {
+        PushHandler {
+            client,
+            tokens,
+            crypto,
+            complete_authorizations: true,
+            hook: None,
+        }
+    }
+
+    /// Whether `authorized`/`updateauthorized` pushes exchange their code and save the app's
+    /// tokens (`authorization::complete`) before the hook runs (default true).
+    pub fn complete_authorizations(mut self, complete: bool) -> Self {
+        self.complete_authorizations = complete;
+        self
+    }
+
+    /// Calls `hook` with every verified push, after the SDK's own handling.
+    pub fn on_push<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(ComponentPush) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hook = Some(Arc::new(move |push| Box::pin(hook(push))));
+        self
+    }
+
+    /// Handles one push: the status and body to answer. A refused push is `400` (nothing
+    /// stored); a failed code exchange or store is `500`, so WeChat pushes again; anything
+    /// else is `200 success`.
+    pub async fn handle(&self, query: &str, body: &[u8]) -> (StatusCode, String) {
+        match self.process(query, body).await {
+            Ok(()) => (StatusCode::OK, "success".into()),
+            Err(e @ Error::Push(_)) => {
+                tracing::warn!(error = %e, "push refused");
+                (StatusCode::BAD_REQUEST, e.to_string())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "push not handled");
+                (StatusCode::INTERNAL_SERVER_ERROR, "not handled".into())
+            }
+        }
+    }
+
+    async fn process(&self, query: &str, body: &[u8]) -> Result<(), Error> {
+        let push = super::receive(
+            &self.tokens,
+            &self.crypto,
+            &PushQuery::from_query(query),
+            body,
+        )
+        .await?;
+        if self.complete_authorizations {
+            if let ComponentPush::Authorized(a) | ComponentPush::UpdateAuthorized(a) = &push {
+                crate::authorization::complete(
+                    &self.client,
+                    &self.tokens,
+                    a.authorization_code.expose(),
+                )
+                .await?;
+            }
+        }
+        if let Some(hook) = &self.hook {
+            hook(push).await;
+        }
+        Ok(())
+    }
+
+    /// An `axum` router answering `POST /` (nest it at the authorization event URL's path).
+    pub fn router(self) -> axum::Router {
+        axum::Router::new()
+            .route("/", axum::routing::post(serve))
+            .with_state(Arc::new(self))
+    }
+}
+
+async fn serve(
+    State(handler): State<Arc<PushHandler>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> (StatusCode, String) {
+    handler.handle(&query.unwrap_or_default(), &body).await
+}
