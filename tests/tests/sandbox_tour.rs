@@ -64,3 +64,10 @@ async fn the_sandbox_rejects_what_the_spec_does_not_allow() {
     assert!(v.message.contains("unexpected"), "{}", v.message);
     assert!(!sandbox.requests()[0].accepted);
 }
+
+/// The tour's second part: the whole loop against the sandbox, no token typed by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tours_loop_runs_from_pushes_to_the_new_apps_calls() {
+    let steps = miniapp_tour::the_loop::run(false).await.unwrap();
+    assert_eq!(steps, 9);
+}

@@ -224,6 +224,19 @@ impl Sandbox {
         pushes::push_ticket(vendor, url, secrets, ticket).await
     }
 
+    /// Authorizes the platform as the WeChat app `authorizer_appid` would: pushes the
+    /// `authorized` event, encrypted with `secrets`, to the handler at `url`. The code it
+    /// carries (returned in [`Pushed::ticket`]) is accepted by `api_query_auth`.
+    pub async fn push_wechat_authorized(
+        &self,
+        url: &str,
+        secrets: &PushSecrets,
+        authorizer_appid: &str,
+    ) -> Result<Pushed, PushSendError> {
+        let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
+        pushes::push_wechat_authorized(url, secrets, authorizer_appid, &code).await
+    }
+
     /// The origin to send requests to, e.g. `http://127.0.0.1:40123` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

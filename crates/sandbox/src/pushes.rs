@@ -55,6 +55,71 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// POSTs WeChat's `authorized` push for `authorizer_appid` with `code` to `url`.
+pub(crate) async fn push_wechat_authorized(
+    url: &str,
+    secrets: &PushSecrets,
+    authorizer_appid: &str,
+    code: &str,
+) -> Result<Pushed, PushSendError> {
+    let crypto = MessageCrypto::new(
+        secrets.token.as_str(),
+        &secrets.encoding_aes_key,
+        secrets.app_id.as_str(),
+    )?;
+    let now = now_secs();
+    let inner = format!(
+        "<xml><AppId><![CDATA[{app}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[{authorizer_appid}]]></AuthorizerAppid><AuthorizationCode><![CDATA[{code}]]></AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime></xml>",
+        now + 3600,
+        app = secrets.app_id
+    );
+    send_wechat(url, &crypto, &secrets.app_id, &inner, code.to_owned()).await
+}
+
+async fn send_wechat(
+    url: &str,
+    crypto: &MessageCrypto,
+    app_id: &str,
+    inner: &str,
+    carried: String,
+) -> Result<Pushed, PushSendError> {
+    let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
+    let timestamp = now_secs().to_string();
+    let encrypt = crypto.encrypt(inner);
+    let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
+    let body = format!(
+        "<xml><AppId><![CDATA[{app_id}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    );
+    let request = reqwest::Client::new()
+        .post(url)
+        .query(&[
+            ("timestamp", timestamp.as_str()),
+            ("nonce", nonce.as_str()),
+            ("encrypt_type", "aes"),
+            ("msg_signature", msg_signature.as_str()),
+        ])
+        .header("content-type", "text/xml")
+        .body(body);
+    send(request, carried).await
+}
+
+async fn send(request: reqwest::RequestBuilder, ticket: String) -> Result<Pushed, PushSendError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
+    let status = response.status().as_u16();
+    let reply = response
+        .text()
+        .await
+        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
+    Ok(Pushed {
+        ticket,
+        status,
+        reply,
+    })
+}
+
 /// Builds and POSTs one ticket push of `vendor` to `url`.
 pub(crate) async fn push_ticket(
     vendor: Vendor,
@@ -76,22 +141,7 @@ pub(crate) async fn push_ticket(
                 "<xml><AppId><![CDATA[{app}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>",
                 app = secrets.app_id
             );
-            let encrypt = crypto.encrypt(&inner);
-            let timestamp = now.to_string();
-            let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
-            let body = format!(
-                "<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>",
-                secrets.app_id
-            );
-            http.post(url)
-                .query(&[
-                    ("timestamp", timestamp.as_str()),
-                    ("nonce", nonce.as_str()),
-                    ("encrypt_type", "aes"),
-                    ("msg_signature", msg_signature.as_str()),
-                ])
-                .header("content-type", "text/xml")
-                .body(body)
+            return send_wechat(url, &crypto, &secrets.app_id, &inner, ticket).await;
         }
         Vendor::Baidu => {
             let crypto = MessageCrypto::new(
@@ -137,18 +187,5 @@ pub(crate) async fn push_ticket(
                 .body(body)
         }
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
-    let status = response.status().as_u16();
-    let reply = response
-        .text()
-        .await
-        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
-    Ok(Pushed {
-        ticket,
-        status,
-        reply,
-    })
+    send(request, ticket).await
 }

@@ -4,6 +4,8 @@
 //! the three vendors' paths on one origin (the built-in sandbox, or any such server) and reports
 //! what each returned. The integration tests reuse [`calls`] to drive every endpoint.
 
+pub mod the_loop;
+
 use std::future::Future;
 use std::pin::Pin;
 

@@ -13,6 +13,8 @@ async fn main() -> Result<()> {
         _ => bail!("usage: cargo xtask tour [--base-url http://127.0.0.1:PORT]"),
     };
     let sandbox;
+    // The loop needs the sandbox's pushes: only when the tour started it.
+    let sandbox_started = base_url.is_none();
     let base_url = match base_url {
         Some(url) => url,
         None => {
@@ -33,6 +35,13 @@ async fn main() -> Result<()> {
     );
     if failed > 0 {
         bail!("{failed} calls failed");
+    }
+    if sandbox_started {
+        println!("\nthe loop: pushes -> token managers -> authorization -> the new app's calls\n");
+        let steps = miniapp_tour::the_loop::run(true)
+            .await
+            .context("the loop against the sandbox")?;
+        println!("\n{steps} steps, all ok");
     }
     Ok(())
 }
