@@ -81,6 +81,37 @@ where
         .map_err(|_| serde::de::Error::custom(format!("unknown event name {name:?}")))
 }
 
+/// A user's hook, called with every verified push (the vendor crates' push handlers).
+pub type PushHook<T> =
+    std::sync::Arc<dyn Fn(T) -> crate::token::BoxFuture<'static, ()> + Send + Sync>;
+
+/// Wraps an async closure as a [`PushHook`].
+pub fn hook<T, F, Fut>(f: F) -> PushHook<T>
+where
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    std::sync::Arc::new(move |push| Box::pin(f(push)))
+}
+
+/// What a push handler answers (HTTP status, body) for the outcome of handling one push: the
+/// vendor's reply with 200; a refused push ([`crate::Error::Push`], nothing stored) 400; any
+/// other failure (the store, a code exchange) 500, so that the vendor pushes again. Failures
+/// are logged at WARN (never a secret).
+pub fn answer(result: Result<String, crate::Error>) -> (u16, String) {
+    match result {
+        Ok(reply) => (200, reply),
+        Err(e @ crate::Error::Push(_)) => {
+            tracing::warn!(error = %e, "push refused");
+            (400, e.to_string())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "push not handled");
+            (500, "not handled".into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,19 +16,16 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use core_http::token::BoxFuture;
-use core_http::Error;
+use core_http::push::PushHook;
 
 use super::{MessageCrypto, TpPush};
 use crate::tokens::TokenManager;
-
-type Hook = Arc<dyn Fn(TpPush) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Receives Baidu's pushes for the platform of `tokens`.
 pub struct PushHandler {
     tokens: Arc<TokenManager>,
     crypto: MessageCrypto,
-    hook: Option<Hook>,
+    hook: Option<PushHook<TpPush>>,
 }
 
 impl PushHandler {
@@ -47,29 +44,24 @@ impl PushHandler {
         F: Fn(TpPush) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.hook = Some(Arc::new(move |push| Box::pin(hook(push))));
+        self.hook = Some(core_http::push::hook(hook));
         self
     }
 
     /// Handles one push body: `200 success`, `400` for a refused push (nothing stored), `500`
     /// when the ticket could not be stored (Baidu pushes again).
     pub async fn handle(&self, body: &[u8]) -> (StatusCode, String) {
-        match super::receive(&self.tokens, &self.crypto, body).await {
+        let result = match super::receive(&self.tokens, &self.crypto, body).await {
             Ok(push) => {
                 if let Some(hook) = &self.hook {
                     hook(push).await;
                 }
-                (StatusCode::OK, "success".into())
+                Ok("success".to_owned())
             }
-            Err(e @ Error::Push(_)) => {
-                tracing::warn!(error = %e, "push refused");
-                (StatusCode::BAD_REQUEST, e.to_string())
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "push not handled");
-                (StatusCode::INTERNAL_SERVER_ERROR, "not handled".into())
-            }
-        }
+            Err(e) => Err(e),
+        };
+        let (status, body) = core_http::push::answer(result);
+        (StatusCode::from_u16(status).expect("a valid status"), body)
     }
 
     /// An `axum` router answering `POST /`.

@@ -16,19 +16,16 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use core_http::token::BoxFuture;
-use core_http::Error;
+use core_http::push::PushHook;
 
 use super::{PushCrypto, Received};
 use crate::tokens::TokenManager;
-
-type Hook = Arc<dyn Fn(Received) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Receives Kuaishou's pushes for the platform of `tokens`.
 pub struct PushHandler {
     tokens: Arc<TokenManager>,
     crypto: PushCrypto,
-    hook: Option<Hook>,
+    hook: Option<PushHook<Received>>,
 }
 
 impl PushHandler {
@@ -47,30 +44,25 @@ impl PushHandler {
         F: Fn(Received) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.hook = Some(Arc::new(move |push| Box::pin(hook(push))));
+        self.hook = Some(core_http::push::hook(hook));
         self
     }
 
     /// Handles one push: `200` with Kuaishou's reply, `400` for a refused push (nothing
     /// stored), `500` when the ticket could not be stored (Kuaishou pushes again).
     pub async fn handle(&self, kwaisign: &str, body: &[u8]) -> (StatusCode, String) {
-        match super::receive(&self.tokens, &self.crypto, kwaisign, body).await {
+        let result = match super::receive(&self.tokens, &self.crypto, kwaisign, body).await {
             Ok(received) => {
                 let reply = super::reply(&received.msg_id);
                 if let Some(hook) = &self.hook {
                     hook(received).await;
                 }
-                (StatusCode::OK, reply)
+                Ok(reply)
             }
-            Err(e @ Error::Push(_)) => {
-                tracing::warn!(error = %e, "push refused");
-                (StatusCode::BAD_REQUEST, e.to_string())
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "push not handled");
-                (StatusCode::INTERNAL_SERVER_ERROR, "not handled".into())
-            }
-        }
+            Err(e) => Err(e),
+        };
+        let (status, body) = core_http::push::answer(result);
+        (StatusCode::from_u16(status).expect("a valid status"), body)
     }
 
     /// An `axum` router answering `POST /`.

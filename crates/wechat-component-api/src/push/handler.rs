@@ -19,14 +19,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use core_http::token::BoxFuture;
+use core_http::push::PushHook;
 use core_http::Error;
 
 use super::{ComponentPush, MessageCrypto, PushQuery};
 use crate::tokens::TokenManager;
 use crate::Client;
-
-type Hook = Arc<dyn Fn(ComponentPush) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Receives the platform's pushes: verifies and decrypts them, stores tickets, completes
 /// authorizations (exchanges the code and saves the app's tokens), then calls the user's hook.
@@ -35,7 +33,7 @@ pub struct PushHandler {
     tokens: Arc<TokenManager>,
     crypto: MessageCrypto,
     complete_authorizations: bool,
-    hook: Option<Hook>,
+    hook: Option<PushHook<ComponentPush>>,
 }
 
 impl PushHandler {
@@ -63,7 +61,7 @@ impl PushHandler {
         F: Fn(ComponentPush) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.hook = Some(Arc::new(move |push| Box::pin(hook(push))));
+        self.hook = Some(core_http::push::hook(hook));
         self
     }
 
@@ -71,17 +69,12 @@ impl PushHandler {
     /// stored); a failed code exchange or store is `500`, so WeChat pushes again; anything
     /// else is `200 success`.
     pub async fn handle(&self, query: &str, body: &[u8]) -> (StatusCode, String) {
-        match self.process(query, body).await {
-            Ok(()) => (StatusCode::OK, "success".into()),
-            Err(e @ Error::Push(_)) => {
-                tracing::warn!(error = %e, "push refused");
-                (StatusCode::BAD_REQUEST, e.to_string())
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "push not handled");
-                (StatusCode::INTERNAL_SERVER_ERROR, "not handled".into())
-            }
-        }
+        let result = self
+            .process(query, body)
+            .await
+            .map(|()| "success".to_owned());
+        let (status, body) = core_http::push::answer(result);
+        (StatusCode::from_u16(status).expect("a valid status"), body)
     }
 
     async fn process(&self, query: &str, body: &[u8]) -> Result<(), Error> {
