@@ -301,3 +301,64 @@ async fn post(url: &str, body: String) -> (u16, String) {
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
 }
+
+/// The vendor's connection drops while the handler exchanges an `authorized` push's
+/// single-use code: the handling still runs to its end and the app's tokens are saved.
+#[tokio::test]
+async fn a_push_whose_connection_drops_is_still_handled_to_the_end() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        token_delay: std::time::Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
+    let tokens = Arc::new(wechat_component_api::tokens::manager(
+        &client,
+        "wx_component",
+        "SECRET",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    ));
+    tokens
+        .store_ticket("ticket@@@1", wechat_component_api::tokens::TICKET_LIFETIME)
+        .await
+        .unwrap();
+    let crypto = wechat_component_api::push::MessageCrypto::new("t", KEY, "wx_component").unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let handler =
+        wechat_component_api::push::handler::PushHandler::new(client, tokens, crypto.clone())
+            .on_push(move |_| {
+                let flag = flag.clone();
+                async move { flag.store(true, std::sync::atomic::Ordering::SeqCst) }
+            });
+    let url = serve_router(handler.router()).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let inner = format!("<xml><AppId><![CDATA[wx_component]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[wx_app]]></AuthorizerAppid><AuthorizationCode><![CDATA[queryauthcode@@@once]]></AuthorizationCode></xml>");
+    let encrypt = crypto.encrypt(&inner);
+    let ts = now.to_string();
+    let gone = reqwest::Client::new()
+        .post(format!(
+            "{url}?timestamp={ts}&nonce=7&msg_signature={}",
+            crypto.signature(&ts, "7", &encrypt)
+        ))
+        .body(format!(
+            "<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        ))
+        .timeout(std::time::Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up before the answer");
+    // The component token fetch and the code exchange each take 300 ms at the sandbox.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(sandbox.hits("QueryAuth"), 1);
+    assert!(
+        done.load(std::sync::atomic::Ordering::SeqCst),
+        "the exchange was saved and the hook ran"
+    );
+}

@@ -112,6 +112,18 @@ pub fn answer(result: Result<String, crate::Error>) -> (u16, String) {
     }
 }
 
+/// Runs the handling of one push in its own task and waits for it: when the vendor's
+/// connection drops mid-way (hyper then drops the request's future), the handling still runs
+/// to its end, so a ticket is stored and an exchanged authorization code's tokens are saved.
+/// `None` when the task panicked.
+pub async fn run_detached<T, F>(handling: F) -> Option<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(handling).await.ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

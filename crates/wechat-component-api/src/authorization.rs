@@ -72,7 +72,9 @@ pub async fn link(
 
 /// Exchanges the redirect's (or the `authorized` push's) authorization code
 /// (`api_query_auth`), saves the app's tokens in `tokens`' store, and returns the authorized
-/// app id.
+/// app id. The code is single-use: if the caller may be cancelled (a web handler whose client
+/// goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop
+/// between the exchange and the save loses the authorization.
 pub async fn complete(
     client: &Client,
     tokens: &TokenManager,

@@ -73,5 +73,6 @@ impl PushHandler {
 }
 
 async fn serve(State(handler): State<Arc<PushHandler>>, body: Bytes) -> (StatusCode, String) {
-    handler.handle(&body).await
+    let handled = core_http::push::run_detached(async move { handler.handle(&body).await }).await;
+    handled.unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, "not handled".into()))
 }

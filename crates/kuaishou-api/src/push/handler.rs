@@ -81,6 +81,9 @@ async fn serve(
     let sign = headers
         .get("kwaisign")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    handler.handle(sign, &body).await
+        .unwrap_or_default()
+        .to_owned();
+    let handled =
+        core_http::push::run_detached(async move { handler.handle(&sign, &body).await }).await;
+    handled.unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, "not handled".into()))
 }

@@ -67,7 +67,9 @@ impl PushHandler {
 
     /// Handles one push: the status and body to answer. A refused push is `400` (nothing
     /// stored); a failed code exchange or store is `500`, so WeChat pushes again; anything
-    /// else is `200 success`.
+    /// else is `200 success`. Run it to its end: the [`router`](Self::router) does so in a task
+    /// of its own, since the code is single-use and a drop between the exchange and the save
+    /// would lose the authorization.
     pub async fn handle(&self, query: &str, body: &[u8]) -> (StatusCode, String) {
         let result = self
             .process(query, body)
@@ -114,5 +116,8 @@ async fn serve(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> (StatusCode, String) {
-    handler.handle(&query.unwrap_or_default(), &body).await
+    let query = query.unwrap_or_default();
+    let handled =
+        core_http::push::run_detached(async move { handler.handle(&query, &body).await }).await;
+    handled.unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, "not handled".into()))
 }
