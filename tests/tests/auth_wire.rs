@@ -59,6 +59,62 @@ fn wechat(endpoint: &str) -> Wire {
             JSON,
             r#"{"action":"set","wxa_jump_h5_domain":"www.qq.com;wx.qq.com","is_modify_published_together":false}"#,
         ),
+        "ModifyWxaServerDomain" => (
+            "POST",
+            "/cgi-bin/component/modify_wxa_server_domain",
+            Some("access_token=tour-token"),
+            JSON,
+            r#"{"action":"add","wxa_server_domain":"www.qq.com"}"#,
+        ),
+        "GetDomainConfirmFile" => (
+            "POST",
+            "/cgi-bin/component/get_domain_confirmfile",
+            Some("access_token=tour-token"),
+            JSON,
+            "{}",
+        ),
+        "ModifyDomain" => (
+            "POST",
+            "/wxa/modify_domain",
+            Some("access_token=tour-token"),
+            JSON,
+            r#"{"action":"add","requestdomain":["https://www.qq.com"]}"#,
+        ),
+        "ModifyDomainDirectly" => (
+            "POST",
+            "/wxa/modify_domain_directly",
+            Some("access_token=tour-token"),
+            JSON,
+            r#"{"action":"set","requestdomain":["https://www.qq.com"]}"#,
+        ),
+        "GetEffectiveDomain" => (
+            "POST",
+            "/wxa/get_effective_domain",
+            Some("access_token=tour-token"),
+            JSON,
+            "{}",
+        ),
+        "SetWebviewDomain" => (
+            "POST",
+            "/wxa/setwebviewdomain",
+            Some("access_token=tour-token"),
+            JSON,
+            r#"{"action":"get"}"#,
+        ),
+        "SetWebviewDomainDirectly" => (
+            "POST",
+            "/wxa/setwebviewdomain_directly",
+            Some("access_token=tour-token"),
+            JSON,
+            r#"{"action":"get"}"#,
+        ),
+        "GetWebviewDomainConfirmFile" => (
+            "POST",
+            "/wxa/get_webviewdomain_confirmfile",
+            Some("access_token=tour-token"),
+            JSON,
+            "{}",
+        ),
         other => panic!("no expectation for {other}"),
     }
 }
@@ -81,7 +137,7 @@ async fn token_endpoints_go_on_the_wire_as_documented() {
     // One answer that carries every field the token endpoints guarantee (this test checks
     // the requests; the answers are decoded in the tests below).
     let server = MockServer::start(Reply::json(
-        r#"{"errcode":0,"result":1,"component_access_token":"c","expires_in":7200,"pre_auth_code":"p","authorizer_access_token":"a","authorizer_refresh_token":"r","authorization_info":{"authorizer_appid":"wx","authorizer_access_token":"a","expires_in":7200,"authorizer_refresh_token":"r"},"componentAccessToken":"c","expiresIn":7200,"preAuthCode":"p","authorizerAccessToken":"a","authorizationCode":"code"}"#,
+        r#"{"errcode":0,"result":1,"component_access_token":"c","expires_in":7200,"pre_auth_code":"p","authorizer_access_token":"a","authorizer_refresh_token":"r","authorization_info":{"authorizer_appid":"wx","authorizer_access_token":"a","expires_in":7200,"authorizer_refresh_token":"r"},"componentAccessToken":"c","expiresIn":7200,"preAuthCode":"p","authorizerAccessToken":"a","authorizationCode":"code","file_name":"f.txt","file_content":"c"}"#,
     ))
     .await;
     let clients = miniapp_tour::Clients::new(&server.base_url());
@@ -108,7 +164,7 @@ async fn token_endpoints_go_on_the_wire_as_documented() {
         assert_eq!(got, want, "{} {}", call.vendor, call.endpoint);
         checked += 1;
     }
-    assert_eq!(checked, 6 + 5);
+    assert_eq!(checked, 6 + 8 + 5);
 }
 
 #[tokio::test]

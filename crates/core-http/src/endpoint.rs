@@ -225,6 +225,12 @@ pub trait Endpoint: Send + Sync {
     /// Whether a repeat is harmless (reads, `set`); false for quota-limited writes.
     const IDEMPOTENT: bool;
 
+    /// Whether repeating this call is harmless: [`Self::IDEMPOTENT`], or a read of a
+    /// quota-limited endpoint (e.g. `action = get`, the spec's `read_when`).
+    fn is_idempotent(&self) -> bool {
+        Self::IDEMPOTENT
+    }
+
     /// Checks the documented constraints; nothing is sent when this fails.
     fn validate(&self) -> Result<(), InvalidRequest>;
     /// Appends the query parameters.

@@ -113,6 +113,7 @@ macro_rules! wire_enum_impls {
 /// Items the generated code and the derive macro refer to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use miniapp_rules::Format;
     pub use serde;
     pub use serde_json;
 }

@@ -405,7 +405,7 @@ impl Session {
             let Err(error) = &result else { return result };
             let failure = retry::classify(E::VENDOR, error);
             if attempt >= policy.max_attempts
-                || !retry::should_retry(policy, failure, E::IDEMPOTENT)
+                || !retry::should_retry(policy, failure, request.is_idempotent())
             {
                 return result;
             }

@@ -183,7 +183,7 @@ pub fn max_items(
 
 /// Every item has the documented `format` (the one implementation in `miniapp-rules`, which
 /// the sandbox runs too).
-fn format<T: Checked + ?Sized>(
+pub fn format<T: Checked + ?Sized>(
     endpoint: &'static str,
     field: &'static str,
     value: &T,
@@ -198,29 +198,6 @@ fn format<T: Checked + ?Sized>(
         )),
         None => Ok(()),
     }
-}
-
-/// Every item a bare host: no scheme, no path, no separators, not empty.
-pub fn bare_host<T: Checked + ?Sized>(
-    endpoint: &'static str,
-    field: &'static str,
-    value: &T,
-) -> Result<(), InvalidRequest> {
-    format(endpoint, field, value, miniapp_rules::Format::BareHost)
-}
-
-/// Every item an `https://` or `wss://` origin (host and port, no path or query).
-pub fn https_or_wss<T: Checked + ?Sized>(
-    endpoint: &'static str,
-    field: &'static str,
-    value: &T,
-) -> Result<(), InvalidRequest> {
-    format(
-        endpoint,
-        field,
-        value,
-        miniapp_rules::Format::HttpsOrWssOrigin,
-    )
 }
 
 #[cfg(test)]
@@ -240,11 +217,41 @@ mod tests {
 
     #[test]
     fn hosts_and_urls() {
-        assert!(bare_host("E", "f", &vec!["www.qq.com".to_owned()]).is_ok());
-        assert!(bare_host("E", "f", &vec!["https://www.qq.com".to_owned()]).is_err());
-        assert!(bare_host("E", "f", &vec!["www.qq.com/a".to_owned()]).is_err());
-        assert!(https_or_wss("E", "f", &Some(vec!["wss://a.com".to_owned()])).is_ok());
-        assert!(https_or_wss("E", "f", &Some(vec!["http://a.com".to_owned()])).is_err());
+        assert!(format(
+            "E",
+            "f",
+            &vec!["www.qq.com".to_owned()],
+            miniapp_rules::Format::BareHost
+        )
+        .is_ok());
+        assert!(format(
+            "E",
+            "f",
+            &vec!["https://www.qq.com".to_owned()],
+            miniapp_rules::Format::BareHost
+        )
+        .is_err());
+        assert!(format(
+            "E",
+            "f",
+            &vec!["www.qq.com/a".to_owned()],
+            miniapp_rules::Format::BareHost
+        )
+        .is_err());
+        assert!(format(
+            "E",
+            "f",
+            &Some(vec!["wss://a.com".to_owned()]),
+            miniapp_rules::Format::HttpsOrWssOrigin
+        )
+        .is_ok());
+        assert!(format(
+            "E",
+            "f",
+            &Some(vec!["http://a.com".to_owned()]),
+            miniapp_rules::Format::HttpsOrWssOrigin
+        )
+        .is_err());
     }
 
     #[test]

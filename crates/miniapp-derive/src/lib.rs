@@ -29,7 +29,8 @@
 //! Field attribute `#[param(..)]`, required on every field: a location (query | form | json),
 //! then optionally `name = ".."` (wire name), `join = ";"`, `json_string`, `required`,
 //! `optional_when(param = "..", equals = "..")`, `max_items = N`, `min_chars = N`,
-//! `max_chars = N`, `min = N`, `max = N`, `format = bare_host | https_or_wss_url`.
+//! `max_chars = N`, `min = N`, `max = N`, `format = NAME` (a [`miniapp_rules::Format`] name: `bare_host`, `https_or_wss_url`,
+//! `https_url`, `https_url_without_port`, `wss_url`, `udp_url`, `tcp_url`).
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -69,6 +70,8 @@ struct EndpointAttr {
     name: Option<LitStr>,
     errors: Option<Path>,
     idempotent: bool,
+    /// `read_when(param = "..", equals = "..")`: calls with that value only read.
+    read_when: Option<(LitStr, LitStr)>,
     envelope: bool,
     credentials: Vec<Credential>,
     rules: Vec<AtLeastOne>,
@@ -135,6 +138,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
     let (mut vendor, mut method, mut path, mut body) = (None, None, None, None);
     let (mut response, mut name, mut errors) = (None, None, None);
     let mut idempotent = true;
+    let mut read_when = None;
     let mut envelope = true;
     let mut credentials = Vec::new();
     let mut rules = Vec::new();
@@ -168,6 +172,24 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
             "errors" => errors = Some(meta.value()?.parse()?),
             "idempotent" => idempotent = meta.value()?.parse::<syn::LitBool>()?.value,
             "envelope" => envelope = meta.value()?.parse::<syn::LitBool>()?.value,
+            "read_when" => {
+                let (mut param, mut equals) = (None, None);
+                meta.parse_nested_meta(|inner| {
+                    let v: LitStr = inner.value()?.parse()?;
+                    if inner.path.is_ident("param") {
+                        param = Some(v);
+                    } else if inner.path.is_ident("equals") {
+                        equals = Some(v);
+                    } else {
+                        return Err(inner.error("expected `param` or `equals`"));
+                    }
+                    Ok(())
+                })?;
+                match (param, equals) {
+                    (Some(a), Some(b)) => read_when = Some((a, b)),
+                    _ => return Err(meta.error("read_when needs `param = \"..\"` and `equals = \"..\"`")),
+                }
+            }
             "at_least_one" => {
                 let (mut params, mut when_param, mut when_in, mut rule) = (None, None, None, None);
                 meta.parse_nested_meta(|inner| {
@@ -229,7 +251,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
             }
             _ => {
                 return Err(meta.error(
-                    "unknown key; expected vendor, method, path, body, response, name, errors, idempotent, envelope or credential",
+                    "unknown key; expected vendor, method, path, body, response, name, errors, idempotent, read_when, envelope or credential",
                 ))
             }
         }
@@ -246,6 +268,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointAttr> {
         name,
         errors,
         idempotent,
+        read_when,
         envelope,
         credentials,
         rules,
@@ -317,7 +340,10 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
             "max" => p.max = Some(meta.value()?.parse()?),
             "format" => {
                 let f: Ident = meta.value()?.parse()?;
-                one_of(&f, &["bare_host", "https_or_wss_url"], "format")?;
+                if miniapp_rules::Format::from_name(&f.to_string()).is_none() {
+                    let names: Vec<_> = miniapp_rules::Format::ALL.iter().map(|f| f.name()).collect();
+                    return Err(syn::Error::new(f.span(), format!("unknown format; expected one of {}", names.join(", "))));
+                }
                 p.format = Some(f);
             }
             _ => return Err(meta.error(
@@ -494,18 +520,15 @@ fn checks(p: &Param, all: &[Param], name: &LitStr) -> Result<TokenStream2> {
         out.extend(quote! { ::core_http::validate::range(#name, #wire, &self.#ident, #lo, #hi)?; });
     }
     if let Some(f) = &p.format {
-        let func = if f == "bare_host" {
-            quote!(bare_host)
-        } else {
-            quote!(https_or_wss)
-        };
+        let format = miniapp_rules::Format::from_name(&f.to_string()).expect("checked when parsed");
+        let variant = format_ident!("{}", format.variant());
         // A joined list sends only its non-empty items; check what is sent.
         let value = if p.join.is_some() {
             quote!(&::core_http::validate::JoinedItems(&self.#ident))
         } else {
             quote!(&self.#ident)
         };
-        out.extend(quote! { ::core_http::validate::#func(#name, #wire, #value)?; });
+        out.extend(quote! { ::core_http::validate::format(#name, #wire, #value, ::core_http::__private::Format::#variant)?; });
     }
     Ok(out)
 }
@@ -646,6 +669,31 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
     );
     let path = &attr.path;
     let idempotent = attr.idempotent;
+    let is_idempotent = match &attr.read_when {
+        None => quote!(),
+        Some((param, equals)) => {
+            let field = params
+                .iter()
+                .find(|f| f.wire == param.value())
+                .ok_or_else(|| {
+                    Error::new(
+                        param.span(),
+                        format!(
+                            "read_when names `{}`, which is not a parameter of this request",
+                            param.value()
+                        ),
+                    )
+                })?;
+            let ident = &field.ident;
+            quote! {
+                fn is_idempotent(&self) -> bool {
+                    Self::IDEMPOTENT
+                        || ::core_http::wire::ToParam::to_param(&self.#ident).as_deref()
+                            == ::core::option::Option::Some(#equals)
+                }
+            }
+        }
+    };
     let errors = match &attr.errors {
         Some(p) => quote!(#p),
         None => quote!(&[]),
@@ -739,6 +787,8 @@ fn expand(input: &DeriveInput) -> Result<TokenStream2> {
             const CREDENTIALS: &'static [::core_http::CredentialParam] = &[#(#creds),*];
             const ERRORS: &'static [(i64, &'static str)] = #errors;
             const IDEMPOTENT: bool = #idempotent;
+
+            #is_idempotent
 
             fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
                 #(#validations)*

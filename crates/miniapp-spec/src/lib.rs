@@ -242,6 +242,10 @@ pub struct Endpoint {
     /// Rules across parameters (e.g. "at least one domain unless `action = get`").
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// A quota-limited endpoint that only reads when a parameter has a value (e.g.
+    /// `action = "get"`): such calls are retried like reads and spend no quota.
+    #[serde(default)]
+    pub read_when: Option<Condition>,
 }
 
 /// A documented rule across several parameters, checked before sending.
@@ -406,6 +410,16 @@ pub enum Format {
     BareHost,
     /// An `https://` or `wss://` domain: host and port, no path or query.
     HttpsOrWssUrl,
+    /// An `https://` domain: host and optional port, no path.
+    HttpsUrl,
+    /// An `https://` domain with no port.
+    HttpsUrlWithoutPort,
+    /// A `wss://` domain: host and optional port, no path.
+    WssUrl,
+    /// A `udp://` domain: host and optional port, no path.
+    UdpUrl,
+    /// A `tcp://` domain: host and optional port, no path.
+    TcpUrl,
 }
 
 impl Format {
@@ -414,6 +428,11 @@ impl Format {
         match self {
             Format::BareHost => miniapp_rules::Format::BareHost,
             Format::HttpsOrWssUrl => miniapp_rules::Format::HttpsOrWssOrigin,
+            Format::HttpsUrl => miniapp_rules::Format::HttpsOrigin,
+            Format::HttpsUrlWithoutPort => miniapp_rules::Format::HttpsOriginWithoutPort,
+            Format::WssUrl => miniapp_rules::Format::WssOrigin,
+            Format::UdpUrl => miniapp_rules::Format::UdpOrigin,
+            Format::TcpUrl => miniapp_rules::Format::TcpOrigin,
         }
     }
 }

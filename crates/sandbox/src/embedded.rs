@@ -16,6 +16,14 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../specs/wechat/third_party_domain.toml"),
     ),
     (
+        "wechat/domain_management.toml",
+        include_str!("../specs/wechat/domain_management.toml"),
+    ),
+    (
+        "wechat/third_party_server_domain.toml",
+        include_str!("../specs/wechat/third_party_server_domain.toml"),
+    ),
+    (
         "wechat/component_auth.toml",
         include_str!("../specs/wechat/component_auth.toml"),
     ),

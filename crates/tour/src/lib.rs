@@ -21,6 +21,8 @@ pub struct Clients {
     pub wechat_client: wechat_component_api::Client,
     /// WeChat platform (component) handle.
     pub wechat: wechat_component_api::Component,
+    /// WeChat authorized mini-program handle.
+    pub wechat_app: wechat_component_api::AuthorizedApp,
     /// Baidu client (endpoints without a token).
     pub baidu_client: baidu_smartapp_api::Client,
     /// Baidu platform (TP token) handle.
@@ -46,6 +48,7 @@ impl Clients {
         let kuaishou_client = kuaishou_api::Client::with_base_url(base_url, "tour-component-app");
         Clients {
             wechat: wechat_client.component(TOUR_TOKEN),
+            wechat_app: wechat_client.authorizer(TOUR_TOKEN),
             baidu_component: baidu_client.component(TOUR_TOKEN),
             baidu: baidu_client.authorizer(TOUR_TOKEN),
             kuaishou_component: kuaishou_client.component(TOUR_TOKEN),

@@ -1,7 +1,9 @@
 //! WeChat calls of the tour.
 
 use wechat_component_api::component_auth::*;
+use wechat_component_api::domain_management::*;
 use wechat_component_api::third_party_domain::*;
+use wechat_component_api::third_party_server_domain::*;
 
 use crate::Call;
 
@@ -76,6 +78,84 @@ pub(crate) fn calls() -> Vec<Call> {
                 Ok(format!(
                     "set: testing = {:?}, published = {:?}",
                     answer.testing_wxa_jump_h5_domain, answer.published_wxa_jump_h5_domain
+                ))
+            })
+        }),
+        Call::new("wechat", "ModifyWxaServerDomain", |c| {
+            Box::pin(async move {
+                let mut add = ModifyWxaServerDomainRequest::new(ServerDomainAction::Add);
+                add.wxa_server_domain = Some(vec!["www.qq.com".into()]);
+                let answer = c.wechat.modify_wxa_server_domain(&add).await?;
+                Ok(format!(
+                    "platform server domains (testing) = {:?}",
+                    answer.testing_wxa_server_domain
+                ))
+            })
+        }),
+        Call::new("wechat", "GetDomainConfirmFile", |c| {
+            Box::pin(async move {
+                let file = c
+                    .wechat
+                    .get_domain_confirm_file(&GetDomainConfirmFileRequest::new())
+                    .await?;
+                Ok(format!(
+                    "serve {} at the jump domains' root",
+                    file.file_name
+                ))
+            })
+        }),
+        Call::new("wechat", "ModifyDomain", |c| {
+            Box::pin(async move {
+                let mut add = ModifyDomainRequest::new(DomainAction::Add);
+                add.requestdomain = Some(vec!["https://www.qq.com".into()]);
+                let answer = c.wechat_app.modify_domain(&add).await?;
+                Ok(format!("requestdomain = {:?}", answer.requestdomain))
+            })
+        }),
+        Call::new("wechat", "ModifyDomainDirectly", |c| {
+            Box::pin(async move {
+                let mut set = ModifyDomainDirectlyRequest::new(DomainAction::Set);
+                set.requestdomain = Some(vec!["https://www.qq.com".into()]);
+                c.wechat_app.modify_domain_directly(&set).await?;
+                Ok("set; effective after the next release".into())
+            })
+        }),
+        Call::new("wechat", "GetEffectiveDomain", |c| {
+            Box::pin(async move {
+                let answer = c
+                    .wechat_app
+                    .get_effective_domain(&GetEffectiveDomainRequest::new())
+                    .await?;
+                Ok(format!(
+                    "effective requestdomain = {:?}",
+                    answer.effective_domain.and_then(|d| d.requestdomain)
+                ))
+            })
+        }),
+        Call::new("wechat", "SetWebviewDomain", |c| {
+            Box::pin(async move {
+                let mut get = SetWebviewDomainRequest::new();
+                get.action = Some(DomainAction::Get);
+                let answer = c.wechat_app.set_webview_domain(&get).await?;
+                Ok(format!("webviewdomain = {:?}", answer.webviewdomain))
+            })
+        }),
+        Call::new("wechat", "SetWebviewDomainDirectly", |c| {
+            Box::pin(async move {
+                let get = SetWebviewDomainDirectlyRequest::new(DomainAction::Get);
+                let answer = c.wechat_app.set_webview_domain_directly(&get).await?;
+                Ok(format!("webviewdomain = {:?}", answer.webviewdomain))
+            })
+        }),
+        Call::new("wechat", "GetWebviewDomainConfirmFile", |c| {
+            Box::pin(async move {
+                let file = c
+                    .wechat_app
+                    .get_webview_domain_confirm_file(&GetWebviewDomainConfirmFileRequest::new())
+                    .await?;
+                Ok(format!(
+                    "serve {} at the webview domains' root",
+                    file.file_name
                 ))
             })
         }),

@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use miniapp_spec::{
     BodyKind, Confidence, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field,
-    Format, Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
+    Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -115,10 +115,8 @@ fn limits_doc(f: &Field) -> String {
         (Some(a), None) => parts.push(format!("at least {a}")),
         _ => {}
     }
-    match l.format {
-        Some(Format::BareHost) => parts.push("bare hosts (no scheme, no path)".into()),
-        Some(Format::HttpsOrWssUrl) => parts.push("`https://` or `wss://` URLs".into()),
-        None => {}
+    if let Some(format) = l.format {
+        parts.push(format!("each {}", format.rules().rule()));
     }
     parts.join(", ")
 }
@@ -416,6 +414,10 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     let op = &ep.name;
     let idempotent = ep.idempotency == Idempotency::Idempotent;
     let envelope = ep.response != ResponseKind::BareJson;
+    let read_when = ep.read_when.as_ref().map(|c| {
+        let (param, equals) = (&c.param, &c.equals);
+        quote!(read_when(param = #param, equals = #equals),)
+    });
     let creds = ep
         .credentials
         .iter()
@@ -498,10 +500,9 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
             let n = proc_macro2::Literal::i64_unsuffixed(n);
             args.push(quote!(max = #n));
         }
-        match l.format {
-            Some(Format::BareHost) => args.push(quote!(format = bare_host)),
-            Some(Format::HttpsOrWssUrl) => args.push(quote!(format = https_or_wss_url)),
-            None => {}
+        if let Some(format) = l.format {
+            let name = format_ident!("{}", format.rules().name());
+            args.push(quote!(format = #name));
         }
         let mut note = wire_note(p);
         note.push_str(&format!(
@@ -569,7 +570,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
         #[derive(Debug, Clone, PartialEq, #derive_default core_http::Endpoint)]
         #[endpoint(vendor = #vendor, name = #op, method = #method, path = #path, body = #body,
                    response = #response, errors = #errors_const, idempotent = #idempotent,
-                   envelope = #envelope,
+                   envelope = #envelope, #read_when
                    #(#creds),*)]
         pub struct #name {
             #(#fields)*

@@ -695,6 +695,7 @@ impl crate::AuthorizedApp {
     errors = MODIFY_DOMAIN_ERRORS,
     idempotent = false,
     envelope = true,
+    read_when(param = "action", equals = "get"),
     credential(name = "access_token", kind = authorizer_access_token, location = form),
     at_least_one(
         params = "download_domain, request_domain, socket_domain, upload_domain",
@@ -712,25 +713,25 @@ pub struct ModifyDomainRequest {
     /// download合法域名，多个时用,分割，当action参数是get时不需要此字段
     ///
     /// Wire name `download_domain`, sent as one string joined by `,`. Sent in the form body.
-    /// Limits (checked before sending): `https://` or `wss://` URLs.
+    /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
     #[param(form, join = ",", format = https_or_wss_url)]
     pub download_domain: Option<Vec<String>>,
     /// request合法域名，多个时用,分割，当action参数是get时不需要此字段。
     ///
     /// Wire name `request_domain`, sent as one string joined by `,`. Sent in the form body.
-    /// Limits (checked before sending): `https://` or `wss://` URLs.
+    /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
     #[param(form, join = ",", format = https_or_wss_url)]
     pub request_domain: Option<Vec<String>>,
     /// socket合法域名，多个时用,分割，当action参数是get时不需要此字段。
     ///
     /// Wire name `socket_domain`, sent as one string joined by `,`. Sent in the form body.
-    /// Limits (checked before sending): `https://` or `wss://` URLs.
+    /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
     #[param(form, join = ",", format = https_or_wss_url)]
     pub socket_domain: Option<Vec<String>>,
     /// upload合法域名，多个时用,分割，当action参数是get时不需要此字段。
     ///
     /// Wire name `upload_domain`, sent as one string joined by `,`. Sent in the form body.
-    /// Limits (checked before sending): `https://` or `wss://` URLs.
+    /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
     #[param(form, join = ",", format = https_or_wss_url)]
     pub upload_domain: Option<Vec<String>>,
 }
@@ -842,6 +843,7 @@ impl crate::AuthorizedApp {
     errors = MODIFY_WEBVIEW_DOMAIN_ERRORS,
     idempotent = false,
     envelope = true,
+    read_when(param = "action", equals = "get"),
     credential(name = "access_token", kind = authorizer_access_token, location = form),
     at_least_one(
         params = "web_view_domain",
@@ -859,7 +861,7 @@ pub struct ModifyWebviewDomainRequest {
     /// 小程序业务域名，多个时用,分割，当action参数是get时不需要此字段
     ///
     /// Wire name `web_view_domain`, sent as one string joined by `,`. Sent in the form body.
-    /// Limits (checked before sending): `https://` or `wss://` URLs.
+    /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
     #[param(form, join = ",", format = https_or_wss_url)]
     pub web_view_domain: Option<Vec<String>>,
 }

@@ -2,4 +2,6 @@
 
 //! Modules generated from `specs/`, one per vendor document section.
 pub mod component_auth;
+pub mod domain_management;
 pub mod third_party_domain;
+pub mod third_party_server_domain;

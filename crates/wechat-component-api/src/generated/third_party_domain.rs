@@ -38,7 +38,7 @@ pub struct ModifyWxaJumpDomainRequest {
     /// 最多可以添加200个小程序业务域名，以;隔开。注意：域名不需带有http:// 等协议内容，也不能在域名末尾附加详细的 URI 地址，严格按照类似 www.qq.com 的写法。
     ///
     /// Wire name `wxa_jump_h5_domain`, sent as one string joined by `;`. Sent in the JSON body.
-    /// Limits (checked before sending): at most 200 items, bare hosts (no scheme, no path).
+    /// Limits (checked before sending): at most 200 items, each a bare host such as www.qq.com (no scheme, no path).
     /// Required unless `action = "get"`.
     #[param(
         json,
