@@ -6,9 +6,19 @@
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod mini;
 
+#[path = "../../xtask/tests/fixtures/mini_resources.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod mini_resources;
+
 use miniapp_tests::{MockServer, Reply};
 
+/// The platform's handle, as in a vendor crate (the fixture's resources module names it).
+#[derive(Debug)]
+pub struct Component;
+
 /// The handle the generated methods attach to, as in a vendor crate.
+#[derive(Debug)]
 pub struct AuthorizedApp {
     session: core_http::Session,
 }
@@ -68,4 +78,60 @@ async fn every_construct_works_on_the_wire() {
 
     let event = mini::Event::parse(br#"{"app_id":"7","event":" THING_CHANGED"}"#).unwrap();
     assert!(matches!(event, mini::Event::Changed(e) if e.app_id == Some(7)));
+}
+
+/// The fixture's resource, declared in TOML only, is typed, validated by its endpoint's rules,
+/// and stored and served by the sandbox (given the fixture spec) with no Rust written for it.
+#[tokio::test]
+async fn a_resource_declared_only_in_toml_round_trips_through_the_sandbox() {
+    use std::collections::BTreeSet;
+
+    use miniapp_sandbox::{Sandbox, SandboxOptions};
+
+    let spec_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../xtask/tests/fixtures/mini.toml");
+    let spec = miniapp_spec::load(&spec_path).unwrap();
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        stateful: true,
+        extra_specs: vec![spec],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let app = AuthorizedApp {
+        session: core_http::Session::new(
+            std::sync::Arc::new(core_http::Transport::new(sandbox.base_url())),
+            core_http::Credentials {
+                authorizer_access_token: Some("fixture-app".into()),
+                ..Default::default()
+            },
+        ),
+    };
+    let d = mini_resources::descriptor("fixture_hosts").unwrap();
+    assert_eq!(
+        (d.read_endpoint, d.counted, d.quota_code),
+        ("DoThing", true, Some(1))
+    );
+    let wanted = mini_resources::FixtureHosts {
+        hosts: BTreeSet::from([
+            "https://a.example.com".to_owned(),
+            "wss://b.example.com".to_owned(),
+        ]),
+    };
+    wanted.write(&app).await.unwrap();
+    assert_eq!(
+        mini_resources::FixtureHosts::read(&app).await.unwrap(),
+        wanted
+    );
+    let stored = sandbox
+        .resource(miniapp_spec::Vendor::Baidu, "fixture-app", "fixture_hosts")
+        .unwrap();
+    assert_eq!(stored.set("hosts"), wanted.hosts);
+    // The endpoint's limits apply to the value (max_items = 3).
+    let too_many = mini_resources::FixtureHosts {
+        hosts: (0..4)
+            .map(|i| format!("https://h{i}.example.com"))
+            .collect(),
+    };
+    assert!(too_many.validate().is_err());
 }

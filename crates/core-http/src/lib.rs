@@ -18,6 +18,7 @@ mod endpoint;
 pub mod envelope;
 mod error;
 pub mod push;
+pub mod resource;
 pub mod retry;
 mod secret;
 mod session;

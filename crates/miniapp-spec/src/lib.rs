@@ -35,6 +35,152 @@ pub struct SpecFile {
     /// Push events the document describes.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Settable properties (a release's desired settings), each read and written through
+    /// this document's endpoints.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+}
+
+/// A settable property of one authorized app or of the platform: its value, the endpoint call
+/// that reads it and the one that replaces it. The generator emits a typed value with
+/// `read`/`write` and a description generic code walks; the sandbox stores it per app.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    /// Name in desired-state files and reports (snake_case, unique per vendor).
+    pub name: String,
+    /// Rust type of the value (PascalCase).
+    pub rust_name: String,
+    /// Whose property it is.
+    pub scope: Scope,
+    /// What the property is (from the document).
+    pub description: String,
+    /// The parts of the value.
+    pub fields: Vec<ResourceField>,
+    /// The call that reads the current value (its fixed parameters, e.g. `action = "get"`).
+    pub read: ResourceCall,
+    /// The call that replaces the whole value (e.g. `action = "set"`).
+    pub write: ResourceCall,
+    /// The call that adds items to the lists, where the endpoint has one.
+    #[serde(default)]
+    pub add: Option<ResourceCall>,
+    /// The call that removes items from the lists, where the endpoint has one.
+    #[serde(default)]
+    pub delete: Option<ResourceCall>,
+    /// The call with no action, where the document gives it a meaning (Baidu: "no `action` =
+    /// add every domain registered on the platform"); the sandbox serves it.
+    #[serde(default)]
+    pub default_write: Option<DefaultWrite>,
+    /// Whether the vendor counts modifications against a quota (each write spends one).
+    #[serde(default)]
+    pub counted: bool,
+    /// The documented limit of counted modifications, and its period, where known.
+    #[serde(default)]
+    pub quota: Option<Quota>,
+    /// What must exist first: every item must be a host (or subdomain of a host) of this
+    /// resource of the same vendor (the platform's registration).
+    #[serde(default)]
+    pub requires: Option<Requirement>,
+    /// Quirks of the mapping (which answer field is the current value, …).
+    #[serde(default)]
+    pub quirks: Vec<String>,
+}
+
+/// Whose property a resource is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// One authorized app (written with the app's token).
+    App,
+    /// The third-party platform itself (written with the platform's token).
+    Platform,
+}
+
+/// One part of a resource's value.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceField {
+    /// Name in the value (desired-state files, reports).
+    pub name: String,
+    /// `set<string>` (order and duplicates do not matter) or `string`.
+    #[serde(rename = "type")]
+    pub ty: ResourceFieldType,
+    /// The write call's parameter that carries it (default: `name`).
+    #[serde(default)]
+    pub param: Option<String>,
+    /// The read call's answer field that carries it (default: `param`).
+    #[serde(default)]
+    pub response: Option<String>,
+    /// What it holds.
+    pub description: String,
+}
+
+impl ResourceField {
+    /// The write call's parameter.
+    pub fn param(&self) -> &str {
+        self.param.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The read call's answer field.
+    pub fn response(&self) -> &str {
+        self.response.as_deref().unwrap_or_else(|| self.param())
+    }
+}
+
+/// The value types of resource fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ResourceFieldType {
+    /// A set of strings (domains): compared without order or duplicates.
+    #[serde(rename = "set<string>")]
+    StringSet,
+    /// One string (a version).
+    #[serde(rename = "string")]
+    String,
+}
+
+/// An endpoint of the same document called with fixed parameters.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceCall {
+    /// The endpoint's `name`.
+    pub endpoint: String,
+    /// Parameters with a fixed wire value (`action = "get"`).
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// The documented meaning of a write without the action parameter.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultWrite {
+    /// The parameter whose absence selects it (`action`).
+    pub when_absent: String,
+    /// What it does: add every item of the required resource (the platform's registration).
+    pub adds_required: bool,
+}
+
+/// A documented modification quota.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// How many counted writes the period allows, where documented.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The period (`month`, or as the document says).
+    #[serde(default)]
+    pub period: Option<String>,
+    /// The vendor code answered once it is spent.
+    pub code: i64,
+}
+
+/// A resource whose items must be registered first.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// The required resource's name (same vendor; usually platform scope).
+    pub resource: String,
+    /// The vendor code answered when an item is not registered there.
+    pub code: i64,
 }
 
 /// The vendor whose rules (envelope, credentials, base URL) apply.
@@ -347,6 +493,11 @@ pub struct Field {
     /// How sure the transcription is of this field, when less than its endpoint.
     #[serde(default)]
     pub confidence: Option<Confidence>,
+    /// The parameter names the authorized app the call is about (WeChat
+    /// `authorizer_appid`, Kuaishou `authorized_app_id`): the sandbox binds what it issues to
+    /// that app.
+    #[serde(default)]
+    pub app_id: bool,
 }
 
 impl Field {
@@ -629,10 +780,46 @@ pub fn load_dir(specs_dir: &Path) -> Result<Vec<(PathBuf, SpecFile)>, SpecError>
         }
     }
     paths.sort();
-    paths
+    let specs = paths
         .into_iter()
         .map(|p| load(&p).map(|s| (p, s)))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_resources_across_files(&specs)?;
+    Ok(specs)
+}
+
+/// Resource names are unique per vendor and `requires` names a resource of the same vendor.
+pub fn check_resources_across_files(specs: &[(PathBuf, SpecFile)]) -> Result<(), SpecError> {
+    let mut seen: BTreeMap<(Vendor, &str), &Path> = BTreeMap::new();
+    for (path, spec) in specs {
+        for r in &spec.resources {
+            if let Some(first) = seen.insert((spec.vendor, &r.name), path) {
+                return Err(SpecError::Invalid {
+                    path: path.clone(),
+                    context: format!("resources.{}", r.name),
+                    message: format!("declared twice (also in {})", first.display()),
+                });
+            }
+        }
+    }
+    for (path, spec) in specs {
+        for r in &spec.resources {
+            if let Some(req) = &r.requires {
+                if !seen.contains_key(&(spec.vendor, req.resource.as_str())) {
+                    return Err(SpecError::Invalid {
+                        path: path.clone(),
+                        context: format!("resources.{}.requires", r.name),
+                        message: format!(
+                            "no {} resource named `{}`",
+                            spec.vendor.as_str(),
+                            req.resource
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The JSON Schema of the format, pretty-printed with a trailing newline.
@@ -700,6 +887,10 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             })?;
         }
     }
+    for r in &spec.resources {
+        validate_resource(spec, r)
+            .map_err(|message| invalid(format!("resources.{}", r.name), message))?;
+    }
     for ep in &spec.endpoints {
         let ctx = format!("endpoints.{}", ep.name);
         if !ep.path.starts_with('/') {
@@ -753,6 +944,67 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
                 })?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A resource's calls name endpoints of its document, their parameters and answer fields,
+/// and every required parameter of the write is fixed or carried by a field.
+fn validate_resource(spec: &SpecFile, r: &Resource) -> Result<(), String> {
+    let endpoint = |call: &ResourceCall| {
+        spec.endpoints
+            .iter()
+            .find(|e| e.name == call.endpoint)
+            .ok_or_else(|| format!("`{}` is not an endpoint of this document", call.endpoint))
+    };
+    let fixed = |call: &ResourceCall, ep: &Endpoint| {
+        for name in call.params.keys() {
+            if !ep.params.iter().any(|p| &p.name == name) {
+                return Err(format!("`{name}` is not a parameter of {}", ep.name));
+            }
+        }
+        Ok(())
+    };
+    let read = endpoint(&r.read)?;
+    fixed(&r.read, read)?;
+    for f in &r.fields {
+        if !read.fields.iter().any(|x| x.name == f.response()) {
+            return Err(format!(
+                "field `{}`: `{}` is not an answer field of {}",
+                f.name,
+                f.response(),
+                read.name
+            ));
+        }
+    }
+    for call in std::iter::once(&r.write).chain(&r.add).chain(&r.delete) {
+        let ep = endpoint(call)?;
+        fixed(call, ep)?;
+        for f in &r.fields {
+            if !ep.params.iter().any(|p| p.name == f.param()) {
+                return Err(format!(
+                    "field `{}`: `{}` is not a parameter of {}",
+                    f.name,
+                    f.param(),
+                    ep.name
+                ));
+            }
+        }
+        for p in ep
+            .params
+            .iter()
+            .filter(|p| p.required && p.optional_when.is_none())
+        {
+            if !call.params.contains_key(&p.name) && !r.fields.iter().any(|f| f.param() == p.name) {
+                return Err(format!(
+                    "{} requires `{}`, which is neither fixed nor a field",
+                    ep.name, p.name
+                ));
+            }
+        }
+    }
+    if r.fields.is_empty() {
+        return Err("a resource needs at least one field".into());
     }
     Ok(())
 }

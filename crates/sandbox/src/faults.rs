@@ -27,9 +27,11 @@ use crate::SandboxOptions;
 /// [`SandboxOptions::fault_rate`]. The request is still checked against the spec and recorded
 /// (see [`RecordedRequest::accepted`](crate::RecordedRequest::accepted)); the fault replaces
 /// the answer. [`Slow`](Fault::Slow), [`ResetMidBody`](Fault::ResetMidBody) and
-/// [`Truncated`](Fault::Truncated) deliver (part of) the normal answer, so the request is fully
-/// served (a token endpoint issues its token); every other fault answers without serving it
-/// (nothing is issued, no refresh token is used).
+/// [`Truncated`](Fault::Truncated) deliver (part of) the normal answer, and
+/// [`AppliedThenReset`](Fault::AppliedThenReset) and
+/// [`AppliedThenStatus`](Fault::AppliedThenStatus) discard it, so the request is fully served
+/// (a token endpoint issues its token, a resource write is applied); every other fault answers
+/// without serving it (nothing is issued, no refresh token is used, nothing is written).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -80,6 +82,12 @@ pub enum Fault {
     /// A 302 redirect to another origin (`http://redirected.invalid/…`), which a client that
     /// carries tokens in the query must not follow.
     RedirectElsewhere,
+    /// Serve the request in full (a write is applied, a token issued), then close the
+    /// connection without answering: the client cannot know the outcome.
+    AppliedThenReset,
+    /// Serve the request in full, then answer this HTTP error status instead (as a gateway
+    /// that timed out on an upstream that did the work).
+    AppliedThenStatus(u16),
 }
 
 impl Fault {
@@ -118,7 +126,11 @@ impl Fault {
     pub(crate) fn needs_answer(&self) -> bool {
         matches!(
             self,
-            Fault::Slow(_) | Fault::ResetMidBody | Fault::Truncated
+            Fault::Slow(_)
+                | Fault::ResetMidBody
+                | Fault::Truncated
+                | Fault::AppliedThenReset
+                | Fault::AppliedThenStatus(_)
         )
     }
 }
@@ -190,7 +202,16 @@ pub(crate) async fn apply(fault: &Fault, vendor: Vendor, normal: Response) -> Re
             tokio::time::sleep(*delay).await;
             normal
         }
-        Fault::ResetBeforeResponse => {
+        Fault::AppliedThenStatus(code) => {
+            drop(normal);
+            let status = error_status(*code);
+            text(
+                status,
+                "text/plain; charset=utf-8",
+                format!("{} (sandbox fault, request applied)\n", status.as_u16()),
+            )
+        }
+        Fault::ResetBeforeResponse | Fault::AppliedThenReset => {
             let mut response = Response::default();
             response.extensions_mut().insert(AbortConnection);
             response

@@ -101,6 +101,7 @@ mod check;
 mod embedded;
 mod envelope;
 mod faults;
+mod fleet;
 mod options;
 mod pushes;
 mod respond;
@@ -108,8 +109,11 @@ mod serve;
 mod server;
 mod tokens;
 
+pub use core_http::resource::{FieldValue, ResourceValue};
 pub use faults::Fault;
 use faults::Faults;
+use fleet::Fleet;
+pub use fleet::{AppCounters, FleetApp};
 pub use options::SandboxOptions;
 pub use pushes::{PushSecrets, PushSendError, Pushed};
 use tokens::Tokens;
@@ -149,6 +153,8 @@ pub struct Sandbox {
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     tokens: Arc<Tokens>,
     faults: Arc<Faults>,
+    fleet: Arc<Fleet>,
+    apps: Vec<(miniapp_spec::Vendor, Vec<FleetApp>)>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -158,6 +164,7 @@ struct Shared {
     log: Arc<Mutex<Vec<RecordedRequest>>>,
     tokens: Arc<Tokens>,
     faults: Arc<Faults>,
+    fleet: Arc<Fleet>,
 }
 
 impl Sandbox {
@@ -187,12 +194,43 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let log = Arc::new(Mutex::new(Vec::new()));
         let faults = Arc::new(Faults::new(&options));
+        let specs: &'static [SpecFile] = if options.extra_specs.is_empty() {
+            embedded::parsed()
+        } else {
+            // Kept for the process's life (a test's few specs), like the built-in ones.
+            let mut all = embedded::parsed().to_vec();
+            all.extend(options.extra_specs.iter().cloned());
+            Box::leak(all.into_boxed_slice())
+        };
+        let fleet = Arc::new(Fleet::new(specs, &options));
+        let count = options.apps;
         let tokens = Arc::new(Tokens::new(options));
+        let apps = [
+            (miniapp_spec::Vendor::Wechat, "wx"),
+            (miniapp_spec::Vendor::Baidu, "bd"),
+            (miniapp_spec::Vendor::Kuaishou, "ks"),
+        ]
+        .into_iter()
+        .map(|(vendor, prefix)| {
+            let apps = (1..=count)
+                .map(|i| {
+                    let app_id = format!("{prefix}_fleet_{i:05}");
+                    let refresh_token = tokens.seed_authorization(vendor, &app_id);
+                    FleetApp {
+                        app_id,
+                        refresh_token,
+                    }
+                })
+                .collect();
+            (vendor, apps)
+        })
+        .collect();
         let shared = Arc::new(Shared {
-            specs: embedded::parsed(),
+            specs,
             log: Arc::clone(&log),
             tokens: Arc::clone(&tokens),
             faults: Arc::clone(&faults),
+            fleet: Arc::clone(&fleet),
         });
         let app = Router::new().fallback(handle).with_state(shared);
         let (tx, rx) = oneshot::channel::<()>();
@@ -203,6 +241,8 @@ impl Sandbox {
             log,
             tokens,
             faults,
+            fleet,
+            apps,
             shutdown: Some(tx),
         })
     }
@@ -235,6 +275,43 @@ impl Sandbox {
     ) -> Result<Pushed, PushSendError> {
         let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
         pushes::push_wechat_authorized(url, secrets, authorizer_appid, &code).await
+    }
+
+    /// The apps seeded for `vendor` ([`SandboxOptions::apps`]), in id order.
+    pub fn fleet_apps(&self, vendor: miniapp_spec::Vendor) -> &[FleetApp] {
+        self.apps
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map_or(&[], |(_, apps)| apps.as_slice())
+    }
+
+    /// What `app` (an app id, or in plain mode the token that stands for it; `"platform"` for
+    /// the platform) of `vendor` has been sent.
+    pub fn counters(&self, vendor: miniapp_spec::Vendor, app: &str) -> AppCounters {
+        self.fleet.counters(vendor, app)
+    }
+
+    /// The stored value of resource `name` (spec name, e.g. `"server_domains"`) of `app`;
+    /// `None` before any write. Platform resources ignore `app`.
+    pub fn resource(
+        &self,
+        vendor: miniapp_spec::Vendor,
+        app: &str,
+        name: &str,
+    ) -> Option<ResourceValue> {
+        self.fleet.value(vendor, app, name)
+    }
+
+    /// Sets the stored value of resource `name` of `app` (a test's starting state); false when
+    /// `vendor` declares no such resource.
+    pub fn set_resource(
+        &self,
+        vendor: miniapp_spec::Vendor,
+        app: &str,
+        name: &str,
+        value: ResourceValue,
+    ) -> bool {
+        self.fleet.set_value(vendor, app, name, value)
     }
 
     /// The origin to send requests to, e.g. `http://127.0.0.1:40123` (no trailing slash).
@@ -373,6 +450,15 @@ async fn handle(
     };
 
     record.endpoint = Some(ep.name.clone());
+    let delay = shared.fleet.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if shared.fleet.over_rate(spec.vendor) {
+        record.accepted = true;
+        shared.record(record);
+        return rate_limited(spec.vendor);
+    }
     let fault = shared.faults.pick(spec.vendor, &ep.name);
     let work = match &fault {
         Some(fault) if !fault.needs_answer() => serve::Work::CheckOnly,
@@ -385,6 +471,7 @@ async fn handle(
     };
     let outcome = serve::serve(
         &shared.tokens,
+        &shared.fleet,
         spec,
         ep,
         &incoming,
@@ -402,6 +489,24 @@ async fn handle(
             tracing::debug!("sandbox: {} answered with {fault:?}", ep.name);
             faults::apply(&fault, spec.vendor, outcome.response).await
         }
+    }
+}
+
+/// The answer above the rate limit: WeChat's busy code, HTTP 429 for the vendors that
+/// document none.
+fn rate_limited(vendor: miniapp_spec::Vendor) -> Response {
+    match vendor {
+        miniapp_spec::Vendor::Wechat => respond::json(envelope::error(
+            vendor,
+            -1,
+            "system error (sandbox rate limit)",
+        )),
+        _ => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "429 Too Many Requests (sandbox rate limit)\n",
+        )
+            .into_response(),
     }
 }
 

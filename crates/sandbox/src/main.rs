@@ -1,6 +1,13 @@
 //! `miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] [--token-lifetime-ms N]
-//! [--token-delay-ms N] [--fault-rate F] [--fault-seed N]`: serves every spec endpoint until
+//! [--token-delay-ms N] [--fault-rate F] [--fault-seed N] [--apps N] [--stateful]
+//! [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N]`: serves every spec endpoint until
 //! Ctrl-C.
+//!
+//! `--apps N` seeds N authorized apps per vendor (their ids and refresh tokens are printed
+//! after the base URL, one `vendor app_id refresh_token` line each) and serves every declared
+//! resource from per-app state (`--stateful` does that without seeding); `--latency-ms`,
+//! `--jitter-ms`, `--rate` (requests per second per vendor) and `--quota` (counted writes per
+//! app and resource) shape the answers.
 //!
 //! `--fault-rate F` (0.0 to 1.0) answers that share of requests with a random fault (the
 //! default choice of `SandboxOptions::random_faults`), chosen by a generator seeded with
@@ -13,7 +20,8 @@ use std::time::Duration;
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
 const USAGE: &str = "usage: miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] \
-[--token-lifetime-ms N] [--token-delay-ms N] [--fault-rate F] [--fault-seed N]";
+[--token-lifetime-ms N] [--token-delay-ms N] [--fault-rate F] [--fault-seed N] [--apps N] \
+[--stateful] [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N]";
 
 /// The command line: where to listen and how to treat tokens.
 struct Args {
@@ -68,10 +76,24 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 parsed.options.fault_seed =
                     v.parse().map_err(|e| format!("bad {flag} `{v}`: {e}"))?;
             }
+            "--apps" => parsed.options.apps = number(&flag, value(&flag)?)?,
+            "--stateful" if inline.is_none() => parsed.options.stateful = true,
+            "--latency-ms" => parsed.options.latency = millis(&flag, value(&flag)?)?,
+            "--jitter-ms" => parsed.options.latency_jitter = millis(&flag, value(&flag)?)?,
+            "--rate" => parsed.options.rate_limit = Some(number(&flag, value(&flag)?)?),
+            "--quota" => parsed.options.quota = Some(number(&flag, value(&flag)?)?),
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }
     Ok(parsed)
+}
+
+/// A whole number flag value.
+fn number<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e| format!("bad {flag} `{v}`: {e}"))
 }
 
 #[tokio::main]
@@ -98,6 +120,15 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", sandbox.base_url());
+    for vendor in [
+        miniapp_spec::Vendor::Wechat,
+        miniapp_spec::Vendor::Baidu,
+        miniapp_spec::Vendor::Kuaishou,
+    ] {
+        for app in sandbox.fleet_apps(vendor) {
+            println!("{} {} {}", vendor.as_str(), app.app_id, app.refresh_token);
+        }
+    }
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("miniapp-sandbox: cannot wait for Ctrl-C: {e}");
         return ExitCode::FAILURE;

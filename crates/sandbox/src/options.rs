@@ -36,11 +36,36 @@ pub struct SandboxOptions {
     /// variant except [`Fault::Slow`], with [`Fault::Status`] 500, 502 and 503; see
     /// [`Fault::random_defaults`]). Empty: nothing is injected at random.
     pub random_faults: Vec<Fault>,
+    /// Authorized apps seeded per vendor (default 0): each gets an id
+    /// (`wx_fleet_00001`, `bd_fleet_00001`, `ks_fleet_00001`, …) and a refresh token
+    /// ([`Sandbox::fleet_apps`](crate::Sandbox::fleet_apps)); the tokens issued for it are bound
+    /// to it, so the resources it reads and writes are its own.
+    pub apps: usize,
+    /// Serve every declared resource (spec `[[resources]]`) from per-app state, so a read
+    /// returns what earlier writes set (default false: answers are the documents' examples).
+    /// Always on when [`apps`](Self::apps) is above 0.
+    pub stateful: bool,
+    /// Added to every answer (default zero).
+    pub latency: Duration,
+    /// Every answer's latency varies uniformly by up to this much either way (default zero).
+    pub latency_jitter: Duration,
+    /// Requests per second each vendor accepts (default `None`: unlimited); above it WeChat
+    /// answers its busy code -1 and Baidu and Kuaishou, which document none, HTTP 429 with
+    /// `Retry-After: 1`.
+    pub rate_limit: Option<u32>,
+    /// Counted writes (spec `counted = true`) each app may make per resource (default `None`:
+    /// unlimited); then the resource's documented quota code answers.
+    pub quota: Option<u32>,
+    /// Specs served besides the built-in ones (default none): a spec of your own, e.g. a
+    /// resource you declared, answered and stored like the vendors' (the built-in endpoints
+    /// match first).
+    pub extra_specs: Vec<miniapp_spec::SpecFile>,
 }
 
 impl Default for SandboxOptions {
     /// Tokens not enforced, a 7200 s lifetime, no delay, no random faults (rate 0, seed 0,
-    /// the [`Fault::random_defaults`] to choose from).
+    /// the [`Fault::random_defaults`] to choose from), no seeded apps, no latency, rate limit
+    /// or quota.
     fn default() -> Self {
         SandboxOptions {
             enforce_tokens: false,
@@ -49,6 +74,13 @@ impl Default for SandboxOptions {
             fault_rate: 0.0,
             fault_seed: 0,
             random_faults: Fault::random_defaults(),
+            apps: 0,
+            stateful: false,
+            latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
+            rate_limit: None,
+            quota: None,
+            extra_specs: Vec::new(),
         }
     }
 }

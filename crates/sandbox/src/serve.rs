@@ -8,6 +8,7 @@ use miniapp_spec::{CredentialKind, Endpoint, ResponseKind, SpecFile, Vendor};
 
 use crate::check::{self, Checked, Incoming, Params, Rejection};
 use crate::envelope;
+use crate::fleet::{Answer, Fleet};
 use crate::respond;
 use crate::tokens::{RefreshInvalid, Tokens};
 use crate::ERROR_HEADER;
@@ -47,6 +48,7 @@ pub(crate) enum Work {
 /// Answers `req` for endpoint `ep` of `spec`; `error_header` is the `x-sandbox-error` value.
 pub(crate) async fn serve(
     tokens: &Tokens,
+    fleet: &Fleet,
     spec: &SpecFile,
     ep: &Endpoint,
     req: &Incoming<'_>,
@@ -89,6 +91,16 @@ pub(crate) async fn serve(
         }
     }
 
+    // The app the request is about: the one its token was issued for, else the token itself
+    // (without token mode any non-empty token stands for an app of its own).
+    let owner = credentials
+        .iter()
+        .find(|(kind, _)| *kind == CredentialKind::AuthorizerAccessToken)
+        .map(|(_, token)| tokens.app_of(token).unwrap_or_else(|| token.clone()));
+    if let Some(owner) = &owner {
+        fleet.count(vendor, owner, &ep.name);
+    }
+
     if work == Work::CheckOnly {
         return accepted(Response::default());
     }
@@ -98,6 +110,33 @@ pub(crate) async fn serve(
     }
 
     let Some(role) = &ep.token else {
+        let owner = owner.as_deref().unwrap_or("platform");
+        if let Some(answer) = fleet.serve(vendor, ep, &params, owner) {
+            return accepted(match answer {
+                Answer::Body(body) => respond::json(body),
+                Answer::Error(code) => respond::json(envelope::endpoint_error(
+                    vendor,
+                    ep,
+                    code,
+                    documented_message(ep, code),
+                )),
+            });
+        }
+        if enforce {
+            if let Some(app) = app_param(ep, &params) {
+                // A code issued for an app (Kuaishou re-authorization) names that app later.
+                let mut body =
+                    respond::example_json(vendor, respond::select_example(&ep.examples, &params));
+                for field in ep.fields.iter().filter(|f| f.secret) {
+                    crate::tokens::set_path(
+                        &mut body,
+                        &field.name,
+                        serde_json::Value::String(tokens.issue_code(vendor, &app)),
+                    );
+                }
+                return accepted(respond::json(body));
+            }
+        }
         return accepted(respond::success(vendor, ep, &params));
     };
 
@@ -126,7 +165,15 @@ pub(crate) async fn serve(
             return refused(respond::json_status(status, body));
         }
     };
-    match tokens.issue(vendor, &ep.name, role, presented.as_deref()) {
+    // The app the tokens are for: named by a parameter, or by a code issued for it.
+    let app = app_param(ep, &params).or_else(|| {
+        ep.params
+            .iter()
+            .filter(|f| f.secret)
+            .filter_map(|f| params.get(&f.name))
+            .find_map(|w| tokens.take_code(vendor, &w.as_text()))
+    });
+    match tokens.issue(vendor, &ep.name, role, presented.as_deref(), app) {
         Err(RefreshInvalid) => {
             tracing::debug!("sandbox: {} refresh token refused", ep.name);
             let (status, body) = envelope::refresh_invalid(vendor);
@@ -224,6 +271,15 @@ fn injected_error(vendor: Vendor, ep: &Endpoint, code: Option<&str>) -> Response
         code,
         documented_message(ep, code),
     ))
+}
+
+/// The value of the parameter that names the authorized app (spec `app_id = true`).
+fn app_param(ep: &Endpoint, params: &Params) -> Option<String> {
+    ep.params
+        .iter()
+        .find(|f| f.app_id)
+        .and_then(|f| params.get(&f.name))
+        .map(|w| w.as_text())
 }
 
 #[cfg(test)]

@@ -99,6 +99,8 @@ struct AccessToken {
     kind: CredentialKind,
     expires: Instant,
     revoked: bool,
+    /// The authorized app it was issued for, when known.
+    app: Option<String>,
 }
 
 #[derive(Debug)]
@@ -106,6 +108,8 @@ struct RefreshToken {
     vendor: Vendor,
     kind: CredentialKind,
     used: bool,
+    /// The authorized app it was issued for, when known.
+    app: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +120,8 @@ struct State {
     issued: HashMap<(Vendor, String), usize>,
     /// `fail_token_endpoint` settings, by the caller's key.
     failing: HashMap<String, i64>,
+    /// Single-use codes (Kuaishou re-authorization codes) issued for an app.
+    codes: HashMap<String, (Vendor, String)>,
     counter: u64,
 }
 
@@ -170,19 +176,67 @@ impl Tokens {
 
     /// Issues the tokens of one call of the token endpoint `name`, after checking (and, when
     /// single-use, consuming) the presented refresh token.
+    /// The app an access token was issued for, when known.
+    pub(crate) fn app_of(&self, token: &str) -> Option<String> {
+        self.state().access.get(token).and_then(|t| t.app.clone())
+    }
+
+    /// A fresh refresh token for `app` of `vendor` (the sandbox fleet's authorizations).
+    pub(crate) fn seed_authorization(&self, vendor: Vendor, app: &str) -> String {
+        let mut state = self.state();
+        let token = state.fresh(vendor, CredentialKind::AuthorizerAccessToken, true);
+        state.refresh.insert(
+            token.clone(),
+            RefreshToken {
+                vendor,
+                kind: CredentialKind::AuthorizerAccessToken,
+                used: false,
+                app: Some(app.to_owned()),
+            },
+        );
+        token
+    }
+
+    /// A fresh single-use code bound to `app` (what a re-authorization answers).
+    pub(crate) fn issue_code(&self, vendor: Vendor, app: &str) -> String {
+        let mut state = self.state();
+        let code = format!(
+            "code-{}",
+            state.fresh(vendor, CredentialKind::ComponentAppId, true)
+        );
+        state.codes.insert(code.clone(), (vendor, app.to_owned()));
+        code
+    }
+
+    /// The app a code issued by [`Tokens::issue_code`] names (and uses it up).
+    pub(crate) fn take_code(&self, vendor: Vendor, code: &str) -> Option<String> {
+        let mut state = self.state();
+        match state.codes.get(code) {
+            Some((v, _)) if *v == vendor => state.codes.remove(code).map(|(_, app)| app),
+            _ => None,
+        }
+    }
+
+    /// Issues the tokens of one token-endpoint call; `app` is the authorized app the call
+    /// names, if any (a presented refresh token's app counts too).
     pub(crate) fn issue(
         &self,
         vendor: Vendor,
         name: &str,
         role: &TokenRole,
         presented_refresh: Option<&str>,
+        app: Option<String>,
     ) -> Result<Issued, RefreshInvalid> {
         let mut state = self.state();
+        let mut app = app;
         if let Some(presented) = presented_refresh {
             match state.refresh.get_mut(presented) {
                 Some(r) if r.vendor == vendor && r.kind == role.issues && !r.used => {
                     if role.single_use_refresh {
                         r.used = true;
+                    }
+                    if app.is_none() {
+                        app = r.app.clone();
                     }
                 }
                 _ => return Err(RefreshInvalid),
@@ -197,6 +251,7 @@ impl Tokens {
                 kind: role.issues,
                 expires: Instant::now() + lifetime,
                 revoked: false,
+                app: app.clone(),
             },
         );
         let refresh_token = role.refresh_token.as_ref().map(|_| {
@@ -207,6 +262,7 @@ impl Tokens {
                     vendor,
                     kind: role.issues,
                     used: false,
+                    app: app.clone(),
                 },
             );
             token
@@ -374,7 +430,7 @@ mod tests {
         });
         let kind = CredentialKind::AuthorizerAccessToken;
         let a = tokens
-            .issue(Vendor::Baidu, "T", &role(true, true), None)
+            .issue(Vendor::Baidu, "T", &role(true, true), None, None)
             .unwrap();
         assert!(a.access_token.starts_with("45."), "{a:?}");
         assert!(a.refresh_token.as_deref().unwrap().starts_with("46."));
@@ -393,11 +449,11 @@ mod tests {
         );
         let refresh = a.refresh_token.clone().unwrap();
         let b = tokens
-            .issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh))
+            .issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh), None)
             .unwrap();
         assert_ne!(a, b);
         assert_eq!(
-            tokens.issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh)),
+            tokens.issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh), None),
             Err(RefreshInvalid)
         );
         tokens.revoke(&a.access_token);
@@ -411,12 +467,12 @@ mod tests {
         assert_eq!(tokens.issued("wechat/T"), 0);
 
         let w = tokens
-            .issue(Vendor::Wechat, "T", &role(true, false), None)
+            .issue(Vendor::Wechat, "T", &role(true, false), None, None)
             .unwrap();
         let r = w.refresh_token.unwrap();
         for _ in 0..2 {
             tokens
-                .issue(Vendor::Wechat, "T", &role(true, false), Some(&r))
+                .issue(Vendor::Wechat, "T", &role(true, false), Some(&r), None)
                 .unwrap();
         }
         assert_eq!(tokens.issued("T"), 5);

@@ -8,7 +8,7 @@ use miniapp_spec::{
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-fn ident(name: &str) -> Result<Ident> {
+pub(crate) fn ident(name: &str) -> Result<Ident> {
     match syn::parse_str::<Ident>(name) {
         Ok(i) => Ok(i),
         Err(_) => bail!("`{name}` is not a usable Rust identifier; set `rust_name` in the spec"),
@@ -31,7 +31,7 @@ fn escape_brackets(line: &str) -> String {
     out
 }
 
-fn doc(text: &str) -> TokenStream {
+pub(crate) fn doc(text: &str) -> TokenStream {
     let lines: Vec<TokenStream> = text
         .trim()
         .lines()

@@ -3,3 +3,4 @@
 //! Modules generated from `specs/`, one per vendor document section.
 pub mod basic_info;
 pub mod oauth;
+pub mod resources;

@@ -5,3 +5,4 @@ pub mod component_auth;
 pub mod domain_management;
 pub mod third_party_domain;
 pub mod third_party_server_domain;
+pub mod resources;
