@@ -7,7 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use core_http::resource::{FieldValue, ResourceValue};
-use miniapp_spec::{Endpoint, Resource, ResourceCall, ResourceFieldType, Scope, SpecFile, Vendor};
+use miniapp_spec::{
+    DataShape, Endpoint, Resource, ResourceCall, ResourceFieldType, Scope, SpecFile, Vendor,
+};
 use serde_json::Value;
 
 use crate::check::{Params, Wire};
@@ -377,6 +379,19 @@ fn items(wire: &Wire) -> BTreeSet<String> {
 /// endpoint's answer fields (joined where the answer joins).
 fn answer(vendor: Vendor, r: &Resource, ep: &Endpoint, value: &ResourceValue) -> Value {
     let mut body = envelope::success(vendor);
+    if ep.data == DataShape::Transparent {
+        // The payload is the one field itself (Baidu `data` as a joined string).
+        if let (Some(f), Some(data)) = (r.fields.first(), body.get_mut("data")) {
+            let field = ep.fields.first();
+            let items: Vec<String> = value.set(&f.name).into_iter().collect();
+            *data = match (f.ty, field.and_then(|x| x.join.as_deref())) {
+                (ResourceFieldType::String, _) => Value::String(value.text(&f.name)),
+                (_, Some(sep)) => Value::String(items.join(sep)),
+                (_, None) => Value::from(items),
+            };
+            return body;
+        }
+    }
     let target = match vendor {
         Vendor::Baidu => body.get_mut("data").expect("Baidu success has data"),
         _ => &mut body,

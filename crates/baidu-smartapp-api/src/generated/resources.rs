@@ -151,7 +151,7 @@ impl ServerDomains {
 }
 /// Resource `webview_domains` (app scope): The app's webview (business) domains (业务域名).
 ///
-/// Read with `ModifyWebviewDomain` with `action = get`; written (replaced) with `ModifyWebviewDomain` with `action = set`. Each write spends a vendor modification quota; code 470011 when it is spent.
+/// Read with `ModifyWebviewDomain` with `action = get`; written (replaced) with `ModifyWebviewDomain` with `action = set`. Each write spends a vendor modification quota; code 470012 when it is spent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebviewDomains {
     /// 业务域名
@@ -174,7 +174,7 @@ impl WebviewDomains {
         read_endpoint: "ModifyWebviewDomain",
         write_endpoint: "ModifyWebviewDomain",
         counted: true,
-        quota_code: Some(470011i64),
+        quota_code: Some(470012i64),
         requires: None,
     };
     /// Reads the current value (`ModifyWebviewDomain` with `action = get`).

@@ -156,6 +156,16 @@ impl TokenManager {
         TokenKey::authorizer(self.vendor, &self.platform_app_id, authorizer_app_id)
     }
 
+    /// Whether the store holds an authorization (a refresh token) for the app.
+    pub async fn has_authorization(&self, authorizer_app_id: &str) -> Result<bool, Error> {
+        let key = self.authorizer_key(authorizer_app_id);
+        Ok(self
+            .store
+            .load(&key)
+            .await?
+            .is_some_and(|t| t.refresh_token.is_some()))
+    }
+
     /// Imports an authorization made before this SDK: the app's refresh token only. The first
     /// call on the app refreshes with it (and saves what the vendor rotates). Replaces what the
     /// store holds for the app. (Kuaishou renews app tokens without the refresh token; the

@@ -1,0 +1,283 @@
+//! `apply`: execute a plan through the journal, with bounded concurrency and a rate limit per
+//! vendor. Each row's state is written before its write is sent, so a run killed at any moment
+//! and started again resumes: finished rows are skipped, and a row whose outcome is not known
+//! is read and compared before anything is sent again (a quota-limited write is never blindly
+//! repeated).
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use core_http::resource::ResourceValue;
+use core_http::retry::{self, Failure};
+use core_http::Error;
+use futures_util::stream::{self, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::journal::{Journal, JournalError, JournalRow, RowState};
+use crate::plan::{self, Action, PlanError, Progress};
+use crate::vendors::{VendorClient, VendorName};
+
+/// How `apply` runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Calls in flight per vendor.
+    pub concurrency: usize,
+    /// Calls per second per vendor (`None`: unlimited).
+    pub rate: Option<u32>,
+    /// This worker's name in the journal (several workers share a Postgres job).
+    pub worker: String,
+    /// How long a claimed row is this worker's before another may take it over.
+    pub lease: Duration,
+    /// Passes over the rows left to retry (a write not sent, an outcome a read could not
+    /// settle).
+    pub passes: usize,
+}
+
+impl Default for ApplyOptions {
+    /// 64 in flight per vendor, no rate limit, a worker name from the host and process id, a
+    /// 60 s lease, 3 passes.
+    fn default() -> Self {
+        ApplyOptions {
+            concurrency: 64,
+            rate: None,
+            worker: format!("worker-{}-{:08x}", std::process::id(), fastrand::u32(..)),
+            lease: Duration::from_secs(60),
+            passes: 3,
+        }
+    }
+}
+
+/// Why apply stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The plan file is unusable.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The plan names a vendor the credentials do not configure.
+    #[error("the plan has {0} entries, but the credentials have no [{0}] platform")]
+    NoPlatform(VendorName),
+}
+
+fn state_of(action: Action) -> RowState {
+    match action {
+        Action::Set => RowState::Planned,
+        Action::Unchanged => RowState::Unchanged,
+        Action::Unreachable => RowState::Unknown,
+        Action::Reauth => RowState::Reauth,
+    }
+}
+
+/// Loads the plan at `path` into the journal (rows already there keep their state) and
+/// returns its job id.
+pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyError> {
+    let mut batch = Vec::new();
+    let mut pending = Vec::new();
+    let header = plan::read_plan(path, |e| {
+        let app_id = e.app_id.unwrap_or_default();
+        batch.push(JournalRow {
+            seq: e.seq,
+            vendor: e.vendor,
+            // Platform resources (no app) are applied before any app's.
+            phase: if app_id.is_empty() { 0 } else { 1 },
+            app_id,
+            resource: e.resource,
+            desired: serde_json::to_string(&e.desired).expect("values serialize"),
+            state: state_of(e.action),
+            attempts: 0,
+            writes: 0,
+            vendor_code: e.vendor_code,
+            message: e.message,
+            elapsed_ms: 0,
+        });
+        if batch.len() >= 1000 {
+            pending.push(std::mem::take(&mut batch));
+        }
+        Ok(())
+    })?;
+    pending.push(batch);
+    for rows in pending {
+        journal.insert(&header.job, &rows).await?;
+    }
+    Ok(header.job)
+}
+
+/// Runs `job` of `journal` to its end with `clients`.
+pub async fn apply(
+    job: &str,
+    journal: &Journal,
+    clients: &BTreeMap<VendorName, Arc<VendorClient>>,
+    options: &ApplyOptions,
+    progress: &dyn Progress,
+) -> Result<(), ApplyError> {
+    let counts = journal.counts(job).await?;
+    let mut todo: BTreeMap<VendorName, u64> = BTreeMap::new();
+    for (vendor, state, n) in &counts {
+        if !state.is_final() {
+            if !clients.contains_key(vendor) {
+                return Err(ApplyError::NoPlatform(*vendor));
+            }
+            *todo.entry(*vendor).or_default() += *n as u64;
+        }
+    }
+    let limiters: BTreeMap<VendorName, Option<DefaultDirectRateLimiter>> = clients
+        .keys()
+        .map(|v| {
+            let limiter = options
+                .rate
+                .and_then(NonZeroU32::new)
+                .map(|r| RateLimiter::direct(Quota::per_second(r)));
+            (*v, limiter)
+        })
+        .collect();
+    for (vendor, n) in &todo {
+        progress.start(*vendor, *n);
+    }
+    for pass in 0..options.passes.max(1) {
+        // Platform resources first, on every vendor; then the apps.
+        for phase in [0, 1] {
+            let runs = todo.keys().map(|vendor| {
+                let client = Arc::clone(&clients[vendor]);
+                let limiter = limiters[vendor].as_ref();
+                run_vendor(job, journal, client, limiter, phase, options, progress)
+            });
+            for result in futures_util::future::join_all(runs).await {
+                result?;
+            }
+        }
+        journal.release(job, &options.worker).await?;
+        if journal.finished(job).await? || pass + 1 == options.passes {
+            break;
+        }
+    }
+    for vendor in todo.keys() {
+        progress.finish(*vendor);
+    }
+    Ok(())
+}
+
+/// Claims and processes `vendor`'s rows of `phase` until none is left for this worker.
+async fn run_vendor(
+    job: &str,
+    journal: &Journal,
+    client: Arc<VendorClient>,
+    limiter: Option<&DefaultDirectRateLimiter>,
+    phase: i64,
+    options: &ApplyOptions,
+    progress: &dyn Progress,
+) -> Result<(), ApplyError> {
+    let vendor = client.vendor();
+    let batch = (options.concurrency.max(1) * 4) as i64;
+    let lease = options.lease.as_millis() as i64;
+    loop {
+        let rows = journal
+            .claim(job, vendor, phase, &options.worker, batch, lease)
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut done = stream::iter(rows)
+            .map(|row| {
+                let client = &client;
+                async move { process(job, journal, client, limiter, row).await }
+            })
+            .buffer_unordered(options.concurrency.max(1));
+        while let Some(result) = done.next().await {
+            if result?.is_final() {
+                progress.step(vendor);
+            }
+        }
+    }
+}
+
+/// Waits for the vendor's rate limit.
+async fn pace(limiter: Option<&DefaultDirectRateLimiter>) {
+    if let Some(l) = limiter {
+        l.until_ready().await;
+    }
+}
+
+/// Takes one row as far as it can go: read first when its outcome is not known, the state
+/// written before the write, the outcome after.
+async fn process(
+    job: &str,
+    journal: &Journal,
+    client: &VendorClient,
+    limiter: Option<&DefaultDirectRateLimiter>,
+    mut row: JournalRow,
+) -> Result<RowState, ApplyError> {
+    let started = Instant::now();
+    let app = (!row.app_id.is_empty()).then_some(row.app_id.as_str());
+    let desired: ResourceValue = serde_json::from_str(&row.desired).unwrap_or_default();
+    let descriptor = crate::vendors::descriptor(row.vendor, &row.resource);
+    let finish = |row: &mut JournalRow, state: RowState| {
+        row.state = state;
+        row.elapsed_ms += started.elapsed().as_millis() as i64;
+    };
+
+    if matches!(row.state, RowState::Sending | RowState::Unknown) {
+        // The last write's outcome is not known (or the plan could not read): look first.
+        pace(limiter).await;
+        row.attempts += 1;
+        match client.read(app, &row.resource).await {
+            Ok(current) => {
+                if descriptor.is_some_and(|d| current.same_as(&desired, d)) {
+                    finish(&mut row, RowState::Done);
+                    row.message = None;
+                    journal.update(job, &row).await?;
+                    return Ok(row.state);
+                }
+            }
+            Err(e) => {
+                let state = settle(&mut row, &e, RowState::Unknown);
+                finish(&mut row, state);
+                journal.update(job, &row).await?;
+                return Ok(row.state);
+            }
+        }
+    }
+
+    // The state is on disk before the write leaves.
+    row.state = RowState::Sending;
+    row.writes += 1;
+    row.attempts += 1;
+    journal.update(job, &row).await?;
+    pace(limiter).await;
+    let result = client.write(app, &row.resource, &desired).await;
+    let state = match result {
+        Ok(()) => {
+            row.vendor_code = None;
+            row.message = None;
+            RowState::Done
+        }
+        Err(e) => match retry::classify(client.vendor().core(), &e) {
+            // Never sent: safe to send again in a later pass.
+            Failure::NotSent if !matches!(e, Error::InvalidRequest(_)) => {
+                settle(&mut row, &e, RowState::Planned)
+            }
+            // It may have been applied: the next pass reads before anything else.
+            Failure::MaybeReached => settle(&mut row, &e, RowState::Unknown),
+            _ => settle(&mut row, &e, RowState::Failed),
+        },
+    };
+    finish(&mut row, state);
+    journal.update(job, &row).await?;
+    Ok(row.state)
+}
+
+/// Records `error` on `row`; the state is `otherwise` unless the authorization is lost.
+fn settle(row: &mut JournalRow, error: &Error, otherwise: RowState) -> RowState {
+    let (action, code, message) = plan::failure(error);
+    row.vendor_code = code;
+    row.message = Some(message);
+    if action == Action::Reauth {
+        RowState::Reauth
+    } else {
+        otherwise
+    }
+}

@@ -1,0 +1,174 @@
+//! The platform credentials file (TOML): per vendor the platform's app id, its secret (or
+//! `env:NAME` to read it from the environment) and optionally the current ticket, and the
+//! token store (`memory`, or `redis://…`).
+//!
+//! ```toml
+//! store = "redis://127.0.0.1:6379"
+//!
+//! [wechat]
+//! app_id = "wx_component_appid"
+//! secret = "env:WECHAT_COMPONENT_SECRET"
+//!
+//! [baidu]
+//! app_id = "tp_client_id"
+//!
+//! [kuaishou]
+//! app_id = "ks_component_app_id"
+//! secret = "env:KUAISHOU_COMPONENT_SECRET"
+//! ```
+//!
+//! Nothing of it is ever written to a log, a plan, the journal or the report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use core_http::Secret;
+use serde::Deserialize;
+
+use crate::vendors::{PlatformCredentials, VendorName};
+
+/// A credentials file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct CredentialsError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong (never a secret).
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    store: Option<String>,
+    #[serde(default)]
+    wechat: Option<Platform>,
+    #[serde(default)]
+    baidu: Option<Platform>,
+    #[serde(default)]
+    kuaishou: Option<Platform>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Platform {
+    app_id: String,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    ticket: Option<String>,
+}
+
+/// Where tokens are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// In this process (plan and apply in separate processes refresh anew).
+    Memory,
+    /// A Redis server shared by every process (the URL is not a secret here; put a password
+    /// in the environment of the Redis client instead).
+    Redis(String),
+}
+
+/// The parsed credentials.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The token store.
+    pub store: StoreSpec,
+    /// The platform of each vendor given.
+    pub platforms: BTreeMap<VendorName, PlatformCredentials>,
+}
+
+impl Credentials {
+    /// Reads `path`, resolving `env:NAME` secrets.
+    pub fn load(path: &Path) -> Result<Credentials, CredentialsError> {
+        let err = |message: String| CredentialsError {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        // toml's messages quote the offending line, which could hold a secret: keep the
+        // position only.
+        let file: File = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            err(format!("line {line}: not a valid credentials file (expected store, [wechat], [baidu], [kuaishou] with app_id, secret, ticket)"))
+        })?;
+        let store = match file.store.as_deref() {
+            None | Some("memory") => StoreSpec::Memory,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                StoreSpec::Redis(url.to_owned())
+            }
+            Some(_) => return Err(err("`store` must be `memory` or a redis:// URL".into())),
+        };
+        let resolve = |vendor: VendorName,
+                       what: &str,
+                       v: Option<String>|
+         -> Result<Option<Secret>, CredentialsError> {
+            match v {
+                None => Ok(None),
+                Some(v) => match v.strip_prefix("env:") {
+                    Some(name) => {
+                        std::env::var(name)
+                            .map(|s| Some(Secret::from(s)))
+                            .map_err(|_| {
+                                err(format!(
+                                    "[{vendor}] {what}: environment variable {name} is not set"
+                                ))
+                            })
+                    }
+                    None => Ok(Some(Secret::from(v))),
+                },
+            }
+        };
+        let mut platforms = BTreeMap::new();
+        for (vendor, p) in [
+            (VendorName::Wechat, file.wechat),
+            (VendorName::Baidu, file.baidu),
+            (VendorName::Kuaishou, file.kuaishou),
+        ] {
+            let Some(p) = p else { continue };
+            platforms.insert(
+                vendor,
+                PlatformCredentials {
+                    app_id: p.app_id,
+                    secret: resolve(vendor, "secret", p.secret)?,
+                    ticket: resolve(vendor, "ticket", p.ticket)?,
+                },
+            );
+        }
+        Ok(Credentials { store, platforms })
+    }
+}
+
+/// The token store `spec` names.
+pub async fn open_store(
+    spec: &StoreSpec,
+) -> Result<std::sync::Arc<dyn core_http::token::TokenStore>, core_http::Error> {
+    Ok(match spec {
+        StoreSpec::Memory => std::sync::Arc::new(core_http::token::MemoryStore::new()),
+        StoreSpec::Redis(url) => {
+            std::sync::Arc::new(core_http::token::RedisStore::connect(url).await?)
+        }
+    })
+}
+
+/// A client per configured vendor, sharing one token store; `base_url` points every vendor at
+/// one origin (a sandbox, a test server).
+pub async fn clients(
+    credentials: &Credentials,
+    base_url: Option<&str>,
+) -> Result<
+    std::collections::BTreeMap<VendorName, std::sync::Arc<crate::vendors::VendorClient>>,
+    core_http::Error,
+> {
+    let store = open_store(&credentials.store).await?;
+    let mut out = std::collections::BTreeMap::new();
+    for (vendor, platform) in &credentials.platforms {
+        let client =
+            crate::vendors::VendorClient::new(*vendor, base_url, platform, store.clone()).await?;
+        out.insert(*vendor, std::sync::Arc::new(client));
+    }
+    Ok(out)
+}

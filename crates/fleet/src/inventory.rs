@@ -1,0 +1,94 @@
+//! The apps to manage: JSON lines (`{"vendor": "wechat", "app_id": "…", "refresh_token": "…"}`,
+//! the refresh token optional) or CSV with the same columns, read one record at a time.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use core_http::Secret;
+use serde::Deserialize;
+
+use crate::vendors::VendorName;
+
+/// One app of the inventory.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct InventoryApp {
+    /// Its vendor.
+    pub vendor: VendorName,
+    /// Its app id.
+    pub app_id: String,
+    /// Its refresh token, imported into the token store when the store has no authorization
+    /// for the app.
+    #[serde(default, deserialize_with = "secret")]
+    pub refresh_token: Option<Secret>,
+}
+
+fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.filter(|t| !t.is_empty()).map(Secret::from))
+}
+
+impl std::fmt::Debug for InventoryApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InventoryApp")
+            .field("vendor", &self.vendor)
+            .field("app_id", &self.app_id)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// An inventory line that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}: {message}", path.display())]
+pub struct InventoryError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line (1-based; 0 when the file cannot be read).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads `path` (CSV when it ends in `.csv`, JSON lines otherwise), calling `each` per app.
+pub fn read(
+    path: &Path,
+    mut each: impl FnMut(InventoryApp) -> Result<(), InventoryError>,
+) -> Result<usize, InventoryError> {
+    let err = |line: usize, message: String| InventoryError {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let file =
+        std::fs::File::open(path).map_err(|e| err(0, format!("cannot read the inventory: {e}")))?;
+    let mut count = 0;
+    if path.extension().is_some_and(|e| e == "csv") {
+        let mut reader = csv::Reader::from_reader(file);
+        for (i, record) in reader.deserialize::<InventoryApp>().enumerate() {
+            let app = record.map_err(|e| err(i + 2, e.to_string()))?;
+            check(&app).map_err(|m| err(i + 2, m))?;
+            each(app)?;
+            count += 1;
+        }
+        return Ok(count);
+    }
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| err(i + 1, e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let app: InventoryApp =
+            serde_json::from_str(&line).map_err(|e| err(i + 1, e.to_string()))?;
+        check(&app).map_err(|m| err(i + 1, m))?;
+        each(app)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn check(app: &InventoryApp) -> Result<(), String> {
+    if app.app_id.trim().is_empty() {
+        return Err("`app_id` is empty".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! The journal: one row per app and resource of a job, its state written *before* a write is
+//! sent, in SQLite (a file, embedded: the default) or PostgreSQL (several workers share a job,
+//! claiming rows with `FOR UPDATE SKIP LOCKED`). The same `sqlx` code serves both.
+//!
+//! States: `planned` → `sending` → `done` / `failed` / `unknown` / `reauth`; `unchanged` rows
+//! need nothing. A row left in `sending` (the process died mid-write) or `unknown` (the
+//! answer was lost) is read first and compared before anything is sent again.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::vendors::VendorName;
+
+/// A journal row's state.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RowState {
+    /// To be written.
+    Planned,
+    /// A write is being (or was being) sent: outcome not known yet.
+    Sending,
+    /// The desired value is in place (written, or found in place by a read).
+    Done,
+    /// Already right when planned: nothing sent.
+    Unchanged,
+    /// The vendor refused (or the input is invalid): see the code and message.
+    Failed,
+    /// The write may or may not have been applied, and a read could not tell.
+    Unknown,
+    /// The app's authorization is lost: the merchant must authorize the platform again.
+    Reauth,
+}
+
+impl RowState {
+    /// Its name in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowState::Planned => "planned",
+            RowState::Sending => "sending",
+            RowState::Done => "done",
+            RowState::Unchanged => "unchanged",
+            RowState::Failed => "failed",
+            RowState::Unknown => "unknown",
+            RowState::Reauth => "reauth",
+        }
+    }
+
+    fn parse(s: &str) -> RowState {
+        match s {
+            "planned" => RowState::Planned,
+            "sending" => RowState::Sending,
+            "done" => RowState::Done,
+            "unchanged" => RowState::Unchanged,
+            "failed" => RowState::Failed,
+            "reauth" => RowState::Reauth,
+            _ => RowState::Unknown,
+        }
+    }
+
+    /// Whether apply has nothing more to do for the row.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RowState::Done | RowState::Unchanged | RowState::Failed | RowState::Reauth
+        )
+    }
+}
+
+/// One row: an app (or the platform: `app_id` empty) and resource of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalRow {
+    /// Plan order.
+    pub seq: i64,
+    /// The vendor.
+    pub vendor: VendorName,
+    /// The app, empty for a platform resource.
+    pub app_id: String,
+    /// The resource's name.
+    pub resource: String,
+    /// The desired value (JSON of a `ResourceValue`).
+    pub desired: String,
+    /// 0 for platform resources (applied first), 1 for app resources.
+    pub phase: i64,
+    /// Its state.
+    pub state: RowState,
+    /// Calls made for it (reads and writes).
+    pub attempts: i64,
+    /// Writes sent for it.
+    pub writes: i64,
+    /// The last vendor code, if any.
+    pub vendor_code: Option<i64>,
+    /// The last error's text (vendor message and documented meaning), if any.
+    pub message: Option<String>,
+    /// Time spent on it, in milliseconds.
+    pub elapsed_ms: i64,
+}
+
+/// A journal that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("journal {what}: {source}")]
+pub struct JournalError {
+    what: &'static str,
+    #[source]
+    source: sqlx::Error,
+}
+
+fn at(what: &'static str) -> impl FnOnce(sqlx::Error) -> JournalError {
+    move |source| JournalError { what, source }
+}
+
+/// The journal database.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pool: AnyPool,
+    postgres: bool,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_journal (
+    job TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    vendor TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    desired TEXT NOT NULL,
+    phase BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    writes BIGINT NOT NULL DEFAULT 0,
+    vendor_code BIGINT,
+    message TEXT,
+    elapsed_ms BIGINT NOT NULL DEFAULT 0,
+    worker TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (job, vendor, app_id, resource)
+)";
+
+const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms";
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn row(r: &AnyRow) -> Result<JournalRow, sqlx::Error> {
+    let vendor: String = r.try_get("vendor")?;
+    Ok(JournalRow {
+        seq: r.try_get("seq")?,
+        vendor: vendor.parse().unwrap_or(VendorName::Wechat),
+        app_id: r.try_get("app_id")?,
+        resource: r.try_get("resource")?,
+        desired: r.try_get("desired")?,
+        phase: r.try_get("phase")?,
+        state: RowState::parse(&r.try_get::<String, _>("state")?),
+        attempts: r.try_get("attempts")?,
+        writes: r.try_get("writes")?,
+        vendor_code: r.try_get("vendor_code")?,
+        message: r.try_get("message")?,
+        elapsed_ms: r.try_get("elapsed_ms")?,
+    })
+}
+
+impl Journal {
+    /// Opens (creating) the journal at `url`: `sqlite:PATH` (the file is created) or
+    /// `postgres://…`.
+    pub async fn open(url: &str) -> Result<Journal, JournalError> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url = if postgres || url.contains("mode=") {
+            url.to_owned()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 8 } else { 1 })
+            .connect(&url)
+            .await
+            .map_err(at("open"))?;
+        if !postgres {
+            // One writer; a crash loses at most the transaction in flight.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(at("open"))?;
+            sqlx::query("PRAGMA synchronous = NORMAL")
+                .execute(&pool)
+                .await
+                .map_err(at("open"))?;
+        }
+        sqlx::query(SCHEMA)
+            .execute(&pool)
+            .await
+            .map_err(at("create"))?;
+        Ok(Journal { pool, postgres })
+    }
+
+    /// Whether this is a PostgreSQL journal.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// Adds the rows of a job that are not there yet (a resumed job keeps its states).
+    pub async fn insert(&self, job: &str, rows: &[JournalRow]) -> Result<(), JournalError> {
+        let mut tx = self.pool.begin().await.map_err(at("insert"))?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO miniapp_journal (job, seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, 0)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(job)
+            .bind(r.seq)
+            .bind(r.vendor.as_str())
+            .bind(&r.app_id)
+            .bind(&r.resource)
+            .bind(&r.desired)
+            .bind(r.phase)
+            .bind(r.state.as_str())
+            .bind(r.vendor_code)
+            .bind(r.message.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(at("insert"))?;
+        }
+        tx.commit().await.map_err(at("insert"))?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` rows of `vendor` and `phase` that still need work (planned,
+    /// sending, unknown) and no worker leases (or whose lease ran out), for `lease_ms`. Rows
+    /// this worker processed stay leased until [`Journal::release`], so one pass takes each
+    /// row once.
+    pub async fn claim(
+        &self,
+        job: &str,
+        vendor: VendorName,
+        phase: i64,
+        worker: &str,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<JournalRow>, JournalError> {
+        let now = now_ms();
+        let lock = if self.postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE miniapp_journal SET worker = $1, lease_until = $2
+             WHERE job = $3 AND vendor = $4 AND (app_id, resource) IN (
+                 SELECT app_id, resource FROM miniapp_journal
+                 WHERE job = $3 AND vendor = $4 AND phase = $5
+                   AND state IN ('planned', 'sending', 'unknown')
+                   AND (worker IS NULL OR lease_until < $6)
+                 ORDER BY seq LIMIT $7{lock})
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(job)
+            .bind(vendor.as_str())
+            .bind(phase)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(at("claim"))?;
+        let mut out = rows
+            .iter()
+            .map(row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(at("claim"))?;
+        out.sort_by_key(|r| r.seq);
+        Ok(out)
+    }
+
+    /// Records `r`'s state and counters (after each step; `sending` before a write).
+    pub async fn update(&self, job: &str, r: &JournalRow) -> Result<(), JournalError> {
+        sqlx::query(
+            "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
+             WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10",
+        )
+        .bind(r.state.as_str())
+        .bind(r.attempts)
+        .bind(r.writes)
+        .bind(r.vendor_code)
+        .bind(r.message.clone())
+        .bind(r.elapsed_ms)
+        .bind(job)
+        .bind(r.vendor.as_str())
+        .bind(&r.app_id)
+        .bind(&r.resource)
+        .execute(&self.pool)
+        .await
+        .map_err(at("update"))?;
+        Ok(())
+    }
+
+    /// Releases the rows `worker` still leases (at the end of its run).
+    pub async fn release(&self, job: &str, worker: &str) -> Result<(), JournalError> {
+        sqlx::query("UPDATE miniapp_journal SET worker = NULL, lease_until = 0 WHERE job = $1 AND worker = $2")
+            .bind(job)
+            .bind(worker)
+            .execute(&self.pool)
+            .await
+            .map_err(at("release"))?;
+        Ok(())
+    }
+
+    /// How many rows of `job` are in each state, per vendor.
+    pub async fn counts(
+        &self,
+        job: &str,
+    ) -> Result<Vec<(VendorName, RowState, i64)>, JournalError> {
+        let rows = sqlx::query(
+            "SELECT vendor, state, COUNT(*) AS n FROM miniapp_journal WHERE job = $1 GROUP BY vendor, state",
+        )
+        .bind(job)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(at("count"))?;
+        rows.iter()
+            .map(|r| {
+                let vendor: String = r.try_get("vendor")?;
+                let state: String = r.try_get("state")?;
+                Ok((
+                    vendor.parse().unwrap_or(VendorName::Wechat),
+                    RowState::parse(&state),
+                    r.try_get("n")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(at("count"))
+    }
+
+    /// Every row of `job`, in plan order, `batch` at a time (for the report).
+    pub async fn rows_after(
+        &self,
+        job: &str,
+        after_seq: i64,
+        batch: i64,
+    ) -> Result<Vec<JournalRow>, JournalError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM miniapp_journal WHERE job = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(job)
+            .bind(after_seq)
+            .bind(batch)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(at("read"))?;
+        rows.iter()
+            .map(row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(at("read"))
+    }
+
+    /// Whether every row of `job` is final.
+    pub async fn finished(&self, job: &str) -> Result<bool, JournalError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n FROM miniapp_journal WHERE job = $1 AND state IN ('planned', 'sending', 'unknown')",
+        )
+        .bind(job)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(at("read"))?;
+        Ok(r.try_get::<i64, _>("n").map_err(at("read"))? == 0)
+    }
+}

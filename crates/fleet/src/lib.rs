@@ -1,0 +1,29 @@
+//! The release-day job: bring declared settings (the specs' `[[resources]]`) of thousands of
+//! authorized mini-programs on WeChat, Baidu and Kuaishou to a desired value, in the manner of
+//! `terraform plan` / `apply`.
+//!
+//! - [`desired`]: the desired-state file, checked with the write endpoints' own validators;
+//! - [`inventory`]: the apps (JSON lines or CSV), read one at a time;
+//! - [`credentials`]: the platforms' credentials and the token store;
+//! - [`plan`]: read every managed value, compute the change, write the plan;
+//! - [`journal`]: every row's state, written before a write is sent (SQLite or PostgreSQL);
+//! - [`apply`]: run the plan with bounded concurrency and a per-vendor rate limit, resumable;
+//! - [`report`]: one record per app and resource, counts, and the apps to authorize again.
+//!
+//! The engine knows no vendor and no setting: it walks the resource descriptors the generator
+//! emits; [`vendors`] is the one place that names the vendor crates.
+
+pub mod apply;
+pub mod credentials;
+pub mod desired;
+pub mod inventory;
+pub mod journal;
+pub mod plan;
+pub mod report;
+pub mod vendors;
+
+pub use apply::{apply, load_plan, ApplyOptions};
+pub use desired::DesiredState;
+pub use journal::Journal;
+pub use plan::plan;
+pub use vendors::{VendorClient, VendorName};

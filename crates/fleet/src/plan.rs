@@ -1,0 +1,335 @@
+//! `plan`: read every managed resource of the platform and of each app, compute the change
+//! (nothing when already right, one `set` otherwise), and write the plan: JSON lines, a header
+//! then one entry per app and resource, platform resources first.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use core_http::resource::ResourceValue;
+use core_http::Error;
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::desired::DesiredState;
+use crate::inventory::{self, InventoryError};
+use crate::vendors::{VendorClient, VendorName};
+
+/// What the plan does for one app and resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Replace the value with `desired` (one write).
+    Set,
+    /// Already right: nothing to send.
+    Unchanged,
+    /// The current value could not be read (apply reads it again first).
+    Unreachable,
+    /// The app's authorization is lost: the merchant must authorize again.
+    Reauth,
+}
+
+/// The plan file's first line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanHeader {
+    /// The job this plan is (the journal's key): unique per plan.
+    pub job: String,
+    /// When it was made (Unix milliseconds).
+    pub created_ms: i64,
+    /// The origin all vendors were planned against, when one was given.
+    pub base_url: Option<String>,
+}
+
+/// One entry of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    /// Order: platform resources first, then apps in inventory order.
+    pub seq: i64,
+    /// The vendor.
+    pub vendor: VendorName,
+    /// The app, `None` for a platform resource.
+    pub app_id: Option<String>,
+    /// The resource's spec name.
+    pub resource: String,
+    /// What to do.
+    pub action: Action,
+    /// The value read (absent when it could not be read).
+    pub current: Option<ResourceValue>,
+    /// The whole value wanted (desired fields over the current value).
+    pub desired: ResourceValue,
+    /// The vendor code of a failed read, if any.
+    pub vendor_code: Option<i64>,
+    /// The error of a failed read, if any.
+    pub message: Option<String>,
+}
+
+/// Counts per vendor, resource and action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PlanSummary {
+    /// The job id.
+    pub job: String,
+    /// `(vendor, resource, action)` → entries.
+    pub counts: BTreeMap<(VendorName, String, Action), usize>,
+}
+
+impl PlanSummary {
+    /// Entries with `action`, all vendors.
+    pub fn total(&self, action: Action) -> usize {
+        self.counts
+            .iter()
+            .filter(|((_, _, a), _)| *a == action)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The inventory is unusable.
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    /// The plan file could not be written or read.
+    #[error("plan file {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The inventory names a vendor the credentials do not configure.
+    #[error("the inventory names {0} apps, but the credentials have no [{0}] platform")]
+    NoPlatform(VendorName),
+    /// The token store failed.
+    #[error("importing a refresh token: {0}")]
+    Store(Error),
+}
+
+/// How a failed call counts.
+pub(crate) fn failure(error: &Error) -> (Action, Option<i64>, String) {
+    match error {
+        Error::AuthorizationLost { cause, .. } => {
+            (Action::Reauth, Some(cause.code), error.to_string())
+        }
+        Error::TokenRefresh {
+            vendor: Some(v), ..
+        } if v.status < 500 => (Action::Reauth, Some(v.code), error.to_string()),
+        Error::Vendor(v) | Error::TokenRejected(v) => {
+            (Action::Unreachable, Some(v.code), vendor_text(v))
+        }
+        other => (Action::Unreachable, None, other.to_string()),
+    }
+}
+
+/// A vendor error as the report shows it: code, the vendor's message, the documented meaning.
+pub(crate) fn vendor_text(v: &core_http::VendorError) -> String {
+    match v.documented {
+        Some(doc) => format!("{} {} ({doc})", v.code, v.message),
+        None => format!("{} {}", v.code, v.message),
+    }
+}
+
+fn file_error(path: &Path) -> impl Fn(std::io::Error) -> PlanError + '_ {
+    move |e| PlanError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// A new job id: the time and 64 random bits.
+pub fn new_job_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("job-{ms}-{:016x}", fastrand::u64(..))
+}
+
+/// Progress callbacks (the CLI draws bars; tests pass nothing).
+pub trait Progress: Send + Sync {
+    /// `total` entries of `vendor` are coming.
+    fn start(&self, vendor: VendorName, total: u64);
+    /// One entry of `vendor` is done.
+    fn step(&self, vendor: VendorName);
+    /// Every entry of `vendor` is done.
+    fn finish(&self, vendor: VendorName);
+}
+
+/// Progress that shows nothing.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&self, _: VendorName, _: u64) {}
+    fn step(&self, _: VendorName) {}
+    fn finish(&self, _: VendorName) {}
+}
+
+/// Plans `desired` for the apps of `inventory_path` with `clients`, writing the plan to
+/// `out`. Reads run `concurrency` at a time per vendor; they are retried by the SDK.
+pub async fn plan(
+    desired: &DesiredState,
+    inventory_path: &Path,
+    clients: &BTreeMap<VendorName, Arc<VendorClient>>,
+    base_url: Option<&str>,
+    out: &Path,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<PlanSummary, PlanError> {
+    // The app ids per vendor (what the plan needs; tokens are imported as they stream by).
+    let mut apps: BTreeMap<VendorName, Vec<String>> = BTreeMap::new();
+    let mut imports = Vec::new();
+    inventory::read(inventory_path, |app| {
+        if !clients.contains_key(&app.vendor) {
+            return Err(InventoryError {
+                path: inventory_path.to_owned(),
+                line: 0,
+                message: format!(
+                    "the inventory names {} apps, but the credentials have no [{}] platform",
+                    app.vendor, app.vendor
+                ),
+            });
+        }
+        if let Some(token) = app.refresh_token.clone() {
+            imports.push((app.vendor, app.app_id.clone(), token));
+        }
+        apps.entry(app.vendor).or_default().push(app.app_id);
+        Ok(())
+    })?;
+    for (vendor, app, token) in imports {
+        clients[&vendor]
+            .import(&app, token)
+            .await
+            .map_err(PlanError::Store)?;
+    }
+
+    let header = PlanHeader {
+        job: new_job_id(),
+        created_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+        base_url: base_url.map(str::to_owned),
+    };
+    let file = std::fs::File::create(out).map_err(file_error(out))?;
+    let mut writer = BufWriter::new(file);
+    let mut line = serde_json::to_string(&header).expect("the header serializes");
+    line.push('\n');
+    writer.write_all(line.as_bytes()).map_err(file_error(out))?;
+    let mut summary = PlanSummary {
+        job: header.job.clone(),
+        ..Default::default()
+    };
+    let mut seq = 0;
+    let mut emit = |entry: &mut PlanEntry, writer: &mut BufWriter<std::fs::File>| {
+        seq += 1;
+        entry.seq = seq;
+        *summary
+            .counts
+            .entry((entry.vendor, entry.resource.clone(), entry.action))
+            .or_default() += 1;
+        let mut line = serde_json::to_string(entry).expect("entries serialize");
+        line.push('\n');
+        writer.write_all(line.as_bytes())
+    };
+
+    // Platform resources first: an app's domains may need the platform's registration.
+    for (vendor, client) in clients {
+        for (name, wanted) in desired.for_platform(*vendor) {
+            let mut entry = entry_for(client, None, name, &wanted).await;
+            emit(&mut entry, &mut writer).map_err(file_error(out))?;
+        }
+    }
+    for (vendor, ids) in &apps {
+        let client = &clients[vendor];
+        progress.start(*vendor, ids.len() as u64);
+        let mut results = stream::iter(ids.iter())
+            .map(|app| {
+                let client = Arc::clone(client);
+                let wanted = desired.for_app(*vendor, app);
+                async move {
+                    let mut entries = Vec::new();
+                    for (name, value) in wanted {
+                        entries.push(entry_for(&client, Some(app), name, &value).await);
+                    }
+                    entries
+                }
+            })
+            .buffered(concurrency.max(1));
+        while let Some(entries) = results.next().await {
+            for mut entry in entries {
+                emit(&mut entry, &mut writer).map_err(file_error(out))?;
+            }
+            progress.step(*vendor);
+        }
+        progress.finish(*vendor);
+    }
+    writer.flush().map_err(file_error(out))?;
+    Ok(summary)
+}
+
+/// Reads one resource and decides what to do.
+async fn entry_for(
+    client: &VendorClient,
+    app: Option<&str>,
+    name: &str,
+    wanted: &ResourceValue,
+) -> PlanEntry {
+    let descriptor = crate::vendors::descriptor(client.vendor(), name).expect("validated");
+    let mut entry = PlanEntry {
+        seq: 0,
+        vendor: client.vendor(),
+        app_id: app.map(str::to_owned),
+        resource: name.to_owned(),
+        action: Action::Unreachable,
+        current: None,
+        desired: wanted.clone(),
+        vendor_code: None,
+        message: None,
+    };
+    match client.read(app, name).await {
+        Ok(current) => {
+            let target = current.overlaid(wanted);
+            entry.action = if current.same_as(&target, descriptor) {
+                Action::Unchanged
+            } else {
+                Action::Set
+            };
+            entry.desired = target;
+            entry.current = Some(current);
+        }
+        Err(e) => {
+            let (action, code, message) = failure(&e);
+            entry.action = action;
+            entry.vendor_code = code;
+            entry.message = Some(message);
+        }
+    }
+    entry
+}
+
+/// Reads a plan file: its header, then `each` entry in order.
+pub fn read_plan(
+    path: &Path,
+    mut each: impl FnMut(PlanEntry) -> Result<(), PlanError>,
+) -> Result<PlanHeader, PlanError> {
+    let file = std::fs::File::open(path).map_err(file_error(path))?;
+    let mut lines = BufReader::new(file).lines();
+    let bad = |n: usize, e: String| PlanError::File {
+        path: path.to_owned(),
+        message: format!("line {n}: {e} (not a plan written by `miniapp plan`)"),
+    };
+    let header: PlanHeader = match lines.next() {
+        Some(line) => serde_json::from_str(&line.map_err(file_error(path))?)
+            .map_err(|e| bad(1, e.to_string()))?,
+        None => return Err(bad(1, "empty file".into())),
+    };
+    for (i, line) in lines.enumerate() {
+        let line = line.map_err(file_error(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: PlanEntry =
+            serde_json::from_str(&line).map_err(|e| bad(i + 2, e.to_string()))?;
+        each(entry)?;
+    }
+    Ok(header)
+}

@@ -1,0 +1,286 @@
+//! The three vendor crates behind one interface: their declared resources, their validators,
+//! and a client per vendor (token manager included) that reads and writes a resource by name.
+//! This is the only file that names a vendor crate; the plan and the apply know none.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use core_http::resource::{ResourceDescriptor, ResourceValue};
+use core_http::token::{RefreshPolicy, TokenManager, TokenStore};
+use core_http::{Error, InvalidRequest, Secret};
+use serde::{Deserialize, Serialize};
+
+/// A vendor, as desired-state files, inventories and reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VendorName {
+    /// WeChat (third-party platform).
+    Wechat,
+    /// Baidu Smart Program.
+    Baidu,
+    /// Kuaishou.
+    Kuaishou,
+}
+
+impl VendorName {
+    /// Every vendor.
+    pub const ALL: [VendorName; 3] = [VendorName::Wechat, VendorName::Baidu, VendorName::Kuaishou];
+
+    /// The runtime's vendor.
+    pub fn core(self) -> core_http::Vendor {
+        match self {
+            VendorName::Wechat => core_http::Vendor::Wechat,
+            VendorName::Baidu => core_http::Vendor::Baidu,
+            VendorName::Kuaishou => core_http::Vendor::Kuaishou,
+        }
+    }
+
+    /// `wechat`, `baidu` or `kuaishou`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VendorName::Wechat => "wechat",
+            VendorName::Baidu => "baidu",
+            VendorName::Kuaishou => "kuaishou",
+        }
+    }
+}
+
+impl FromStr for VendorName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "wechat" => Ok(VendorName::Wechat),
+            "baidu" => Ok(VendorName::Baidu),
+            "kuaishou" => Ok(VendorName::Kuaishou),
+            other => Err(format!(
+                "unknown vendor `{other}`; expected wechat, baidu or kuaishou"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for VendorName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Runs `$body` with `$r` bound to the vendor crate's `resources` module.
+macro_rules! with_resources {
+    ($vendor:expr, $r:ident => $body:expr) => {
+        match $vendor {
+            VendorName::Wechat => {
+                use wechat_component_api::resources as $r;
+                $body
+            }
+            VendorName::Baidu => {
+                use baidu_smartapp_api::resources as $r;
+                $body
+            }
+            VendorName::Kuaishou => {
+                use kuaishou_api::resources as $r;
+                $body
+            }
+        }
+    };
+}
+
+/// Every resource `vendor` declares.
+pub fn resources(vendor: VendorName) -> &'static [ResourceDescriptor] {
+    with_resources!(vendor, r => r::RESOURCES)
+}
+
+/// The resource `name` of `vendor`.
+pub fn descriptor(vendor: VendorName, name: &str) -> Option<&'static ResourceDescriptor> {
+    with_resources!(vendor, r => r::descriptor(name))
+}
+
+/// Checks `value` with the write endpoint's own validators; nothing is sent.
+pub fn validate(
+    vendor: VendorName,
+    name: &str,
+    value: &ResourceValue,
+) -> Result<(), InvalidRequest> {
+    with_resources!(vendor, r => r::validate(name, value))
+}
+
+/// What a vendor client needs: the platform's credentials and where the tokens live.
+#[derive(Clone)]
+pub struct PlatformCredentials {
+    /// The platform's app id (WeChat `component_appid`, Baidu TP key, Kuaishou
+    /// `component_app_id`).
+    pub app_id: String,
+    /// The platform's secret (WeChat and Kuaishou; Baidu's TP token needs none).
+    pub secret: Option<Secret>,
+    /// The current ticket, when known (otherwise the store must hold the last pushed one).
+    pub ticket: Option<Secret>,
+}
+
+impl std::fmt::Debug for PlatformCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformCredentials")
+            .field("app_id", &self.app_id)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("ticket", &self.ticket.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+enum Inner {
+    Wechat(wechat_component_api::Client),
+    Baidu(baidu_smartapp_api::Client),
+    Kuaishou(kuaishou_api::Client),
+}
+
+/// One vendor's client and token manager: reads and writes resources by name.
+pub struct VendorClient {
+    vendor: VendorName,
+    inner: Inner,
+    tokens: TokenManager,
+}
+
+impl std::fmt::Debug for VendorClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VendorClient")
+            .field("vendor", &self.vendor)
+            .finish()
+    }
+}
+
+/// How long a ticket given in the credentials is kept (every vendor pushes a new one at least
+/// every 10 minutes; WeChat's is valid 12 h).
+const GIVEN_TICKET_LIFETIME: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+impl VendorClient {
+    /// A client for `vendor` (at `base_url`, or the vendor's own origin) with its token
+    /// manager over `store`; a ticket in `creds` is stored first.
+    pub async fn new(
+        vendor: VendorName,
+        base_url: Option<&str>,
+        creds: &PlatformCredentials,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<VendorClient, Error> {
+        let policy = RefreshPolicy::default();
+        let secret = creds
+            .secret
+            .clone()
+            .unwrap_or_else(|| Secret::new(String::new()));
+        let (inner, tokens) = match vendor {
+            VendorName::Wechat => {
+                let client = match base_url {
+                    Some(url) => wechat_component_api::Client::with_base_url(url),
+                    None => wechat_component_api::Client::new(),
+                };
+                let tokens = wechat_component_api::tokens::manager(
+                    &client,
+                    &creds.app_id,
+                    secret,
+                    store,
+                    policy,
+                );
+                (Inner::Wechat(client), tokens)
+            }
+            VendorName::Baidu => {
+                let client = match base_url {
+                    Some(url) => baidu_smartapp_api::Client::with_base_url(url),
+                    None => baidu_smartapp_api::Client::new(),
+                };
+                let tokens =
+                    baidu_smartapp_api::tokens::manager(&client, &creds.app_id, store, policy);
+                (Inner::Baidu(client), tokens)
+            }
+            VendorName::Kuaishou => {
+                let client = match base_url {
+                    Some(url) => kuaishou_api::Client::with_base_url(url, creds.app_id.as_str()),
+                    None => kuaishou_api::Client::new(creds.app_id.as_str()),
+                };
+                let tokens = kuaishou_api::tokens::manager(&client, secret, store, policy);
+                (Inner::Kuaishou(client), tokens)
+            }
+        };
+        if let Some(ticket) = &creds.ticket {
+            tokens
+                .store_ticket(ticket.clone(), GIVEN_TICKET_LIFETIME)
+                .await?;
+        }
+        Ok(VendorClient {
+            vendor,
+            inner,
+            tokens,
+        })
+    }
+
+    /// The vendor.
+    pub fn vendor(&self) -> VendorName {
+        self.vendor
+    }
+
+    /// The token manager.
+    pub fn tokens(&self) -> &TokenManager {
+        &self.tokens
+    }
+
+    /// Stores `refresh_token` for `app` unless the store already holds an authorization
+    /// (a rotated refresh token there is newer than an inventory's); returns whether it did.
+    pub async fn import(&self, app: &str, refresh_token: Secret) -> Result<bool, Error> {
+        if self.tokens.has_authorization(app).await? {
+            return Ok(false);
+        }
+        self.tokens.import_authorization(app, refresh_token).await?;
+        Ok(true)
+    }
+
+    /// Reads resource `name` of `app` (`None`: the platform).
+    pub async fn read(&self, app: Option<&str>, name: &str) -> Result<ResourceValue, Error> {
+        macro_rules! go {
+            ($client:expr, $r:path) => {{
+                use $r as r;
+                match app {
+                    Some(app) => {
+                        let handle = $client.authorizer(self.tokens.authorizer_token(app));
+                        r::read(name, r::Target::App(&handle)).await
+                    }
+                    None => {
+                        let handle = $client.component(self.tokens.component_token());
+                        r::read(name, r::Target::Platform(&handle)).await
+                    }
+                }
+            }};
+        }
+        match &self.inner {
+            Inner::Wechat(c) => go!(c, wechat_component_api::resources),
+            Inner::Baidu(c) => go!(c, baidu_smartapp_api::resources),
+            Inner::Kuaishou(c) => go!(c, kuaishou_api::resources),
+        }
+    }
+
+    /// Replaces resource `name` of `app` (`None`: the platform) with `value`.
+    pub async fn write(
+        &self,
+        app: Option<&str>,
+        name: &str,
+        value: &ResourceValue,
+    ) -> Result<(), Error> {
+        macro_rules! go {
+            ($client:expr, $r:path) => {{
+                use $r as r;
+                match app {
+                    Some(app) => {
+                        let handle = $client.authorizer(self.tokens.authorizer_token(app));
+                        r::write(name, r::Target::App(&handle), value).await
+                    }
+                    None => {
+                        let handle = $client.component(self.tokens.component_token());
+                        r::write(name, r::Target::Platform(&handle), value).await
+                    }
+                }
+            }};
+        }
+        match &self.inner {
+            Inner::Wechat(c) => go!(c, wechat_component_api::resources),
+            Inner::Baidu(c) => go!(c, baidu_smartapp_api::resources),
+            Inner::Kuaishou(c) => go!(c, kuaishou_api::resources),
+        }
+    }
+}

@@ -1,0 +1,566 @@
+//! `miniapp`: the release-day job. `miniapp plan` reads the current value of every managed
+//! setting and writes the plan; `miniapp apply` executes it through a resumable journal;
+//! `miniapp demo` runs both over 1,000 sandbox apps per vendor with nothing to install.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
+use miniapp_fleet::journal::RowState;
+use miniapp_fleet::plan::{Action, PlanSummary, Progress};
+use miniapp_fleet::report::{self, Summary};
+use miniapp_fleet::vendors::{PlatformCredentials, VendorClient, VendorName};
+use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
+
+#[derive(Parser)]
+#[command(
+    name = "miniapp",
+    version,
+    about = "Plan and apply the settings of every authorized mini-program on WeChat, Baidu and Kuaishou"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read every managed setting of the platform and of each app, and write the plan.
+    Plan(PlanArgs),
+    /// Execute a plan: resumable, quota-aware, with a progress bar per vendor and a report.
+    Apply(ApplyArgs),
+    /// Plan and apply a demo desired state over sandbox apps (in-process sandbox, SQLite
+    /// journal in a temporary directory): nothing to install, no credentials.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct Connection {
+    /// Platform credentials (TOML: [wechat]/[baidu]/[kuaishou] app_id, secret or env:NAME,
+    /// ticket; store = "memory" or "redis://…"). Without it, sandbox credentials are used,
+    /// which only a sandbox accepts.
+    #[arg(long, value_name = "FILE")]
+    credentials: Option<PathBuf>,
+    /// Send every vendor's calls to this origin (a sandbox, a test server), as
+    /// `cargo xtask tour --base-url` does.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// The desired state (TOML: [[set]] vendor, resource, value, optional apps).
+    #[arg(long, value_name = "FILE")]
+    desired: PathBuf,
+    /// The apps: JSON lines {"vendor", "app_id", "refresh_token"?} or CSV with those columns.
+    #[arg(long, value_name = "FILE")]
+    inventory: PathBuf,
+    #[command(flatten)]
+    connection: Connection,
+    /// Also load the plan into this journal (sqlite:PATH or postgres://…).
+    #[arg(long, value_name = "URL")]
+    journal: Option<String>,
+    /// Where to write the plan.
+    #[arg(long, value_name = "PLAN", default_value = "miniapp.plan.jsonl")]
+    out: PathBuf,
+    /// Reads in flight per vendor.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    concurrency: usize,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// The plan `miniapp plan` wrote.
+    #[arg(value_name = "PLAN", default_value = "miniapp.plan.jsonl")]
+    plan: PathBuf,
+    /// The journal: sqlite:PATH (default: next to the plan) or postgres://… (several workers
+    /// share one job).
+    #[arg(long, value_name = "URL")]
+    journal: Option<String>,
+    #[command(flatten)]
+    connection: Connection,
+    /// Calls in flight per vendor.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    concurrency: usize,
+    /// Calls per second per vendor.
+    #[arg(long, value_name = "R")]
+    rate: Option<u32>,
+    /// Write the JSON report (one record per app and resource) here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Sandbox apps per vendor.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    apps: usize,
+    /// Sandbox latency per request, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2)]
+    latency_ms: u64,
+    /// Keep the demo's files (desired state, inventory, plan, journal, report) here instead of
+    /// a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+/// A failure and its exit status: 1 when the job ran but not everything succeeded, 2 for
+/// bad input.
+struct Failure(u8, String);
+
+fn bad_input(e: impl std::fmt::Display) -> Failure {
+    Failure(2, e.to_string())
+}
+
+fn failed(e: impl std::fmt::Display) -> Failure {
+    Failure(1, e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan(args) => run_plan(args).await,
+        Command::Apply(args) => run_apply(args).await,
+        Command::Demo(args) => run_demo(args).await,
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Progress bars, one per vendor.
+struct Bars {
+    multi: MultiProgress,
+    verb: &'static str,
+    bars: std::sync::Mutex<BTreeMap<VendorName, ProgressBar>>,
+}
+
+impl Bars {
+    fn new(verb: &'static str) -> Bars {
+        Bars {
+            multi: MultiProgress::new(),
+            verb,
+            bars: std::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, vendor: VendorName, total: u64) {
+        let bar = self.multi.add(ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>9} {msg} [{bar:32.cyan/blue}] {pos}/{len} {per_sec} eta {eta}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(vendor.as_str());
+        bar.set_message(self.verb);
+        self.bars.lock().unwrap().insert(vendor, bar);
+    }
+
+    fn step(&self, vendor: VendorName) {
+        if let Some(bar) = self.bars.lock().unwrap().get(&vendor) {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self, vendor: VendorName) {
+        if let Some(bar) = self.bars.lock().unwrap().get(&vendor) {
+            bar.finish();
+        }
+    }
+}
+
+fn sandbox_credentials() -> Credentials {
+    let platform = |app_id: &str| PlatformCredentials {
+        app_id: app_id.into(),
+        secret: Some("sandbox-secret".into()),
+        ticket: Some("sandbox-ticket".into()),
+    };
+    Credentials {
+        store: StoreSpec::Memory,
+        platforms: [
+            (VendorName::Wechat, platform("wx_sandbox_component")),
+            (VendorName::Baidu, platform("sandbox_tp_key")),
+            (VendorName::Kuaishou, platform("ks_sandbox_component")),
+        ]
+        .into_iter()
+        .collect(),
+    }
+}
+
+async fn connect(
+    connection: &Connection,
+    base_url: Option<&str>,
+) -> Result<BTreeMap<VendorName, Arc<VendorClient>>, Failure> {
+    let creds = match &connection.credentials {
+        Some(path) => Credentials::load(path).map_err(bad_input)?,
+        None if base_url.is_some() => sandbox_credentials(),
+        None => {
+            return Err(bad_input(
+                "give --credentials FILE (the platforms' app ids and secrets), or --base-url URL for a sandbox",
+            ))
+        }
+    };
+    credentials::clients(&creds, base_url)
+        .await
+        .map_err(|e| failed(format!("connecting: {e}")))
+}
+
+fn default_journal(plan: &Path) -> String {
+    format!("sqlite:{}.journal.sqlite", plan.display())
+}
+
+async fn run_plan(args: PlanArgs) -> Result<u8, Failure> {
+    let desired = DesiredState::load(&args.desired).map_err(bad_input)?;
+    let base_url = args.connection.base_url.clone();
+    let clients = connect(&args.connection, base_url.as_deref()).await?;
+    let bars = Bars::new("reading");
+    let summary = miniapp_fleet::plan(
+        &desired,
+        &args.inventory,
+        &clients,
+        base_url.as_deref(),
+        &args.out,
+        args.concurrency,
+        &bars,
+    )
+    .await
+    .map_err(|e| match e {
+        miniapp_fleet::plan::PlanError::Inventory(e) => bad_input(e),
+        other => failed(other),
+    })?;
+    print_plan(&summary);
+    if let Some(url) = &args.journal {
+        let journal = Journal::open(url).await.map_err(failed)?;
+        miniapp_fleet::load_plan(&args.out, &journal)
+            .await
+            .map_err(failed)?;
+    }
+    println!(
+        "plan written to {} (job {})",
+        args.out.display(),
+        summary.job
+    );
+    println!("apply it with: miniapp apply {}", args.out.display());
+    Ok(0)
+}
+
+fn print_plan(summary: &PlanSummary) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header([
+        "vendor",
+        "resource",
+        "unchanged",
+        "to change",
+        "unreachable",
+        "re-authorize",
+    ]);
+    let mut rows: BTreeMap<(VendorName, String), [usize; 4]> = BTreeMap::new();
+    for ((vendor, resource, action), n) in &summary.counts {
+        let row = rows.entry((*vendor, resource.clone())).or_default();
+        let i = match action {
+            Action::Unchanged => 0,
+            Action::Set => 1,
+            Action::Unreachable => 2,
+            Action::Reauth => 3,
+        };
+        row[i] += n;
+    }
+    for ((vendor, resource), n) in rows {
+        table.add_row([
+            vendor.to_string(),
+            resource,
+            n[0].to_string(),
+            n[1].to_string(),
+            n[2].to_string(),
+            n[3].to_string(),
+        ]);
+    }
+    println!("{table}");
+}
+
+async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
+    let journal_url = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_journal(&args.plan));
+    let journal = Journal::open(&journal_url).await.map_err(failed)?;
+    let job = miniapp_fleet::load_plan(&args.plan, &journal)
+        .await
+        .map_err(|e| match e {
+            miniapp_fleet::apply::ApplyError::Plan(e) => bad_input(e),
+            other => failed(other),
+        })?;
+    let mut base_url = args.connection.base_url.clone();
+    if base_url.is_none() {
+        base_url = miniapp_fleet::plan::read_plan(&args.plan, |_| Ok(()))
+            .map_err(bad_input)?
+            .base_url;
+    }
+    let clients = connect(&args.connection, base_url.as_deref()).await?;
+    let options = ApplyOptions {
+        concurrency: args.concurrency,
+        rate: args.rate,
+        ..Default::default()
+    };
+    let bars = Bars::new("applying");
+    miniapp_fleet::apply(&job, &journal, &clients, &options, &bars)
+        .await
+        .map_err(failed)?;
+    let summary = report::report(&journal, &job, args.report.as_deref())
+        .await
+        .map_err(failed)?;
+    print_report(&summary);
+    if let Some(path) = &args.report {
+        println!("report written to {}", path.display());
+    }
+    println!("journal: {journal_url} (job {job})");
+    Ok(if summary.all_ok() { 0 } else { 1 })
+}
+
+fn print_report(summary: &Summary) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    let states = [
+        RowState::Done,
+        RowState::Unchanged,
+        RowState::Failed,
+        RowState::Unknown,
+        RowState::Reauth,
+        RowState::Planned,
+    ];
+    table.set_header([
+        "vendor",
+        "done",
+        "unchanged",
+        "failed",
+        "unknown",
+        "re-authorize",
+        "not run",
+    ]);
+    let vendors: std::collections::BTreeSet<VendorName> =
+        summary.counts.keys().map(|(v, _)| *v).collect();
+    for vendor in vendors {
+        let mut row = vec![vendor.to_string()];
+        for s in states {
+            let mut n = summary.counts.get(&(vendor, s)).copied().unwrap_or(0);
+            if s == RowState::Planned {
+                n += summary
+                    .counts
+                    .get(&(vendor, RowState::Sending))
+                    .copied()
+                    .unwrap_or(0);
+            }
+            row.push(n.to_string());
+        }
+        table.add_row(row);
+    }
+    println!("{table}");
+    println!("{} writes sent", summary.writes);
+    for (vendor, apps) in &summary.reauthorize {
+        println!(
+            "{vendor}: {} app(s) must authorize the platform again: {}",
+            apps.len(),
+            apps.join(", ")
+        );
+    }
+}
+
+const DEMO_DESIRED: &str = r#"# The demo's desired state: every setting a release needs, on three vendors.
+[[set]]
+vendor = "wechat"
+resource = "platform_server_domains"
+value = { wxa_server_domain = ["example.com"] }
+
+[[set]]
+vendor = "wechat"
+resource = "platform_jump_domains"
+value = { wxa_jump_h5_domain = ["h5.example.com"] }
+
+[[set]]
+vendor = "wechat"
+resource = "server_domains"
+value = { requestdomain = ["https://api.example.com"], wsrequestdomain = ["wss://ws.example.com"], uploaddomain = ["https://up.example.com"], downloaddomain = ["https://dl.example.com"] }
+
+[[set]]
+vendor = "wechat"
+resource = "webview_domains"
+value = { webviewdomain = ["https://h5.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "server_domains"
+value = { request_domain = ["https://api.example.com"], socket_domain = ["wss://ws.example.com"], upload_domain = ["https://up.example.com"], download_domain = ["https://dl.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "webview_domains"
+value = { web_view_domain = ["https://h5.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "min_support_version"
+value = { version = "3.60.2" }
+
+[[set]]
+vendor = "kuaishou"
+resource = "server_domains"
+value = { request = ["https://api.example.com"], socket = ["wss://ws.example.com"], upload_file = ["https://up.example.com"], download_file = ["https://dl.example.com"], udp = ["udp://udp.example.com"] }
+
+[[set]]
+vendor = "kuaishou"
+resource = "webview_domains"
+value = { webview = ["https://h5.example.com"] }
+"#;
+
+async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
+    use miniapp_sandbox::{Sandbox, SandboxOptions};
+
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(bad_input)?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().map_err(failed)?;
+            temp.path().to_owned()
+        }
+    };
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        apps: args.apps,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        ..Default::default()
+    })
+    .await
+    .map_err(failed)?;
+    println!(
+        "sandbox at {} with {} apps per vendor; files in {}",
+        sandbox.base_url(),
+        args.apps,
+        dir.display()
+    );
+
+    let desired_path = dir.join("desired.toml");
+    std::fs::write(&desired_path, DEMO_DESIRED).map_err(failed)?;
+    let inventory_path = dir.join("inventory.jsonl");
+    let mut inventory = String::new();
+    for vendor in [
+        miniapp_spec_vendor(VendorName::Wechat),
+        miniapp_spec_vendor(VendorName::Baidu),
+        miniapp_spec_vendor(VendorName::Kuaishou),
+    ] {
+        for app in sandbox.fleet_apps(vendor.1) {
+            inventory.push_str(&format!(
+                "{{\"vendor\":\"{}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
+                vendor.0, app.app_id, app.refresh_token
+            ));
+        }
+    }
+    std::fs::write(&inventory_path, inventory).map_err(failed)?;
+    let plan_path = dir.join("miniapp.plan.jsonl");
+    let report_path = dir.join("report.json");
+    let journal_url = default_journal(&plan_path);
+
+    let base_url = sandbox.base_url();
+    let clients = credentials::clients(&sandbox_credentials(), Some(&base_url))
+        .await
+        .map_err(failed)?;
+    let desired = DesiredState::load(&desired_path).map_err(bad_input)?;
+
+    println!(
+        "\n== miniapp plan --desired {} --inventory {}",
+        desired_path.display(),
+        inventory_path.display()
+    );
+    let started = std::time::Instant::now();
+    let summary = miniapp_fleet::plan(
+        &desired,
+        &inventory_path,
+        &clients,
+        Some(&base_url),
+        &plan_path,
+        64,
+        &Bars::new("reading"),
+    )
+    .await
+    .map_err(failed)?;
+    print_plan(&summary);
+    println!("planned in {:.1} s", started.elapsed().as_secs_f64());
+
+    println!(
+        "\n== miniapp apply {} --journal {journal_url}",
+        plan_path.display()
+    );
+    let started = std::time::Instant::now();
+    let journal = Journal::open(&journal_url).await.map_err(failed)?;
+    let job = miniapp_fleet::load_plan(&plan_path, &journal)
+        .await
+        .map_err(failed)?;
+    miniapp_fleet::apply(
+        &job,
+        &journal,
+        &clients,
+        &ApplyOptions::default(),
+        &Bars::new("applying"),
+    )
+    .await
+    .map_err(failed)?;
+    let result = report::report(&journal, &job, Some(&report_path))
+        .await
+        .map_err(failed)?;
+    print_report(&result);
+    println!(
+        "applied in {:.1} s; report written to {}",
+        started.elapsed().as_secs_f64(),
+        report_path.display()
+    );
+
+    println!("\n== miniapp plan again: everything is in place");
+    let again = miniapp_fleet::plan(
+        &desired,
+        &inventory_path,
+        &clients,
+        Some(&base_url),
+        &dir.join("again.plan.jsonl"),
+        64,
+        &Bars::new("reading"),
+    )
+    .await
+    .map_err(failed)?;
+    print_plan(&again);
+    let ok = result.all_ok() && again.total(Action::Set) == 0;
+    println!(
+        "{}",
+        if ok {
+            "demo: all apps reached the desired state"
+        } else {
+            "demo: some apps did not reach the desired state"
+        }
+    );
+    Ok(if ok { 0 } else { 1 })
+}
+
+fn miniapp_spec_vendor(v: VendorName) -> (VendorName, miniapp_spec::Vendor) {
+    let spec = match v {
+        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
+        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
+        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
+    };
+    (v, spec)
+}
