@@ -162,6 +162,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub mod postgres;
 pub mod redis;
 
 /// Everything traced in this test process, at every level: installed once as the global

@@ -37,14 +37,14 @@ pub struct ApplyOptions {
 }
 
 impl Default for ApplyOptions {
-    /// 64 in flight per vendor, no rate limit, a worker name from the host and process id, a
-    /// 60 s lease, 3 passes.
+    /// 64 in flight per vendor, no rate limit, a worker name from the process id, a 15 s
+    /// lease, 3 passes.
     fn default() -> Self {
         ApplyOptions {
             concurrency: 64,
             rate: None,
             worker: format!("worker-{}-{:08x}", std::process::id(), fastrand::u32(..)),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(15),
             passes: 3,
         }
     }
@@ -138,7 +138,7 @@ pub async fn apply(
     for (vendor, n) in &todo {
         progress.start(*vendor, *n);
     }
-    for pass in 0..options.passes.max(1) {
+    let one_pass = || async {
         // Platform resources first, on every vendor; then the apps.
         for phase in [0, 1] {
             let runs = todo.keys().map(|vendor| {
@@ -151,9 +151,19 @@ pub async fn apply(
             }
         }
         journal.release(job, &options.worker).await?;
-        if journal.finished(job).await? || pass + 1 == options.passes {
+        Ok::<_, ApplyError>(())
+    };
+    for _ in 0..options.passes.max(1) {
+        one_pass().await?;
+        if journal.finished(job).await? {
             break;
         }
+    }
+    // Other workers still hold rows: wait for them to finish, or for their leases to run out
+    // (a worker that died), and take those over.
+    while !journal.finished(job).await? && journal.busy_elsewhere(job, &options.worker).await? {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        one_pass().await?;
     }
     for vendor in todo.keys() {
         progress.finish(*vendor);

@@ -180,21 +180,38 @@ impl Journal {
             .connect(&url)
             .await
             .map_err(at("open"))?;
-        if !postgres {
-            // One writer; a crash loses at most the transaction in flight.
-            sqlx::query("PRAGMA journal_mode = WAL")
+        if postgres {
+            // Workers starting together: one creates the table.
+            let mut tx = pool.begin().await.map_err(at("create"))?;
+            sqlx::query("SELECT pg_advisory_xact_lock(724301)")
+                .execute(&mut *tx)
+                .await
+                .map_err(at("create"))?;
+            sqlx::query(SCHEMA)
+                .execute(&mut *tx)
+                .await
+                .map_err(at("create"))?;
+            tx.commit().await.map_err(at("create"))?;
+        } else {
+            // One process at a time: the exclusive lock is held from the first write until the
+            // process ends (a second `apply` on the same file waits, then says so), so rows a
+            // killed process leased are free to take. A crash loses at most the transaction in
+            // flight.
+            for pragma in [
+                "PRAGMA locking_mode = EXCLUSIVE",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+            ] {
+                sqlx::query(pragma)
+                    .execute(&pool)
+                    .await
+                    .map_err(at("open"))?;
+            }
+            sqlx::query(SCHEMA)
                 .execute(&pool)
                 .await
-                .map_err(at("open"))?;
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&pool)
-                .await
-                .map_err(at("open"))?;
+                .map_err(at("create"))?;
         }
-        sqlx::query(SCHEMA)
-            .execute(&pool)
-            .await
-            .map_err(at("create"))?;
         Ok(Journal { pool, postgres })
     }
 
@@ -244,10 +261,15 @@ impl Journal {
         lease_ms: i64,
     ) -> Result<Vec<JournalRow>, JournalError> {
         let now = now_ms();
-        let lock = if self.postgres {
-            " FOR UPDATE SKIP LOCKED"
+        // Postgres: rows another live worker leases are skipped. SQLite has one process, so a
+        // lease not this worker's belongs to a process that died.
+        let (lock, free) = if self.postgres {
+            (
+                " FOR UPDATE SKIP LOCKED",
+                "worker IS NULL OR lease_until < $6",
+            )
         } else {
-            ""
+            ("", "worker IS NULL OR worker <> $1 OR lease_until < $6")
         };
         let sql = format!(
             "UPDATE miniapp_journal SET worker = $1, lease_until = $2
@@ -255,7 +277,7 @@ impl Journal {
                  SELECT app_id, resource FROM miniapp_journal
                  WHERE job = $3 AND vendor = $4 AND phase = $5
                    AND state IN ('planned', 'sending', 'unknown')
-                   AND (worker IS NULL OR lease_until < $6)
+                   AND ({free})
                  ORDER BY seq LIMIT $7{lock})
              RETURNING {COLUMNS}"
         );
@@ -359,6 +381,25 @@ impl Journal {
             .map(row)
             .collect::<Result<Vec<_>, _>>()
             .map_err(at("read"))
+    }
+
+    /// Whether another worker holds an unexpired lease on a row of `job` that is not final
+    /// (this worker then waits for it, or for the lease to run out).
+    pub async fn busy_elsewhere(&self, job: &str, worker: &str) -> Result<bool, JournalError> {
+        if !self.postgres {
+            return Ok(false);
+        }
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n FROM miniapp_journal WHERE job = $1 AND worker IS NOT NULL AND worker <> $2
+               AND lease_until >= $3 AND state IN ('planned', 'sending', 'unknown')",
+        )
+        .bind(job)
+        .bind(worker)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(at("read"))?;
+        Ok(r.try_get::<i64, _>("n").map_err(at("read"))? > 0)
     }
 
     /// Whether every row of `job` is final.

@@ -5,9 +5,9 @@
 //! - [`desired`]: the desired-state file, checked with the write endpoints' own validators;
 //! - [`inventory`]: the apps (JSON lines or CSV), read one at a time;
 //! - [`credentials`]: the platforms' credentials and the token store;
-//! - [`plan`]: read every managed value, compute the change, write the plan;
+//! - [`mod@plan`]: read every managed value, compute the change, write the plan;
 //! - [`journal`]: every row's state, written before a write is sent (SQLite or PostgreSQL);
-//! - [`apply`]: run the plan with bounded concurrency and a per-vendor rate limit, resumable;
+//! - [`mod@apply`]: run the plan with bounded concurrency and a per-vendor rate limit, resumable;
 //! - [`report`]: one record per app and resource, counts, and the apps to authorize again.
 //!
 //! The engine knows no vendor and no setting: it walks the resource descriptors the generator

@@ -41,7 +41,7 @@ enum Command {
 
 #[derive(Args)]
 struct Connection {
-    /// Platform credentials (TOML: [wechat]/[baidu]/[kuaishou] app_id, secret or env:NAME,
+    /// Platform credentials (TOML: `[wechat]`/`[baidu]`/`[kuaishou]` app_id, secret or env:NAME,
     /// ticket; store = "memory" or "redis://…"). Without it, sandbox credentials are used,
     /// which only a sandbox accepts.
     #[arg(long, value_name = "FILE")]
@@ -54,7 +54,7 @@ struct Connection {
 
 #[derive(Args)]
 struct PlanArgs {
-    /// The desired state (TOML: [[set]] vendor, resource, value, optional apps).
+    /// The desired state (TOML: `[[set]]` vendor, resource, value, optional apps).
     #[arg(long, value_name = "FILE")]
     desired: PathBuf,
     /// The apps: JSON lines {"vendor", "app_id", "refresh_token"?} or CSV with those columns.

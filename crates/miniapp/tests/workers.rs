@@ -1,0 +1,281 @@
+//! The `miniapp` command as operators run it, in child processes against a sandbox in this
+//! test: `apply` killed (SIGKILL) at random points and started again reaches the desired
+//! state with at most one write per app and resource; three workers on one PostgreSQL journal
+//! apply every app exactly once; bad input exits 2 with the file and line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use miniapp_fleet::credentials::{self, StoreSpec};
+use miniapp_fleet::plan::Quiet;
+use miniapp_fleet::vendors::{PlatformCredentials, VendorName};
+use miniapp_fleet::DesiredState;
+use miniapp_sandbox::{Sandbox, SandboxOptions};
+use miniapp_tests::postgres::PostgresServer;
+use miniapp_tests::redis::RedisServer;
+
+const DESIRED: &str = r#"
+[[set]]
+vendor = "wechat"
+resource = "platform_server_domains"
+value = { wxa_server_domain = ["example.com"] }
+
+[[set]]
+vendor = "wechat"
+resource = "server_domains"
+value = { requestdomain = ["https://api.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "server_domains"
+value = { request_domain = ["https://api.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "min_support_version"
+value = { version = "3.60.2" }
+
+[[set]]
+vendor = "kuaishou"
+resource = "webview_domains"
+value = { webview = ["https://h5.example.com"] }
+"#;
+
+/// Writes per app: WeChat 1, Baidu 2, Kuaishou 1.
+fn resources_per_app(v: VendorName) -> usize {
+    match v {
+        VendorName::Baidu => 2,
+        _ => 1,
+    }
+}
+
+fn spec_vendor(v: VendorName) -> miniapp_spec::Vendor {
+    match v {
+        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
+        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
+        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
+    }
+}
+
+struct Job {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+    plan: PathBuf,
+    credentials: PathBuf,
+}
+
+/// A sandbox with `apps` per vendor and `latency`, the inventory, the credentials (tokens in
+/// the Redis at `redis_url`, shared by every process) and the plan, made in this process.
+async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        apps,
+        latency,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.jsonl");
+    let mut text = String::new();
+    for v in VendorName::ALL {
+        for app in sandbox.fleet_apps(spec_vendor(v)) {
+            text.push_str(&format!(
+                "{{\"vendor\":\"{v}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
+                app.app_id, app.refresh_token
+            ));
+        }
+    }
+    std::fs::write(&inventory, text).unwrap();
+    let credentials_path = dir.path().join("credentials.toml");
+    std::fs::write(
+        &credentials_path,
+        format!(
+            "store = \"{redis_url}\"\n\n[wechat]\napp_id = \"wx_component\"\nsecret = \"env:MINIAPP_TEST_SECRET\"\nticket = \"sandbox-ticket\"\n\n[baidu]\napp_id = \"tp_key\"\nticket = \"sandbox-ticket\"\n\n[kuaishou]\napp_id = \"ks_component\"\nsecret = \"env:MINIAPP_TEST_SECRET\"\nticket = \"sandbox-ticket\"\n"
+        ),
+    )
+    .unwrap();
+    let platform = |id: &str| PlatformCredentials {
+        app_id: id.into(),
+        secret: Some("sandbox-secret".into()),
+        ticket: Some("sandbox-ticket".into()),
+    };
+    let creds = credentials::Credentials {
+        store: StoreSpec::Redis(redis_url.to_owned()),
+        platforms: [
+            (VendorName::Wechat, platform("wx_component")),
+            (VendorName::Baidu, platform("tp_key")),
+            (VendorName::Kuaishou, platform("ks_component")),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let clients = credentials::clients(&creds, Some(&sandbox.base_url()))
+        .await
+        .unwrap();
+    let desired_path = dir.path().join("desired.toml");
+    std::fs::write(&desired_path, DESIRED).unwrap();
+    let desired = DesiredState::load(&desired_path).unwrap();
+    let plan = dir.path().join("plan.jsonl");
+    miniapp_fleet::plan(
+        &desired,
+        &inventory,
+        &clients,
+        Some(&sandbox.base_url()),
+        &plan,
+        16,
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    Job {
+        sandbox,
+        dir,
+        plan,
+        credentials: credentials_path,
+    }
+}
+
+fn apply(job: &Job, journal: &str, report: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_miniapp"));
+    cmd.arg("apply")
+        .arg(&job.plan)
+        .args(["--journal", journal, "--concurrency", "8"])
+        .arg("--credentials")
+        .arg(&job.credentials)
+        .env("MINIAPP_TEST_SECRET", "sandbox-secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(r) = report {
+        cmd.arg("--report").arg(r);
+    }
+    cmd
+}
+
+/// Every app holds the desired values, with at most (or, `exact`, exactly) one write per
+/// app and resource.
+fn assert_reached(job: &Job, exact: bool) {
+    for v in VendorName::ALL {
+        for app in job.sandbox.fleet_apps(spec_vendor(v)) {
+            let writes = job
+                .sandbox
+                .counters(spec_vendor(v), &app.app_id)
+                .writes_attempted;
+            if exact {
+                assert_eq!(writes, resources_per_app(v), "{v} {}", app.app_id);
+            } else {
+                assert!(
+                    writes <= resources_per_app(v),
+                    "{v} {}: {writes} writes",
+                    app.app_id
+                );
+            }
+        }
+        let name = match v {
+            VendorName::Kuaishou => "webview_domains",
+            _ => "server_domains",
+        };
+        for app in job.sandbox.fleet_apps(spec_vendor(v)) {
+            assert!(
+                job.sandbox
+                    .resource(spec_vendor(v), &app.app_id, name)
+                    .is_some(),
+                "{v} {} has no {name}",
+                app.app_id
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let job = job(40, Duration::from_millis(15), &redis.url()).await;
+    let journal = format!("sqlite:{}", job.dir.path().join("journal.sqlite").display());
+    for round in 0..4u64 {
+        let mut child = apply(&job, &journal, None).spawn().unwrap();
+        // Somewhere in the middle of the writes (bounded: each round at most ~0.5 s).
+        let wait = 80 + (round * 97 + 31) % 300;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let report = job.dir.path().join("report.json");
+    let out = apply(&job, &journal, Some(&report))
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_reached(&job, false);
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(records
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["outcome"] == "done"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_on_one_postgres_journal_apply_every_app_exactly_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(pg) = PostgresServer::start() else {
+        return;
+    };
+    let job = job(60, Duration::from_millis(5), &redis.url()).await;
+    let workers: Vec<_> = (0..3)
+        .map(|_| apply(&job, &pg.url(), None).spawn().unwrap())
+        .collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_reached(&job, true);
+}
+
+#[test]
+fn bad_input_exits_2_with_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("desired.toml");
+    std::fs::write(
+        &desired,
+        "[[set]]\nvendor = \"wechat\"\nresource = \"platform_server_domains\"\nvalue = { wxa_server_domain = [\"https://example.com\"] }\n",
+    )
+    .unwrap();
+    let inventory = dir.path().join("inventory.jsonl");
+    std::fs::write(&inventory, "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .arg("plan")
+        .arg("--desired")
+        .arg(&desired)
+        .arg("--inventory")
+        .arg(&inventory)
+        .args(["--base-url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("desired.toml:4:"), "{err}");
+    assert!(err.contains("a bare host"), "{err}");
+
+    let help = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .args(["apply", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--journal"));
+}
