@@ -7,6 +7,8 @@
 //!   server that serves all three vendors' paths on one origin).
 //! - `cargo xtask bench [--quick] [--rounds N] [..]`: the load benchmark, SDK against
 //!   hand-written `reqwest` code on a loopback server (see `BENCHMARKS.md`).
+//! - `cargo xtask bench --fleet [..]`: the release-day job against a sandbox fleet (fan-out
+//!   against the physical minimum, peak memory, resume cost).
 
 mod codegen;
 
@@ -51,7 +53,9 @@ fn main() -> Result<()> {
         }
         Some("bench") => {
             // Its own binary in release mode, like the tour: xtask never depends on the
-            // vendor crates.
+            // vendor crates. `--fleet` runs the release-day job's benchmark instead.
+            let fleet = args[1..].iter().any(|a| a == "--fleet");
+            let rest: Vec<&String> = args[1..].iter().filter(|a| *a != "--fleet").collect();
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(project_root())
                 .args([
@@ -60,10 +64,10 @@ fn main() -> Result<()> {
                     "--package",
                     "miniapp-bench",
                     "--bin",
-                    "load",
+                    if fleet { "fleet" } else { "load" },
                     "--",
                 ])
-                .args(&args[1..])
+                .args(rest)
                 .status()
                 .context("running the benchmark")?;
             if !status.success() {
@@ -73,7 +77,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]"
+                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]\n  cargo xtask bench --fleet [--apps N] [--latency-ms MS] [--rate R] [--concurrency N] [--help]"
             );
             bail!("unknown command {:?}", args.first());
         }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,9 @@ pub struct ApplyOptions {
     /// Passes over the rows left to retry (a write not sent, an outcome a read could not
     /// settle).
     pub passes: usize,
+    /// Set it to stop early and cleanly (Ctrl-C): no new write leaves, the calls in flight
+    /// finish and are recorded, and the job can be resumed.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Default for ApplyOptions {
@@ -46,6 +50,7 @@ impl Default for ApplyOptions {
             worker: format!("worker-{}-{:08x}", std::process::id(), fastrand::u32(..)),
             lease: Duration::from_secs(15),
             passes: 3,
+            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -131,7 +136,11 @@ pub async fn apply(
             let limiter = options
                 .rate
                 .and_then(NonZeroU32::new)
-                .map(|r| RateLimiter::direct(Quota::per_second(r)));
+                // Paced, not bursty: at most a twentieth of a second's calls at once.
+                .map(|r| {
+                    let burst = NonZeroU32::new((r.get() / 20).max(1)).expect("at least 1");
+                    RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
+                });
             (*v, limiter)
         })
         .collect();
@@ -155,6 +164,9 @@ pub async fn apply(
     };
     for _ in 0..options.passes.max(1) {
         one_pass().await?;
+        if options.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         if journal.finished(job).await? {
             break;
         }
@@ -172,6 +184,10 @@ pub async fn apply(
 }
 
 /// Claims and processes `vendor`'s rows of `phase` until none is left for this worker.
+///
+/// The rows of a claimed batch that were only planned are marked `sending` together before
+/// any of their writes leaves; outcomes are recorded in batches too (a row whose outcome was
+/// not recorded yet is still `sending`, so a resumed run reads it before anything else).
 async fn run_vendor(
     job: &str,
     journal: &Journal,
@@ -182,27 +198,65 @@ async fn run_vendor(
     progress: &dyn Progress,
 ) -> Result<(), ApplyError> {
     let vendor = client.vendor();
-    let batch = (options.concurrency.max(1) * 4) as i64;
+    let concurrency = options.concurrency.max(1);
+    let batch = (concurrency * 4) as i64;
     let lease = options.lease.as_millis() as i64;
     loop {
+        if options.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let rows = journal
             .claim(job, vendor, phase, &options.worker, batch, lease)
             .await?;
         if rows.is_empty() {
             return Ok(());
         }
-        let mut done = stream::iter(rows)
-            .map(|row| {
+        let (mut fresh, doubtful): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| r.state == RowState::Planned);
+        journal.mark_sending(job, &mut fresh).await?;
+        let work = fresh
+            .into_iter()
+            .map(|r| (r, true))
+            .chain(doubtful.into_iter().map(|r| (r, false)));
+        let mut done = stream::iter(work)
+            .map(|(row, fresh)| {
                 let client = &client;
-                async move { process(job, journal, client, limiter, row).await }
+                let stop = &options.stop;
+                async move {
+                    if stop.load(Ordering::Relaxed) {
+                        // Left as claimed: a resumed run settles it.
+                        return Ok(row);
+                    }
+                    process(job, journal, client, limiter, row, fresh).await
+                }
             })
-            .buffer_unordered(options.concurrency.max(1));
-        while let Some(result) = done.next().await {
-            if result?.is_final() {
-                progress.step(vendor);
+            .buffer_unordered(concurrency);
+        let mut finished = Vec::with_capacity(concurrency);
+        while let Some(row) = done.next().await {
+            finished.push(row?);
+            if finished.len() >= concurrency {
+                record(job, journal, &mut finished, vendor, progress).await?;
             }
         }
+        record(job, journal, &mut finished, vendor, progress).await?;
     }
+}
+
+/// Writes the outcomes of `rows` in one transaction and counts the final ones.
+async fn record(
+    job: &str,
+    journal: &Journal,
+    rows: &mut Vec<JournalRow>,
+    vendor: VendorName,
+    progress: &dyn Progress,
+) -> Result<(), ApplyError> {
+    journal.update_many(job, rows).await?;
+    for r in rows.drain(..) {
+        if r.state.is_final() {
+            progress.step(vendor);
+        }
+    }
+    Ok(())
 }
 
 /// Waits for the vendor's rate limit.
@@ -212,52 +266,53 @@ async fn pace(limiter: Option<&DefaultDirectRateLimiter>) {
     }
 }
 
-/// Takes one row as far as it can go: read first when its outcome is not known, the state
-/// written before the write, the outcome after.
+/// Takes one row as far as it can go and returns it (its outcome not yet recorded). A
+/// `fresh` row is already marked `sending`: its write goes at once. Any other row's last write
+/// may have been applied (or the plan could not read it): it is read first and compared, and
+/// written only if the value is not in place, after being marked `sending`.
 async fn process(
     job: &str,
     journal: &Journal,
     client: &VendorClient,
     limiter: Option<&DefaultDirectRateLimiter>,
     mut row: JournalRow,
-) -> Result<RowState, ApplyError> {
+    fresh: bool,
+) -> Result<JournalRow, ApplyError> {
     let started = Instant::now();
-    let app = (!row.app_id.is_empty()).then_some(row.app_id.as_str());
+    let app = (!row.app_id.is_empty()).then_some(row.app_id.clone());
+    let app = app.as_deref();
     let desired: ResourceValue = serde_json::from_str(&row.desired).unwrap_or_default();
     let descriptor = crate::vendors::descriptor(row.vendor, &row.resource);
-    let finish = |row: &mut JournalRow, state: RowState| {
+    let finish = |mut row: JournalRow, state: RowState| {
         row.state = state;
         row.elapsed_ms += started.elapsed().as_millis() as i64;
+        row
     };
 
-    if matches!(row.state, RowState::Sending | RowState::Unknown) {
-        // The last write's outcome is not known (or the plan could not read): look first.
+    if !fresh {
         pace(limiter).await;
         row.attempts += 1;
         match client.read(app, &row.resource).await {
             Ok(current) => {
                 if descriptor.is_some_and(|d| current.same_as(&desired, d)) {
-                    finish(&mut row, RowState::Done);
+                    row.vendor_code = None;
                     row.message = None;
-                    journal.update(job, &row).await?;
-                    return Ok(row.state);
+                    return Ok(finish(row, RowState::Done));
                 }
             }
             Err(e) => {
                 let state = settle(&mut row, &e, RowState::Unknown);
-                finish(&mut row, state);
-                journal.update(job, &row).await?;
-                return Ok(row.state);
+                return Ok(finish(row, state));
             }
         }
+        // Not in place: the state is on disk before the write leaves.
+        row.state = RowState::Sending;
+        row.writes += 1;
+        journal.update(job, &row).await?;
     }
 
-    // The state is on disk before the write leaves.
-    row.state = RowState::Sending;
-    row.writes += 1;
-    row.attempts += 1;
-    journal.update(job, &row).await?;
     pace(limiter).await;
+    row.attempts += 1;
     let result = client.write(app, &row.resource, &desired).await;
     let state = match result {
         Ok(()) => {
@@ -268,6 +323,7 @@ async fn process(
         Err(e) => match retry::classify(client.vendor().core(), &e) {
             // Never sent: safe to send again in a later pass.
             Failure::NotSent if !matches!(e, Error::InvalidRequest(_)) => {
+                row.writes -= 1;
                 settle(&mut row, &e, RowState::Planned)
             }
             // It may have been applied: the next pass reads before anything else.
@@ -275,9 +331,7 @@ async fn process(
             _ => settle(&mut row, &e, RowState::Failed),
         },
     };
-    finish(&mut row, state);
-    journal.update(job, &row).await?;
-    Ok(row.state)
+    Ok(finish(row, state))
 }
 
 /// Records `error` on `row`; the state is `otherwise` unless the authorization is lost.

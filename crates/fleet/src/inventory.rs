@@ -92,3 +92,41 @@ fn check(app: &InventoryApp) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The apps of `path` (CSV when it ends in `.csv`, JSON lines otherwise), one at a time, with
+/// their line numbers checked as they come.
+pub fn iter(
+    path: &Path,
+) -> Result<Box<dyn Iterator<Item = Result<InventoryApp, InventoryError>> + Send>, InventoryError> {
+    let owned = path.to_owned();
+    let err = move |line: usize, message: String| InventoryError {
+        path: owned.clone(),
+        line,
+        message,
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| err(0, format!("cannot read the inventory: {e}")))?;
+    if path.extension().is_some_and(|e| e == "csv") {
+        let reader = csv::Reader::from_reader(file);
+        return Ok(Box::new(reader.into_deserialize::<InventoryApp>().enumerate().map(
+            move |(i, record)| {
+                let app = record.map_err(|e| err(i + 2, e.to_string()))?;
+                check(&app).map_err(|m| err(i + 2, m))?;
+                Ok(app)
+            },
+        )));
+    }
+    Ok(Box::new(
+        BufReader::new(file)
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !matches!(line, Ok(l) if l.trim().is_empty()))
+            .map(move |(i, line)| {
+                let line = line.map_err(|e| err(i + 1, e.to_string()))?;
+                let app: InventoryApp =
+                    serde_json::from_str(&line).map_err(|e| err(i + 1, e.to_string()))?;
+                check(&app).map_err(|m| err(i + 1, m))?;
+                Ok(app)
+            }),
+    ))
+}

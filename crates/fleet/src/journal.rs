@@ -301,6 +301,55 @@ impl Journal {
         Ok(out)
     }
 
+    /// Marks `rows` `sending` (with one more write each) in one transaction: done for a whole
+    /// claimed batch before any of its writes leaves, so the journal never says less than what
+    /// may have been sent.
+    pub async fn mark_sending(&self, job: &str, rows: &mut [JournalRow]) -> Result<(), JournalError> {
+        for r in rows.iter_mut() {
+            r.state = RowState::Sending;
+            r.writes += 1;
+        }
+        self.update_many(job, rows).await
+    }
+
+    /// Records every row of `rows` in one transaction.
+    pub async fn update_many(&self, job: &str, rows: &[JournalRow]) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(at("update"))?;
+        for r in rows {
+            Self::update_in(&mut tx, job, r).await?;
+        }
+        tx.commit().await.map_err(at("update"))?;
+        Ok(())
+    }
+
+    async fn update_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        job: &str,
+        r: &JournalRow,
+    ) -> Result<(), JournalError> {
+        sqlx::query(
+            "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
+             WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10",
+        )
+        .bind(r.state.as_str())
+        .bind(r.attempts)
+        .bind(r.writes)
+        .bind(r.vendor_code)
+        .bind(r.message.clone())
+        .bind(r.elapsed_ms)
+        .bind(job)
+        .bind(r.vendor.as_str())
+        .bind(&r.app_id)
+        .bind(&r.resource)
+        .execute(&mut **tx)
+        .await
+        .map_err(at("update"))?;
+        Ok(())
+    }
+
     /// Records `r`'s state and counters (after each step; `sending` before a write).
     pub async fn update(&self, job: &str, r: &JournalRow) -> Result<(), JournalError> {
         sqlx::query(

@@ -98,9 +98,6 @@ pub enum PlanError {
         /// What went wrong.
         message: String,
     },
-    /// The inventory names a vendor the credentials do not configure.
-    #[error("the inventory names {0} apps, but the credentials have no [{0}] platform")]
-    NoPlatform(VendorName),
     /// The token store failed.
     #[error("importing a refresh token: {0}")]
     Store(Error),
@@ -175,9 +172,9 @@ pub async fn plan(
     concurrency: usize,
     progress: &dyn Progress,
 ) -> Result<PlanSummary, PlanError> {
-    // The app ids per vendor (what the plan needs; tokens are imported as they stream by).
-    let mut apps: BTreeMap<VendorName, Vec<String>> = BTreeMap::new();
-    let mut imports = Vec::new();
+    // The whole inventory is checked first (bad input is refused before any call), without
+    // keeping it: it is read again, one app at a time, per vendor.
+    let mut per_vendor: BTreeMap<VendorName, u64> = BTreeMap::new();
     inventory::read(inventory_path, |app| {
         if !clients.contains_key(&app.vendor) {
             return Err(InventoryError {
@@ -189,18 +186,9 @@ pub async fn plan(
                 ),
             });
         }
-        if let Some(token) = app.refresh_token.clone() {
-            imports.push((app.vendor, app.app_id.clone(), token));
-        }
-        apps.entry(app.vendor).or_default().push(app.app_id);
+        *per_vendor.entry(app.vendor).or_default() += 1;
         Ok(())
     })?;
-    for (vendor, app, token) in imports {
-        clients[&vendor]
-            .import(&app, token)
-            .await
-            .map_err(PlanError::Store)?;
-    }
 
     let header = PlanHeader {
         job: new_job_id(),
@@ -238,28 +226,45 @@ pub async fn plan(
             emit(&mut entry, &mut writer).map_err(file_error(out))?;
         }
     }
-    for (vendor, ids) in &apps {
-        let client = &clients[vendor];
-        progress.start(*vendor, ids.len() as u64);
-        let mut results = stream::iter(ids.iter())
-            .map(|app| {
-                let client = Arc::clone(client);
-                let wanted = desired.for_app(*vendor, app);
+    // Every vendor at once, `concurrency` reads in flight each; entries are written as they
+    // come, each app's entries together.
+    let mut streams = Vec::new();
+    for (vendor, total) in &per_vendor {
+        let vendor = *vendor;
+        let client = Arc::clone(&clients[&vendor]);
+        progress.start(vendor, *total);
+        let apps = inventory::iter(inventory_path)?
+            .filter(move |app| app.as_ref().map_or(true, |a| a.vendor == vendor));
+        let results = stream::iter(apps)
+            .map(move |app| {
+                let client = Arc::clone(&client);
                 async move {
-                    let mut entries = Vec::new();
-                    for (name, value) in wanted {
-                        entries.push(entry_for(&client, Some(app), name, &value).await);
+                    let app = app?;
+                    if let Some(token) = app.refresh_token.clone() {
+                        client
+                            .import(&app.app_id, token)
+                            .await
+                            .map_err(PlanError::Store)?;
                     }
-                    entries
+                    let mut entries = Vec::new();
+                    for (name, value) in desired.for_app(vendor, &app.app_id) {
+                        entries.push(entry_for(&client, Some(&app.app_id), name, &value).await);
+                    }
+                    Ok::<_, PlanError>((vendor, entries))
                 }
             })
             .buffered(concurrency.max(1));
-        while let Some(entries) = results.next().await {
-            for mut entry in entries {
-                emit(&mut entry, &mut writer).map_err(file_error(out))?;
-            }
-            progress.step(*vendor);
+        streams.push(Box::pin(results));
+    }
+    let mut all = stream::select_all(streams);
+    while let Some(result) = all.next().await {
+        let (vendor, entries) = result?;
+        for mut entry in entries {
+            emit(&mut entry, &mut writer).map_err(file_error(out))?;
         }
+        progress.step(vendor);
+    }
+    for vendor in per_vendor.keys() {
         progress.finish(*vendor);
     }
     writer.flush().map_err(file_error(out))?;

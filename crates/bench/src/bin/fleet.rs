@@ -1,0 +1,358 @@
+//! `cargo xtask bench --fleet` (`cargo run --release -p miniapp-bench --bin fleet -- [flags]`):
+//! the release-day job against an in-process sandbox fleet.
+//!
+//! 1. **Fan-out**: APPS apps per vendor, one write each, sandbox latency LATENCY ± JITTER,
+//!    a per-vendor rate limit RATE/s and CONCURRENCY in flight per vendor: the apply's time per
+//!    vendor against the physical minimum max(N/rate, N·latency/concurrency).
+//! 2. **Memory**: the job's peak heap (the sandbox's threads are not counted) planning and
+//!    applying 10× fewer and 10× more apps on one vendor, no latency, no rate limit.
+//! 3. **Resume**: apply stopped at half way, then resumed: how many rows were read again
+//!    (only those whose outcome was unknown should be), and the journal's cost per row.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use miniapp_bench::alloc::{self, CountingAlloc};
+use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
+use miniapp_fleet::plan::{Progress, Quiet};
+use miniapp_fleet::vendors::{PlatformCredentials, VendorName};
+use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
+use miniapp_sandbox::{Sandbox, SandboxOptions};
+
+#[global_allocator]
+static A: CountingAlloc = CountingAlloc;
+
+struct Args {
+    apps: usize,
+    latency_ms: u64,
+    jitter_ms: u64,
+    rate: u32,
+    concurrency: usize,
+    memory_apps: usize,
+    skip_memory: bool,
+}
+
+fn parse() -> Args {
+    let mut a = Args {
+        apps: 10_000,
+        latency_ms: 30,
+        jitter_ms: 5,
+        rate: 1000,
+        concurrency: 64,
+        memory_apps: 10_000,
+        skip_memory: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut num = || -> u64 {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{flag} needs a number"))
+        };
+        match flag.as_str() {
+            "--apps" => a.apps = num() as usize,
+            "--latency-ms" => a.latency_ms = num(),
+            "--jitter-ms" => a.jitter_ms = num(),
+            "--rate" => a.rate = num() as u32,
+            "--concurrency" => a.concurrency = num() as usize,
+            "--memory-apps" => a.memory_apps = num() as usize,
+            "--skip-memory" => a.skip_memory = true,
+            "--help" | "-h" => {
+                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory]");
+                std::process::exit(0);
+            }
+            other => panic!("unknown flag {other}; see --help"),
+        }
+    }
+    a
+}
+
+fn spec_vendor(v: VendorName) -> miniapp_spec::Vendor {
+    match v {
+        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
+        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
+        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
+    }
+}
+
+const DESIRED: &str = r#"
+[[set]]
+vendor = "wechat"
+resource = "webview_domains"
+value = { webviewdomain = ["https://h5.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "min_support_version"
+value = { version = "3.60.2" }
+
+[[set]]
+vendor = "kuaishou"
+resource = "webview_domains"
+value = { webview = ["https://h5.example.com"] }
+"#;
+
+/// Per vendor: when its last row finished (and how many it finished), and a stop at a count.
+#[derive(Default)]
+struct Clock {
+    started: Mutex<Option<Instant>>,
+    last: Mutex<BTreeMap<VendorName, Duration>>,
+    done: AtomicU64,
+    stop_at: Option<u64>,
+    stop: tokio::sync::Notify,
+}
+
+impl Progress for Clock {
+    fn start(&self, _: VendorName, _: u64) {
+        self.started.lock().unwrap().get_or_insert_with(Instant::now);
+    }
+    fn step(&self, vendor: VendorName) {
+        let at = self.started.lock().unwrap().map(|s| s.elapsed()).unwrap_or_default();
+        self.last.lock().unwrap().insert(vendor, at);
+        let n = self.done.fetch_add(1, Relaxed) + 1;
+        if self.stop_at == Some(n) {
+            self.stop.notify_one();
+        }
+    }
+    fn finish(&self, _: VendorName) {}
+}
+
+/// A sandbox on its own runtime, whose threads the allocation counter skips.
+struct OwnSandbox {
+    sandbox: Option<Sandbox>,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl std::ops::Deref for OwnSandbox {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("running")
+    }
+}
+
+impl Drop for OwnSandbox {
+    fn drop(&mut self) {
+        drop(self.sandbox.take());
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+async fn sandbox(options: SandboxOptions) -> OwnSandbox {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .on_thread_start(alloc::exclude_this_thread)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sandbox = rt.spawn(Sandbox::start_with(options)).await.unwrap().unwrap();
+    OwnSandbox {
+        sandbox: Some(sandbox),
+        rt: Some(rt),
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    inventory: std::path::PathBuf,
+    desired: DesiredState,
+}
+
+fn setup(sandbox: &Sandbox, vendors: &[VendorName], desired: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.jsonl");
+    let mut text = String::new();
+    for v in vendors {
+        for app in sandbox.fleet_apps(spec_vendor(*v)) {
+            text.push_str(&format!(
+                "{{\"vendor\":\"{v}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
+                app.app_id, app.refresh_token
+            ));
+        }
+    }
+    std::fs::write(&inventory, text).unwrap();
+    let path = dir.path().join("desired.toml");
+    std::fs::write(&path, desired).unwrap();
+    let desired = DesiredState::load(&path).unwrap();
+    Setup {
+        dir,
+        inventory,
+        desired,
+    }
+}
+
+fn creds() -> Credentials {
+    let platform = |id: &str| PlatformCredentials {
+        app_id: id.into(),
+        secret: Some("s".into()),
+        ticket: Some("t".into()),
+    };
+    Credentials {
+        store: StoreSpec::Memory,
+        platforms: VendorName::ALL
+            .into_iter()
+            .map(|v| (v, platform(&format!("{v}_component"))))
+            .collect(),
+    }
+}
+
+async fn fan_out(a: &Args) {
+    let sandbox = sandbox(SandboxOptions {
+        enforce_tokens: true,
+        apps: a.apps,
+        latency: Duration::from_millis(a.latency_ms),
+        latency_jitter: Duration::from_millis(a.jitter_ms),
+        ..Default::default()
+    })
+    .await;
+    let s = setup(&sandbox, &VendorName::ALL, DESIRED);
+    let clients = credentials::clients(&creds(), Some(&sandbox.base_url())).await.unwrap();
+    let plan = s.dir.path().join("plan.jsonl");
+    let started = Instant::now();
+    miniapp_fleet::plan(&s.desired, &s.inventory, &clients, None, &plan, a.concurrency, &Quiet)
+        .await
+        .unwrap();
+    let planned = started.elapsed();
+    let journal = Journal::open(&format!("sqlite:{}", s.dir.path().join("j.sqlite").display()))
+        .await
+        .unwrap();
+    let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
+    let clock = Clock::default();
+    let options = ApplyOptions {
+        concurrency: a.concurrency,
+        rate: Some(a.rate),
+        ..Default::default()
+    };
+    miniapp_fleet::apply(&job, &journal, &clients, &options, &clock).await.unwrap();
+    let n = a.apps as f64;
+    let minimum = (n / a.rate as f64).max(n * a.latency_ms as f64 / 1000.0 / a.concurrency as f64);
+    println!("\nfan-out: {} apps per vendor, latency {} ± {} ms, rate {}/s, {} in flight per vendor", a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency);
+    println!("  plan (reads, no rate limit): {:.2} s", planned.as_secs_f64());
+    println!("  {:<9} {:>10} {:>12} {:>7}", "vendor", "apply (s)", "minimum (s)", "ratio");
+    for (vendor, at) in clock.last.lock().unwrap().iter() {
+        println!("  {:<9} {:>10.2} {:>12.2} {:>7.3}", vendor.as_str(), at.as_secs_f64(), minimum, at.as_secs_f64() / minimum);
+    }
+}
+
+/// Plan + apply of `apps` WeChat apps (no latency, no limit): the job's peak heap.
+async fn peak(apps: usize) -> (i64, Duration) {
+    let sandbox = sandbox(SandboxOptions {
+        enforce_tokens: true,
+        apps,
+        ..Default::default()
+    })
+    .await;
+    let s = setup(&sandbox, &[VendorName::Wechat], DESIRED);
+    let mut c = creds();
+    c.platforms.retain(|v, _| *v == VendorName::Wechat);
+    alloc::set_counting(true);
+    alloc::reset_peak();
+    let base = alloc::snapshot().live;
+    let started = Instant::now();
+    let clients = credentials::clients(&c, Some(&sandbox.base_url())).await.unwrap();
+    let plan = s.dir.path().join("plan.jsonl");
+    miniapp_fleet::plan(&s.desired, &s.inventory, &clients, None, &plan, 64, &Quiet)
+        .await
+        .unwrap();
+    let journal = Journal::open(&format!("sqlite:{}", s.dir.path().join("j.sqlite").display()))
+        .await
+        .unwrap();
+    let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
+    miniapp_fleet::apply(&job, &journal, &clients, &ApplyOptions::default(), &Quiet)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let peak = alloc::snapshot().peak - base;
+    alloc::set_counting(false);
+    drop(clients);
+    (peak, took)
+}
+
+async fn resume(apps: usize) {
+    let sandbox = sandbox(SandboxOptions {
+        enforce_tokens: true,
+        apps,
+        latency: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let s = setup(&sandbox, &[VendorName::Wechat], DESIRED);
+    let mut c = creds();
+    c.platforms.retain(|v, _| *v == VendorName::Wechat);
+    let clients = credentials::clients(&c, Some(&sandbox.base_url())).await.unwrap();
+    let plan = s.dir.path().join("plan.jsonl");
+    miniapp_fleet::plan(&s.desired, &s.inventory, &clients, None, &plan, 64, &Quiet)
+        .await
+        .unwrap();
+    let reads = |sandbox: &Sandbox| -> usize {
+        sandbox
+            .fleet_apps(miniapp_spec::Vendor::Wechat)
+            .iter()
+            .map(|a| {
+                let c = sandbox.counters(miniapp_spec::Vendor::Wechat, &a.app_id);
+                c.requests.get("SetWebviewDomain").copied().unwrap_or(0) - c.writes_attempted
+            })
+            .sum()
+    };
+    let journal = Journal::open(&format!("sqlite:{}", s.dir.path().join("j.sqlite").display()))
+        .await
+        .unwrap();
+    let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
+    let clock = Arc::new(Clock {
+        stop_at: Some(apps as u64 / 2),
+        ..Default::default()
+    });
+    let options = ApplyOptions::default();
+    let stop = Arc::clone(&options.stop);
+    let started = Instant::now();
+    let watcher = {
+        let clock = Arc::clone(&clock);
+        tokio::spawn(async move {
+            clock.stop.notified().await;
+            stop.store(true, Relaxed);
+        })
+    };
+    miniapp_fleet::apply(&job, &journal, &clients, &options, &*clock)
+        .await
+        .unwrap();
+    watcher.abort();
+    let stopped = started.elapsed();
+    let counts = journal.counts(&job).await.unwrap();
+    let in_flight: i64 = counts
+        .iter()
+        .filter(|(_, s, _)| matches!(s, miniapp_fleet::journal::RowState::Sending | miniapp_fleet::journal::RowState::Unknown))
+        .map(|(_, _, n)| n)
+        .sum();
+    let before = reads(&sandbox);
+    let started = Instant::now();
+    miniapp_fleet::apply(&job, &journal, &clients, &ApplyOptions::default(), &Quiet)
+        .await
+        .unwrap();
+    let resumed = started.elapsed();
+    let reread = reads(&sandbox) - before;
+    println!("\nresume: {apps} WeChat apps, stopped at half way ({:.2} s), resumed ({:.2} s)", stopped.as_secs_f64(), resumed.as_secs_f64());
+    println!("  rows left sending/unknown at the stop: {in_flight}; rows read again on resume: {reread}");
+    let done_before = clock.done.load(Relaxed);
+    println!("  rows finished before the stop: {done_before}; none of them was read again");
+    let per_row = (stopped + resumed).as_secs_f64() * 1e6 / apps as f64;
+    println!("  wall time per row (2 ms sandbox latency, 64 in flight, SQLite journal): {per_row:.0} µs");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let a = parse();
+    fan_out(&a).await;
+    if !a.skip_memory {
+        let small = a.memory_apps;
+        let (p1, t1) = peak(small).await;
+        let (p2, t2) = peak(small * 10).await;
+        println!("\nmemory: the job's peak heap (plan + apply, one vendor, sandbox not counted)");
+        println!("  {small:>7} apps: {:>8.2} MiB ({:.1} s)", p1 as f64 / 1048576.0, t1.as_secs_f64());
+        println!("  {:>7} apps: {:>8.2} MiB ({:.1} s)", small * 10, p2 as f64 / 1048576.0, t2.as_secs_f64());
+        println!("  ratio: {:.2}", p2 as f64 / p1 as f64);
+    }
+    resume(a.memory_apps.min(10_000)).await;
+}
