@@ -104,17 +104,20 @@ pub fn iter(
         line,
         message,
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| err(0, format!("cannot read the inventory: {e}")))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| err(0, format!("cannot read the inventory: {e}")))?;
     if path.extension().is_some_and(|e| e == "csv") {
         let reader = csv::Reader::from_reader(file);
-        return Ok(Box::new(reader.into_deserialize::<InventoryApp>().enumerate().map(
-            move |(i, record)| {
-                let app = record.map_err(|e| err(i + 2, e.to_string()))?;
-                check(&app).map_err(|m| err(i + 2, m))?;
-                Ok(app)
-            },
-        )));
+        return Ok(Box::new(
+            reader
+                .into_deserialize::<InventoryApp>()
+                .enumerate()
+                .map(move |(i, record)| {
+                    let app = record.map_err(|e| err(i + 2, e.to_string()))?;
+                    check(&app).map_err(|m| err(i + 2, m))?;
+                    Ok(app)
+                }),
+        ));
     }
     Ok(Box::new(
         BufReader::new(file)

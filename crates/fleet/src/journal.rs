@@ -304,7 +304,11 @@ impl Journal {
     /// Marks `rows` `sending` (with one more write each) in one transaction: done for a whole
     /// claimed batch before any of its writes leaves, so the journal never says less than what
     /// may have been sent.
-    pub async fn mark_sending(&self, job: &str, rows: &mut [JournalRow]) -> Result<(), JournalError> {
+    pub async fn mark_sending(
+        &self,
+        job: &str,
+        rows: &mut [JournalRow],
+    ) -> Result<(), JournalError> {
         for r in rows.iter_mut() {
             r.state = RowState::Sending;
             r.writes += 1;

@@ -317,6 +317,14 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
         rate: args.rate,
         ..Default::default()
     };
+    // Ctrl-C: no new write leaves, the calls in flight are recorded, resume later.
+    let stop = Arc::clone(&options.stop);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping: the calls in flight finish and are recorded; run the same apply again to resume");
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     let bars = Bars::new("applying");
     miniapp_fleet::apply(&job, &journal, &clients, &options, &bars)
         .await

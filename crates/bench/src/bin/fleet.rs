@@ -106,10 +106,18 @@ struct Clock {
 
 impl Progress for Clock {
     fn start(&self, _: VendorName, _: u64) {
-        self.started.lock().unwrap().get_or_insert_with(Instant::now);
+        self.started
+            .lock()
+            .unwrap()
+            .get_or_insert_with(Instant::now);
     }
     fn step(&self, vendor: VendorName) {
-        let at = self.started.lock().unwrap().map(|s| s.elapsed()).unwrap_or_default();
+        let at = self
+            .started
+            .lock()
+            .unwrap()
+            .map(|s| s.elapsed())
+            .unwrap_or_default();
         self.last.lock().unwrap().insert(vendor, at);
         let n = self.done.fetch_add(1, Relaxed) + 1;
         if self.stop_at == Some(n) {
@@ -148,7 +156,11 @@ async fn sandbox(options: SandboxOptions) -> OwnSandbox {
         .enable_all()
         .build()
         .unwrap();
-    let sandbox = rt.spawn(Sandbox::start_with(options)).await.unwrap().unwrap();
+    let sandbox = rt
+        .spawn(Sandbox::start_with(options))
+        .await
+        .unwrap()
+        .unwrap();
     OwnSandbox {
         sandbox: Some(sandbox),
         rt: Some(rt),
@@ -209,16 +221,29 @@ async fn fan_out(a: &Args) {
     })
     .await;
     let s = setup(&sandbox, &VendorName::ALL, DESIRED);
-    let clients = credentials::clients(&creds(), Some(&sandbox.base_url())).await.unwrap();
+    let clients = credentials::clients(&creds(), Some(&sandbox.base_url()))
+        .await
+        .unwrap();
     let plan = s.dir.path().join("plan.jsonl");
     let started = Instant::now();
-    miniapp_fleet::plan(&s.desired, &s.inventory, &clients, None, &plan, a.concurrency, &Quiet)
-        .await
-        .unwrap();
+    miniapp_fleet::plan(
+        &s.desired,
+        &s.inventory,
+        &clients,
+        None,
+        &plan,
+        a.concurrency,
+        &Quiet,
+    )
+    .await
+    .unwrap();
     let planned = started.elapsed();
-    let journal = Journal::open(&format!("sqlite:{}", s.dir.path().join("j.sqlite").display()))
-        .await
-        .unwrap();
+    let journal = Journal::open(&format!(
+        "sqlite:{}",
+        s.dir.path().join("j.sqlite").display()
+    ))
+    .await
+    .unwrap();
     let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
     let clock = Clock::default();
     let options = ApplyOptions {
@@ -226,14 +251,31 @@ async fn fan_out(a: &Args) {
         rate: Some(a.rate),
         ..Default::default()
     };
-    miniapp_fleet::apply(&job, &journal, &clients, &options, &clock).await.unwrap();
+    miniapp_fleet::apply(&job, &journal, &clients, &options, &clock)
+        .await
+        .unwrap();
     let n = a.apps as f64;
     let minimum = (n / a.rate as f64).max(n * a.latency_ms as f64 / 1000.0 / a.concurrency as f64);
-    println!("\nfan-out: {} apps per vendor, latency {} ± {} ms, rate {}/s, {} in flight per vendor", a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency);
-    println!("  plan (reads, no rate limit): {:.2} s", planned.as_secs_f64());
-    println!("  {:<9} {:>10} {:>12} {:>7}", "vendor", "apply (s)", "minimum (s)", "ratio");
+    println!(
+        "\nfan-out: {} apps per vendor, latency {} ± {} ms, rate {}/s, {} in flight per vendor",
+        a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency
+    );
+    println!(
+        "  plan (reads, no rate limit): {:.2} s",
+        planned.as_secs_f64()
+    );
+    println!(
+        "  {:<9} {:>10} {:>12} {:>7}",
+        "vendor", "apply (s)", "minimum (s)", "ratio"
+    );
     for (vendor, at) in clock.last.lock().unwrap().iter() {
-        println!("  {:<9} {:>10.2} {:>12.2} {:>7.3}", vendor.as_str(), at.as_secs_f64(), minimum, at.as_secs_f64() / minimum);
+        println!(
+            "  {:<9} {:>10.2} {:>12.2} {:>7.3}",
+            vendor.as_str(),
+            at.as_secs_f64(),
+            minimum,
+            at.as_secs_f64() / minimum
+        );
     }
 }
 
@@ -252,14 +294,19 @@ async fn peak(apps: usize) -> (i64, Duration) {
     alloc::reset_peak();
     let base = alloc::snapshot().live;
     let started = Instant::now();
-    let clients = credentials::clients(&c, Some(&sandbox.base_url())).await.unwrap();
+    let clients = credentials::clients(&c, Some(&sandbox.base_url()))
+        .await
+        .unwrap();
     let plan = s.dir.path().join("plan.jsonl");
     miniapp_fleet::plan(&s.desired, &s.inventory, &clients, None, &plan, 64, &Quiet)
         .await
         .unwrap();
-    let journal = Journal::open(&format!("sqlite:{}", s.dir.path().join("j.sqlite").display()))
-        .await
-        .unwrap();
+    let journal = Journal::open(&format!(
+        "sqlite:{}",
+        s.dir.path().join("j.sqlite").display()
+    ))
+    .await
+    .unwrap();
     let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
     miniapp_fleet::apply(&job, &journal, &clients, &ApplyOptions::default(), &Quiet)
         .await
@@ -282,7 +329,9 @@ async fn resume(apps: usize) {
     let s = setup(&sandbox, &[VendorName::Wechat], DESIRED);
     let mut c = creds();
     c.platforms.retain(|v, _| *v == VendorName::Wechat);
-    let clients = credentials::clients(&c, Some(&sandbox.base_url())).await.unwrap();
+    let clients = credentials::clients(&c, Some(&sandbox.base_url()))
+        .await
+        .unwrap();
     let plan = s.dir.path().join("plan.jsonl");
     miniapp_fleet::plan(&s.desired, &s.inventory, &clients, None, &plan, 64, &Quiet)
         .await
@@ -297,9 +346,12 @@ async fn resume(apps: usize) {
             })
             .sum()
     };
-    let journal = Journal::open(&format!("sqlite:{}", s.dir.path().join("j.sqlite").display()))
-        .await
-        .unwrap();
+    let journal = Journal::open(&format!(
+        "sqlite:{}",
+        s.dir.path().join("j.sqlite").display()
+    ))
+    .await
+    .unwrap();
     let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
     let clock = Arc::new(Clock {
         stop_at: Some(apps as u64 / 2),
@@ -323,7 +375,13 @@ async fn resume(apps: usize) {
     let counts = journal.counts(&job).await.unwrap();
     let in_flight: i64 = counts
         .iter()
-        .filter(|(_, s, _)| matches!(s, miniapp_fleet::journal::RowState::Sending | miniapp_fleet::journal::RowState::Unknown))
+        .filter(|(_, s, _)| {
+            matches!(
+                s,
+                miniapp_fleet::journal::RowState::Sending
+                    | miniapp_fleet::journal::RowState::Unknown
+            )
+        })
         .map(|(_, _, n)| n)
         .sum();
     let before = reads(&sandbox);
@@ -333,12 +391,20 @@ async fn resume(apps: usize) {
         .unwrap();
     let resumed = started.elapsed();
     let reread = reads(&sandbox) - before;
-    println!("\nresume: {apps} WeChat apps, stopped at half way ({:.2} s), resumed ({:.2} s)", stopped.as_secs_f64(), resumed.as_secs_f64());
-    println!("  rows left sending/unknown at the stop: {in_flight}; rows read again on resume: {reread}");
+    println!(
+        "\nresume: {apps} WeChat apps, stopped at half way ({:.2} s), resumed ({:.2} s)",
+        stopped.as_secs_f64(),
+        resumed.as_secs_f64()
+    );
+    println!(
+        "  rows left sending/unknown at the stop: {in_flight}; rows read again on resume: {reread}"
+    );
     let done_before = clock.done.load(Relaxed);
     println!("  rows finished before the stop: {done_before}; none of them was read again");
     let per_row = (stopped + resumed).as_secs_f64() * 1e6 / apps as f64;
-    println!("  wall time per row (2 ms sandbox latency, 64 in flight, SQLite journal): {per_row:.0} µs");
+    println!(
+        "  wall time per row (2 ms sandbox latency, 64 in flight, SQLite journal): {per_row:.0} µs"
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -350,8 +416,17 @@ async fn main() {
         let (p1, t1) = peak(small).await;
         let (p2, t2) = peak(small * 10).await;
         println!("\nmemory: the job's peak heap (plan + apply, one vendor, sandbox not counted)");
-        println!("  {small:>7} apps: {:>8.2} MiB ({:.1} s)", p1 as f64 / 1048576.0, t1.as_secs_f64());
-        println!("  {:>7} apps: {:>8.2} MiB ({:.1} s)", small * 10, p2 as f64 / 1048576.0, t2.as_secs_f64());
+        println!(
+            "  {small:>7} apps: {:>8.2} MiB ({:.1} s)",
+            p1 as f64 / 1048576.0,
+            t1.as_secs_f64()
+        );
+        println!(
+            "  {:>7} apps: {:>8.2} MiB ({:.1} s)",
+            small * 10,
+            p2 as f64 / 1048576.0,
+            t2.as_secs_f64()
+        );
         println!("  ratio: {:.2}", p2 as f64 / p1 as f64);
     }
     resume(a.memory_apps.min(10_000)).await;
