@@ -213,23 +213,31 @@ async fn run_vendor(
         }
         let (mut fresh, doubtful): (Vec<_>, Vec<_>) =
             rows.into_iter().partition(|r| r.state == RowState::Planned);
-        journal.mark_sending(job, &mut fresh).await?;
-        let work = fresh
-            .into_iter()
-            .map(|r| (r, true))
-            .chain(doubtful.into_iter().map(|r| (r, false)));
-        let mut done = stream::iter(work)
-            .map(|(row, fresh)| {
-                let client = &client;
-                let stop = &options.stop;
-                async move {
-                    if stop.load(Ordering::Relaxed) {
-                        // Left as claimed: a resumed run settles it.
-                        return Ok(row);
-                    }
-                    process(job, journal, client, limiter, row, fresh).await
+        let run = |row: JournalRow, fresh: bool| {
+            let client = &client;
+            let stop = &options.stop;
+            async move {
+                if stop.load(Ordering::Relaxed) {
+                    // Left as claimed: a resumed run settles it.
+                    return Ok(row);
                 }
-            })
+                process(job, journal, client, limiter, row, fresh).await
+            }
+        };
+        // Rows in doubt first: read, and marked `sending` one by one before a write (their
+        // futures use the journal, so nothing else waits on it while they run).
+        let settled: Vec<_> = stream::iter(doubtful)
+            .map(|row| run(row, false))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let mut settled = settled.into_iter().collect::<Result<Vec<_>, _>>()?;
+        record(job, journal, &mut settled, vendor, progress).await?;
+        // Planned rows: all marked `sending` before any write leaves; their futures do not
+        // touch the journal, so outcomes are recorded as they come, a batch at a time.
+        journal.mark_sending(job, &mut fresh).await?;
+        let mut done = stream::iter(fresh)
+            .map(|row| run(row, true))
             .buffer_unordered(concurrency);
         let mut finished = Vec::with_capacity(concurrency);
         while let Some(row) = done.next().await {

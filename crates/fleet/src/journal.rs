@@ -354,26 +354,9 @@ impl Journal {
         Ok(())
     }
 
-    /// Records `r`'s state and counters (after each step; `sending` before a write).
+    /// Records `r`'s state and counters (`sending` before a write, the outcome after).
     pub async fn update(&self, job: &str, r: &JournalRow) -> Result<(), JournalError> {
-        sqlx::query(
-            "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
-             WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10",
-        )
-        .bind(r.state.as_str())
-        .bind(r.attempts)
-        .bind(r.writes)
-        .bind(r.vendor_code)
-        .bind(r.message.clone())
-        .bind(r.elapsed_ms)
-        .bind(job)
-        .bind(r.vendor.as_str())
-        .bind(&r.app_id)
-        .bind(&r.resource)
-        .execute(&self.pool)
-        .await
-        .map_err(at("update"))?;
-        Ok(())
+        self.update_many(job, std::slice::from_ref(r)).await
     }
 
     /// Releases the rows `worker` still leases (at the end of its run).

@@ -20,6 +20,8 @@ pub mod inventory;
 pub mod journal;
 pub mod plan;
 pub mod report;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod vendors;
 
 pub use apply::{apply, load_plan, ApplyOptions};

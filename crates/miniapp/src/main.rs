@@ -14,7 +14,7 @@ use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::{Action, PlanSummary, Progress};
 use miniapp_fleet::report::{self, Summary};
-use miniapp_fleet::vendors::{PlatformCredentials, VendorClient, VendorName};
+use miniapp_fleet::vendors::{VendorClient, VendorName};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 
 #[derive(Parser)]
@@ -184,21 +184,7 @@ impl Progress for Bars {
 }
 
 fn sandbox_credentials() -> Credentials {
-    let platform = |app_id: &str| PlatformCredentials {
-        app_id: app_id.into(),
-        secret: Some("sandbox-secret".into()),
-        ticket: Some("sandbox-ticket".into()),
-    };
-    Credentials {
-        store: StoreSpec::Memory,
-        platforms: [
-            (VendorName::Wechat, platform("wx_sandbox_component")),
-            (VendorName::Baidu, platform("sandbox_tp_key")),
-            (VendorName::Kuaishou, platform("ks_sandbox_component")),
-        ]
-        .into_iter()
-        .collect(),
-    }
+    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &VendorName::ALL)
 }
 
 async fn connect(
@@ -467,20 +453,8 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     let desired_path = dir.join("desired.toml");
     std::fs::write(&desired_path, DEMO_DESIRED).map_err(failed)?;
     let inventory_path = dir.join("inventory.jsonl");
-    let mut inventory = String::new();
-    for vendor in [
-        miniapp_spec_vendor(VendorName::Wechat),
-        miniapp_spec_vendor(VendorName::Baidu),
-        miniapp_spec_vendor(VendorName::Kuaishou),
-    ] {
-        for app in sandbox.fleet_apps(vendor.1) {
-            inventory.push_str(&format!(
-                "{{\"vendor\":\"{}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
-                vendor.0, app.app_id, app.refresh_token
-            ));
-        }
-    }
-    std::fs::write(&inventory_path, inventory).map_err(failed)?;
+    miniapp_fleet::sandbox::write_inventory(&sandbox, &VendorName::ALL, &inventory_path)
+        .map_err(failed)?;
     let plan_path = dir.join("miniapp.plan.jsonl");
     let report_path = dir.join("report.json");
     let journal_url = default_journal(&plan_path);
@@ -562,13 +536,4 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
         }
     );
     Ok(if ok { 0 } else { 1 })
-}
-
-fn miniapp_spec_vendor(v: VendorName) -> (VendorName, miniapp_spec::Vendor) {
-    let spec = match v {
-        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
-        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
-        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
-    };
-    (v, spec)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use miniapp_fleet::credentials::{self, StoreSpec};
 use miniapp_fleet::plan::Quiet;
-use miniapp_fleet::vendors::{PlatformCredentials, VendorName};
+use miniapp_fleet::vendors::VendorName;
 use miniapp_fleet::DesiredState;
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 use miniapp_tests::postgres::PostgresServer;
@@ -50,13 +50,7 @@ fn resources_per_app(v: VendorName) -> usize {
     }
 }
 
-fn spec_vendor(v: VendorName) -> miniapp_spec::Vendor {
-    match v {
-        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
-        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
-        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
-    }
-}
+use miniapp_fleet::sandbox::spec_vendor;
 
 struct Job {
     sandbox: Sandbox,
@@ -78,39 +72,19 @@ async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.jsonl");
-    let mut text = String::new();
-    for v in VendorName::ALL {
-        for app in sandbox.fleet_apps(spec_vendor(v)) {
-            text.push_str(&format!(
-                "{{\"vendor\":\"{v}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
-                app.app_id, app.refresh_token
-            ));
-        }
-    }
-    std::fs::write(&inventory, text).unwrap();
+    miniapp_fleet::sandbox::write_inventory(&sandbox, &VendorName::ALL, &inventory).unwrap();
     let credentials_path = dir.path().join("credentials.toml");
     std::fs::write(
         &credentials_path,
         format!(
-            "store = \"{redis_url}\"\n\n[wechat]\napp_id = \"wx_component\"\nsecret = \"env:MINIAPP_TEST_SECRET\"\nticket = \"sandbox-ticket\"\n\n[baidu]\napp_id = \"tp_key\"\nticket = \"sandbox-ticket\"\n\n[kuaishou]\napp_id = \"ks_component\"\nsecret = \"env:MINIAPP_TEST_SECRET\"\nticket = \"sandbox-ticket\"\n"
+            "store = \"{redis_url}\"\n\n[wechat]\napp_id = \"wechat_sandbox_platform\"\nsecret = \"env:MINIAPP_TEST_SECRET\"\nticket = \"sandbox-ticket\"\n\n[baidu]\napp_id = \"baidu_sandbox_platform\"\nticket = \"sandbox-ticket\"\n\n[kuaishou]\napp_id = \"kuaishou_sandbox_platform\"\nsecret = \"env:MINIAPP_TEST_SECRET\"\nticket = \"sandbox-ticket\"\n"
         ),
     )
     .unwrap();
-    let platform = |id: &str| PlatformCredentials {
-        app_id: id.into(),
-        secret: Some("sandbox-secret".into()),
-        ticket: Some("sandbox-ticket".into()),
-    };
-    let creds = credentials::Credentials {
-        store: StoreSpec::Redis(redis_url.to_owned()),
-        platforms: [
-            (VendorName::Wechat, platform("wx_component")),
-            (VendorName::Baidu, platform("tp_key")),
-            (VendorName::Kuaishou, platform("ks_component")),
-        ]
-        .into_iter()
-        .collect(),
-    };
+    let creds = miniapp_fleet::sandbox::credentials(
+        StoreSpec::Redis(redis_url.to_owned()),
+        &VendorName::ALL,
+    );
     let clients = credentials::clients(&creds, Some(&sandbox.base_url()))
         .await
         .unwrap();
@@ -193,15 +167,31 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let job = job(40, Duration::from_millis(15), &redis.url()).await;
+    let job = job(80, Duration::from_millis(20), &redis.url()).await;
     let journal = format!("sqlite:{}", job.dir.path().join("journal.sqlite").display());
     for round in 0..4u64 {
         let mut child = apply(&job, &journal, None).spawn().unwrap();
-        // Somewhere in the middle of the writes (bounded: each round at most ~0.5 s).
-        let wait = 80 + (round * 97 + 31) % 300;
+        // Somewhere in the middle of the writes (bounded: each round at most ~0.3 s).
+        let wait = 60 + (round * 97 + 31) % 200;
         tokio::time::sleep(Duration::from_millis(wait)).await;
         let _ = child.kill();
         let _ = child.wait();
+    }
+    // The kills interrupted the job: some rows are done, some are not.
+    {
+        let j = miniapp_fleet::Journal::open(&journal).await.unwrap();
+        let header = miniapp_fleet::plan::read_plan(&job.plan, |_| Ok(())).unwrap();
+        let counts = j.counts(&header.job).await.unwrap();
+        let done: i64 = counts
+            .iter()
+            .filter(|(_, s, _)| s.is_final())
+            .map(|(_, _, n)| n)
+            .sum();
+        let total: i64 = counts.iter().map(|(_, _, n)| n).sum();
+        assert!(
+            done > 0 && done < total,
+            "done {done} of {total}: the kills did not land mid-job"
+        );
     }
     let report = job.dir.path().join("report.json");
     let out = apply(&job, &journal, Some(&report))

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use miniapp_bench::alloc::{self, CountingAlloc};
 use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::plan::{Progress, Quiet};
-use miniapp_fleet::vendors::{PlatformCredentials, VendorName};
+use miniapp_fleet::vendors::VendorName;
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -67,14 +67,6 @@ fn parse() -> Args {
         }
     }
     a
-}
-
-fn spec_vendor(v: VendorName) -> miniapp_spec::Vendor {
-    match v {
-        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
-        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
-        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
-    }
 }
 
 const DESIRED: &str = r#"
@@ -176,16 +168,7 @@ struct Setup {
 fn setup(sandbox: &Sandbox, vendors: &[VendorName], desired: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.jsonl");
-    let mut text = String::new();
-    for v in vendors {
-        for app in sandbox.fleet_apps(spec_vendor(*v)) {
-            text.push_str(&format!(
-                "{{\"vendor\":\"{v}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
-                app.app_id, app.refresh_token
-            ));
-        }
-    }
-    std::fs::write(&inventory, text).unwrap();
+    miniapp_fleet::sandbox::write_inventory(sandbox, vendors, &inventory).unwrap();
     let path = dir.path().join("desired.toml");
     std::fs::write(&path, desired).unwrap();
     let desired = DesiredState::load(&path).unwrap();
@@ -197,18 +180,7 @@ fn setup(sandbox: &Sandbox, vendors: &[VendorName], desired: &str) -> Setup {
 }
 
 fn creds() -> Credentials {
-    let platform = |id: &str| PlatformCredentials {
-        app_id: id.into(),
-        secret: Some("s".into()),
-        ticket: Some("t".into()),
-    };
-    Credentials {
-        store: StoreSpec::Memory,
-        platforms: VendorName::ALL
-            .into_iter()
-            .map(|v| (v, platform(&format!("{v}_component"))))
-            .collect(),
-    }
+    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &VendorName::ALL)
 }
 
 async fn fan_out(a: &Args) {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
+use miniapp_fleet::credentials::{self, StoreSpec};
 use miniapp_fleet::plan::{PlanSummary, Quiet};
-use miniapp_fleet::vendors::{PlatformCredentials, VendorClient, VendorName};
+use miniapp_fleet::vendors::{VendorClient, VendorName};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -20,31 +20,7 @@ pub struct Scenario {
     pub clients: BTreeMap<VendorName, Arc<VendorClient>>,
 }
 
-pub fn spec_vendor(v: VendorName) -> miniapp_spec::Vendor {
-    match v {
-        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
-        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
-        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
-    }
-}
-
-pub fn sandbox_credentials(store: StoreSpec) -> Credentials {
-    let platform = |app_id: &str| PlatformCredentials {
-        app_id: app_id.into(),
-        secret: Some("sandbox-secret".into()),
-        ticket: Some("sandbox-ticket".into()),
-    };
-    Credentials {
-        store,
-        platforms: [
-            (VendorName::Wechat, platform("wx_component")),
-            (VendorName::Baidu, platform("tp_key")),
-            (VendorName::Kuaishou, platform("ks_component")),
-        ]
-        .into_iter()
-        .collect(),
-    }
-}
+pub use miniapp_fleet::sandbox::spec_vendor;
 
 impl Scenario {
     /// `apps` per vendor, with `options` (token mode and the seeded apps are set here).
@@ -58,18 +34,9 @@ impl Scenario {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let inventory = dir.path().join("inventory.jsonl");
-        let mut text = String::new();
-        for v in VendorName::ALL {
-            for app in sandbox.fleet_apps(spec_vendor(v)) {
-                text.push_str(&format!(
-                    "{{\"vendor\":\"{v}\",\"app_id\":\"{}\",\"refresh_token\":\"{}\"}}\n",
-                    app.app_id, app.refresh_token
-                ));
-            }
-        }
-        std::fs::write(&inventory, text).unwrap();
+        miniapp_fleet::sandbox::write_inventory(&sandbox, &VendorName::ALL, &inventory).unwrap();
         let clients = credentials::clients(
-            &sandbox_credentials(StoreSpec::Memory),
+            &miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &VendorName::ALL),
             Some(&sandbox.base_url()),
         )
         .await
