@@ -328,3 +328,40 @@ fn bad_desired_state_is_refused_with_its_line() {
         "has no field `requests`",
     );
 }
+
+#[tokio::test]
+async fn tokens_that_expire_during_the_job_are_refreshed_once_per_expiry() {
+    let s = Scenario::start(10, SandboxOptions {
+        token_lifetime: std::time::Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let desired = s.desired(
+        r#"
+[[set]]
+vendor = "baidu"
+resource = "server_domains"
+value = { request_domain = ["https://api.example.com"] }
+
+[[set]]
+vendor = "baidu"
+resource = "min_support_version"
+value = { version = "3.60.2" }
+"#,
+    );
+    s.plan(&desired, "plan.jsonl").await;
+    assert_eq!(s.sandbox.issued("baidu/GetOAuthToken"), 10, "one token per app to plan");
+    // Every token issued for the plan expires before the apply.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let journal = s.journal().await;
+    let job = s.apply(&journal, "plan.jsonl").await;
+    let summary = report::report(&journal, &job, None).await.unwrap();
+    assert!(summary.all_ok(), "{summary:?}");
+    assert_eq!(summary.writes, 20);
+    assert_eq!(
+        s.sandbox.issued("baidu/GetOAuthToken"),
+        20,
+        "one refresh per app for the expiry, whatever the number of its writes"
+    );
+    assert_eq!(s.sandbox.issued("baidu/GetTpToken"), 2);
+}
