@@ -19,7 +19,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::journal::{Journal, JournalError, JournalRow, RowState};
 use crate::plan::{self, Action, PlanError, Progress};
-use crate::vendors::{VendorClient, VendorName};
+use crate::vendors::{Backend, Backends, VendorName};
 
 /// How `apply` runs.
 #[derive(Debug, Clone)]
@@ -116,7 +116,7 @@ pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyEr
 pub async fn apply(
     job: &str,
     journal: &Journal,
-    clients: &BTreeMap<VendorName, Arc<VendorClient>>,
+    clients: &Backends,
     options: &ApplyOptions,
     progress: &dyn Progress,
 ) -> Result<(), ApplyError> {
@@ -191,7 +191,7 @@ pub async fn apply(
 async fn run_vendor(
     job: &str,
     journal: &Journal,
-    client: Arc<VendorClient>,
+    client: Arc<dyn Backend>,
     limiter: Option<&DefaultDirectRateLimiter>,
     phase: i64,
     options: &ApplyOptions,
@@ -221,7 +221,7 @@ async fn run_vendor(
                     // Left as claimed: a resumed run settles it.
                     return Ok(row);
                 }
-                process(job, journal, client, limiter, row, fresh).await
+                process(job, journal, &**client, limiter, row, fresh).await
             }
         };
         // Rows in doubt first: read, and marked `sending` one by one before a write (their
@@ -281,7 +281,7 @@ async fn pace(limiter: Option<&DefaultDirectRateLimiter>) {
 async fn process(
     job: &str,
     journal: &Journal,
-    client: &VendorClient,
+    client: &dyn Backend,
     limiter: Option<&DefaultDirectRateLimiter>,
     mut row: JournalRow,
     fresh: bool,
@@ -290,7 +290,7 @@ async fn process(
     let app = (!row.app_id.is_empty()).then_some(row.app_id.clone());
     let app = app.as_deref();
     let desired: ResourceValue = serde_json::from_str(&row.desired).unwrap_or_default();
-    let descriptor = crate::vendors::descriptor(row.vendor, &row.resource);
+    let descriptor = client.descriptor(&row.resource);
     let finish = |mut row: JournalRow, state: RowState| {
         row.state = state;
         row.elapsed_ms += started.elapsed().as_millis() as i64;

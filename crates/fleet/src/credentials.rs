@@ -159,16 +159,16 @@ pub async fn open_store(
 pub async fn clients(
     credentials: &Credentials,
     base_url: Option<&str>,
-) -> Result<
-    std::collections::BTreeMap<VendorName, std::sync::Arc<crate::vendors::VendorClient>>,
-    core_http::Error,
-> {
+) -> Result<crate::vendors::Backends, core_http::Error> {
     let store = open_store(&credentials.store).await?;
     let mut out = std::collections::BTreeMap::new();
     for (vendor, platform) in &credentials.platforms {
         let client =
             crate::vendors::VendorClient::new(*vendor, base_url, platform, store.clone()).await?;
-        out.insert(*vendor, std::sync::Arc::new(client));
+        out.insert(
+            *vendor,
+            std::sync::Arc::new(client) as std::sync::Arc<dyn crate::vendors::Backend>,
+        );
     }
     Ok(out)
 }

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use core_http::resource::{FieldKind, FieldValue, ResourceDescriptor, ResourceValue, Scope};
 use serde::Deserialize;
 
-use crate::vendors::{self, VendorName};
+use crate::vendors::{self, Backends, VendorName};
 
 /// A desired-state file that cannot be used, with where.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +91,38 @@ impl DesiredState {
         Self::parse(path, &text)
     }
 
-    /// Parses and validates `text` (`path` names it in errors).
+    /// Parses and validates `text` (`path` names it in errors) against the three vendor
+    /// crates' resources.
     pub fn parse(path: &Path, text: &str) -> Result<DesiredState, DesiredError> {
+        Self::parse_in(path, text, &vendors::resources, &vendors::validate)
+    }
+
+    /// Reads and validates `path` against the resources `backends` declare (a backend of
+    /// your own: the resources it declares, checked by its validators).
+    pub fn load_with(path: &Path, backends: &Backends) -> Result<DesiredState, DesiredError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DesiredError {
+            path: path.to_owned(),
+            line: 0,
+            message: format!("cannot read the desired-state file: {e}"),
+        })?;
+        let resources = |v: VendorName| backends.get(&v).map_or(&[][..], |b| b.resources());
+        let validate = |v: VendorName, name: &str, value: &ResourceValue| match backends.get(&v) {
+            Some(b) => b.validate(name, value),
+            None => Err(core_http::resource::unknown(name)),
+        };
+        Self::parse_in(path, &text, &resources, &validate)
+    }
+
+    fn parse_in(
+        path: &Path,
+        text: &str,
+        resources: &dyn Fn(VendorName) -> &'static [ResourceDescriptor],
+        validate: &dyn Fn(
+            VendorName,
+            &str,
+            &ResourceValue,
+        ) -> Result<(), core_http::InvalidRequest>,
+    ) -> Result<DesiredState, DesiredError> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let err = |offset: usize, message: String| DesiredError {
             path: path.to_owned(),
@@ -114,17 +144,20 @@ impl DesiredState {
                 .parse()
                 .map_err(|m| err(entry.vendor.span().start, m))?;
             let name = entry.resource.get_ref();
-            let resource = vendors::descriptor(vendor, name).ok_or_else(|| {
-                let known: Vec<&str> = vendors::resources(vendor).iter().map(|d| d.name).collect();
-                err(
-                    entry.resource.span().start,
-                    format!(
-                        "{} declares no resource `{name}`; it declares {}",
-                        vendor.as_str(),
-                        known.join(", ")
-                    ),
-                )
-            })?;
+            let resource = resources(vendor)
+                .iter()
+                .find(|d| d.name == *name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = resources(vendor).iter().map(|d| d.name).collect();
+                    err(
+                        entry.resource.span().start,
+                        format!(
+                            "{} declares no resource `{name}`; it declares {}",
+                            vendor.as_str(),
+                            known.join(", ")
+                        ),
+                    )
+                })?;
             let at = entry.value.span().start;
             let mut value = ResourceValue::default();
             for (field, v) in entry.value.get_ref() {
@@ -166,7 +199,7 @@ impl DesiredState {
             }
             // The write endpoint's own rules, on the value as it will be sent (unset fields
             // count as empty here; the plan lays the value over the current one).
-            vendors::validate(vendor, name, &value).map_err(|e| err(at, format!("{name}: {e}")))?;
+            validate(vendor, name, &value).map_err(|e| err(at, format!("{name}: {e}")))?;
             if resource.scope == Scope::Platform && entry.apps.is_some() {
                 return Err(err(
                     at,

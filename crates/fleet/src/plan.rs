@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::desired::DesiredState;
 use crate::inventory::{self, InventoryError};
-use crate::vendors::{VendorClient, VendorName};
+use crate::vendors::{Backend, Backends, VendorName};
 
 /// What the plan does for one app and resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -166,7 +166,7 @@ impl Progress for Quiet {
 pub async fn plan(
     desired: &DesiredState,
     inventory_path: &Path,
-    clients: &BTreeMap<VendorName, Arc<VendorClient>>,
+    clients: &Backends,
     base_url: Option<&str>,
     out: &Path,
     concurrency: usize,
@@ -222,7 +222,7 @@ pub async fn plan(
     // Platform resources first: an app's domains may need the platform's registration.
     for (vendor, client) in clients {
         for (name, wanted) in desired.for_platform(*vendor) {
-            let mut entry = entry_for(client, None, name, &wanted).await;
+            let mut entry = entry_for(&**client, None, name, &wanted).await;
             emit(&mut entry, &mut writer).map_err(file_error(out))?;
         }
     }
@@ -248,7 +248,7 @@ pub async fn plan(
                     }
                     let mut entries = Vec::new();
                     for (name, value) in desired.for_app(vendor, &app.app_id) {
-                        entries.push(entry_for(&client, Some(&app.app_id), name, &value).await);
+                        entries.push(entry_for(&*client, Some(&app.app_id), name, &value).await);
                     }
                     Ok::<_, PlanError>((vendor, entries))
                 }
@@ -273,12 +273,14 @@ pub async fn plan(
 
 /// Reads one resource and decides what to do.
 async fn entry_for(
-    client: &VendorClient,
+    client: &dyn Backend,
     app: Option<&str>,
     name: &str,
     wanted: &ResourceValue,
 ) -> PlanEntry {
-    let descriptor = crate::vendors::descriptor(client.vendor(), name).expect("validated");
+    let descriptor = client
+        .descriptor(name)
+        .expect("validated by the desired state");
     let mut entry = PlanEntry {
         seq: 0,
         vendor: client.vendor(),

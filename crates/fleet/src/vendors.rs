@@ -105,6 +105,82 @@ pub fn validate(
     with_resources!(vendor, r => r::validate(name, value))
 }
 
+/// A boxed future (what [`Backend`]'s methods return, so backends can be trait objects).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What the engine needs of a vendor: its declared resources, their validators and their
+/// read and write calls. [`VendorClient`] is the backend of the three vendor crates; a
+/// resource declared elsewhere (the generator's fixture, a vendor of your own) is planned and
+/// applied by giving its own backend, with no change to the engine.
+pub trait Backend: Send + Sync {
+    /// The vendor it answers for.
+    fn vendor(&self) -> VendorName;
+    /// Every resource it declares.
+    fn resources(&self) -> &'static [ResourceDescriptor];
+    /// Checks `value` with resource `name`'s write rules; nothing is sent.
+    fn validate(&self, name: &str, value: &ResourceValue) -> Result<(), InvalidRequest>;
+    /// Stores `refresh_token` for `app` unless an authorization is stored; whether it did.
+    fn import<'a>(
+        &'a self,
+        app: &'a str,
+        refresh_token: Secret,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+    /// Reads resource `name` of `app` (`None`: the platform).
+    fn read<'a>(
+        &'a self,
+        app: Option<&'a str>,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<ResourceValue, Error>>;
+    /// Replaces resource `name` of `app` (`None`: the platform) with `value`.
+    fn write<'a>(
+        &'a self,
+        app: Option<&'a str>,
+        name: &'a str,
+        value: &'a ResourceValue,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+    /// The resource named `name`.
+    fn descriptor(&self, name: &str) -> Option<&'static ResourceDescriptor> {
+        self.resources().iter().find(|d| d.name == name)
+    }
+}
+
+/// The backend of each vendor a job covers.
+pub type Backends = std::collections::BTreeMap<VendorName, Arc<dyn Backend>>;
+
+impl Backend for VendorClient {
+    fn vendor(&self) -> VendorName {
+        self.vendor
+    }
+    fn resources(&self) -> &'static [ResourceDescriptor] {
+        resources(self.vendor)
+    }
+    fn validate(&self, name: &str, value: &ResourceValue) -> Result<(), InvalidRequest> {
+        validate(self.vendor, name, value)
+    }
+    fn import<'a>(
+        &'a self,
+        app: &'a str,
+        refresh_token: Secret,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(VendorClient::import(self, app, refresh_token))
+    }
+    fn read<'a>(
+        &'a self,
+        app: Option<&'a str>,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<ResourceValue, Error>> {
+        Box::pin(VendorClient::read(self, app, name))
+    }
+    fn write<'a>(
+        &'a self,
+        app: Option<&'a str>,
+        name: &'a str,
+        value: &'a ResourceValue,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(VendorClient::write(self, app, name, value))
+    }
+}
+
 /// What a vendor client needs: the platform's credentials and where the tokens live.
 #[derive(Clone)]
 pub struct PlatformCredentials {

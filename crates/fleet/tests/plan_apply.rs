@@ -331,10 +331,13 @@ fn bad_desired_state_is_refused_with_its_line() {
 
 #[tokio::test]
 async fn tokens_that_expire_during_the_job_are_refreshed_once_per_expiry() {
-    let s = Scenario::start(10, SandboxOptions {
-        token_lifetime: std::time::Duration::from_secs(1),
-        ..Default::default()
-    })
+    let s = Scenario::start(
+        10,
+        SandboxOptions {
+            token_lifetime: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
+    )
     .await;
     let desired = s.desired(
         r#"
@@ -350,7 +353,11 @@ value = { version = "3.60.2" }
 "#,
     );
     s.plan(&desired, "plan.jsonl").await;
-    assert_eq!(s.sandbox.issued("baidu/GetOAuthToken"), 10, "one token per app to plan");
+    assert_eq!(
+        s.sandbox.issued("baidu/GetOAuthToken"),
+        10,
+        "one token per app to plan"
+    );
     // Every token issued for the plan expires before the apply.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let journal = s.journal().await;

@@ -14,7 +14,7 @@ use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::{Action, PlanSummary, Progress};
 use miniapp_fleet::report::{self, Summary};
-use miniapp_fleet::vendors::{VendorClient, VendorName};
+use miniapp_fleet::vendors::VendorName;
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 
 #[derive(Parser)]
@@ -190,7 +190,7 @@ fn sandbox_credentials() -> Credentials {
 async fn connect(
     connection: &Connection,
     base_url: Option<&str>,
-) -> Result<BTreeMap<VendorName, Arc<VendorClient>>, Failure> {
+) -> Result<miniapp_fleet::vendors::Backends, Failure> {
     let creds = match &connection.credentials {
         Some(path) => Credentials::load(path).map_err(bad_input)?,
         None if base_url.is_some() => sandbox_credentials(),

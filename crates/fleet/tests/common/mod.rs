@@ -3,13 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use miniapp_fleet::credentials::{self, StoreSpec};
 use miniapp_fleet::plan::{PlanSummary, Quiet};
-use miniapp_fleet::vendors::{VendorClient, VendorName};
+use miniapp_fleet::vendors::{Backends, VendorName};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -17,7 +15,7 @@ pub struct Scenario {
     pub sandbox: Sandbox,
     pub dir: tempfile::TempDir,
     pub inventory: PathBuf,
-    pub clients: BTreeMap<VendorName, Arc<VendorClient>>,
+    pub clients: Backends,
 }
 
 pub use miniapp_fleet::sandbox::spec_vendor;
