@@ -60,6 +60,55 @@ struct Entry {
     value: toml::Spanned<toml::Table>,
 }
 
+/// The file's shape, for its JSON Schema ([`json_schema`]); the parser reads [`File`].
+#[derive(schemars::JsonSchema)]
+#[schemars(title = "miniapp desired state")]
+#[allow(dead_code)]
+struct DesiredFile {
+    /// The settings, in order; an entry with `apps` overrides the ones without for those apps.
+    set: Vec<SetEntry>,
+}
+
+/// One `[[set]]` entry.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct SetEntry {
+    /// The vendor.
+    vendor: VendorName,
+    /// The resource, by its spec name.
+    resource: String,
+    /// Only these apps (default: every app of the vendor); not for platform resources.
+    apps: Option<Vec<String>>,
+    /// The fields to set, by name: a list of strings (domains) or a string (a version).
+    /// Fields left out keep their current value.
+    value: BTreeMap<String, FieldValueSchema>,
+}
+
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum FieldValueSchema {
+    Set(Vec<String>),
+    Text(String),
+}
+
+/// The JSON Schema of desired-state files (editors pick it up through a `#:schema` line),
+/// with the resource names the three vendor crates declare; pretty-printed, trailing newline.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(DesiredFile);
+    let mut value = serde_json::to_value(&schema).expect("the schema serializes");
+    let names: std::collections::BTreeSet<&str> = VendorName::ALL
+        .into_iter()
+        .flat_map(|v| vendors::resources(v).iter().map(|d| d.name))
+        .collect();
+    if let Some(resource) = value.pointer_mut("/$defs/SetEntry/properties/resource") {
+        resource["enum"] = serde_json::Value::from(names.into_iter().collect::<Vec<_>>());
+    }
+    let mut text = serde_json::to_string_pretty(&value).expect("the schema serializes");
+    text.push('\n');
+    text
+}
+
 /// One resource's desired value, for all apps or some.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {

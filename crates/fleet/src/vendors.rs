@@ -11,7 +11,19 @@ use core_http::{Error, InvalidRequest, Secret};
 use serde::{Deserialize, Serialize};
 
 /// A vendor, as desired-state files, inventories and reports name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum VendorName {
     /// WeChat (third-party platform).

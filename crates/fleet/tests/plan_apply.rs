@@ -372,3 +372,20 @@ value = { version = "3.60.2" }
     );
     assert_eq!(s.sandbox.issued("baidu/GetTpToken"), 2);
 }
+
+/// The checked-in `crates/fleet/desired.schema.json` matches the format (and the declared
+/// resource names); `UPDATE_SNAPSHOTS=1` rewrites it.
+#[test]
+fn the_desired_state_schema_is_fresh() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("desired.schema.json");
+    let got = miniapp_fleet::desired::json_schema();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "desired.schema.json is stale: rerun with UPDATE_SNAPSHOTS=1"
+    );
+    assert!(got.contains("\"min_support_version\""), "{got}");
+}

@@ -375,6 +375,7 @@ fn print_report(summary: &Summary) {
 }
 
 const DEMO_DESIRED: &str = r#"# The demo's desired state: every setting a release needs, on three vendors.
+# Its format: crates/fleet/desired.schema.json (add `#:schema <path>` for your editor).
 [[set]]
 vendor = "wechat"
 resource = "platform_server_domains"

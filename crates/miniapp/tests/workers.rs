@@ -169,11 +169,30 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
     };
     let job = job(80, Duration::from_millis(20), &redis.url()).await;
     let journal = format!("sqlite:{}", job.dir.path().join("journal.sqlite").display());
-    for round in 0..4u64 {
+    let writes = |job: &Job| -> usize {
+        VendorName::ALL
+            .into_iter()
+            .flat_map(|v| {
+                job.sandbox.fleet_apps(spec_vendor(v)).iter().map(move |a| {
+                    job.sandbox
+                        .counters(spec_vendor(v), &a.app_id)
+                        .writes_attempted
+                })
+            })
+            .sum()
+    };
+    for round in 0..4usize {
         let mut child = apply(&job, &journal, None).spawn().unwrap();
-        // Somewhere in the middle of the writes (bounded: each round at most ~0.3 s).
-        let wait = 60 + (round * 97 + 31) % 200;
-        tokio::time::sleep(Duration::from_millis(wait)).await;
+        // Kill it once the sandbox has seen some more of its writes (a different number each
+        // round), however fast this machine starts the process.
+        let target = writes(&job) + 20 + (round * 37) % 30;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while writes(&job) < target && std::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         let _ = child.kill();
         let _ = child.wait();
     }
