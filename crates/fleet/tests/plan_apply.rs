@@ -334,7 +334,9 @@ async fn tokens_that_expire_during_the_job_are_refreshed_once_per_expiry() {
     let s = Scenario::start(
         10,
         SandboxOptions {
-            token_lifetime: std::time::Duration::from_secs(1),
+            // Long enough that the apply (well under 1.6 s, the lifetime less the refresh margin)
+        // sees one expiry per token, short enough for a test.
+        token_lifetime: std::time::Duration::from_secs(2),
             ..Default::default()
         },
     )
@@ -359,7 +361,7 @@ value = { version = "3.60.2" }
         "one token per app to plan"
     );
     // Every token issued for the plan expires before the apply.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let journal = s.journal().await;
     let job = s.apply(&journal, "plan.jsonl").await;
     let summary = report::report(&journal, &job, None).await.unwrap();
