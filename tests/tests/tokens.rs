@@ -248,3 +248,33 @@ async fn a_callers_static_token_is_never_refreshed() {
     );
     assert_eq!(server.take().len(), 1);
 }
+
+#[test]
+fn the_manager_keeps_a_bounded_number_of_unused_app_tokens() {
+    let client = wechat_component_api::Client::with_base_url("http://127.0.0.1:9");
+    let tokens = wechat_component_api::tokens::manager(
+        &client,
+        "wx_component",
+        "secret",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    );
+    let held: Vec<_> = (0..10)
+        .map(|i| tokens.authorizer_token(&format!("held{i}")))
+        .collect();
+    for i in 0..3 * core_http::token::CACHED_AUTHORIZERS {
+        drop(tokens.authorizer_token(&format!("app{i}")));
+    }
+    assert!(
+        tokens.cached_authorizers() <= core_http::token::CACHED_AUTHORIZERS + 1,
+        "{}",
+        tokens.cached_authorizers()
+    );
+    // Tokens a handle holds are never dropped: every handle of an app shares one.
+    for (i, token) in held.iter().enumerate() {
+        assert!(Arc::ptr_eq(
+            token,
+            &tokens.authorizer_token(&format!("held{i}"))
+        ));
+    }
+}

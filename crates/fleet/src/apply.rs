@@ -78,12 +78,13 @@ fn state_of(action: Action) -> RowState {
     }
 }
 
-/// Loads the plan at `path` into the journal (rows already there keep their state) and
-/// returns its job id.
+/// Loads the plan at `path` into the journal (rows already there keep their state), 1,000
+/// rows at a time, and returns its job id.
 pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyError> {
-    let mut batch = Vec::new();
-    let mut pending = Vec::new();
-    let header = plan::read_plan(path, |e| {
+    let (header, entries) = plan::open_plan(path)?;
+    let mut batch = Vec::with_capacity(1000);
+    for entry in entries {
+        let e = entry?;
         let app_id = e.app_id.unwrap_or_default();
         batch.push(JournalRow {
             seq: e.seq,
@@ -100,15 +101,12 @@ pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyEr
             message: e.message,
             elapsed_ms: 0,
         });
-        if batch.len() >= 1000 {
-            pending.push(std::mem::take(&mut batch));
+        if batch.len() == 1000 {
+            journal.insert(&header.job, &batch).await?;
+            batch.clear();
         }
-        Ok(())
-    })?;
-    pending.push(batch);
-    for rows in pending {
-        journal.insert(&header.job, &rows).await?;
     }
+    journal.insert(&header.job, &batch).await?;
     Ok(header.job)
 }
 

@@ -318,10 +318,28 @@ pub fn read_plan(
     path: &Path,
     mut each: impl FnMut(PlanEntry) -> Result<(), PlanError>,
 ) -> Result<PlanHeader, PlanError> {
+    let (header, entries) = open_plan(path)?;
+    for entry in entries {
+        each(entry?)?;
+    }
+    Ok(header)
+}
+
+/// Opens a plan file: its header, and its entries one at a time.
+pub fn open_plan(
+    path: &Path,
+) -> Result<
+    (
+        PlanHeader,
+        impl Iterator<Item = Result<PlanEntry, PlanError>>,
+    ),
+    PlanError,
+> {
     let file = std::fs::File::open(path).map_err(file_error(path))?;
     let mut lines = BufReader::new(file).lines();
-    let bad = |n: usize, e: String| PlanError::File {
-        path: path.to_owned(),
+    let owned = path.to_owned();
+    let bad = move |n: usize, e: String| PlanError::File {
+        path: owned.clone(),
         message: format!("line {n}: {e} (not a plan written by `miniapp plan`)"),
     };
     let header: PlanHeader = match lines.next() {
@@ -329,14 +347,16 @@ pub fn read_plan(
             .map_err(|e| bad(1, e.to_string()))?,
         None => return Err(bad(1, "empty file".into())),
     };
-    for (i, line) in lines.enumerate() {
-        let line = line.map_err(file_error(path))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let entry: PlanEntry =
-            serde_json::from_str(&line).map_err(|e| bad(i + 2, e.to_string()))?;
-        each(entry)?;
-    }
-    Ok(header)
+    let io_path = path.to_owned();
+    let entries = lines
+        .enumerate()
+        .filter(|(_, line)| !matches!(line, Ok(l) if l.trim().is_empty()))
+        .map(move |(i, line)| {
+            let line = line.map_err(|e| PlanError::File {
+                path: io_path.clone(),
+                message: e.to_string(),
+            })?;
+            serde_json::from_str::<PlanEntry>(&line).map_err(|e| bad(i + 2, e.to_string()))
+        });
+    Ok((header, entries))
 }

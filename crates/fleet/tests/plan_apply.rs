@@ -335,8 +335,8 @@ async fn tokens_that_expire_during_the_job_are_refreshed_once_per_expiry() {
         10,
         SandboxOptions {
             // Long enough that the apply (well under 1.6 s, the lifetime less the refresh margin)
-        // sees one expiry per token, short enough for a test.
-        token_lifetime: std::time::Duration::from_secs(2),
+            // sees one expiry per token, short enough for a test.
+            token_lifetime: std::time::Duration::from_secs(2),
             ..Default::default()
         },
     )

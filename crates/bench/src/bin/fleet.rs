@@ -251,8 +251,9 @@ async fn fan_out(a: &Args) {
     }
 }
 
-/// Plan + apply of `apps` WeChat apps (no latency, no limit): the job's peak heap.
-async fn peak(apps: usize) -> (i64, Duration) {
+/// Plan + apply of `apps` WeChat apps (no latency, no limit): the job's peak heap, with the
+/// tokens in `redis` (out of this process) when given, else in the memory store.
+async fn peak(apps: usize, redis: Option<&str>) -> (i64, Duration) {
     let sandbox = sandbox(SandboxOptions {
         enforce_tokens: true,
         apps,
@@ -262,6 +263,9 @@ async fn peak(apps: usize) -> (i64, Duration) {
     let s = setup(&sandbox, &[VendorName::Wechat], DESIRED);
     let mut c = creds();
     c.platforms.retain(|v, _| *v == VendorName::Wechat);
+    if let Some(url) = redis {
+        c.store = StoreSpec::Redis(url.to_owned());
+    }
     alloc::set_counting(true);
     alloc::reset_peak();
     let base = alloc::snapshot().live;
@@ -385,9 +389,17 @@ async fn main() {
     fan_out(&a).await;
     if !a.skip_memory {
         let small = a.memory_apps;
-        let (p1, t1) = peak(small).await;
-        let (p2, t2) = peak(small * 10).await;
-        println!("\nmemory: the job's peak heap (plan + apply, one vendor, sandbox not counted)");
+        // Tokens out of process when a redis-server is at hand (a fresh one per run).
+        let redis = (0..2)
+            .map(|_| miniapp_tests::redis::RedisServer::start())
+            .collect::<Vec<_>>();
+        let store = |i: usize| redis[i].as_ref().map(|r| r.url());
+        let (p1, t1) = peak(small, store(0).as_deref()).await;
+        let (p2, t2) = peak(small * 10, store(1).as_deref()).await;
+        println!(
+            "\nmemory: the job's peak heap (plan + apply, one vendor, sandbox not counted; tokens in {})",
+            if redis[0].is_some() { "Redis" } else { "the memory store" }
+        );
         println!(
             "  {small:>7} apps: {:>8.2} MiB ({:.1} s)",
             p1 as f64 / 1048576.0,

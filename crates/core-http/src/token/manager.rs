@@ -22,8 +22,22 @@ pub struct TokenManager {
     policy: RefreshPolicy,
     component: Arc<RefreshingToken>,
     authorizer_fetcher: AuthorizerFetchers,
-    authorizers: Mutex<HashMap<String, Arc<RefreshingToken>>>,
+    authorizers: Mutex<Authorizers>,
 }
+
+/// The authorized apps' tokens in use, bounded: tokens no handle holds are dropped once there
+/// are more than [`CACHED_AUTHORIZERS`] (their values stay in the store), so a job over
+/// 100,000 apps does not keep 100,000 of them.
+#[derive(Default)]
+struct Authorizers {
+    map: HashMap<String, Arc<RefreshingToken>>,
+    /// Prune when the map grows past this (at least the limit; twice what pruning kept, so a
+    /// map full of tokens in use is not walked on every call).
+    prune_at: usize,
+}
+
+/// How many authorized apps' tokens a manager keeps when no handle holds them.
+pub const CACHED_AUTHORIZERS: usize = 4096;
 
 impl std::fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,7 +66,10 @@ impl TokenManager {
             policy,
             component,
             authorizer_fetcher: Box::new(authorizer_fetcher),
-            authorizers: Mutex::new(HashMap::new()),
+            authorizers: Mutex::new(Authorizers {
+                map: HashMap::new(),
+                prune_at: CACHED_AUTHORIZERS,
+            }),
         }
     }
 
@@ -124,8 +141,8 @@ impl TokenManager {
     /// Lets a new authorization of `authorizer_app_id` be used at once, even within the
     /// failure backoff of an earlier (lost) one.
     fn authorization_changed(&self, authorizer_app_id: &str) {
-        let map = self.authorizers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(token) = map.get(authorizer_app_id) {
+        let cache = self.authorizers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(token) = cache.map.get(authorizer_app_id) {
             token.reset_failure_backoff();
         }
     }
@@ -136,10 +153,14 @@ impl TokenManager {
     }
 
     /// The token of the authorized app `authorizer_app_id`, refreshing itself with its stored
-    /// refresh token. One instance per app, shared by every handle.
+    /// refresh token. One instance per app while any handle holds it, shared by every handle;
+    /// the manager keeps at most [`CACHED_AUTHORIZERS`] that no handle holds (a dropped one is
+    /// loaded from the store again when next asked for).
     pub fn authorizer_token(&self, authorizer_app_id: &str) -> Arc<RefreshingToken> {
-        let mut map = self.authorizers.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(authorizer_app_id.to_owned())
+        let mut cache = self.authorizers.lock().unwrap_or_else(|p| p.into_inner());
+        let token = cache
+            .map
+            .entry(authorizer_app_id.to_owned())
             .or_insert_with(|| {
                 Arc::new(RefreshingToken::with_policy(
                     self.authorizer_key(authorizer_app_id),
@@ -148,7 +169,22 @@ impl TokenManager {
                     self.policy.clone(),
                 ))
             })
-            .clone()
+            .clone();
+        if cache.map.len() > cache.prune_at {
+            cache.map.retain(|_, t| Arc::strong_count(t) > 1);
+            cache.prune_at = CACHED_AUTHORIZERS.max(2 * cache.map.len());
+        }
+        token
+    }
+
+    /// How many authorized apps' tokens the manager holds now (those in use, and up to
+    /// [`CACHED_AUTHORIZERS`] more).
+    pub fn cached_authorizers(&self) -> usize {
+        self.authorizers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
     }
 
     /// The store key of an authorized app's token.

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
-pub use manager::{load_ticket, refresh_token_of, store_ticket, TokenManager};
+pub use manager::{load_ticket, refresh_token_of, store_ticket, TokenManager, CACHED_AUTHORIZERS};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
