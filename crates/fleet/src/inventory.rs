@@ -133,3 +133,27 @@ pub fn iter(
             }),
     ))
 }
+
+/// Writes, as a JSON-lines inventory at `path`, the apps whose authorization each backend's
+/// token store holds (no refresh tokens: they are in the store already); how many.
+pub async fn write_from_store(
+    backends: &crate::vendors::Backends,
+    path: &Path,
+) -> Result<usize, core_http::Error> {
+    use std::io::Write;
+    let io = |e: std::io::Error| core_http::Error::Credentials {
+        endpoint: "inventory",
+        message: format!("cannot write {}: {e}", path.display()),
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let mut count = 0;
+    for (vendor, backend) in backends {
+        for app in backend.authorized_apps().await? {
+            let line = serde_json::json!({ "vendor": vendor.as_str(), "app_id": app });
+            writeln!(out, "{line}").map_err(io)?;
+            count += 1;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(count)
+}

@@ -150,6 +150,16 @@ pub trait Backend: Send + Sync {
         name: &'a str,
         value: &'a ResourceValue,
     ) -> BoxFuture<'a, Result<(), Error>>;
+    /// The apps whose authorization the token store holds (an inventory from the store).
+    fn authorized_apps(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
+        Box::pin(async {
+            Err(Error::Credentials {
+                endpoint: "inventory",
+                message: "this backend cannot list its authorized apps".into(),
+            })
+        })
+    }
+
     /// The resource named `name`.
     fn descriptor(&self, name: &str) -> Option<&'static ResourceDescriptor> {
         self.resources().iter().find(|d| d.name == name)
@@ -175,6 +185,9 @@ impl Backend for VendorClient {
         refresh_token: Secret,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(VendorClient::import(self, app, refresh_token))
+    }
+    fn authorized_apps(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
+        Box::pin(self.tokens.authorized_apps())
     }
     fn read<'a>(
         &'a self,

@@ -391,3 +391,43 @@ fn the_desired_state_schema_is_fresh() {
     );
     assert!(got.contains("\"min_support_version\""), "{got}");
 }
+
+#[tokio::test]
+async fn the_token_store_is_an_inventory() {
+    let s = Scenario::start(4, SandboxOptions::default()).await;
+    let desired = s.desired(
+        r#"
+[[set]]
+vendor = "kuaishou"
+resource = "webview_domains"
+value = { webview = ["https://h5.example.com"] }
+"#,
+    );
+    // The first plan imports the inventory's refresh tokens into the store.
+    s.plan(&desired, "plan.jsonl").await;
+    let from_store = s.path("store.jsonl");
+    let n = miniapp_fleet::inventory::write_from_store(&s.clients, &from_store)
+        .await
+        .unwrap();
+    assert_eq!(n, 3 * 4);
+    let text = std::fs::read_to_string(&from_store).unwrap();
+    assert!(
+        text.contains(r#"{"app_id":"ks_fleet_00004","vendor":"kuaishou"}"#),
+        "{text}"
+    );
+    for app in s.sandbox.fleet_apps(miniapp_spec::Vendor::Baidu) {
+        assert!(!text.contains(&app.refresh_token));
+    }
+    let summary = miniapp_fleet::plan(
+        &desired,
+        &from_store,
+        &s.clients,
+        None,
+        &s.path("again.jsonl"),
+        4,
+        &miniapp_fleet::plan::Quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.total(Action::Set), 4);
+}

@@ -57,7 +57,8 @@ struct PlanArgs {
     /// The desired state (TOML: `[[set]]` vendor, resource, value, optional apps).
     #[arg(long, value_name = "FILE")]
     desired: PathBuf,
-    /// The apps: JSON lines {"vendor", "app_id", "refresh_token"?} or CSV with those columns.
+    /// The apps: JSON lines {"vendor", "app_id", "refresh_token"?} or CSV with those columns;
+    /// `store:` for the apps whose authorization the token store holds.
     #[arg(long, value_name = "FILE")]
     inventory: PathBuf,
     #[command(flatten)]
@@ -213,10 +214,23 @@ async fn run_plan(args: PlanArgs) -> Result<u8, Failure> {
     let desired = DesiredState::load(&args.desired).map_err(bad_input)?;
     let base_url = args.connection.base_url.clone();
     let clients = connect(&args.connection, base_url.as_deref()).await?;
+    let inventory = if args.inventory.as_os_str() == "store:" {
+        let path = args.out.with_extension("inventory.jsonl");
+        let n = miniapp_fleet::inventory::write_from_store(&clients, &path)
+            .await
+            .map_err(failed)?;
+        println!(
+            "inventory: {n} authorized apps from the token store, written to {}",
+            path.display()
+        );
+        path
+    } else {
+        args.inventory.clone()
+    };
     let bars = Bars::new("reading");
     let summary = miniapp_fleet::plan(
         &desired,
-        &args.inventory,
+        &inventory,
         &clients,
         base_url.as_deref(),
         &args.out,

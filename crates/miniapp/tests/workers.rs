@@ -88,6 +88,12 @@ async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
     let clients = credentials::clients(&creds, Some(&sandbox.base_url()))
         .await
         .unwrap();
+    // Listing the Redis store's authorizations (nothing imported yet).
+    let listed = dir.path().join("listed.jsonl");
+    let n = miniapp_fleet::inventory::write_from_store(&clients, &listed)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
     let desired_path = dir.path().join("desired.toml");
     std::fs::write(&desired_path, DESIRED).unwrap();
     let desired = DesiredState::load(&desired_path).unwrap();
@@ -103,6 +109,14 @@ async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
     )
     .await
     .unwrap();
+    let n = miniapp_fleet::inventory::write_from_store(&clients, &listed)
+        .await
+        .unwrap();
+    assert_eq!(
+        n,
+        3 * apps,
+        "every imported authorization is listed from Redis"
+    );
     Job {
         sandbox,
         dir,

@@ -192,6 +192,29 @@ impl TokenManager {
         TokenKey::authorizer(self.vendor, &self.platform_app_id, authorizer_app_id)
     }
 
+    /// The apps whose authorization the store holds (a refresh token), sorted: what this
+    /// platform can manage. Needs a store that can list (`MemoryStore`, `RedisStore`).
+    pub async fn authorized_apps(&self) -> Result<Vec<String>, Error> {
+        let prefix = self.authorizer_key("");
+        let keys = self.store.keys_with_prefix(prefix.as_str()).await?;
+        let mut apps = Vec::new();
+        for key in keys {
+            let Some(app) = key.authorizer_app_id().filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            if self
+                .store
+                .load(&key)
+                .await?
+                .is_some_and(|t| t.refresh_token.is_some())
+            {
+                apps.push(app.to_owned());
+            }
+        }
+        apps.sort();
+        Ok(apps)
+    }
+
     /// Whether the store holds an authorization (a refresh token) for the app.
     pub async fn has_authorization(&self, authorizer_app_id: &str) -> Result<bool, Error> {
         let key = self.authorizer_key(authorizer_app_id);

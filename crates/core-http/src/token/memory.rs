@@ -107,4 +107,18 @@ impl TokenStore for MemoryStore {
         self.with(|i| i.values.insert(key.clone(), token.clone()));
         Box::pin(async { Ok(()) })
     }
+
+    fn keys_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TokenKey>, Error>> {
+        let keys = self.with(|i| {
+            i.values
+                .keys()
+                .filter(|k| k.as_str().starts_with(prefix))
+                .cloned()
+                .collect()
+        });
+        Box::pin(async move { Ok(keys) })
+    }
 }

@@ -182,4 +182,45 @@ impl TokenStore for RedisStore {
             Ok(())
         })
     }
+
+    fn keys_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TokenKey>, Error>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            // SCAN, not KEYS: the server keeps answering others while a large fleet is listed.
+            let pattern = format!("{}*", redis_glob_escape(prefix));
+            let mut cursor: u64 = 0;
+            let mut keys = Vec::new();
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(redis_error)?;
+                keys.extend(batch.into_iter().map(TokenKey::from_raw));
+                if next == 0 {
+                    return Ok(keys);
+                }
+                cursor = next;
+            }
+        })
+    }
+}
+
+/// `text` with Redis glob characters escaped, for a `MATCH` pattern.
+fn redis_glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

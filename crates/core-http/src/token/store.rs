@@ -36,6 +36,11 @@ impl TokenKey {
         self.0.split_once(":authorizer:").map(|(_, app)| app)
     }
 
+    /// A key read back from a store.
+    pub fn from_raw(text: String) -> Self {
+        TokenKey(text)
+    }
+
     /// The key text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -155,6 +160,16 @@ pub trait TokenStore: Send + Sync {
         key: &'a TokenKey,
         token: &'a StoredToken,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Every key that starts with `prefix` (the authorizations of a platform, for an
+    /// inventory), in no particular order. Stores that cannot list say so.
+    fn keys_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TokenKey>, Error>> {
+        let _ = prefix;
+        Box::pin(async { Err(store_error("this token store cannot list its keys")) })
+    }
 }
 
 /// The error of a store that failed.
