@@ -287,7 +287,16 @@ async fn process(
     let started = Instant::now();
     let app = (!row.app_id.is_empty()).then_some(row.app_id.clone());
     let app = app.as_deref();
-    let desired: ResourceValue = serde_json::from_str(&row.desired).unwrap_or_default();
+    // A value the journal cannot give back is never written (an empty value would clear the
+    // app's settings): the row fails and says why.
+    let desired: ResourceValue = match serde_json::from_str(&row.desired) {
+        Ok(v) => v,
+        Err(e) => {
+            row.message = Some(format!("the journal's desired value is unreadable: {e}"));
+            row.state = RowState::Failed;
+            return Ok(row);
+        }
+    };
     let descriptor = client.descriptor(&row.resource);
     let finish = |mut row: JournalRow, state: RowState| {
         row.state = state;

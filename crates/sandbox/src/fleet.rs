@@ -255,7 +255,7 @@ impl Fleet {
             }
         }
         let current = state.values.get(&key).cloned().unwrap_or_default();
-        let mut sent = sent_value(r, params);
+        let mut sent = sent_value(r, ep, params);
         if kind == Kind::Default && r.default_write.as_ref().is_some_and(|d| d.adds_required) {
             // "No action: add every domain the platform registered" (as https:// origins).
             if let (Some(req), Some(f)) = (&r.requires, r.fields.first()) {
@@ -342,14 +342,20 @@ fn owner_key(r: &Resource, owner: &str) -> String {
 }
 
 /// The value a write request carries (fields it leaves out are absent).
-fn sent_value(r: &Resource, params: &Params) -> ResourceValue {
+fn sent_value(r: &Resource, ep: &Endpoint, params: &Params) -> ResourceValue {
     let mut value = ResourceValue::default();
     for f in &r.fields {
         let Some(wire) = params.get(f.param()) else {
             continue;
         };
+        // The separator the spec gives the parameter (`join`), as the client joined it.
+        let join = ep
+            .params
+            .iter()
+            .find(|p| p.name == f.param())
+            .and_then(|p| p.join.as_deref());
         let v = match f.ty {
-            ResourceFieldType::StringSet => FieldValue::Set(items(wire)),
+            ResourceFieldType::StringSet => FieldValue::Set(items(wire, join)),
             ResourceFieldType::String => FieldValue::Text(wire.as_text()),
         };
         value.0.insert(f.name.clone(), v);
@@ -357,8 +363,8 @@ fn sent_value(r: &Resource, params: &Params) -> ResourceValue {
     value
 }
 
-/// The items of a list parameter: a JSON array, or a string joined by `;` or `,`.
-fn items(wire: &Wire) -> BTreeSet<String> {
+/// The items of a list parameter: a JSON array, or a string joined by the spec's `join`.
+fn items(wire: &Wire, join: Option<&str>) -> BTreeSet<String> {
     match wire {
         Wire::Json(Value::Array(a)) => a
             .iter()
@@ -367,7 +373,7 @@ fn items(wire: &Wire) -> BTreeSet<String> {
             .collect(),
         other => other
             .as_text()
-            .split([';', ','])
+            .split(join.unwrap_or(","))
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_owned)

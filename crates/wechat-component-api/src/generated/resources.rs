@@ -347,11 +347,11 @@ impl PlatformJumpDomains {
 }
 /// Resource `platform_server_domains` (platform scope): The platform's registered server domains (bare hosts); every app's server domain must be one of them or a subdomain.
 ///
-/// Read with `ModifyWxaServerDomain` with `action = get`; written (replaced) with `ModifyWxaServerDomain` with `action = set`, `is_modify_published_together = true`. Each write spends a vendor modification quota (50 per month); code -1 when it is spent.
+/// Read with `ModifyWxaServerDomain` with `action = get`; written (replaced) with `ModifyWxaServerDomain` with `action = set`, `is_modify_published_together = true`. Each write spends a vendor modification quota.
 ///
 /// Written to the test and the published version together; the published value is read as the current one (the testing value is what `get` also returns).
 ///
-/// The code answered when the monthly quota is spent is not documented \[unverified\]; the sandbox answers -1.
+/// 50 changes per month, but the code answered once they are spent is not documented \[unverified\]: no `quota` is declared, so the sandbox does not invent one (-1 would read as "busy, retry").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlatformServerDomains {
     /// 小程序服务器域名 (bare hosts)
@@ -374,7 +374,7 @@ impl PlatformServerDomains {
         read_endpoint: "ModifyWxaServerDomain",
         write_endpoint: "ModifyWxaServerDomain",
         counted: true,
-        quota_code: Some(-1i64),
+        quota_code: None,
         requires: None,
     };
     /// Reads the current value (`ModifyWxaServerDomain` with `action = get`).
