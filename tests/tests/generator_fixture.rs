@@ -1,12 +1,12 @@
-//! The generator's snapshot fixture (`xtask/tests/fixtures/mini.rs`) compiles and works: every
+//! The generator's snapshot fixture (`crates/miniapp-codegen/tests/fixtures/mini.rs`) compiles and works: every
 //! construct of the spec format, end to end on the wire.
 
-#[path = "../../xtask/tests/fixtures/mini.rs"]
+#[path = "../../crates/miniapp-codegen/tests/fixtures/mini.rs"]
 #[allow(dead_code)] // a fixture: not every generated item is exercised
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod mini;
 
-#[path = "../../xtask/tests/fixtures/mini_resources.rs"]
+#[path = "../../crates/miniapp-codegen/tests/fixtures/mini_resources.rs"]
 #[allow(dead_code)]
 #[rustfmt::skip]
 mod mini_resources;
@@ -88,8 +88,8 @@ async fn a_resource_declared_only_in_toml_round_trips_through_the_sandbox() {
 
     use miniapp_sandbox::{Sandbox, SandboxOptions};
 
-    let spec_path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../xtask/tests/fixtures/mini.toml");
+    let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/miniapp-codegen/tests/fixtures/mini.toml");
     let spec = miniapp_spec::load(&spec_path).unwrap();
     let sandbox = Sandbox::start_with(SandboxOptions {
         stateful: true,

@@ -2,12 +2,12 @@
 //! applied by the engine with no change to it: the fixture's generated `resources` module
 //! behind a `Backend`, the sandbox storing and serving it from the fixture spec.
 
-#[path = "../../../xtask/tests/fixtures/mini.rs"]
+#[path = "../../miniapp-codegen/tests/fixtures/mini.rs"]
 #[allow(dead_code)]
 #[rustfmt::skip]
 mod mini;
 
-#[path = "../../../xtask/tests/fixtures/mini_resources.rs"]
+#[path = "../../miniapp-codegen/tests/fixtures/mini_resources.rs"]
 #[allow(dead_code)]
 #[rustfmt::skip]
 mod mini_resources;
@@ -98,7 +98,7 @@ impl Backend for FixtureBackend {
 #[tokio::test]
 async fn the_fixture_resource_is_planned_and_applied_with_no_engine_change() {
     let spec = miniapp_spec::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/tests/fixtures/mini.toml"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../miniapp-codegen/tests/fixtures/mini.toml"),
     )
     .unwrap();
     let sandbox = Sandbox::start_with(SandboxOptions {

@@ -722,15 +722,75 @@ pub enum SpecError {
         message: String,
     },
     /// The TOML parses but breaks a rule of the format.
-    #[error("{path}: {context}: {message}")]
+    #[error("{}{}: {context}: {message}", .path.display(), at(*.line, *.column))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the named item (`0` when it could not be found in the text).
+        line: usize,
+        /// 1-based column.
+        column: usize,
         /// Which endpoint/field.
         context: String,
         /// What is wrong.
         message: String,
     },
+}
+
+fn at(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
+    }
+}
+
+/// Where the item a validation context names (`endpoints.ModifyDomain.params.action`) is in
+/// the text: each named segment is looked up as `name = "<segment>"` after the previous one.
+fn locate(text: &str, context: &str) -> (usize, usize) {
+    let mut from = 0;
+    let mut found = None;
+    for segment in context.split('.') {
+        let key = segment.split('[').next().unwrap_or(segment);
+        if matches!(
+            key,
+            "endpoints"
+                | "params"
+                | "fields"
+                | "rules"
+                | "objects"
+                | "events"
+                | "resources"
+                | "enums"
+                | "examples"
+                | "requires"
+                | "response"
+                | "credentials"
+                | "optional_when"
+                | "read_when"
+        ) {
+            continue;
+        }
+        let needle = format!("\"{key}\"");
+        let mut search = from;
+        while let Some(i) = text[search..].find(&needle) {
+            let at = search + i;
+            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            // `name = "<key>"`, at the start of a line or inside an inline table.
+            let before = text[line_start..at].trim_end();
+            let key_end = before.strip_suffix('=').map(str::trim_end);
+            if let Some(b) = key_end.filter(|b| {
+                b.strip_suffix("name")
+                    .is_some_and(|rest| !rest.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+            }) {
+                found = Some(line_start + b.len() - "name".len());
+                from = at + needle.len();
+                break;
+            }
+            search = at + needle.len();
+        }
+    }
+    found.map_or((0, 0), |offset| line_col(text, offset))
 }
 
 /// Parses one spec from its text; `path` is only used in error messages.
@@ -747,7 +807,24 @@ pub fn parse(path: &Path, text: &str) -> Result<SpecFile, SpecError> {
             message: e.message().trim().to_owned(),
         }
     })?;
-    validate(path, &spec)?;
+    validate(path, &spec).map_err(|e| match e {
+        SpecError::Invalid {
+            path,
+            context,
+            message,
+            ..
+        } => {
+            let (line, column) = locate(text, &context);
+            SpecError::Invalid {
+                path,
+                line,
+                column,
+                context,
+                message,
+            }
+        }
+        other => other,
+    })?;
     Ok(spec)
 }
 
@@ -796,6 +873,8 @@ pub fn check_resources_across_files(specs: &[(PathBuf, SpecFile)]) -> Result<(),
             if let Some(first) = seen.insert((spec.vendor, &r.name), path) {
                 return Err(SpecError::Invalid {
                     path: path.clone(),
+                    line: 0,
+                    column: 0,
                     context: format!("resources.{}", r.name),
                     message: format!("declared twice (also in {})", first.display()),
                 });
@@ -808,6 +887,8 @@ pub fn check_resources_across_files(specs: &[(PathBuf, SpecFile)]) -> Result<(),
                 if !seen.contains_key(&(spec.vendor, req.resource.as_str())) {
                     return Err(SpecError::Invalid {
                         path: path.clone(),
+                        line: 0,
+                        column: 0,
                         context: format!("resources.{}.requires", r.name),
                         message: format!(
                             "no {} resource named `{}`",
@@ -839,8 +920,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Rules the TOML types cannot express: names resolve, types parse, examples are JSON.
 fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
+    // The line is found by `parse`, which has the text.
     let invalid = |context: String, message: String| SpecError::Invalid {
         path: path.to_owned(),
+        line: 0,
+        column: 0,
         context,
         message,
     };
@@ -870,11 +954,52 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             if f.join.is_some() && !matches!(ty, TypeRef::List(_)) {
                 return Err(invalid(ctx, "`join` needs a `list<..>` type".into()));
             }
+            if let Some(sep) = f
+                .join
+                .as_deref()
+                .filter(|sep| !is_param && !matches!(*sep, ";" | ","))
+            {
+                return Err(invalid(
+                    ctx,
+                    format!("answers can be split on `;` or `,`, not `{sep}`"),
+                ));
+            }
+            if f.lenient && ty != TypeRef::Integer {
+                return Err(invalid(ctx, "`lenient` is for integers".into()));
+            }
+            if f.limits.max_items.is_some() && !matches!(ty, TypeRef::List(_)) {
+                return Err(invalid(ctx, "`max_items` needs a `list<..>` type".into()));
+            }
+            if f.limits.format.is_some()
+                && !matches!(&ty, TypeRef::String)
+                && !matches!(&ty, TypeRef::List(inner) if **inner == TypeRef::String)
+            {
+                return Err(invalid(
+                    ctx,
+                    "`format` needs type `string` or `list<string>`".into(),
+                ));
+            }
+            if is_param && f.optional_when.is_some() && !f.required {
+                return Err(invalid(
+                    ctx,
+                    "`optional_when` only makes sense with `required = true`".into(),
+                ));
+            }
         }
         Ok(())
     };
     for o in &spec.objects {
         check_fields(&format!("objects.{}", o.name), &o.fields, false)?;
+    }
+    for e in &spec.enums {
+        if e.repr == EnumRepr::Integer {
+            if let Some(v) = e.values.iter().find(|v| v.wire.parse::<i64>().is_err()) {
+                return Err(invalid(
+                    format!("enums.{}", e.name),
+                    format!("wire value `{}` is not an integer", v.wire),
+                ));
+            }
+        }
     }
     for ev in &spec.events {
         check_fields(&format!("events.{}", ev.name), &ev.fields, false)?;
@@ -896,8 +1021,52 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
         if !ep.path.starts_with('/') {
             return Err(invalid(ctx, "`path` must start with `/`".into()));
         }
+        if ep.method == Method::GET && ep.body != BodyKind::None {
+            return Err(invalid(ctx, "a GET endpoint cannot have a body".into()));
+        }
+        for c in &ep.credentials {
+            let ok = match c.location {
+                Location::Query => true,
+                Location::Form => ep.body == BodyKind::Form,
+                Location::Json => false,
+            };
+            if !ok {
+                return Err(invalid(
+                    format!("{ctx}.credentials.{}", c.name),
+                    "a credential goes in the query, or in the form of a `body = \"form\"` endpoint".into(),
+                ));
+            }
+        }
+        let names_param = |context: String, name: &str| {
+            if ep.params.iter().any(|p| p.name == name) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    context,
+                    format!("`{name}` is not a parameter of this endpoint"),
+                ))
+            }
+        };
+        if let Some(c) = &ep.read_when {
+            names_param(format!("{ctx}.read_when"), &c.param)?;
+        }
+        for p in &ep.params {
+            if let Some(c) = &p.optional_when {
+                names_param(format!("{ctx}.params.{}.optional_when", p.name), &c.param)?;
+            }
+        }
         check_fields(&format!("{ctx}.params"), &ep.params, true)?;
         check_fields(&format!("{ctx}.fields"), &ep.fields, false)?;
+        if let Some(f) = ep
+            .fields
+            .iter()
+            .find(|f| f.required && (f.join.is_some() || f.lenient || f.json_string))
+        {
+            return Err(invalid(
+                format!("{ctx}.fields.{}", f.name),
+                "a required answer field cannot use `join`, `lenient` or `json_string` yet".into(),
+            ));
+        }
         for p in &ep.params {
             let body_ok = match p.location {
                 Some(Location::Json) => ep.body == BodyKind::Json,

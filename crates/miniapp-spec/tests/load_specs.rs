@@ -45,7 +45,45 @@ fields = [{ name = "b", type = "Missing" }]
     let err = miniapp_spec::parse(Path::new("x.toml"), text)
         .unwrap_err()
         .to_string();
-    assert_eq!(err, "x.toml: objects.A.b: unknown type `Missing`");
+    assert_eq!(err, "x.toml:8:13: objects.A.b: unknown type `Missing`");
+}
+
+/// What the derive macro would refuse is refused when the spec loads, at the endpoint's line.
+#[test]
+fn endpoint_rules_are_checked_at_load_time_with_the_line() {
+    let spec = |endpoint: &str| {
+        format!(
+            "vendor = \"kuaishou\"\nmodule = \"m\"\n[source]\ndocument = \"d\"\ntitle = \"t\"\n\n\
+             [[endpoints]]\nname = \"Other\"\nfn_name = \"other\"\ntitle = \"o\"\ndescription = \"\"\nmethod = \"GET\"\n\
+             base_url = \"https://x\"\npath = \"/o\"\ncredentials = []\n\n\
+             [[endpoints]]\nname = \"X\"\nfn_name = \"x\"\ntitle = \"x\"\ndescription = \"\"\nbase_url = \"https://x\"\n\
+             path = \"/x\"\n{endpoint}"
+        )
+    };
+    let cases = [
+        (
+            "method = \"GET\"\nbody = \"json\"\ncredentials = []\n",
+            "x.toml:18:1: endpoints.X: a GET endpoint cannot have a body",
+        ),
+        (
+            "method = \"POST\"\nbody = \"json\"\ncredentials = [{ name = \"access_token\", kind = \"component_access_token\", location = \"form\" }]\n",
+            "x.toml:26:18: endpoints.X.credentials.access_token: a credential goes in the query, or in the form of a `body = \"form\"` endpoint",
+        ),
+        (
+            "method = \"POST\"\nbody = \"json\"\ncredentials = []\nparams = [{ name = \"a\", type = \"string\", location = \"json\", required = true, optional_when = { param = \"b\", equals = \"get\" } }]\n",
+            "x.toml:27:13: endpoints.X.params.a.optional_when: `b` is not a parameter of this endpoint",
+        ),
+        (
+            "method = \"POST\"\nbody = \"json\"\ncredentials = []\nparams = [{ name = \"a\", type = \"string\", location = \"json\", limits = { max_items = 3 } }]\n",
+            "x.toml:27:13: endpoints.X.params.a: `max_items` needs a `list<..>` type",
+        ),
+    ];
+    for (endpoint, want) in cases {
+        let err = miniapp_spec::parse(Path::new("x.toml"), &spec(endpoint))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, want);
+    }
 }
 
 /// The coverage: 1 WeChat + 18 Baidu + 3 Kuaishou endpoints and 6 Baidu event families from the

@@ -18,25 +18,57 @@
 /// - The response example is not valid JSON: the `}` closing the first element of `data` is missing; added in the spec's example.
 /// - Type mismatches between the table and the example: `category_type` string vs number 2, `sub_items.id` int vs "2", `sub_items.category_name` int (it is a name), `need_quali` sent as 1 and "0"; the SDK accepts both forms.
 /// - `category_quali` is JSON text inside a string (empty string when no qualification is required).
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "GetCategoryList",
-    method = GET,
-    path = "/rest/2.0/smartapp/app/category/list",
-    body = none,
-    response = GetCategoryListResponse,
-    errors = GET_CATEGORY_LIST_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetCategoryListRequest {
     /// 1.个人类型类目 2.企业类型类目 为2时可以查出全部类目
     ///
     /// Wire name `category_type`. Sent in the query string.
-    #[param(query, required)]
     pub category_type: CategoryType,
+}
+impl ::core_http::Endpoint for GetCategoryListRequest {
+    type Response = GetCategoryListResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "GetCategoryList";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/category/list";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_CATEGORY_LIST_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetCategoryList",
+            "category_type",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.category_type,
+        ) {
+            query.put("category_type", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetCategoryListRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -81,27 +113,65 @@ impl crate::AuthorizedApp {
 /// - The parameter is documented as a string: it is the category list as JSON text in one form parameter.
 /// - `qualis.addr` is documented as int but is an image URL: string.
 /// - Category changes count against a limited number of modifications (47007) and go to audit: not retried.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "UpdateCategory",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/category/update",
-    body = form,
-    response = UpdateCategoryResponse,
-    errors = UPDATE_CATEGORY_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateCategoryRequest {
     /// 类目类别
     ///
     /// Wire name `categories`, sent as JSON text in a string. Sent in the form body.
     /// Limits (checked before sending): at most 5 items.
     /// Document quirk: Table: `categories`; example heading, curl and error 50062: `categorys`. Sent as `categories`.
-    #[param(form, json_string, required, max_items = 5)]
     pub categories: Vec<CategoryUpdate>,
+}
+impl ::core_http::Endpoint for UpdateCategoryRequest {
+    type Response = UpdateCategoryResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "UpdateCategory";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/category/update";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = UPDATE_CATEGORY_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "UpdateCategory",
+            "categories",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::max_items(
+            "UpdateCategory",
+            "categories",
+            self.categories.len(),
+            5,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::json_text(
+            &self.categories,
+        ) {
+            form.put("categories", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl UpdateCategoryRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -146,25 +216,57 @@ impl crate::AuthorizedApp {
 /// - The curl example puts every parameter (token included) in the query string; the SDK sends them as an x-www-form-urlencoded body, as Baidu's own SDK does.
 /// - The curl example's URL is `https://address_java/app/modifyheadimage` (placeholder host, `/rest/2.0/smartapp` missing); the spec uses the heading's URL.
 /// - Icon changes go to audit and count against a limited number of modifications (47005): not retried.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ModifyHeadImage",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/modifyheadimage",
-    body = form,
-    response = ModifyHeadImageResponse,
-    errors = MODIFY_HEAD_IMAGE_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModifyHeadImageRequest {
     /// 小程序icon地址，可以通过图片上传接口获取icon的url。
     ///
     /// Wire name `image_url`. Sent in the form body.
-    #[param(form, required)]
     pub image_url: String,
+}
+impl ::core_http::Endpoint for ModifyHeadImageRequest {
+    type Response = ModifyHeadImageResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ModifyHeadImage";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/modifyheadimage";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_HEAD_IMAGE_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ModifyHeadImage",
+            "image_url",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.image_url,
+        ) {
+            form.put("image_url", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyHeadImageRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -205,25 +307,57 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The curl example puts every parameter (token included) in the query string; the SDK sends them as an x-www-form-urlencoded body, as Baidu's own SDK does.
 /// - Signature changes go to audit and count against a limited number of modifications (47006): not retried.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ModifySignature",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/modifysignature",
-    body = form,
-    response = ModifySignatureResponse,
-    errors = MODIFY_SIGNATURE_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModifySignatureRequest {
     /// 功能介绍（简介）
     ///
     /// Wire name `signature`. Sent in the form body.
-    #[param(form, required)]
     pub signature: String,
+}
+impl ::core_http::Endpoint for ModifySignatureRequest {
+    type Response = ModifySignatureResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ModifySignature";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/modifysignature";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_SIGNATURE_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ModifySignature",
+            "signature",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.signature,
+        ) {
+            form.put("signature", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifySignatureRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -263,20 +397,41 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The curl example puts the token in the query string; the SDK sends it as an x-www-form-urlencoded body, as Baidu's own SDK does.
 /// - The curl example's URL is `https://address_java/app/pause` (placeholder host, `/rest/2.0/smartapp` missing); the spec uses the heading's URL.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "PauseService",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/pause",
-    body = form,
-    response = PauseServiceResponse,
-    errors = PAUSE_SERVICE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PauseServiceRequest {}
+impl ::core_http::Endpoint for PauseServiceRequest {
+    type Response = PauseServiceResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "PauseService";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/pause";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = PAUSE_SERVICE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl PauseServiceRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -311,20 +466,41 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The curl example puts the token in the query string; the SDK sends it as an x-www-form-urlencoded body, as Baidu's own SDK does.
 /// - The curl example's URL is `https://address_java/app/resume` (placeholder host, `/rest/2.0/smartapp` missing); the spec uses the heading's URL.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ResumeService",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/resume",
-    body = form,
-    response = ResumeServiceResponse,
-    errors = RESUME_SERVICE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResumeServiceRequest {}
+impl ::core_http::Endpoint for ResumeServiceRequest {
+    type Response = ResumeServiceResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ResumeService";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/resume";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = RESUME_SERVICE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl ResumeServiceRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -361,26 +537,65 @@ impl crate::AuthorizedApp {
 /// - The path is under `/rest/2.0/smartapp/appflow/` (not `/app/`) and is camelCase (`applyRecovery`).
 /// - The curl example's `access_token` value is two tokens joined by `=,` and the command ends with a dangling `\`.
 /// - The application goes to audit (result pushed as FlowRecoveryAudit): not retried.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ApplyFlowRecovery",
-    method = POST,
-    path = "/rest/2.0/smartapp/appflow/applyRecovery",
-    body = form,
-    response = ApplyFlowRecoveryResponse,
-    errors = APPLY_FLOW_RECOVERY_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyFlowRecoveryRequest {
     /// 申请恢复流量下线提交审核描述，字数限制在 1 - 100 之间
     ///
     /// Wire name `audit_desc`. Sent in the form body.
     /// Limits (checked before sending): 1 to 100 characters.
-    #[param(form, required, min_chars = 1, max_chars = 100)]
     pub audit_desc: String,
+}
+impl ::core_http::Endpoint for ApplyFlowRecoveryRequest {
+    type Response = ApplyFlowRecoveryResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ApplyFlowRecovery";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/appflow/applyRecovery";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = APPLY_FLOW_RECOVERY_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ApplyFlowRecovery",
+            "audit_desc",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::chars(
+            "ApplyFlowRecovery",
+            "audit_desc",
+            &self.audit_desc,
+            ::core::option::Option::Some(1),
+            ::core::option::Option::Some(100),
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.audit_desc,
+        ) {
+            form.put("audit_desc", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ApplyFlowRecoveryRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -423,36 +638,77 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - Success is the image bytes (`Content-Type: image/png`), failure the JSON `{errno, msg}`: the SDK checks the content type.
 /// - The document gives no request example.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "GetQrCode",
-    method = GET,
-    path = "/rest/2.0/smartapp/app/qrcode",
-    body = none,
-    response = binary,
-    errors = GET_QR_CODE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetQrCodeRequest {
     /// 自定义打开路径
     ///
     /// Wire name `path`. Sent in the query string.
-    #[param(query)]
     pub path: Option<String>,
     /// 可指定代码包id(只支持审核、开发、线上版本)，不传默认线上版本。
     ///
     /// Wire name `package_id`. Sent in the query string.
-    #[param(query)]
     pub package_id: Option<String>,
     /// 默认200px，最大1280px，最小200px
     ///
     /// Wire name `width`. Sent in the query string.
     /// Limits (checked before sending): 200 to 1280.
-    #[param(query, min = 200, max = 1280)]
     pub width: Option<i64>,
+}
+impl ::core_http::Endpoint for GetQrCodeRequest {
+    type Response = ::core_http::Binary;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "GetQrCode";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/qrcode";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_QR_CODE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::range(
+            "GetQrCode",
+            "width",
+            &self.width,
+            ::core::option::Option::Some(200),
+            ::core::option::Option::Some(1280),
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.path,
+        ) {
+            query.put("path", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.package_id,
+        ) {
+            query.put("package_id", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.width,
+        ) {
+            query.put("width", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_binary::<Self>(raw)
+    }
 }
 impl GetQrCodeRequest {
     /// A request with every optional parameter left out.
@@ -500,30 +756,67 @@ impl crate::AuthorizedApp {
 /// - The curl example's `access_token` value is two tokens joined by `=,` and the command ends with a dangling `\`.
 /// - `app_name_material` is one string of image URLs separated by `,`; the SDK exposes a list.
 /// - Name changes go to audit and count against a limited number of modifications (47004): not retried.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "SetNickname",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/setnickname",
-    body = form,
-    response = SetNicknameResponse,
-    errors = SET_NICKNAME_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetNicknameRequest {
     /// 小程序名字
     ///
     /// Wire name `nick_name`. Sent in the form body.
-    #[param(form, required)]
     pub nick_name: String,
     /// 如果小程序名称包含品牌词，需要上传品牌资质证明。要求图片链接来自于图片上传接口返回的url，多个图片链接以逗号 , 分隔
     ///
     /// Wire name `app_name_material`, sent as one string joined by `,`. Sent in the form body.
-    #[param(form, join = ",")]
     pub app_name_material: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for SetNicknameRequest {
+    type Response = SetNicknameResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "SetNickname";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/setnickname";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = SET_NICKNAME_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "SetNickname",
+            "nick_name",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.nick_name,
+        ) {
+            form.put("nick_name", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.app_name_material,
+            ",",
+        ) {
+            form.put("app_name_material", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl SetNicknameRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -565,25 +858,57 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The curl example puts the parameters in the query string; the SDK sends them, token included, as an x-www-form-urlencoded body, as Baidu's own SDK does.
 /// - The curl example sends only `version=1.0.0` with no `access_token`, though the public parameter table requires it; the SDK sends the token.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "SetSupportVersion",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/setsupportversion",
-    body = form,
-    response = SetSupportVersionResponse,
-    errors = SET_SUPPORT_VERSION_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetSupportVersionRequest {
     /// 最低基础库版本
     ///
     /// Wire name `version`. Sent in the form body.
-    #[param(form, required)]
     pub version: String,
+}
+impl ::core_http::Endpoint for SetSupportVersionRequest {
+    type Response = SetSupportVersionResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "SetSupportVersion";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/setsupportversion";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = SET_SUPPORT_VERSION_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "SetSupportVersion",
+            "version",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.version,
+        ) {
+            form.put("version", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl SetSupportVersionRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -619,20 +944,41 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The table types `items` as object and lists `version` as a sibling row; the example shows `items` as an array of `{version}` objects: `list<SupportVersionItem>`.
 /// - The response example is not valid JSON: `......` after the last array element stands for more items; removed in the spec's example.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "GetSupportVersion",
-    method = GET,
-    path = "/rest/2.0/smartapp/app/getsupportversion",
-    body = none,
-    response = GetSupportVersionResponse,
-    errors = GET_SUPPORT_VERSION_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetSupportVersionRequest {}
+impl ::core_http::Endpoint for GetSupportVersionRequest {
+    type Response = GetSupportVersionResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "GetSupportVersion";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/getsupportversion";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_SUPPORT_VERSION_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetSupportVersionRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -684,56 +1030,142 @@ impl crate::AuthorizedApp {
 /// - The error table's header reads `参数名 | 类型` instead of 错误码 | 错误描述; 470014 lists `https://` twice.
 /// - The action=get example returns `wss://` URLs for `download_domain` and `upload_domain`; kept as is.
 /// - The curl example sends no `action` (so it adds the domains).
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ModifyDomain",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/modifydomain",
-    body = form,
-    response = ModifyDomainResponse,
-    errors = MODIFY_DOMAIN_ERRORS,
-    idempotent = false,
-    envelope = true,
-    read_when(param = "action", equals = "get"),
-    credential(name = "access_token", kind = authorizer_access_token, location = form),
-    at_least_one(
-        params = "download_domain, request_domain, socket_domain, upload_domain",
-        when_param = "action",
-        when_in = "add, delete, set",
-        rule = "add/delete/set need at least one domain (470013 至少传递一个要被操作的服务域名类型, 470015 被操作的域名不能为空)"
-    )
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyDomainRequest {
     /// add添加, delete删除, set覆盖, get获取。当参数是get时不需要填四个域名字段，如果没有action字段参数，则默认将开放平台第三方登记的小程序业务域名全部添加到授权的小程序中。
     ///
     /// Wire name `action`. Sent in the form body.
-    #[param(form)]
     pub action: Option<DomainAction>,
     /// download合法域名，多个时用,分割，当action参数是get时不需要此字段
     ///
     /// Wire name `download_domain`, sent as one string joined by `,`. Sent in the form body.
     /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
-    #[param(form, join = ",", format = https_or_wss_url)]
     pub download_domain: Option<Vec<String>>,
     /// request合法域名，多个时用,分割，当action参数是get时不需要此字段。
     ///
     /// Wire name `request_domain`, sent as one string joined by `,`. Sent in the form body.
     /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
-    #[param(form, join = ",", format = https_or_wss_url)]
     pub request_domain: Option<Vec<String>>,
     /// socket合法域名，多个时用,分割，当action参数是get时不需要此字段。
     ///
     /// Wire name `socket_domain`, sent as one string joined by `,`. Sent in the form body.
     /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
-    #[param(form, join = ",", format = https_or_wss_url)]
     pub socket_domain: Option<Vec<String>>,
     /// upload合法域名，多个时用,分割，当action参数是get时不需要此字段。
     ///
     /// Wire name `upload_domain`, sent as one string joined by `,`. Sent in the form body.
     /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
-    #[param(form, join = ",", format = https_or_wss_url)]
     pub upload_domain: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for ModifyDomainRequest {
+    type Response = ModifyDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ModifyDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/modifydomain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn is_idempotent(&self) -> bool {
+        Self::IDEMPOTENT
+            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                == ::core::option::Option::Some("get")
+    }
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "download_domain",
+            &::core_http::validate::JoinedItems(&self.download_domain),
+            ::core_http::__private::Format::HttpsOrWssOrigin,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "request_domain",
+            &::core_http::validate::JoinedItems(&self.request_domain),
+            ::core_http::__private::Format::HttpsOrWssOrigin,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "socket_domain",
+            &::core_http::validate::JoinedItems(&self.socket_domain),
+            ::core_http::__private::Format::HttpsOrWssOrigin,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "upload_domain",
+            &::core_http::validate::JoinedItems(&self.upload_domain),
+            ::core_http::__private::Format::HttpsOrWssOrigin,
+        )?;
+        let present = ::core_http::validate::HasItems::has_items(&self.download_domain)
+            || ::core_http::validate::HasItems::has_items(&self.request_domain)
+            || ::core_http::validate::HasItems::has_items(&self.socket_domain)
+            || ::core_http::validate::HasItems::has_items(&self.upload_domain);
+        if matches!(
+            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete" | "set")
+        ) && !present
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "ModifyDomain",
+                field: "download_domain",
+                rule: ::std::string::String::from(
+                    "add/delete/set need at least one domain (470013 至少传递一个要被操作的服务域名类型, 470015 被操作的域名不能为空)",
+                ),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.action,
+        ) {
+            form.put("action", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.download_domain,
+            ",",
+        ) {
+            form.put("download_domain", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.request_domain,
+            ",",
+        ) {
+            form.put("request_domain", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.socket_domain,
+            ",",
+        ) {
+            form.put("socket_domain", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.upload_domain,
+            ",",
+        ) {
+            form.put("upload_domain", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyDomainRequest {
     /// A request with every optional parameter left out.
@@ -832,38 +1264,88 @@ impl crate::AuthorizedApp {
 /// - The curl example sends `web_view_domain` together with `action=get`.
 /// - Changes count against a limited number of modifications (470012): not retried.
 /// - The error table's header reads `参数名 | 类型` instead of 错误码 | 错误描述; 470013 says 服务域名 and 470014 lists `https://` twice.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ModifyWebviewDomain",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/modifywebviewdomain",
-    body = form,
-    response = ModifyWebviewDomainResponse,
-    errors = MODIFY_WEBVIEW_DOMAIN_ERRORS,
-    idempotent = false,
-    envelope = true,
-    read_when(param = "action", equals = "get"),
-    credential(name = "access_token", kind = authorizer_access_token, location = form),
-    at_least_one(
-        params = "web_view_domain",
-        when_param = "action",
-        when_in = "add, delete, set",
-        rule = "add/delete/set need at least one domain (470013 至少传递一个要被操作的服务域名类型, 470015 被操作的域名不能为空)"
-    )
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModifyWebviewDomainRequest {
     /// add添加, delete删除, set覆盖, get获取。当参数是get时不需要填四个域名字段，如果没有action字段参数，则默认将开放平台第三方登记的小程序业务域名全部添加到授权的小程序中。
     ///
     /// Wire name `action`. Sent in the form body.
-    #[param(form)]
     pub action: Option<DomainAction>,
     /// 小程序业务域名，多个时用,分割，当action参数是get时不需要此字段
     ///
     /// Wire name `web_view_domain`, sent as one string joined by `,`. Sent in the form body.
     /// Limits (checked before sending): each an https:// or wss:// domain such as https://api.example.com (no path or query).
-    #[param(form, join = ",", format = https_or_wss_url)]
     pub web_view_domain: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for ModifyWebviewDomainRequest {
+    type Response = ModifyWebviewDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ModifyWebviewDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/modifywebviewdomain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_WEBVIEW_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn is_idempotent(&self) -> bool {
+        Self::IDEMPOTENT
+            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                == ::core::option::Option::Some("get")
+    }
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::format(
+            "ModifyWebviewDomain",
+            "web_view_domain",
+            &::core_http::validate::JoinedItems(&self.web_view_domain),
+            ::core_http::__private::Format::HttpsOrWssOrigin,
+        )?;
+        let present = ::core_http::validate::HasItems::has_items(&self.web_view_domain);
+        if matches!(
+            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete" | "set")
+        ) && !present
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "ModifyWebviewDomain",
+                field: "web_view_domain",
+                rule: ::std::string::String::from(
+                    "add/delete/set need at least one domain (470013 至少传递一个要被操作的服务域名类型, 470015 被操作的域名不能为空)",
+                ),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.action,
+        ) {
+            form.put("action", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.web_view_domain,
+            ",",
+        ) {
+            form.put("web_view_domain", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyWebviewDomainRequest {
     /// A request with every optional parameter left out.
@@ -923,25 +1405,57 @@ impl crate::AuthorizedApp {
 /// - The response members are camelCase (`checkResult`, `checkWords`) unlike the rest of the document; Rust names are snake_case.
 /// - `checkWords` is typed `array\[array\]` without an element type and is absent from the example; the spec assumes `list<list<string>>`.
 /// - The result-code table (0-5) describes `checkResult`, not errors: a non-zero result is still `errno` 0.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "CheckName",
-    method = GET,
-    path = "/rest/2.0/smartapp/app/checkname",
-    body = none,
-    response = CheckNameResponse,
-    errors = CHECK_NAME_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckNameRequest {
     /// 小程序名字
     ///
     /// Wire name `app_name`. Sent in the query string.
-    #[param(query, required)]
     pub app_name: String,
+}
+impl ::core_http::Endpoint for CheckNameRequest {
+    type Response = CheckNameResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "CheckName";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/checkname";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = CHECK_NAME_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "CheckName",
+            "app_name",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.app_name,
+        ) {
+            query.put("app_name", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl CheckNameRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -992,41 +1506,80 @@ impl crate::AuthorizedApp {
 /// - The curl example sends `appName` while the table says `app_name`; the SDK sends `app_name` (the table's name, like the other snake_case parameters).
 /// - `app_name_material` is only described as 名称相关物料; treated like setnickname's parameter of the same name (image URLs joined by `,`).
 /// - The update goes to audit (result pushed as OfflineUpdateAudit): not retried.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "OfflineUpdate",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/offline/update",
-    body = form,
-    response = OfflineUpdateResponse,
-    errors = OFFLINE_UPDATE_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OfflineUpdateRequest {
     /// 小程序名称
     ///
     /// Wire name `app_name`. Sent in the form body.
     /// Document quirk: The curl example sends `appName`.
-    #[param(form)]
     pub app_name: Option<String>,
     /// 小程序描述
     ///
     /// Wire name `app_desc`. Sent in the form body.
-    #[param(form)]
     pub app_desc: Option<String>,
     /// 小程序图片
     ///
     /// Wire name `photo_addr`. Sent in the form body.
-    #[param(form)]
     pub photo_addr: Option<String>,
     /// 名称相关物料
     ///
     /// Wire name `app_name_material`, sent as one string joined by `,`. Sent in the form body.
-    #[param(form, join = ",")]
     pub app_name_material: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for OfflineUpdateRequest {
+    type Response = OfflineUpdateResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "OfflineUpdate";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/offline/update";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = OFFLINE_UPDATE_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.app_name,
+        ) {
+            form.put("app_name", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.app_desc,
+        ) {
+            form.put("app_desc", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.photo_addr,
+        ) {
+            form.put("photo_addr", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+            &self.app_name_material,
+            ",",
+        ) {
+            form.put("app_name_material", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl OfflineUpdateRequest {
     /// A request with every optional parameter left out.
@@ -1082,43 +1635,112 @@ impl crate::AuthorizedApp {
 /// - The `used_scene` meanings have broken quoting: `4:"信息查询（如社保、公积金查询"` (unclosed parenthesis) and `5:预约"`.
 /// - The limit of 500 characters for `scene_desc` and the upload requirement for `scene_demo` are in the example column, not the description.
 /// - The application goes to audit (result pushed as MobileAuthAudit): not retried.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "ApplyMobileAuth",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/apply/mobileauth",
-    body = form,
-    response = ApplyMobileAuthResponse,
-    errors = APPLY_MOBILE_AUTH_ERRORS,
-    idempotent = false,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApplyMobileAuthRequest {
     /// 申请原因(0:"用于登录" 1:"收货联系方式" 2："其他")
     ///
     /// Wire name `reason`. Sent in the form body.
     /// Document quirk: The curl example sends the text 收货联系方式 instead of the code.
-    #[param(form, required)]
     pub reason: MobileAuthReason,
     /// 使用场景(0:"网络购物" 1:"账号下信息内容同步" 2:"票务预订" 3:"业务办理" 4:"信息查询（如社保、公积金查询" 5:预约")
     ///
     /// Wire name `used_scene`. Sent in the form body.
     /// Document quirk: The curl example sends the text 票务预订 instead of the code.
-    #[param(form, required)]
     pub used_scene: MobileAuthUsedScene,
     /// 使用场景描述（示例值："使用场景描述不得超过500字"）
     ///
     /// Wire name `scene_desc`. Sent in the form body.
     /// Limits (checked before sending): at most 500 characters.
-    #[param(form, required, max_chars = 500)]
     pub scene_desc: String,
     /// 使用场景demo(场景实例图片)（示例值："实例图片路径需先调用上传图片接口"）
     ///
     /// Wire name `scene_demo`. Sent in the form body.
-    #[param(form, required)]
     pub scene_demo: String,
+}
+impl ::core_http::Endpoint for ApplyMobileAuthRequest {
+    type Response = ApplyMobileAuthResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "ApplyMobileAuth";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/apply/mobileauth";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = APPLY_MOBILE_AUTH_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ApplyMobileAuth",
+            "reason",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "ApplyMobileAuth",
+            "used_scene",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "ApplyMobileAuth",
+            "scene_desc",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::chars(
+            "ApplyMobileAuth",
+            "scene_desc",
+            &self.scene_desc,
+            ::core::option::Option::None,
+            ::core::option::Option::Some(500),
+        )?;
+        ::core_http::validate::required(
+            "ApplyMobileAuth",
+            "scene_demo",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.reason,
+        ) {
+            form.put("reason", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.used_scene,
+        ) {
+            form.put("used_scene", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.scene_desc,
+        ) {
+            form.put("scene_desc", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.scene_demo,
+        ) {
+            form.put("scene_demo", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ApplyMobileAuthRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -1164,20 +1786,41 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The curl example puts the token in the query string; the SDK sends it as an x-www-form-urlencoded body, as Baidu's own SDK does.
 /// - The curl example calls `http://openapi.baidu.com/rest/2.0/smartapp/app/cancel/moblieauth` (http, `moblieauth`); the spec uses the heading's `https://…/app/cancel/mobileauth`.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "CancelMobileAuth",
-    method = POST,
-    path = "/rest/2.0/smartapp/app/cancel/mobileauth",
-    body = form,
-    response = CancelMobileAuthResponse,
-    errors = CANCEL_MOBILE_AUTH_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CancelMobileAuthRequest {}
+impl ::core_http::Endpoint for CancelMobileAuthRequest {
+    type Response = CancelMobileAuthResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "CancelMobileAuth";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/cancel/mobileauth";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = CANCEL_MOBILE_AUTH_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl CancelMobileAuthRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -1211,20 +1854,41 @@ impl crate::AuthorizedApp {
 ///
 /// Document quirks:
 /// - The curl example calls the cancel endpoint's URL `http://openapi.baidu.com/rest/2.0/smartapp/app/cancel/moblieauth` (http, `moblieauth`); the spec uses the heading's `https://…/app/get/mobileauthstatus`.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "GetMobileAuthStatus",
-    method = GET,
-    path = "/rest/2.0/smartapp/app/get/mobileauthstatus",
-    body = none,
-    response = GetMobileAuthStatusResponse,
-    errors = GET_MOBILE_AUTH_STATUS_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetMobileAuthStatusRequest {}
+impl ::core_http::Endpoint for GetMobileAuthStatusRequest {
+    type Response = GetMobileAuthStatusResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "GetMobileAuthStatus";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/smartapp/app/get/mobileauthstatus";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_MOBILE_AUTH_STATUS_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetMobileAuthStatusRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]

@@ -11,29 +11,66 @@
 /// Document quirks:
 /// - Lifetime \[?\]: the docs example says 2592000 s, an SDK comment says 20 minutes; always use the returned `expires_in`.
 /// - The ticket comes from the ticket push \[m\]: every 10 minutes Baidu POSTs JSON {Nonce, TimeStamp, Encrypt, MsgSignature}; the decrypted Encrypt is {Ticket, FromUserName:"SmartAPP", CreateTime, MsgType:"ticket", Event:"push"}; reply `success`. AES details unconfirmed \[?\].
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "GetTpToken",
-    method = GET,
-    path = "/public/2.0/smartapp/auth/tp/token",
-    body = none,
-    response = GetTpTokenResponse,
-    errors = GET_TP_TOKEN_ERRORS,
-    idempotent = true,
-    envelope = true,
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetTpTokenRequest {
     /// The third-party platform's key (TP_KEY).
     ///
     /// Wire name `client_id`. Sent in the query string.
-    #[param(query, required)]
     pub client_id: String,
     /// The latest ticket pushed by Baidu.
     ///
     /// Wire name `ticket`. Sent in the query string.
-    #[param(query, required)]
     pub ticket: core_http::Secret,
+}
+impl ::core_http::Endpoint for GetTpTokenRequest {
+    type Response = GetTpTokenResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "GetTpToken";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/public/2.0/smartapp/auth/tp/token";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[];
+    const ERRORS: &'static [(i64, &'static str)] = GET_TP_TOKEN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetTpToken",
+            "client_id",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetTpToken",
+            "ticket",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.client_id,
+        ) {
+            query.put("client_id", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.ticket,
+        ) {
+            query.put("ticket", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetTpTokenRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -92,20 +129,41 @@ impl crate::Client {
 ///
 /// Document quirks:
 /// - Authorization page \[m\] (seen only in a mirror): https://smartprogram.baidu.com/mappconsole/tp/authorization?client_id=&redirect_uri=&pre_auth_code=
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "CreatePreAuthCode",
-    method = GET,
-    path = "/rest/2.0/smartapp/tp/createpreauthcode",
-    body = none,
-    response = CreatePreAuthCodeResponse,
-    errors = CREATE_PRE_AUTH_CODE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = component_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CreatePreAuthCodeRequest {}
+impl ::core_http::Endpoint for CreatePreAuthCodeRequest {
+    type Response = CreatePreAuthCodeResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "CreatePreAuthCode";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/smartapp/tp/createpreauthcode";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = CREATE_PRE_AUTH_CODE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl CreatePreAuthCodeRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -150,35 +208,75 @@ impl crate::Component {
 /// - The refresh token lasts 10 years and is single-use: store the new one every time; a refresh whose answer is lost cannot be repeated with the old refresh token.
 /// - Token-invalid codes: gateway {error_code, error_msg} 110 token invalid, 111 token expired \[m\] (seen only in a mirror); errno 44002 token revoked, 44003 token expired, 44004 token auth failed \[v, not confirmed per endpoint\].
 /// - Every rest/2.0/smartapp/app/* endpoint takes the mini-program token (45.) issued here as `access_token`.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "GetOAuthToken",
-    method = GET,
-    path = "/rest/2.0/oauth/token",
-    body = none,
-    response = GetOAuthTokenResponse,
-    errors = GET_O_AUTH_TOKEN_ERRORS,
-    idempotent = true,
-    envelope = false,
-    credential(name = "access_token", kind = component_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetOAuthTokenRequest {
     /// app_to_tp_authorization_code (exchange code) or app_to_tp_refresh_token (refresh).
     ///
     /// Wire name `grant_type`. Sent in the query string.
-    #[param(query, required)]
     pub grant_type: OAuthGrantType,
     /// The authorization code; used with grant_type = app_to_tp_authorization_code.
     ///
     /// Wire name `code`. Sent in the query string.
-    #[param(query)]
     pub code: Option<core_http::Secret>,
     /// The last refresh token ("46."...); used with grant_type = app_to_tp_refresh_token. Single-use.
     ///
     /// Wire name `refresh_token`. Sent in the query string.
-    #[param(query)]
     pub refresh_token: Option<core_http::Secret>,
+}
+impl ::core_http::Endpoint for GetOAuthTokenRequest {
+    type Response = GetOAuthTokenResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "GetOAuthToken";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/rest/2.0/oauth/token";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_O_AUTH_TOKEN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetOAuthToken",
+            "grant_type",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.grant_type,
+        ) {
+            query.put("grant_type", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.code,
+        ) {
+            query.put("code", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.refresh_token,
+        ) {
+            query.put("refresh_token", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_bare_json::<Self>(raw)
+    }
 }
 impl GetOAuthTokenRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -229,25 +327,57 @@ impl crate::Component {
 /// Document quirks:
 /// - The recovered code is exchanged through GetOAuthToken (grant_type = app_to_tp_authorization_code) when the refresh token is lost.
 /// - The source gives no lifetime for the recovered code and no example; the example's expires_in (1200) is illustrative.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = baidu,
-    name = "RetrieveAuthorizationCode",
-    method = POST,
-    path = "/rest/2.0/smartapp/auth/retrieve/authorizationcode",
-    body = form,
-    response = RetrieveAuthorizationCodeResponse,
-    errors = RETRIEVE_AUTHORIZATION_CODE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = component_access_token, location = form)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RetrieveAuthorizationCodeRequest {
     /// The authorized mini-program's app id (int).
     ///
     /// Wire name `app_id`. Sent in the form body.
-    #[param(form, required)]
     pub app_id: i64,
+}
+impl ::core_http::Endpoint for RetrieveAuthorizationCodeRequest {
+    type Response = RetrieveAuthorizationCodeResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Baidu;
+    const NAME: &'static str = "RetrieveAuthorizationCode";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/rest/2.0/smartapp/auth/retrieve/authorizationcode";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Form;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Form,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = RETRIEVE_AUTHORIZATION_CODE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "RetrieveAuthorizationCode",
+            "app_id",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.app_id,
+        ) {
+            form.put("app_id", &v);
+        }
+    }
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl RetrieveAuthorizationCodeRequest {
     /// A request with the required parameters; optional ones are left out.

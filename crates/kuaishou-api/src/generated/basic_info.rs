@@ -13,60 +13,147 @@
 /// - The request example omits the required `action` member; it is kept verbatim.
 /// - The response table lists `action` as a string array with no description; the spec keeps it as `list<string>`.
 /// - The response example spells `error_msg` as "sucess"; kept as is.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "ServerDomain",
-    method = POST,
-    path = "/openapi/mp/auth/app/server_domain",
-    body = json,
-    response = ServerDomainResponse,
-    errors = SERVER_DOMAIN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "component_app_id", kind = component_app_id, location = query),
-    credential(
-        name = "authorizer_access_token",
-        kind = authorizer_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerDomainRequest {
     /// add添加 delete删除 set覆盖 get获取
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: DomainAction,
     /// request合法域名 当 action 是 get 时不需要此字段
     ///
     /// Wire name `request`. Sent in the JSON body.
     /// Required unless `action = "get"`.
-    #[param(json, required, optional_when(param = "action", equals = "get"))]
     pub request: Option<Vec<String>>,
     /// socket合法域名 当 action 是 get 时不需要此字段
     ///
     /// Wire name `socket`. Sent in the JSON body.
     /// Required unless `action = "get"`.
-    #[param(json, required, optional_when(param = "action", equals = "get"))]
     pub socket: Option<Vec<String>>,
     /// upload_file合法域名 当 action 是 get 时不需要此字段
     ///
     /// Wire name `upload_file`. Sent in the JSON body.
     /// Required unless `action = "get"`.
-    #[param(json, required, optional_when(param = "action", equals = "get"))]
     pub upload_file: Option<Vec<String>>,
     /// download_file合法域名 当 action 是 get 时不需要此字段
     ///
     /// Wire name `download_file`. Sent in the JSON body.
     /// Required unless `action = "get"`.
-    #[param(json, required, optional_when(param = "action", equals = "get"))]
     pub download_file: Option<Vec<String>>,
     /// udp合法域名 当 action 是 get 时不需要此字段
     ///
     /// Wire name `udp`. Sent in the JSON body.
     /// Required unless `action = "get"`.
-    #[param(json, required, optional_when(param = "action", equals = "get"))]
     pub udp: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for ServerDomainRequest {
+    type Response = ServerDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "ServerDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/openapi/mp/auth/app/server_domain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_app_id",
+            kind: ::core_http::CredentialKind::ComponentAppId,
+            location: ::core_http::Location::Query,
+        },
+        ::core_http::CredentialParam {
+            name: "authorizer_access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = SERVER_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ServerDomain",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "ServerDomain",
+            "request",
+            self.request.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core_http::validate::required(
+            "ServerDomain",
+            "socket",
+            self.socket.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core_http::validate::required(
+            "ServerDomain",
+            "upload_file",
+            self.upload_file.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core_http::validate::required(
+            "ServerDomain",
+            "download_file",
+            self.download_file.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core_http::validate::required(
+            "ServerDomain",
+            "udp",
+            self.udp.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.request.is_some() {
+            map.serialize_entry("request", &self.request)?;
+        }
+        if self.socket.is_some() {
+            map.serialize_entry("socket", &self.socket)?;
+        }
+        if self.upload_file.is_some() {
+            map.serialize_entry("upload_file", &self.upload_file)?;
+        }
+        if self.download_file.is_some() {
+            map.serialize_entry("download_file", &self.download_file)?;
+        }
+        if self.udp.is_some() {
+            map.serialize_entry("udp", &self.udp)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ServerDomainRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -142,36 +229,75 @@ impl crate::AuthorizedApp {
 /// - `webview` is marked required (是) but the remark says it is not needed when `action` is `get`: required unless `action = get`.
 /// - The request example omits the required `action` member; it is kept verbatim.
 /// - The response example spells `error_msg` as "sucess"; kept as is.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "WebviewDomain",
-    method = POST,
-    path = "/openapi/mp/auth/app/webview_domain",
-    body = json,
-    response = WebviewDomainResponse,
-    errors = WEBVIEW_DOMAIN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "component_app_id", kind = component_app_id, location = query),
-    credential(
-        name = "authorizer_access_token",
-        kind = authorizer_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebviewDomainRequest {
     /// add添加 delete删除 set覆盖 get获取
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: DomainAction,
     /// webview合法域名 当 action 是 get 时不需要此字段
     ///
     /// Wire name `webview`. Sent in the JSON body.
     /// Required unless `action = "get"`.
-    #[param(json, required, optional_when(param = "action", equals = "get"))]
     pub webview: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for WebviewDomainRequest {
+    type Response = WebviewDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "WebviewDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/openapi/mp/auth/app/webview_domain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_app_id",
+            kind: ::core_http::CredentialKind::ComponentAppId,
+            location: ::core_http::Location::Query,
+        },
+        ::core_http::CredentialParam {
+            name: "authorizer_access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = WEBVIEW_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "WebviewDomain",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "WebviewDomain",
+            "webview",
+            self.webview.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.webview.is_some() {
+            map.serialize_entry("webview", &self.webview)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl WebviewDomainRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -213,25 +339,46 @@ impl crate::AuthorizedApp {
 /// Document quirks:
 /// - The avatar and intro audit tables reuse the member name `new_name` for the submitted avatar and the submitted intro; one `AuditInfo` type serves all three.
 /// - The response example ends the `app_category` array with a literal `...`; it is dropped so the example is valid JSON.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "GetAppInfo",
-    method = GET,
-    path = "/openapi/mp/auth/app/info",
-    body = none,
-    response = GetAppInfoResponse,
-    errors = GET_APP_INFO_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "component_app_id", kind = component_app_id, location = query),
-    credential(
-        name = "authorizer_access_token",
-        kind = authorizer_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetAppInfoRequest {}
+impl ::core_http::Endpoint for GetAppInfoRequest {
+    type Response = GetAppInfoResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "GetAppInfo";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/openapi/mp/auth/app/info";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_app_id",
+            kind: ::core_http::CredentialKind::ComponentAppId,
+            location: ::core_http::Location::Query,
+        },
+        ::core_http::CredentialParam {
+            name: "authorizer_access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_APP_INFO_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetAppInfoRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]

@@ -15,29 +15,66 @@
 /// - The pushed ticket's lifetime: the doc says 3 h, the example shows expiresIn 2400 \[?\].
 /// - The push's decryption scheme is not documented \[?\].
 /// - The source gives no response example; the example is built from the envelope alone.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "StartPushTicket",
-    method = GET,
-    path = "/mp/tp/oauth/start_push_ticket",
-    body = none,
-    response = StartPushTicketResponse,
-    errors = START_PUSH_TICKET_ERRORS,
-    idempotent = true,
-    envelope = true,
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartPushTicketRequest {
     /// The third-party application's id.
     ///
     /// Wire name `component_app_id`. Sent in the query string.
-    #[param(query, required)]
     pub component_app_id: String,
     /// The third-party application's secret.
     ///
     /// Wire name `component_app_secret`. Sent in the query string.
-    #[param(query, required)]
     pub component_app_secret: core_http::Secret,
+}
+impl ::core_http::Endpoint for StartPushTicketRequest {
+    type Response = StartPushTicketResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "StartPushTicket";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/mp/tp/oauth/start_push_ticket";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[];
+    const ERRORS: &'static [(i64, &'static str)] = START_PUSH_TICKET_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "StartPushTicket",
+            "component_app_id",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "StartPushTicket",
+            "component_app_secret",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.component_app_id,
+        ) {
+            query.put("component_app_id", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.component_app_secret,
+        ) {
+            query.put("component_app_secret", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl StartPushTicketRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -79,34 +116,81 @@ impl crate::Client {
 /// Document quirks:
 /// - Each call issues a new token; old ones stay valid (repeating the call is harmless).
 /// - The envelope is `result` + `errorMsg` (camelCase), unlike the seed endpoints' `error_msg`.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "GetComponentAccessToken",
-    method = GET,
-    path = "/mp/tp/oauth/access_token",
-    body = none,
-    response = GetComponentAccessTokenResponse,
-    errors = GET_COMPONENT_ACCESS_TOKEN_ERRORS,
-    idempotent = true,
-    envelope = true,
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetComponentAccessTokenRequest {
     /// The third-party application's id.
     ///
     /// Wire name `component_app_id`. Sent in the query string.
-    #[param(query, required)]
     pub component_app_id: String,
     /// The third-party application's secret.
     ///
     /// Wire name `component_app_secret`. Sent in the query string.
-    #[param(query, required)]
     pub component_app_secret: core_http::Secret,
     /// The componentTicket pushed by Kuaishou.
     ///
     /// Wire name `component_verify_ticket`. Sent in the query string.
-    #[param(query, required)]
     pub component_verify_ticket: core_http::Secret,
+}
+impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
+    type Response = GetComponentAccessTokenResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "GetComponentAccessToken";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/mp/tp/oauth/access_token";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[];
+    const ERRORS: &'static [(i64, &'static str)] = GET_COMPONENT_ACCESS_TOKEN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetComponentAccessToken",
+            "component_app_id",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetComponentAccessToken",
+            "component_app_secret",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetComponentAccessToken",
+            "component_verify_ticket",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.component_app_id,
+        ) {
+            query.put("component_app_id", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.component_app_secret,
+        ) {
+            query.put("component_app_secret", &v);
+        }
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.component_verify_ticket,
+        ) {
+            query.put("component_verify_ticket", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetComponentAccessTokenRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -161,25 +245,46 @@ impl crate::Client {
 /// Document quirks:
 /// - Authorization page URL not found \[?\]: how the pre-auth code reaches the owner is undocumented.
 /// - The envelope is `result` + `errorMsg` (camelCase), unlike the seed endpoints' `error_msg`.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "GetPreAuthCode",
-    method = GET,
-    path = "/mp/tp/oauth/pre_auth_code",
-    body = none,
-    response = GetPreAuthCodeResponse,
-    errors = GET_PRE_AUTH_CODE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "component_app_id", kind = component_app_id, location = query),
-    credential(
-        name = "component_access_token",
-        kind = component_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetPreAuthCodeRequest {}
+impl ::core_http::Endpoint for GetPreAuthCodeRequest {
+    type Response = GetPreAuthCodeResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "GetPreAuthCode";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/mp/tp/oauth/pre_auth_code";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_app_id",
+            kind: ::core_http::CredentialKind::ComponentAppId,
+            location: ::core_http::Location::Query,
+        },
+        ::core_http::CredentialParam {
+            name: "component_access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_PRE_AUTH_CODE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetPreAuthCodeRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -227,30 +332,62 @@ impl crate::Component {
 /// - No endpoint that consumes authorizerRefreshToken was found \[?\]: a fresh token comes from GetReAuthorizationCode then this endpoint.
 /// - The seed's openapi/mp/auth/app/* endpoints take component_app_id and the authorizerAccessToken issued here as `authorizer_access_token` in the query.
 /// - The envelope is `result` + `errorMsg` (camelCase), unlike the seed endpoints' `error_msg`.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "GetAuthorizerAccessToken",
-    method = GET,
-    path = "/mp/tp/oauth/authorizer_access_token",
-    body = none,
-    response = GetAuthorizerAccessTokenResponse,
-    errors = GET_AUTHORIZER_ACCESS_TOKEN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "component_app_id", kind = component_app_id, location = query),
-    credential(
-        name = "component_access_token",
-        kind = component_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAuthorizerAccessTokenRequest {
     /// The authorization code (from the authorization flow or GetReAuthorizationCode).
     ///
     /// Wire name `authorization_code`. Sent in the query string.
-    #[param(query, required)]
     pub authorization_code: core_http::Secret,
+}
+impl ::core_http::Endpoint for GetAuthorizerAccessTokenRequest {
+    type Response = GetAuthorizerAccessTokenResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "GetAuthorizerAccessToken";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/mp/tp/oauth/authorizer_access_token";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_app_id",
+            kind: ::core_http::CredentialKind::ComponentAppId,
+            location: ::core_http::Location::Query,
+        },
+        ::core_http::CredentialParam {
+            name: "component_access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_AUTHORIZER_ACCESS_TOKEN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetAuthorizerAccessToken",
+            "authorization_code",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.authorization_code,
+        ) {
+            query.put("authorization_code", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetAuthorizerAccessTokenRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -336,30 +473,62 @@ impl crate::Component {
 /// Document quirks:
 /// - No endpoint that consumes authorizerRefreshToken was found \[?\]: re-authorization code then authorizer token (GetAuthorizerAccessToken) is the documented path to a fresh token.
 /// - The envelope is `result` + `errorMsg` (camelCase), unlike the seed endpoints' `error_msg`.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = kuaishou,
-    name = "GetReAuthorizationCode",
-    method = GET,
-    path = "/mp/tp/oauth/re_authorization_code",
-    body = none,
-    response = GetReAuthorizationCodeResponse,
-    errors = GET_RE_AUTHORIZATION_CODE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "component_app_id", kind = component_app_id, location = query),
-    credential(
-        name = "component_access_token",
-        kind = component_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetReAuthorizationCodeRequest {
     /// App id of the authorized mini-program.
     ///
     /// Wire name `authorized_app_id`. Sent in the query string.
-    #[param(query, required)]
     pub authorized_app_id: String,
+}
+impl ::core_http::Endpoint for GetReAuthorizationCodeRequest {
+    type Response = GetReAuthorizationCodeResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Kuaishou;
+    const NAME: &'static str = "GetReAuthorizationCode";
+    const METHOD: ::core_http::Method = ::core_http::Method::Get;
+    const PATH: &'static str = "/mp/tp/oauth/re_authorization_code";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::None;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_app_id",
+            kind: ::core_http::CredentialKind::ComponentAppId,
+            location: ::core_http::Location::Query,
+        },
+        ::core_http::CredentialParam {
+            name: "component_access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_RE_AUTHORIZATION_CODE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetReAuthorizationCode",
+            "authorized_app_id",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
+        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+            &self.authorized_app_id,
+        ) {
+            query.put("authorized_app_id", &v);
+        }
+    }
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetReAuthorizationCodeRequest {
     /// A request with the required parameters; optional ones are left out.

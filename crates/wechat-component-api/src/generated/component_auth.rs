@@ -11,34 +11,71 @@
 /// Document quirks:
 /// - component_verify_ticket comes from the ticket push: every 10 minutes WeChat POSTs encrypted XML (InfoType = component_verify_ticket, ComponentVerifyTicket) to the authorization-event URL; reply with the plain string `success`. A ticket is valid 12 h: keep the last good one.
 /// - No credential travels in the query: the app secret and the ticket are the credentials, both in the JSON body.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "GetComponentAccessToken",
-    method = POST,
-    path = "/cgi-bin/component/api_component_token",
-    body = json,
-    response = GetComponentAccessTokenResponse,
-    errors = GET_COMPONENT_ACCESS_TOKEN_ERRORS,
-    idempotent = true,
-    envelope = true,
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetComponentAccessTokenRequest {
     /// The third-party platform's app id.
     ///
     /// Wire name `component_appid`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_appid: String,
     /// The third-party platform's app secret.
     ///
     /// Wire name `component_appsecret`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_appsecret: core_http::Secret,
     /// The latest ticket pushed by WeChat (ComponentVerifyTicket); valid 12 h.
     ///
     /// Wire name `component_verify_ticket`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_verify_ticket: core_http::Secret,
+}
+impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
+    type Response = GetComponentAccessTokenResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "GetComponentAccessToken";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/api_component_token";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[];
+    const ERRORS: &'static [(i64, &'static str)] = GET_COMPONENT_ACCESS_TOKEN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetComponentAccessToken",
+            "component_appid",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetComponentAccessToken",
+            "component_appsecret",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetComponentAccessToken",
+            "component_verify_ticket",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("component_appid", &self.component_appid)?;
+        map.serialize_entry("component_appsecret", self.component_appsecret.expose())?;
+        map.serialize_entry(
+            "component_verify_ticket",
+            self.component_verify_ticket.expose(),
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetComponentAccessTokenRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -95,30 +132,58 @@ impl crate::Client {
 /// Document quirks:
 /// - The secret member is named `component_secret` here, not `component_appsecret` as in api_component_token.
 /// - The answer carries only errcode/errmsg.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "StartPushTicket",
-    method = POST,
-    path = "/cgi-bin/component/api_start_push_ticket",
-    body = json,
-    response = StartPushTicketResponse,
-    errors = START_PUSH_TICKET_ERRORS,
-    idempotent = true,
-    envelope = true,
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartPushTicketRequest {
     /// The third-party platform's app id.
     ///
     /// Wire name `component_appid`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_appid: String,
     /// The third-party platform's app secret (note: component_secret).
     ///
     /// Wire name `component_secret`. Sent in the JSON body.
     /// Document quirk: Named `component_secret`, not `component_appsecret`.
-    #[param(json, required)]
     pub component_secret: core_http::Secret,
+}
+impl ::core_http::Endpoint for StartPushTicketRequest {
+    type Response = StartPushTicketResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "StartPushTicket";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/api_start_push_ticket";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[];
+    const ERRORS: &'static [(i64, &'static str)] = START_PUSH_TICKET_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "StartPushTicket",
+            "component_appid",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "StartPushTicket",
+            "component_secret",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("component_appid", &self.component_appid)?;
+        map.serialize_entry("component_secret", self.component_secret.expose())?;
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl StartPushTicketRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -159,25 +224,52 @@ impl crate::Client {
 /// - The token's query name: newer docs use `access_token=`, older docs `component_access_token=`; both appear officially. The spec sends `access_token`.
 /// - expires_in: the docs say 1800, the example shows 600; use the returned value.
 /// - The authorization page redirect returns `auth_code` and `expires_in` \[m\]: seen only in a mirror.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "CreatePreauthCode",
-    method = POST,
-    path = "/cgi-bin/component/api_create_preauthcode",
-    body = json,
-    response = CreatePreauthCodeResponse,
-    errors = CREATE_PREAUTH_CODE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = component_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreatePreauthCodeRequest {
     /// The third-party platform's app id.
     ///
     /// Wire name `component_appid`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_appid: String,
+}
+impl ::core_http::Endpoint for CreatePreauthCodeRequest {
+    type Response = CreatePreauthCodeResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "CreatePreauthCode";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/api_create_preauthcode";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = CREATE_PREAUTH_CODE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "CreatePreauthCode",
+            "component_appid",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("component_appid", &self.component_appid)?;
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl CreatePreauthCodeRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -223,34 +315,63 @@ impl crate::Component {
 /// Document quirks:
 /// - The token's query name: `component_access_token=` here; newer docs use `access_token=`. The spec sends `component_access_token`.
 /// - Persist authorizer_refresh_token: lose it and the owner must authorize again.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "QueryAuth",
-    method = POST,
-    path = "/cgi-bin/component/api_query_auth",
-    body = json,
-    response = QueryAuthResponse,
-    errors = QUERY_AUTH_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(
-        name = "component_access_token",
-        kind = component_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueryAuthRequest {
     /// The third-party platform's app id.
     ///
     /// Wire name `component_appid`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_appid: String,
     /// The authorization code (auth_code) returned to redirect_uri by the authorization page.
     ///
     /// Wire name `authorization_code`. Sent in the JSON body.
-    #[param(json, required)]
     pub authorization_code: core_http::Secret,
+}
+impl ::core_http::Endpoint for QueryAuthRequest {
+    type Response = QueryAuthResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "QueryAuth";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/api_query_auth";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = QUERY_AUTH_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "QueryAuth",
+            "component_appid",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "QueryAuth",
+            "authorization_code",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("component_appid", &self.component_appid)?;
+        map.serialize_entry("authorization_code", self.authorization_code.expose())?;
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl QueryAuthRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -296,39 +417,77 @@ impl crate::Component {
 /// - Token-invalid codes \[v\]: 40001, 40014, 42001 — expire the cached token, refresh, retry once.
 /// - Persist the returned authorizer_refresh_token (it may differ from the one sent).
 /// - 61023: the refresh token is invalid and the owner must authorize again; 61024: the component token must come from api_component_token.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "GetAuthorizerToken",
-    method = POST,
-    path = "/cgi-bin/component/api_authorizer_token",
-    body = json,
-    response = GetAuthorizerTokenResponse,
-    errors = GET_AUTHORIZER_TOKEN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(
-        name = "component_access_token",
-        kind = component_access_token,
-        location = query
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GetAuthorizerTokenRequest {
     /// The third-party platform's app id.
     ///
     /// Wire name `component_appid`. Sent in the JSON body.
-    #[param(json, required)]
     pub component_appid: String,
     /// App id of the authorized mini-program.
     ///
     /// Wire name `authorizer_appid`. Sent in the JSON body.
-    #[param(json, required)]
     pub authorizer_appid: String,
     /// The authorizer's refresh token (from api_query_auth or the last api_authorizer_token call).
     ///
     /// Wire name `authorizer_refresh_token`. Sent in the JSON body.
-    #[param(json, required)]
     pub authorizer_refresh_token: core_http::Secret,
+}
+impl ::core_http::Endpoint for GetAuthorizerTokenRequest {
+    type Response = GetAuthorizerTokenResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "GetAuthorizerToken";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/api_authorizer_token";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "component_access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_AUTHORIZER_TOKEN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "GetAuthorizerToken",
+            "component_appid",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetAuthorizerToken",
+            "authorizer_appid",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "GetAuthorizerToken",
+            "authorizer_refresh_token",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("component_appid", &self.component_appid)?;
+        map.serialize_entry("authorizer_appid", &self.authorizer_appid)?;
+        map.serialize_entry(
+            "authorizer_refresh_token",
+            self.authorizer_refresh_token.expose(),
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl GetAuthorizerTokenRequest {
     /// A request with the required parameters; optional ones are left out.

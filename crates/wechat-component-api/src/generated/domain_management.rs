@@ -20,68 +20,197 @@
 /// - With `get` the domain lists are not needed; the SDK sends none.
 /// - At most 200 domains per list. No IPs; api.weixin.qq.com is refused; ICP filing required; a port may be given, and then only that port works.
 /// - 50 change requests per month (add/delete/set): quota-limited, never retried blindly; `get` is a read.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "ModifyDomain",
-    method = POST,
-    path = "/wxa/modify_domain",
-    body = json,
-    response = ModifyDomainResponse,
-    errors = MODIFY_DOMAIN_ERRORS,
-    idempotent = false,
-    envelope = true,
-    read_when(param = "action", equals = "get"),
-    credential(name = "access_token", kind = authorizer_access_token, location = query),
-    at_least_one(
-        params = "requestdomain, wsrequestdomain, uploaddomain, downloaddomain, udpdomain, tcpdomain",
-        when_param = "action",
-        when_in = "add, delete, set",
-        rule = "add/delete/set need at least one domain list (85017 没有新增域名)"
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModifyDomainRequest {
     /// 操作类型。add 添加、delete 删除、set 覆盖、get 获取。当参数是 get 时不需要填四个域名字段。
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: DomainAction,
     /// request 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `requestdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each an https:// domain such as https://api.example.com (no path).
-    #[param(json, max_items = 200, format = https_url)]
     pub requestdomain: Option<Vec<String>>,
     /// socket 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `wsrequestdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a wss:// domain such as wss://ws.example.com (no path).
-    #[param(json, max_items = 200, format = wss_url)]
     pub wsrequestdomain: Option<Vec<String>>,
     /// uploadFile 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `uploaddomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each an https:// domain such as https://api.example.com (no path).
-    #[param(json, max_items = 200, format = https_url)]
     pub uploaddomain: Option<Vec<String>>,
     /// downloadFile 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `downloaddomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each an https:// domain such as https://api.example.com (no path).
-    #[param(json, max_items = 200, format = https_url)]
     pub downloaddomain: Option<Vec<String>>,
     /// udp 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `udpdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a udp:// domain such as udp://udp.example.com (no path).
-    #[param(json, max_items = 200, format = udp_url)]
     pub udpdomain: Option<Vec<String>>,
     /// tcp 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `tcpdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a tcp:// domain such as tcp://tcp.example.com (no path).
-    #[param(json, max_items = 200, format = tcp_url)]
     pub tcpdomain: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for ModifyDomainRequest {
+    type Response = ModifyDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "ModifyDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/wxa/modify_domain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn is_idempotent(&self) -> bool {
+        Self::IDEMPOTENT
+            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                == ::core::option::Option::Some("get")
+    }
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ModifyDomain",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomain",
+            "requestdomain",
+            self.requestdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "requestdomain",
+            &self.requestdomain,
+            ::core_http::__private::Format::HttpsOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomain",
+            "wsrequestdomain",
+            self.wsrequestdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "wsrequestdomain",
+            &self.wsrequestdomain,
+            ::core_http::__private::Format::WssOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomain",
+            "uploaddomain",
+            self.uploaddomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "uploaddomain",
+            &self.uploaddomain,
+            ::core_http::__private::Format::HttpsOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomain",
+            "downloaddomain",
+            self.downloaddomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "downloaddomain",
+            &self.downloaddomain,
+            ::core_http::__private::Format::HttpsOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomain",
+            "udpdomain",
+            self.udpdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "udpdomain",
+            &self.udpdomain,
+            ::core_http::__private::Format::UdpOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomain",
+            "tcpdomain",
+            self.tcpdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomain",
+            "tcpdomain",
+            &self.tcpdomain,
+            ::core_http::__private::Format::TcpOrigin,
+        )?;
+        let present = self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty());
+        if matches!(
+            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete" | "set")
+        ) && !present
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "ModifyDomain",
+                field: "requestdomain",
+                rule: ::std::string::String::from(
+                    "add/delete/set need at least one domain list (85017 没有新增域名)",
+                ),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.requestdomain.is_some() {
+            map.serialize_entry("requestdomain", &self.requestdomain)?;
+        }
+        if self.wsrequestdomain.is_some() {
+            map.serialize_entry("wsrequestdomain", &self.wsrequestdomain)?;
+        }
+        if self.uploaddomain.is_some() {
+            map.serialize_entry("uploaddomain", &self.uploaddomain)?;
+        }
+        if self.downloaddomain.is_some() {
+            map.serialize_entry("downloaddomain", &self.downloaddomain)?;
+        }
+        if self.udpdomain.is_some() {
+            map.serialize_entry("udpdomain", &self.udpdomain)?;
+        }
+        if self.tcpdomain.is_some() {
+            map.serialize_entry("tcpdomain", &self.tcpdomain)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyDomainRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -216,68 +345,197 @@ impl crate::AuthorizedApp {
 /// - Configure once; re-`set`ting domains that are already live needs a new release. To extend, `get` then `add`. Do not mix with modify_domain.
 /// - The answer carries errcode/errmsg \[verified\]; SDKs parse the same lists as modify_domain \[mirror\], which the SDK decodes when present.
 /// - 50 changes per month (86102): quota-limited.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "ModifyDomainDirectly",
-    method = POST,
-    path = "/wxa/modify_domain_directly",
-    body = json,
-    response = ModifyDomainDirectlyResponse,
-    errors = MODIFY_DOMAIN_DIRECTLY_ERRORS,
-    idempotent = false,
-    envelope = true,
-    read_when(param = "action", equals = "get"),
-    credential(name = "access_token", kind = authorizer_access_token, location = query),
-    at_least_one(
-        params = "requestdomain, wsrequestdomain, uploaddomain, downloaddomain, udpdomain, tcpdomain",
-        when_param = "action",
-        when_in = "add, delete, set",
-        rule = "add/delete/set need at least one domain list"
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModifyDomainDirectlyRequest {
     /// 操作类型。add 添加、delete 删除、set 覆盖、get 获取
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: DomainAction,
     /// request 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `requestdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each an https:// domain such as https://api.example.com (no path).
-    #[param(json, max_items = 200, format = https_url)]
     pub requestdomain: Option<Vec<String>>,
     /// socket 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `wsrequestdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a wss:// domain such as wss://ws.example.com (no path).
-    #[param(json, max_items = 200, format = wss_url)]
     pub wsrequestdomain: Option<Vec<String>>,
     /// uploadFile 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `uploaddomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each an https:// domain such as https://api.example.com (no path).
-    #[param(json, max_items = 200, format = https_url)]
     pub uploaddomain: Option<Vec<String>>,
     /// downloadFile 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `downloaddomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each an https:// domain such as https://api.example.com (no path).
-    #[param(json, max_items = 200, format = https_url)]
     pub downloaddomain: Option<Vec<String>>,
     /// udp 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `udpdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a udp:// domain such as udp://udp.example.com (no path).
-    #[param(json, max_items = 200, format = udp_url)]
     pub udpdomain: Option<Vec<String>>,
     /// tcp 合法域名；当 action 是 get 时不需要此字段
     ///
     /// Wire name `tcpdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a tcp:// domain such as tcp://tcp.example.com (no path).
-    #[param(json, max_items = 200, format = tcp_url)]
     pub tcpdomain: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for ModifyDomainDirectlyRequest {
+    type Response = ModifyDomainDirectlyResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "ModifyDomainDirectly";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/wxa/modify_domain_directly";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_DOMAIN_DIRECTLY_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn is_idempotent(&self) -> bool {
+        Self::IDEMPOTENT
+            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                == ::core::option::Option::Some("get")
+    }
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ModifyDomainDirectly",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomainDirectly",
+            "requestdomain",
+            self.requestdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomainDirectly",
+            "requestdomain",
+            &self.requestdomain,
+            ::core_http::__private::Format::HttpsOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomainDirectly",
+            "wsrequestdomain",
+            self.wsrequestdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomainDirectly",
+            "wsrequestdomain",
+            &self.wsrequestdomain,
+            ::core_http::__private::Format::WssOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomainDirectly",
+            "uploaddomain",
+            self.uploaddomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomainDirectly",
+            "uploaddomain",
+            &self.uploaddomain,
+            ::core_http::__private::Format::HttpsOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomainDirectly",
+            "downloaddomain",
+            self.downloaddomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomainDirectly",
+            "downloaddomain",
+            &self.downloaddomain,
+            ::core_http::__private::Format::HttpsOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomainDirectly",
+            "udpdomain",
+            self.udpdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomainDirectly",
+            "udpdomain",
+            &self.udpdomain,
+            ::core_http::__private::Format::UdpOrigin,
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyDomainDirectly",
+            "tcpdomain",
+            self.tcpdomain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyDomainDirectly",
+            "tcpdomain",
+            &self.tcpdomain,
+            ::core_http::__private::Format::TcpOrigin,
+        )?;
+        let present = self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
+            || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty());
+        if matches!(
+            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete" | "set")
+        ) && !present
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "ModifyDomainDirectly",
+                field: "requestdomain",
+                rule: ::std::string::String::from(
+                    "add/delete/set need at least one domain list",
+                ),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.requestdomain.is_some() {
+            map.serialize_entry("requestdomain", &self.requestdomain)?;
+        }
+        if self.wsrequestdomain.is_some() {
+            map.serialize_entry("wsrequestdomain", &self.wsrequestdomain)?;
+        }
+        if self.uploaddomain.is_some() {
+            map.serialize_entry("uploaddomain", &self.uploaddomain)?;
+        }
+        if self.downloaddomain.is_some() {
+            map.serialize_entry("downloaddomain", &self.downloaddomain)?;
+        }
+        if self.udpdomain.is_some() {
+            map.serialize_entry("udpdomain", &self.udpdomain)?;
+        }
+        if self.tcpdomain.is_some() {
+            map.serialize_entry("tcpdomain", &self.tcpdomain)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyDomainDirectlyRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -367,20 +625,41 @@ impl crate::AuthorizedApp {
 ///
 /// Document quirks:
 /// - The official page lists no body parameter; the SDK sends `{}` (an empty body gives 44002 on get_webviewdomain_confirmfile; whether it does here is not documented \[unverified\]).
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "GetEffectiveDomain",
-    method = POST,
-    path = "/wxa/get_effective_domain",
-    body = json,
-    response = GetEffectiveDomainResponse,
-    errors = GET_EFFECTIVE_DOMAIN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetEffectiveDomainRequest {}
+impl ::core_http::Endpoint for GetEffectiveDomainRequest {
+    type Response = GetEffectiveDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "GetEffectiveDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/wxa/get_effective_domain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_EFFECTIVE_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetEffectiveDomainRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]
@@ -441,37 +720,81 @@ impl crate::AuthorizedApp {
 /// - https only, no port.
 /// - The limit conflicts: the page says at most 300 domains, error 89029 says 100 \[unverified\]; the SDK enforces 100, the stricter.
 /// - The page documents only errcode/errmsg; WxJava parses `webviewdomain` for `get` \[mirror\], which the SDK decodes when present.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "SetWebviewDomain",
-    method = POST,
-    path = "/wxa/setwebviewdomain",
-    body = json,
-    response = SetWebviewDomainResponse,
-    errors = SET_WEBVIEW_DOMAIN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query),
-    at_least_one(
-        params = "webviewdomain",
-        when_param = "action",
-        when_in = "add, delete, set",
-        rule = "add/delete/set need webviewdomain"
-    )
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SetWebviewDomainRequest {
     /// 操作类型：add 添加、delete 删除、set 覆盖、get 获取。如果没有 action 字段参数，则默认将第三方平台登记的小程序业务域名全部添加到授权的小程序中
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json)]
     pub action: Option<DomainAction>,
     /// 小程序业务域名，当 action 参数是 get 时不需要此字段
     ///
     /// Wire name `webviewdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 100 items, each an https:// domain without a port such as https://h5.example.com (no path).
-    #[param(json, max_items = 100, format = https_url_without_port)]
     pub webviewdomain: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for SetWebviewDomainRequest {
+    type Response = SetWebviewDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "SetWebviewDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/wxa/setwebviewdomain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = SET_WEBVIEW_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::max_items(
+            "SetWebviewDomain",
+            "webviewdomain",
+            self.webviewdomain.as_ref().map_or(0, |v| v.len()),
+            100,
+        )?;
+        ::core_http::validate::format(
+            "SetWebviewDomain",
+            "webviewdomain",
+            &self.webviewdomain,
+            ::core_http::__private::Format::HttpsOriginWithoutPort,
+        )?;
+        let present = self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty());
+        if matches!(
+            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete" | "set")
+        ) && !present
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "SetWebviewDomain",
+                field: "webviewdomain",
+                rule: ::std::string::String::from("add/delete/set need webviewdomain"),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        if self.action.is_some() {
+            map.serialize_entry("action", &self.action)?;
+        }
+        if self.webviewdomain.is_some() {
+            map.serialize_entry("webviewdomain", &self.webviewdomain)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl SetWebviewDomainRequest {
     /// A request with every optional parameter left out.
@@ -530,37 +853,85 @@ impl crate::AuthorizedApp {
 /// - Needs the confirm file from get_webviewdomain_confirmfile served at each domain's root with its exact content (86103 otherwise).
 /// - Effective after the next release. Configure once, then `add`.
 /// - Error codes from dtapps/go-library \[mirror\].
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "SetWebviewDomainDirectly",
-    method = POST,
-    path = "/wxa/setwebviewdomain_directly",
-    body = json,
-    response = SetWebviewDomainDirectlyResponse,
-    errors = SET_WEBVIEW_DOMAIN_DIRECTLY_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query),
-    at_least_one(
-        params = "webviewdomain",
-        when_param = "action",
-        when_in = "add, delete, set",
-        rule = "add/delete/set need webviewdomain"
-    )
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SetWebviewDomainDirectlyRequest {
     /// 操作类型：add 添加、delete 删除、set 覆盖、get 获取
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: DomainAction,
     /// 小程序业务域名，当 action 参数是 get 时不需要此字段
     ///
     /// Wire name `webviewdomain`. Sent in the JSON body.
     /// Limits (checked before sending): at most 100 items, each an https:// domain without a port such as https://h5.example.com (no path).
-    #[param(json, max_items = 100, format = https_url_without_port)]
     pub webviewdomain: Option<Vec<String>>,
+}
+impl ::core_http::Endpoint for SetWebviewDomainDirectlyRequest {
+    type Response = SetWebviewDomainDirectlyResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "SetWebviewDomainDirectly";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/wxa/setwebviewdomain_directly";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = SET_WEBVIEW_DOMAIN_DIRECTLY_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "SetWebviewDomainDirectly",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::max_items(
+            "SetWebviewDomainDirectly",
+            "webviewdomain",
+            self.webviewdomain.as_ref().map_or(0, |v| v.len()),
+            100,
+        )?;
+        ::core_http::validate::format(
+            "SetWebviewDomainDirectly",
+            "webviewdomain",
+            &self.webviewdomain,
+            ::core_http::__private::Format::HttpsOriginWithoutPort,
+        )?;
+        let present = self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty());
+        if matches!(
+            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete" | "set")
+        ) && !present
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "SetWebviewDomainDirectly",
+                field: "webviewdomain",
+                rule: ::std::string::String::from("add/delete/set need webviewdomain"),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.webviewdomain.is_some() {
+            map.serialize_entry("webviewdomain", &self.webviewdomain)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl SetWebviewDomainDirectlyRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -610,20 +981,41 @@ impl crate::AuthorizedApp {
 ///
 /// Document quirks:
 /// - The body must not be empty: the SDK sends `{}` (44002 empty post data otherwise).
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "GetWebviewDomainConfirmFile",
-    method = POST,
-    path = "/wxa/get_webviewdomain_confirmfile",
-    body = json,
-    response = GetWebviewDomainConfirmFileResponse,
-    errors = GET_WEBVIEW_DOMAIN_CONFIRM_FILE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = authorizer_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetWebviewDomainConfirmFileRequest {}
+impl ::core_http::Endpoint for GetWebviewDomainConfirmFileRequest {
+    type Response = GetWebviewDomainConfirmFileResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "GetWebviewDomainConfirmFile";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/wxa/get_webviewdomain_confirmfile";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::AuthorizerAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_WEBVIEW_DOMAIN_CONFIRM_FILE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetWebviewDomainConfirmFileRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]

@@ -16,44 +16,96 @@
 /// - The parameter table has no 必填 column; `action` is evidently required, `wxa_jump_h5_domain` is needed for every action but `get` (example 1 sends only `action`).
 /// - Domain lists are one string joined by `;` on the wire; the SDK exposes `Vec<String>`.
 /// - shared/vendor-auth.md: another official page says at most 300 domains \[?\]; this document says 200, which the spec keeps.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "ModifyWxaJumpDomain",
-    method = POST,
-    path = "/cgi-bin/component/modify_wxa_jump_domain",
-    body = json,
-    response = ModifyWxaJumpDomainResponse,
-    errors = MODIFY_WXA_JUMP_DOMAIN_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = component_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModifyWxaJumpDomainRequest {
     /// 操作类型。可选值：add 添加、delete 删除、set 覆盖、get 获取
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: JumpDomainAction,
     /// 最多可以添加200个小程序业务域名，以;隔开。注意：域名不需带有http:// 等协议内容，也不能在域名末尾附加详细的 URI 地址，严格按照类似 www.qq.com 的写法。
     ///
     /// Wire name `wxa_jump_h5_domain`, sent as one string joined by `;`. Sent in the JSON body.
     /// Limits (checked before sending): at most 200 items, each a bare host such as www.qq.com (no scheme, no path).
     /// Required unless `action = "get"`.
-    #[param(
-        json,
-        join = ";",
-        required,
-        optional_when(param = "action", equals = "get"),
-        max_items = 200,
-        format = bare_host
-    )]
     pub wxa_jump_h5_domain: Option<Vec<String>>,
     /// 是否同时修改“全网发布版本的值”。（false：只改“测试版”；true：同时改“测试版”和“全网发布版”）省略时，默认为false。
     ///
     /// Wire name `is_modify_published_together`. Sent in the JSON body.
-    #[param(json)]
     pub is_modify_published_together: Option<bool>,
+}
+impl ::core_http::Endpoint for ModifyWxaJumpDomainRequest {
+    type Response = ModifyWxaJumpDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "ModifyWxaJumpDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/modify_wxa_jump_domain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_WXA_JUMP_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ModifyWxaJumpDomain",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "ModifyWxaJumpDomain",
+            "wxa_jump_h5_domain",
+            self.wxa_jump_h5_domain.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyWxaJumpDomain",
+            "wxa_jump_h5_domain",
+            self.wxa_jump_h5_domain.as_ref().map_or(0, |v| v.len()),
+            200,
+        )?;
+        ::core_http::validate::format(
+            "ModifyWxaJumpDomain",
+            "wxa_jump_h5_domain",
+            &::core_http::validate::JoinedItems(&self.wxa_jump_h5_domain),
+            ::core_http::__private::Format::BareHost,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.wxa_jump_h5_domain.is_some() {
+            map.serialize_entry(
+                "wxa_jump_h5_domain",
+                &::core_http::wire::Joined(&self.wxa_jump_h5_domain, ";"),
+            )?;
+        }
+        if self.is_modify_published_together.is_some() {
+            map.serialize_entry(
+                "is_modify_published_together",
+                &self.is_modify_published_together,
+            )?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyWxaJumpDomainRequest {
     /// A request with the required parameters; optional ones are left out.

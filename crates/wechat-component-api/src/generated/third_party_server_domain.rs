@@ -18,45 +18,101 @@
 /// - Deleting a domain that is not there succeeds (errcode 0).
 /// - 50 changes per month: quota-limited; `get` is a read.
 /// - No per-endpoint error table was found \[unverified\]; the common codes apply.
-#[derive(Debug, Clone, PartialEq, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "ModifyWxaServerDomain",
-    method = POST,
-    path = "/cgi-bin/component/modify_wxa_server_domain",
-    body = json,
-    response = ModifyWxaServerDomainResponse,
-    errors = MODIFY_WXA_SERVER_DOMAIN_ERRORS,
-    idempotent = false,
-    envelope = true,
-    read_when(param = "action", equals = "get"),
-    credential(name = "access_token", kind = component_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModifyWxaServerDomainRequest {
     /// 操作类型。可选值：add 添加、delete 删除、set 覆盖、get 获取
     ///
     /// Wire name `action`. Sent in the JSON body.
-    #[param(json, required)]
     pub action: ServerDomainAction,
     /// 最多可以添加1000个服务器域名，以;隔开。注意：域名不需带有http://等协议内容，也不能在域名末尾附加详细的URI地址，严格按照类似www.qq.com的写法。
     ///
     /// Wire name `wxa_server_domain`, sent as one string joined by `;`. Sent in the JSON body.
     /// Limits (checked before sending): at most 1000 items, each a bare host such as www.qq.com (no scheme, no path).
     /// Required unless `action = "get"`.
-    #[param(
-        json,
-        join = ";",
-        required,
-        optional_when(param = "action", equals = "get"),
-        max_items = 1000,
-        format = bare_host
-    )]
     pub wxa_server_domain: Option<Vec<String>>,
     /// 是否同时修改“全网发布版本的值”。（false：只改“测试版”；true：同时改“测试版”和“全网发布版”）省略时，默认为false。
     ///
     /// Wire name `is_modify_published_together`. Sent in the JSON body.
-    #[param(json)]
     pub is_modify_published_together: Option<bool>,
+}
+impl ::core_http::Endpoint for ModifyWxaServerDomainRequest {
+    type Response = ModifyWxaServerDomainResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "ModifyWxaServerDomain";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/modify_wxa_server_domain";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = MODIFY_WXA_SERVER_DOMAIN_ERRORS;
+    const IDEMPOTENT: bool = false;
+    fn is_idempotent(&self) -> bool {
+        Self::IDEMPOTENT
+            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                == ::core::option::Option::Some("get")
+    }
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core_http::validate::required(
+            "ModifyWxaServerDomain",
+            "action",
+            true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::validate::required(
+            "ModifyWxaServerDomain",
+            "wxa_server_domain",
+            self.wxa_server_domain.is_some(),
+            ::core::option::Option::Some((
+                "action = get",
+                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                    == ::core::option::Option::Some("get"),
+            )),
+        )?;
+        ::core_http::validate::max_items(
+            "ModifyWxaServerDomain",
+            "wxa_server_domain",
+            self.wxa_server_domain.as_ref().map_or(0, |v| v.len()),
+            1000,
+        )?;
+        ::core_http::validate::format(
+            "ModifyWxaServerDomain",
+            "wxa_server_domain",
+            &::core_http::validate::JoinedItems(&self.wxa_server_domain),
+            ::core_http::__private::Format::BareHost,
+        )?;
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("action", &self.action)?;
+        if self.wxa_server_domain.is_some() {
+            map.serialize_entry(
+                "wxa_server_domain",
+                &::core_http::wire::Joined(&self.wxa_server_domain, ";"),
+            )?;
+        }
+        if self.is_modify_published_together.is_some() {
+            map.serialize_entry(
+                "is_modify_published_together",
+                &self.is_modify_published_together,
+            )?;
+        }
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
 }
 impl ModifyWxaServerDomainRequest {
     /// A request with the required parameters; optional ones are left out.
@@ -123,20 +179,41 @@ impl crate::Component {
 ///
 /// Document quirks:
 /// - The page lists no body; the SDK sends `{}`.
-#[derive(Debug, Clone, PartialEq, Default, core_http::Endpoint)]
-#[endpoint(
-    vendor = wechat,
-    name = "GetDomainConfirmFile",
-    method = POST,
-    path = "/cgi-bin/component/get_domain_confirmfile",
-    body = json,
-    response = GetDomainConfirmFileResponse,
-    errors = GET_DOMAIN_CONFIRM_FILE_ERRORS,
-    idempotent = true,
-    envelope = true,
-    credential(name = "access_token", kind = component_access_token, location = query)
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GetDomainConfirmFileRequest {}
+impl ::core_http::Endpoint for GetDomainConfirmFileRequest {
+    type Response = GetDomainConfirmFileResponse;
+    const VENDOR: ::core_http::Vendor = ::core_http::Vendor::Wechat;
+    const NAME: &'static str = "GetDomainConfirmFile";
+    const METHOD: ::core_http::Method = ::core_http::Method::Post;
+    const PATH: &'static str = "/cgi-bin/component/get_domain_confirmfile";
+    const BODY: ::core_http::BodyKind = ::core_http::BodyKind::Json;
+    const CREDENTIALS: &'static [::core_http::CredentialParam] = &[
+        ::core_http::CredentialParam {
+            name: "access_token",
+            kind: ::core_http::CredentialKind::ComponentAccessToken,
+            location: ::core_http::Location::Query,
+        },
+    ];
+    const ERRORS: &'static [(i64, &'static str)] = GET_DOMAIN_CONFIRM_FILE_ERRORS;
+    const IDEMPOTENT: bool = true;
+    fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+        ::core::result::Result::Ok(())
+    }
+    fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
+    fn write_form(&self, _form: &mut ::core_http::ParamSink<'_>) {}
+    fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+    fn decode(
+        raw: ::core_http::RawResponse,
+    ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+        ::core_http::envelope::decode_json::<Self>(raw)
+    }
+}
 impl GetDomainConfirmFileRequest {
     /// A request with every optional parameter left out.
     #[allow(clippy::new_without_default)]

@@ -8,7 +8,7 @@ use miniapp_spec::{
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use super::emit::{doc, ident};
+use crate::module::{doc, ident};
 
 fn endpoint<'a>(spec: &'a SpecFile, call: &ResourceCall) -> Result<&'a Endpoint> {
     spec.endpoints

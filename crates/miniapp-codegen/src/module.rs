@@ -1,4 +1,5 @@
-//! Spec types to Rust tokens.
+//! A spec file to its generated module: request types (with their `Endpoint` impl from
+//! [`crate::endpoint`]), responses, objects, enums, error tables, handle methods, push events.
 
 use anyhow::{bail, Result};
 use miniapp_spec::{
@@ -6,6 +7,8 @@ use miniapp_spec::{
     Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
 };
 use proc_macro2::{Ident, Span, TokenStream};
+
+use crate::endpoint::EndpointModel;
 use quote::{format_ident, quote};
 
 pub(crate) fn ident(name: &str) -> Result<Ident> {
@@ -375,77 +378,118 @@ fn enumeration(e: &EnumType) -> Result<TokenStream> {
     })
 }
 
-fn location_ident(l: Location) -> Ident {
-    Ident::new(
-        match l {
-            Location::Query => "query",
-            Location::Form => "form",
-            Location::Json => "json",
+/// The endpoint model `miniapp-codegen` writes the `Endpoint` impl from: the same model the
+/// derive macro builds from a hand-written struct.
+fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<EndpointModel> {
+    use crate::endpoint as m;
+    let span = Span::call_site();
+    let answer = match ep.response {
+        ResponseKind::BinaryOrJsonError => m::Answer::Binary,
+        ResponseKind::BareJson => {
+            m::Answer::BareJson(syn::parse_str(&format!("{}Response", ep.name))?)
+        }
+        _ => m::Answer::Envelope(syn::parse_str(&format!("{}Response", ep.name))?),
+    };
+    let loc = |l: Location| match l {
+        Location::Query => m::Loc::Query,
+        Location::Form => m::Loc::Form,
+        Location::Json => m::Loc::Json,
+    };
+    let condition = |c: &miniapp_spec::Condition| m::Condition {
+        param: c.param.clone(),
+        equals: c.equals.clone(),
+        span,
+    };
+    let params = ep
+        .params
+        .iter()
+        .map(|p| {
+            let mandatory = p.required && p.optional_when.is_none();
+            Ok(m::Param {
+                ident: ident(&p.rust_ident())?,
+                shape: m::Shape {
+                    optional: !mandatory,
+                    list: matches!(p.type_ref()?, TypeRef::List(_)),
+                    secret: p.secret,
+                },
+                loc: loc(p.location.expect("validated by the spec loader")),
+                wire: p.name.clone(),
+                join: p.join.clone(),
+                json_string: p.json_string,
+                required: p.required,
+                optional_when: p.optional_when.as_ref().map(condition),
+                limits: m::Limits {
+                    max_items: p.limits.max_items.map(u64::from),
+                    min_chars: p.limits.min_chars.map(u64::from),
+                    max_chars: p.limits.max_chars.map(u64::from),
+                    min: p.limits.min,
+                    max: p.limits.max,
+                    format: p.limits.format.map(|f| f.rules()),
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EndpointModel {
+        ty: format_ident!("{}Request", ep.name),
+        name: ep.name.clone(),
+        vendor: Ident::new(
+            match spec.vendor {
+                Vendor::Wechat => "Wechat",
+                Vendor::Baidu => "Baidu",
+                Vendor::Kuaishou => "Kuaishou",
+            },
+            span,
+        ),
+        method: match ep.method {
+            Method::GET => m::HttpMethod::Get,
+            Method::POST => m::HttpMethod::Post,
         },
-        Span::call_site(),
-    )
+        path: ep.path.clone(),
+        body: match ep.body {
+            BodyKind::None => m::Body::None,
+            BodyKind::Json => m::Body::Json,
+            BodyKind::Form => m::Body::Form,
+        },
+        body_span: span,
+        answer,
+        errors: Some(errors_const.clone().into()),
+        idempotent: ep.idempotency == Idempotency::Idempotent,
+        read_when: ep.read_when.as_ref().map(condition),
+        credentials: ep
+            .credentials
+            .iter()
+            .map(|c| m::Credential {
+                name: c.name.clone(),
+                kind: match c.kind {
+                    CredentialKind::ComponentAccessToken => m::CredentialKind::ComponentAccessToken,
+                    CredentialKind::AuthorizerAccessToken => {
+                        m::CredentialKind::AuthorizerAccessToken
+                    }
+                    CredentialKind::ComponentAppId => m::CredentialKind::ComponentAppId,
+                },
+                location: loc(c.location),
+                span,
+            })
+            .collect(),
+        rules: ep
+            .rules
+            .iter()
+            .map(|r| m::AtLeastOne {
+                params: r.at_least_one_of.clone(),
+                when: r.when.as_ref().map(|w| (w.param.clone(), w.values.clone())),
+                rule: r.description.clone(),
+                span,
+            })
+            .collect(),
+        params,
+    })
 }
 
 fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<TokenStream> {
     let name = format_ident!("{}Request", ep.name);
-    let response = if ep.response == ResponseKind::BinaryOrJsonError {
-        quote!(binary)
-    } else {
-        let r = format_ident!("{}Response", ep.name);
-        quote!(#r)
-    };
-    let vendor = Ident::new(spec.vendor.as_str(), Span::call_site());
-    let method = Ident::new(
-        match ep.method {
-            Method::GET => "GET",
-            Method::POST => "POST",
-        },
-        Span::call_site(),
-    );
-    let body = Ident::new(
-        match ep.body {
-            BodyKind::None => "none",
-            BodyKind::Json => "json",
-            BodyKind::Form => "form",
-        },
-        Span::call_site(),
-    );
-    let path = &ep.path;
-    let op = &ep.name;
-    let idempotent = ep.idempotency == Idempotency::Idempotent;
-    let envelope = ep.response != ResponseKind::BareJson;
-    let read_when = ep.read_when.as_ref().map(|c| {
-        let (param, equals) = (&c.param, &c.equals);
-        quote!(read_when(param = #param, equals = #equals),)
-    });
-    let creds = ep
-        .credentials
-        .iter()
-        .map(|c| {
-            let cname = &c.name;
-            let kind = Ident::new(
-                match c.kind {
-                    CredentialKind::ComponentAccessToken => "component_access_token",
-                    CredentialKind::AuthorizerAccessToken => "authorizer_access_token",
-                    CredentialKind::ComponentAppId => "component_app_id",
-                },
-                Span::call_site(),
-            );
-            let loc = location_ident(c.location);
-            quote!(credential(name = #cname, kind = #kind, location = #loc))
-        })
-        .chain(ep.rules.iter().map(|r| {
-            let params = r.at_least_one_of.join(", ");
-            let text = &r.description;
-            match &r.when {
-                Some(w) => {
-                    let (p, v) = (&w.param, w.values.join(", "));
-                    quote!(at_least_one(params = #params, when_param = #p, when_in = #v, rule = #text))
-                }
-                None => quote!(at_least_one(params = #params, rule = #text)),
-            }
-        }))
-        .collect::<Vec<_>>();
+    let model = endpoint_model(spec, ep, errors_const)?;
+    let endpoint_impl = crate::endpoint::impl_endpoint(&model)
+        .map_err(|e| anyhow::anyhow!("endpoint `{}`: {e}", ep.name))?;
 
     let mut fields = Vec::new();
     let mut ctor_args = Vec::new();
@@ -460,50 +504,6 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
         } else {
             quote!(Option<#inner>)
         };
-        let loc = location_ident(p.location.expect("validated by the spec loader"));
-        let mut args = vec![quote!(#loc)];
-        if p.rust_ident() != p.name {
-            let wire = &p.name;
-            args.push(quote!(name = #wire));
-        }
-        if let Some(sep) = &p.join {
-            args.push(quote!(join = #sep));
-        }
-        if p.json_string {
-            args.push(quote!(json_string));
-        }
-        if p.required {
-            args.push(quote!(required));
-        }
-        if let Some(c) = &p.optional_when {
-            let (a, b) = (&c.param, &c.equals);
-            args.push(quote!(optional_when(param = #a, equals = #b)));
-        }
-        let l = &p.limits;
-        if let Some(n) = l.max_items {
-            let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
-            args.push(quote!(max_items = #n));
-        }
-        if let Some(n) = l.min_chars {
-            let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
-            args.push(quote!(min_chars = #n));
-        }
-        if let Some(n) = l.max_chars {
-            let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
-            args.push(quote!(max_chars = #n));
-        }
-        if let Some(n) = l.min {
-            let n = proc_macro2::Literal::i64_unsuffixed(n);
-            args.push(quote!(min = #n));
-        }
-        if let Some(n) = l.max {
-            let n = proc_macro2::Literal::i64_unsuffixed(n);
-            args.push(quote!(max = #n));
-        }
-        if let Some(format) = l.format {
-            let name = format_ident!("{}", format.rules().name());
-            args.push(quote!(format = #name));
-        }
         let mut note = wire_note(p);
         note.push_str(&format!(
             " Sent in the {}.",
@@ -516,7 +516,6 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
         let d = field_doc(p, note);
         fields.push(quote! {
             #d
-            #[param(#(#args),*)]
             pub #fname: #rust_ty,
         });
         if mandatory && p.secret {
@@ -567,14 +566,12 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     };
     Ok(quote! {
         #d
-        #[derive(Debug, Clone, PartialEq, #derive_default core_http::Endpoint)]
-        #[endpoint(vendor = #vendor, name = #op, method = #method, path = #path, body = #body,
-                   response = #response, errors = #errors_const, idempotent = #idempotent,
-                   envelope = #envelope, #read_when
-                   #(#creds),*)]
+        #[derive(Debug, Clone, PartialEq, #derive_default)]
         pub struct #name {
             #(#fields)*
         }
+
+        #endpoint_impl
 
         impl #name {
             #[doc = #ctor_doc]
