@@ -35,8 +35,9 @@ fn expected(fault: &Fault) -> (&'static str, usize, usize) {
         Fault::Slow(_) => ("transport", 3, 1),
         Fault::ResetBeforeResponse | Fault::ResetMidBody => ("transport", 3, 1),
         Fault::Truncated | Fault::NotJson | Fault::HtmlPage => ("decode", 1, 1),
-        // Baidu documents no busy code: a vendor error like any other.
-        Fault::Busy => ("vendor", 1, 1),
+        // Baidu documents no busy code: the sandbox's busy answer is a 503 with the envelope,
+        // transient by its status.
+        Fault::Busy => ("vendor", 3, 1),
         // A caller's static token is never refreshed.
         Fault::ExpiredToken => ("vendor", 1, 1),
         _ => unreachable!(),

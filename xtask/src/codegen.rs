@@ -30,7 +30,7 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         }
     }
     // Generated files whose spec is gone.
-    for dir in miniapp_codegen::generated_dirs(root) {
+    for dir in miniapp_codegen::generated_dirs(root)? {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
             if !files.contains_key(&path) {

@@ -45,7 +45,7 @@ pub use core_http::{
 pub use generated::*;
 
 /// Production base URL.
-pub const BASE_URL: &str = "https://openapi.baidu.com";
+pub const BASE_URL: &str = core_http::Vendor::Baidu.facts().base_url;
 
 /// Decodes a push-event body received at the platform's event URL (`basic_info::Event`).
 pub fn parse_event(body: &[u8]) -> Result<basic_info::Event, core_http::push::PushError> {

@@ -5,63 +5,7 @@ use std::fmt;
 use bytes::Bytes;
 use serde::ser::SerializeMap;
 
-use crate::{Error, InvalidRequest};
-
-/// The vendor whose envelope and conventions an endpoint follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Vendor {
-    /// WeChat Open Platform: `errcode`/`errmsg` at the top level, `0` (or absent) is success.
-    Wechat,
-    /// Baidu Smart Program: `errno`/`msg`/`data`, `0` is success.
-    Baidu,
-    /// Kuaishou: `result`/`error_msg`, `1` is success.
-    Kuaishou,
-}
-
-impl Vendor {
-    /// The vendor's codes for "access token invalid or expired": the SDK invalidates a
-    /// provider's token on these and retries once.
-    pub const fn token_invalid_codes(self) -> &'static [i64] {
-        match self {
-            // 40001 invalid credential, 40014 invalid access_token, 42001 access_token expired.
-            Vendor::Wechat => &[40001, 40014, 42001],
-            // Gateway 110 token invalid, 111 token expired [m]; errno 44002 revoked,
-            // 44003 expired, 44004 auth failed.
-            Vendor::Baidu => &[110, 111, 44002, 44003, 44004],
-            // 100200102 invalid token, 100200108 access_token expired [m].
-            Vendor::Kuaishou => &[100200102, 100200108],
-        }
-    }
-
-    /// Whether the vendor refused a refresh token for good (the authorization is lost): WeChat
-    /// 61023 "refresh_token is invalid"; Baidu OAuth `invalid_grant`; Kuaishou 100200113
-    /// "refresh_token expired" (unverified: Kuaishou's general OAuth table; its mini-program documents
-    /// name none).
-    pub fn is_refresh_token_refused(self, error: &crate::VendorError) -> bool {
-        match self {
-            Vendor::Wechat => error.code == 61023,
-            Vendor::Baidu => {
-                error.code == 0 && error.message.split(':').next() == Some("invalid_grant")
-            }
-            Vendor::Kuaishou => error.code == 100200113,
-        }
-    }
-
-    /// Whether `code` means the token was invalid or expired.
-    pub fn is_token_invalid(self, code: i64) -> bool {
-        self.token_invalid_codes().contains(&code)
-    }
-}
-
-impl fmt::Display for Vendor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Vendor::Wechat => "wechat",
-            Vendor::Baidu => "baidu",
-            Vendor::Kuaishou => "kuaishou",
-        })
-    }
-}
+use crate::{Error, InvalidRequest, Vendor};
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

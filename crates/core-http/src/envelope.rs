@@ -1,4 +1,5 @@
-//! Each vendor's response envelope, decoded here once for every endpoint.
+//! Each vendor's response envelope, decoded here once for every endpoint, by the member names
+//! of its `vendor.toml` ([`crate::vendor::VendorFacts::envelope`]).
 //!
 //! The HTTP status comes first: a non-2xx answer is never a success. It is the vendor's error
 //! when the body is the vendor's error envelope, and [`Error::Http`] otherwise.
@@ -10,39 +11,147 @@
 
 use std::borrow::Cow;
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::vendor::{EnvelopeFacts, EnvelopeShape};
 use crate::{Binary, Endpoint, Error, RawResponse, Vendor, VendorError};
 
-#[derive(Deserialize)]
-struct WechatHead<'a> {
-    errcode: Option<i64>,
+/// The status members of an answer, read by the vendor's member names
+/// ([`EnvelopeFacts`]); everything else is skipped unparsed.
+#[derive(Default)]
+struct Head<'a> {
+    code: Option<i64>,
     // Borrowed: a successful answer's "ok" costs no allocation.
-    #[serde(borrow)]
-    errmsg: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct KuaishouHead<'a> {
-    result: Option<i64>,
-    #[serde(borrow)]
-    error_msg: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "errorMsg")]
-    error_msg_camel: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct BaiduEnvelope<'a> {
-    errno: Option<i64>,
-    msg: Option<String>,
-    #[serde(borrow)]
+    message: Option<Cow<'a, str>>,
+    /// Which of the message spellings `message` is (lower is preferred).
+    message_rank: usize,
     data: Option<&'a RawValue>,
-    error_code: Option<i64>,
-    error_msg: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
+    gateway_code: Option<i64>,
+    gateway_message: Option<Cow<'a, str>>,
+    oauth_error: Option<Cow<'a, str>>,
+    oauth_description: Option<Cow<'a, str>>,
+}
+
+/// Text borrowed from the input when it has no escapes.
+struct Text;
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// `null` or text.
+struct OptionalText;
+
+impl<'de> DeserializeSeed<'de> for OptionalText {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionalText {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Text.deserialize(d).map(Some)
+    }
+}
+
+/// Reads a [`Head`] with one vendor's member names.
+struct HeadSeed(&'static EnvelopeFacts);
+
+impl<'de> DeserializeSeed<'de> for HeadSeed {
+    type Value = Head<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadSeed {
+    type Value = Head<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let e = self.0;
+        let mut head = Head::default();
+        while let Some(key) = map.next_key_seed(Text)? {
+            let key = key.as_ref();
+            if key == e.code {
+                head.code = map.next_value()?;
+            } else if let Some(rank) = e.messages.iter().position(|m| *m == key) {
+                let message = map.next_value_seed(OptionalText)?;
+                if message.is_some() && (head.message.is_none() || rank < head.message_rank) {
+                    (head.message, head.message_rank) = (message, rank);
+                }
+            } else if !e.data.is_empty() && key == e.data {
+                head.data = map.next_value()?;
+            } else if e.gateway.is_some_and(|(code, _)| code == key) {
+                head.gateway_code = map.next_value()?;
+            } else if e.gateway.is_some_and(|(_, message)| message == key) {
+                head.gateway_message = map.next_value_seed(OptionalText)?;
+            } else if e.oauth.is_some_and(|(error, _)| error == key) {
+                head.oauth_error = map.next_value_seed(OptionalText)?;
+            } else if e.oauth.is_some_and(|(_, description)| description == key) {
+                head.oauth_description = map.next_value_seed(OptionalText)?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(head)
+    }
+}
+
+impl<'a> Head<'a> {
+    /// The head of `text` (a whole JSON object, nothing after it).
+    fn read(envelope: &'static EnvelopeFacts, text: &'a str) -> Result<Head<'a>, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let head = HeadSeed(envelope)
+            .deserialize(&mut de)
+            .map_err(|e| e.to_string())?;
+        de.end().map_err(|e| e.to_string())?;
+        Ok(head)
+    }
+
+    /// The gateway's or OAuth's error, which come before the envelope's status.
+    fn foreign_error(&mut self) -> Option<Payload<'a>> {
+        if let Some(code) = self.gateway_code {
+            let message = self.gateway_message.take().unwrap_or_default();
+            return Some(Payload::Failed(code, message.into_owned()));
+        }
+        let error = self.oauth_error.take().filter(|e| is_oauth_code(e))?;
+        let description = self.oauth_description.take().map(Cow::into_owned);
+        // OAuth-style error: no numeric code (0), the text kept.
+        Some(Payload::Failed(
+            0,
+            oauth_message(error.into_owned(), description),
+        ))
+    }
 }
 
 /// The outcome of reading an envelope: the payload JSON to decode, or the vendor's error.
@@ -135,55 +244,28 @@ fn leading_status(text: &str, key: &str) -> Option<i64> {
 
 /// Reads the vendor envelope of `text`; `Err` when it is not one (its status member absent).
 fn read_envelope(vendor: Vendor, text: &str) -> Result<Payload<'_>, String> {
-    let not_json = |e: serde_json::Error| e.to_string();
-    match vendor {
-        Vendor::Wechat if leading_status(text, "errcode") == Some(0) => {
-            return Ok(Payload::Json(Some(text)))
-        }
-        Vendor::Kuaishou if leading_status(text, "result") == Some(1) => {
-            return Ok(Payload::Json(Some(text)))
-        }
-        _ => {}
+    let facts = vendor.facts();
+    let e = &facts.envelope;
+    if e.shape == EnvelopeShape::Flat && leading_status(text, e.code) == Some(e.success) {
+        return Ok(Payload::Json(Some(text)));
     }
-    Ok(match vendor {
-        Vendor::Wechat => {
-            let head: WechatHead<'_> = serde_json::from_str(text).map_err(not_json)?;
-            match head.errcode {
-                Some(code) if code != 0 => {
-                    Payload::Failed(code, head.errmsg.unwrap_or_default().into_owned())
-                }
-                // WeChat's token endpoints answer success without `errcode`.
-                _ => Payload::Json(Some(text)),
-            }
-        }
-        Vendor::Kuaishou => {
-            let head: KuaishouHead<'_> = serde_json::from_str(text).map_err(not_json)?;
-            match head.result {
-                Some(1) => Payload::Json(Some(text)),
-                Some(code) => Payload::Failed(
-                    code,
-                    head.error_msg
-                        .or(head.error_msg_camel)
-                        .unwrap_or_default()
-                        .into_owned(),
-                ),
-                None => return Err("missing `result` in the Kuaishou envelope".into()),
-            }
-        }
-        Vendor::Baidu => {
-            let env: BaiduEnvelope<'_> = serde_json::from_str(text).map_err(not_json)?;
-            if let Some(code) = env.error_code {
-                Payload::Failed(code, env.error_msg.unwrap_or_default())
-            } else if let Some(error) = env.error.filter(|e| is_oauth_code(e)) {
-                // OAuth-style error: no numeric code (0), the text kept.
-                Payload::Failed(0, oauth_message(error, env.error_description))
-            } else {
-                match env.errno {
-                    Some(0) => Payload::Json(env.data.map(RawValue::get)),
-                    Some(code) => Payload::Failed(code, env.msg.unwrap_or_default()),
-                    None => return Err("missing `errno` in the Baidu envelope".into()),
-                }
-            }
+    let mut head = Head::read(e, text)?;
+    if let Some(failed) = head.foreign_error() {
+        return Ok(failed);
+    }
+    Ok(match head.code {
+        Some(code) if code == e.success => Payload::Json(match e.shape {
+            EnvelopeShape::Flat => Some(text),
+            EnvelopeShape::Wrapped => head.data.map(RawValue::get),
+        }),
+        Some(code) => Payload::Failed(code, head.message.unwrap_or_default().into_owned()),
+        // WeChat's token endpoints answer success without `errcode`.
+        None if e.absent_is_success => Payload::Json(Some(text)),
+        None => {
+            return Err(format!(
+                "missing `{}` in the {} envelope",
+                e.code, facts.title
+            ))
         }
     })
 }
@@ -255,14 +337,6 @@ where
     }
 }
 
-#[derive(Deserialize)]
-struct OAuthError {
-    error: Option<String>,
-    error_description: Option<String>,
-    error_code: Option<i64>,
-    error_msg: Option<String>,
-}
-
 /// Decodes a JSON answer without the vendor envelope (Baidu `oauth/token`): the body is the
 /// response itself, and `{error, error_description}` (or a gateway `error_code`) is the
 /// error. The status rules of [`decode_json`] apply.
@@ -271,24 +345,16 @@ where
     E: Endpoint,
     E::Response: DeserializeOwned,
 {
-    let head: OAuthError =
-        serde_json::from_slice(&raw.body).map_err(|e| not_envelope::<E>(&raw, e.to_string()))?;
-    if let Some(code) = head.error_code {
-        return Err(vendor_error::<E>(
-            &raw,
-            code,
-            head.error_msg.unwrap_or_default(),
-        ));
-    }
-    if let Some(error) = head.error.filter(|e| is_oauth_code(e)) {
-        let message = oauth_message(error, head.error_description);
-        return Err(vendor_error::<E>(&raw, 0, message));
+    let text =
+        std::str::from_utf8(&raw.body).map_err(|e| not_envelope::<E>(&raw, e.to_string()))?;
+    let mut head = Head::read(&E::VENDOR.facts().envelope, text)
+        .map_err(|message| not_envelope::<E>(&raw, message))?;
+    if let Some(Payload::Failed(code, message)) = head.foreign_error() {
+        return Err(vendor_error::<E>(&raw, code, message));
     }
     if !raw.is_success() {
         return Err(http_error::<E>(&raw));
     }
-    let text =
-        std::str::from_utf8(&raw.body).map_err(|e| not_envelope::<E>(&raw, e.to_string()))?;
     decode_payload::<E, E::Response>(&raw, Some(text))
 }
 
@@ -332,7 +398,94 @@ pub fn decode_binary<E: Endpoint>(raw: RawResponse) -> Result<Binary, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::leading_status;
+    use super::*;
+
+    fn failed(vendor: Vendor, text: &str) -> (i64, String) {
+        match read_envelope(vendor, text) {
+            Ok(Payload::Failed(code, message)) => (code, message),
+            Ok(Payload::Json(json)) => panic!("{text}: a success with {json:?}"),
+            Err(e) => panic!("{text}: not an envelope: {e}"),
+        }
+    }
+
+    fn payload(vendor: Vendor, text: &str) -> Option<&str> {
+        match read_envelope(vendor, text) {
+            Ok(Payload::Json(json)) => json,
+            Ok(Payload::Failed(code, m)) => panic!("{text}: failed {code} {m}"),
+            Err(e) => panic!("{text}: not an envelope: {e}"),
+        }
+    }
+
+    /// The member names come from each vendor's `vendor.toml`: what the sandbox writes is what
+    /// the client reads.
+    #[test]
+    fn envelopes_are_read_by_the_vendor_files_member_names() {
+        // WeChat: flat, absent errcode is success (token endpoints), status anywhere.
+        let token = r#"{"component_access_token":"x","expires_in":7200}"#;
+        assert_eq!(payload(Vendor::Wechat, token), Some(token));
+        let late = r#"{"domain":[],"errcode":0,"errmsg":"ok"}"#;
+        assert_eq!(payload(Vendor::Wechat, late), Some(late));
+        assert_eq!(
+            failed(Vendor::Wechat, r#"{"errmsg":"system error","errcode":-1}"#),
+            (-1, "system error".into())
+        );
+        // Escaped member names and messages decode like plain ones.
+        assert_eq!(
+            failed(Vendor::Wechat, r#"{"err\u0063ode":40001,"errmsg":"a\"b"}"#),
+            (40001, "a\"b".into())
+        );
+        // Kuaishou: `error_msg` is preferred to `errorMsg`, wherever each is.
+        assert_eq!(
+            failed(
+                Vendor::Kuaishou,
+                r#"{"errorMsg":"camel","result":2,"error_msg":"snake"}"#
+            ),
+            (2, "snake".into())
+        );
+        assert_eq!(
+            failed(Vendor::Kuaishou, r#"{"result":2,"errorMsg":"camel"}"#),
+            (2, "camel".into())
+        );
+        assert!(read_envelope(Vendor::Kuaishou, r#"{"error_msg":"x"}"#)
+            .err()
+            .unwrap()
+            .contains("missing `result` in the Kuaishou envelope"));
+        // Baidu: wrapped; gateway and OAuth errors first.
+        assert_eq!(
+            payload(
+                Vendor::Baidu,
+                r#"{"errno":0,"msg":"success","data":{"a":1}}"#
+            ),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(
+            payload(Vendor::Baidu, r#"{"errno":0,"msg":"success"}"#),
+            None
+        );
+        assert_eq!(
+            failed(
+                Vendor::Baidu,
+                r#"{"error_code":111,"error_msg":"Access token expired"}"#
+            ),
+            (111, "Access token expired".into())
+        );
+        assert_eq!(
+            failed(
+                Vendor::Baidu,
+                r#"{"error":"invalid_grant","error_description":"used"}"#
+            ),
+            (0, "invalid_grant: used".into())
+        );
+        // Not the envelope: trailing text, a string status, not an object.
+        for text in [
+            r#"{"errno":0} x"#,
+            r#"{"errno":"0"}"#,
+            "[]",
+            r#"{"error":"not found"}"#,
+        ] {
+            assert!(read_envelope(Vendor::Baidu, text).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn leading_status_reads_only_a_first_integer_member() {

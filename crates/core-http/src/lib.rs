@@ -6,29 +6,45 @@
 //! - [`Endpoint`]: what a request type knows about itself (derived with [`macro@Endpoint`]).
 //! - [`Transport`] and [`Session`]: one `reqwest` connection pool shared by every authorized
 //!   app, and cheap per-app handles carrying [`Credentials`].
-//! - [`envelope`]: each vendor's response envelope, decoded once for all endpoints.
+//! - [`Vendor`] and [`vendor::VendorFacts`]: each vendor's envelope, busy and token codes,
+//!   generated from `specs/<vendor>/vendor.toml`; responses are decoded with them once for all
+//!   endpoints.
 //! - [`Error`]: transport failure vs. undecodable response vs. vendor error.
-//! - [`wire`] and [`de`]: the encoders and lenient decoders the generated code calls.
+//! - [`token`]: self-refreshing tokens in memory or Redis; [`retry`]: what is repeated.
 //! - [`push`]: helpers behind each vendor's push-event entry point.
-//! - [`crypto`]: verification and decryption of pushes (WeChat's message encryption).
+//! - [`crypto`]: verification and decryption of pushes.
+//! - [`resource`]: settable properties described as data (the release-day job reads them).
+//!
+//! What only generated code needs (encoders, decoders, validators) is in a hidden module and
+//! is not part of the API.
+
+#![warn(unreachable_pub)]
 
 pub mod crypto;
+#[doc(hidden)]
 pub mod de;
 mod endpoint;
+#[doc(hidden)]
 pub mod envelope;
 mod error;
+#[rustfmt::skip] // formatted by the generator (prettyplease)
+mod generated;
 pub mod push;
 pub mod resource;
 pub mod retry;
 mod secret;
 mod session;
 pub mod token;
+#[doc(hidden)]
 pub mod validate;
+pub mod vendor;
+#[doc(hidden)]
 pub mod wire;
 
+pub use de::UnknownValue;
 pub use endpoint::{
     Binary, BodyKind, CredentialKind, CredentialParam, Endpoint, Location, Method, ParamSink,
-    RawResponse, Vendor,
+    RawResponse,
 };
 pub use error::{Error, InvalidRequest, RawBody, VendorError};
 pub use miniapp_derive::Endpoint;
@@ -38,7 +54,9 @@ pub use session::{
     redirect_policy, Credentials, Session, TokenFuture, TokenProvider, TokenSource, Transport,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
+pub use vendor::Vendor;
 
+#[doc(hidden)]
 /// Declares a vendor handle type: a cheap, cloneable wrapper of a [`Session`] whose generated
 /// endpoint methods call `self.session().send(..)`. The vendor crates' `Component` and
 /// `AuthorizedApp` are declared with it.
@@ -91,19 +109,19 @@ macro_rules! wire_enum_impls {
         }
 
         impl ::core::str::FromStr for $ty {
-            type Err = $crate::de::UnknownValue;
+            type Err = $crate::__private::de::UnknownValue;
             fn from_str(text: &str) -> ::core::result::Result<Self, Self::Err> {
-                Self::from_wire(text).ok_or_else(|| $crate::de::UnknownValue::new(stringify!($ty), text))
+                Self::from_wire(text).ok_or_else(|| $crate::__private::de::UnknownValue::new(stringify!($ty), text))
             }
         }
 
         impl<'de> $crate::__private::serde::Deserialize<'de> for $ty {
             fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(d: D) -> ::core::result::Result<Self, D::Error> {
-                $crate::de::wire_enum(d, Self::from_wire, stringify!($ty))
+                $crate::__private::de::wire_enum(d, Self::from_wire, stringify!($ty))
             }
         }
 
-        impl $crate::wire::ToParam for $ty {
+        impl $crate::__private::wire::ToParam for $ty {
             fn to_param(&self) -> ::core::option::Option<::std::borrow::Cow<'_, str>> {
                 ::core::option::Option::Some(::std::borrow::Cow::Borrowed(self.as_str()))
             }
@@ -114,6 +132,7 @@ macro_rules! wire_enum_impls {
 /// Items the generated code and the derive macro refer to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::{de, envelope, validate, wire};
     pub use miniapp_rules::Format;
     pub use serde;
     pub use serde_json;

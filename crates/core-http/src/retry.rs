@@ -89,15 +89,6 @@ pub enum Failure {
     Permanent,
 }
 
-/// The vendor's documented "system busy, try again later" codes.
-pub fn busy_codes(vendor: Vendor) -> &'static [i64] {
-    match vendor {
-        // -1 system error: 系统繁忙，此时请开发者稍候再试.
-        Vendor::Wechat => &[-1],
-        Vendor::Baidu | Vendor::Kuaishou => &[],
-    }
-}
-
 /// Whether an HTTP status says "try again later": 5xx, and 429 (too many requests).
 pub fn is_transient_status(status: u16) -> bool {
     status >= 500 || status == 429
@@ -119,7 +110,7 @@ pub fn classify(vendor: Vendor, error: &Error) -> Failure {
         Error::Transport { source, .. } if source.is_connect() => Failure::NotSent,
         Error::Transport { .. } => Failure::MaybeReached,
         Error::Http { status, .. } if is_transient_status(*status) => Failure::MaybeReached,
-        Error::Vendor(v) if busy_codes(vendor).contains(&v.code) => Failure::MaybeReached,
+        Error::Vendor(v) if vendor.is_busy(v.code) => Failure::MaybeReached,
         Error::Vendor(v)
             if is_transient_status(v.status)
                 && v.documented.is_none()

@@ -42,7 +42,7 @@ pub fn parse_event(body: &[u8]) -> Result<oauth::Event, core_http::push::PushErr
 }
 
 /// Production base URL.
-pub const BASE_URL: &str = "https://open.kuaishou.com";
+pub const BASE_URL: &str = core_http::Vendor::Kuaishou.facts().base_url;
 
 /// One client (one connection pool) for a platform and every app it manages.
 #[derive(Clone, Debug)]

@@ -282,7 +282,7 @@ fn encode_pair(p: &Param, sink: &Ident) -> TokenStream {
     let (ident, wire) = (&p.ident, &p.wire);
     if let Some(sep) = &p.join {
         quote! {
-            if let ::core::option::Option::Some(v) = ::core_http::wire::join(&self.#ident, #sep) {
+            if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(&self.#ident, #sep) {
                 #sink.put(#wire, &v);
             }
         }
@@ -290,21 +290,21 @@ fn encode_pair(p: &Param, sink: &Ident) -> TokenStream {
         if p.shape.optional {
             quote! {
                 if let ::core::option::Option::Some(value) = &self.#ident {
-                    if let ::core::option::Option::Some(v) = ::core_http::wire::json_text(value) {
+                    if let ::core::option::Option::Some(v) = ::core_http::__private::wire::json_text(value) {
                         #sink.put(#wire, &v);
                     }
                 }
             }
         } else {
             quote! {
-                if let ::core::option::Option::Some(v) = ::core_http::wire::json_text(&self.#ident) {
+                if let ::core::option::Option::Some(v) = ::core_http::__private::wire::json_text(&self.#ident) {
                     #sink.put(#wire, &v);
                 }
             }
         }
     } else {
         quote! {
-            if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(&self.#ident) {
+            if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(&self.#ident) {
                 #sink.put(#wire, &v);
             }
         }
@@ -326,9 +326,9 @@ fn encode_json(p: &Param) -> TokenStream {
         };
     }
     let value = if let Some(sep) = &p.join {
-        quote!(&::core_http::wire::Joined(&self.#ident, #sep))
+        quote!(&::core_http::__private::wire::Joined(&self.#ident, #sep))
     } else if p.json_string {
-        quote!(&::core_http::wire::json_text(&self.#ident))
+        quote!(&::core_http::__private::wire::json_text(&self.#ident))
     } else {
         quote!(&self.#ident)
     };
@@ -367,12 +367,12 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
                 let equals = &cond.equals;
                 quote! {
                     ::core::option::Option::Some((#text,
-                        ::core_http::wire::ToParam::to_param(&self.#other).as_deref() == ::core::option::Option::Some(#equals)))
+                        ::core_http::__private::wire::ToParam::to_param(&self.#other).as_deref() == ::core::option::Option::Some(#equals)))
                 }
             }
             None => quote!(::core::option::Option::None),
         };
-        out.extend(quote! { ::core_http::validate::required(#name, #wire, #present, #unless)?; });
+        out.extend(quote! { ::core_http::__private::validate::required(#name, #wire, #present, #unless)?; });
     }
     let l = &p.limits;
     if let Some(max) = l.max_items {
@@ -382,27 +382,29 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
         } else {
             quote!(self.#ident.len())
         };
-        out.extend(quote! { ::core_http::validate::max_items(#name, #wire, #count, #max)?; });
+        out.extend(
+            quote! { ::core_http::__private::validate::max_items(#name, #wire, #count, #max)?; },
+        );
     }
     if l.min_chars.is_some() || l.max_chars.is_some() {
         let lo = some(l.min_chars.map(Literal::u64_unsuffixed));
         let hi = some(l.max_chars.map(Literal::u64_unsuffixed));
-        out.extend(quote! { ::core_http::validate::chars(#name, #wire, &self.#ident, #lo, #hi)?; });
+        out.extend(quote! { ::core_http::__private::validate::chars(#name, #wire, &self.#ident, #lo, #hi)?; });
     }
     if l.min.is_some() || l.max.is_some() {
         let lo = some(l.min.map(Literal::i64_unsuffixed));
         let hi = some(l.max.map(Literal::i64_unsuffixed));
-        out.extend(quote! { ::core_http::validate::range(#name, #wire, &self.#ident, #lo, #hi)?; });
+        out.extend(quote! { ::core_http::__private::validate::range(#name, #wire, &self.#ident, #lo, #hi)?; });
     }
     if let Some(format) = l.format {
         let variant = format_ident!("{}", format.variant());
         // A joined list sends only its non-empty items; check what is sent.
         let value = if p.join.is_some() {
-            quote!(&::core_http::validate::JoinedItems(&self.#ident))
+            quote!(&::core_http::__private::validate::JoinedItems(&self.#ident))
         } else {
             quote!(&self.#ident)
         };
-        out.extend(quote! { ::core_http::validate::format(#name, #wire, #value, ::core_http::__private::Format::#variant)?; });
+        out.extend(quote! { ::core_http::__private::validate::format(#name, #wire, #value, ::core_http::__private::Format::#variant)?; });
     }
     Ok(out)
 }
@@ -414,7 +416,7 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
         let ident = &p.ident;
         present.push(if p.join.is_some() {
             // A joined list sends only its non-empty items.
-            quote!(::core_http::validate::HasItems::has_items(&self.#ident))
+            quote!(::core_http::__private::validate::HasItems::has_items(&self.#ident))
         } else {
             match (p.shape.optional, p.shape.list) {
                 (true, true) => quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty())),
@@ -428,7 +430,7 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
         Some((param, values)) => {
             let ident = &m.find(param, rule.span, "at_least_one")?.ident;
             quote! {
-                matches!(::core_http::wire::ToParam::to_param(&self.#ident).as_deref(), ::core::option::Option::Some(#(#values)|*))
+                matches!(::core_http::__private::wire::ToParam::to_param(&self.#ident).as_deref(), ::core::option::Option::Some(#(#values)|*))
             }
         }
         None => quote!(true),
@@ -470,7 +472,7 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
             quote! {
                 fn is_idempotent(&self) -> bool {
                     Self::IDEMPOTENT
-                        || ::core_http::wire::ToParam::to_param(&self.#ident).as_deref()
+                        || ::core_http::__private::wire::ToParam::to_param(&self.#ident).as_deref()
                             == ::core::option::Option::Some(#equals)
                 }
             }
@@ -503,15 +505,17 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
     let (response, decode) = match &m.answer {
         Answer::Binary => (
             quote!(::core_http::Binary),
-            quote!(::core_http::envelope::decode_binary::<Self>(raw)),
+            quote!(::core_http::__private::envelope::decode_binary::<Self>(raw)),
         ),
         Answer::BareJson(t) => (
             quote!(#t),
-            quote!(::core_http::envelope::decode_bare_json::<Self>(raw)),
+            quote!(::core_http::__private::envelope::decode_bare_json::<Self>(
+                raw
+            )),
         ),
         Answer::Envelope(t) => (
             quote!(#t),
-            quote!(::core_http::envelope::decode_json::<Self>(raw)),
+            quote!(::core_http::__private::envelope::decode_json::<Self>(raw)),
         ),
     };
     let (q, f) = (format_ident!("query"), format_ident!("form"));

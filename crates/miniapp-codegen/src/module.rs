@@ -190,17 +190,17 @@ fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<Toke
     let mut with = None;
     if let Some(sep) = &f.join {
         with = Some(match sep.as_str() {
-            ";" => "core_http::de::semicolon_list",
-            "," => "core_http::de::comma_list",
+            ";" => "core_http::__private::de::semicolon_list",
+            "," => "core_http::__private::de::comma_list",
             other => bail!("field `{}`: unsupported join separator `{other}`", f.name),
         });
     } else if f.lenient {
         if ty != TypeRef::Integer {
             bail!("field `{}`: `lenient` is for integers", f.name);
         }
-        with = Some("core_http::de::lenient_int");
+        with = Some("core_http::__private::de::lenient_int");
     } else if f.json_string {
-        with = Some("core_http::de::json_string");
+        with = Some("core_http::__private::de::json_string");
     }
     let optional = optional || with.is_some();
     if let Some(with) = with {

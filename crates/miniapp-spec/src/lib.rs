@@ -11,7 +11,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod types;
+mod vendor;
 pub use types::{TypeRef, TypeRefError};
+pub use vendor::{
+    load_vendor, parse_vendor, vendor_json_schema, CodeMessage, CodeText, EnvelopeShape,
+    EnvelopeSpec, OAuthMembers, RefreshRefused, VendorFile,
+};
 
 /// One transcribed vendor document.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -793,9 +798,9 @@ fn locate(text: &str, context: &str) -> (usize, usize) {
     found.map_or((0, 0), |offset| line_col(text, offset))
 }
 
-/// Parses one spec from its text; `path` is only used in error messages.
-pub fn parse(path: &Path, text: &str) -> Result<SpecFile, SpecError> {
-    let spec: SpecFile = toml::from_str(text).map_err(|e| {
+/// Deserializes TOML text, naming file, line and column on error.
+fn from_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SpecError> {
+    toml::from_str(text).map_err(|e| {
         let (line, column) = e
             .span()
             .map(|span| line_col(text, span.start))
@@ -806,7 +811,12 @@ pub fn parse(path: &Path, text: &str) -> Result<SpecFile, SpecError> {
             column,
             message: e.message().trim().to_owned(),
         }
-    })?;
+    })
+}
+
+/// Parses one spec from its text; `path` is only used in error messages.
+pub fn parse(path: &Path, text: &str) -> Result<SpecFile, SpecError> {
+    let spec: SpecFile = from_toml(path, text)?;
     validate(path, &spec).map_err(|e| match e {
         SpecError::Invalid {
             path,
@@ -837,7 +847,49 @@ pub fn load(path: &Path) -> Result<SpecFile, SpecError> {
     parse(path, &text)
 }
 
-/// Reads every `*.toml` below `specs_dir/<vendor>/`, sorted by path.
+/// Whether `path` is a folder's `vendor.toml` (not an endpoint spec).
+pub fn is_vendor_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == VENDOR_FILE)
+}
+
+/// The name of each vendor folder's vendor file.
+pub const VENDOR_FILE: &str = "vendor.toml";
+
+/// Reads `specs_dir/<vendor>/vendor.toml` of every vendor folder, sorted by folder; each names
+/// the vendor of its folder.
+pub fn load_vendors(specs_dir: &Path) -> Result<Vec<VendorFile>, SpecError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SpecError::Io { path, source }
+    };
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(specs_dir).map_err(io(specs_dir))? {
+        let dir = entry.map_err(io(specs_dir))?.path();
+        if dir.is_dir() {
+            dirs.push(dir);
+        }
+    }
+    dirs.sort();
+    dirs.iter()
+        .map(|dir| {
+            let path = dir.join(VENDOR_FILE);
+            let file = load_vendor(&path)?;
+            let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if file.vendor.as_str() != folder {
+                return Err(SpecError::Invalid {
+                    path,
+                    line: 1,
+                    column: 1,
+                    context: "vendor".into(),
+                    message: format!("`{}` in the folder of `{folder}`", file.vendor.as_str()),
+                });
+            }
+            Ok(file)
+        })
+        .collect()
+}
+
+/// Reads every spec `*.toml` below `specs_dir/<vendor>/` (not `vendor.toml`), sorted by path.
 pub fn load_dir(specs_dir: &Path) -> Result<Vec<(PathBuf, SpecFile)>, SpecError> {
     let mut paths = Vec::new();
     let io = |path: &Path| {
@@ -851,7 +903,7 @@ pub fn load_dir(specs_dir: &Path) -> Result<Vec<(PathBuf, SpecFile)>, SpecError>
         }
         for file in std::fs::read_dir(&vendor).map_err(io(&vendor))? {
             let file = file.map_err(io(&vendor))?.path();
-            if file.extension().is_some_and(|e| e == "toml") {
+            if file.extension().is_some_and(|e| e == "toml") && !is_vendor_file(&file) {
                 paths.push(file);
             }
         }

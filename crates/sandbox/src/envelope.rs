@@ -1,53 +1,63 @@
 //! The vendors' JSON response envelopes.
 
 use axum::http::StatusCode;
+use core_http::vendor::{EnvelopeShape, RefreshRefused, VendorFacts};
 use miniapp_spec::{Endpoint, ResponseKind, Vendor};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::tokens::TokenFault;
 
+/// The vendor's facts (envelope member names and codes), the table the client decodes with.
+pub(crate) fn facts(vendor: Vendor) -> &'static VendorFacts {
+    core_http::Vendor::from_name(vendor.as_str())
+        .expect("every spec vendor has a vendor.toml")
+        .facts()
+}
+
 /// The error envelope of `vendor` with `code` and `message`.
 pub(crate) fn error(vendor: Vendor, code: i64, message: &str) -> Value {
-    match vendor {
-        Vendor::Wechat => json!({ "errcode": code, "errmsg": message }),
-        Vendor::Baidu => json!({ "errno": code, "msg": message }),
-        Vendor::Kuaishou => json!({ "result": code, "error_msg": message }),
-    }
+    let e = &facts(vendor).envelope;
+    let mut body = Map::new();
+    body.insert(e.code.into(), code.into());
+    body.insert(e.messages[0].into(), message.into());
+    Value::Object(body)
 }
 
 /// The answer to a request whose parameters break the spec; `what` says which check failed.
 pub(crate) fn invalid_params(vendor: Vendor, what: &str) -> Value {
-    match vendor {
-        Vendor::Wechat => error(vendor, 40097, &format!("invalid args: {what}")),
-        Vendor::Baidu => error(vendor, 40001, &format!("请求参数内容或格式非法: {what}")),
-        Vendor::Kuaishou => error(vendor, 0, what),
-    }
+    let c = facts(vendor).invalid_request;
+    error(vendor, c.code, &format!("{}: {what}", c.message))
 }
 
 /// The answer to a request that lacks a credential; `what` names it.
 pub(crate) fn bad_credential(vendor: Vendor, what: &str) -> Value {
-    match vendor {
-        Vendor::Wechat => error(vendor, 41001, &format!("access_token missing: {what}")),
-        Vendor::Baidu => error(vendor, 110, &format!("access token invalid: {what}")),
-        Vendor::Kuaishou => error(vendor, 0, what),
-    }
+    let c = facts(vendor).missing_credential;
+    error(vendor, c.code, &format!("{}: {what}", c.message))
 }
 
-/// The Baidu gateway's error shape, also the numeric errors of bare-JSON (OAuth) endpoints.
-pub(crate) fn gateway_error(code: i64, message: &str) -> Value {
-    json!({ "error_code": code, "error_msg": message })
+/// The gateway's error shape (Baidu), also the numeric errors of bare-JSON (OAuth) endpoints.
+pub(crate) fn gateway_error(vendor: Vendor, code: i64, message: &str) -> Value {
+    let (c, m) = facts(vendor)
+        .envelope
+        .gateway
+        .unwrap_or(("error_code", "error_msg"));
+    json!({ c: code, m: message })
 }
 
 /// The OAuth error shape of bare-JSON endpoints (answered with HTTP 400).
-pub(crate) fn oauth_error(error: &str, description: &str) -> Value {
-    json!({ "error": error, "error_description": description })
+pub(crate) fn oauth_error(vendor: Vendor, error: &str, description: &str) -> Value {
+    let (e, d) = facts(vendor)
+        .envelope
+        .oauth
+        .unwrap_or(("error", "error_description"));
+    json!({ e: error, d: description })
 }
 
 /// The vendor error `code` as endpoint `ep` answers it: the gateway shape for bare-JSON
 /// endpoints (they have no envelope), the vendor envelope otherwise.
 pub(crate) fn endpoint_error(vendor: Vendor, ep: &Endpoint, code: i64, message: &str) -> Value {
     if ep.response == ResponseKind::BareJson {
-        gateway_error(code, message)
+        gateway_error(vendor, code, message)
     } else {
         error(vendor, code, message)
     }
@@ -55,46 +65,52 @@ pub(crate) fn endpoint_error(vendor: Vendor, ep: &Endpoint, code: i64, message: 
 
 /// The vendor's answer to an expired or unknown/revoked access token.
 pub(crate) fn token_fault(vendor: Vendor, fault: TokenFault) -> Value {
-    match (vendor, fault) {
-        (Vendor::Wechat, TokenFault::Expired) => error(vendor, 42001, "access_token expired"),
-        (Vendor::Wechat, TokenFault::Invalid) => error(
-            vendor,
-            40001,
-            "invalid credential, access_token is invalid or not latest",
-        ),
-        (Vendor::Baidu, TokenFault::Expired) => gateway_error(111, "Access token expired"),
-        (Vendor::Baidu, TokenFault::Invalid) => {
-            gateway_error(110, "Access token invalid or no longer valid")
-        }
-        (Vendor::Kuaishou, TokenFault::Expired) => error(vendor, 100200108, "access_token expired"),
-        (Vendor::Kuaishou, TokenFault::Invalid) => error(vendor, 100200102, "invalid token"),
+    let f = facts(vendor);
+    let code = match fault {
+        TokenFault::Expired => f.token_expired,
+        TokenFault::Invalid => f.token_invalid,
+    };
+    let message = f
+        .token_invalid_codes
+        .iter()
+        .find(|c| c.code == code)
+        .map_or("access token invalid", |c| c.message);
+    if f.token_errors_from_gateway {
+        gateway_error(vendor, code, message)
+    } else {
+        error(vendor, code, message)
     }
 }
 
 /// The vendor's answer to an unknown, used or foreign refresh token, with its HTTP status.
 pub(crate) fn refresh_invalid(vendor: Vendor) -> (StatusCode, Value) {
-    match vendor {
-        Vendor::Wechat => (
-            StatusCode::OK,
-            error(vendor, 61023, "refresh_token is invalid"),
-        ),
-        Vendor::Baidu => (
-            StatusCode::BAD_REQUEST,
-            oauth_error("invalid_grant", "refresh token invalid or already used"),
-        ),
-        Vendor::Kuaishou => (
-            StatusCode::OK,
-            error(vendor, 100200113, "refresh_token expired"),
-        ),
+    match facts(vendor).refresh_refused {
+        RefreshRefused::Code(c) => (StatusCode::OK, error(vendor, c.code, c.message)),
+        RefreshRefused::OAuthError { error, message } => {
+            (StatusCode::BAD_REQUEST, oauth_error(vendor, error, message))
+        }
     }
 }
 
 /// A bare success envelope, for an endpoint without a documented example.
 pub(crate) fn success(vendor: Vendor) -> Value {
-    match vendor {
-        Vendor::Wechat => json!({ "errcode": 0, "errmsg": "ok" }),
-        Vendor::Baidu => json!({ "errno": 0, "msg": "success", "data": {} }),
-        Vendor::Kuaishou => json!({ "result": 1, "error_msg": "success" }),
+    let e = &facts(vendor).envelope;
+    let mut body = Map::new();
+    body.insert(e.code.into(), e.success.into());
+    body.insert(e.messages[0].into(), e.success_message.into());
+    if e.shape == EnvelopeShape::Wrapped {
+        body.insert(e.data.into(), json!({}));
+    }
+    Value::Object(body)
+}
+
+/// The vendor's "system busy" answer: its documented busy code, or, for a vendor that
+/// documents none, the envelope with `-1` (which only the HTTP status the fault adds makes
+/// transient).
+pub(crate) fn busy(vendor: Vendor) -> Value {
+    match facts(vendor).busy_codes.first() {
+        Some(c) => error(vendor, c.code, c.message),
+        None => error(vendor, -1, "system busy"),
     }
 }
 

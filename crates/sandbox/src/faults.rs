@@ -14,7 +14,6 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use miniapp_spec::Vendor;
-use serde_json::json;
 
 use crate::envelope;
 use crate::respond;
@@ -38,9 +37,9 @@ pub enum Fault {
     /// An HTTP error status (500, 502, 503, ...) with a short text/plain body such as
     /// `503 Service Unavailable (sandbox fault)`. Codes outside `200..=999` answer 500.
     Status(u16),
-    /// The vendor's "system busy" answer (HTTP 200): WeChat
-    /// `{"errcode":-1,"errmsg":"system error"}`; Baidu `{"errno":-1,"msg":"system busy"}`;
-    /// Kuaishou `{"result":-1,"error_msg":"system busy"}`.
+    /// The vendor's "system busy" answer: its documented busy code in its envelope (HTTP 200,
+    /// WeChat `{"errcode":-1,"errmsg":"system error"}`), from its `vendor.toml`; a vendor that
+    /// documents none (Baidu, Kuaishou) answers HTTP 503 with `-1` in its envelope.
     Busy,
     /// Wait this long before answering normally (to go past a client timeout).
     Slow(Duration),
@@ -164,8 +163,14 @@ pub(crate) async fn apply(fault: &Fault, vendor: Vendor, normal: Response) -> Re
                 format!("{} {reason} (sandbox fault)\n", status.as_u16()),
             )
         }
-        Fault::Busy => respond::json(busy(vendor)),
-        Fault::BusyWithStatus(code) => respond::json_status(error_status(*code), busy(vendor)),
+        // A vendor that documents no busy code has nothing to say it with but an HTTP 503.
+        Fault::Busy if envelope::facts(vendor).busy_codes.is_empty() => {
+            respond::json_status(StatusCode::SERVICE_UNAVAILABLE, envelope::busy(vendor))
+        }
+        Fault::Busy => respond::json(envelope::busy(vendor)),
+        Fault::BusyWithStatus(code) => {
+            respond::json_status(error_status(*code), envelope::busy(vendor))
+        }
         Fault::ForeignJson(code) => text(
             error_status(*code),
             "application/json",
@@ -243,14 +248,6 @@ pub(crate) async fn apply(fault: &Fault, vendor: Vendor, normal: Response) -> Re
 }
 
 /// The vendor's "system busy" envelope.
-fn busy(vendor: Vendor) -> serde_json::Value {
-    match vendor {
-        Vendor::Wechat => json!({ "errcode": -1, "errmsg": "system error" }),
-        Vendor::Baidu => json!({ "errno": -1, "msg": "system busy" }),
-        Vendor::Kuaishou => json!({ "result": -1, "error_msg": "system busy" }),
-    }
-}
-
 /// `code` as an error status (400..=999), else 500.
 fn error_status(code: u16) -> StatusCode {
     StatusCode::from_u16(code)

@@ -398,9 +398,12 @@ fn answer(vendor: Vendor, r: &Resource, ep: &Endpoint, value: &ResourceValue) ->
             return body;
         }
     }
-    let target = match vendor {
-        Vendor::Baidu => body.get_mut("data").expect("Baidu success has data"),
-        _ => &mut body,
+    let e = &crate::envelope::facts(vendor).envelope;
+    let target = match e.shape {
+        core_http::vendor::EnvelopeShape::Wrapped => body
+            .get_mut(e.data)
+            .expect("a wrapped success has its payload member"),
+        core_http::vendor::EnvelopeShape::Flat => &mut body,
     };
     let members = target.as_object_mut().expect("envelopes are objects");
     for f in &r.fields {

@@ -492,16 +492,16 @@ async fn handle(
     }
 }
 
-/// The answer above the rate limit: WeChat's busy code, HTTP 429 for the vendors that
+/// The answer above the rate limit: the vendor's busy code, HTTP 429 for the vendors that
 /// document none.
 fn rate_limited(vendor: miniapp_spec::Vendor) -> Response {
-    match vendor {
-        miniapp_spec::Vendor::Wechat => respond::json(envelope::error(
+    match envelope::facts(vendor).busy_codes.first() {
+        Some(busy) => respond::json(envelope::error(
             vendor,
-            -1,
-            "system error (sandbox rate limit)",
+            busy.code,
+            &format!("{} (sandbox rate limit)", busy.message),
         )),
-        _ => (
+        None => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],
             "429 Too Many Requests (sandbox rate limit)\n",

@@ -46,13 +46,17 @@ fn bytes(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Respo
 pub(crate) fn rejection(vendor: Vendor, ep: &Endpoint, rejection: &Rejection) -> Response {
     if ep.response == ResponseKind::BareJson {
         return match rejection {
-            Rejection::Credential(what) => json(envelope::gateway_error(
-                110,
-                &format!("access token invalid: {what}"),
-            )),
+            Rejection::Credential(what) => {
+                let c = envelope::facts(vendor).missing_credential;
+                json(envelope::gateway_error(
+                    vendor,
+                    c.code,
+                    &format!("{}: {what}", c.message),
+                ))
+            }
             Rejection::Params(what) => json_status(
                 StatusCode::BAD_REQUEST,
-                envelope::oauth_error("invalid_request", what),
+                envelope::oauth_error(vendor, "invalid_request", what),
             ),
         };
     }

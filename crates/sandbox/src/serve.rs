@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
+use core_http::vendor::EnvelopeShape;
 use miniapp_spec::{CredentialKind, Endpoint, ResponseKind, SpecFile, Vendor};
 
 use crate::check::{self, Checked, Incoming, Params, Rejection};
@@ -181,8 +182,10 @@ pub(crate) async fn serve(
         }
         Ok(issued) => {
             let mut body = respond::example_json(vendor, example);
-            let prefix = match (vendor, ep.response) {
-                (Vendor::Baidu, ResponseKind::Envelope) => "data",
+            // A wrapped envelope's payload is its `data` member.
+            let e = &envelope::facts(vendor).envelope;
+            let prefix = match (e.shape, ep.response) {
+                (EnvelopeShape::Wrapped, ResponseKind::Envelope) => e.data,
                 _ => "",
             };
             issued.patch(&mut body, role, prefix);

@@ -157,18 +157,24 @@ async fn busy_answers_each_vendors_system_busy_envelope() {
     for call in Call::ALL {
         c.sandbox.inject(call.name(), Fault::Busy, Some(1));
     }
+    // WeChat's documented busy code, with HTTP 200.
     assert_eq!(
         c.json(Call::Wechat).await,
         json!({ "errcode": -1, "errmsg": "system error" })
     );
-    assert_eq!(
-        c.json(Call::Baidu).await,
-        json!({ "errno": -1, "msg": "system busy" })
-    );
-    assert_eq!(
-        c.json(Call::Kuaishou).await,
-        json!({ "result": -1, "error_msg": "system busy" })
-    );
+    // Baidu and Kuaishou document no busy code: HTTP 503 with -1 in their envelope, so the
+    // client (which reads the same vendor.toml) sees a transient failure, not a vendor error.
+    for (call, want) in [
+        (Call::Baidu, json!({ "errno": -1, "msg": "system busy" })),
+        (
+            Call::Kuaishou,
+            json!({ "result": -1, "error_msg": "system busy" }),
+        ),
+    ] {
+        let (status, _, body) = c.answer(call).await;
+        assert_eq!(status, 503);
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), want);
+    }
     for call in Call::ALL {
         c.assert_normal(call).await;
     }
@@ -371,7 +377,7 @@ async fn hits_count_every_recorded_request() {
         .inject("GetAppInfo", Fault::ResetBeforeResponse, Some(1));
     let _ = c.send(Call::Kuaishou).await;
     c.sandbox.inject("GetAppInfo", Fault::Busy, Some(1));
-    let _ = c.json(Call::Kuaishou).await;
+    let _ = c.answer(Call::Kuaishou).await;
     assert_eq!(c.sandbox.hits("GetAppInfo"), 3);
     assert_eq!(c.sandbox.hits("kuaishou/GetAppInfo"), 3);
     assert_eq!(c.sandbox.hits("wechat/GetAppInfo"), 0);

@@ -38,7 +38,7 @@ pub use core_http::{
 pub use generated::*;
 
 /// Production base URL.
-pub const BASE_URL: &str = "https://api.weixin.qq.com";
+pub const BASE_URL: &str = core_http::Vendor::Wechat.facts().base_url;
 
 /// One client (one connection pool) for a whole platform; hand out handles with
 /// [`Client::component`].

@@ -42,7 +42,7 @@ impl ::core_http::Endpoint for GetCategoryListRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_CATEGORY_LIST_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetCategoryList",
             "category_type",
             true,
@@ -51,7 +51,7 @@ impl ::core_http::Endpoint for GetCategoryListRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.category_type,
         ) {
             query.put("category_type", &v);
@@ -67,7 +67,7 @@ impl ::core_http::Endpoint for GetCategoryListRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetCategoryListRequest {
@@ -139,13 +139,13 @@ impl ::core_http::Endpoint for UpdateCategoryRequest {
     const ERRORS: &'static [(i64, &'static str)] = UPDATE_CATEGORY_ERRORS;
     const IDEMPOTENT: bool = false;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "UpdateCategory",
             "categories",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "UpdateCategory",
             "categories",
             self.categories.len(),
@@ -155,7 +155,7 @@ impl ::core_http::Endpoint for UpdateCategoryRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::json_text(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::json_text(
             &self.categories,
         ) {
             form.put("categories", &v);
@@ -170,7 +170,7 @@ impl ::core_http::Endpoint for UpdateCategoryRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl UpdateCategoryRequest {
@@ -240,7 +240,7 @@ impl ::core_http::Endpoint for ModifyHeadImageRequest {
     const ERRORS: &'static [(i64, &'static str)] = MODIFY_HEAD_IMAGE_ERRORS;
     const IDEMPOTENT: bool = false;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyHeadImage",
             "image_url",
             true,
@@ -250,7 +250,7 @@ impl ::core_http::Endpoint for ModifyHeadImageRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.image_url,
         ) {
             form.put("image_url", &v);
@@ -265,7 +265,7 @@ impl ::core_http::Endpoint for ModifyHeadImageRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyHeadImageRequest {
@@ -331,7 +331,7 @@ impl ::core_http::Endpoint for ModifySignatureRequest {
     const ERRORS: &'static [(i64, &'static str)] = MODIFY_SIGNATURE_ERRORS;
     const IDEMPOTENT: bool = false;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifySignature",
             "signature",
             true,
@@ -341,7 +341,7 @@ impl ::core_http::Endpoint for ModifySignatureRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.signature,
         ) {
             form.put("signature", &v);
@@ -356,7 +356,7 @@ impl ::core_http::Endpoint for ModifySignatureRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifySignatureRequest {
@@ -429,7 +429,7 @@ impl ::core_http::Endpoint for PauseServiceRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl PauseServiceRequest {
@@ -498,7 +498,7 @@ impl ::core_http::Endpoint for ResumeServiceRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ResumeServiceRequest {
@@ -562,13 +562,13 @@ impl ::core_http::Endpoint for ApplyFlowRecoveryRequest {
     const ERRORS: &'static [(i64, &'static str)] = APPLY_FLOW_RECOVERY_ERRORS;
     const IDEMPOTENT: bool = false;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ApplyFlowRecovery",
             "audit_desc",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::chars(
+        ::core_http::__private::validate::chars(
             "ApplyFlowRecovery",
             "audit_desc",
             &self.audit_desc,
@@ -579,7 +579,7 @@ impl ::core_http::Endpoint for ApplyFlowRecoveryRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.audit_desc,
         ) {
             form.put("audit_desc", &v);
@@ -594,7 +594,7 @@ impl ::core_http::Endpoint for ApplyFlowRecoveryRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ApplyFlowRecoveryRequest {
@@ -671,7 +671,7 @@ impl ::core_http::Endpoint for GetQrCodeRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_QR_CODE_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::range(
+        ::core_http::__private::validate::range(
             "GetQrCode",
             "width",
             &self.width,
@@ -681,17 +681,17 @@ impl ::core_http::Endpoint for GetQrCodeRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.path,
         ) {
             query.put("path", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.package_id,
         ) {
             query.put("package_id", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.width,
         ) {
             query.put("width", &v);
@@ -707,7 +707,7 @@ impl ::core_http::Endpoint for GetQrCodeRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_binary::<Self>(raw)
+        ::core_http::__private::envelope::decode_binary::<Self>(raw)
     }
 }
 impl GetQrCodeRequest {
@@ -784,7 +784,7 @@ impl ::core_http::Endpoint for SetNicknameRequest {
     const ERRORS: &'static [(i64, &'static str)] = SET_NICKNAME_ERRORS;
     const IDEMPOTENT: bool = false;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "SetNickname",
             "nick_name",
             true,
@@ -794,12 +794,12 @@ impl ::core_http::Endpoint for SetNicknameRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.nick_name,
         ) {
             form.put("nick_name", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.app_name_material,
             ",",
         ) {
@@ -815,7 +815,7 @@ impl ::core_http::Endpoint for SetNicknameRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl SetNicknameRequest {
@@ -882,7 +882,7 @@ impl ::core_http::Endpoint for SetSupportVersionRequest {
     const ERRORS: &'static [(i64, &'static str)] = SET_SUPPORT_VERSION_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "SetSupportVersion",
             "version",
             true,
@@ -892,7 +892,7 @@ impl ::core_http::Endpoint for SetSupportVersionRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.version,
         ) {
             form.put("version", &v);
@@ -907,7 +907,7 @@ impl ::core_http::Endpoint for SetSupportVersionRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl SetSupportVersionRequest {
@@ -976,7 +976,7 @@ impl ::core_http::Endpoint for GetSupportVersionRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetSupportVersionRequest {
@@ -1075,40 +1075,43 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
     const IDEMPOTENT: bool = false;
     fn is_idempotent(&self) -> bool {
         Self::IDEMPOTENT
-            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+            || ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                 == ::core::option::Option::Some("get")
     }
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "download_domain",
-            &::core_http::validate::JoinedItems(&self.download_domain),
+            &::core_http::__private::validate::JoinedItems(&self.download_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "request_domain",
-            &::core_http::validate::JoinedItems(&self.request_domain),
+            &::core_http::__private::validate::JoinedItems(&self.request_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "socket_domain",
-            &::core_http::validate::JoinedItems(&self.socket_domain),
+            &::core_http::__private::validate::JoinedItems(&self.socket_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "upload_domain",
-            &::core_http::validate::JoinedItems(&self.upload_domain),
+            &::core_http::__private::validate::JoinedItems(&self.upload_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        let present = ::core_http::validate::HasItems::has_items(&self.download_domain)
-            || ::core_http::validate::HasItems::has_items(&self.request_domain)
-            || ::core_http::validate::HasItems::has_items(&self.socket_domain)
-            || ::core_http::validate::HasItems::has_items(&self.upload_domain);
+        let present = ::core_http::__private::validate::HasItems::has_items(
+            &self.download_domain,
+        ) || ::core_http::__private::validate::HasItems::has_items(&self.request_domain)
+            || ::core_http::__private::validate::HasItems::has_items(&self.socket_domain)
+            || ::core_http::__private::validate::HasItems::has_items(
+                &self.upload_domain,
+            );
         if matches!(
-            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
         ) && !present
         {
@@ -1125,30 +1128,30 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.action,
         ) {
             form.put("action", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.download_domain,
             ",",
         ) {
             form.put("download_domain", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.request_domain,
             ",",
         ) {
             form.put("request_domain", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.socket_domain,
             ",",
         ) {
             form.put("socket_domain", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.upload_domain,
             ",",
         ) {
@@ -1164,7 +1167,7 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyDomainRequest {
@@ -1188,7 +1191,7 @@ pub struct ModifyDomainResponse {
     /// Wire name `download_domain`, sent as one string joined by `,`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::comma_list",
+        deserialize_with = "core_http::__private::de::comma_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub download_domain: Option<Vec<String>>,
@@ -1197,7 +1200,7 @@ pub struct ModifyDomainResponse {
     /// Wire name `request_domain`, sent as one string joined by `,`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::comma_list",
+        deserialize_with = "core_http::__private::de::comma_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub request_domain: Option<Vec<String>>,
@@ -1206,7 +1209,7 @@ pub struct ModifyDomainResponse {
     /// Wire name `socket_domain`, sent as one string joined by `,`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::comma_list",
+        deserialize_with = "core_http::__private::de::comma_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub socket_domain: Option<Vec<String>>,
@@ -1215,7 +1218,7 @@ pub struct ModifyDomainResponse {
     /// Wire name `upload_domain`, sent as one string joined by `,`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::comma_list",
+        deserialize_with = "core_http::__private::de::comma_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub upload_domain: Option<Vec<String>>,
@@ -1294,19 +1297,21 @@ impl ::core_http::Endpoint for ModifyWebviewDomainRequest {
     const IDEMPOTENT: bool = false;
     fn is_idempotent(&self) -> bool {
         Self::IDEMPOTENT
-            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+            || ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                 == ::core::option::Option::Some("get")
     }
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyWebviewDomain",
             "web_view_domain",
-            &::core_http::validate::JoinedItems(&self.web_view_domain),
+            &::core_http::__private::validate::JoinedItems(&self.web_view_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        let present = ::core_http::validate::HasItems::has_items(&self.web_view_domain);
+        let present = ::core_http::__private::validate::HasItems::has_items(
+            &self.web_view_domain,
+        );
         if matches!(
-            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
         ) && !present
         {
@@ -1323,12 +1328,12 @@ impl ::core_http::Endpoint for ModifyWebviewDomainRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.action,
         ) {
             form.put("action", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.web_view_domain,
             ",",
         ) {
@@ -1344,7 +1349,7 @@ impl ::core_http::Endpoint for ModifyWebviewDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyWebviewDomainRequest {
@@ -1364,7 +1369,7 @@ pub struct ModifyWebviewDomainResponse {
     /// 小程序业务域名（data 字符串，多个时用,分割）
     ///
     /// Wire name `web_view_domain`, sent as one string joined by `,`.
-    #[serde(deserialize_with = "core_http::de::comma_list")]
+    #[serde(deserialize_with = "core_http::__private::de::comma_list")]
     pub web_view_domain: Option<Vec<String>>,
 }
 /// Documented error codes of 「设置小程序业务域名」 and their text.
@@ -1429,7 +1434,7 @@ impl ::core_http::Endpoint for CheckNameRequest {
     const ERRORS: &'static [(i64, &'static str)] = CHECK_NAME_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "CheckName",
             "app_name",
             true,
@@ -1438,7 +1443,7 @@ impl ::core_http::Endpoint for CheckNameRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.app_name,
         ) {
             query.put("app_name", &v);
@@ -1454,7 +1459,7 @@ impl ::core_http::Endpoint for CheckNameRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl CheckNameRequest {
@@ -1547,22 +1552,22 @@ impl ::core_http::Endpoint for OfflineUpdateRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.app_name,
         ) {
             form.put("app_name", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.app_desc,
         ) {
             form.put("app_desc", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.photo_addr,
         ) {
             form.put("photo_addr", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::join(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(
             &self.app_name_material,
             ",",
         ) {
@@ -1578,7 +1583,7 @@ impl ::core_http::Endpoint for OfflineUpdateRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl OfflineUpdateRequest {
@@ -1674,32 +1679,32 @@ impl ::core_http::Endpoint for ApplyMobileAuthRequest {
     const ERRORS: &'static [(i64, &'static str)] = APPLY_MOBILE_AUTH_ERRORS;
     const IDEMPOTENT: bool = false;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ApplyMobileAuth",
             "reason",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ApplyMobileAuth",
             "used_scene",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ApplyMobileAuth",
             "scene_desc",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::chars(
+        ::core_http::__private::validate::chars(
             "ApplyMobileAuth",
             "scene_desc",
             &self.scene_desc,
             ::core::option::Option::None,
             ::core::option::Option::Some(500),
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ApplyMobileAuth",
             "scene_demo",
             true,
@@ -1709,22 +1714,22 @@ impl ::core_http::Endpoint for ApplyMobileAuthRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.reason,
         ) {
             form.put("reason", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.used_scene,
         ) {
             form.put("used_scene", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.scene_desc,
         ) {
             form.put("scene_desc", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.scene_demo,
         ) {
             form.put("scene_demo", &v);
@@ -1739,7 +1744,7 @@ impl ::core_http::Endpoint for ApplyMobileAuthRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ApplyMobileAuthRequest {
@@ -1818,7 +1823,7 @@ impl ::core_http::Endpoint for CancelMobileAuthRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl CancelMobileAuthRequest {
@@ -1886,7 +1891,7 @@ impl ::core_http::Endpoint for GetMobileAuthStatusRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetMobileAuthStatusRequest {
@@ -2085,7 +2090,7 @@ pub struct Category {
     /// Wire name `id`, accepted as a number or a numeric string.
     #[serde(
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<i64>,
@@ -2100,7 +2105,7 @@ pub struct Category {
     /// Document quirk: The table says string, the example sends the number 2: accept both.
     #[serde(
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_type: Option<i64>,
@@ -2119,7 +2124,7 @@ pub struct SubCategory {
     /// Document quirk: The table says int, the example sends the string "2": accept both.
     #[serde(
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<i64>,
@@ -2134,7 +2139,7 @@ pub struct SubCategory {
     /// Wire name `category_type`, accepted as a number or a numeric string.
     #[serde(
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_type: Option<i64>,
@@ -2144,7 +2149,7 @@ pub struct SubCategory {
     /// Document quirk: The example sends both 1 and "0": accept number and string.
     #[serde(
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub need_quali: Option<i64>,
@@ -2154,7 +2159,7 @@ pub struct SubCategory {
     /// Document quirk: JSON text inside a string; the example sends an empty string "" when no qualification is needed (read as absent).
     #[serde(
         default,
-        deserialize_with = "core_http::de::json_string",
+        deserialize_with = "core_http::__private::de::json_string",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_quali: Option<CategoryQualification>,
@@ -2355,7 +2360,7 @@ pub struct AppStatusChangeEvent {
     #[serde(
         rename = "appId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_id: Option<i64>,
@@ -2365,7 +2370,7 @@ pub struct AppStatusChangeEvent {
     #[serde(
         rename = "tpAppId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub tp_app_id: Option<i64>,
@@ -2385,7 +2390,7 @@ pub struct AppStatusChangeEvent {
     #[serde(
         rename = "offlineReason",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub offline_reason: Option<i64>,
@@ -2395,7 +2400,7 @@ pub struct AppStatusChangeEvent {
     #[serde(
         rename = "illegalFields",
         default,
-        deserialize_with = "core_http::de::comma_list",
+        deserialize_with = "core_http::__private::de::comma_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub illegal_fields: Option<Vec<String>>,
@@ -2452,7 +2457,7 @@ pub struct FlowRecoveryAuditEvent {
     #[serde(
         rename = "appId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_id: Option<i64>,
@@ -2462,7 +2467,7 @@ pub struct FlowRecoveryAuditEvent {
     #[serde(
         rename = "tpAppId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub tp_app_id: Option<i64>,
@@ -2560,7 +2565,7 @@ pub struct BaseInfoAuditEvent {
     #[serde(
         rename = "appId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_id: Option<i64>,
@@ -2570,7 +2575,7 @@ pub struct BaseInfoAuditEvent {
     #[serde(
         rename = "tpAppId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub tp_app_id: Option<i64>,
@@ -2639,7 +2644,7 @@ pub struct OfflineUpdateAuditEvent {
     #[serde(
         rename = "appId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_id: Option<i64>,
@@ -2649,7 +2654,7 @@ pub struct OfflineUpdateAuditEvent {
     #[serde(
         rename = "examineId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub examine_id: Option<i64>,
@@ -2659,7 +2664,7 @@ pub struct OfflineUpdateAuditEvent {
     #[serde(
         rename = "tpAppId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub tp_app_id: Option<i64>,
@@ -2726,7 +2731,7 @@ pub struct MobileAuthAuditEvent {
     #[serde(
         rename = "appId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_id: Option<i64>,
@@ -2736,7 +2741,7 @@ pub struct MobileAuthAuditEvent {
     #[serde(
         rename = "tpAppId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub tp_app_id: Option<i64>,
@@ -2797,7 +2802,7 @@ pub struct MobileAuthCancelEvent {
     #[serde(
         rename = "appId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub app_id: Option<i64>,
@@ -2807,7 +2812,7 @@ pub struct MobileAuthCancelEvent {
     #[serde(
         rename = "tpAppId",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub tp_app_id: Option<i64>,

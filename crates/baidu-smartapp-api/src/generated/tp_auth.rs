@@ -33,13 +33,13 @@ impl ::core_http::Endpoint for GetTpTokenRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_TP_TOKEN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetTpToken",
             "client_id",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetTpToken",
             "ticket",
             true,
@@ -48,12 +48,12 @@ impl ::core_http::Endpoint for GetTpTokenRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.client_id,
         ) {
             query.put("client_id", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.ticket,
         ) {
             query.put("ticket", &v);
@@ -69,7 +69,7 @@ impl ::core_http::Endpoint for GetTpTokenRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetTpTokenRequest {
@@ -161,7 +161,7 @@ impl ::core_http::Endpoint for CreatePreAuthCodeRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl CreatePreAuthCodeRequest {
@@ -240,7 +240,7 @@ impl ::core_http::Endpoint for GetOAuthTokenRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_O_AUTH_TOKEN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetOAuthToken",
             "grant_type",
             true,
@@ -249,17 +249,17 @@ impl ::core_http::Endpoint for GetOAuthTokenRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.grant_type,
         ) {
             query.put("grant_type", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.code,
         ) {
             query.put("code", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.refresh_token,
         ) {
             query.put("refresh_token", &v);
@@ -275,7 +275,7 @@ impl ::core_http::Endpoint for GetOAuthTokenRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_bare_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_bare_json::<Self>(raw)
     }
 }
 impl GetOAuthTokenRequest {
@@ -351,7 +351,7 @@ impl ::core_http::Endpoint for RetrieveAuthorizationCodeRequest {
     const ERRORS: &'static [(i64, &'static str)] = RETRIEVE_AUTHORIZATION_CODE_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "RetrieveAuthorizationCode",
             "app_id",
             true,
@@ -361,7 +361,7 @@ impl ::core_http::Endpoint for RetrieveAuthorizationCodeRequest {
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
     fn write_form(&self, form: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.app_id,
         ) {
             form.put("app_id", &v);
@@ -376,7 +376,7 @@ impl ::core_http::Endpoint for RetrieveAuthorizationCodeRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl RetrieveAuthorizationCodeRequest {

@@ -84,7 +84,7 @@ struct TicketBody {
     #[serde(
         rename = "CreateTime",
         default,
-        deserialize_with = "core_http::de::lenient_int"
+        deserialize_with = "core_http::__private::de::lenient_int"
     )]
     create_time: Option<i64>,
 }

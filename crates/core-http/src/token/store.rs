@@ -83,14 +83,14 @@ mod opt_secret {
 
     use crate::Secret;
 
-    pub fn serialize<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(secret) => s.serialize_some(secret.expose()),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
         Ok(Option::<String>::deserialize(d)?.map(Secret::from))
     }
 }

@@ -67,59 +67,59 @@ impl ::core_http::Endpoint for ServerDomainRequest {
     const ERRORS: &'static [(i64, &'static str)] = SERVER_DOMAIN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ServerDomain",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ServerDomain",
             "request",
             self.request.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ServerDomain",
             "socket",
             self.socket.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ServerDomain",
             "upload_file",
             self.upload_file.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ServerDomain",
             "download_file",
             self.download_file.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ServerDomain",
             "udp",
             self.udp.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
@@ -152,7 +152,7 @@ impl ::core_http::Endpoint for ServerDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ServerDomainRequest {
@@ -263,19 +263,19 @@ impl ::core_http::Endpoint for WebviewDomainRequest {
     const ERRORS: &'static [(i64, &'static str)] = WEBVIEW_DOMAIN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "WebviewDomain",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "WebviewDomain",
             "webview",
             self.webview.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
@@ -296,7 +296,7 @@ impl ::core_http::Endpoint for WebviewDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl WebviewDomainRequest {
@@ -376,7 +376,7 @@ impl ::core_http::Endpoint for GetAppInfoRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetAppInfoRequest {

@@ -37,13 +37,13 @@ impl ::core_http::Endpoint for StartPushTicketRequest {
     const ERRORS: &'static [(i64, &'static str)] = START_PUSH_TICKET_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "StartPushTicket",
             "component_app_id",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "StartPushTicket",
             "component_app_secret",
             true,
@@ -52,12 +52,12 @@ impl ::core_http::Endpoint for StartPushTicketRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.component_app_id,
         ) {
             query.put("component_app_id", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.component_app_secret,
         ) {
             query.put("component_app_secret", &v);
@@ -73,7 +73,7 @@ impl ::core_http::Endpoint for StartPushTicketRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl StartPushTicketRequest {
@@ -142,19 +142,19 @@ impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_COMPONENT_ACCESS_TOKEN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetComponentAccessToken",
             "component_app_id",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetComponentAccessToken",
             "component_app_secret",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetComponentAccessToken",
             "component_verify_ticket",
             true,
@@ -163,17 +163,17 @@ impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.component_app_id,
         ) {
             query.put("component_app_id", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.component_app_secret,
         ) {
             query.put("component_app_secret", &v);
         }
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.component_verify_ticket,
         ) {
             query.put("component_verify_ticket", &v);
@@ -189,7 +189,7 @@ impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetComponentAccessTokenRequest {
@@ -282,7 +282,7 @@ impl ::core_http::Endpoint for GetPreAuthCodeRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetPreAuthCodeRequest {
@@ -361,7 +361,7 @@ impl ::core_http::Endpoint for GetAuthorizerAccessTokenRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_AUTHORIZER_ACCESS_TOKEN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetAuthorizerAccessToken",
             "authorization_code",
             true,
@@ -370,7 +370,7 @@ impl ::core_http::Endpoint for GetAuthorizerAccessTokenRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.authorization_code,
         ) {
             query.put("authorization_code", &v);
@@ -386,7 +386,7 @@ impl ::core_http::Endpoint for GetAuthorizerAccessTokenRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetAuthorizerAccessTokenRequest {
@@ -502,7 +502,7 @@ impl ::core_http::Endpoint for GetReAuthorizationCodeRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_RE_AUTHORIZATION_CODE_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetReAuthorizationCode",
             "authorized_app_id",
             true,
@@ -511,7 +511,7 @@ impl ::core_http::Endpoint for GetReAuthorizationCodeRequest {
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, query: &mut ::core_http::ParamSink<'_>) {
-        if let ::core::option::Option::Some(v) = ::core_http::wire::ToParam::to_param(
+        if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(
             &self.authorized_app_id,
         ) {
             query.put("authorized_app_id", &v);
@@ -527,7 +527,7 @@ impl ::core_http::Endpoint for GetReAuthorizationCodeRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetReAuthorizationCodeRequest {
@@ -666,7 +666,7 @@ pub struct ComponentTicketEvent {
     #[serde(
         rename = "eventTime",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub event_time: Option<i64>,
@@ -678,7 +678,7 @@ pub struct ComponentTicketEvent {
     #[serde(
         rename = "expiresIn",
         default,
-        deserialize_with = "core_http::de::lenient_int",
+        deserialize_with = "core_http::__private::de::lenient_int",
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_in: Option<i64>,

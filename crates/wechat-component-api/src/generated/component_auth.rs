@@ -37,19 +37,19 @@ impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_COMPONENT_ACCESS_TOKEN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetComponentAccessToken",
             "component_appid",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetComponentAccessToken",
             "component_appsecret",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetComponentAccessToken",
             "component_verify_ticket",
             true,
@@ -74,7 +74,7 @@ impl ::core_http::Endpoint for GetComponentAccessTokenRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetComponentAccessTokenRequest {
@@ -155,13 +155,13 @@ impl ::core_http::Endpoint for StartPushTicketRequest {
     const ERRORS: &'static [(i64, &'static str)] = START_PUSH_TICKET_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "StartPushTicket",
             "component_appid",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "StartPushTicket",
             "component_secret",
             true,
@@ -182,7 +182,7 @@ impl ::core_http::Endpoint for StartPushTicketRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl StartPushTicketRequest {
@@ -248,7 +248,7 @@ impl ::core_http::Endpoint for CreatePreauthCodeRequest {
     const ERRORS: &'static [(i64, &'static str)] = CREATE_PREAUTH_CODE_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "CreatePreauthCode",
             "component_appid",
             true,
@@ -268,7 +268,7 @@ impl ::core_http::Endpoint for CreatePreauthCodeRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl CreatePreauthCodeRequest {
@@ -343,13 +343,13 @@ impl ::core_http::Endpoint for QueryAuthRequest {
     const ERRORS: &'static [(i64, &'static str)] = QUERY_AUTH_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "QueryAuth",
             "component_appid",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "QueryAuth",
             "authorization_code",
             true,
@@ -370,7 +370,7 @@ impl ::core_http::Endpoint for QueryAuthRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl QueryAuthRequest {
@@ -449,19 +449,19 @@ impl ::core_http::Endpoint for GetAuthorizerTokenRequest {
     const ERRORS: &'static [(i64, &'static str)] = GET_AUTHORIZER_TOKEN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetAuthorizerToken",
             "component_appid",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetAuthorizerToken",
             "authorizer_appid",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "GetAuthorizerToken",
             "authorizer_refresh_token",
             true,
@@ -486,7 +486,7 @@ impl ::core_http::Endpoint for GetAuthorizerTokenRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetAuthorizerTokenRequest {

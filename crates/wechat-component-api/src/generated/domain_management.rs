@@ -75,83 +75,83 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
     const IDEMPOTENT: bool = false;
     fn is_idempotent(&self) -> bool {
         Self::IDEMPOTENT
-            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+            || ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                 == ::core::option::Option::Some("get")
     }
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyDomain",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomain",
             "requestdomain",
             self.requestdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "requestdomain",
             &self.requestdomain,
             ::core_http::__private::Format::HttpsOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomain",
             "wsrequestdomain",
             self.wsrequestdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "wsrequestdomain",
             &self.wsrequestdomain,
             ::core_http::__private::Format::WssOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomain",
             "uploaddomain",
             self.uploaddomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "uploaddomain",
             &self.uploaddomain,
             ::core_http::__private::Format::HttpsOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomain",
             "downloaddomain",
             self.downloaddomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "downloaddomain",
             &self.downloaddomain,
             ::core_http::__private::Format::HttpsOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomain",
             "udpdomain",
             self.udpdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "udpdomain",
             &self.udpdomain,
             ::core_http::__private::Format::UdpOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomain",
             "tcpdomain",
             self.tcpdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomain",
             "tcpdomain",
             &self.tcpdomain,
@@ -164,7 +164,7 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
             || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
             || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
-            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
         ) && !present
         {
@@ -209,7 +209,7 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyDomainRequest {
@@ -400,83 +400,83 @@ impl ::core_http::Endpoint for ModifyDomainDirectlyRequest {
     const IDEMPOTENT: bool = false;
     fn is_idempotent(&self) -> bool {
         Self::IDEMPOTENT
-            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+            || ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                 == ::core::option::Option::Some("get")
     }
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyDomainDirectly",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomainDirectly",
             "requestdomain",
             self.requestdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomainDirectly",
             "requestdomain",
             &self.requestdomain,
             ::core_http::__private::Format::HttpsOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomainDirectly",
             "wsrequestdomain",
             self.wsrequestdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomainDirectly",
             "wsrequestdomain",
             &self.wsrequestdomain,
             ::core_http::__private::Format::WssOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomainDirectly",
             "uploaddomain",
             self.uploaddomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomainDirectly",
             "uploaddomain",
             &self.uploaddomain,
             ::core_http::__private::Format::HttpsOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomainDirectly",
             "downloaddomain",
             self.downloaddomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomainDirectly",
             "downloaddomain",
             &self.downloaddomain,
             ::core_http::__private::Format::HttpsOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomainDirectly",
             "udpdomain",
             self.udpdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomainDirectly",
             "udpdomain",
             &self.udpdomain,
             ::core_http::__private::Format::UdpOrigin,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyDomainDirectly",
             "tcpdomain",
             self.tcpdomain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyDomainDirectly",
             "tcpdomain",
             &self.tcpdomain,
@@ -489,7 +489,7 @@ impl ::core_http::Endpoint for ModifyDomainDirectlyRequest {
             || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
             || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
-            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
         ) && !present
         {
@@ -534,7 +534,7 @@ impl ::core_http::Endpoint for ModifyDomainDirectlyRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyDomainDirectlyRequest {
@@ -657,7 +657,7 @@ impl ::core_http::Endpoint for GetEffectiveDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetEffectiveDomainRequest {
@@ -749,13 +749,13 @@ impl ::core_http::Endpoint for SetWebviewDomainRequest {
     const ERRORS: &'static [(i64, &'static str)] = SET_WEBVIEW_DOMAIN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "SetWebviewDomain",
             "webviewdomain",
             self.webviewdomain.as_ref().map_or(0, |v| v.len()),
             100,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "SetWebviewDomain",
             "webviewdomain",
             &self.webviewdomain,
@@ -763,7 +763,7 @@ impl ::core_http::Endpoint for SetWebviewDomainRequest {
         )?;
         let present = self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
-            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
         ) && !present
         {
@@ -793,7 +793,7 @@ impl ::core_http::Endpoint for SetWebviewDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl SetWebviewDomainRequest {
@@ -882,19 +882,19 @@ impl ::core_http::Endpoint for SetWebviewDomainDirectlyRequest {
     const ERRORS: &'static [(i64, &'static str)] = SET_WEBVIEW_DOMAIN_DIRECTLY_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "SetWebviewDomainDirectly",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "SetWebviewDomainDirectly",
             "webviewdomain",
             self.webviewdomain.as_ref().map_or(0, |v| v.len()),
             100,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "SetWebviewDomainDirectly",
             "webviewdomain",
             &self.webviewdomain,
@@ -902,7 +902,7 @@ impl ::core_http::Endpoint for SetWebviewDomainDirectlyRequest {
         )?;
         let present = self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
-            ::core_http::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
         ) && !present
         {
@@ -930,7 +930,7 @@ impl ::core_http::Endpoint for SetWebviewDomainDirectlyRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl SetWebviewDomainDirectlyRequest {
@@ -1013,7 +1013,7 @@ impl ::core_http::Endpoint for GetWebviewDomainConfirmFileRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetWebviewDomainConfirmFileRequest {

@@ -50,32 +50,32 @@ impl ::core_http::Endpoint for ModifyWxaJumpDomainRequest {
     const ERRORS: &'static [(i64, &'static str)] = MODIFY_WXA_JUMP_DOMAIN_ERRORS;
     const IDEMPOTENT: bool = true;
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyWxaJumpDomain",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyWxaJumpDomain",
             "wxa_jump_h5_domain",
             self.wxa_jump_h5_domain.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyWxaJumpDomain",
             "wxa_jump_h5_domain",
             self.wxa_jump_h5_domain.as_ref().map_or(0, |v| v.len()),
             200,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyWxaJumpDomain",
             "wxa_jump_h5_domain",
-            &::core_http::validate::JoinedItems(&self.wxa_jump_h5_domain),
+            &::core_http::__private::validate::JoinedItems(&self.wxa_jump_h5_domain),
             ::core_http::__private::Format::BareHost,
         )?;
         ::core::result::Result::Ok(())
@@ -90,7 +90,7 @@ impl ::core_http::Endpoint for ModifyWxaJumpDomainRequest {
         if self.wxa_jump_h5_domain.is_some() {
             map.serialize_entry(
                 "wxa_jump_h5_domain",
-                &::core_http::wire::Joined(&self.wxa_jump_h5_domain, ";"),
+                &::core_http::__private::wire::Joined(&self.wxa_jump_h5_domain, ";"),
             )?;
         }
         if self.is_modify_published_together.is_some() {
@@ -104,7 +104,7 @@ impl ::core_http::Endpoint for ModifyWxaJumpDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyWxaJumpDomainRequest {
@@ -126,7 +126,7 @@ pub struct ModifyWxaJumpDomainResponse {
     /// Wire name `published_wxa_jump_h5_domain`, sent as one string joined by `;`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::semicolon_list",
+        deserialize_with = "core_http::__private::de::semicolon_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub published_wxa_jump_h5_domain: Option<Vec<String>>,
@@ -135,7 +135,7 @@ pub struct ModifyWxaJumpDomainResponse {
     /// Wire name `testing_wxa_jump_h5_domain`, sent as one string joined by `;`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::semicolon_list",
+        deserialize_with = "core_http::__private::de::semicolon_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub testing_wxa_jump_h5_domain: Option<Vec<String>>,
@@ -144,7 +144,7 @@ pub struct ModifyWxaJumpDomainResponse {
     /// Wire name `invalid_wxa_jump_h5_domain`, sent as one string joined by `;`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::semicolon_list",
+        deserialize_with = "core_http::__private::de::semicolon_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub invalid_wxa_jump_h5_domain: Option<Vec<String>>,

@@ -53,36 +53,36 @@ impl ::core_http::Endpoint for ModifyWxaServerDomainRequest {
     const IDEMPOTENT: bool = false;
     fn is_idempotent(&self) -> bool {
         Self::IDEMPOTENT
-            || ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+            || ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                 == ::core::option::Option::Some("get")
     }
     fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyWxaServerDomain",
             "action",
             true,
             ::core::option::Option::None,
         )?;
-        ::core_http::validate::required(
+        ::core_http::__private::validate::required(
             "ModifyWxaServerDomain",
             "wxa_server_domain",
             self.wxa_server_domain.is_some(),
             ::core::option::Option::Some((
                 "action = get",
-                ::core_http::wire::ToParam::to_param(&self.action).as_deref()
+                ::core_http::__private::wire::ToParam::to_param(&self.action).as_deref()
                     == ::core::option::Option::Some("get"),
             )),
         )?;
-        ::core_http::validate::max_items(
+        ::core_http::__private::validate::max_items(
             "ModifyWxaServerDomain",
             "wxa_server_domain",
             self.wxa_server_domain.as_ref().map_or(0, |v| v.len()),
             1000,
         )?;
-        ::core_http::validate::format(
+        ::core_http::__private::validate::format(
             "ModifyWxaServerDomain",
             "wxa_server_domain",
-            &::core_http::validate::JoinedItems(&self.wxa_server_domain),
+            &::core_http::__private::validate::JoinedItems(&self.wxa_server_domain),
             ::core_http::__private::Format::BareHost,
         )?;
         ::core::result::Result::Ok(())
@@ -97,7 +97,7 @@ impl ::core_http::Endpoint for ModifyWxaServerDomainRequest {
         if self.wxa_server_domain.is_some() {
             map.serialize_entry(
                 "wxa_server_domain",
-                &::core_http::wire::Joined(&self.wxa_server_domain, ";"),
+                &::core_http::__private::wire::Joined(&self.wxa_server_domain, ";"),
             )?;
         }
         if self.is_modify_published_together.is_some() {
@@ -111,7 +111,7 @@ impl ::core_http::Endpoint for ModifyWxaServerDomainRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl ModifyWxaServerDomainRequest {
@@ -133,7 +133,7 @@ pub struct ModifyWxaServerDomainResponse {
     /// Wire name `published_wxa_server_domain`, sent as one string joined by `;`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::semicolon_list",
+        deserialize_with = "core_http::__private::de::semicolon_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub published_wxa_server_domain: Option<Vec<String>>,
@@ -142,7 +142,7 @@ pub struct ModifyWxaServerDomainResponse {
     /// Wire name `testing_wxa_server_domain`, sent as one string joined by `;`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::semicolon_list",
+        deserialize_with = "core_http::__private::de::semicolon_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub testing_wxa_server_domain: Option<Vec<String>>,
@@ -151,7 +151,7 @@ pub struct ModifyWxaServerDomainResponse {
     /// Wire name `invalid_wxa_server_domain`, sent as one string joined by `;`.
     #[serde(
         default,
-        deserialize_with = "core_http::de::semicolon_list",
+        deserialize_with = "core_http::__private::de::semicolon_list",
         skip_serializing_if = "Option::is_none"
     )]
     pub invalid_wxa_server_domain: Option<Vec<String>>,
@@ -211,7 +211,7 @@ impl ::core_http::Endpoint for GetDomainConfirmFileRequest {
     fn decode(
         raw: ::core_http::RawResponse,
     ) -> ::core::result::Result<Self::Response, ::core_http::Error> {
-        ::core_http::envelope::decode_json::<Self>(raw)
+        ::core_http::__private::envelope::decode_json::<Self>(raw)
     }
 }
 impl GetDomainConfirmFileRequest {
