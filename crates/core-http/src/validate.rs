@@ -1,5 +1,8 @@
 //! Checks of documented limits, called by derived [`Endpoint::validate`](crate::Endpoint)
-//! impls. Lengths count characters, not bytes.
+//! impls: the rules of `miniapp-rules` (the ones the sandbox runs too), applied to typed
+//! values, with the endpoint and field named. Lengths count characters, not bytes.
+
+use miniapp_rules::{self as rules, Broken};
 
 use crate::InvalidRequest;
 
@@ -79,7 +82,7 @@ impl HasItems for String {
 
 impl HasItems for Vec<String> {
     fn has_items(&self) -> bool {
-        self.iter().any(|s| !s.is_empty())
+        self.iter().any(|s| rules::is_sent_item(s))
     }
 }
 
@@ -94,27 +97,24 @@ pub struct JoinedItems<'a, T: ?Sized>(pub &'a T);
 
 impl<T: Checked + ?Sized> Checked for JoinedItems<'_, T> {
     fn texts(&self) -> impl Iterator<Item = &str> {
-        self.0.texts().filter(|s| !s.is_empty())
+        self.0.texts().filter(|s| rules::is_sent_item(s))
     }
 }
 
-/// Documented-required parameter (a present, non-empty value).
-/// `present` is false for `None` and for an empty list; `unless` names a condition under which
-/// the parameter may be left out, and whether it holds.
+fn at(endpoint: &'static str, field: &'static str) -> impl Fn(Broken) -> InvalidRequest {
+    move |b| invalid(endpoint, field, b.rule, b.given)
+}
+
+/// Documented-required parameter. `present` is false for `None` (an explicit empty list is a
+/// value: "clear these"); `unless` names a condition under which the parameter may be left
+/// out, and whether it holds.
 pub fn required(
     endpoint: &'static str,
     field: &'static str,
     present: bool,
     unless: Option<(&'static str, bool)>,
 ) -> Result<(), InvalidRequest> {
-    if present || matches!(unless, Some((_, true))) {
-        return Ok(());
-    }
-    let rule = match unless {
-        Some((cond, _)) => format!("required unless {cond}"),
-        None => "required".to_owned(),
-    };
-    Err(invalid(endpoint, field, rule, "nothing".into()))
+    rules::required(present, unless).map_err(at(endpoint, field))
 }
 
 /// Character length of each text item within `min..=max`.
@@ -126,16 +126,7 @@ pub fn chars<T: Checked + ?Sized>(
     max: Option<usize>,
 ) -> Result<(), InvalidRequest> {
     for text in value.texts() {
-        let n = text.chars().count();
-        if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-            let rule = match (min, max) {
-                (Some(a), Some(b)) => format!("{a} to {b} characters"),
-                (Some(a), None) => format!("at least {a} characters"),
-                (None, Some(b)) => format!("at most {b} characters"),
-                (None, None) => unreachable!(),
-            };
-            return Err(invalid(endpoint, field, rule, format!("{n} characters")));
-        }
+        rules::chars(text, min, max).map_err(at(endpoint, field))?;
     }
     Ok(())
 }
@@ -148,19 +139,10 @@ pub fn range<T: Checked + ?Sized>(
     min: Option<i64>,
     max: Option<i64>,
 ) -> Result<(), InvalidRequest> {
-    if let Some(n) = value.number() {
-        if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-            let lo = min.map_or(String::new(), |m| m.to_string());
-            let hi = max.map_or(String::new(), |m| m.to_string());
-            return Err(invalid(
-                endpoint,
-                field,
-                format!("between {lo} and {hi}"),
-                n.to_string(),
-            ));
-        }
+    match value.number() {
+        Some(n) => rules::range(n, min, max).map_err(at(endpoint, field)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// At most `max` list items.
@@ -170,34 +152,20 @@ pub fn max_items(
     n: usize,
     max: usize,
 ) -> Result<(), InvalidRequest> {
-    if n > max {
-        return Err(invalid(
-            endpoint,
-            field,
-            format!("at most {max} items"),
-            format!("{n} items"),
-        ));
-    }
-    Ok(())
+    rules::max_items(n, max).map_err(at(endpoint, field))
 }
 
-/// Every item has the documented `format` (the one implementation in `miniapp-rules`, which
-/// the sandbox runs too).
+/// Every item has the documented `format`.
 pub fn format<T: Checked + ?Sized>(
     endpoint: &'static str,
     field: &'static str,
     value: &T,
-    format: miniapp_rules::Format,
+    format: rules::Format,
 ) -> Result<(), InvalidRequest> {
-    match value.texts().find(|text| !format.accepts(text)) {
-        Some(text) => Err(invalid(
-            endpoint,
-            field,
-            format.rule().into(),
-            format!("{text:?}"),
-        )),
-        None => Ok(()),
+    for text in value.texts() {
+        rules::format(text, format).map_err(at(endpoint, field))?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

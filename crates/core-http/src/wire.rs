@@ -66,19 +66,7 @@ impl JoinItems for Option<Vec<String>> {
 /// The list joined by `sep` (WeChat `;`, Baidu `,`), or `None` when absent. Empty items are
 /// dropped: `a;;b` would mean the same to the vendor, and `[""]` is sent as an empty list.
 pub fn join(list: &impl JoinItems, sep: &str) -> Option<String> {
-    list.items().map(|items| joined(items, sep))
-}
-
-fn joined(items: &[String], sep: &str) -> String {
-    let len = items.iter().map(|i| i.len() + sep.len()).sum();
-    let mut out = String::with_capacity(len);
-    for item in items.iter().filter(|i| !i.is_empty()) {
-        if !out.is_empty() {
-            out.push_str(sep);
-        }
-        out.push_str(item);
-    }
-    out
+    list.items().map(|items| miniapp_rules::join(items, sep))
 }
 
 /// The value as JSON text (Baidu sends the category list as a JSON string parameter).
@@ -122,7 +110,7 @@ pub struct Joined<'a, L: ?Sized>(pub &'a L, pub &'a str);
 impl<L: JoinItems + ?Sized> Serialize for Joined<'_, L> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0.items() {
-            Some(items) => serializer.serialize_str(&joined(items, self.1)),
+            Some(items) => serializer.serialize_str(&miniapp_rules::join(items, self.1)),
             None => serializer.serialize_none(),
         }
     }

@@ -844,7 +844,15 @@ pub fn mod_rs(modules: &[String]) -> TokenStream {
         quote!(pub mod #i;)
     });
     quote! {
-        //! Modules generated from `specs/`, one per vendor document section.
+        //! Modules generated from `specs/`, one per vendor document section, and the client.
+        mod client;
+        pub use client::*;
+        /// Everything a user needs from the runtime, so that this crate is the only dependency.
+        pub use core_http::{
+            push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest, RawBody,
+            RetryPolicy, Secret, Session, TokenProvider, TokenSource, Transport, VendorError,
+            DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+        };
         #(#mods)*
     }
 }

@@ -1,9 +1,118 @@
-//! The value formats the vendor documents prescribe, implemented once.
+//! The rules the vendor documents prescribe, implemented once: value formats ([`Format`]),
+//! limits ([`chars`], [`range`], [`max_items`], [`required`]) and joined lists
+//! ([`joined_items`], [`join`]).
 //!
-//! The SDK's generated validators (through `core-http`), the sandbox's request checks and
-//! (later) the fleet's desired-state checks all call these functions, so they cannot disagree
-//! about what a bare host or an `https://` domain is. Each check returns whether `text` has the
-//! format; [`Format::rule`] says it in words for error messages.
+//! The SDK's generated validators (through `core-http`, which turns a [`Broken`] into its
+//! `InvalidRequest`), the sandbox's request checks and the fleet's desired-state checks all
+//! call these functions, so they cannot disagree about what a bare host is, how characters
+//! are counted or which items of `a;;b` reach the vendor. [`Format::rule`] and
+//! [`Broken::rule`] say each rule in words for error messages.
+
+/// A broken rule: the rule in words and what was given instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// The rule, e.g. `1 to 100 characters`.
+    pub rule: String,
+    /// What was given, e.g. `101 characters`.
+    pub given: String,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; got {}", self.rule, self.given)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+fn broken(rule: String, given: String) -> Result<(), Broken> {
+    Err(Broken { rule, given })
+}
+
+/// A documented-required value is present, unless `unless` names a condition that holds
+/// (`("action = get", true)`).
+pub fn required(present: bool, unless: Option<(&str, bool)>) -> Result<(), Broken> {
+    if present || matches!(unless, Some((_, true))) {
+        return Ok(());
+    }
+    let rule = match unless {
+        Some((cond, _)) => format!("required unless {cond}"),
+        None => "required".to_owned(),
+    };
+    broken(rule, "nothing".into())
+}
+
+/// The length of `text` in characters (not bytes) is within `min..=max`.
+pub fn chars(text: &str, min: Option<usize>, max: Option<usize>) -> Result<(), Broken> {
+    // Only count when there is a limit to count against.
+    if min.is_none() && max.is_none() {
+        return Ok(());
+    }
+    let n = text.chars().count();
+    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+        let rule = match (min, max) {
+            (Some(a), Some(b)) => format!("{a} to {b} characters"),
+            (Some(a), None) => format!("at least {a} characters"),
+            (None, Some(b)) => format!("at most {b} characters"),
+            (None, None) => unreachable!("checked above"),
+        };
+        return broken(rule, format!("{n} characters"));
+    }
+    Ok(())
+}
+
+/// `n` is within `min..=max`.
+pub fn range(n: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Broken> {
+    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+        let lo = min.map_or(String::new(), |m| m.to_string());
+        let hi = max.map_or(String::new(), |m| m.to_string());
+        return broken(format!("between {lo} and {hi}"), n.to_string());
+    }
+    Ok(())
+}
+
+/// A list has at most `max` items.
+pub fn max_items(n: usize, max: usize) -> Result<(), Broken> {
+    if n > max {
+        return broken(format!("at most {max} items"), format!("{n} items"));
+    }
+    Ok(())
+}
+
+/// `text` has `format`.
+pub fn format(text: &str, format: Format) -> Result<(), Broken> {
+    if format.accepts(text) {
+        Ok(())
+    } else {
+        broken(format.rule().into(), format!("{text:?}"))
+    }
+}
+
+/// Whether an item of a joined list reaches the vendor: empty items are dropped (`a;;b` is
+/// `a;b`), anything else is sent as it is (spaces included).
+pub fn is_sent_item(item: &str) -> bool {
+    !item.is_empty()
+}
+
+/// The items of a joined list as the vendor receives them: `text` split on `sep`, empty items
+/// dropped.
+pub fn joined_items<'a>(text: &'a str, sep: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    text.split(sep).filter(|item| is_sent_item(item))
+}
+
+/// `items` joined by `sep` as they are sent: empty items dropped, so `[""]` is sent as an empty
+/// list.
+pub fn join<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    let len = items.iter().map(|i| i.as_ref().len() + sep.len()).sum();
+    let mut out = String::with_capacity(len);
+    for item in items.iter().map(AsRef::as_ref).filter(|i| is_sent_item(i)) {
+        if !out.is_empty() {
+            out.push_str(sep);
+        }
+        out.push_str(item);
+    }
+    out
+}
 
 /// A documented value format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,6 +262,39 @@ pub fn is_origin(text: &str, schemes: &[&str], port: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_say_the_rule_and_what_was_given() {
+        let hundred_han = "审".repeat(100);
+        assert!(chars(&hundred_han, Some(1), Some(100)).is_ok());
+        let err = chars(&format!("{hundred_han}审"), Some(1), Some(100)).unwrap_err();
+        assert_eq!(err.to_string(), "1 to 100 characters; got 101 characters");
+        assert_eq!(
+            range(1281, Some(200), Some(1280)).unwrap_err().rule,
+            "between 200 and 1280"
+        );
+        assert_eq!(max_items(201, 200).unwrap_err().given, "201 items");
+        assert!(required(false, Some(("action = get", true))).is_ok());
+        assert_eq!(
+            required(false, Some(("action = get", false)))
+                .unwrap_err()
+                .rule,
+            "required unless action = get"
+        );
+        assert_eq!(
+            format("a/b", Format::BareHost).unwrap_err().given,
+            "\"a/b\""
+        );
+    }
+
+    #[test]
+    fn joined_lists_drop_empty_items_both_ways() {
+        assert_eq!(join(&["a", "", "b"], ";"), "a;b");
+        assert_eq!(join(&[""], ";"), "");
+        assert_eq!(joined_items("a;;b", ";").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(joined_items(" ;a", ";").collect::<Vec<_>>(), [" ", "a"]);
+        assert_eq!(joined_items("", ",").count(), 0);
+    }
 
     #[test]
     fn bare_hosts() {

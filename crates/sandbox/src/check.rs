@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use miniapp_spec::{
-    BodyKind, CredentialKind, Endpoint, EnumRepr, Field, Format, Limits, Location, SpecFile,
-    TypeRef,
+    BodyKind, CredentialKind, Endpoint, EnumRepr, Field, Limits, Location, SpecFile, TypeRef,
 };
 use serde_json::Value;
 
@@ -141,9 +140,9 @@ fn check_rules(ep: &Endpoint, params: &Params) -> Result<(), String> {
                 Some(Wire::Json(Value::Array(items))) => !items.is_empty(),
                 Some(wire) => match (wire.as_str(), sep) {
                     (Some(text), Some(sep)) => {
-                        text.split(sep.as_str()).any(|i| !i.trim().is_empty())
+                        miniapp_rules::joined_items(text, &sep).next().is_some()
                     }
-                    (Some(text), None) => !text.is_empty(),
+                    (Some(text), None) => miniapp_rules::is_sent_item(text),
                     (None, _) => true,
                 },
                 None => false,
@@ -262,14 +261,19 @@ fn check_members(
         match values.get(&field.name) {
             Some(wire) => check_field(spec, &path, field, wire)?,
             None if field.required => {
-                let excused = field.optional_when.as_ref().is_some_and(|c| {
-                    values
-                        .get(&c.param)
-                        .is_some_and(|w| w.as_text() == c.equals)
+                let unless = field.optional_when.as_ref().map(|c| {
+                    (
+                        format!("{} = {}", c.param, c.equals),
+                        values
+                            .get(&c.param)
+                            .is_some_and(|w| w.as_text() == c.equals),
+                    )
                 });
-                if !excused {
-                    return Err(format!("missing required parameter `{path}`"));
-                }
+                miniapp_rules::required(
+                    false,
+                    unless.as_ref().map(|(t, holds)| (t.as_str(), *holds)),
+                )
+                .map_err(|b| broken(&path, b))?;
             }
             None => {}
         }
@@ -293,13 +297,10 @@ fn check_field(spec: &SpecFile, path: &str, field: &Field, wire: &Wire) -> Resul
             TypeRef::List(inner) => inner.as_ref(),
             other => other,
         };
-        let items = if text.is_empty() {
-            Vec::new()
-        } else {
-            text.split(sep.as_str())
-                .map(|item| coerce_text(spec, path, inner, item))
-                .collect::<Result<_, _>>()?
-        };
+        // The items the vendor receives (the SDK drops empty ones when it joins).
+        let items = miniapp_rules::joined_items(text, sep)
+            .map(|item| coerce_text(spec, path, inner, item))
+            .collect::<Result<_, _>>()?;
         Value::Array(items)
     } else {
         match wire {
@@ -365,14 +366,7 @@ fn check_value(
         TypeRef::Integer => {
             let n = integer_of(value)
                 .ok_or_else(|| format!("`{path}`: expected an integer, got {value}"))?;
-            if limits.min.is_some_and(|min| n < min) || limits.max.is_some_and(|max| n > max) {
-                return Err(format!(
-                    "`{path}`: {n} is outside {}..={}",
-                    limits.min.map_or(String::new(), |m| m.to_string()),
-                    limits.max.map_or(String::new(), |m| m.to_string())
-                ));
-            }
-            Ok(())
+            miniapp_rules::range(n, limits.min, limits.max).map_err(|b| broken(path, b))
         }
         TypeRef::Boolean => match value {
             Value::Bool(_) => Ok(()),
@@ -416,12 +410,7 @@ fn check_value(
                 return Err(format!("`{path}`: expected a list, got {value}"));
             };
             if let Some(max) = limits.max_items {
-                if items.len() > max as usize {
-                    return Err(format!(
-                        "`{path}`: {} items, at most {max} allowed",
-                        items.len()
-                    ));
-                }
+                miniapp_rules::max_items(items.len(), max as usize).map_err(|b| broken(path, b))?;
             }
             for (i, item) in items.iter().enumerate() {
                 check_value(spec, &format!("{path}[{i}]"), inner, lenient, limits, item)?;
@@ -442,27 +431,19 @@ fn check_value(
 
 /// Length in characters and format of one text value.
 fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), String> {
-    let chars = text.chars().count();
-    if let Some(min) = limits.min_chars {
-        if chars < min as usize {
-            return Err(format!(
-                "`{path}`: {chars} characters, at least {min} needed"
-            ));
-        }
+    let count = |n: Option<u32>| n.map(|n| n as usize);
+    miniapp_rules::chars(text, count(limits.min_chars), count(limits.max_chars))
+        .map_err(|b| broken(path, b))?;
+    match limits.format {
+        Some(format) => miniapp_rules::format(text, format.rules()).map_err(|b| broken(path, b)),
+        None => Ok(()),
     }
-    if let Some(max) = limits.max_chars {
-        if chars > max as usize {
-            return Err(format!(
-                "`{path}`: {chars} characters, at most {max} allowed"
-            ));
-        }
-    }
-    match limits.format.map(Format::rules) {
-        Some(format) if !format.accepts(text) => {
-            Err(format!("`{path}`: {text:?} must be {}", format.rule()))
-        }
-        _ => Ok(()),
-    }
+}
+
+/// A broken rule of `miniapp-rules` (the client's validators break the same ones) as the
+/// sandbox's refusal text.
+fn broken(path: &str, b: miniapp_rules::Broken) -> String {
+    format!("`{path}`: {b}")
 }
 
 #[cfg(test)]
@@ -569,8 +550,9 @@ params = [
     fn json_body_checks() {
         assert!(json(r#"{"action":"get"}"#).is_ok());
         assert!(json(r#"{"action":"set","hosts":"a.com;b.com"}"#).is_ok());
-        assert!(
-            params_err(json(r#"{"action":"set"}"#)).contains("missing required parameter `hosts`")
+        assert_eq!(
+            params_err(json(r#"{"action":"set"}"#)),
+            "`hosts`: required unless action = get; got nothing"
         );
         assert!(params_err(json(r#"{"action":"put"}"#)).contains("not one of get, set"));
         assert!(params_err(json(r#"{"action":"get","x":1}"#)).contains("unknown parameter `x`"));
@@ -590,8 +572,12 @@ params = [
         assert!(params_err(json(r#"{"action":"get","cats":"{}"}"#)).contains("expected a list"));
         assert!(params_err(json(r#"{"action":"get","cats":["a"]}"#)).contains("JSON text"));
         assert!(json(r#"{"action":"get","name":"好好"}"#).is_ok());
-        assert!(params_err(json(r#"{"action":"get","name":"好好好好"}"#)).contains("at most 3"));
-        assert!(params_err(json(r#"{"action":"get","name":"a"}"#)).contains("at least 2"));
+        // The same rule text as the client's validator (both come from miniapp-rules).
+        assert_eq!(
+            params_err(json(r#"{"action":"get","name":"好好好好"}"#)),
+            "`name`: 2 to 3 characters; got 4 characters"
+        );
+        assert!(params_err(json(r#"{"action":"get","name":"a"}"#)).contains("2 to 3 characters"));
         assert!(json(r#"{"action":"get","url":"wss://a"}"#).is_ok());
         assert!(params_err(json(r#"{"action":"get","url":"http://a"}"#)).contains("https://"));
         assert!(params_err(json(r#"{"action":"get","flag":"true"}"#)).contains("true or false"));
@@ -626,7 +612,10 @@ params = [
         assert!(form("access_token=t", "n=3&kind=1&flag=true&ids=1,2").is_ok());
         assert!(form("access_token=t&q=x", "n=3").is_ok());
         assert!(params_err(form("access_token=t", "n=x")).contains("expected an integer"));
-        assert!(params_err(form("access_token=t", "n=11")).contains("outside"));
+        assert_eq!(
+            params_err(form("access_token=t", "n=11")),
+            "`n`: between 1 and 10; got 11"
+        );
         assert!(params_err(form("access_token=t", "n=1&kind=3")).contains("not one of"));
         assert!(params_err(form("access_token=t", "n=1&flag=1")).contains("true or false"));
         assert!(params_err(form("access_token=t", "n=1&ids=1,x")).contains("`ids`"));

@@ -1,0 +1,168 @@
+//! A vendor crate's client facade, generated so that the code generated for its endpoints
+//! names only what the generator itself defines: `BASE_URL`, `Client` (one connection pool),
+//! the handles `Component` and `AuthorizedApp`, and the runtime types a user needs.
+
+use anyhow::Result;
+use miniapp_spec::{CredentialKind, SpecFile, VendorFile};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::module::ident;
+
+/// `src/generated/client.rs` of `vendor`'s crate.
+pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
+    let variant = ident(&vendor.rust_name)?;
+    let title = &vendor.title;
+    // A vendor whose endpoints carry the platform's app id (Kuaishou) gets it in its client.
+    let with_app_id = specs
+        .iter()
+        .flat_map(|s| &s.endpoints)
+        .flat_map(|e| &e.credentials)
+        .any(|c| c.kind == CredentialKind::ComponentAppId);
+    let base_doc = format!(
+        " {title}'s production origin (`base_url` of `specs/{}/vendor.toml`).",
+        vendor.vendor.as_str()
+    );
+    let client_doc = format!(
+        " One client (one connection pool) for a {title} platform and every app it manages; \
+         hand out cheap handles with [`Client::component`] and [`Client::authorizer`]."
+    );
+    let (field, arg, arg_name, init, creds, accessor, default_impl) = if with_app_id {
+        (
+            quote!(component_app_id: ::std::sync::Arc<str>,),
+            quote!(, component_app_id: impl Into<::std::sync::Arc<str>>),
+            quote!(, component_app_id),
+            quote! {
+                let component_app_id = component_app_id.into();
+                Client {
+                    session: core_http::Session::new(
+                        transport,
+                        core_http::Credentials {
+                            component_app_id: Some(component_app_id.clone()),
+                            ..Default::default()
+                        },
+                    ),
+                    component_app_id,
+                }
+            },
+            quote!(component_app_id: Some(self.component_app_id.clone()),),
+            quote! {
+                /// The platform's app id.
+                pub fn component_app_id(&self) -> &str {
+                    &self.component_app_id
+                }
+            },
+            quote!(),
+        )
+    } else {
+        (
+            quote!(),
+            quote!(),
+            quote!(),
+            quote! {
+                Client {
+                    session: core_http::Session::new(transport, Default::default()),
+                }
+            },
+            quote!(),
+            quote!(),
+            quote! {
+                impl Default for Client {
+                    fn default() -> Self {
+                        Self::new()
+                    }
+                }
+            },
+        )
+    };
+    let new_doc = if with_app_id {
+        " A client for the production API, for the platform `component_app_id`."
+    } else {
+        " A client for the production API."
+    };
+    Ok(quote! {
+        //! The client and its handles (generated from `vendor.toml` and the specs' credentials).
+
+        #[doc = #base_doc]
+        pub const BASE_URL: &str = core_http::Vendor::#variant.facts().base_url;
+
+        #[doc = #client_doc]
+        #[derive(Clone, Debug)]
+        pub struct Client {
+            session: core_http::Session,
+            #field
+        }
+
+        #default_impl
+
+        impl Client {
+            #[doc = #new_doc]
+            pub fn new(#arg) -> Self {
+                Self::with_base_url(BASE_URL #arg_name)
+            }
+
+            /// A client for another origin (a proxy, the sandbox, a test server).
+            pub fn with_base_url(base_url: impl Into<String> #arg) -> Self {
+                Self::with_transport(
+                    ::std::sync::Arc::new(core_http::Transport::new(base_url)) #arg_name
+                )
+            }
+
+            /// A client over a configured transport (timeouts, proxy, TLS, a shared pool).
+            pub fn with_transport(transport: ::std::sync::Arc<core_http::Transport> #arg) -> Self {
+                #init
+            }
+
+            /// The same client with another retry policy, inherited by every handle made from
+            /// it (default: [`core_http::RetryPolicy::default`]).
+            pub fn with_retry_policy(mut self, policy: core_http::RetryPolicy) -> Self {
+                self.session = self.session.with_retry_policy(policy);
+                self
+            }
+
+            /// The session without tokens, for the endpoints that take none (the token
+            /// endpoints), and for [`core_http::Session::send`] with any request type.
+            pub fn session(&self) -> &core_http::Session {
+                &self.session
+            }
+
+            #accessor
+
+            /// A handle on the platform's own endpoints, with the platform's access token: a
+            /// fixed token (`&str`, `String`, [`core_http::Secret`]) or a
+            /// [`core_http::TokenSource::Provider`] such as a token manager's.
+            pub fn component(&self, token: impl Into<core_http::TokenSource>) -> Component {
+                Component {
+                    session: self.session.with_credentials(core_http::Credentials {
+                        #creds
+                        component_access_token: Some(token.into()),
+                        ..Default::default()
+                    }),
+                }
+            }
+
+            /// A handle on one authorized mini-program, with its access token: a fixed token
+            /// or a [`core_http::TokenSource::Provider`]. Cheap: no new connection pool.
+            pub fn authorizer(&self, token: impl Into<core_http::TokenSource>) -> AuthorizedApp {
+                AuthorizedApp {
+                    session: self.session.with_credentials(core_http::Credentials {
+                        #creds
+                        authorizer_access_token: Some(token.into()),
+                        ..Default::default()
+                    }),
+                }
+            }
+        }
+
+        core_http::handle! {
+            /// A handle on one authorized mini-program (its access token). Cheap to clone.
+            AuthorizedApp
+        }
+
+        core_http::handle! {
+            /// A handle on the platform's own endpoints (the platform's access token). Cheap to
+            /// clone.
+            Component
+        }
+    })
+}
