@@ -33,96 +33,11 @@ mod generated;
 pub mod push;
 pub mod tokens;
 
-use std::sync::Arc;
-
-// Everything a user needs, so that this crate is the only dependency.
-pub use core_http::push::PushError;
-pub use core_http::{
-    redirect_policy, Binary, Credentials, Error, InvalidRequest, RawBody, RetryPolicy, Secret,
-    Session, TokenProvider, TokenSource, Transport, VendorError, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_REQUEST_TIMEOUT,
-};
+// The client, its handles and the runtime types a user needs are generated
+// (`generated/client.rs`, `generated/mod.rs`), so that this crate is the only dependency.
 pub use generated::*;
-
-/// Production base URL.
-pub const BASE_URL: &str = core_http::Vendor::Baidu.facts().base_url;
 
 /// Decodes a push-event body received at the platform's event URL (`basic_info::Event`).
 pub fn parse_event(body: &[u8]) -> Result<basic_info::Event, core_http::push::PushError> {
     basic_info::Event::parse(body)
-}
-
-/// One client (one connection pool) for every authorized mini-program.
-#[derive(Clone, Debug)]
-pub struct Client {
-    session: core_http::Session,
-}
-
-impl Default for Client {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Client {
-    /// A client for the production API.
-    pub fn new() -> Self {
-        Self::with_base_url(BASE_URL)
-    }
-
-    /// A client for another origin (a proxy, the sandbox, a test server).
-    pub fn with_base_url(base_url: impl Into<String>) -> Self {
-        Self::with_transport(Arc::new(core_http::Transport::new(base_url)))
-    }
-
-    /// A client over a configured transport.
-    pub fn with_transport(transport: Arc<core_http::Transport>) -> Self {
-        Client {
-            session: core_http::Session::new(transport, Default::default()),
-        }
-    }
-
-    /// The same client with another retry policy, inherited by every handle made from it
-    /// (default: [`RetryPolicy::default`]).
-    pub fn with_retry_policy(mut self, policy: core_http::RetryPolicy) -> Self {
-        self.session = self.session.with_retry_policy(policy);
-        self
-    }
-
-    /// The session without credentials, for the endpoints that take none (`tp/token`).
-    pub fn session(&self) -> &core_http::Session {
-        &self.session
-    }
-
-    /// A handle on the platform's own endpoints, with its TP token (`42.`…): a fixed token or
-    /// a [`TokenSource::Provider`].
-    pub fn component(&self, token: impl Into<TokenSource>) -> Component {
-        Component {
-            session: self.session.with_credentials(core_http::Credentials {
-                component_access_token: Some(token.into()),
-                ..Default::default()
-            }),
-        }
-    }
-
-    /// A handle on one authorized mini-program, calling with its access token (`45.`…): a
-    /// fixed token or a [`TokenSource::Provider`]. Cheap: no new connection pool.
-    pub fn authorizer(&self, token: impl Into<TokenSource>) -> AuthorizedApp {
-        AuthorizedApp {
-            session: self.session.with_credentials(core_http::Credentials {
-                authorizer_access_token: Some(token.into()),
-                ..Default::default()
-            }),
-        }
-    }
-}
-
-core_http::handle! {
-    /// A handle on one authorized mini-program. Cheap to create and clone.
-    AuthorizedApp
-}
-
-core_http::handle! {
-    /// A handle on the platform's own endpoints (TP token). Cheap to clone.
-    Component
 }

@@ -7,11 +7,9 @@ use miniapp_spec::{CredentialKind, SpecFile, VendorFile};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::module::ident;
-
 /// `src/generated/client.rs` of `vendor`'s crate.
 pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
-    let variant = ident(&vendor.rust_name)?;
+    let variant = crate::module::vendor_variant(vendor.vendor);
     let title = &vendor.title;
     // A vendor whose endpoints carry the platform's app id (Kuaishou) gets it in its client.
     let with_app_id = specs
@@ -23,10 +21,34 @@ pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
         " {title}'s production origin (`base_url` of `specs/{}/vendor.toml`).",
         vendor.vendor.as_str()
     );
-    let client_doc = format!(
-        " One client (one connection pool) for a {title} platform and every app it manages; \
-         hand out cheap handles with [`Client::component`] and [`Client::authorizer`]."
-    );
+    let krate = vendor
+        .crate_dir
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replace('-', "_");
+    let new_call = if with_app_id {
+        "Client::new(\"COMPONENT_APP_ID\")"
+    } else {
+        "Client::new()"
+    };
+    let client_doc = crate::module::doc(&format!(
+        "One client (one connection pool) for a {title} platform and every app it manages; \
+         hand out cheap handles with [`Client::component`] and [`Client::authorizer`].\n\n\
+         ```no_run\n\
+         # fn demo() {{\n\
+         use {krate}::Client;\n\n\
+         let client = {new_call};\n\
+         // Against the sandbox or a proxy: Client::with_base_url(\"http://127.0.0.1:8080\"{app_arg})\n\
+         let platform = client.component(\"COMPONENT_ACCESS_TOKEN\");\n\
+         let app = client.authorizer(\"AUTHORIZER_ACCESS_TOKEN\"); // per app, no new pool\n\
+         # let _ = (platform, app);\n\
+         # }}\n\
+         ```\n\n\
+         For tokens that refresh themselves, pass a token manager's providers instead of \
+         fixed tokens (see the `tokens` module).",
+        app_arg = if with_app_id { ", \"COMPONENT_APP_ID\"" } else { "" },
+    ));
     let (field, arg, arg_name, init, creds, accessor, default_impl) = if with_app_id {
         (
             quote!(component_app_id: ::std::sync::Arc<str>,),
@@ -75,6 +97,16 @@ pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
             },
         )
     };
+    let new_param = if with_app_id {
+        quote!(component_app_id: impl Into<::std::sync::Arc<str>>)
+    } else {
+        quote!()
+    };
+    let new_arg = if with_app_id {
+        quote!(, component_app_id)
+    } else {
+        quote!()
+    };
     let new_doc = if with_app_id {
         " A client for the production API, for the platform `component_app_id`."
     } else {
@@ -86,7 +118,7 @@ pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
         #[doc = #base_doc]
         pub const BASE_URL: &str = core_http::Vendor::#variant.facts().base_url;
 
-        #[doc = #client_doc]
+        #client_doc
         #[derive(Clone, Debug)]
         pub struct Client {
             session: core_http::Session,
@@ -97,8 +129,8 @@ pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
 
         impl Client {
             #[doc = #new_doc]
-            pub fn new(#arg) -> Self {
-                Self::with_base_url(BASE_URL #arg_name)
+            pub fn new(#new_param) -> Self {
+                Self::with_base_url(BASE_URL #new_arg)
             }
 
             /// A client for another origin (a proxy, the sandbox, a test server).

@@ -123,7 +123,11 @@ mod generate {
                 root.join(SANDBOX_SPECS).join(in_specs),
                 std::fs::read_to_string(path).with_context(|| format!("reading {rel}"))?,
             );
-            let file = module::module(spec).with_context(|| format!("generating {rel}"))?;
+            let title = vendor_files
+                .iter()
+                .find(|v| v.vendor == spec.vendor)
+                .map_or(spec.vendor.as_str(), |v| v.title.as_str());
+            let file = module::module(spec, title).with_context(|| format!("generating {rel}"))?;
             let dir = root.join(crate_dir(spec.vendor)?).join("src/generated");
             out.insert(dir.join(format!("{}.rs", spec.module)), format_file(file)?);
             let list = modules.get_mut(&spec.vendor).expect("all vendors listed");

@@ -432,14 +432,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
     Ok(EndpointModel {
         ty: format_ident!("{}Request", ep.name),
         name: ep.name.clone(),
-        vendor: Ident::new(
-            match spec.vendor {
-                Vendor::Wechat => "Wechat",
-                Vendor::Baidu => "Baidu",
-                Vendor::Kuaishou => "Kuaishou",
-            },
-            span,
-        ),
+        vendor: vendor_variant(spec.vendor),
         method: match ep.method {
             Method::GET => m::HttpMethod::Get,
             Method::POST => m::HttpMethod::Post,
@@ -781,13 +774,18 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
     })
 }
 
-/// The module generated for one spec file.
-pub fn module(spec: &SpecFile) -> Result<TokenStream> {
-    let vendor_name = match spec.vendor {
-        Vendor::Wechat => "WeChat",
-        Vendor::Baidu => "Baidu",
-        Vendor::Kuaishou => "Kuaishou",
-    };
+/// The `core_http::Vendor` variant of a vendor: its name, capitalized (`wechat` → `Wechat`).
+pub(crate) fn vendor_variant(vendor: Vendor) -> Ident {
+    let name = vendor.as_str();
+    let mut chars = name.chars();
+    let first = chars.next().map(|c| c.to_ascii_uppercase());
+    let variant: String = first.into_iter().chain(chars).collect();
+    Ident::new(&variant, Span::call_site())
+}
+
+/// The module generated for one spec file; `vendor_name` is the vendor's name in prose (its
+/// `vendor.toml` title).
+pub fn module(spec: &SpecFile, vendor_name: &str) -> Result<TokenStream> {
     // Rendered docs name the document, never a path of this repository.
     let mut mdoc = format!(
         "{vendor_name}: 「{}」, generated from the SDK's field-by-field transcription of this \

@@ -2,10 +2,8 @@
 //! descriptors generic code walks, and dispatch by descriptor for the release-day job.
 
 use anyhow::{bail, Context, Result};
-use miniapp_spec::{
-    Endpoint, Resource, ResourceCall, ResourceFieldType, Scope, SpecFile, TypeRef, Vendor,
-};
-use proc_macro2::{Ident, Span, TokenStream};
+use miniapp_spec::{Endpoint, Resource, ResourceCall, ResourceFieldType, Scope, SpecFile, TypeRef};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::module::{doc, ident};
@@ -96,14 +94,7 @@ fn call_doc(call: &ResourceCall) -> String {
 
 fn resource(spec: &SpecFile, r: &Resource) -> Result<TokenStream> {
     let ty = ident(&r.rust_name)?;
-    let vendor = Ident::new(
-        match spec.vendor {
-            Vendor::Wechat => "Wechat",
-            Vendor::Baidu => "Baidu",
-            Vendor::Kuaishou => "Kuaishou",
-        },
-        Span::call_site(),
-    );
+    let vendor = crate::module::vendor_variant(spec.vendor);
     let (handle, scope) = match r.scope {
         Scope::App => (quote!(crate::AuthorizedApp), quote!(App)),
         Scope::Platform => (quote!(crate::Component), quote!(Platform)),

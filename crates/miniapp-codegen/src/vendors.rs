@@ -5,7 +5,7 @@ use miniapp_spec::{CodeText, Confidence, EnvelopeShape, RefreshRefused, VendorFi
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::module::{doc, ident};
+use crate::module::doc;
 
 fn code_text(c: &CodeText) -> TokenStream {
     let (code, message) = (proc_macro2::Literal::i64_unsuffixed(c.code), &c.message);
@@ -37,7 +37,7 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
     let mut tables = Vec::new();
     let mut all = Vec::new();
     for v in vendors {
-        let variant = ident(&v.rust_name)?;
+        let variant = crate::module::vendor_variant(v.vendor);
         let table = format_ident!("{}", v.vendor.as_str().to_uppercase());
         let e = &v.envelope;
         let status = match e.shape {

@@ -12,7 +12,7 @@ fn fixture_snapshot() {
         .unwrap()
         .expect("the fixture has one");
     for (file, tokens) in [
-        ("mini.rs", miniapp_codegen::module(&spec).unwrap()),
+        ("mini.rs", miniapp_codegen::module(&spec, "Baidu").unwrap()),
         ("mini_resources.rs", resources),
     ] {
         let got = miniapp_codegen::format_file(tokens).unwrap();

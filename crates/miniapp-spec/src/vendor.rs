@@ -17,8 +17,6 @@ pub struct VendorFile {
     pub vendor: Vendor,
     /// The name in prose ("WeChat").
     pub title: String,
-    /// The `core_http::Vendor` variant ("Wechat").
-    pub rust_name: String,
     /// The vendor crate, relative to the workspace root ("crates/wechat-component-api").
     pub crate_dir: String,
     /// Production origin.
