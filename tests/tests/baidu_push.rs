@@ -127,11 +127,38 @@ fn the_seed_documents_events_arrive_typed() {
         TpPush::Event(Event::OfflineUpdateAudit(e)) => assert_eq!(e.reason.as_deref(), Some("bad")),
         other => panic!("{other:?}"),
     }
-    // An authorization event the seed does not describe is kept.
-    let authorized = r#"{"appId":1,"tpAppId":2,"eventTime":"2019-01-14 12:45:10","event":"AUTHORIZED","authorizationCode":"c","authorizationCodeExpiresIn":60}"#;
+    // The authorization events of the authorization event URL (tp_auth's spec), typed.
+    let authorized = r#"{"appId":1,"tpAppId":"2","eventTime":"2019-01-14 12:45:10","event":"AUTHORIZED","authorizationCode":"SECRET_CODE","authorizationCodeExpiresIn":60}"#;
+    match push::open(&c, &pushed(&c, authorized)).unwrap() {
+        TpPush::Authorization(a) => {
+            assert_eq!(a.event, push::AuthorizationKind::Authorized);
+            assert_eq!((a.app_id, a.tp_app_id), (Some(1), Some(2)));
+            assert_eq!(
+                a.authorization_code.as_ref().unwrap().expose(),
+                "SECRET_CODE"
+            );
+            assert_eq!(a.authorization_code_expires_in, Some(60));
+            assert!(!format!("{a:?}").contains("SECRET_CODE"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let revoked =
+        r#"{"appId":1,"tpAppId":2,"eventTime":"2019-01-14 12:45:10","event":"UNAUTHORIZED"}"#;
     assert!(matches!(
-        push::open(&c, &pushed(&c, authorized)).unwrap(),
+        push::open(&c, &pushed(&c, revoked)).unwrap(),
+        TpPush::Authorization(a) if a.event == push::AuthorizationKind::Unauthorized
+    ));
+    // An event neither document describes is kept.
+    let other = r#"{"appId":1,"event":"SOMETHING_NEW","x":1}"#;
+    assert!(matches!(
+        push::open(&c, &pushed(&c, other)).unwrap(),
         TpPush::Event(Event::Unknown(_))
+    ));
+    // A ticket push without its ticket is refused.
+    let empty = r#"{"Ticket":"","MsgType":"ticket","Event":"push"}"#;
+    assert!(matches!(
+        push::open(&c, &pushed(&c, empty)),
+        Err(CryptoError::Body(m)) if m.contains("no `Ticket`")
     ));
     assert!(matches!(
         push::open(&c, b"<xml/>"),

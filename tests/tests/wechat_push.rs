@@ -8,7 +8,9 @@ use core_http::crypto::CryptoError;
 use core_http::token::{load_ticket, MemoryStore, RefreshPolicy};
 use core_http::Error;
 use miniapp_sandbox::{Sandbox, SandboxOptions};
-use wechat_component_api::push::{self, ComponentPush, MessageCrypto, PushQuery};
+use wechat_component_api::push::{
+    self, AuthorizationKind, ComponentPush, MessageCrypto, PushQuery,
+};
 
 const APP_ID: &str = "wx134c8103faa5a59e";
 
@@ -92,6 +94,7 @@ async fn a_pushed_ticket_is_stored_and_fetches_the_platform_token() {
         panic!("{push:?}")
     };
     assert_eq!((t.app_id.as_str(), t.create_time), (APP_ID, 1413192605));
+    assert_eq!(t.ticket.expose(), "ticket@@@pushed");
     assert!(!format!("{push:?}").contains("ticket@@@pushed"));
     assert_eq!(
         load_ticket(store.as_ref(), &tokens.ticket_key())
@@ -122,8 +125,13 @@ fn authorization_pushes_are_typed_and_unknown_ones_kept() {
     };
     let authorized = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1413192760</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[wx_app_1]]></AuthorizerAppid><AuthorizationCode><![CDATA[queryauthcode@@@SECRET_CODE]]></AuthorizationCode><AuthorizationCodeExpiredTime>1413196360</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[preauthcode@@@x]]></PreAuthCode></xml>");
     match open(&authorized).unwrap() {
-        ComponentPush::Authorized(a) => {
+        ComponentPush::Authorization(a) => {
+            assert_eq!(a.event, AuthorizationKind::Authorized);
             assert_eq!(a.authorizer_appid, "wx_app_1");
+            assert_eq!(
+                a.pre_auth_code.as_ref().unwrap().expose(),
+                "preauthcode@@@x"
+            );
             assert_eq!(a.authorization_code.expose(), "queryauthcode@@@SECRET_CODE");
             assert_eq!(a.authorization_code_expired_time, Some(1413196360));
             assert!(!format!("{a:?}").contains("SECRET_CODE"));
@@ -133,27 +141,107 @@ fn authorization_pushes_are_typed_and_unknown_ones_kept() {
     let updated = authorized.replace("[authorized]", "[updateauthorized]");
     assert!(matches!(
         open(&updated).unwrap(),
-        ComponentPush::UpdateAuthorized(_)
+        ComponentPush::Authorization(a) if a.event == AuthorizationKind::UpdateAuthorized
     ));
+    // Optional fields may be left out; a number that is not one reads as absent.
+    let minimal = authorized
+        .replace("<PreAuthCode><![CDATA[preauthcode@@@x]]></PreAuthCode>", "")
+        .replace("1413196360", "soon");
+    match open(&minimal).unwrap() {
+        ComponentPush::Authorization(a) => {
+            assert_eq!(
+                (a.pre_auth_code, a.authorization_code_expired_time),
+                (None, None)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
     let revoked = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1413192760</CreateTime><InfoType><![CDATA[unauthorized]]></InfoType><AuthorizerAppid><![CDATA[wx_app_1]]></AuthorizerAppid></xml>");
     match open(&revoked).unwrap() {
-        ComponentPush::Unauthorized(u) => assert_eq!(u.authorizer_appid, "wx_app_1"),
+        ComponentPush::Unauthorization(u) => assert_eq!(u.authorizer_appid, "wx_app_1"),
         other => panic!("{other:?}"),
     }
     let unknown = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1</CreateTime><InfoType><![CDATA[notify_third_fasteregister]]></InfoType><status>0</status></xml>");
     match open(&unknown).unwrap() {
-        ComponentPush::Other { info_type, fields } => {
-            assert_eq!(info_type, "notify_third_fasteregister");
-            assert_eq!(fields.get("status"), Some("0"));
+        ComponentPush::Unknown(u) => {
+            assert_eq!(u.event, "notify_third_fasteregister");
+            assert_eq!(u.fields.get("status"), Some("0"));
         }
         other => panic!("{other:?}"),
     }
-    // A push missing what its InfoType needs is refused, not half-read.
+    // A push missing what its InfoType needs is refused, naming the field, not half-read.
     let broken = format!("<xml><AppId><![CDATA[{APP_ID}]]></AppId><CreateTime>1</CreateTime><InfoType><![CDATA[authorized]]></InfoType></xml>");
-    assert!(matches!(open(&broken), Err(CryptoError::Body(_))));
+    match open(&broken) {
+        Err(CryptoError::Body(m)) => assert!(m.contains("AuthorizerAppid"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let bad_time = revoked.replace("1413192760", "yesterday");
+    match open(&bad_time) {
+        Err(CryptoError::Body(m)) => assert!(m.contains("`CreateTime` is not a number"), "{m}"),
+        other => panic!("{other:?}"),
+    }
     // Not XML at all.
     assert!(matches!(
         push::open(&c, &PushQuery::default(), b"{\"json\":true}"),
         Err(CryptoError::Body(_))
     ));
+}
+
+/// Every XML example of the WeChat push spec reads as its family (the generated
+/// `component_auth::Event::from_fields`), secrets redacted.
+#[test]
+fn every_example_in_the_push_spec_reads_as_its_family() {
+    use std::path::Path;
+    use wechat_component_api::component_auth::Event;
+    let specs =
+        miniapp_spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")).unwrap();
+    let mut n = 0;
+    for (_, spec) in specs
+        .iter()
+        .filter(|(_, s)| s.vendor == miniapp_spec::Vendor::Wechat)
+    {
+        for family in &spec.events {
+            for example in &family.examples {
+                let fields = core_http::crypto::xml_fields(example).unwrap();
+                let event = Event::from_fields(fields).unwrap_or_else(|e| panic!("{example}: {e}"));
+                let got = format!("{event:?}");
+                assert!(got.starts_with(&family.name), "{example} read as {got}");
+                assert!(!got.contains("some_verify_ticket") && !got.contains("queryauthcode@@@"));
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 4, "only {n} examples");
+}
+
+mod arbitrary_fields {
+    use proptest::prelude::*;
+    use wechat_component_api::component_auth::Event;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            ..ProptestConfig::default()
+        })]
+
+        /// Any set of fields, known names or not, reads as a push or a typed error: no panic.
+        #[test]
+        fn any_decrypted_fields_are_a_push_or_an_error(
+            fields in proptest::collection::btree_map(
+                prop_oneof![
+                    Just("InfoType".to_owned()), Just("AppId".to_owned()), Just("CreateTime".to_owned()),
+                    Just("AuthorizerAppid".to_owned()), Just("AuthorizationCode".to_owned()),
+                    Just("ComponentVerifyTicket".to_owned()), "[A-Za-z]{1,12}",
+                ],
+                prop_oneof![
+                    Just("authorized".to_owned()), Just("unauthorized".to_owned()),
+                    Just("component_verify_ticket".to_owned()), "[0-9]{0,12}", ".{0,24}",
+                ],
+                0..8,
+            )
+        ) {
+            let _ = Event::from_fields(core_http::crypto::XmlFields(fields));
+        }
+    }
 }

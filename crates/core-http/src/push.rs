@@ -30,26 +30,119 @@ pub fn normalize_event_name(name: &str) -> String {
     name.trim().chars().filter(|c| *c != '\\').collect()
 }
 
-#[derive(Deserialize)]
-struct Head {
-    event: Option<String>,
-    #[serde(rename = "Event")]
-    event_upper: Option<String>,
+/// The normalized `event` (or `Event`) member of a JSON push body.
+pub fn event_name(body: &[u8]) -> Result<String, PushError> {
+    event_name_in(body, &["event", "Event"])
 }
 
-/// The normalized `event` member of a JSON push body.
-pub fn event_name(body: &[u8]) -> Result<String, PushError> {
-    let head: Head = serde_json::from_slice(body).map_err(|e| PushError {
-        path: ".".into(),
-        message: e.to_string(),
-    })?;
-    head.event
-        .or(head.event_upper)
-        .map(|n| normalize_event_name(&n))
-        .ok_or_else(|| PushError {
-            path: ".event".into(),
-            message: "missing `event`".into(),
+/// The normalized event name of a JSON push body: the first of `members` that is present (it
+/// must be a string).
+pub fn event_name_in(body: &[u8], members: &[&str]) -> Result<String, PushError> {
+    let head: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| PushError {
+            path: ".".into(),
+            message: e.to_string(),
+        })?;
+    for member in members {
+        match head.get(*member) {
+            Some(serde_json::Value::String(s)) => return Ok(normalize_event_name(s)),
+            None | Some(serde_json::Value::Null) => continue,
+            Some(other) => {
+                return Err(PushError {
+                    path: format!(".{member}"),
+                    message: format!("expected the event name as a string, got {other}"),
+                })
+            }
+        }
+    }
+    Err(PushError {
+        path: format!(".{}", members.first().copied().unwrap_or("event")),
+        message: format!("missing `{}`", members.join("` or `")),
+    })
+}
+
+/// An XML push whose event this SDK version does not know; kept, not rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownXmlEvent {
+    /// The normalized event name.
+    pub event: String,
+    /// Every field of the decrypted XML.
+    pub fields: crate::crypto::XmlFields,
+}
+
+/// Readers of WeChat-style XML push fields, for the generated event types.
+#[doc(hidden)]
+pub mod xml {
+    use std::str::FromStr;
+
+    use super::{normalize_event_name, PushError};
+    use crate::crypto::XmlFields;
+    use crate::Secret;
+
+    fn missing(member: &str) -> PushError {
+        PushError {
+            path: member.into(),
+            message: format!("the push has no `{member}`"),
+        }
+    }
+
+    /// The normalized event name: the first of `members` that is present.
+    pub fn name(fields: &XmlFields, members: &[&str]) -> Result<String, PushError> {
+        members
+            .iter()
+            .find_map(|m| fields.get(m))
+            .map(normalize_event_name)
+            .ok_or_else(|| missing(members.first().copied().unwrap_or("InfoType")))
+    }
+
+    /// The event kind in `member`.
+    pub fn kind<T: FromStr>(fields: &XmlFields, member: &str) -> Result<T, PushError> {
+        let name = normalize_event_name(fields.get(member).ok_or_else(|| missing(member))?);
+        name.parse().map_err(|_| PushError {
+            path: member.into(),
+            message: format!("unknown event name {name:?}"),
         })
+    }
+
+    /// A required, non-empty text field.
+    pub fn text(fields: &XmlFields, member: &str) -> Result<String, PushError> {
+        opt_text(fields, member).ok_or_else(|| missing(member))
+    }
+
+    /// An optional text field (empty is absent).
+    pub fn opt_text(fields: &XmlFields, member: &str) -> Option<String> {
+        fields
+            .get(member)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// A required integer field.
+    pub fn integer(fields: &XmlFields, member: &str) -> Result<i64, PushError> {
+        let text = fields
+            .get(member)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing(member))?;
+        text.trim().parse().map_err(|_| PushError {
+            path: member.into(),
+            message: format!("`{member}` is not a number"),
+        })
+    }
+
+    /// An optional integer field (absent or not a number: `None`).
+    pub fn opt_integer(fields: &XmlFields, member: &str) -> Option<i64> {
+        fields.get(member)?.trim().parse().ok()
+    }
+
+    /// A required secret (a ticket, a code).
+    pub fn secret(fields: &XmlFields, member: &str) -> Result<Secret, PushError> {
+        text(fields, member).map(Secret::from)
+    }
+
+    /// An optional secret.
+    pub fn opt_secret(fields: &XmlFields, member: &str) -> Option<Secret> {
+        opt_text(fields, member).map(Secret::from)
+    }
 }
 
 /// Decodes a push body as `T`, naming the offending path on failure.

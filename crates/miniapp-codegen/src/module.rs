@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use miniapp_spec::{
     BodyKind, Confidence, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field,
-    Idempotency, Location, Method, ObjectType, ResponseKind, SpecFile, TypeRef, Vendor,
+    Idempotency, Location, Method, ObjectType, PushFormat, ResponseKind, SpecFile, TypeRef, Vendor,
 };
 use proc_macro2::{Ident, Span, TokenStream};
 
@@ -680,30 +680,21 @@ fn handle_method(ep: &Endpoint) -> Result<TokenStream> {
 }
 
 fn event(
+    spec: &SpecFile,
     ev: &Event,
     secret_types: &std::collections::BTreeSet<String>,
 ) -> Result<(TokenStream, TokenStream, Vec<String>)> {
     let kind_name = format_ident!("{}Kind", ev.name);
     let struct_name = format_ident!("{}Event", ev.name);
     let variant = ident(&ev.name)?;
+    let member = ev.discriminator(&spec.push);
     let kinds = EnumType {
         name: kind_name.to_string(),
-        description: format!("The `event` names of 「{}」.", ev.title),
+        description: format!("The `{member}` values of 「{}」.", ev.title),
         repr: EnumRepr::String,
         values: ev.kinds.clone(),
     };
     let kind_enum = enumeration(&kinds)?;
-    // Events that carry a secret (a pushed ticket) are not `Serialize`.
-    let derives = if ev.fields.iter().any(|f| holds_secret(f, secret_types)) {
-        quote!(#[derive(Debug, Clone, PartialEq, serde::Deserialize)])
-    } else {
-        quote!(#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)])
-    };
-    let fields = ev
-        .fields
-        .iter()
-        .map(|f| decoded_field(f, true))
-        .collect::<Result<Vec<_>>>()?;
     let mut d = format!("「{}」 push event.\n\n{}", ev.title, ev.description);
     if !ev.quirks.is_empty() {
         d.push_str("\n\nDocument quirks:");
@@ -712,17 +703,92 @@ fn event(
         }
     }
     let d = doc(&d);
-    let tokens = quote! {
-        #kind_enum
+    let kind_doc = format!(
+        " Which event of the family (`{member}`; the name is normalized: spaces trimmed, markdown backslashes dropped)."
+    );
+    let tokens = match spec.push.format {
+        PushFormat::Json => {
+            // Events that carry a secret (a pushed ticket) are not `Serialize`.
+            let derives = if ev.fields.iter().any(|f| holds_secret(f, secret_types)) {
+                quote!(#[derive(Debug, Clone, PartialEq, serde::Deserialize)])
+            } else {
+                quote!(#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)])
+            };
+            let fields = ev
+                .fields
+                .iter()
+                .map(|f| decoded_field(f, true))
+                .collect::<Result<Vec<_>>>()?;
+            let rename = (member != "event").then(|| quote!(rename = #member,));
+            quote! {
+                #kind_enum
 
-        #d
-        #derives
-        pub struct #struct_name {
-            /// Which event of the family (the name is normalized: spaces trimmed, markdown
-            /// backslashes dropped).
-            #[serde(deserialize_with = "core_http::push::event_kind")]
-            pub event: #kind_name,
-            #(#fields)*
+                #d
+                #derives
+                pub struct #struct_name {
+                    #[doc = #kind_doc]
+                    #[serde(#rename deserialize_with = "core_http::push::event_kind")]
+                    pub event: #kind_name,
+                    #(#fields)*
+                }
+            }
+        }
+        PushFormat::Xml => {
+            let mut fields = Vec::new();
+            let mut reads = Vec::new();
+            for f in &ev.fields {
+                let name = ident(&f.rust_ident())?;
+                let wire = &f.name;
+                let ty = f.type_ref()?;
+                let (inner, read) = match (f.secret, &ty, f.required) {
+                    (true, _, true) => {
+                        (quote!(core_http::Secret), quote!(x::secret(fields, #wire)?))
+                    }
+                    (true, _, false) => (
+                        quote!(core_http::Secret),
+                        quote!(x::opt_secret(fields, #wire)),
+                    ),
+                    (false, TypeRef::Integer, true) => {
+                        (quote!(i64), quote!(x::integer(fields, #wire)?))
+                    }
+                    (false, TypeRef::Integer, false) => {
+                        (quote!(i64), quote!(x::opt_integer(fields, #wire)))
+                    }
+                    (false, _, true) => (quote!(String), quote!(x::text(fields, #wire)?)),
+                    (false, _, false) => (quote!(String), quote!(x::opt_text(fields, #wire))),
+                };
+                let rust_ty = if f.required {
+                    inner
+                } else {
+                    quote!(Option<#inner>)
+                };
+                let fd = field_doc(f, format!("XML element `{wire}`."));
+                fields.push(quote!(#fd pub #name: #rust_ty,));
+                reads.push(quote!(#name: #read,));
+            }
+            quote! {
+                #kind_enum
+
+                #d
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct #struct_name {
+                    #[doc = #kind_doc]
+                    pub event: #kind_name,
+                    #(#fields)*
+                }
+
+                impl #struct_name {
+                    /// Reads the decrypted push's fields; a required field that is missing (or a
+                    /// number that is not one) is an error naming it.
+                    pub fn from_fields(fields: &core_http::crypto::XmlFields) -> Result<Self, core_http::push::PushError> {
+                        use core_http::push::xml as x;
+                        Ok(Self {
+                            event: x::kind(fields, #member)?,
+                            #(#reads)*
+                        })
+                    }
+                }
+            }
         }
     };
     let vd = doc(&format!("「{}」", ev.title));
@@ -739,38 +805,82 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
     let mut variants = Vec::new();
     let mut arms = Vec::new();
     for ev in &spec.events {
-        let (tokens, variant, wires) = event(ev, &secret_types(spec))?;
+        let (tokens, variant, wires) = event(spec, ev, &secret_types(spec))?;
         items.push(tokens);
         variants.push(variant);
         let v = ident(&ev.name)?;
-        arms.push(quote! {
-            #(#wires)|* => core_http::push::decode(body).map(Self::#v),
+        let struct_name = format_ident!("{}Event", ev.name);
+        arms.push(match spec.push.format {
+            PushFormat::Json => quote! {
+                #(#wires)|* => core_http::push::decode(body).map(Self::#v),
+            },
+            PushFormat::Xml => quote! {
+                #(#wires)|* => #struct_name::from_fields(&fields).map(Self::#v),
+            },
         });
     }
-    Ok(quote! {
-        /// Every push event of this document; events this SDK does not know are kept in
-        /// [`Event::Unknown`].
-        #[derive(Debug, Clone, PartialEq)]
-        #[non_exhaustive]
-        pub enum Event {
-            #(#variants)*
-            /// An event name the document does not describe, kept whole.
-            Unknown(core_http::push::UnknownEvent),
-        }
+    let members = &spec.push.discriminators;
+    let members_text = members
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut enum_doc = format!(
+        "Every push event of this document, named by {members_text}; events this SDK does not know are kept in [`Event::Unknown`]."
+    );
+    if !spec.push.description.is_empty() {
+        enum_doc.push_str("\n\n");
+        enum_doc.push_str(&spec.push.description);
+    }
+    let enum_doc = doc(&enum_doc);
+    Ok(match spec.push.format {
+        PushFormat::Json => quote! {
+            #enum_doc
+            #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            pub enum Event {
+                #(#variants)*
+                /// An event name the document does not describe, kept whole.
+                Unknown(core_http::push::UnknownEvent),
+            }
 
-        impl Event {
-            /// Decodes a received push body (JSON). Event names are matched after trimming
-            /// spaces and dropping markdown backslashes, as the document's examples need.
-            pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-                let name = core_http::push::event_name(body)?;
-                match name.as_str() {
-                    #(#arms)*
-                    _ => core_http::push::unknown(name, body).map(Self::Unknown),
+            impl Event {
+                /// Decodes a received push body (JSON). Event names are matched after trimming
+                /// spaces and dropping markdown backslashes, as the document's examples need.
+                pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
+                    let name = core_http::push::event_name_in(body, &[#(#members),*])?;
+                    match name.as_str() {
+                        #(#arms)*
+                        _ => core_http::push::unknown(name, body).map(Self::Unknown),
+                    }
                 }
             }
-        }
 
-        #(#items)*
+            #(#items)*
+        },
+        PushFormat::Xml => quote! {
+            #enum_doc
+            #[derive(Debug, Clone, PartialEq)]
+            #[non_exhaustive]
+            pub enum Event {
+                #(#variants)*
+                /// An event name the document does not describe, kept with all its fields.
+                Unknown(core_http::push::UnknownXmlEvent),
+            }
+
+            impl Event {
+                /// Reads a decrypted push's XML fields (`core_http::crypto::xml_fields`).
+                pub fn from_fields(fields: core_http::crypto::XmlFields) -> Result<Self, core_http::push::PushError> {
+                    let name = core_http::push::xml::name(&fields, &[#(#members),*])?;
+                    match name.as_str() {
+                        #(#arms)*
+                        _ => Ok(Self::Unknown(core_http::push::UnknownXmlEvent { event: name, fields })),
+                    }
+                }
+            }
+
+            #(#items)*
+        },
     })
 }
 

@@ -40,6 +40,10 @@ pub struct SpecFile {
     /// Push events the document describes.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// How this document's pushes read once verified and decrypted (default: JSON, the
+    /// event name in `event` or `Event`).
+    #[serde(default)]
+    pub push: PushSpec,
     /// Settable properties (a release's desired settings), each read and written through
     /// this document's endpoints.
     #[serde(default)]
@@ -693,6 +697,10 @@ pub struct Event {
     pub description: String,
     /// The event names (`event` member) of the family, with their meaning.
     pub kinds: Vec<EnumValue>,
+    /// The member that names this family's events, when not the document's first
+    /// (`[push] discriminators`); it must be one of them.
+    #[serde(default)]
+    pub discriminator: Option<String>,
     /// Payload members other than `event`.
     pub fields: Vec<Field>,
     /// Document examples (cleaned to valid JSON where needed, see `quirks`).
@@ -701,6 +709,58 @@ pub struct Event {
     /// Where the document contradicts itself.
     #[serde(default)]
     pub quirks: Vec<String>,
+}
+
+/// How a document's pushes read once verified and decrypted: their format and the member that
+/// names the event.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushSpec {
+    /// JSON (Baidu, Kuaishou) or XML (WeChat).
+    #[serde(default)]
+    pub format: PushFormat,
+    /// The members that name the event, tried in order (the first present one counts); an
+    /// event family may name its own with `Event::discriminator`.
+    #[serde(default = "default_discriminators")]
+    pub discriminators: Vec<String>,
+    /// Where the pushes go and what the platform answers, in the document's words.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_discriminators() -> Vec<String> {
+    vec!["event".into(), "Event".into()]
+}
+
+impl Default for PushSpec {
+    fn default() -> Self {
+        PushSpec {
+            format: PushFormat::default(),
+            discriminators: default_discriminators(),
+            description: String::new(),
+        }
+    }
+}
+
+/// The format of a decrypted push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PushFormat {
+    /// A JSON object.
+    #[default]
+    Json,
+    /// WeChat's flat `<xml>` element of text fields.
+    Xml,
+}
+
+impl Event {
+    /// The member that names this family's events: its own, or the document's first.
+    pub fn discriminator<'a>(&'a self, push: &'a PushSpec) -> &'a str {
+        self.discriminator
+            .as_deref()
+            .or(push.discriminators.first().map(String::as_str))
+            .unwrap_or("event")
+    }
 }
 
 /// A spec that could not be read; the message names the file, line and field.
@@ -1053,16 +1113,60 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             }
         }
     }
+    let mut kinds_seen = BTreeMap::new();
     for ev in &spec.events {
-        check_fields(&format!("events.{}", ev.name), &ev.fields, false)?;
-        for (i, ex) in ev.examples.iter().enumerate() {
-            serde_json::from_str::<serde_json::Value>(ex).map_err(|e| {
-                invalid(
-                    format!("events.{}.examples[{i}]", ev.name),
-                    format!("not JSON: {e}"),
-                )
-            })?;
+        let ctx = format!("events.{}", ev.name);
+        check_fields(&ctx, &ev.fields, false)?;
+        if let Some(d) = &ev.discriminator {
+            if !spec.push.discriminators.contains(d) {
+                return Err(invalid(
+                    ctx,
+                    format!("discriminator `{d}` is not in `[push] discriminators`"),
+                ));
+            }
         }
+        for k in &ev.kinds {
+            if let Some(other) = kinds_seen.insert(k.wire.as_str(), ev.name.as_str()) {
+                return Err(invalid(
+                    ctx,
+                    format!("event `{}` is also a kind of `{other}`", k.wire),
+                ));
+            }
+        }
+        for (i, ex) in ev.examples.iter().enumerate() {
+            let ok = match spec.push.format {
+                PushFormat::Json => serde_json::from_str::<serde_json::Value>(ex)
+                    .map(drop)
+                    .map_err(|e| format!("not JSON: {e}")),
+                PushFormat::Xml => {
+                    if ex.trim_start().starts_with("<xml>") && ex.trim_end().ends_with("</xml>") {
+                        Ok(())
+                    } else {
+                        Err("not an <xml>…</xml> document".into())
+                    }
+                }
+            };
+            ok.map_err(|message| invalid(format!("{ctx}.examples[{i}]"), message))?;
+        }
+        if spec.push.format == PushFormat::Xml {
+            for f in &ev.fields {
+                let ty = f
+                    .type_ref()
+                    .map_err(|e| invalid(ctx.clone(), e.to_string()))?;
+                if !matches!(ty, TypeRef::String | TypeRef::Integer) {
+                    return Err(invalid(
+                        format!("{ctx}.{}", f.name),
+                        "an XML push field is a `string` or an `integer`".into(),
+                    ));
+                }
+            }
+        }
+    }
+    if spec.push.discriminators.is_empty() {
+        return Err(invalid(
+            "push".into(),
+            "name at least one discriminator".into(),
+        ));
     }
     for r in &spec.resources {
         validate_resource(spec, r)

@@ -2237,8 +2237,7 @@ pub struct SupportVersionItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
-/// Every push event of this document; events this SDK does not know are kept in
-/// [`Event::Unknown`].
+/// Every push event of this document, named by `event` or `Event`; events this SDK does not know are kept in [`Event::Unknown`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -2261,7 +2260,7 @@ impl Event {
     /// Decodes a received push body (JSON). Event names are matched after trimming
     /// spaces and dropping markdown backslashes, as the document's examples need.
     pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-        let name = core_http::push::event_name(body)?;
+        let name = core_http::push::event_name_in(body, &["event", "Event"])?;
         match name.as_str() {
             "APP_FORCE_OFFLINE" | "APP_SERVER_PAUSE" | "APP_SERVER_RESUME"
             | "TIME_LIMIT_RECTIFY_NOTIFY" | "FLOW_CLOSE_NOTIFY" => {
@@ -2288,7 +2287,7 @@ impl Event {
         }
     }
 }
-/// The `event` names of 「小程序状态变更推送」.
+/// The `event` values of 「小程序状态变更推送」.
 ///
 /// Wire values: `APP_FORCE_OFFLINE`, `APP_SERVER_PAUSE`, `APP_SERVER_RESUME`, `TIME_LIMIT_RECTIFY_NOTIFY`, `FLOW_CLOSE_NOTIFY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2350,8 +2349,7 @@ core_http::wire_enum_impls!(AppStatusChangeKind, string);
 /// - `reason`, `offlineReason` and `illegalFields` are only sent with APP_FORCE_OFFLINE; `illegalFields` is a `,`-joined string, only when offlineReason is 1 or 3.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AppStatusChangeEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: AppStatusChangeKind,
     /// 小程序appid
@@ -2405,7 +2403,7 @@ pub struct AppStatusChangeEvent {
     )]
     pub illegal_fields: Option<Vec<String>>,
 }
-/// The `event` names of 「申请恢复流量下线 审核结果推送」.
+/// The `event` values of 「申请恢复流量下线 审核结果推送」.
 ///
 /// Wire values: `FLOW_CLOSE_AUDIT_PASS`, `FLOW_CLOSE_AUDIT_FAIL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2447,8 +2445,7 @@ core_http::wire_enum_impls!(FlowRecoveryAuditKind, string);
 /// - The failure example spells `reason` as `reson`: accepted as an alias.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FlowRecoveryAuditEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: FlowRecoveryAuditKind,
     /// 小程序客户Id
@@ -2482,7 +2479,7 @@ pub struct FlowRecoveryAuditEvent {
     #[serde(alias = "reson", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
-/// The `event` names of 「基本信息审核通知」.
+/// The `event` values of 「基本信息审核通知」.
 ///
 /// Wire values: `APP_NAME_AUDIT_PASS`, `APP_NAME_AUDIT_FAIL`, `APP_ICON_AUDIT_PASS`, `APP_ICON_AUDIT_FAIL`, `APP_DESC_AUDIT_PASS`, `APP_DESC_AUDIT_FAIL`, `APP_CATEGORY_AUDIT_PASS`, `APP_CATEGORY_AUDIT_FAIL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2555,8 +2552,7 @@ core_http::wire_enum_impls!(BaseInfoAuditKind, string);
 /// - The table has no `reason` row, but the failure example sends `reason`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BaseInfoAuditEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: BaseInfoAuditKind,
     /// 小程序appid
@@ -2591,7 +2587,7 @@ pub struct BaseInfoAuditEvent {
     #[serde(alias = "reson", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
-/// The `event` names of 「基本信息强制下线后修改基本信息 审核结果推送」.
+/// The `event` values of 「基本信息强制下线后修改基本信息 审核结果推送」.
 ///
 /// Wire values: `BASE_INFO_OFFLINE_AUDIT_SUCCESS`, `BASE_INFO_OFFLINE_AUDIT_FAIL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2634,8 +2630,7 @@ core_http::wire_enum_impls!(OfflineUpdateAuditKind, string);
 /// - `examineId` matches `examine_id` returned by offline/update.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OfflineUpdateAuditEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: OfflineUpdateAuditKind,
     /// 小程序客户Id
@@ -2679,7 +2674,7 @@ pub struct OfflineUpdateAuditEvent {
     #[serde(alias = "reson", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
-/// The `event` names of 「申请手机号权限 审核结果推送」.
+/// The `event` values of 「申请手机号权限 审核结果推送」.
 ///
 /// Wire values: `APPLY_APP_MOBILE_AUTH_PASS`, `APPLY_APP_MOBILE_AUTH_REJECT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2721,8 +2716,7 @@ core_http::wire_enum_impls!(MobileAuthAuditKind, string);
 /// - The failure example spells `reason` as `reson`: accepted as an alias.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MobileAuthAuditEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: MobileAuthAuditKind,
     /// 小程序客户Id
@@ -2756,7 +2750,7 @@ pub struct MobileAuthAuditEvent {
     #[serde(alias = "reson", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
-/// The `event` names of 「授权取消事件推送」.
+/// The `event` values of 「授权取消事件推送」.
 ///
 /// Wire values: `APP_MOBILE_AUTH_CANCEL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2792,8 +2786,7 @@ core_http::wire_enum_impls!(MobileAuthCancelKind, string);
 /// - The example spells `reason` as `reson`: accepted as an alias.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MobileAuthCancelEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: MobileAuthCancelKind,
     /// 小程序客户Id

@@ -441,3 +441,186 @@ impl OAuthGrantType {
     }
 }
 core_http::wire_enum_impls!(OAuthGrantType, string);
+/// Every push event of this document, named by `MsgType` or `event`; events this SDK does not know are kept in [`Event::Unknown`].
+///
+/// Baidu POSTs `{"Nonce","TimeStamp","Encrypt","MsgSignature"}` (WeChat's cipher and signature, the TP `client_id` as trailing id, JSON plaintext) to the platform's authorization event URL. Reply with the plain string `success`, or Baidu pushes again.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// 「推送 ticket (第三方平台 ticket)」
+    Ticket(TicketEvent),
+    /// 「授权事件 (AUTHORIZED, UNAUTHORIZED, UPDATE_AUTHORIZED)」
+    Authorization(AuthorizationEvent),
+    /// An event name the document does not describe, kept whole.
+    Unknown(core_http::push::UnknownEvent),
+}
+impl Event {
+    /// Decodes a received push body (JSON). Event names are matched after trimming
+    /// spaces and dropping markdown backslashes, as the document's examples need.
+    pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
+        let name = core_http::push::event_name_in(body, &["MsgType", "event"])?;
+        match name.as_str() {
+            "ticket" => core_http::push::decode(body).map(Self::Ticket),
+            "AUTHORIZED" | "UNAUTHORIZED" | "UPDATE_AUTHORIZED" => {
+                core_http::push::decode(body).map(Self::Authorization)
+            }
+            _ => core_http::push::unknown(name, body).map(Self::Unknown),
+        }
+    }
+}
+/// The `MsgType` values of 「推送 ticket (第三方平台 ticket)」.
+///
+/// Wire values: `ticket`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TicketKind {
+    /// `ticket`: a new ticket
+    Ticket,
+}
+impl TicketKind {
+    /// Every documented value.
+    pub const ALL: &'static [Self] = &[Self::Ticket];
+    /// The wire value, as text.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Ticket => "ticket",
+        }
+    }
+    /// The value for a wire text, if documented.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "ticket" => Some(Self::Ticket),
+            _ => None,
+        }
+    }
+}
+core_http::wire_enum_impls!(TicketKind, string);
+/// 「推送 ticket (第三方平台 ticket)」 push event.
+///
+/// Pushed every 10 minutes: the ticket GetTpToken is called with.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct TicketEvent {
+    /// Which event of the family (`MsgType`; the name is normalized: spaces trimmed, markdown backslashes dropped).
+    #[serde(rename = "MsgType", deserialize_with = "core_http::push::event_kind")]
+    pub event: TicketKind,
+    /// The ticket.
+    ///
+    /// Wire name `Ticket`.
+    #[serde(rename = "Ticket", default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<core_http::Secret>,
+    /// 固定为 SmartApp.
+    ///
+    /// Wire name `FromUserName`.
+    /// Document quirk: The example says `SmartAPP`, the field table `SmartApp`: not matched \[?\].
+    #[serde(rename = "FromUserName", default, skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// Unix seconds.
+    ///
+    /// Wire name `CreateTime`, accepted as a number or a numeric string.
+    /// Document quirk: Reposts show it as a string ("1413192605"); both are read.
+    #[serde(
+        rename = "CreateTime",
+        default,
+        deserialize_with = "core_http::__private::de::lenient_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_time: Option<i64>,
+    /// Always `push`.
+    ///
+    /// Wire name `Event`.
+    #[serde(rename = "Event", default, skip_serializing_if = "Option::is_none")]
+    pub push_event: Option<String>,
+}
+/// The `event` values of 「授权事件 (AUTHORIZED, UNAUTHORIZED, UPDATE_AUTHORIZED)」.
+///
+/// Wire values: `AUTHORIZED`, `UNAUTHORIZED`, `UPDATE_AUTHORIZED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizationKind {
+    /// `AUTHORIZED`: 授权成功
+    Authorized,
+    /// `UNAUTHORIZED`: 取消授权
+    Unauthorized,
+    /// `UPDATE_AUTHORIZED`: 授权更新
+    UpdateAuthorized,
+}
+impl AuthorizationKind {
+    /// Every documented value.
+    pub const ALL: &'static [Self] = &[
+        Self::Authorized,
+        Self::Unauthorized,
+        Self::UpdateAuthorized,
+    ];
+    /// The wire value, as text.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Authorized => "AUTHORIZED",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::UpdateAuthorized => "UPDATE_AUTHORIZED",
+        }
+    }
+    /// The value for a wire text, if documented.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "AUTHORIZED" => Some(Self::Authorized),
+            "UNAUTHORIZED" => Some(Self::Unauthorized),
+            "UPDATE_AUTHORIZED" => Some(Self::UpdateAuthorized),
+            _ => None,
+        }
+    }
+}
+core_http::wire_enum_impls!(AuthorizationKind, string);
+/// 「授权事件 (AUTHORIZED, UNAUTHORIZED, UPDATE_AUTHORIZED)」 push event.
+///
+/// A mini-program authorized the platform, revoked it, or changed what it grants: on AUTHORIZED and UPDATE_AUTHORIZED exchange `authorizationCode` for the app's tokens (`authorization::complete`).
+///
+/// Document quirks:
+/// - Seen only in a copy of Baidu's documents (授权流程 §10) and a repost \[m\]; Douyin's look-alike events are PascalCase, Baidu's camelCase.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct AuthorizationEvent {
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
+    #[serde(deserialize_with = "core_http::push::event_kind")]
+    pub event: AuthorizationKind,
+    /// 小程序 appid.
+    ///
+    /// Wire name `appId`, accepted as a number or a numeric string.
+    #[serde(
+        rename = "appId",
+        default,
+        deserialize_with = "core_http::__private::de::lenient_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub app_id: Option<i64>,
+    /// 第三方平台 id.
+    ///
+    /// Wire name `tpAppId`, accepted as a number or a numeric string.
+    #[serde(
+        rename = "tpAppId",
+        default,
+        deserialize_with = "core_http::__private::de::lenient_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tp_app_id: Option<i64>,
+    /// yyyy-MM-dd HH:mm:ss.
+    ///
+    /// Wire name `eventTime`.
+    #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
+    /// 授权码 (AUTHORIZED, UPDATE_AUTHORIZED).
+    ///
+    /// Wire name `authorizationCode`.
+    #[serde(
+        rename = "authorizationCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authorization_code: Option<core_http::Secret>,
+    /// 授权码有效期, s (example 60).
+    ///
+    /// Wire name `authorizationCodeExpiresIn`, accepted as a number or a numeric string.
+    #[serde(
+        rename = "authorizationCodeExpiresIn",
+        default,
+        deserialize_with = "core_http::__private::de::lenient_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authorization_code_expires_in: Option<i64>,
+}

@@ -1,5 +1,7 @@
-//! Pushes to the platform's event URLs, verified and decrypted: the ticket every 10 minutes
-//! and the seed document's events ([`basic_info::Event`](crate::basic_info::Event)).
+//! Pushes to the platform's event URLs, verified and decrypted: the ticket every 10 minutes and
+//! the authorization events ([`tp_auth::Event`](crate::tp_auth::Event)), and the seed
+//! document's events ([`basic_info::Event`](crate::basic_info::Event)), all generated from the
+//! specs' `[[events]]`.
 //!
 //! Baidu's envelope is JSON, `{"Nonce","TimeStamp","Encrypt","MsgSignature"}`; the signature
 //! and the cipher are WeChat's ([`MessageCrypto`]), with the platform's `client_id` (TP key)
@@ -30,7 +32,7 @@ pub mod handler;
 pub use core_http::crypto::wechat::MessageCrypto;
 pub use core_http::crypto::CryptoError;
 
-use core_http::{Error, Secret};
+use core_http::Error;
 use serde::Deserialize;
 
 use crate::basic_info::Event;
@@ -40,22 +42,16 @@ use crate::tokens::{TokenManager, TICKET_LIFETIME};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum TpPush {
-    /// The ticket push (`MsgType` `ticket`).
-    Ticket(Ticket),
+    /// The ticket push (`MsgType` `ticket`); its `ticket` is always present.
+    Ticket(TicketEvent),
+    /// An authorization event (`AUTHORIZED`, `UNAUTHORIZED`, `UPDATE_AUTHORIZED`).
+    Authorization(AuthorizationEvent),
     /// Any other push: the seed document's events, unknown ones kept.
     Event(Event),
 }
 
-/// The ticket push.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ticket {
-    /// `Ticket`: what the TP token is fetched with.
-    pub ticket: Secret,
-    /// `CreateTime` (Unix seconds; sent as a number or a string).
-    pub create_time: Option<i64>,
-}
+pub use crate::tp_auth::{AuthorizationEvent, AuthorizationKind, TicketEvent};
 
-/// The push envelope; members may arrive as strings or numbers.
 #[derive(Deserialize)]
 struct Envelope {
     #[serde(rename = "Nonce", deserialize_with = "text")]
@@ -75,22 +71,9 @@ fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
-#[derive(Deserialize)]
-struct TicketBody {
-    #[serde(rename = "MsgType")]
-    msg_type: Option<String>,
-    #[serde(rename = "Ticket")]
-    ticket: Option<String>,
-    #[serde(
-        rename = "CreateTime",
-        default,
-        deserialize_with = "core_http::__private::de::lenient_int"
-    )]
-    create_time: Option<i64>,
-}
-
-/// Verifies a push body (signature, then the replay window of its `TimeStamp`), decrypts it
-/// and reads it.
+/// Verifies, checks the timestamp and decrypts a push `body`, then reads it: the pushes of
+/// the authorization event URL (`tp_auth::Event`, generated from the spec) first, the seed
+/// document's events otherwise.
 pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> {
     let envelope: Envelope = serde_json::from_slice(body)
         .map_err(|e| CryptoError::Body(format!("not Baidu's push envelope: {e}")))?;
@@ -102,25 +85,19 @@ pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> 
     )?;
     crypto.check_timestamp(&envelope.timestamp)?;
     let plain = crypto.decrypt(&envelope.encrypt)?;
-    let head: TicketBody = serde_json::from_str(&plain)
-        .map_err(|e| CryptoError::Body(format!("the decrypted push is not JSON: {e}")))?;
-    if head
-        .msg_type
-        .as_deref()
-        .is_some_and(|t| t.eq_ignore_ascii_case("ticket"))
-    {
-        let ticket = head
-            .ticket
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| CryptoError::Body("the ticket push has no `Ticket`".into()))?;
-        return Ok(TpPush::Ticket(Ticket {
-            ticket: Secret::from(ticket),
-            create_time: head.create_time,
-        }));
+    let body_error = |e: core_http::push::PushError| CryptoError::Body(e.to_string());
+    match crate::tp_auth::Event::parse(plain.as_bytes()).map_err(body_error)? {
+        crate::tp_auth::Event::Ticket(t)
+            if t.ticket.as_ref().is_none_or(|t| t.expose().is_empty()) =>
+        {
+            Err(CryptoError::Body("the ticket push has no `Ticket`".into()))
+        }
+        crate::tp_auth::Event::Ticket(t) => Ok(TpPush::Ticket(t)),
+        crate::tp_auth::Event::Authorization(a) => Ok(TpPush::Authorization(a)),
+        _ => Event::parse(plain.as_bytes())
+            .map(TpPush::Event)
+            .map_err(body_error),
     }
-    Event::parse(plain.as_bytes())
-        .map(TpPush::Event)
-        .map_err(|e| CryptoError::Body(e.to_string()))
 }
 
 /// [`open`], then stores a pushed ticket in `tokens`' store. A push that fails verification
@@ -131,10 +108,12 @@ pub async fn receive(
     body: &[u8],
 ) -> Result<TpPush, Error> {
     let push = open(crypto, body)?;
-    if let TpPush::Ticket(t) = &push {
-        tokens
-            .store_ticket(t.ticket.clone(), TICKET_LIFETIME)
-            .await?;
+    if let TpPush::Ticket(TicketEvent {
+        ticket: Some(ticket),
+        ..
+    }) = &push
+    {
+        tokens.store_ticket(ticket.clone(), TICKET_LIFETIME).await?;
     }
     Ok(push)
 }

@@ -585,8 +585,7 @@ pub struct AuthorizePermission {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
-/// Every push event of this document; events this SDK does not know are kept in
-/// [`Event::Unknown`].
+/// Every push event of this document, named by `event` or `Event`; events this SDK does not know are kept in [`Event::Unknown`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -599,7 +598,7 @@ impl Event {
     /// Decodes a received push body (JSON). Event names are matched after trimming
     /// spaces and dropping markdown backslashes, as the document's examples need.
     pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-        let name = core_http::push::event_name(body)?;
+        let name = core_http::push::event_name_in(body, &["event", "Event"])?;
         match name.as_str() {
             "COMPONENT_TICKET" => {
                 core_http::push::decode(body).map(Self::ComponentTicket)
@@ -608,7 +607,7 @@ impl Event {
         }
     }
 }
-/// The `event` names of 「推送 component_ticket (componentTicket)」.
+/// The `event` values of 「推送 component_ticket (componentTicket)」.
 ///
 /// Wire values: `COMPONENT_TICKET`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -642,8 +641,7 @@ core_http::wire_enum_impls!(ComponentTicketKind, string);
 /// - The decryption scheme of `encryptedMsg` is not documented \[?\]: this decodes the decrypted JSON.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct ComponentTicketEvent {
-    /// Which event of the family (the name is normalized: spaces trimmed, markdown
-    /// backslashes dropped).
+    /// Which event of the family (`event`; the name is normalized: spaces trimmed, markdown backslashes dropped).
     #[serde(deserialize_with = "core_http::push::event_kind")]
     pub event: ComponentTicketKind,
     /// 第三方应用 appid

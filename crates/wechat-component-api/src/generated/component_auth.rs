@@ -561,3 +561,261 @@ pub struct AuthorizationInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub func_info: Option<Vec<core_http::__private::serde_json::Value>>,
 }
+/// Every push event of this document, named by `InfoType`; events this SDK does not know are kept in [`Event::Unknown`].
+///
+/// WeChat POSTs these to the platform's authorization event URL (授权事件接收 URL), in safe mode only: `<xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>` with `timestamp`, `nonce`, `encrypt_type=aes` and `msg_signature` in the query. Reply with the plain string `success` (not encrypted).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// 「验证票据 (component_verify_ticket)」
+    VerifyTicket(VerifyTicketEvent),
+    /// 「授权成功 / 授权更新 (authorized, updateauthorized)」
+    Authorization(AuthorizationEvent),
+    /// 「取消授权 (unauthorized)」
+    Unauthorization(UnauthorizationEvent),
+    /// An event name the document does not describe, kept with all its fields.
+    Unknown(core_http::push::UnknownXmlEvent),
+}
+impl Event {
+    /// Reads a decrypted push's XML fields (`core_http::crypto::xml_fields`).
+    pub fn from_fields(
+        fields: core_http::crypto::XmlFields,
+    ) -> Result<Self, core_http::push::PushError> {
+        let name = core_http::push::xml::name(&fields, &["InfoType"])?;
+        match name.as_str() {
+            "component_verify_ticket" => {
+                VerifyTicketEvent::from_fields(&fields).map(Self::VerifyTicket)
+            }
+            "authorized" | "updateauthorized" => {
+                AuthorizationEvent::from_fields(&fields).map(Self::Authorization)
+            }
+            "unauthorized" => {
+                UnauthorizationEvent::from_fields(&fields).map(Self::Unauthorization)
+            }
+            _ => {
+                Ok(
+                    Self::Unknown(core_http::push::UnknownXmlEvent {
+                        event: name,
+                        fields,
+                    }),
+                )
+            }
+        }
+    }
+}
+/// The `InfoType` values of 「验证票据 (component_verify_ticket)」.
+///
+/// Wire values: `component_verify_ticket`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerifyTicketKind {
+    /// `component_verify_ticket`: a new ticket
+    ComponentVerifyTicket,
+}
+impl VerifyTicketKind {
+    /// Every documented value.
+    pub const ALL: &'static [Self] = &[Self::ComponentVerifyTicket];
+    /// The wire value, as text.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::ComponentVerifyTicket => "component_verify_ticket",
+        }
+    }
+    /// The value for a wire text, if documented.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "component_verify_ticket" => Some(Self::ComponentVerifyTicket),
+            _ => None,
+        }
+    }
+}
+core_http::wire_enum_impls!(VerifyTicketKind, string);
+/// 「验证票据 (component_verify_ticket)」 push event.
+///
+/// Pushed every 10 minutes; the ticket is valid 12 h and is what GetComponentAccessToken is called with (keep the last good one).
+///
+/// Document quirks:
+/// - The document's samples close with `<xml>` instead of `</xml>` (a typo); the example here is closed properly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyTicketEvent {
+    /// Which event of the family (`InfoType`; the name is normalized: spaces trimmed, markdown backslashes dropped).
+    pub event: VerifyTicketKind,
+    /// 第三方平台 appid (the component app id).
+    ///
+    /// XML element `AppId`.
+    pub app_id: String,
+    /// 时间戳，单位：s.
+    ///
+    /// XML element `CreateTime`.
+    pub create_time: i64,
+    /// Ticket 内容.
+    ///
+    /// XML element `ComponentVerifyTicket`.
+    pub ticket: core_http::Secret,
+}
+impl VerifyTicketEvent {
+    /// Reads the decrypted push's fields; a required field that is missing (or a
+    /// number that is not one) is an error naming it.
+    pub fn from_fields(
+        fields: &core_http::crypto::XmlFields,
+    ) -> Result<Self, core_http::push::PushError> {
+        use core_http::push::xml as x;
+        Ok(Self {
+            event: x::kind(fields, "InfoType")?,
+            app_id: x::text(fields, "AppId")?,
+            create_time: x::integer(fields, "CreateTime")?,
+            ticket: x::secret(fields, "ComponentVerifyTicket")?,
+        })
+    }
+}
+/// The `InfoType` values of 「授权成功 / 授权更新 (authorized, updateauthorized)」.
+///
+/// Wire values: `authorized`, `updateauthorized`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizationKind {
+    /// `authorized`: 授权成功通知
+    Authorized,
+    /// `updateauthorized`: 授权更新通知
+    UpdateAuthorized,
+}
+impl AuthorizationKind {
+    /// Every documented value.
+    pub const ALL: &'static [Self] = &[Self::Authorized, Self::UpdateAuthorized];
+    /// The wire value, as text.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Authorized => "authorized",
+            Self::UpdateAuthorized => "updateauthorized",
+        }
+    }
+    /// The value for a wire text, if documented.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "authorized" => Some(Self::Authorized),
+            "updateauthorized" => Some(Self::UpdateAuthorized),
+            _ => None,
+        }
+    }
+}
+core_http::wire_enum_impls!(AuthorizationKind, string);
+/// 「授权成功 / 授权更新 (authorized, updateauthorized)」 push event.
+///
+/// An app authorized the platform, or changed the permission sets it grants: exchange `AuthorizationCode` with QueryAuth for the app's tokens (no `updateauthorized` push is sent when the permission sets did not change).
+///
+/// Document quirks:
+/// - The examples are built from the document's field list (its own samples are not in the transcription sources) \[?\].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationEvent {
+    /// Which event of the family (`InfoType`; the name is normalized: spaces trimmed, markdown backslashes dropped).
+    pub event: AuthorizationKind,
+    /// 第三方平台 appid.
+    ///
+    /// XML element `AppId`.
+    pub app_id: String,
+    /// 时间戳，单位：s.
+    ///
+    /// XML element `CreateTime`.
+    pub create_time: i64,
+    /// 公众号或小程序的 appid.
+    ///
+    /// XML element `AuthorizerAppid`.
+    pub authorizer_appid: String,
+    /// 授权码，可用于获取授权信息 (QueryAuth).
+    ///
+    /// XML element `AuthorizationCode`.
+    pub authorization_code: core_http::Secret,
+    /// 授权码过期时间 ("单位秒"), kept as sent.
+    ///
+    /// XML element `AuthorizationCodeExpiredTime`.
+    /// Document quirk: The document types it "nubmer" and says 单位秒: a lifetime or an instant is not said; third-party tests use CreateTime + 3600. Not interpreted \[?\].
+    /// Unverified: not found in the vendor's documents, or sources conflict.
+    pub authorization_code_expired_time: Option<i64>,
+    /// 预授权码.
+    ///
+    /// XML element `PreAuthCode`.
+    pub pre_auth_code: Option<core_http::Secret>,
+}
+impl AuthorizationEvent {
+    /// Reads the decrypted push's fields; a required field that is missing (or a
+    /// number that is not one) is an error naming it.
+    pub fn from_fields(
+        fields: &core_http::crypto::XmlFields,
+    ) -> Result<Self, core_http::push::PushError> {
+        use core_http::push::xml as x;
+        Ok(Self {
+            event: x::kind(fields, "InfoType")?,
+            app_id: x::text(fields, "AppId")?,
+            create_time: x::integer(fields, "CreateTime")?,
+            authorizer_appid: x::text(fields, "AuthorizerAppid")?,
+            authorization_code: x::secret(fields, "AuthorizationCode")?,
+            authorization_code_expired_time: x::opt_integer(
+                fields,
+                "AuthorizationCodeExpiredTime",
+            ),
+            pre_auth_code: x::opt_secret(fields, "PreAuthCode"),
+        })
+    }
+}
+/// The `InfoType` values of 「取消授权 (unauthorized)」.
+///
+/// Wire values: `unauthorized`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnauthorizationKind {
+    /// `unauthorized`: 取消授权通知
+    Unauthorized,
+}
+impl UnauthorizationKind {
+    /// Every documented value.
+    pub const ALL: &'static [Self] = &[Self::Unauthorized];
+    /// The wire value, as text.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+        }
+    }
+    /// The value for a wire text, if documented.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "unauthorized" => Some(Self::Unauthorized),
+            _ => None,
+        }
+    }
+}
+core_http::wire_enum_impls!(UnauthorizationKind, string);
+/// 「取消授权 (unauthorized)」 push event.
+///
+/// An app revoked the platform's authorization: its tokens stop working; forget them.
+///
+/// Document quirks:
+/// - The example is built from the document's field list \[?\].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnauthorizationEvent {
+    /// Which event of the family (`InfoType`; the name is normalized: spaces trimmed, markdown backslashes dropped).
+    pub event: UnauthorizationKind,
+    /// 第三方平台 appid.
+    ///
+    /// XML element `AppId`.
+    pub app_id: String,
+    /// 时间戳，单位：s.
+    ///
+    /// XML element `CreateTime`.
+    pub create_time: i64,
+    /// 公众号或小程序的 appid.
+    ///
+    /// XML element `AuthorizerAppid`.
+    pub authorizer_appid: String,
+}
+impl UnauthorizationEvent {
+    /// Reads the decrypted push's fields; a required field that is missing (or a
+    /// number that is not one) is an error naming it.
+    pub fn from_fields(
+        fields: &core_http::crypto::XmlFields,
+    ) -> Result<Self, core_http::push::PushError> {
+        use core_http::push::xml as x;
+        Ok(Self {
+            event: x::kind(fields, "InfoType")?,
+            app_id: x::text(fields, "AppId")?,
+            create_time: x::integer(fields, "CreateTime")?,
+            authorizer_appid: x::text(fields, "AuthorizerAppid")?,
+        })
+    }
+}

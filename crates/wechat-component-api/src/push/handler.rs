@@ -5,7 +5,7 @@
 //! use wechat_component_api::push::{handler::PushHandler, ComponentPush};
 //!
 //! let pushes = PushHandler::new(client, tokens, crypto).on_push(|push| async move {
-//!     if let ComponentPush::Unauthorized(u) = push {
+//!     if let ComponentPush::Unauthorization(u) = push {
 //!         println!("{} revoked the authorization", u.authorizer_appid);
 //!     }
 //! });
@@ -88,7 +88,7 @@ impl PushHandler {
         )
         .await?;
         if self.complete_authorizations {
-            if let ComponentPush::Authorized(a) | ComponentPush::UpdateAuthorized(a) = &push {
+            if let ComponentPush::Authorization(a) = &push {
                 crate::authorization::complete(
                     &self.client,
                     &self.tokens,
