@@ -362,3 +362,139 @@ async fn a_push_whose_connection_drops_is_still_handled_to_the_end() {
         "the exchange was saved and the hook ran"
     );
 }
+
+/// The sandbox as the vendor, with `pushed_tickets_only`: tickets on a timer, a ticket it never
+/// pushed fetches no token, and an authorization it pushes (Baidu `AUTHORIZED`, WeChat
+/// `authorized`) is exchanged by the ready handler and saved, so the new app can be called.
+#[tokio::test]
+async fn only_pushed_tickets_fetch_tokens_and_pushed_authorizations_are_completed() {
+    use std::time::{Duration, Instant};
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        pushed_tickets_only: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let base = sandbox.base_url();
+    let client = baidu_smartapp_api::Client::with_base_url(&base);
+    let manager = || {
+        Arc::new(baidu_smartapp_api::tokens::manager(
+            &client,
+            "tp_client",
+            Arc::new(MemoryStore::new()),
+            RefreshPolicy::default(),
+        ))
+    };
+
+    // A ticket the sandbox never pushed: the token endpoint refuses it.
+    let forged = manager();
+    forged
+        .store_ticket(
+            "made-up-ticket",
+            baidu_smartapp_api::tokens::TICKET_LIFETIME,
+        )
+        .await
+        .unwrap();
+    assert!(forged.component_token().get().await.is_err());
+    let refused = sandbox
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.endpoint.as_deref() == Some("GetTpToken"))
+        .unwrap();
+    assert!(!refused.accepted, "a ticket the sandbox did not push");
+
+    // Tickets pushed every 100 ms to the ready handler.
+    let tokens = manager();
+    let s = PushSecrets {
+        token: "baidu-token".into(),
+        encoding_aes_key: KEY.into(),
+        app_id: "tp_client".into(),
+    };
+    let crypto =
+        baidu_smartapp_api::push::MessageCrypto::new(s.token.as_str(), KEY, "tp_client").unwrap();
+    let url = serve_router(
+        baidu_smartapp_api::push::handler::PushHandler::new(tokens.clone(), crypto)
+            .complete_authorizations(client.clone())
+            .router(),
+    )
+    .await;
+    let pusher = sandbox.push_tickets_every(Vendor::Baidu, &url, &s, Duration::from_millis(100));
+    let start = Instant::now();
+    while pusher.pushed().len() < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            pusher.pushed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pushed = pusher.pushed();
+    drop(pusher);
+    for p in &pushed {
+        let p = p.as_ref().unwrap();
+        assert_eq!((p.status, p.reply.as_str()), (200, "success"));
+    }
+    let tickets: std::collections::BTreeSet<_> = pushed
+        .iter()
+        .map(|p| p.as_ref().unwrap().ticket.clone())
+        .collect();
+    assert_eq!(tickets.len(), pushed.len(), "a fresh ticket each time");
+    tokens.component_token().get().await.unwrap();
+
+    // Baidu: the app authorizes; the handler exchanges the pushed code and saves its tokens.
+    let answer = sandbox
+        .push_authorized(Vendor::Baidu, &url, &s, "15263713")
+        .await
+        .unwrap();
+    assert_eq!((answer.status, answer.reply.as_str()), (200, "success"));
+    assert_eq!(sandbox.hits("GetOAuthToken"), 1);
+    assert!(tokens.has_authorization("15263713").await.unwrap());
+    let app = client.authorizer(tokens.authorizer_token("15263713"));
+    app.get_support_version(&Default::default()).await.unwrap();
+    assert_eq!(
+        sandbox
+            .counters(Vendor::Baidu, "15263713")
+            .requests
+            .get("GetSupportVersion"),
+        Some(&1),
+        "the call reached the sandbox as the new app"
+    );
+
+    // WeChat: the same through its ready handler.
+    let wechat = wechat_component_api::Client::with_base_url(&base);
+    let wt = Arc::new(wechat_component_api::tokens::manager(
+        &wechat,
+        "wx_component",
+        "SECRET",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    ));
+    let s = PushSecrets {
+        token: "wechat-token".into(),
+        encoding_aes_key: KEY.into(),
+        app_id: "wx_component".into(),
+    };
+    let crypto =
+        wechat_component_api::push::MessageCrypto::new(s.token.as_str(), KEY, "wx_component")
+            .unwrap();
+    let url = serve_router(
+        wechat_component_api::push::handler::PushHandler::new(wechat.clone(), wt.clone(), crypto)
+            .router(),
+    )
+    .await;
+    let ticket = sandbox.push_ticket(Vendor::Wechat, &url, &s).await.unwrap();
+    assert_eq!(ticket.status, 200);
+    let answer = sandbox
+        .push_authorized(Vendor::Wechat, &url, &s, "wx_new_app")
+        .await
+        .unwrap();
+    assert_eq!((answer.status, answer.reply.as_str()), (200, "success"));
+    assert!(wt.has_authorization("wx_new_app").await.unwrap());
+    // Kuaishou documents no authorization push: the sandbox says so instead of inventing one.
+    assert!(sandbox
+        .push_authorized(Vendor::Kuaishou, &url, &s, "ks_app")
+        .await
+        .is_err());
+}

@@ -70,5 +70,5 @@ async fn the_sandbox_rejects_what_the_spec_does_not_allow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tours_loop_runs_from_pushes_to_the_new_apps_calls() {
     let steps = miniapp_tour::the_loop::run(false).await.unwrap();
-    assert_eq!(steps, 9);
+    assert_eq!(steps, 10);
 }

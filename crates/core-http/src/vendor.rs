@@ -34,6 +34,9 @@ pub struct VendorFacts {
     pub invalid_request: CodeText,
     /// The code of a request without its token.
     pub missing_credential: CodeText,
+    /// The code of a platform-token request with a ticket the vendor did not push, if
+    /// documented.
+    pub ticket_refused: Option<CodeText>,
 }
 
 /// Where the status members sit.

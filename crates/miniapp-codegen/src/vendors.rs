@@ -117,6 +117,13 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
                 quote!(crate::vendor::RefreshRefused::OAuthError { error: #oauth_error, message: #message })
             }
         };
+        let ticket_refused = match &v.ticket_refused {
+            Some(c) => {
+                let c = code_text(c);
+                quote!(Some(#c))
+            }
+            None => quote!(None),
+        };
         let (invalid_request, missing) = (
             code_text(&v.invalid_request),
             code_text(&v.missing_credential),
@@ -147,6 +154,7 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
                 refresh_refused: #refused,
                 invalid_request: #invalid_request,
                 missing_credential: #missing,
+                ticket_refused: #ticket_refused,
             };
         });
     }

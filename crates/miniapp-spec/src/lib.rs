@@ -445,6 +445,14 @@ pub struct TokenRole {
     /// Request parameter that carries the refresh token this call consumes, if any.
     #[serde(default)]
     pub refresh_param: Option<String>,
+    /// Response member naming the app the tokens are for (dotted path below the payload),
+    /// when the answer names it (WeChat `authorization_info.authorizer_appid`).
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// Request parameter that carries the pushed ticket the platform token is fetched with
+    /// (the platform token's endpoint).
+    #[serde(default)]
+    pub ticket_param: Option<String>,
     /// Whether a refresh token stops working once used (Baidu).
     #[serde(default)]
     pub single_use_refresh: bool,
@@ -1205,6 +1213,11 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
         };
         if let Some(c) = &ep.read_when {
             names_param(format!("{ctx}.read_when"), &c.param)?;
+        }
+        if let Some(role) = &ep.token {
+            for p in role.ticket_param.iter().chain(&role.refresh_param) {
+                names_param(format!("{ctx}.token"), p)?;
+            }
         }
         for p in &ep.params {
             if let Some(c) = &p.optional_when {

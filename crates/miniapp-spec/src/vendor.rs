@@ -40,6 +40,10 @@ pub struct VendorFile {
     pub invalid_request: CodeText,
     /// The code of a request without its token.
     pub missing_credential: CodeText,
+    /// The code of a platform-token request with a ticket the vendor did not push, if
+    /// documented.
+    #[serde(default)]
+    pub ticket_refused: Option<CodeText>,
 }
 
 /// Where the status members sit.

@@ -88,6 +88,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method as HttpMethod, StatusCode, Uri};
@@ -257,11 +258,35 @@ impl Sandbox {
         url: &str,
         secrets: &PushSecrets,
     ) -> Result<Pushed, PushSendError> {
-        let ticket = match vendor {
-            miniapp_spec::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
-            _ => format!("sandbox-ticket-{:016x}", fastrand::u64(..)),
-        };
-        pushes::push_ticket(vendor, url, secrets, ticket).await
+        push_ticket_with(&self.tokens, vendor, url, secrets).await
+    }
+
+    /// Pushes a fresh ticket every `every` (the vendors push every 10 minutes) until the
+    /// returned [`TicketPusher`] is dropped; the first push goes out at once.
+    pub fn push_tickets_every(
+        &self,
+        vendor: miniapp_spec::Vendor,
+        url: &str,
+        secrets: &PushSecrets,
+        every: Duration,
+    ) -> TicketPusher {
+        let (tokens, url, secrets) = (Arc::clone(&self.tokens), url.to_owned(), secrets.clone());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let pushed = Arc::clone(&log);
+        let task = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                let outcome = push_ticket_with(&tokens, vendor, &url, &secrets)
+                    .await
+                    .map_err(|e| e.to_string());
+                pushed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(outcome);
+            }
+        });
+        TicketPusher { task, log }
     }
 
     /// Authorizes the platform as the WeChat app `authorizer_appid` would: pushes the
@@ -273,8 +298,36 @@ impl Sandbox {
         secrets: &PushSecrets,
         authorizer_appid: &str,
     ) -> Result<Pushed, PushSendError> {
-        let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
-        pushes::push_wechat_authorized(url, secrets, authorizer_appid, &code).await
+        self.push_authorized(miniapp_spec::Vendor::Wechat, url, secrets, authorizer_appid)
+            .await
+    }
+
+    /// Authorizes the platform as the app `app_id` of `vendor` would: pushes the vendor's
+    /// authorization event (WeChat `authorized` XML, Baidu `AUTHORIZED` JSON), encrypted with
+    /// `secrets`, to the handler at `url`. The code it carries (returned in
+    /// [`Pushed::ticket`]) exchanges once for tokens bound to that app. Kuaishou documents no
+    /// authorization push fields, so it has none.
+    pub async fn push_authorized(
+        &self,
+        vendor: miniapp_spec::Vendor,
+        url: &str,
+        secrets: &PushSecrets,
+        app_id: &str,
+    ) -> Result<Pushed, PushSendError> {
+        match vendor {
+            miniapp_spec::Vendor::Wechat => {
+                let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
+                self.tokens.bind_code(vendor, &code, app_id);
+                pushes::push_wechat_authorized(url, secrets, app_id, &code).await
+            }
+            miniapp_spec::Vendor::Baidu => {
+                let code = self.tokens.issue_code(vendor, app_id);
+                pushes::push_baidu_authorized(url, secrets, app_id, &code).await
+            }
+            miniapp_spec::Vendor::Kuaishou => Err(PushSendError::Send(
+                "Kuaishou's authorization notices are not documented field by field; the sandbox pushes none".into(),
+            )),
+        }
     }
 
     /// The apps seeded for `vendor` ([`SandboxOptions::apps`]), in id order.
@@ -414,6 +467,42 @@ fn method_matches(spec: Method, actual: &HttpMethod) -> bool {
     match spec {
         Method::GET => actual == HttpMethod::GET,
         Method::POST => actual == HttpMethod::POST,
+    }
+}
+
+/// Pushes one fresh ticket, remembered as pushed (so that [`SandboxOptions::pushed_tickets_only`]
+/// accepts it).
+async fn push_ticket_with(
+    tokens: &Tokens,
+    vendor: miniapp_spec::Vendor,
+    url: &str,
+    secrets: &PushSecrets,
+) -> Result<Pushed, PushSendError> {
+    let ticket = match vendor {
+        miniapp_spec::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
+        _ => format!("sandbox-ticket-{:016x}", fastrand::u64(..)),
+    };
+    tokens.record_pushed_ticket(vendor, &ticket);
+    pushes::push_ticket(vendor, url, secrets, ticket).await
+}
+
+/// Ticket pushes on a timer ([`Sandbox::push_tickets_every`]); they stop when this is dropped.
+#[derive(Debug)]
+pub struct TicketPusher {
+    task: tokio::task::JoinHandle<()>,
+    log: Arc<Mutex<Vec<Result<Pushed, String>>>>,
+}
+
+impl TicketPusher {
+    /// What each push so far did (its ticket and the handler's answer, or why it failed).
+    pub fn pushed(&self) -> Vec<Result<Pushed, String>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for TicketPusher {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -60,12 +60,16 @@ pub struct SandboxOptions {
     /// resource you declared, answered and stored like the vendors' (the built-in endpoints
     /// match first).
     pub extra_specs: Vec<miniapp_spec::SpecFile>,
+    /// With [`SandboxOptions::enforce_tokens`]: the platform token is issued only for a ticket
+    /// this sandbox pushed ([`crate::Sandbox::push_ticket`]), as a vendor does; any other
+    /// ticket gets the vendor's `ticket_refused` code (default `false`: any non-empty ticket).
+    pub pushed_tickets_only: bool,
 }
 
 impl Default for SandboxOptions {
     /// Tokens not enforced, a 7200 s lifetime, no delay, no random faults (rate 0, seed 0,
     /// the [`Fault::random_defaults`] to choose from), no seeded apps, no latency, rate limit
-    /// or quota.
+    /// or quota, any ticket accepted.
     fn default() -> Self {
         SandboxOptions {
             enforce_tokens: false,
@@ -81,6 +85,7 @@ impl Default for SandboxOptions {
             rate_limit: None,
             quota: None,
             extra_specs: Vec::new(),
+            pushed_tickets_only: false,
         }
     }
 }

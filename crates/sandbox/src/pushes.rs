@@ -144,28 +144,11 @@ pub(crate) async fn push_ticket(
             return send_wechat(url, &crypto, &secrets.app_id, &inner, ticket).await;
         }
         Vendor::Baidu => {
-            let crypto = MessageCrypto::new(
-                secrets.token.as_str(),
-                &secrets.encoding_aes_key,
-                secrets.app_id.as_str(),
-            )?;
             let inner = serde_json::json!({
                 "Ticket": ticket, "FromUserName": "SmartApp", "CreateTime": now,
                 "MsgType": "ticket", "Event": "push",
-            })
-            .to_string();
-            let encrypt = crypto.encrypt(&inner);
-            let timestamp = now.to_string();
-            let body = serde_json::json!({
-                "Nonce": nonce,
-                "TimeStamp": timestamp,
-                "Encrypt": encrypt,
-                "MsgSignature": crypto.signature(&timestamp, &nonce, &encrypt),
-            })
-            .to_string();
-            http.post(url)
-                .header("content-type", "application/json")
-                .body(body)
+            });
+            baidu_request(url, secrets, &inner)?
         }
         Vendor::Kuaishou => {
             let crypto = PushCrypto::new(secrets.token.as_str(), &secrets.encoding_aes_key)?;
@@ -188,4 +171,51 @@ pub(crate) async fn push_ticket(
         }
     };
     send(request, ticket).await
+}
+
+/// Baidu's push envelope around the JSON `inner`: WeChat's cipher with the TP `client_id` as
+/// trailing id, `{Nonce, TimeStamp, Encrypt, MsgSignature}`.
+fn baidu_request(
+    url: &str,
+    secrets: &PushSecrets,
+    inner: &serde_json::Value,
+) -> Result<reqwest::RequestBuilder, PushSendError> {
+    let crypto = MessageCrypto::new(
+        secrets.token.as_str(),
+        &secrets.encoding_aes_key,
+        secrets.app_id.as_str(),
+    )?;
+    let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
+    let encrypt = crypto.encrypt(&inner.to_string());
+    let timestamp = now_secs().to_string();
+    let body = serde_json::json!({
+        "Nonce": nonce,
+        "TimeStamp": timestamp,
+        "Encrypt": encrypt,
+        "MsgSignature": crypto.signature(&timestamp, &nonce, &encrypt),
+    })
+    .to_string();
+    Ok(reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body))
+}
+
+/// POSTs Baidu's `AUTHORIZED` event for the mini-program `app_id` (numeric, as Baidu's are)
+/// with `code` to `url`. `tpAppId` is the sandbox's own numeric TP id, 10000 (Baidu's TP id is
+/// not the `client_id` the pushes are encrypted with).
+pub(crate) async fn push_baidu_authorized(
+    url: &str,
+    secrets: &PushSecrets,
+    app_id: &str,
+    code: &str,
+) -> Result<Pushed, PushSendError> {
+    let app: serde_json::Value = app_id
+        .parse::<i64>()
+        .map_or_else(|_| app_id.into(), Into::into);
+    let inner = serde_json::json!({
+        "appId": app, "tpAppId": 10000, "eventTime": "2026-01-01 00:00:00",
+        "event": "AUTHORIZED", "authorizationCode": code, "authorizationCodeExpiresIn": 60,
+    });
+    send(baidu_request(url, secrets, &inner)?, code.to_owned()).await
 }

@@ -159,6 +159,20 @@ pub(crate) async fn serve(
         return accepted(respond::json(respond::example_json(vendor, example)));
     }
 
+    if let Some(param) = &role.ticket_param {
+        let ticket = params.get(param).map(|w| w.as_text()).unwrap_or_default();
+        if !tokens.ticket_accepted(vendor, &ticket) {
+            tracing::debug!("sandbox: {} ticket not pushed by this sandbox", ep.name);
+            let f = envelope::facts(vendor);
+            let c = f.ticket_refused.unwrap_or(f.invalid_request);
+            return refused(respond::json(envelope::endpoint_error(
+                vendor,
+                ep,
+                c.code,
+                &format!("{} (not a ticket this sandbox pushed)", c.message),
+            )));
+        }
+    }
     let presented = match grant_refresh(ep, &params) {
         Ok(presented) => presented,
         Err(RefreshInvalid) => {

@@ -34,6 +34,8 @@ pub(crate) struct Issued {
     pub expires_in: u64,
     /// The new refresh token, when the endpoint issues one.
     pub refresh_token: Option<String>,
+    /// The app the tokens are for, when known.
+    pub app: Option<String>,
 }
 
 impl Issued {
@@ -55,6 +57,10 @@ impl Issued {
         set_path(body, &at(&role.expires_in), Value::from(self.expires_in));
         if let (Some(path), Some(token)) = (&role.refresh_token, &self.refresh_token) {
             set_path(body, &at(path), Value::String(token.clone()));
+        }
+        // An answer that names the app names the one the tokens were issued for.
+        if let (Some(path), Some(app)) = (&role.app_id, &self.app) {
+            set_path(body, &at(path), Value::String(app.clone()));
         }
     }
 }
@@ -122,6 +128,8 @@ struct State {
     failing: HashMap<String, i64>,
     /// Single-use codes (Kuaishou re-authorization codes) issued for an app.
     codes: HashMap<String, (Vendor, String)>,
+    /// Tickets this sandbox pushed, by vendor.
+    pushed: std::collections::HashSet<(Vendor, String)>,
     counter: u64,
 }
 
@@ -208,6 +216,25 @@ impl Tokens {
         code
     }
 
+    /// Remembers a ticket this sandbox pushes.
+    pub(crate) fn record_pushed_ticket(&self, vendor: Vendor, ticket: &str) {
+        self.state().pushed.insert((vendor, ticket.to_owned()));
+    }
+
+    /// Whether `ticket` may fetch the platform token: any ticket, unless
+    /// [`SandboxOptions::pushed_tickets_only`], then only one this sandbox pushed.
+    pub(crate) fn ticket_accepted(&self, vendor: Vendor, ticket: &str) -> bool {
+        !self.options.pushed_tickets_only
+            || self.state().pushed.contains(&(vendor, ticket.to_owned()))
+    }
+
+    /// Binds `code` (one the sandbox pushes) to `app`: it exchanges once, for that app.
+    pub(crate) fn bind_code(&self, vendor: Vendor, code: &str, app: &str) {
+        self.state()
+            .codes
+            .insert(code.to_owned(), (vendor, app.to_owned()));
+    }
+
     /// The app a code issued by [`Tokens::issue_code`] names (and uses it up).
     pub(crate) fn take_code(&self, vendor: Vendor, code: &str) -> Option<String> {
         let mut state = self.state();
@@ -272,6 +299,7 @@ impl Tokens {
             access_token,
             expires_in: expires_in_secs(lifetime),
             refresh_token,
+            app,
         })
     }
 
@@ -382,6 +410,8 @@ mod tests {
             refresh_token: refresh.then(|| "refresh".into()),
             refresh_param: refresh.then(|| "refresh".into()),
             single_use_refresh: single_use,
+            app_id: Some("info.app".into()),
+            ticket_param: None,
         }
     }
 
@@ -404,12 +434,13 @@ mod tests {
             access_token: "A".into(),
             expires_in: 9,
             refresh_token: Some("R".into()),
+            app: Some("app_1".into()),
         };
         let mut v = json!({ "errno": 0, "data": { "info": { "token": "old", "keep": 1 } } });
         issued.patch(&mut v, &role(true, false), "data");
         assert_eq!(
             v,
-            json!({ "errno": 0, "data": { "info": { "token": "A", "expires_in": 9, "keep": 1 }, "refresh": "R" } })
+            json!({ "errno": 0, "data": { "info": { "token": "A", "expires_in": 9, "keep": 1, "app": "app_1" }, "refresh": "R" } })
         );
     }
 

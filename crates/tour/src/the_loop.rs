@@ -32,8 +32,10 @@ fn secrets(app_id: &str) -> PushSecrets {
 
 /// Runs the loop; each step is one printed line. Fails at the first step that fails.
 pub async fn run(print: bool) -> Result<usize> {
+    // As the vendors do: tokens only for tickets the sandbox pushed.
     let sandbox = Sandbox::start_with(SandboxOptions {
         enforce_tokens: true,
+        pushed_tickets_only: true,
         ..Default::default()
     })
     .await
@@ -116,7 +118,8 @@ pub async fn run(print: bool) -> Result<usize> {
         "`authorized` pushed, code exchanged, the app's tokens saved".into(),
     );
 
-    // Baidu: ticket push -> TP token; link; the code exchanged -> a call on the new app.
+    // Baidu: ticket push -> TP token; link; `AUTHORIZED` pushed -> the handler exchanges the
+    // code and saves the app's tokens -> a call on the new app.
     let client = baidu_smartapp_api::Client::with_base_url(&base);
     let tokens = Arc::new(baidu_smartapp_api::tokens::manager(
         &client,
@@ -130,9 +133,12 @@ pub async fn run(print: bool) -> Result<usize> {
         ENCODING_AES_KEY,
         "demo_tp_client",
     )?;
-    let url =
-        serve(baidu_smartapp_api::push::handler::PushHandler::new(tokens.clone(), crypto).router())
-            .await?;
+    let url = serve(
+        baidu_smartapp_api::push::handler::PushHandler::new(tokens.clone(), crypto)
+            .complete_authorizations(client.clone())
+            .router(),
+    )
+    .await?;
     let pushed = sandbox.push_ticket(Vendor::Baidu, &url, &s).await?;
     ensure!(
         pushed.status == 200,
@@ -151,14 +157,20 @@ pub async fn run(print: bool) -> Result<usize> {
         "baidu",
         format!("authorization link {}…", &link[..link.len().min(80)]),
     );
-    baidu_smartapp_api::authorization::complete(
-        &client,
-        &tokens,
-        "demo_app",
-        "code-from-the-redirect",
-    )
-    .await?;
-    let app = client.authorizer(tokens.authorizer_token("demo_app"));
+    let pushed = sandbox
+        .push_authorized(Vendor::Baidu, &url, &s, "15263713")
+        .await?;
+    ensure!(
+        pushed.status == 200 && tokens.has_authorization("15263713").await?,
+        "the AUTHORIZED push was not completed: {} {}",
+        pushed.status,
+        pushed.reply
+    );
+    step(
+        "baidu",
+        "`AUTHORIZED` pushed, code exchanged, the app's tokens saved".into(),
+    );
+    let app = client.authorizer(tokens.authorizer_token("15263713"));
     let version = app
         .get_support_version(&baidu_smartapp_api::basic_info::GetSupportVersionRequest::new())
         .await?;

@@ -18,13 +18,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use core_http::push::PushHook;
 
-use super::{MessageCrypto, TpPush};
+use super::{AuthorizationKind, MessageCrypto, TpPush};
 use crate::tokens::TokenManager;
+use crate::{Client, Error};
 
 /// Receives Baidu's pushes for the platform of `tokens`.
 pub struct PushHandler {
     tokens: Arc<TokenManager>,
     crypto: MessageCrypto,
+    client: Option<Client>,
     hook: Option<PushHook<TpPush>>,
 }
 
@@ -34,8 +36,17 @@ impl PushHandler {
         PushHandler {
             tokens,
             crypto,
+            client: None,
             hook: None,
         }
+    }
+
+    /// Exchanges the code of every `AUTHORIZED`/`UPDATE_AUTHORIZED` push through `client` and
+    /// saves the app's tokens (`authorization::complete`) before the hook runs; a failed
+    /// exchange answers 500, so Baidu pushes again.
+    pub fn complete_authorizations(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
     }
 
     /// Calls `hook` with every verified push, after a ticket is stored.
@@ -51,17 +62,32 @@ impl PushHandler {
     /// Handles one push body: `200 success`, `400` for a refused push (nothing stored), `500`
     /// when the ticket could not be stored (Baidu pushes again).
     pub async fn handle(&self, body: &[u8]) -> (StatusCode, String) {
-        let result = match super::receive(&self.tokens, &self.crypto, body).await {
-            Ok(push) => {
-                if let Some(hook) = &self.hook {
-                    hook(push).await;
-                }
-                Ok("success".to_owned())
-            }
-            Err(e) => Err(e),
-        };
+        let result = self.process(body).await.map(|()| "success".to_owned());
         let (status, body) = core_http::push::answer(result);
         (StatusCode::from_u16(status).expect("a valid status"), body)
+    }
+
+    async fn process(&self, body: &[u8]) -> Result<(), Error> {
+        let push = super::receive(&self.tokens, &self.crypto, body).await?;
+        if let (Some(client), TpPush::Authorization(a)) = (&self.client, &push) {
+            let grants = matches!(
+                a.event,
+                AuthorizationKind::Authorized | AuthorizationKind::UpdateAuthorized
+            );
+            if let (true, Some(app_id), Some(code)) = (grants, a.app_id, &a.authorization_code) {
+                crate::authorization::complete(
+                    client,
+                    &self.tokens,
+                    &app_id.to_string(),
+                    code.expose(),
+                )
+                .await?;
+            }
+        }
+        if let Some(hook) = &self.hook {
+            hook(push).await;
+        }
+        Ok(())
     }
 
     /// An `axum` router answering `POST /`.

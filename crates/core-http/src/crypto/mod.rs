@@ -66,7 +66,8 @@ pub enum CryptoError {
         /// How far the timestamp is from now, in seconds (`i64::MAX` when unreadable).
         age_secs: i64,
     },
-    /// The push body lacks a member the scheme needs (WeChat `Encrypt`) or is not XML.
-    #[error("the push body is not the expected XML: {0}")]
+    /// The push body, or what it decrypts to, is not what the vendor sends: not XML/JSON, or
+    /// a member the scheme or the event needs is missing or malformed.
+    #[error("the push is not what the vendor sends: {0}")]
     Body(String),
 }

@@ -83,6 +83,7 @@ static BAIDU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         code: 110,
         message: "access token invalid",
     },
+    ticket_refused: None,
 };
 /// Kuaishou's facts, from `specs/kuaishou/vendor.toml`.
 static KUAISHOU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
@@ -126,6 +127,7 @@ static KUAISHOU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         code: 0,
         message: "access_token missing",
     },
+    ticket_refused: None,
 };
 /// WeChat's facts, from `specs/wechat/vendor.toml`.
 static WECHAT: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
@@ -178,4 +180,8 @@ static WECHAT: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         code: 41001,
         message: "access_token missing",
     },
+    ticket_refused: Some(crate::vendor::CodeText {
+        code: 61006,
+        message: "ticket invalid",
+    }),
 };
