@@ -23,7 +23,8 @@ mod vendors;
 
 #[cfg(feature = "spec")]
 pub use generate::{
-    crate_dir, format_file, generate, generated_dirs, CORE_GENERATED, PREAMBLE, SANDBOX_SPECS,
+    crate_dir, format_file, generate, generated_dirs, CORE_GENERATED, PREAMBLE, SANDBOX_GENERATED,
+    SANDBOX_SPECS,
 };
 #[cfg(feature = "spec")]
 pub use module::module;
@@ -52,6 +53,9 @@ mod generate {
     /// Where core-http's vendor table goes, relative to the workspace root.
     pub const CORE_GENERATED: &str = "crates/core-http/src/generated";
 
+    /// Where the sandbox's list of embedded specs goes, relative to the workspace root.
+    pub const SANDBOX_GENERATED: &str = "crates/sandbox/src/generated";
+
     /// The crate a vendor's modules go to, relative to the workspace root (its `vendor.toml`'s
     /// `crate_dir`).
     pub fn crate_dir(root: &Path, vendor: Vendor) -> Result<String> {
@@ -64,7 +68,7 @@ mod generate {
 
     /// The folders whose every file the generator owns (a file there without a spec is stale).
     pub fn generated_dirs(root: &Path) -> Result<Vec<PathBuf>> {
-        let mut dirs = vec![root.join(CORE_GENERATED)];
+        let mut dirs = vec![root.join(CORE_GENERATED), root.join(SANDBOX_GENERATED)];
         for v in miniapp_spec::load_vendors(&root.join("specs"))? {
             dirs.push(root.join(&v.crate_dir).join("src/generated"));
             dirs.push(root.join(SANDBOX_SPECS).join(v.vendor.as_str()));
@@ -170,6 +174,32 @@ mod generate {
             let dir = root.join(crate_dir(vendor)?).join("src/generated");
             out.insert(dir.join("mod.rs"), format_file(module::mod_rs(&mods))?);
         }
+        // The sandbox's list of the spec copies it embeds.
+        let entries = specs.iter().map(|(path, _)| {
+            let rel = path
+                .strip_prefix(&specs_dir)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let include = format!("../../specs/{rel}");
+            quote::quote!((#rel, include_str!(#include)))
+        });
+        let sandbox = root.join(SANDBOX_GENERATED);
+        out.insert(
+            sandbox.join("mod.rs"),
+            format_file(quote::quote! {
+                //! Generated from the list of `specs/*/*.toml`.
+                pub(crate) mod embedded;
+            })?,
+        );
+        out.insert(
+            sandbox.join("embedded.rs"),
+            format_file(quote::quote! {
+                //! Every spec file the sandbox serves, as `(path below specs/, text)`: its own
+                //! copies in `crates/sandbox/specs/`, so that it packages alone.
+                pub(crate) const EMBEDDED: &[(&str, &str)] = &[#(#entries),*];
+            })?,
+        );
         Ok(out)
     }
 

@@ -6,44 +6,9 @@ use std::sync::OnceLock;
 use miniapp_spec::SpecFile;
 
 /// Every spec file below `specs/`, as `(path relative to specs/, text)`: the crate's own copies
-/// in `crates/sandbox/specs/` (written by `cargo xtask codegen`), so that it packages alone.
-///
-/// Unit tests check that this list matches the workspace's `specs/*/*.toml` files, text
-/// included.
-pub(crate) const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "wechat/third_party_domain.toml",
-        include_str!("../specs/wechat/third_party_domain.toml"),
-    ),
-    (
-        "wechat/domain_management.toml",
-        include_str!("../specs/wechat/domain_management.toml"),
-    ),
-    (
-        "wechat/third_party_server_domain.toml",
-        include_str!("../specs/wechat/third_party_server_domain.toml"),
-    ),
-    (
-        "wechat/component_auth.toml",
-        include_str!("../specs/wechat/component_auth.toml"),
-    ),
-    (
-        "baidu/basic_info.toml",
-        include_str!("../specs/baidu/basic_info.toml"),
-    ),
-    (
-        "baidu/tp_auth.toml",
-        include_str!("../specs/baidu/tp_auth.toml"),
-    ),
-    (
-        "kuaishou/basic_info.toml",
-        include_str!("../specs/kuaishou/basic_info.toml"),
-    ),
-    (
-        "kuaishou/oauth.toml",
-        include_str!("../specs/kuaishou/oauth.toml"),
-    ),
-];
+/// in `crates/sandbox/specs/`, listed by `cargo xtask codegen`. Unit tests check that this list
+/// matches the workspace's `specs/*/*.toml` files, text included.
+pub(crate) use crate::generated::embedded::EMBEDDED;
 
 /// The parsed specs, parsed once.
 pub(crate) fn parsed() -> &'static [SpecFile] {
@@ -93,7 +58,7 @@ mod tests {
         let embedded: BTreeSet<String> = EMBEDDED.iter().map(|(p, _)| p.to_string()).collect();
         assert_eq!(
             on_disk, embedded,
-            "add new spec files to EMBEDDED in src/embedded.rs"
+            "the embedded list is stale: run `cargo xtask codegen`"
         );
     }
 

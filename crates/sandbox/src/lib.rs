@@ -103,6 +103,8 @@ mod embedded;
 mod envelope;
 mod faults;
 mod fleet;
+#[rustfmt::skip] // formatted by the generator (prettyplease)
+mod generated;
 mod options;
 mod pushes;
 mod respond;
