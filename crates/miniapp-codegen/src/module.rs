@@ -84,7 +84,7 @@ fn field_type(f: &Field) -> Result<TokenStream> {
     if f.secret {
         return Ok(quote!(core_http::Secret));
     }
-    rust_type(&f.type_ref()?)
+    rust_type(f.type_ref())
 }
 
 /// What the docs say of a fact that is not verified.
@@ -177,7 +177,7 @@ fn decoded_field(f: &Field, optional: bool) -> Result<TokenStream> {
 /// `default`; `null` decodes as `None`.
 fn decoded_field_in(f: &Field, optional: bool, transparent: bool) -> Result<TokenStream> {
     let name = ident(&f.rust_ident())?;
-    let ty = f.type_ref()?;
+    let ty = f.type_ref().clone();
     let mut attrs = Vec::new();
     if f.rust_ident() != f.name {
         let wire = &f.name;
@@ -253,9 +253,8 @@ fn secret_types(spec: &SpecFile) -> std::collections::BTreeSet<String> {
 fn holds_secret(f: &Field, secret_types: &std::collections::BTreeSet<String>) -> bool {
     f.secret
         || f.type_ref()
-            .ok()
-            .and_then(|t| t.named().map(|n| secret_types.contains(n)))
-            .unwrap_or(false)
+            .named()
+            .is_some_and(|n| secret_types.contains(n))
 }
 
 /// The derives of a decoded struct: no `Default` when a required field holds a secret.
@@ -409,7 +408,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                 ident: ident(&p.rust_ident())?,
                 shape: m::Shape {
                     optional: !mandatory,
-                    list: matches!(p.type_ref()?, TypeRef::List(_)),
+                    list: matches!(p.type_ref(), TypeRef::List(_)),
                     secret: p.secret,
                 },
                 loc: loc(p.location.expect("validated by the spec loader")),
@@ -489,7 +488,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     let mut ctor_inits = Vec::new();
     for p in &ep.params {
         let fname = ident(&p.rust_ident())?;
-        let ty = p.type_ref()?;
+        let ty = p.type_ref().clone();
         let inner = field_type(p)?;
         let mandatory = p.required && p.optional_when.is_none();
         let rust_ty = if mandatory {
@@ -739,8 +738,8 @@ fn event(
             for f in &ev.fields {
                 let name = ident(&f.rust_ident())?;
                 let wire = &f.name;
-                let ty = f.type_ref()?;
-                let (inner, read) = match (f.secret, &ty, f.required) {
+                let ty = f.type_ref().clone();
+                let (inner, read) = match (f.secret, ty, f.required) {
                     (true, _, true) => {
                         (quote!(core_http::Secret), quote!(x::secret(fields, #wire)?))
                     }

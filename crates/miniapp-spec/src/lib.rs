@@ -470,7 +470,7 @@ pub struct Field {
     /// Type: `string`, `integer`, `boolean`, `json`, a named object or enum, `list<T>` or
     /// `map<T>` (string keys).
     #[serde(rename = "type")]
-    pub ty: String,
+    pub ty: TypeRef,
     /// Where a request parameter travels (ignored for response fields).
     #[serde(default)]
     pub location: Option<Location>,
@@ -524,8 +524,8 @@ impl Field {
     }
 
     /// The parsed type.
-    pub fn type_ref(&self) -> Result<TypeRef, TypeRefError> {
-        TypeRef::parse(&self.ty)
+    pub fn type_ref(&self) -> &TypeRef {
+        &self.ty
     }
 }
 
@@ -1057,9 +1057,7 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
     let check_fields = |context: &str, fields: &[Field], is_param: bool| {
         for f in fields {
             let ctx = format!("{context}.{}", f.name);
-            let ty = f
-                .type_ref()
-                .map_err(|e| invalid(ctx.clone(), e.to_string()))?;
+            let ty = f.type_ref();
             if let Some(name) = ty.named() {
                 if !known.contains(&name) {
                     return Err(invalid(ctx, format!("unknown type `{name}`")));
@@ -1068,7 +1066,7 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             if is_param && f.location.is_none() {
                 return Err(invalid(ctx, "a request parameter needs `location`".into()));
             }
-            if f.secret && ty != TypeRef::String {
+            if f.secret && *ty != TypeRef::String {
                 return Err(invalid(ctx, "`secret` needs type `string`".into()));
             }
             if f.join.is_some() && !matches!(ty, TypeRef::List(_)) {
@@ -1084,7 +1082,7 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
                     format!("answers can be split on `;` or `,`, not `{sep}`"),
                 ));
             }
-            if f.lenient && ty != TypeRef::Integer {
+            if f.lenient && *ty != TypeRef::Integer {
                 return Err(invalid(ctx, "`lenient` is for integers".into()));
             }
             if f.limits.max_items.is_some() && !matches!(ty, TypeRef::List(_)) {
@@ -1158,10 +1156,7 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
         }
         if spec.push.format == PushFormat::Xml {
             for f in &ev.fields {
-                let ty = f
-                    .type_ref()
-                    .map_err(|e| invalid(ctx.clone(), e.to_string()))?;
-                if !matches!(ty, TypeRef::String | TypeRef::Integer) {
+                if !matches!(f.type_ref(), TypeRef::String | TypeRef::Integer) {
                     return Err(invalid(
                         format!("{ctx}.{}", f.name),
                         "an XML push field is a `string` or an `integer`".into(),

@@ -76,6 +76,48 @@ impl TypeRef {
     }
 }
 
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeRef::String => f.write_str("string"),
+            TypeRef::Integer => f.write_str("integer"),
+            TypeRef::Boolean => f.write_str("boolean"),
+            TypeRef::Json => f.write_str("json"),
+            TypeRef::Named(n) => f.write_str(n),
+            TypeRef::List(t) => write!(f, "list<{t}>"),
+            TypeRef::Map(t) => write!(f, "map<{t}>"),
+        }
+    }
+}
+
+/// Specs write types as text (`list<string>`); they are parsed once, when the spec loads, so a
+/// bad type is an error with its line and column.
+impl<'de> serde::Deserialize<'de> for TypeRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        TypeRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for TypeRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl schemars::JsonSchema for TypeRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TypeRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "`string`, `integer`, `boolean`, `json`, a named object or enum, `list<T>` or `map<T>` (string keys)."
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,17 @@ fields = [{ name = "b", type = "Missing" }]
     assert_eq!(err, "x.toml:8:13: objects.A.b: unknown type `Missing`");
 }
 
+/// Types are parsed once, when the spec loads: a bad one names its line and column.
+#[test]
+fn a_bad_type_is_refused_at_its_line() {
+    let text = "vendor = \"baidu\"\nmodule = \"m\"\n[source]\ndocument = \"d\"\ntitle = \"t\"\n[[objects]]\nname = \"A\"\nfields = [{ name = \"b\", type = \"lst<string>\" }]\n";
+    let err = miniapp_spec::parse(Path::new("x.toml"), text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("x.toml:8:"), "{err}");
+    assert!(err.contains("bad type `lst<string>`"), "{err}");
+}
+
 /// What the derive macro would refuse is refused when the spec loads, at the endpoint's line.
 #[test]
 fn endpoint_rules_are_checked_at_load_time_with_the_line() {
