@@ -13,11 +13,7 @@ use crate::vendors::{PlatformCredentials, VendorName};
 
 /// The sandbox's name of `vendor`.
 pub fn spec_vendor(vendor: VendorName) -> miniapp_spec::Vendor {
-    match vendor {
-        VendorName::Wechat => miniapp_spec::Vendor::Wechat,
-        VendorName::Baidu => miniapp_spec::Vendor::Baidu,
-        VendorName::Kuaishou => miniapp_spec::Vendor::Kuaishou,
-    }
+    miniapp_spec::Vendor::from_name(vendor.as_str()).expect("every fleet vendor has specs")
 }
 
 /// Credentials the sandbox accepts (any non-empty secret and ticket), for `vendors`, with

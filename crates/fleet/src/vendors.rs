@@ -40,11 +40,7 @@ impl VendorName {
 
     /// The runtime's vendor.
     pub fn core(self) -> core_http::Vendor {
-        match self {
-            VendorName::Wechat => core_http::Vendor::Wechat,
-            VendorName::Baidu => core_http::Vendor::Baidu,
-            VendorName::Kuaishou => core_http::Vendor::Kuaishou,
-        }
+        core_http::Vendor::from_name(self.as_str()).expect("every fleet vendor is a runtime vendor")
     }
 
     /// `wechat`, `baidu` or `kuaishou`.

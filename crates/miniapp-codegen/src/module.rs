@@ -957,8 +957,8 @@ pub fn mod_rs(modules: &[String]) -> TokenStream {
         /// Everything a user needs from the runtime, so that this crate is the only dependency.
         pub use core_http::{
             push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest, RawBody,
-            RetryPolicy, Secret, Session, TokenProvider, TokenSource, Transport, VendorError,
-            DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+            RetryPolicy, Secret, Session, TokenProvider, TokenSource, Transport, Vendor,
+            VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
         };
         #(#mods)*
     }

@@ -207,6 +207,14 @@ pub enum Vendor {
 }
 
 impl Vendor {
+    /// Every vendor.
+    pub const ALL: [Vendor; 3] = [Vendor::Wechat, Vendor::Baidu, Vendor::Kuaishou];
+
+    /// The vendor of a lowercase name.
+    pub fn from_name(name: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+
     /// The lowercase name used in spec files and folder names.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -256,22 +256,23 @@ impl Sandbox {
     /// and what the handler answered; the ticket is then good for the platform token.
     pub async fn push_ticket(
         &self,
-        vendor: miniapp_spec::Vendor,
+        vendor: impl AnyVendor,
         url: &str,
         secrets: &PushSecrets,
     ) -> Result<Pushed, PushSendError> {
-        push_ticket_with(&self.tokens, vendor, url, secrets).await
+        push_ticket_with(&self.tokens, vendor.spec_vendor(), url, secrets).await
     }
 
     /// Pushes a fresh ticket every `every` (the vendors push every 10 minutes) until the
     /// returned [`TicketPusher`] is dropped; the first push goes out at once.
     pub fn push_tickets_every(
         &self,
-        vendor: miniapp_spec::Vendor,
+        vendor: impl AnyVendor,
         url: &str,
         secrets: &PushSecrets,
         every: Duration,
     ) -> TicketPusher {
+        let vendor = vendor.spec_vendor();
         let (tokens, url, secrets) = (Arc::clone(&self.tokens), url.to_owned(), secrets.clone());
         let log = Arc::new(Mutex::new(Vec::new()));
         let pushed = Arc::clone(&log);
@@ -311,11 +312,12 @@ impl Sandbox {
     /// authorization push fields, so it has none.
     pub async fn push_authorized(
         &self,
-        vendor: miniapp_spec::Vendor,
+        vendor: impl AnyVendor,
         url: &str,
         secrets: &PushSecrets,
         app_id: &str,
     ) -> Result<Pushed, PushSendError> {
+        let vendor = vendor.spec_vendor();
         match vendor {
             miniapp_spec::Vendor::Wechat => {
                 let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
@@ -333,7 +335,8 @@ impl Sandbox {
     }
 
     /// The apps seeded for `vendor` ([`SandboxOptions::apps`]), in id order.
-    pub fn fleet_apps(&self, vendor: miniapp_spec::Vendor) -> &[FleetApp] {
+    pub fn fleet_apps(&self, vendor: impl AnyVendor) -> &[FleetApp] {
+        let vendor = vendor.spec_vendor();
         self.apps
             .iter()
             .find(|(v, _)| *v == vendor)
@@ -342,31 +345,27 @@ impl Sandbox {
 
     /// What `app` (an app id, or in plain mode the token that stands for it; `"platform"` for
     /// the platform) of `vendor` has been sent.
-    pub fn counters(&self, vendor: miniapp_spec::Vendor, app: &str) -> AppCounters {
+    pub fn counters(&self, vendor: impl AnyVendor, app: &str) -> AppCounters {
+        let vendor = vendor.spec_vendor();
         self.fleet.counters(vendor, app)
     }
 
     /// The stored value of resource `name` (spec name, e.g. `"server_domains"`) of `app`;
     /// `None` before any write. Platform resources ignore `app`.
-    pub fn resource(
-        &self,
-        vendor: miniapp_spec::Vendor,
-        app: &str,
-        name: &str,
-    ) -> Option<ResourceValue> {
-        self.fleet.value(vendor, app, name)
+    pub fn resource(&self, vendor: impl AnyVendor, app: &str, name: &str) -> Option<ResourceValue> {
+        self.fleet.value(vendor.spec_vendor(), app, name)
     }
 
     /// Sets the stored value of resource `name` of `app` (a test's starting state); false when
     /// `vendor` declares no such resource.
     pub fn set_resource(
         &self,
-        vendor: miniapp_spec::Vendor,
+        vendor: impl AnyVendor,
         app: &str,
         name: &str,
         value: ResourceValue,
     ) -> bool {
-        self.fleet.set_value(vendor, app, name, value)
+        self.fleet.set_value(vendor.spec_vendor(), app, name, value)
     }
 
     /// The origin to send requests to, e.g. `http://127.0.0.1:40123` (no trailing slash).
@@ -469,6 +468,25 @@ fn method_matches(spec: Method, actual: &HttpMethod) -> bool {
     match spec {
         Method::GET => actual == HttpMethod::GET,
         Method::POST => actual == HttpMethod::POST,
+    }
+}
+
+/// A vendor as the sandbox's methods take it: the runtime's [`core_http::Vendor`] (what a vendor
+/// crate's user has) or the spec format's [`miniapp_spec::Vendor`].
+pub trait AnyVendor {
+    /// The vendor of the specs the sandbox serves.
+    fn spec_vendor(self) -> miniapp_spec::Vendor;
+}
+
+impl AnyVendor for miniapp_spec::Vendor {
+    fn spec_vendor(self) -> miniapp_spec::Vendor {
+        self
+    }
+}
+
+impl AnyVendor for core_http::Vendor {
+    fn spec_vendor(self) -> miniapp_spec::Vendor {
+        miniapp_spec::Vendor::from_name(self.facts().name).expect("every runtime vendor has specs")
     }
 }
 
