@@ -154,6 +154,28 @@ fn the_seed_documents_events_arrive_typed() {
         push::open(&c, &pushed(&c, other)).unwrap(),
         TpPush::Event(Event::Unknown(_))
     ));
+    // `MsgType` is not matched strictly: `Ticket` is the ticket too.
+    let capital = r#"{"Ticket":"t1","MsgType":"Ticket","Event":"push"}"#;
+    assert!(matches!(
+        push::open(&c, &pushed(&c, capital)).unwrap(),
+        TpPush::Ticket(t) if t.ticket.as_ref().unwrap().expose() == "t1"
+    ));
+    // A push naming no event in `MsgType` or `event` is the seed's (`Event` only): kept.
+    let only_upper = r#"{"Event":"SOMETHING_ELSE","code":"SECRET_CODE"}"#;
+    match push::open(&c, &pushed(&c, only_upper)).unwrap() {
+        TpPush::Event(Event::Unknown(u)) => {
+            assert_eq!(u.event, "SOMETHING_ELSE");
+            // An unknown event may carry a secret: its Debug shows member names only.
+            assert!(!format!("{u:?}").contains("SECRET_CODE"), "{u:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A known family that does not decode is refused, not kept as unknown.
+    let bad = r#"{"appId":"not-a-number","event":"AUTHORIZED"}"#;
+    assert!(matches!(
+        push::open(&c, &pushed(&c, bad)),
+        Err(CryptoError::Body(m)) if m.contains("appId")
+    ));
     // A ticket push without its ticket is refused.
     let empty = r#"{"Ticket":"","MsgType":"ticket","Event":"push"}"#;
     assert!(matches!(

@@ -100,9 +100,14 @@ impl<'de> Visitor<'de> for HeadSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let e = self.0;
         let mut head = Head::default();
+        let mut seen_code = false;
         while let Some(key) = map.next_key_seed(Text)? {
             let key = key.as_ref();
             if key == e.code {
+                // Two status members are not an envelope (which one would count?).
+                if std::mem::replace(&mut seen_code, true) {
+                    return Err(serde::de::Error::duplicate_field(e.code));
+                }
                 head.code = map.next_value()?;
             } else if let Some(rank) = e.messages.iter().position(|m| *m == key) {
                 let message = map.next_value_seed(OptionalText)?;
@@ -476,8 +481,10 @@ mod tests {
             ),
             (0, "invalid_grant: used".into())
         );
-        // Not the envelope: trailing text, a string status, not an object.
+        // Not the envelope: trailing text, a string status, not an object, two statuses.
+        assert!(read_envelope(Vendor::Wechat, r#"{"errcode":40001,"errcode":0}"#).is_err());
         for text in [
+            r#"{"errno":0,"msg":"success","errno":1}"#,
             r#"{"errno":0} x"#,
             r#"{"errno":"0"}"#,
             "[]",

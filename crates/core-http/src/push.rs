@@ -14,10 +14,24 @@ pub struct PushError {
     pub path: String,
     /// The decoder's message.
     pub message: String,
+    /// The body names no event at all (none of the document's event members is present): it
+    /// may belong to another document's pushes.
+    pub no_event_name: bool,
 }
 
-/// An event this SDK version does not know; kept, not rejected.
-#[derive(Debug, Clone, PartialEq)]
+impl PushError {
+    fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+        PushError {
+            path: path.into(),
+            message: message.into(),
+            no_event_name: false,
+        }
+    }
+}
+
+/// An event this SDK version does not know; kept, not rejected. `Debug` shows the event name
+/// and the member names only (an unknown event may carry a code or a ticket).
+#[derive(Clone, PartialEq)]
 pub struct UnknownEvent {
     /// The normalized event name.
     pub event: String,
@@ -38,36 +52,73 @@ pub fn event_name(body: &[u8]) -> Result<String, PushError> {
 /// The normalized event name of a JSON push body: the first of `members` that is present (it
 /// must be a string).
 pub fn event_name_in(body: &[u8], members: &[&str]) -> Result<String, PushError> {
-    let head: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| PushError {
-            path: ".".into(),
-            message: e.to_string(),
-        })?;
-    for member in members {
-        match head.get(*member) {
-            Some(serde_json::Value::String(s)) => return Ok(normalize_event_name(s)),
-            None | Some(serde_json::Value::Null) => continue,
-            Some(other) => {
-                return Err(PushError {
-                    path: format!(".{member}"),
-                    message: format!("expected the event name as a string, got {other}"),
-                })
-            }
-        }
-    }
-    Err(PushError {
-        path: format!(".{}", members.first().copied().unwrap_or("event")),
-        message: format!("missing `{}`", members.join("` or `")),
-    })
+    let names = event_names(body, members)?;
+    Ok(names.into_iter().flatten().next().unwrap_or_default())
 }
 
-/// An XML push whose event this SDK version does not know; kept, not rejected.
-#[derive(Debug, Clone, PartialEq)]
+/// The normalized value of each of `members` in a JSON push body (`None` where absent or
+/// `null`), for dispatch by each event family's own member; an error when the body is not an
+/// object, when a member is not a string, or when none is present.
+pub fn event_names(body: &[u8], members: &[&str]) -> Result<Vec<Option<String>>, PushError> {
+    let head: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| PushError::at(".", e.to_string()))?;
+    let mut names = Vec::with_capacity(members.len());
+    for member in members {
+        names.push(match head.get(*member) {
+            Some(serde_json::Value::String(s)) => Some(normalize_event_name(s)),
+            None | Some(serde_json::Value::Null) => None,
+            Some(other) => {
+                return Err(PushError::at(
+                    format!(".{member}"),
+                    format!("expected the event name as a string, got {other}"),
+                ))
+            }
+        });
+    }
+    if names.iter().all(Option::is_none) {
+        return Err(PushError {
+            no_event_name: true,
+            ..PushError::at(
+                format!(".{}", members.first().copied().unwrap_or("event")),
+                format!("missing `{}`", members.join("` or `")),
+            )
+        });
+    }
+    Ok(names)
+}
+
+/// An XML push whose event this SDK version does not know; kept, not rejected. `Debug` shows
+/// the event name and the field names only (an unknown push may carry a code or a ticket).
+#[derive(Clone, PartialEq)]
 pub struct UnknownXmlEvent {
     /// The normalized event name.
     pub event: String,
     /// Every field of the decrypted XML.
     pub fields: crate::crypto::XmlFields,
+}
+
+impl std::fmt::Debug for UnknownEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let members: Vec<&str> = self
+            .payload
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        f.debug_struct("UnknownEvent")
+            .field("event", &self.event)
+            .field("members", &members)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for UnknownXmlEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<&str> = self.fields.0.keys().map(String::as_str).collect();
+        f.debug_struct("UnknownXmlEvent")
+            .field("event", &self.event)
+            .field("fields", &fields)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Readers of WeChat-style XML push fields, for the generated event types.
@@ -80,10 +131,7 @@ pub mod xml {
     use crate::Secret;
 
     fn missing(member: &str) -> PushError {
-        PushError {
-            path: member.into(),
-            message: format!("the push has no `{member}`"),
-        }
+        PushError::at(member, format!("the push has no `{member}`"))
     }
 
     /// The normalized event name: the first of `members` that is present.
@@ -95,13 +143,27 @@ pub mod xml {
             .ok_or_else(|| missing(members.first().copied().unwrap_or("InfoType")))
     }
 
+    /// The normalized value of each of `members` (`None` where absent); an error when none is
+    /// present.
+    pub fn names(fields: &XmlFields, members: &[&str]) -> Result<Vec<Option<String>>, PushError> {
+        let names: Vec<_> = members
+            .iter()
+            .map(|m| fields.get(m).map(normalize_event_name))
+            .collect();
+        if names.iter().all(Option::is_none) {
+            return Err(PushError {
+                no_event_name: true,
+                ..missing(members.first().copied().unwrap_or("InfoType"))
+            });
+        }
+        Ok(names)
+    }
+
     /// The event kind in `member`.
     pub fn kind<T: FromStr>(fields: &XmlFields, member: &str) -> Result<T, PushError> {
         let name = normalize_event_name(fields.get(member).ok_or_else(|| missing(member))?);
-        name.parse().map_err(|_| PushError {
-            path: member.into(),
-            message: format!("unknown event name {name:?}"),
-        })
+        name.parse()
+            .map_err(|_| PushError::at(member, format!("unknown event name {name:?}")))
     }
 
     /// A required, non-empty text field.
@@ -123,10 +185,9 @@ pub mod xml {
             .get(member)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| missing(member))?;
-        text.trim().parse().map_err(|_| PushError {
-            path: member.into(),
-            message: format!("`{member}` is not a number"),
-        })
+        text.trim()
+            .parse()
+            .map_err(|_| PushError::at(member, format!("`{member}` is not a number")))
     }
 
     /// An optional integer field (absent or not a number: `None`).
@@ -148,10 +209,8 @@ pub mod xml {
 /// Decodes a push body as `T`, naming the offending path on failure.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, PushError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| PushError {
-        path: e.path().to_string(),
-        message: e.into_inner().to_string(),
-    })
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| PushError::at(e.path().to_string(), e.into_inner().to_string()))
 }
 
 /// Keeps an unknown event whole.

@@ -802,23 +802,46 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
     }
     let mut items = Vec::new();
     let mut variants = Vec::new();
-    let mut arms = Vec::new();
+    let members = &spec.push.discriminators;
+    // One dispatch per member, in the document's order: a family is chosen only by its own
+    // member (a body naming an event in another member is not mistaken for it).
+    let mut arms_by_member: Vec<Vec<TokenStream>> = vec![Vec::new(); members.len()];
     for ev in &spec.events {
         let (tokens, variant, wires) = event(spec, ev, &secret_types(spec))?;
         items.push(tokens);
         variants.push(variant);
         let v = ident(&ev.name)?;
         let struct_name = format_ident!("{}Event", ev.name);
-        arms.push(match spec.push.format {
+        let at = members
+            .iter()
+            .position(|m| m == ev.discriminator(&spec.push))
+            .expect("the loader checks discriminators");
+        arms_by_member[at].push(match spec.push.format {
             PushFormat::Json => quote! {
-                #(#wires)|* => core_http::push::decode(body).map(Self::#v),
+                if matches!(name, #(#wires)|*) {
+                    return core_http::push::decode(body).map(Self::#v);
+                }
             },
             PushFormat::Xml => quote! {
-                #(#wires)|* => #struct_name::from_fields(&fields).map(Self::#v),
+                if matches!(name, #(#wires)|*) {
+                    return #struct_name::from_fields(&fields).map(Self::#v);
+                }
             },
         });
     }
-    let members = &spec.push.discriminators;
+    let dispatch: Vec<TokenStream> = arms_by_member
+        .iter()
+        .enumerate()
+        .filter(|(_, arms)| !arms.is_empty())
+        .map(|(i, arms)| {
+            let i = proc_macro2::Literal::usize_unsuffixed(i);
+            quote! {
+                if let Some(name) = names[#i].as_deref() {
+                    #(#arms)*
+                }
+            }
+        })
+        .collect();
     let members_text = members
         .iter()
         .map(|m| format!("`{m}`"))
@@ -847,11 +870,10 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
                 /// Decodes a received push body (JSON). Event names are matched after trimming
                 /// spaces and dropping markdown backslashes, as the document's examples need.
                 pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-                    let name = core_http::push::event_name_in(body, &[#(#members),*])?;
-                    match name.as_str() {
-                        #(#arms)*
-                        _ => core_http::push::unknown(name, body).map(Self::Unknown),
-                    }
+                    let names = core_http::push::event_names(body, &[#(#members),*])?;
+                    #(#dispatch)*
+                    let name = names.into_iter().flatten().next().unwrap_or_default();
+                    core_http::push::unknown(name, body).map(Self::Unknown)
                 }
             }
 
@@ -870,11 +892,10 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
             impl Event {
                 /// Reads a decrypted push's XML fields (`core_http::crypto::xml_fields`).
                 pub fn from_fields(fields: core_http::crypto::XmlFields) -> Result<Self, core_http::push::PushError> {
-                    let name = core_http::push::xml::name(&fields, &[#(#members),*])?;
-                    match name.as_str() {
-                        #(#arms)*
-                        _ => Ok(Self::Unknown(core_http::push::UnknownXmlEvent { event: name, fields })),
-                    }
+                    let names = core_http::push::xml::names(&fields, &[#(#members),*])?;
+                    #(#dispatch)*
+                    let event = names.into_iter().flatten().next().unwrap_or_default();
+                    Ok(Self::Unknown(core_http::push::UnknownXmlEvent { event, fields }))
                 }
             }
 

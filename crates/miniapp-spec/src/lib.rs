@@ -829,32 +829,44 @@ fn at(line: usize, column: usize) -> String {
 /// Where the item a validation context names (`endpoints.ModifyDomain.params.action`) is in
 /// the text: each named segment is looked up as `name = "<segment>"` after the previous one.
 fn locate(text: &str, context: &str) -> (usize, usize) {
+    // The top-level tables: a search for one item's parts stops at the next one.
+    const TABLES: [&str; 6] = [
+        "\n[[endpoints]]",
+        "\n[[objects]]",
+        "\n[[enums]]",
+        "\n[[events]]",
+        "\n[[resources]]",
+        "\n[push]",
+    ];
     let mut from = 0;
+    let mut limit = text.len();
     let mut found = None;
     for segment in context.split('.') {
         let key = segment.split('[').next().unwrap_or(segment);
-        if matches!(
-            key,
-            "endpoints"
-                | "params"
-                | "fields"
-                | "rules"
-                | "objects"
-                | "events"
-                | "resources"
-                | "enums"
-                | "examples"
-                | "requires"
-                | "response"
-                | "credentials"
-                | "optional_when"
-                | "read_when"
-        ) {
-            continue;
+        match key {
+            // Table kinds: the named item that follows is searched from anywhere.
+            "endpoints" | "objects" | "events" | "resources" | "enums" => continue,
+            // Sections of an item: the search moves into the section (`params = [` or
+            // `[[endpoints.params]]`), when the item has it.
+            "params" | "fields" | "rules" | "examples" | "credentials" | "errors" | "kinds"
+            | "response" | "requires" | "optional_when" | "read_when" | "token" => {
+                let inline = format!("\n{key} = ");
+                let table = format!(".{key}]]");
+                let section = [inline, table]
+                    .iter()
+                    .filter_map(|n| text[from..limit].find(n.as_str()))
+                    .min();
+                if let Some(i) = section {
+                    from += i;
+                    found = Some(from + 1);
+                }
+                continue;
+            }
+            _ => {}
         }
         let needle = format!("\"{key}\"");
         let mut search = from;
-        while let Some(i) = text[search..].find(&needle) {
+        while let Some(i) = text[search..limit].find(&needle) {
             let at = search + i;
             let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
             // `name = "<key>"`, at the start of a line or inside an inline table.
@@ -866,6 +878,13 @@ fn locate(text: &str, context: &str) -> (usize, usize) {
             }) {
                 found = Some(line_start + b.len() - "name".len());
                 from = at + needle.len();
+                if limit == text.len() {
+                    limit = TABLES
+                        .iter()
+                        .filter_map(|t| text[from..].find(t))
+                        .min()
+                        .map_or(text.len(), |i| from + i);
+                }
                 break;
             }
             search = at + needle.len();

@@ -71,7 +71,7 @@ fn endpoint_rules_are_checked_at_load_time_with_the_line() {
              path = \"/x\"\n{endpoint}"
         )
     };
-    let cases = [
+    let mut cases = vec![
         (
             "method = \"GET\"\nbody = \"json\"\ncredentials = []\n",
             "x.toml:18:1: endpoints.X: a GET endpoint cannot have a body",
@@ -89,6 +89,11 @@ fn endpoint_rules_are_checked_at_load_time_with_the_line() {
             "x.toml:27:13: endpoints.X.params.a: `max_items` needs a `list<..>` type",
         ),
     ];
+    cases.push((
+        // A field named like a parameter: the error points at the field, not the parameter.
+        "method = \"POST\"\nbody = \"json\"\ncredentials = []\nparams = [{ name = \"a\", type = \"string\", location = \"json\" }]\nfields = [{ name = \"a\", type = \"string\", lenient = true }]\n",
+        "x.toml:28:13: endpoints.X.fields.a: `lenient` is for integers",
+    ));
     for (endpoint, want) in cases {
         let err = miniapp_spec::parse(Path::new("x.toml"), &spec(endpoint))
             .unwrap_err()

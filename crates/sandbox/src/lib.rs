@@ -273,6 +273,8 @@ impl Sandbox {
         every: Duration,
     ) -> TicketPusher {
         let vendor = vendor.spec_vendor();
+        // A zero period would make the timer panic: push as often as 1 ms at the most.
+        let every = every.max(Duration::from_millis(1));
         let (tokens, url, secrets) = (Arc::clone(&self.tokens), url.to_owned(), secrets.clone());
         let log = Arc::new(Mutex::new(Vec::new()));
         let pushed = Arc::clone(&log);
@@ -305,8 +307,9 @@ impl Sandbox {
             .await
     }
 
-    /// Authorizes the platform as the app `app_id` of `vendor` would: pushes the vendor's
-    /// authorization event (WeChat `authorized` XML, Baidu `AUTHORIZED` JSON), encrypted with
+    /// Authorizes the platform as the app `app_id` of `vendor` would (Baidu app ids are
+    /// numbers): pushes the vendor's authorization event (WeChat `authorized` XML, Baidu
+    /// `AUTHORIZED` JSON), encrypted with
     /// `secrets`, to the handler at `url`. The code it carries (returned in
     /// [`Pushed::ticket`]) exchanges once for tokens bound to that app. Kuaishou documents no
     /// authorization push fields, so it has none.

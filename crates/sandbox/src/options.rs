@@ -62,7 +62,9 @@ pub struct SandboxOptions {
     pub extra_specs: Vec<miniapp_spec::SpecFile>,
     /// With [`SandboxOptions::enforce_tokens`]: the platform token is issued only for a ticket
     /// this sandbox pushed ([`crate::Sandbox::push_ticket`]), as a vendor does; any other
-    /// ticket gets the vendor's `ticket_refused` code (default `false`: any non-empty ticket).
+    /// ticket gets the vendor's `ticket_refused` code (WeChat 61006), or its invalid-request
+    /// code where none is documented. Pushed tickets do not expire here (default `false`: any
+    /// non-empty ticket).
     pub pushed_tickets_only: bool,
 }
 

@@ -210,9 +210,11 @@ pub(crate) async fn push_baidu_authorized(
     app_id: &str,
     code: &str,
 ) -> Result<Pushed, PushSendError> {
-    let app: serde_json::Value = app_id
-        .parse::<i64>()
-        .map_or_else(|_| app_id.into(), Into::into);
+    let Ok(app) = app_id.parse::<i64>() else {
+        return Err(PushSendError::Send(format!(
+            "Baidu app ids are numbers; `{app_id}` is not one"
+        )));
+    };
     let inner = serde_json::json!({
         "appId": app, "tpAppId": 10000, "eventTime": "2026-01-01 00:00:00",
         "event": "AUTHORIZED", "authorizationCode": code, "authorizationCodeExpiresIn": 60,

@@ -2260,31 +2260,41 @@ impl Event {
     /// Decodes a received push body (JSON). Event names are matched after trimming
     /// spaces and dropping markdown backslashes, as the document's examples need.
     pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-        let name = core_http::push::event_name_in(body, &["event", "Event"])?;
-        match name.as_str() {
-            "APP_FORCE_OFFLINE" | "APP_SERVER_PAUSE" | "APP_SERVER_RESUME"
-            | "TIME_LIMIT_RECTIFY_NOTIFY" | "FLOW_CLOSE_NOTIFY" => {
-                core_http::push::decode(body).map(Self::AppStatusChange)
+        let names = core_http::push::event_names(body, &["event", "Event"])?;
+        if let Some(name) = names[0].as_deref() {
+            if matches!(
+                name, "APP_FORCE_OFFLINE" | "APP_SERVER_PAUSE" | "APP_SERVER_RESUME" |
+                "TIME_LIMIT_RECTIFY_NOTIFY" | "FLOW_CLOSE_NOTIFY"
+            ) {
+                return core_http::push::decode(body).map(Self::AppStatusChange);
             }
-            "FLOW_CLOSE_AUDIT_PASS" | "FLOW_CLOSE_AUDIT_FAIL" => {
-                core_http::push::decode(body).map(Self::FlowRecoveryAudit)
+            if matches!(name, "FLOW_CLOSE_AUDIT_PASS" | "FLOW_CLOSE_AUDIT_FAIL") {
+                return core_http::push::decode(body).map(Self::FlowRecoveryAudit);
             }
-            "APP_NAME_AUDIT_PASS" | "APP_NAME_AUDIT_FAIL" | "APP_ICON_AUDIT_PASS"
-            | "APP_ICON_AUDIT_FAIL" | "APP_DESC_AUDIT_PASS" | "APP_DESC_AUDIT_FAIL"
-            | "APP_CATEGORY_AUDIT_PASS" | "APP_CATEGORY_AUDIT_FAIL" => {
-                core_http::push::decode(body).map(Self::BaseInfoAudit)
+            if matches!(
+                name, "APP_NAME_AUDIT_PASS" | "APP_NAME_AUDIT_FAIL" |
+                "APP_ICON_AUDIT_PASS" | "APP_ICON_AUDIT_FAIL" | "APP_DESC_AUDIT_PASS" |
+                "APP_DESC_AUDIT_FAIL" | "APP_CATEGORY_AUDIT_PASS" |
+                "APP_CATEGORY_AUDIT_FAIL"
+            ) {
+                return core_http::push::decode(body).map(Self::BaseInfoAudit);
             }
-            "BASE_INFO_OFFLINE_AUDIT_SUCCESS" | "BASE_INFO_OFFLINE_AUDIT_FAIL" => {
-                core_http::push::decode(body).map(Self::OfflineUpdateAudit)
+            if matches!(
+                name, "BASE_INFO_OFFLINE_AUDIT_SUCCESS" | "BASE_INFO_OFFLINE_AUDIT_FAIL"
+            ) {
+                return core_http::push::decode(body).map(Self::OfflineUpdateAudit);
             }
-            "APPLY_APP_MOBILE_AUTH_PASS" | "APPLY_APP_MOBILE_AUTH_REJECT" => {
-                core_http::push::decode(body).map(Self::MobileAuthAudit)
+            if matches!(
+                name, "APPLY_APP_MOBILE_AUTH_PASS" | "APPLY_APP_MOBILE_AUTH_REJECT"
+            ) {
+                return core_http::push::decode(body).map(Self::MobileAuthAudit);
             }
-            "APP_MOBILE_AUTH_CANCEL" => {
-                core_http::push::decode(body).map(Self::MobileAuthCancel)
+            if matches!(name, "APP_MOBILE_AUTH_CANCEL") {
+                return core_http::push::decode(body).map(Self::MobileAuthCancel);
             }
-            _ => core_http::push::unknown(name, body).map(Self::Unknown),
         }
+        let name = names.into_iter().flatten().next().unwrap_or_default();
+        core_http::push::unknown(name, body).map(Self::Unknown)
     }
 }
 /// The `event` values of 「小程序状态变更推送」.

@@ -458,14 +458,19 @@ impl Event {
     /// Decodes a received push body (JSON). Event names are matched after trimming
     /// spaces and dropping markdown backslashes, as the document's examples need.
     pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-        let name = core_http::push::event_name_in(body, &["MsgType", "event"])?;
-        match name.as_str() {
-            "ticket" => core_http::push::decode(body).map(Self::Ticket),
-            "AUTHORIZED" | "UNAUTHORIZED" | "UPDATE_AUTHORIZED" => {
-                core_http::push::decode(body).map(Self::Authorization)
+        let names = core_http::push::event_names(body, &["MsgType", "event"])?;
+        if let Some(name) = names[0].as_deref() {
+            if matches!(name, "ticket") {
+                return core_http::push::decode(body).map(Self::Ticket);
             }
-            _ => core_http::push::unknown(name, body).map(Self::Unknown),
         }
+        if let Some(name) = names[1].as_deref() {
+            if matches!(name, "AUTHORIZED" | "UNAUTHORIZED" | "UPDATE_AUTHORIZED") {
+                return core_http::push::decode(body).map(Self::Authorization);
+            }
+        }
+        let name = names.into_iter().flatten().next().unwrap_or_default();
+        core_http::push::unknown(name, body).map(Self::Unknown)
     }
 }
 /// The `MsgType` values of 「推送 ticket (第三方平台 ticket)」.

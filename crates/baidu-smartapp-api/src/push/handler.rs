@@ -74,7 +74,14 @@ impl PushHandler {
                 a.event,
                 AuthorizationKind::Authorized | AuthorizationKind::UpdateAuthorized
             );
-            if let (true, Some(app_id), Some(code)) = (grants, a.app_id, &a.authorization_code) {
+            if grants {
+                // An authorization that cannot be completed is refused (Baidu pushes again),
+                // not answered `success` and lost.
+                let (Some(app_id), Some(code)) = (a.app_id, &a.authorization_code) else {
+                    return Err(Error::Push(core_http::crypto::CryptoError::Body(
+                        "an AUTHORIZED push without `appId` or `authorizationCode`".into(),
+                    )));
+                };
                 crate::authorization::complete(
                     client,
                     &self.tokens,

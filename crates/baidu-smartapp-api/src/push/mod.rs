@@ -85,18 +85,47 @@ pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> 
     )?;
     crypto.check_timestamp(&envelope.timestamp)?;
     let plain = crypto.decrypt(&envelope.encrypt)?;
+    read(&plain)
+}
+
+/// Reads a decrypted push: the authorization event URL's families (`tp_auth::Event`) first;
+/// a push they do not name (no `MsgType` or `event`, or an event they do not know) is one of
+/// the seed document's events, unknown ones kept. A known family that does not decode is
+/// refused with its own error.
+fn read(plain: &str) -> Result<TpPush, CryptoError> {
     let body_error = |e: core_http::push::PushError| CryptoError::Body(e.to_string());
-    match crate::tp_auth::Event::parse(plain.as_bytes()).map_err(body_error)? {
-        crate::tp_auth::Event::Ticket(t)
+    let plain = ticket_in_lowercase(plain);
+    let seed = || {
+        Event::parse(plain.as_bytes())
+            .map(TpPush::Event)
+            .map_err(body_error)
+    };
+    match crate::tp_auth::Event::parse(plain.as_bytes()) {
+        Ok(crate::tp_auth::Event::Ticket(t))
             if t.ticket.as_ref().is_none_or(|t| t.expose().is_empty()) =>
         {
             Err(CryptoError::Body("the ticket push has no `Ticket`".into()))
         }
-        crate::tp_auth::Event::Ticket(t) => Ok(TpPush::Ticket(t)),
-        crate::tp_auth::Event::Authorization(a) => Ok(TpPush::Authorization(a)),
-        _ => Event::parse(plain.as_bytes())
-            .map(TpPush::Event)
-            .map_err(body_error),
+        Ok(crate::tp_auth::Event::Ticket(t)) => Ok(TpPush::Ticket(t)),
+        Ok(crate::tp_auth::Event::Authorization(a)) => Ok(TpPush::Authorization(a)),
+        Err(e) if !e.no_event_name => Err(body_error(e)),
+        _ => seed(),
+    }
+}
+
+/// The document writes `MsgType` `ticket`; a push spelling it `Ticket` or `TICKET` is still the
+/// ticket (the spelling is not matched strictly).
+fn ticket_in_lowercase(plain: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_str::<serde_json::Value>(plain)
+    else {
+        return plain.into();
+    };
+    match body.get("MsgType") {
+        Some(serde_json::Value::String(t)) if t != "ticket" && t.eq_ignore_ascii_case("ticket") => {
+            body.insert("MsgType".into(), "ticket".into());
+            serde_json::Value::Object(body).to_string().into()
+        }
+        _ => plain.into(),
     }
 }
 

@@ -598,13 +598,14 @@ impl Event {
     /// Decodes a received push body (JSON). Event names are matched after trimming
     /// spaces and dropping markdown backslashes, as the document's examples need.
     pub fn parse(body: &[u8]) -> Result<Self, core_http::push::PushError> {
-        let name = core_http::push::event_name_in(body, &["event", "Event"])?;
-        match name.as_str() {
-            "COMPONENT_TICKET" => {
-                core_http::push::decode(body).map(Self::ComponentTicket)
+        let names = core_http::push::event_names(body, &["event", "Event"])?;
+        if let Some(name) = names[0].as_deref() {
+            if matches!(name, "COMPONENT_TICKET") {
+                return core_http::push::decode(body).map(Self::ComponentTicket);
             }
-            _ => core_http::push::unknown(name, body).map(Self::Unknown),
         }
+        let name = names.into_iter().flatten().next().unwrap_or_default();
+        core_http::push::unknown(name, body).map(Self::Unknown)
     }
 }
 /// The `event` values of 「推送 component_ticket (componentTicket)」.

@@ -581,26 +581,26 @@ impl Event {
     pub fn from_fields(
         fields: core_http::crypto::XmlFields,
     ) -> Result<Self, core_http::push::PushError> {
-        let name = core_http::push::xml::name(&fields, &["InfoType"])?;
-        match name.as_str() {
-            "component_verify_ticket" => {
-                VerifyTicketEvent::from_fields(&fields).map(Self::VerifyTicket)
+        let names = core_http::push::xml::names(&fields, &["InfoType"])?;
+        if let Some(name) = names[0].as_deref() {
+            if matches!(name, "component_verify_ticket") {
+                return VerifyTicketEvent::from_fields(&fields).map(Self::VerifyTicket);
             }
-            "authorized" | "updateauthorized" => {
-                AuthorizationEvent::from_fields(&fields).map(Self::Authorization)
+            if matches!(name, "authorized" | "updateauthorized") {
+                return AuthorizationEvent::from_fields(&fields).map(Self::Authorization);
             }
-            "unauthorized" => {
-                UnauthorizationEvent::from_fields(&fields).map(Self::Unauthorization)
-            }
-            _ => {
-                Ok(
-                    Self::Unknown(core_http::push::UnknownXmlEvent {
-                        event: name,
-                        fields,
-                    }),
-                )
+            if matches!(name, "unauthorized") {
+                return UnauthorizationEvent::from_fields(&fields)
+                    .map(Self::Unauthorization);
             }
         }
+        let event = names.into_iter().flatten().next().unwrap_or_default();
+        Ok(
+            Self::Unknown(core_http::push::UnknownXmlEvent {
+                event,
+                fields,
+            }),
+        )
     }
 }
 /// The `InfoType` values of 「验证票据 (component_verify_ticket)」.
