@@ -122,6 +122,8 @@ pub struct Shape {
     pub list: bool,
     /// `Secret` (inside the option, if any).
     pub secret: bool,
+    /// `String` (inside the option, if any): an empty one sends nothing.
+    pub text: bool,
 }
 
 /// The documented limits of a parameter, checked before sending.
@@ -414,8 +416,9 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
     for wire in &rule.params {
         let p = m.find(wire, rule.span, "at_least_one")?;
         let ident = &p.ident;
-        present.push(if p.join.is_some() {
-            // A joined list sends only its non-empty items.
+        present.push(if p.join.is_some() || (p.shape.text && !p.shape.list) {
+            // A joined list sends only its non-empty items; an empty text counts as nothing
+            // (the rule `miniapp_rules::is_sent_item`, which the sandbox applies too).
             quote!(::core_http::__private::validate::HasItems::has_items(&self.#ident))
         } else {
             match (p.shape.optional, p.shape.list) {

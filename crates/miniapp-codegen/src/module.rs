@@ -410,6 +410,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                     optional: !mandatory,
                     list: matches!(p.type_ref(), TypeRef::List(_)),
                     secret: p.secret,
+                    text: !p.secret && *p.type_ref() == TypeRef::String,
                 },
                 loc: loc(p.location.expect("validated by the spec loader")),
                 wire: p.name.clone(),

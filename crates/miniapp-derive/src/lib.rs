@@ -321,6 +321,7 @@ fn shape(ty: &Type) -> Shape {
         optional: inner.is_some(),
         list: wrapper(ty, "Vec").is_some(),
         secret: matches!(ty, Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "Secret")),
+        text: matches!(ty, Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "String")),
     }
 }
 

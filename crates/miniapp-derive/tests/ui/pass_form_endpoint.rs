@@ -18,7 +18,24 @@ pub struct ModifyDomainRequest {
     pub width: Option<i64>,
 }
 
+/// At least one of a text and a list: an empty text sends nothing, so it does not count.
+#[derive(core_http::Endpoint)]
+#[endpoint(vendor = kuaishou, method = POST, path = "/x", body = json, response = Answer,
+           at_least_one(params = "name, hosts", rule = "name or hosts"))]
+pub struct EitherRequest {
+    #[param(json)]
+    pub name: Option<String>,
+    #[param(json, join = ";")]
+    pub hosts: Option<Vec<String>>,
+}
+
 fn main() {
+    let either = |name: Option<&str>, hosts: Option<Vec<String>>| EitherRequest { name: name.map(Into::into), hosts };
+    assert!(either(Some("a"), None).validate().is_ok());
+    assert!(either(None, Some(vec!["h".into()])).validate().is_ok());
+    assert_eq!(either(Some(""), None).validate().unwrap_err().rule, "name or hosts");
+    assert_eq!(either(None, Some(vec!["".into()])).validate().unwrap_err().rule, "name or hosts");
+
     assert_eq!(ModifyDomainRequest::NAME, "ModifyDomain");
     assert_eq!(ModifyDomainRequest::METHOD, Method::Post);
     assert_eq!(ModifyDomainRequest::BODY, BodyKind::Form);
