@@ -440,9 +440,9 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
     };
     let field = &rule.params[0];
     let (text, name) = (&rule.rule, &m.name);
+    // The items are counted only when the rule applies.
     Ok(quote! {
-        let present = #(#present)||*;
-        if #applies && !present {
+        if #applies && !{ #(#present)||* } {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: #name,
                 field: #field,

@@ -1103,17 +1103,24 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
             &::core_http::__private::validate::JoinedItems(&self.upload_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        let present = ::core_http::__private::validate::HasItems::has_items(
-            &self.download_domain,
-        ) || ::core_http::__private::validate::HasItems::has_items(&self.request_domain)
-            || ::core_http::__private::validate::HasItems::has_items(&self.socket_domain)
-            || ::core_http::__private::validate::HasItems::has_items(
-                &self.upload_domain,
-            );
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !present
+        )
+            && !{
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.download_domain,
+                )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.request_domain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.socket_domain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.upload_domain,
+                    )
+            }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "ModifyDomain",
@@ -1307,13 +1314,15 @@ impl ::core_http::Endpoint for ModifyWebviewDomainRequest {
             &::core_http::__private::validate::JoinedItems(&self.web_view_domain),
             ::core_http::__private::Format::HttpsOrWssOrigin,
         )?;
-        let present = ::core_http::__private::validate::HasItems::has_items(
-            &self.web_view_domain,
-        );
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !present
+        )
+            && !{
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.web_view_domain,
+                )
+            }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "ModifyWebviewDomain",

@@ -94,13 +94,23 @@ pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> 
 /// refused with its own error.
 fn read(plain: &str) -> Result<TpPush, CryptoError> {
     let body_error = |e: core_http::push::PushError| CryptoError::Body(e.to_string());
-    let plain = ticket_in_lowercase(plain);
+    let mut parsed = crate::tp_auth::Event::parse(plain.as_bytes());
+    // Only a push whose `MsgType` spells `ticket` in other letters is read a second time.
+    let lowered = match &parsed {
+        Ok(crate::tp_auth::Event::Unknown(u)) if u.event.eq_ignore_ascii_case("ticket") => {
+            let lowered = ticket_in_lowercase(plain);
+            parsed = crate::tp_auth::Event::parse(lowered.as_bytes());
+            Some(lowered)
+        }
+        _ => None,
+    };
+    let plain = lowered.as_deref().unwrap_or(plain);
     let seed = || {
         Event::parse(plain.as_bytes())
             .map(TpPush::Event)
             .map_err(body_error)
     };
-    match crate::tp_auth::Event::parse(plain.as_bytes()) {
+    match parsed {
         Ok(crate::tp_auth::Event::Ticket(t))
             if t.ticket.as_ref().is_none_or(|t| t.expose().is_empty()) =>
         {

@@ -157,16 +157,18 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
             &self.tcpdomain,
             ::core_http::__private::Format::TcpOrigin,
         )?;
-        let present = self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !present
+        )
+            && !{
+                self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty())
+            }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "ModifyDomain",
@@ -482,16 +484,18 @@ impl ::core_http::Endpoint for ModifyDomainDirectlyRequest {
             &self.tcpdomain,
             ::core_http::__private::Format::TcpOrigin,
         )?;
-        let present = self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
-            || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !present
+        )
+            && !{
+                self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
+                    || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty())
+            }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "ModifyDomainDirectly",
@@ -761,11 +765,10 @@ impl ::core_http::Endpoint for SetWebviewDomainRequest {
             &self.webviewdomain,
             ::core_http::__private::Format::HttpsOriginWithoutPort,
         )?;
-        let present = self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !present
+        ) && !{ self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty()) }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "SetWebviewDomain",
@@ -900,11 +903,10 @@ impl ::core_http::Endpoint for SetWebviewDomainDirectlyRequest {
             &self.webviewdomain,
             ::core_http::__private::Format::HttpsOriginWithoutPort,
         )?;
-        let present = self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty());
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !present
+        ) && !{ self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty()) }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "SetWebviewDomainDirectly",
