@@ -7,26 +7,36 @@ use miniapp_spec::{CredentialKind, SpecFile, VendorFile};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// The Rust name of `vendor`'s crate (its folder's name, `-` as `_`).
+pub(crate) fn crate_name(vendor: &VendorFile) -> String {
+    vendor
+        .crate_dir
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replace('-', "_")
+}
+
+/// Whether `vendor`'s client carries the platform's app id (its endpoints send it: Kuaishou).
+pub(crate) fn carries_app_id(specs: &[&SpecFile]) -> bool {
+    specs
+        .iter()
+        .flat_map(|s| &s.endpoints)
+        .flat_map(|e| &e.credentials)
+        .any(|c| c.kind == CredentialKind::ComponentAppId)
+}
+
 /// `src/generated/client.rs` of `vendor`'s crate.
 pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
     let variant = crate::module::vendor_variant(vendor.vendor);
     let title = &vendor.title;
     // A vendor whose endpoints carry the platform's app id (Kuaishou) gets it in its client.
-    let with_app_id = specs
-        .iter()
-        .flat_map(|s| &s.endpoints)
-        .flat_map(|e| &e.credentials)
-        .any(|c| c.kind == CredentialKind::ComponentAppId);
+    let with_app_id = carries_app_id(specs);
     let base_doc = format!(
         " {title}'s production origin (`base_url` of `specs/{}/vendor.toml`).",
         vendor.vendor.as_str()
     );
-    let krate = vendor
-        .crate_dir
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .replace('-', "_");
+    let krate = crate_name(vendor);
     let new_call = if with_app_id {
         "Client::new(\"COMPONENT_APP_ID\")"
     } else {

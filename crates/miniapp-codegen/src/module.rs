@@ -20,7 +20,7 @@ pub(crate) fn ident(name: &str) -> Result<Ident> {
 
 /// Escapes `[` and `]` of document text for rustdoc (the notes' `[m]`/`[?]` marks are not
 /// links); the generator's own intra-doc links are written as ``[`Name`]`` and kept.
-fn escape_brackets(line: &str) -> String {
+pub(crate) fn escape_brackets(line: &str) -> String {
     let chars: Vec<char> = line.chars().collect();
     let mut out = String::with_capacity(line.len());
     for (i, &c) in chars.iter().enumerate() {
@@ -646,15 +646,35 @@ fn errors_table(ep: &Endpoint, name: &Ident) -> TokenStream {
     }
 }
 
+/// The handle an endpoint's method is on: the one that carries the credentials it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handle {
+    /// No token (the token endpoints).
+    Client,
+    /// The platform's token.
+    Component,
+    /// An authorized app's token.
+    AuthorizedApp,
+}
+
+impl Handle {
+    pub(crate) fn of(ep: &Endpoint) -> Handle {
+        let has = |k: CredentialKind| ep.credentials.iter().any(|c| c.kind == k);
+        if has(CredentialKind::AuthorizerAccessToken) {
+            Handle::AuthorizedApp
+        } else if has(CredentialKind::ComponentAccessToken) {
+            Handle::Component
+        } else {
+            Handle::Client
+        }
+    }
+}
+
 fn handle_method(ep: &Endpoint) -> Result<TokenStream> {
-    let has = |k: CredentialKind| ep.credentials.iter().any(|c| c.kind == k);
-    // The handle that carries the credentials the endpoint needs.
-    let handle = if has(CredentialKind::AuthorizerAccessToken) {
-        quote!(crate::AuthorizedApp)
-    } else if has(CredentialKind::ComponentAccessToken) {
-        quote!(crate::Component)
-    } else {
-        quote!(crate::Client)
+    let handle = match Handle::of(ep) {
+        Handle::AuthorizedApp => quote!(crate::AuthorizedApp),
+        Handle::Component => quote!(crate::Component),
+        Handle::Client => quote!(crate::Client),
     };
     let f = ident(&ep.fn_name)?;
     let req = format_ident!("{}Request", ep.name);

@@ -14,8 +14,9 @@ mod types;
 mod vendor;
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
-    load_vendor, parse_vendor, vendor_json_schema, CodeMessage, CodeText, EnvelopeShape,
-    EnvelopeSpec, OAuthMembers, RefreshRefused, VendorFile,
+    check_token_flow, find_endpoint, load_vendor, parse_vendor, vendor_json_schema, CodeMessage,
+    CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource, OAuthMembers, RefreshRefused,
+    TokenCall, TokenFlow, VendorFile,
 };
 
 /// One transcribed vendor document.

@@ -44,6 +44,72 @@ pub struct VendorFile {
     /// documented.
     #[serde(default)]
     pub ticket_refused: Option<CodeText>,
+    /// How the SDK gets the platform token and renews an authorized app's token: the vendor
+    /// crate's `tokens` module is generated from it.
+    pub tokens: TokenFlow,
+}
+
+/// The calls behind a vendor's tokens (`[tokens]` of `vendor.toml`). The endpoints they name
+/// carry the token roles (`token = {..}`): what each answer issues, the ticket and refresh
+/// parameters. This says in which order they are called and where every other parameter's
+/// value comes from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFlow {
+    /// How long the SDK keeps a pushed ticket, in seconds.
+    pub ticket_lifetime_secs: u64,
+    /// Why that long (what the document says), for the docs.
+    pub ticket_lifetime_note: String,
+    /// What a user of this vendor's tokens should know (the module docs' second paragraph).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The platform token: one call, with the latest pushed ticket.
+    pub platform: TokenCall,
+    /// Renewing an authorized app's token: the calls in order; the last one's answer is the new
+    /// token, an earlier one's answer feeds the next (`{ previous = "member" }`).
+    pub renew: Vec<TokenCall>,
+}
+
+/// One call of a token flow.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCall {
+    /// The endpoint (its `name` in the spec).
+    pub call: String,
+    /// Its parameters (wire names) and where each value comes from. The token role's
+    /// `ticket_param` and `refresh_param` are filled without being named here.
+    #[serde(default)]
+    pub fill: std::collections::BTreeMap<String, Fill>,
+}
+
+/// Where a token call's parameter gets its value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Fill {
+    /// One of the values the token manager holds.
+    From(FillSource),
+    /// A member of the previous call's answer (its wire name).
+    Previous {
+        /// The member.
+        previous: String,
+    },
+    /// A fixed wire value (an enum's value or a text).
+    Value {
+        /// The value.
+        value: String,
+    },
+}
+
+/// The values a token manager holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FillSource {
+    /// The platform's app id (a `manager` argument, or the client's when it carries one).
+    PlatformAppId,
+    /// The platform's app secret (a `manager` argument).
+    PlatformSecret,
+    /// The authorized app whose token is renewed.
+    AppId,
 }
 
 /// Where the status members sit.
@@ -204,4 +270,181 @@ pub fn vendor_json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).expect("schema serializes");
     text.push('\n');
     text
+}
+
+/// The endpoint named `name` among `vendor`'s specs, with its spec.
+pub fn find_endpoint<'a>(
+    specs: &'a [(std::path::PathBuf, crate::SpecFile)],
+    vendor: Vendor,
+    name: &str,
+) -> Option<(&'a crate::SpecFile, &'a crate::Endpoint)> {
+    specs
+        .iter()
+        .filter(|(_, s)| s.vendor == vendor)
+        .find_map(|(_, s)| s.endpoints.iter().find(|e| e.name == name).map(|e| (s, e)))
+}
+
+/// Checks `vendor`'s `[tokens]` against its specs: every call names an endpoint with the right
+/// token role, every parameter a generated call must set is filled, and each fill fits its
+/// parameter. `path` is the `vendor.toml`, for the error's location.
+pub fn check_token_flow(
+    path: &Path,
+    vendor: &VendorFile,
+    specs: &[(std::path::PathBuf, crate::SpecFile)],
+) -> Result<(), SpecError> {
+    use crate::{CredentialKind, TypeRef};
+    let flow = &vendor.tokens;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let invalid = |call: &str, context: String, message: String| {
+        // The call's line: its `call = "<name>"`.
+        let (line, column) = text
+            .find(&format!("\"{call}\""))
+            .map_or((0, 0), |at| crate::line_col(&text, at));
+        SpecError::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            context,
+            message,
+        }
+    };
+    if flow.renew.is_empty() {
+        return Err(invalid(
+            "",
+            "tokens.renew".into(),
+            "name at least one call".into(),
+        ));
+    }
+    let steps = std::iter::once(("tokens.platform".to_owned(), &flow.platform)).chain(
+        flow.renew
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("tokens.renew[{i}]"), c)),
+    );
+    let mut previous: Option<&crate::Endpoint> = None;
+    for (context, step) in steps {
+        let call = step.call.as_str();
+        let fail = |message: String| invalid(call, context.clone(), message);
+        let (spec, ep) = find_endpoint(specs, vendor.vendor, call).ok_or_else(|| {
+            fail(format!(
+                "no {} endpoint is named `{call}`",
+                vendor.vendor.as_str()
+            ))
+        })?;
+        let platform = context == "tokens.platform";
+        let last = flow.renew.last().is_some_and(|c| std::ptr::eq(c, step));
+        let role = ep.token.as_ref();
+        let needs = |k: CredentialKind| ep.credentials.iter().any(|c| c.kind == k);
+        if platform {
+            if !role.is_some_and(|r| {
+                r.issues == CredentialKind::ComponentAccessToken && r.ticket_param.is_some()
+            }) {
+                return Err(fail(format!(
+                    "`{call}` must have a token role issuing `component_access_token` with a `ticket_param`"
+                )));
+            }
+            if needs(CredentialKind::ComponentAccessToken) {
+                return Err(fail(format!(
+                    "`{call}` needs the platform token it is to fetch"
+                )));
+            }
+        }
+        if last && !role.is_some_and(|r| r.issues == CredentialKind::AuthorizerAccessToken) {
+            return Err(fail(format!(
+                "the last renewing call, `{call}`, must have a token role issuing `authorizer_access_token`"
+            )));
+        }
+        if needs(CredentialKind::AuthorizerAccessToken) {
+            return Err(fail(format!(
+                "`{call}` needs the app's token it is to renew"
+            )));
+        }
+        let by_role: Vec<&str> = role
+            .iter()
+            .flat_map(|r| [r.ticket_param.as_deref(), r.refresh_param.as_deref()])
+            .flatten()
+            .collect();
+        for name in &by_role {
+            let p = ep.params.iter().find(|p| p.name == *name);
+            if !p.is_some_and(|p| p.ty == TypeRef::String && p.secret) {
+                return Err(fail(format!(
+                    "the token role's parameter `{name}` of `{call}` must be a secret string parameter"
+                )));
+            }
+        }
+        for (name, fill) in &step.fill {
+            let p = ep
+                .params
+                .iter()
+                .find(|p| &p.name == name)
+                .ok_or_else(|| fail(format!("`{call}` has no parameter `{name}`")))?;
+            if by_role.contains(&name.as_str()) {
+                return Err(fail(format!(
+                    "`{name}` is the token role's parameter; it is filled without being named"
+                )));
+            }
+            let text_param = p.ty == TypeRef::String && !p.secret;
+            match fill {
+                Fill::From(FillSource::PlatformAppId) if text_param => {}
+                Fill::From(FillSource::AppId) if text_param && !platform => {}
+                Fill::From(FillSource::PlatformSecret) if p.ty == TypeRef::String && p.secret => {}
+                Fill::From(source) => {
+                    return Err(fail(format!(
+                        "`{name}` cannot take `{source:?}` (an app id fills a text parameter, \
+                         `app_id` only a renewing call; the secret a secret parameter)"
+                    )))
+                }
+                Fill::Value { value } => {
+                    let fits = match &p.ty {
+                        TypeRef::String => !p.secret,
+                        TypeRef::Named(n) => spec
+                            .enums
+                            .iter()
+                            .find(|e| &e.name == n)
+                            .is_some_and(|e| e.values.iter().any(|v| &v.wire == value)),
+                        _ => false,
+                    };
+                    if !fits {
+                        return Err(fail(format!(
+                            "`{value}` is not a value of `{name}` (a text, or one of its enum's wire values)"
+                        )));
+                    }
+                }
+                Fill::Previous { previous: member } => {
+                    let before = previous.ok_or_else(|| {
+                        fail(format!(
+                            "`{name}` takes the previous call's answer, but `{call}` is the first call"
+                        ))
+                    })?;
+                    let f = before
+                        .fields
+                        .iter()
+                        .find(|f| &f.name == member)
+                        .ok_or_else(|| {
+                            fail(format!("`{}` answers no member `{member}`", before.name))
+                        })?;
+                    if !f.required || f.ty != p.ty || f.secret != p.secret {
+                        return Err(fail(format!(
+                            "`{}`'s `{member}` must be a required field of `{name}`'s type and secrecy",
+                            before.name
+                        )));
+                    }
+                }
+            }
+        }
+        for p in &ep.params {
+            let mandatory = p.required && p.optional_when.is_none();
+            if mandatory && !step.fill.contains_key(&p.name) && !by_role.contains(&p.name.as_str())
+            {
+                return Err(fail(format!(
+                    "`{call}` needs `{}`: say where its value comes from in `fill`",
+                    p.name
+                )));
+            }
+        }
+        if !platform {
+            previous = Some(ep);
+        }
+    }
+    Ok(())
 }

@@ -140,3 +140,79 @@ fn specs_cover_every_documented_endpoint_and_event() {
         }
     }
 }
+
+/// Every vendor's `[tokens]` fits its specs, and a flow that does not is refused at its line,
+/// saying what to change.
+#[test]
+fn token_flows_are_checked_against_the_specs() {
+    let dir = specs_dir();
+    let specs = miniapp_spec::load_dir(&dir).unwrap();
+    for vendor in miniapp_spec::load_vendors(&dir).unwrap() {
+        let path = dir.join(vendor.vendor.as_str()).join("vendor.toml");
+        miniapp_spec::check_token_flow(&path, &vendor, &specs).unwrap();
+    }
+
+    let original = std::fs::read_to_string(dir.join("wechat/vendor.toml")).unwrap();
+    let scratch = std::env::temp_dir().join(format!("miniapp-spec-flow-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let path = scratch.join("vendor.toml");
+    let platform = r#"fill = { component_appid = "platform_app_id", component_appsecret = "platform_secret" }"#;
+    let renew = r#"fill = { component_appid = "platform_app_id", authorizer_appid = "app_id" }"#;
+    assert!(original.contains(platform) && original.contains(renew));
+    let line_of =
+        |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (
+            "call = \"GetComponentAccessToken\"",
+            "call = \"GetComponentAccessTokn\"",
+            "\"GetComponentAccessTokn\"",
+            "tokens.platform: no wechat endpoint is named `GetComponentAccessTokn`",
+        ),
+        (
+            renew,
+            r#"fill = { component_appid = "platform_app_id" }"#,
+            "\"GetAuthorizerToken\"",
+            "tokens.renew[0]: `GetAuthorizerToken` needs `authorizer_appid`: say where its value comes from in `fill`",
+        ),
+        (
+            renew,
+            r#"fill = { component_appid = "platform_app_id", authorizer_appid = "app_id", authorizer_refresh_token = "app_id" }"#,
+            "\"GetAuthorizerToken\"",
+            "tokens.renew[0]: `authorizer_refresh_token` is the token role's parameter; it is filled without being named",
+        ),
+        (
+            platform,
+            r#"fill = { component_appid = "app_id", component_appsecret = "platform_secret" }"#,
+            "\"GetComponentAccessToken\"",
+            "tokens.platform: `component_appid` cannot take `AppId` (an app id fills a text parameter, `app_id` only a renewing call; the secret a secret parameter)",
+        ),
+        (
+            renew,
+            r#"fill = { component_appid = "platform_app_id", authorizer_appid = { previous = "authorizer_appid" } }"#,
+            "\"GetAuthorizerToken\"",
+            "tokens.renew[0]: `authorizer_appid` takes the previous call's answer, but `GetAuthorizerToken` is the first call",
+        ),
+        (
+            "call = \"GetAuthorizerToken\"",
+            "call = \"QueryAuth\"\nfill = { component_appid = \"platform_app_id\", authorization_code = \"app_id\" }\n[[tokens.renew]]\ncall = \"GetAuthorizerToken\"",
+            "\"QueryAuth\"",
+            "tokens.renew[0]: `authorization_code` cannot take `AppId` (an app id fills a text parameter, `app_id` only a renewing call; the secret a secret parameter)",
+        ),
+    ];
+    for (from, to, at, want) in cases {
+        let text = original.replacen(from, to, 1);
+        assert_ne!(text, original);
+        std::fs::write(&path, &text).unwrap();
+        let vendor = miniapp_spec::parse_vendor(&path, &text).unwrap();
+        let err = miniapp_spec::check_token_flow(&path, &vendor, &specs)
+            .unwrap_err()
+            .to_string();
+        let line = line_of(&text, at);
+        assert!(
+            err.starts_with(&format!("{}:{line}:", path.display())),
+            "{err} (expected at line {line})"
+        );
+        assert!(err.ends_with(want), "{err}\nwanted: {want}");
+    }
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -12,3 +12,4 @@ pub use core_http::{
 pub mod basic_info;
 pub mod tp_auth;
 pub mod resources;
+pub mod tokens;

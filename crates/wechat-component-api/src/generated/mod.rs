@@ -14,3 +14,4 @@ pub mod domain_management;
 pub mod third_party_domain;
 pub mod third_party_server_domain;
 pub mod resources;
+pub mod tokens;

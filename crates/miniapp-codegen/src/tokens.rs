@@ -1,0 +1,514 @@
+//! A vendor crate's `tokens` module, from `[tokens]` of its `vendor.toml` and the token roles
+//! of the endpoints it names: `manager` (a `TokenManager` wired to the vendor's calls), the two
+//! fetchers, `TICKET_LIFETIME` and the re-exported token types.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use miniapp_spec::{
+    find_endpoint, Endpoint, Fill, FillSource, SpecFile, TokenCall, TypeRef, VendorFile,
+};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::module::{escape_brackets, ident, vendor_variant, Handle};
+
+/// What the calls of a flow read from their fetcher.
+#[derive(Default)]
+struct Uses {
+    platform_app_id: bool,
+    platform_secret: bool,
+    client: bool,
+    component: bool,
+    refresh: bool,
+}
+
+/// A call of the flow, resolved against the specs.
+struct Step<'a> {
+    spec: &'a SpecFile,
+    ep: &'a Endpoint,
+    call: &'a TokenCall,
+}
+
+fn resolve<'a>(
+    vendor: &VendorFile,
+    specs: &'a [(PathBuf, SpecFile)],
+    call: &'a TokenCall,
+) -> Result<Step<'a>> {
+    let (spec, ep) = find_endpoint(specs, vendor.vendor, &call.call)
+        .with_context(|| format!("no endpoint `{}`", call.call))?;
+    Ok(Step { spec, ep, call })
+}
+
+impl Uses {
+    fn add(&mut self, step: &Step<'_>) {
+        for fill in step.call.fill.values() {
+            match fill {
+                Fill::From(FillSource::PlatformAppId) => self.platform_app_id = true,
+                Fill::From(FillSource::PlatformSecret) => self.platform_secret = true,
+                _ => {}
+            }
+        }
+        match Handle::of(step.ep) {
+            Handle::Client => self.client = true,
+            _ => self.component = true,
+        }
+        if step
+            .ep
+            .token
+            .as_ref()
+            .is_some_and(|r| r.refresh_param.is_some())
+        {
+            self.refresh = true;
+        }
+    }
+}
+
+/// The rust name of the first parameter filled from `source` in `steps`.
+fn param_named_for(steps: &[&Step<'_>], source: FillSource) -> Option<String> {
+    steps.iter().find_map(|s| {
+        s.call.fill.iter().find_map(|(name, fill)| {
+            (fill == &Fill::From(source)).then(|| {
+                s.ep.params
+                    .iter()
+                    .find(|p| &p.name == name)
+                    .map_or_else(|| name.clone(), |p| p.rust_ident())
+            })
+        })
+    })
+}
+
+/// `answer.a.b` for a dotted member path of `ep`'s answer (every step but the last required).
+fn answer_member(step: &Step<'_>, dotted: &str) -> Result<(TokenStream, bool)> {
+    let mut fields = &step.ep.fields;
+    let mut path = quote!(answer);
+    let segments: Vec<&str> = dotted.split('.').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let f = fields
+            .iter()
+            .find(|f| f.name == *segment)
+            .with_context(|| format!("`{}` answers no `{dotted}`", step.ep.name))?;
+        let id = ident(&f.rust_ident())?;
+        path = quote!(#path.#id);
+        if i + 1 == segments.len() {
+            return Ok((path, f.required));
+        }
+        if !f.required {
+            bail!(
+                "`{}`: `{segment}` of `{dotted}` must be required",
+                step.ep.name
+            );
+        }
+        let TypeRef::Named(object) = &f.ty else {
+            bail!(
+                "`{}`: `{segment}` of `{dotted}` is not an object",
+                step.ep.name
+            );
+        };
+        fields = &step
+            .spec
+            .objects
+            .iter()
+            .find(|o| &o.name == object)
+            .with_context(|| format!("no object `{object}`"))?
+            .fields;
+    }
+    unreachable!("a split has at least one segment")
+}
+
+/// The statements that build `request` for one call and send it, binding `answer`;
+/// `previous` is the call before it, whose `answer` it may read.
+fn call(
+    step: &Step<'_>,
+    previous: Option<&Step<'_>>,
+    receiver: TokenStream,
+) -> Result<TokenStream> {
+    let ep = step.ep;
+    let module = ident(&step.spec.module)?;
+    let request_type = format_ident!("{}Request", ep.name);
+    let method = ident(&ep.fn_name)?;
+    let role = ep.token.as_ref();
+    let mut ctor = Vec::new();
+    let mut sets = Vec::new();
+    for p in &ep.params {
+        let value = if role.and_then(|r| r.ticket_param.as_deref()) == Some(p.name.as_str()) {
+            Some(quote!(ticket))
+        } else if role.and_then(|r| r.refresh_param.as_deref()) == Some(p.name.as_str()) {
+            Some(quote!(refresh.clone()))
+        } else {
+            match step.call.fill.get(&p.name) {
+                None => None,
+                Some(Fill::From(FillSource::PlatformAppId)) => {
+                    Some(quote!(String::from(&*self.platform_app_id)))
+                }
+                Some(Fill::From(FillSource::AppId)) => Some(quote!(String::from(&*self.app_id))),
+                Some(Fill::From(FillSource::PlatformSecret)) => {
+                    Some(quote!(self.platform_secret.clone()))
+                }
+                Some(Fill::Previous { previous: member }) => {
+                    let before =
+                        previous.with_context(|| format!("`{}` has no previous call", ep.name))?;
+                    let (member, _) = answer_member(before, member)?;
+                    Some(quote!(#member.clone()))
+                }
+                Some(Fill::Value { value }) => match &p.ty {
+                    TypeRef::Named(name) => {
+                        let e = step
+                            .spec
+                            .enums
+                            .iter()
+                            .find(|e| &e.name == name)
+                            .with_context(|| format!("no enum `{name}`"))?;
+                        let v = e
+                            .values
+                            .iter()
+                            .find(|v| &v.wire == value)
+                            .with_context(|| format!("`{value}` is not a value of `{name}`"))?;
+                        let (t, v) = (ident(&e.name)?, ident(&v.rust)?);
+                        Some(quote!(crate::#module::#t::#v))
+                    }
+                    _ => Some(quote!(String::from(#value))),
+                },
+            }
+        };
+        let field = ident(&p.rust_ident())?;
+        let mandatory = p.required && p.optional_when.is_none();
+        match (mandatory, value) {
+            (true, Some(v)) => ctor.push(v),
+            (true, None) => bail!("`{}` needs `{}` filled", ep.name, p.name),
+            (false, Some(v)) => sets.push(quote!(request.#field = Some(#v);)),
+            (false, None) => {}
+        }
+    }
+    let binding = if sets.is_empty() {
+        quote!(let request)
+    } else {
+        quote!(let mut request)
+    };
+    Ok(quote! {
+        #binding = crate::#module::#request_type::new(#(#ctor),*);
+        #(#sets)*
+        let answer = #receiver.#method(&request).await?;
+    })
+}
+
+/// `TokenGrant::from_answer(..)` from the last call's answer, by its token role.
+fn grant(step: &Step<'_>) -> Result<TokenStream> {
+    let role = step
+        .ep
+        .token
+        .as_ref()
+        .with_context(|| format!("`{}` has no token role", step.ep.name))?;
+    let name = &step.ep.name;
+    let (access, access_required) = answer_member(step, &role.access_token)?;
+    let (expires, expires_required) = answer_member(step, &role.expires_in)?;
+    if !access_required || !expires_required {
+        bail!("`{name}`: the token and its lifetime must be required answer fields");
+    }
+    let refresh = match &role.refresh_token {
+        Some(r) => answer_member(step, r)?.0,
+        None => quote!(None),
+    };
+    Ok(quote!(TokenGrant::from_answer(#name, #access, #expires, #refresh)))
+}
+
+/// `src/generated/tokens.rs` of `vendor`'s crate.
+pub fn module(
+    vendor: &VendorFile,
+    specs: &[(PathBuf, SpecFile)],
+    client_carries_app_id: bool,
+) -> Result<TokenStream> {
+    let flow = &vendor.tokens;
+    let variant = vendor_variant(vendor.vendor);
+    let krate = crate::client::crate_name(vendor);
+    let title = &vendor.title;
+    let platform = resolve(vendor, specs, &flow.platform)?;
+    let renew = flow
+        .renew
+        .iter()
+        .map(|c| resolve(vendor, specs, c))
+        .collect::<Result<Vec<_>>>()?;
+    let mut platform_uses = Uses::default();
+    platform_uses.add(&platform);
+    let mut renew_uses = Uses::default();
+    for s in &renew {
+        renew_uses.add(s);
+    }
+    let renew_app_id = renew_uses.refresh
+        || renew
+            .iter()
+            .flat_map(|s| s.call.fill.values())
+            .any(|f| f == &Fill::From(FillSource::AppId));
+    let all: Vec<&Step<'_>> = std::iter::once(&platform).chain(renew.iter()).collect();
+    let app_id_arg = ident(
+        &param_named_for(&all, FillSource::PlatformAppId).unwrap_or("platform_app_id".into()),
+    )?;
+    let secret_arg = param_named_for(&all, FillSource::PlatformSecret)
+        .map(|n| ident(&n))
+        .transpose()?;
+
+    // `manager`'s arguments and the values it hands to the fetchers.
+    let mut args = Vec::new();
+    let mut example_args = Vec::new();
+    let app_id_value = if client_carries_app_id {
+        quote!(client.component_app_id())
+    } else {
+        args.push(quote!(#app_id_arg: &str));
+        example_args.push("\"PLATFORM_APP_ID\"");
+        quote!(#app_id_arg)
+    };
+    let mut secret_init = quote!();
+    if let Some(secret) = &secret_arg {
+        args.push(quote!(#secret: impl Into<core_http::Secret>));
+        example_args.push("\"PLATFORM_APP_SECRET\"");
+        secret_init = quote!(let platform_secret: core_http::Secret = #secret.into(););
+    }
+    let field_if = |on: bool, field: TokenStream| if on { field } else { quote!() };
+
+    let platform_fields = [
+        field_if(
+            platform_uses.platform_app_id,
+            quote!(platform_app_id: ::std::sync::Arc<str>,),
+        ),
+        field_if(
+            platform_uses.platform_secret,
+            quote!(platform_secret: core_http::Secret,),
+        ),
+    ];
+    let platform_inits = [
+        field_if(
+            platform_uses.platform_app_id,
+            quote!(platform_app_id: platform_app_id.clone(),),
+        ),
+        field_if(
+            platform_uses.platform_secret,
+            quote!(platform_secret: platform_secret.clone(),),
+        ),
+    ];
+    let platform_call = call(&platform, None, quote!(self.client))?;
+    let platform_grant = grant(&platform)?;
+
+    let renew_fields = [
+        field_if(renew_uses.component, quote!(component: crate::Component,)),
+        field_if(renew_uses.client, quote!(client: crate::Client,)),
+        field_if(
+            renew_uses.platform_app_id,
+            quote!(platform_app_id: ::std::sync::Arc<str>,),
+        ),
+        field_if(
+            renew_uses.platform_secret,
+            quote!(platform_secret: core_http::Secret,),
+        ),
+        field_if(renew_app_id, quote!(app_id: ::std::sync::Arc<str>,)),
+    ];
+    let renew_captures = [
+        field_if(
+            renew_uses.component,
+            quote!(let component = client.component(token);),
+        ),
+        field_if(renew_uses.client, quote!(let client = client.clone();)),
+        field_if(
+            renew_uses.platform_app_id,
+            quote!(let platform_app_id = platform_app_id.clone();),
+        ),
+        field_if(
+            renew_uses.platform_secret,
+            quote!(let platform_secret = platform_secret.clone();),
+        ),
+    ];
+    let renew_inits = [
+        field_if(renew_uses.component, quote!(component: component.clone(),)),
+        field_if(renew_uses.client, quote!(client: client.clone(),)),
+        field_if(
+            renew_uses.platform_app_id,
+            quote!(platform_app_id: platform_app_id.clone(),),
+        ),
+        field_if(
+            renew_uses.platform_secret,
+            quote!(platform_secret: platform_secret.clone(),),
+        ),
+        field_if(renew_app_id, quote!(app_id: app_id.into(),)),
+    ];
+    let token_param = if renew_uses.component {
+        quote!(token)
+    } else {
+        quote!(_token)
+    };
+    let app_id_param = if renew_app_id {
+        quote!(app_id)
+    } else {
+        quote!(_app_id)
+    };
+    let mut renew_calls = Vec::new();
+    for (i, step) in renew.iter().enumerate() {
+        let receiver = match Handle::of(step.ep) {
+            Handle::Client => quote!(self.client),
+            _ => quote!(self.component),
+        };
+        let previous = i.checked_sub(1).map(|j| &renew[j]);
+        renew_calls.push(call(step, previous, receiver)?);
+    }
+    let last = renew.last().context("`tokens.renew` names no call")?;
+    let renew_grant = grant(last)?;
+    let (current, refresh) = if renew_uses.refresh {
+        (
+            quote!(current),
+            quote!(let refresh = core_http::token::refresh_token_of(current, &self.app_id)?;),
+        )
+    } else {
+        (quote!(_current), quote!())
+    };
+
+    // Docs.
+    let renew_names = renew
+        .iter()
+        .map(|s| format!("`{}`", s.ep.name))
+        .collect::<Vec<_>>()
+        .join(", then ");
+    let new_client = if client_carries_app_id {
+        "Client::new(\"COMPONENT_APP_ID\")"
+    } else {
+        "Client::new()"
+    };
+    let mut args_text = String::from("&client, ");
+    for a in &example_args {
+        args_text.push_str(a);
+        args_text.push_str(", ");
+    }
+    let mut mdoc = format!(
+        "Self-refreshing {title} tokens: the platform's token (`{}`, with the latest pushed \
+         ticket) and each authorized app's token (renewed by {renew_names}), kept in a \
+         [`TokenStore`] and renewed before they expire, once per expiry for every process \
+         sharing the store.\n\n",
+        platform.ep.name
+    );
+    if let Some(note) = &flow.note {
+        mdoc.push_str(note.trim());
+        mdoc.push_str("\n\n");
+    }
+    mdoc.push_str(&format!(
+        "```no_run\n\
+         # async fn demo(pushed_ticket: String) -> Result<(), {krate}::Error> {{\n\
+         use std::sync::Arc;\n\
+         use {krate}::tokens::{{self, MemoryStore, RefreshPolicy}};\n\
+         use {krate}::Client;\n\n\
+         let client = {new_client};\n\
+         let tokens = tokens::manager({args_text}Arc::new(MemoryStore::new()), RefreshPolicy::default());\n\
+         // In the ticket push handler:\n\
+         tokens.store_ticket(pushed_ticket, tokens::TICKET_LIFETIME).await?;\n\
+         // Handles that never need a token from the caller again:\n\
+         let platform = client.component(tokens.component_token());\n\
+         // Once an app's authorization is saved (`authorization::complete`):\n\
+         let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));\n\
+         # let _ = (platform, app);\n\
+         # Ok(()) }}\n\
+         ```"
+    ));
+    let mdoc_lines = mdoc.lines().map(|l| {
+        let l = format!(" {}", escape_brackets(l));
+        quote!(#![doc = #l])
+    });
+    let lifetime = proc_macro2::Literal::u64_unsuffixed(flow.ticket_lifetime_secs);
+    let lifetime_doc = crate::module::doc(&format!(
+        "How long a pushed ticket is kept: {}.",
+        flow.ticket_lifetime_note.trim_end_matches('.')
+    ));
+    let manager_doc = crate::module::doc(&format!(
+        "The token manager of one platform: its token from `{}` with the ticket last stored \
+         by [`TokenManager::store_ticket`], each app's token renewed by {renew_names} from \
+         what [`TokenManager::save_authorization`] saved, all kept in `store` and renewed as \
+         `policy` says.",
+        platform.ep.name
+    ));
+    let platform_doc = crate::module::doc(&format!(
+        "Fetches the platform's token (`{}`) with the latest stored ticket.",
+        platform.ep.name
+    ));
+    let renew_doc = crate::module::doc(&format!(
+        "Renews one authorized app's token ({renew_names})."
+    ));
+    Ok(quote! {
+        #(#mdoc_lines)*
+
+        #[cfg(feature = "redis")]
+        pub use core_http::token::RedisStore;
+        pub use core_http::token::{
+            MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenGrant, TokenKey,
+            TokenManager, TokenStore,
+        };
+
+        #lifetime_doc
+        pub const TICKET_LIFETIME: ::std::time::Duration = ::std::time::Duration::from_secs(#lifetime);
+
+        #manager_doc
+        pub fn manager(
+            client: &crate::Client,
+            #(#args,)*
+            store: ::std::sync::Arc<dyn TokenStore>,
+            policy: RefreshPolicy,
+        ) -> TokenManager {
+            let platform_app_id: ::std::sync::Arc<str> = #app_id_value.into();
+            #secret_init
+            let fetcher = ::std::sync::Arc::new(ComponentTokenFetcher {
+                client: client.clone(),
+                #(#platform_inits)*
+                store: store.clone(),
+                ticket_key: TokenKey::ticket(core_http::Vendor::#variant, &platform_app_id),
+            });
+            TokenManager::build(
+                core_http::Vendor::#variant,
+                &platform_app_id,
+                store,
+                policy,
+                fetcher,
+                |#token_param| {
+                    #(#renew_captures)*
+                    move |#app_id_param: &str| -> ::std::sync::Arc<dyn core_http::token::TokenFetcher> {
+                        ::std::sync::Arc::new(AuthorizerTokenFetcher {
+                            #(#renew_inits)*
+                        })
+                    }
+                },
+            )
+        }
+
+        #platform_doc
+        pub struct ComponentTokenFetcher {
+            client: crate::Client,
+            #(#platform_fields)*
+            store: ::std::sync::Arc<dyn TokenStore>,
+            ticket_key: TokenKey,
+        }
+
+        impl core_http::token::TokenFetcher for ComponentTokenFetcher {
+            fn fetch<'a>(
+                &'a self,
+                _current: Option<&'a StoredToken>,
+            ) -> core_http::token::BoxFuture<'a, Result<TokenGrant, core_http::Error>> {
+                Box::pin(async move {
+                    let ticket = core_http::token::load_ticket(self.store.as_ref(), &self.ticket_key).await?;
+                    #platform_call
+                    #platform_grant
+                })
+            }
+        }
+
+        #renew_doc
+        pub struct AuthorizerTokenFetcher {
+            #(#renew_fields)*
+        }
+
+        impl core_http::token::TokenFetcher for AuthorizerTokenFetcher {
+            fn fetch<'a>(
+                &'a self,
+                #current: Option<&'a StoredToken>,
+            ) -> core_http::token::BoxFuture<'a, Result<TokenGrant, core_http::Error>> {
+                Box::pin(async move {
+                    #refresh
+                    #(#renew_calls)*
+                    #renew_grant
+                })
+            }
+        }
+    })
+}
