@@ -14,6 +14,8 @@
 #[cfg(feature = "spec")]
 mod client;
 pub mod endpoint;
+#[rustfmt::skip] // formatted by the generator (prettyplease)
+mod generated;
 #[cfg(feature = "spec")]
 mod module;
 #[cfg(feature = "spec")]
@@ -22,6 +24,8 @@ mod resources;
 mod tokens;
 #[cfg(feature = "spec")]
 mod vendors;
+
+pub use generated::known_vendors::VENDORS;
 
 #[cfg(feature = "spec")]
 pub use generate::{
@@ -58,6 +62,9 @@ mod generate {
     /// Where the sandbox's list of embedded specs goes, relative to the workspace root.
     pub const SANDBOX_GENERATED: &str = "crates/sandbox/src/generated";
 
+    /// Where this crate's own list of vendors (for the derive macro) goes.
+    pub const CODEGEN_GENERATED: &str = "crates/miniapp-codegen/src/generated";
+
     /// The crate a vendor's modules go to, relative to the workspace root (its `vendor.toml`'s
     /// `crate_dir`).
     pub fn crate_dir(root: &Path, vendor: Vendor) -> Result<String> {
@@ -70,7 +77,11 @@ mod generate {
 
     /// The folders whose every file the generator owns (a file there without a spec is stale).
     pub fn generated_dirs(root: &Path) -> Result<Vec<PathBuf>> {
-        let mut dirs = vec![root.join(CORE_GENERATED), root.join(SANDBOX_GENERATED)];
+        let mut dirs = vec![
+            root.join(CORE_GENERATED),
+            root.join(SANDBOX_GENERATED),
+            root.join(CODEGEN_GENERATED),
+        ];
         for v in miniapp_spec::load_vendors(&root.join("specs"))? {
             dirs.push(root.join(&v.crate_dir).join("src/generated"));
             dirs.push(root.join(SANDBOX_SPECS).join(v.vendor.as_str()));
@@ -102,6 +113,31 @@ mod generate {
             format_file(quote::quote! {
                 //! Generated from `specs/*/vendor.toml`.
                 pub(crate) mod vendors;
+            })?,
+        );
+
+        // The vendors the derive macro accepts, by name and `core_http::Vendor` variant.
+        let known = vendor_files.iter().map(|v| {
+            let name = v.vendor.as_str();
+            let variant = module::vendor_variant(v.vendor).to_string();
+            quote::quote!((#name, #variant))
+        });
+        let own = root.join(CODEGEN_GENERATED);
+        out.insert(
+            own.join("mod.rs"),
+            format_file(quote::quote! {
+                //! Generated from `specs/*/vendor.toml`.
+                pub(crate) mod known_vendors;
+            })?,
+        );
+        out.insert(
+            own.join("known_vendors.rs"),
+            format_file(quote::quote! {
+                //! The vendors of `specs/*/vendor.toml`.
+
+                /// Every vendor: its name in the specs and in `#[endpoint(vendor = ..)]`, and its
+                /// `core_http::Vendor` variant.
+                pub const VENDORS: &[(&str, &str)] = &[#(#known),*];
             })?,
         );
 

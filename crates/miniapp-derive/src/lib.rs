@@ -20,7 +20,7 @@
 //! }
 //! ```
 //!
-//! Struct attribute `#[endpoint(..)]`: `vendor` (wechat | baidu | kuaishou), `method`
+//! Struct attribute `#[endpoint(..)]`: `vendor` (a vendor of `specs/*/vendor.toml`: wechat | baidu | kuaishou), `method`
 //! (GET | POST), `path`, `body` (none | json | form; default none), `response` (a type, or
 //! `binary`), optional `name` (defaults to the struct name without `Request`), `errors` (a
 //! `&'static [(i64, &'static str)]`), `idempotent` (default true), `envelope` (default true;
@@ -152,12 +152,12 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
         match key.as_str() {
             "vendor" => {
                 let v: Ident = meta.value()?.parse()?;
-                let known = one_of(&v, &["wechat", "baidu", "kuaishou"], "vendor")?;
-                let variant = match known {
-                    "wechat" => "Wechat",
-                    "baidu" => "Baidu",
-                    _ => "Kuaishou",
-                };
+                let names: Vec<&str> = miniapp_codegen::VENDORS.iter().map(|(n, _)| *n).collect();
+                let known = one_of(&v, &names, "vendor")?;
+                let variant = miniapp_codegen::VENDORS
+                    .iter()
+                    .find(|(n, _)| *n == known)
+                    .map_or(known, |(_, variant)| variant);
                 vendor = Some(Ident::new(variant, v.span()));
             }
             "method" => {
