@@ -96,7 +96,7 @@ fn document_example(endpoint: &str) -> String {
             .expect("specs load");
     specs
         .iter()
-        .filter(|(_, s)| s.vendor == miniapp_spec::Vendor::Baidu)
+        .filter(|(_, s)| s.vendor.as_str() == "baidu")
         .flat_map(|(_, s)| &s.endpoints)
         .find(|e| e.name == endpoint)
         .and_then(|e| e.examples.iter().find_map(|x| x.response.clone()))

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use miniapp_spec::Vendor;
+use core_http::Vendor;
 use miniapp_tests::{MockServer, Reply};
 
 fn envelope(vendor: Vendor, code: i64, message: &str) -> String {
@@ -31,7 +31,7 @@ async fn every_documented_code_of_every_endpoint() {
             for documented in &ep.errors {
                 let message = format!("vendor text {}", documented.code);
                 server.set_reply(Reply::json(&envelope(
-                    spec.vendor,
+                    Vendor::from_name(spec.vendor.as_str()).unwrap(),
                     documented.code,
                     &message,
                 )));

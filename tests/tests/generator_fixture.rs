@@ -124,7 +124,7 @@ async fn a_resource_declared_only_in_toml_round_trips_through_the_sandbox() {
         wanted
     );
     let stored = sandbox
-        .resource(miniapp_spec::Vendor::Baidu, "fixture-app", "fixture_hosts")
+        .resource(core_http::Vendor::Baidu, "fixture-app", "fixture_hosts")
         .unwrap();
     assert_eq!(stored.set("hosts"), wanted.hosts);
     // The endpoint's limits apply to the value (max_items = 3).

@@ -9,8 +9,8 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use core_http::token::{MemoryStore, RefreshPolicy, TokenManager};
+use core_http::Vendor;
 use miniapp_sandbox::{PushSecrets, Sandbox, SandboxOptions};
-use miniapp_spec::Vendor;
 
 const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use core_http::token::{MemoryStore, RefreshPolicy};
+use core_http::Vendor;
 use core_http::{Error, RetryPolicy};
 use miniapp_sandbox::{Fault, Sandbox, SandboxOptions};
-use miniapp_spec::Vendor;
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()

@@ -196,10 +196,7 @@ fn every_example_in_the_push_spec_reads_as_its_family() {
     let specs =
         miniapp_spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")).unwrap();
     let mut n = 0;
-    for (_, spec) in specs
-        .iter()
-        .filter(|(_, s)| s.vendor == miniapp_spec::Vendor::Wechat)
-    {
+    for (_, spec) in specs.iter().filter(|(_, s)| s.vendor.as_str() == "wechat") {
         for family in &spec.events {
             for example in &family.examples {
                 let fields = core_http::crypto::xml_fields(example).unwrap();

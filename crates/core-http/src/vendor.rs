@@ -120,6 +120,11 @@ impl Vendor {
         }
     }
 
+    /// The vendor's lowercase name (`wechat`), as in `specs/<vendor>/`.
+    pub const fn as_str(self) -> &'static str {
+        self.facts().name
+    }
+
     /// The vendor named `name` (its lowercase name), if this SDK knows it.
     pub fn from_name(name: &str) -> Option<Vendor> {
         Vendor::ALL.iter().copied().find(|v| v.facts().name == name)

@@ -13,7 +13,7 @@ use crate::vendors::{PlatformCredentials, VendorName};
 
 /// The sandbox's name of `vendor`.
 pub fn spec_vendor(vendor: VendorName) -> miniapp_spec::Vendor {
-    miniapp_spec::Vendor::from_name(vendor.as_str()).expect("every fleet vendor has specs")
+    miniapp_spec::Vendor::new(vendor.as_str()).expect("a fleet vendor name is a spec vendor name")
 }
 
 /// Credentials the sandbox accepts (any non-empty secret and ticket), for `vendors`, with

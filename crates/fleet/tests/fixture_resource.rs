@@ -150,7 +150,7 @@ async fn the_fixture_resource_is_planned_and_applied_with_no_engine_change() {
     for i in 1..=3 {
         let stored = sandbox
             .resource(
-                miniapp_spec::Vendor::Baidu,
+                core_http::Vendor::Baidu,
                 &format!("token-app{i}"),
                 "fixture_hosts",
             )
@@ -165,7 +165,7 @@ async fn the_fixture_resource_is_planned_and_applied_with_no_engine_change() {
         );
         assert_eq!(
             sandbox
-                .counters(miniapp_spec::Vendor::Baidu, &format!("token-app{i}"))
+                .counters(core_http::Vendor::Baidu, &format!("token-app{i}"))
                 .writes_applied,
             1
         );

@@ -63,7 +63,7 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
     let s = Scenario::start(3, SandboxOptions::default()).await;
     // One Baidu app already has the desired server domains.
     s.sandbox.set_resource(
-        miniapp_spec::Vendor::Baidu,
+        core_http::Vendor::Baidu,
         "bd_fleet_00003",
         "server_domains",
         value("request_domain", &["https://api.example.com"]),
@@ -112,7 +112,7 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
     // The override, the platform registration first, one write per app and resource.
     let wechat = |app: &str| {
         s.sandbox
-            .resource(miniapp_spec::Vendor::Wechat, app, "server_domains")
+            .resource(core_http::Vendor::Wechat, app, "server_domains")
             .unwrap()
             .set("requestdomain")
     };
@@ -138,7 +138,7 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
         .iter()
         .all(|r| r["outcome"] == "done" || r["outcome"] == "unchanged"));
     let report_text = std::fs::read_to_string(s.path("report.json")).unwrap();
-    for app in s.sandbox.fleet_apps(miniapp_spec::Vendor::Baidu) {
+    for app in s.sandbox.fleet_apps(core_http::Vendor::Baidu) {
         assert!(
             !report_text.contains(&app.refresh_token),
             "a refresh token in the report"
@@ -180,7 +180,7 @@ value = { request_domain = ["https://api.example.com"] }
     let job = s.apply(&journal, "plan.jsonl").await;
     let summary = report::report(&journal, &job, None).await.unwrap();
     assert!(summary.all_ok(), "{summary:?}");
-    for app in s.sandbox.fleet_apps(miniapp_spec::Vendor::Baidu) {
+    for app in s.sandbox.fleet_apps(core_http::Vendor::Baidu) {
         assert_eq!(
             s.writes(VendorName::Baidu, &app.app_id),
             1,
@@ -203,7 +203,7 @@ async fn a_spent_quota_fails_that_app_and_the_job_goes_on() {
     .await;
     // bd_fleet_00001 already spent its one modification.
     let app = s.clients[&VendorName::Baidu].clone();
-    let first = s.sandbox.fleet_apps(miniapp_spec::Vendor::Baidu)[0].clone();
+    let first = s.sandbox.fleet_apps(core_http::Vendor::Baidu)[0].clone();
     app.import(&first.app_id, first.refresh_token.clone().into())
         .await
         .unwrap();
@@ -259,7 +259,7 @@ async fn a_lost_authorization_is_reported_apart_and_the_job_goes_on() {
     let s = Scenario::start(3, SandboxOptions::default()).await;
     // The merchant revoked bd_fleet_00002: its refresh token is no longer accepted.
     let mut text = std::fs::read_to_string(&s.inventory).unwrap();
-    let revoked = s.sandbox.fleet_apps(miniapp_spec::Vendor::Baidu)[1]
+    let revoked = s.sandbox.fleet_apps(core_http::Vendor::Baidu)[1]
         .refresh_token
         .clone();
     text = text.replace(&revoked, "46.revoked-refresh-token");
@@ -415,7 +415,7 @@ value = { webview = ["https://h5.example.com"] }
         text.contains(r#"{"app_id":"ks_fleet_00004","vendor":"kuaishou"}"#),
         "{text}"
     );
-    for app in s.sandbox.fleet_apps(miniapp_spec::Vendor::Baidu) {
+    for app in s.sandbox.fleet_apps(core_http::Vendor::Baidu) {
         assert!(!text.contains(&app.refresh_token));
     }
     let summary = miniapp_fleet::plan(

@@ -193,36 +193,76 @@ pub struct Requirement {
     pub code: i64,
 }
 
-/// The vendor whose rules (envelope, credentials, base URL) apply.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Vendor {
-    /// WeChat Open Platform (`errcode`/`errmsg`).
-    Wechat,
-    /// Baidu Smart Program (`errno`/`msg`/`data`).
-    Baidu,
-    /// Kuaishou (`result` = 1 on success, `error_msg`).
-    Kuaishou,
-}
+/// A vendor, by the name of its folder (`specs/<vendor>/`, with its `vendor.toml`): lowercase
+/// ASCII letters, digits and `_`, starting with a letter. The set is open: a new folder is a
+/// new vendor, and the generator writes `core_http::Vendor` (the runtime's closed enum) from
+/// the folders it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Vendor(&'static str);
 
 impl Vendor {
-    /// Every vendor.
-    pub const ALL: [Vendor; 3] = [Vendor::Wechat, Vendor::Baidu, Vendor::Kuaishou];
-
-    /// The vendor of a lowercase name.
-    pub fn from_name(name: &str) -> Option<Vendor> {
-        Vendor::ALL.into_iter().find(|v| v.as_str() == name)
+    /// The vendor named `name`, if it is a usable name (`wechat`, `baidu`, `kuaishou`, …).
+    pub fn new(name: &str) -> Result<Vendor, String> {
+        let usable = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !usable {
+            return Err(format!(
+                "`{name}` is not a vendor name: lowercase ASCII letters, digits and `_`, \
+                 starting with a letter (the name of its folder below specs/)"
+            ));
+        }
+        // Names are interned, so that a vendor is `Copy`; there are a handful per process.
+        static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        let interned = match names.iter().find(|n| **n == name) {
+            Some(n) => *n,
+            None => {
+                let n: &'static str = Box::leak(name.to_owned().into_boxed_str());
+                names.push(n);
+                n
+            }
+        };
+        Ok(Vendor(interned))
     }
 
     /// The lowercase name used in spec files and folder names.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Vendor::Wechat => "wechat",
-            Vendor::Baidu => "baidu",
-            Vendor::Kuaishou => "kuaishou",
-        }
+        self.0
+    }
+}
+
+impl std::fmt::Display for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Vendor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Vendor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Vendor::new(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Vendor {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Vendor".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A vendor: the name of its folder below specs/ (wechat, baidu, kuaishou, ...).",
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]*$"
+        })
     }
 }
 

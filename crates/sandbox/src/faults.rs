@@ -476,17 +476,29 @@ mod tests {
         f.inject("wechat/A", Fault::Busy, Some(1));
         f.inject("A", Fault::NotJson, Some(2));
         f.inject("B", Fault::Truncated, None);
-        assert_eq!(f.pick(Vendor::Kuaishou, "A"), Some(Fault::NotJson));
-        assert_eq!(f.pick(Vendor::Wechat, "A"), Some(Fault::Busy));
-        assert_eq!(f.pick(Vendor::Wechat, "A"), Some(Fault::NotJson));
-        assert_eq!(f.pick(Vendor::Wechat, "A"), None);
+        assert_eq!(
+            f.pick(Vendor::new("kuaishou").unwrap(), "A"),
+            Some(Fault::NotJson)
+        );
+        assert_eq!(
+            f.pick(Vendor::new("wechat").unwrap(), "A"),
+            Some(Fault::Busy)
+        );
+        assert_eq!(
+            f.pick(Vendor::new("wechat").unwrap(), "A"),
+            Some(Fault::NotJson)
+        );
+        assert_eq!(f.pick(Vendor::new("wechat").unwrap(), "A"), None);
         for _ in 0..5 {
-            assert_eq!(f.pick(Vendor::Baidu, "B"), Some(Fault::Truncated));
+            assert_eq!(
+                f.pick(Vendor::new("baidu").unwrap(), "B"),
+                Some(Fault::Truncated)
+            );
         }
         f.inject("C", Fault::Busy, Some(0));
-        assert_eq!(f.pick(Vendor::Baidu, "C"), None);
+        assert_eq!(f.pick(Vendor::new("baidu").unwrap(), "C"), None);
         f.clear();
-        assert_eq!(f.pick(Vendor::Baidu, "B"), None);
+        assert_eq!(f.pick(Vendor::new("baidu").unwrap(), "B"), None);
     }
 
     #[test]
@@ -494,7 +506,7 @@ mod tests {
         let draw = |rate: f64, seed: u64| {
             let f = faults(rate, seed);
             (0..200)
-                .map(|_| f.pick(Vendor::Wechat, "A"))
+                .map(|_| f.pick(Vendor::new("wechat").unwrap(), "A"))
                 .collect::<Vec<_>>()
         };
         assert_eq!(draw(0.5, 42), draw(0.5, 42));
@@ -513,9 +525,9 @@ mod tests {
     #[test]
     fn hits_count_by_name_or_vendor() {
         let f = faults(0.0, 0);
-        f.hit(Vendor::Wechat, "A");
-        f.hit(Vendor::Kuaishou, "A");
-        f.hit(Vendor::Kuaishou, "B");
+        f.hit(Vendor::new("wechat").unwrap(), "A");
+        f.hit(Vendor::new("kuaishou").unwrap(), "A");
+        f.hit(Vendor::new("kuaishou").unwrap(), "B");
         assert_eq!(f.hits("A"), 2);
         assert_eq!(f.hits("wechat/A"), 1);
         assert_eq!(f.hits("baidu/A"), 0);

@@ -208,26 +208,28 @@ impl Sandbox {
         let fleet = Arc::new(Fleet::new(specs, &options));
         let count = options.apps;
         let tokens = Arc::new(Tokens::new(options));
-        let apps = [
-            (miniapp_spec::Vendor::Wechat, "wx"),
-            (miniapp_spec::Vendor::Baidu, "bd"),
-            (miniapp_spec::Vendor::Kuaishou, "ks"),
-        ]
-        .into_iter()
-        .map(|(vendor, prefix)| {
-            let apps = (1..=count)
-                .map(|i| {
-                    let app_id = format!("{prefix}_fleet_{i:05}");
-                    let refresh_token = tokens.seed_authorization(vendor, &app_id);
-                    FleetApp {
-                        app_id,
-                        refresh_token,
-                    }
-                })
-                .collect();
-            (vendor, apps)
-        })
-        .collect();
+        let apps = core_http::Vendor::ALL
+            .iter()
+            .map(|&runtime| {
+                let vendor = runtime.spec_vendor();
+                let prefix = match runtime {
+                    core_http::Vendor::Wechat => "wx",
+                    core_http::Vendor::Baidu => "bd",
+                    core_http::Vendor::Kuaishou => "ks",
+                };
+                let apps = (1..=count)
+                    .map(|i| {
+                        let app_id = format!("{prefix}_fleet_{i:05}");
+                        let refresh_token = tokens.seed_authorization(vendor, &app_id);
+                        FleetApp {
+                            app_id,
+                            refresh_token,
+                        }
+                    })
+                    .collect();
+                (vendor, apps)
+            })
+            .collect();
         let shared = Arc::new(Shared {
             specs,
             log: Arc::clone(&log),
@@ -303,7 +305,7 @@ impl Sandbox {
         secrets: &PushSecrets,
         authorizer_appid: &str,
     ) -> Result<Pushed, PushSendError> {
-        self.push_authorized(miniapp_spec::Vendor::Wechat, url, secrets, authorizer_appid)
+        self.push_authorized(core_http::Vendor::Wechat, url, secrets, authorizer_appid)
             .await
     }
 
@@ -321,17 +323,17 @@ impl Sandbox {
         app_id: &str,
     ) -> Result<Pushed, PushSendError> {
         let vendor = vendor.spec_vendor();
-        match vendor {
-            miniapp_spec::Vendor::Wechat => {
+        match envelope::runtime(vendor) {
+            core_http::Vendor::Wechat => {
                 let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
                 self.tokens.bind_code(vendor, &code, app_id);
                 pushes::push_wechat_authorized(url, secrets, app_id, &code).await
             }
-            miniapp_spec::Vendor::Baidu => {
+            core_http::Vendor::Baidu => {
                 let code = self.tokens.issue_code(vendor, app_id);
                 pushes::push_baidu_authorized(url, secrets, app_id, &code).await
             }
-            miniapp_spec::Vendor::Kuaishou => Err(PushSendError::Send(
+            core_http::Vendor::Kuaishou => Err(PushSendError::Send(
                 "Kuaishou's authorization notices are not documented field by field; the sandbox pushes none".into(),
             )),
         }
@@ -489,7 +491,8 @@ impl AnyVendor for miniapp_spec::Vendor {
 
 impl AnyVendor for core_http::Vendor {
     fn spec_vendor(self) -> miniapp_spec::Vendor {
-        miniapp_spec::Vendor::from_name(self.facts().name).expect("every runtime vendor has specs")
+        miniapp_spec::Vendor::new(self.facts().name)
+            .expect("a runtime vendor's name is a spec vendor name")
     }
 }
 
@@ -501,8 +504,8 @@ async fn push_ticket_with(
     url: &str,
     secrets: &PushSecrets,
 ) -> Result<Pushed, PushSendError> {
-    let ticket = match vendor {
-        miniapp_spec::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
+    let ticket = match envelope::runtime(vendor) {
+        core_http::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
         _ => format!("sandbox-ticket-{:016x}", fastrand::u64(..)),
     };
     tokens.record_pushed_ticket(vendor, &ticket);

@@ -120,11 +120,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", sandbox.base_url());
-    for vendor in [
-        miniapp_spec::Vendor::Wechat,
-        miniapp_spec::Vendor::Baidu,
-        miniapp_spec::Vendor::Kuaishou,
-    ] {
+    for &vendor in core_http::Vendor::ALL {
         for app in sandbox.fleet_apps(vendor) {
             println!("{} {} {}", vendor.as_str(), app.app_id, app.refresh_token);
         }

@@ -130,8 +130,8 @@ pub(crate) async fn push_ticket(
     let http = reqwest::Client::new();
     let now = now_secs();
     let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
-    let request = match vendor {
-        Vendor::Wechat => {
+    let request = match crate::envelope::runtime(vendor) {
+        core_http::Vendor::Wechat => {
             let crypto = MessageCrypto::new(
                 secrets.token.as_str(),
                 &secrets.encoding_aes_key,
@@ -143,14 +143,14 @@ pub(crate) async fn push_ticket(
             );
             return send_wechat(url, &crypto, &secrets.app_id, &inner, ticket).await;
         }
-        Vendor::Baidu => {
+        core_http::Vendor::Baidu => {
             let inner = serde_json::json!({
                 "Ticket": ticket, "FromUserName": "SmartApp", "CreateTime": now,
                 "MsgType": "ticket", "Event": "push",
             });
             baidu_request(url, secrets, &inner)?
         }
-        Vendor::Kuaishou => {
+        core_http::Vendor::Kuaishou => {
             let crypto = PushCrypto::new(secrets.token.as_str(), &secrets.encoding_aes_key)?;
             let inner = serde_json::json!({
                 "componentAppId": secrets.app_id, "componentTicket": ticket,

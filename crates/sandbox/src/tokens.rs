@@ -375,8 +375,8 @@ impl State {
             (false, CredentialKind::AuthorizerAccessToken) => "atoken",
             (false, CredentialKind::ComponentAppId) => "appid",
         };
-        match vendor {
-            Vendor::Baidu => {
+        match crate::envelope::runtime(vendor) {
+            core_http::Vendor::Baidu => {
                 let prefix = match (refresh, kind) {
                     (true, _) => "46",
                     (false, CredentialKind::ComponentAccessToken) => "42",
@@ -384,8 +384,8 @@ impl State {
                 };
                 format!("{prefix}.{hex}.{n}")
             }
-            Vendor::Wechat => format!("wx-{role}-{n}-{hex}"),
-            Vendor::Kuaishou => format!("ks-{role}-{n}-{hex}"),
+            core_http::Vendor::Wechat => format!("wx-{role}-{n}-{hex}"),
+            core_http::Vendor::Kuaishou => format!("ks-{role}-{n}-{hex}"),
         }
     }
 }
@@ -461,18 +461,27 @@ mod tests {
         });
         let kind = CredentialKind::AuthorizerAccessToken;
         let a = tokens
-            .issue(Vendor::Baidu, "T", &role(true, true), None, None)
+            .issue(
+                Vendor::new("baidu").unwrap(),
+                "T",
+                &role(true, true),
+                None,
+                None,
+            )
             .unwrap();
         assert!(a.access_token.starts_with("45."), "{a:?}");
         assert!(a.refresh_token.as_deref().unwrap().starts_with("46."));
-        assert_eq!(tokens.verify(Vendor::Baidu, kind, &a.access_token), Ok(()));
         assert_eq!(
-            tokens.verify(Vendor::Wechat, kind, &a.access_token),
+            tokens.verify(Vendor::new("baidu").unwrap(), kind, &a.access_token),
+            Ok(())
+        );
+        assert_eq!(
+            tokens.verify(Vendor::new("wechat").unwrap(), kind, &a.access_token),
             Err(TokenFault::Invalid)
         );
         assert_eq!(
             tokens.verify(
-                Vendor::Baidu,
+                Vendor::new("baidu").unwrap(),
                 CredentialKind::ComponentAccessToken,
                 &a.access_token
             ),
@@ -480,30 +489,57 @@ mod tests {
         );
         let refresh = a.refresh_token.clone().unwrap();
         let b = tokens
-            .issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh), None)
+            .issue(
+                Vendor::new("baidu").unwrap(),
+                "T",
+                &role(true, true),
+                Some(&refresh),
+                None,
+            )
             .unwrap();
         assert_ne!(a, b);
         assert_eq!(
-            tokens.issue(Vendor::Baidu, "T", &role(true, true), Some(&refresh), None),
+            tokens.issue(
+                Vendor::new("baidu").unwrap(),
+                "T",
+                &role(true, true),
+                Some(&refresh),
+                None
+            ),
             Err(RefreshInvalid)
         );
         tokens.revoke(&a.access_token);
         assert_eq!(
-            tokens.verify(Vendor::Baidu, kind, &a.access_token),
+            tokens.verify(Vendor::new("baidu").unwrap(), kind, &a.access_token),
             Err(TokenFault::Invalid)
         );
-        assert_eq!(tokens.verify(Vendor::Baidu, kind, &b.access_token), Ok(()));
+        assert_eq!(
+            tokens.verify(Vendor::new("baidu").unwrap(), kind, &b.access_token),
+            Ok(())
+        );
         assert_eq!(tokens.issued("T"), 2);
         assert_eq!(tokens.issued("baidu/T"), 2);
         assert_eq!(tokens.issued("wechat/T"), 0);
 
         let w = tokens
-            .issue(Vendor::Wechat, "T", &role(true, false), None, None)
+            .issue(
+                Vendor::new("wechat").unwrap(),
+                "T",
+                &role(true, false),
+                None,
+                None,
+            )
             .unwrap();
         let r = w.refresh_token.unwrap();
         for _ in 0..2 {
             tokens
-                .issue(Vendor::Wechat, "T", &role(true, false), Some(&r), None)
+                .issue(
+                    Vendor::new("wechat").unwrap(),
+                    "T",
+                    &role(true, false),
+                    Some(&r),
+                    None,
+                )
                 .unwrap();
         }
         assert_eq!(tokens.issued("T"), 5);
@@ -514,9 +550,12 @@ mod tests {
         let tokens = Tokens::new(SandboxOptions::default());
         tokens.set_failing("T", Some(1));
         tokens.set_failing("wechat/T", Some(2));
-        assert_eq!(tokens.failing(Vendor::Wechat, "T"), Some(2));
-        assert_eq!(tokens.failing(Vendor::Kuaishou, "T"), Some(1));
+        assert_eq!(tokens.failing(Vendor::new("wechat").unwrap(), "T"), Some(2));
+        assert_eq!(
+            tokens.failing(Vendor::new("kuaishou").unwrap(), "T"),
+            Some(1)
+        );
         tokens.set_failing("T", None);
-        assert_eq!(tokens.failing(Vendor::Kuaishou, "T"), None);
+        assert_eq!(tokens.failing(Vendor::new("kuaishou").unwrap(), "T"), None);
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
 use core_http::token::{MemoryStore, RefreshPolicy};
+use core_http::Vendor;
 use miniapp_sandbox::{PushSecrets, Sandbox, SandboxOptions};
-use miniapp_spec::Vendor;
 
 /// The demo platform's push settings (what its settings page would show).
 const ENCODING_AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";

@@ -314,10 +314,10 @@ async fn resume(apps: usize) {
         .unwrap();
     let reads = |sandbox: &Sandbox| -> usize {
         sandbox
-            .fleet_apps(miniapp_spec::Vendor::Wechat)
+            .fleet_apps(core_http::Vendor::Wechat)
             .iter()
             .map(|a| {
-                let c = sandbox.counters(miniapp_spec::Vendor::Wechat, &a.app_id);
+                let c = sandbox.counters(core_http::Vendor::Wechat, &a.app_id);
                 c.requests.get("SetWebviewDomain").copied().unwrap_or(0) - c.writes_attempted
             })
             .sum()

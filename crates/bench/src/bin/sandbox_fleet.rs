@@ -36,9 +36,9 @@ async fn main() {
     let seeded = alloc::snapshot().live - before;
 
     let vendors = [
-        (miniapp_spec::Vendor::Wechat, "requestdomain"),
-        (miniapp_spec::Vendor::Baidu, "request_domain"),
-        (miniapp_spec::Vendor::Kuaishou, "request"),
+        (core_http::Vendor::Wechat, "requestdomain"),
+        (core_http::Vendor::Baidu, "request_domain"),
+        (core_http::Vendor::Kuaishou, "request"),
     ];
     for (vendor, field) in vendors {
         let ids: Vec<String> = sandbox
