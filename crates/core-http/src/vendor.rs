@@ -131,6 +131,51 @@ impl Vendor {
     }
 }
 
+impl std::str::FromStr for Vendor {
+    type Err = String;
+
+    /// The vendor of a lowercase name; the error lists the names this SDK knows.
+    fn from_str(name: &str) -> Result<Vendor, String> {
+        Vendor::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Vendor::ALL.iter().map(|v| v.as_str()).collect();
+            format!(
+                "unknown vendor `{name}`; expected one of: {}",
+                known.join(", ")
+            )
+        })
+    }
+}
+
+/// A vendor serializes as its lowercase name (`"wechat"`).
+impl serde::Serialize for Vendor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Vendor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Vendor {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Vendor".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Vendor::ALL.iter().map(|v| v.as_str()).collect();
+        schemars::json_schema!({
+            "description": "A vendor, by its lowercase name.",
+            "type": "string",
+            "enum": names,
+        })
+    }
+}
+
 impl fmt::Display for Vendor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.facts().name)

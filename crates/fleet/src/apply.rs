@@ -19,7 +19,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::journal::{Journal, JournalError, JournalRow, RowState};
 use crate::plan::{self, Action, PlanError, Progress};
-use crate::vendors::{Backend, Backends, VendorName};
+use crate::vendors::{Backend, Backends, Vendor};
 
 /// How `apply` runs.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ pub enum ApplyError {
     Journal(#[from] JournalError),
     /// The plan names a vendor the credentials do not configure.
     #[error("the plan has {0} entries, but the credentials have no [{0}] platform")]
-    NoPlatform(VendorName),
+    NoPlatform(Vendor),
 }
 
 fn state_of(action: Action) -> RowState {
@@ -119,7 +119,7 @@ pub async fn apply(
     progress: &dyn Progress,
 ) -> Result<(), ApplyError> {
     let counts = journal.counts(job).await?;
-    let mut todo: BTreeMap<VendorName, u64> = BTreeMap::new();
+    let mut todo: BTreeMap<Vendor, u64> = BTreeMap::new();
     for (vendor, state, n) in &counts {
         if !state.is_final() {
             if !clients.contains_key(vendor) {
@@ -128,7 +128,7 @@ pub async fn apply(
             *todo.entry(*vendor).or_default() += *n as u64;
         }
     }
-    let limiters: BTreeMap<VendorName, Option<DefaultDirectRateLimiter>> = clients
+    let limiters: BTreeMap<Vendor, Option<DefaultDirectRateLimiter>> = clients
         .keys()
         .map(|v| {
             let limiter = options
@@ -253,7 +253,7 @@ async fn record(
     job: &str,
     journal: &Journal,
     rows: &mut Vec<JournalRow>,
-    vendor: VendorName,
+    vendor: Vendor,
     progress: &dyn Progress,
 ) -> Result<(), ApplyError> {
     journal.update_many(job, rows).await?;
@@ -335,7 +335,7 @@ async fn process(
             row.message = None;
             RowState::Done
         }
-        Err(e) => match retry::classify(client.vendor().core(), &e) {
+        Err(e) => match retry::classify(client.vendor(), &e) {
             // Never sent: safe to send again in a later pass.
             Failure::NotSent if !matches!(e, Error::InvalidRequest(_)) => {
                 row.writes -= 1;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use core_http::Secret;
 use serde::Deserialize;
 
-use crate::vendors::{PlatformCredentials, VendorName};
+use crate::vendors::{PlatformCredentials, Vendor};
 
 /// A credentials file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +76,7 @@ pub struct Credentials {
     /// The token store.
     pub store: StoreSpec,
     /// The platform of each vendor given.
-    pub platforms: BTreeMap<VendorName, PlatformCredentials>,
+    pub platforms: BTreeMap<Vendor, PlatformCredentials>,
 }
 
 impl Credentials {
@@ -102,7 +102,7 @@ impl Credentials {
             }
             Some(_) => return Err(err("`store` must be `memory` or a redis:// URL".into())),
         };
-        let resolve = |vendor: VendorName,
+        let resolve = |vendor: Vendor,
                        what: &str,
                        v: Option<String>|
          -> Result<Option<Secret>, CredentialsError> {
@@ -124,9 +124,9 @@ impl Credentials {
         };
         let mut platforms = BTreeMap::new();
         for (vendor, p) in [
-            (VendorName::Wechat, file.wechat),
-            (VendorName::Baidu, file.baidu),
-            (VendorName::Kuaishou, file.kuaishou),
+            (Vendor::Wechat, file.wechat),
+            (Vendor::Baidu, file.baidu),
+            (Vendor::Kuaishou, file.kuaishou),
         ] {
             let Some(p) = p else { continue };
             platforms.insert(

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use core_http::resource::{FieldKind, FieldValue, ResourceDescriptor, ResourceValue, Scope};
 use serde::Deserialize;
 
-use crate::vendors::{self, Backends, VendorName};
+use crate::vendors::{self, Backends, Vendor};
 
 /// A desired-state file that cannot be used, with where.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +74,7 @@ struct DesiredFile {
 #[allow(dead_code)]
 struct SetEntry {
     /// The vendor.
-    vendor: VendorName,
+    vendor: Vendor,
     /// The resource, by its spec name.
     resource: String,
     /// Only these apps (default: every app of the vendor); not for platform resources.
@@ -97,9 +97,9 @@ enum FieldValueSchema {
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(DesiredFile);
     let mut value = serde_json::to_value(&schema).expect("the schema serializes");
-    let names: std::collections::BTreeSet<&str> = VendorName::ALL
-        .into_iter()
-        .flat_map(|v| vendors::resources(v).iter().map(|d| d.name))
+    let names: std::collections::BTreeSet<&str> = Vendor::ALL
+        .iter()
+        .flat_map(|&v| vendors::resources(v).iter().map(|d| d.name))
         .collect();
     if let Some(resource) = value.pointer_mut("/$defs/SetEntry/properties/resource") {
         resource["enum"] = serde_json::Value::from(names.into_iter().collect::<Vec<_>>());
@@ -113,7 +113,7 @@ pub fn json_schema() -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
     /// The vendor.
-    pub vendor: VendorName,
+    pub vendor: Vendor,
     /// The resource's descriptor.
     pub resource: &'static ResourceDescriptor,
     /// The fields it sets (others keep their current value).
@@ -154,8 +154,8 @@ impl DesiredState {
             line: 0,
             message: format!("cannot read the desired-state file: {e}"),
         })?;
-        let resources = |v: VendorName| backends.get(&v).map_or(&[][..], |b| b.resources());
-        let validate = |v: VendorName, name: &str, value: &ResourceValue| match backends.get(&v) {
+        let resources = |v: Vendor| backends.get(&v).map_or(&[][..], |b| b.resources());
+        let validate = |v: Vendor, name: &str, value: &ResourceValue| match backends.get(&v) {
             Some(b) => b.validate(name, value),
             None => Err(core_http::resource::unknown(name)),
         };
@@ -165,12 +165,8 @@ impl DesiredState {
     fn parse_in(
         path: &Path,
         text: &str,
-        resources: &dyn Fn(VendorName) -> &'static [ResourceDescriptor],
-        validate: &dyn Fn(
-            VendorName,
-            &str,
-            &ResourceValue,
-        ) -> Result<(), core_http::InvalidRequest>,
+        resources: &dyn Fn(Vendor) -> &'static [ResourceDescriptor],
+        validate: &dyn Fn(Vendor, &str, &ResourceValue) -> Result<(), core_http::InvalidRequest>,
     ) -> Result<DesiredState, DesiredError> {
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let err = |offset: usize, message: String| DesiredError {
@@ -187,7 +183,7 @@ impl DesiredState {
         let mut settings = Vec::new();
         for entry in file.set {
             let entry = entry.into_inner();
-            let vendor: VendorName = entry
+            let vendor: Vendor = entry
                 .vendor
                 .get_ref()
                 .parse()
@@ -267,7 +263,7 @@ impl DesiredState {
 
     /// The desired value of every resource of `vendor` for `app`: the settings for all apps,
     /// then the ones naming `app`, later fields over earlier ones.
-    pub fn for_app(&self, vendor: VendorName, app: &str) -> BTreeMap<&'static str, ResourceValue> {
+    pub fn for_app(&self, vendor: Vendor, app: &str) -> BTreeMap<&'static str, ResourceValue> {
         let mut out: BTreeMap<&'static str, ResourceValue> = BTreeMap::new();
         for pass_for_some in [false, true] {
             for s in &self.settings {
@@ -288,7 +284,7 @@ impl DesiredState {
     }
 
     /// The desired platform resources of `vendor`.
-    pub fn for_platform(&self, vendor: VendorName) -> BTreeMap<&'static str, ResourceValue> {
+    pub fn for_platform(&self, vendor: Vendor) -> BTreeMap<&'static str, ResourceValue> {
         let mut out: BTreeMap<&'static str, ResourceValue> = BTreeMap::new();
         for s in self
             .settings
@@ -302,7 +298,7 @@ impl DesiredState {
     }
 
     /// The vendors the file sets anything for.
-    pub fn vendors(&self) -> BTreeSet<VendorName> {
+    pub fn vendors(&self) -> BTreeSet<Vendor> {
         self.settings.iter().map(|s| s.vendor).collect()
     }
 }

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use core_http::Secret;
 use serde::Deserialize;
 
-use crate::vendors::VendorName;
+use crate::vendors::Vendor;
 
 /// One app of the inventory.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct InventoryApp {
     /// Its vendor.
-    pub vendor: VendorName,
+    pub vendor: Vendor,
     /// Its app id.
     pub app_id: String,
     /// Its refresh token, imported into the token store when the store has no authorization

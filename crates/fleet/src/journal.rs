@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
-use crate::vendors::VendorName;
+use crate::vendors::Vendor;
 
 /// A journal row's state.
 #[derive(
@@ -76,7 +76,7 @@ pub struct JournalRow {
     /// Plan order.
     pub seq: i64,
     /// The vendor.
-    pub vendor: VendorName,
+    pub vendor: Vendor,
     /// The app, empty for a platform resource.
     pub app_id: String,
     /// The resource's name.
@@ -150,7 +150,7 @@ fn row(r: &AnyRow) -> Result<JournalRow, sqlx::Error> {
     let vendor: String = r.try_get("vendor")?;
     Ok(JournalRow {
         seq: r.try_get("seq")?,
-        vendor: vendor.parse().unwrap_or(VendorName::Wechat),
+        vendor: vendor.parse().unwrap_or(Vendor::Wechat),
         app_id: r.try_get("app_id")?,
         resource: r.try_get("resource")?,
         desired: r.try_get("desired")?,
@@ -254,7 +254,7 @@ impl Journal {
     pub async fn claim(
         &self,
         job: &str,
-        vendor: VendorName,
+        vendor: Vendor,
         phase: i64,
         worker: &str,
         limit: i64,
@@ -371,10 +371,7 @@ impl Journal {
     }
 
     /// How many rows of `job` are in each state, per vendor.
-    pub async fn counts(
-        &self,
-        job: &str,
-    ) -> Result<Vec<(VendorName, RowState, i64)>, JournalError> {
+    pub async fn counts(&self, job: &str) -> Result<Vec<(Vendor, RowState, i64)>, JournalError> {
         let rows = sqlx::query(
             "SELECT vendor, state, COUNT(*) AS n FROM miniapp_journal WHERE job = $1 GROUP BY vendor, state",
         )
@@ -387,7 +384,7 @@ impl Journal {
                 let vendor: String = r.try_get("vendor")?;
                 let state: String = r.try_get("state")?;
                 Ok((
-                    vendor.parse().unwrap_or(VendorName::Wechat),
+                    vendor.parse().unwrap_or(Vendor::Wechat),
                     RowState::parse(&state),
                     r.try_get("n")?,
                 ))

@@ -28,4 +28,4 @@ pub use apply::{apply, load_plan, ApplyOptions};
 pub use desired::DesiredState;
 pub use journal::Journal;
 pub use plan::plan;
-pub use vendors::{VendorClient, VendorName};
+pub use vendors::{Vendor, VendorClient};

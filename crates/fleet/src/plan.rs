@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::desired::DesiredState;
 use crate::inventory::{self, InventoryError};
-use crate::vendors::{Backend, Backends, VendorName};
+use crate::vendors::{Backend, Backends, Vendor};
 
 /// What the plan does for one app and resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -47,7 +47,7 @@ pub struct PlanEntry {
     /// Order: platform resources first, then apps in inventory order.
     pub seq: i64,
     /// The vendor.
-    pub vendor: VendorName,
+    pub vendor: Vendor,
     /// The app, `None` for a platform resource.
     pub app_id: Option<String>,
     /// The resource's spec name.
@@ -70,7 +70,7 @@ pub struct PlanSummary {
     /// The job id.
     pub job: String,
     /// `(vendor, resource, action)` → entries.
-    pub counts: BTreeMap<(VendorName, String, Action), usize>,
+    pub counts: BTreeMap<(Vendor, String, Action), usize>,
 }
 
 impl PlanSummary {
@@ -145,20 +145,20 @@ pub fn new_job_id() -> String {
 /// Progress callbacks (the CLI draws bars; tests pass nothing).
 pub trait Progress: Send + Sync {
     /// `total` entries of `vendor` are coming.
-    fn start(&self, vendor: VendorName, total: u64);
+    fn start(&self, vendor: Vendor, total: u64);
     /// One entry of `vendor` is done.
-    fn step(&self, vendor: VendorName);
+    fn step(&self, vendor: Vendor);
     /// Every entry of `vendor` is done.
-    fn finish(&self, vendor: VendorName);
+    fn finish(&self, vendor: Vendor);
 }
 
 /// Progress that shows nothing.
 pub struct Quiet;
 
 impl Progress for Quiet {
-    fn start(&self, _: VendorName, _: u64) {}
-    fn step(&self, _: VendorName) {}
-    fn finish(&self, _: VendorName) {}
+    fn start(&self, _: Vendor, _: u64) {}
+    fn step(&self, _: Vendor) {}
+    fn finish(&self, _: Vendor) {}
 }
 
 /// Plans `desired` for the apps of `inventory_path` with `clients`, writing the plan to
@@ -174,7 +174,7 @@ pub async fn plan(
 ) -> Result<PlanSummary, PlanError> {
     // The whole inventory is checked first (bad input is refused before any call), without
     // keeping it: it is read again, one app at a time, per vendor.
-    let mut per_vendor: BTreeMap<VendorName, u64> = BTreeMap::new();
+    let mut per_vendor: BTreeMap<Vendor, u64> = BTreeMap::new();
     inventory::read(inventory_path, |app| {
         if !clients.contains_key(&app.vendor) {
             return Err(InventoryError {

@@ -9,13 +9,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::journal::{Journal, JournalError, RowState};
-use crate::vendors::VendorName;
+use crate::vendors::Vendor;
 
 /// One record of the JSON report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// The vendor.
-    pub vendor: VendorName,
+    pub vendor: Vendor,
     /// The app (`null` for a platform resource).
     pub app_id: Option<String>,
     /// The resource's spec name.
@@ -39,9 +39,9 @@ pub struct Record {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// `(vendor, outcome)` → records.
-    pub counts: BTreeMap<(VendorName, RowState), u64>,
+    pub counts: BTreeMap<(Vendor, RowState), u64>,
     /// Apps whose authorization is lost, per vendor: ask these merchants to authorize again.
-    pub reauthorize: BTreeMap<VendorName, Vec<String>>,
+    pub reauthorize: BTreeMap<Vendor, Vec<String>>,
     /// Writes sent in all.
     pub writes: u64,
 }

@@ -9,16 +9,11 @@ use std::path::Path;
 use miniapp_sandbox::Sandbox;
 
 use crate::credentials::{Credentials, StoreSpec};
-use crate::vendors::{PlatformCredentials, VendorName};
-
-/// The sandbox's name of `vendor`.
-pub fn spec_vendor(vendor: VendorName) -> miniapp_spec::Vendor {
-    miniapp_spec::Vendor::new(vendor.as_str()).expect("a fleet vendor name is a spec vendor name")
-}
+use crate::vendors::{PlatformCredentials, Vendor};
 
 /// Credentials the sandbox accepts (any non-empty secret and ticket), for `vendors`, with
 /// tokens in `store`.
-pub fn credentials(store: StoreSpec, vendors: &[VendorName]) -> Credentials {
+pub fn credentials(store: StoreSpec, vendors: &[Vendor]) -> Credentials {
     let platforms: BTreeMap<_, _> = vendors
         .iter()
         .map(|v| {
@@ -35,14 +30,10 @@ pub fn credentials(store: StoreSpec, vendors: &[VendorName]) -> Credentials {
 
 /// Writes the inventory (JSON lines, with refresh tokens) of `sandbox`'s seeded apps of
 /// `vendors` to `path`.
-pub fn write_inventory(
-    sandbox: &Sandbox,
-    vendors: &[VendorName],
-    path: &Path,
-) -> std::io::Result<()> {
+pub fn write_inventory(sandbox: &Sandbox, vendors: &[Vendor], path: &Path) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     for v in vendors {
-        for app in sandbox.fleet_apps(spec_vendor(*v)) {
+        for app in sandbox.fleet_apps(*v) {
             let line = serde_json::json!({
                 "vendor": v.as_str(),
                 "app_id": app.app_id,

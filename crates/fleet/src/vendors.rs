@@ -2,91 +2,29 @@
 //! and a client per vendor (token manager included) that reads and writes a resource by name.
 //! This is the only file that names a vendor crate; the plan and the apply know none.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use core_http::resource::{ResourceDescriptor, ResourceValue};
 use core_http::token::{RefreshPolicy, TokenManager, TokenStore};
 use core_http::{Error, InvalidRequest, Secret};
-use serde::{Deserialize, Serialize};
 
-/// A vendor, as desired-state files, inventories and reports name it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum VendorName {
-    /// WeChat (third-party platform).
-    Wechat,
-    /// Baidu Smart Program.
-    Baidu,
-    /// Kuaishou.
-    Kuaishou,
-}
-
-impl VendorName {
-    /// Every vendor.
-    pub const ALL: [VendorName; 3] = [VendorName::Wechat, VendorName::Baidu, VendorName::Kuaishou];
-
-    /// The runtime's vendor.
-    pub fn core(self) -> core_http::Vendor {
-        core_http::Vendor::from_name(self.as_str()).expect("every fleet vendor is a runtime vendor")
-    }
-
-    /// `wechat`, `baidu` or `kuaishou`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VendorName::Wechat => "wechat",
-            VendorName::Baidu => "baidu",
-            VendorName::Kuaishou => "kuaishou",
-        }
-    }
-}
-
-impl FromStr for VendorName {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "wechat" => Ok(VendorName::Wechat),
-            "baidu" => Ok(VendorName::Baidu),
-            "kuaishou" => Ok(VendorName::Kuaishou),
-            other => Err(format!(
-                "unknown vendor `{other}`; expected wechat, baidu or kuaishou"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for VendorName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A vendor, as desired-state files, inventories and reports name it (`wechat`, `baidu`,
+/// `kuaishou`): the runtime's own, generated from `specs/*/vendor.toml`.
+pub use core_http::Vendor;
 
 /// Runs `$body` with `$r` bound to the vendor crate's `resources` module.
 macro_rules! with_resources {
     ($vendor:expr, $r:ident => $body:expr) => {
         match $vendor {
-            VendorName::Wechat => {
+            Vendor::Wechat => {
                 use wechat_component_api::resources as $r;
                 $body
             }
-            VendorName::Baidu => {
+            Vendor::Baidu => {
                 use baidu_smartapp_api::resources as $r;
                 $body
             }
-            VendorName::Kuaishou => {
+            Vendor::Kuaishou => {
                 use kuaishou_api::resources as $r;
                 $body
             }
@@ -95,21 +33,17 @@ macro_rules! with_resources {
 }
 
 /// Every resource `vendor` declares.
-pub fn resources(vendor: VendorName) -> &'static [ResourceDescriptor] {
+pub fn resources(vendor: Vendor) -> &'static [ResourceDescriptor] {
     with_resources!(vendor, r => r::RESOURCES)
 }
 
 /// The resource `name` of `vendor`.
-pub fn descriptor(vendor: VendorName, name: &str) -> Option<&'static ResourceDescriptor> {
+pub fn descriptor(vendor: Vendor, name: &str) -> Option<&'static ResourceDescriptor> {
     with_resources!(vendor, r => r::descriptor(name))
 }
 
 /// Checks `value` with the write endpoint's own validators; nothing is sent.
-pub fn validate(
-    vendor: VendorName,
-    name: &str,
-    value: &ResourceValue,
-) -> Result<(), InvalidRequest> {
+pub fn validate(vendor: Vendor, name: &str, value: &ResourceValue) -> Result<(), InvalidRequest> {
     with_resources!(vendor, r => r::validate(name, value))
 }
 
@@ -122,7 +56,7 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 /// applied by giving its own backend, with no change to the engine.
 pub trait Backend: Send + Sync {
     /// The vendor it answers for.
-    fn vendor(&self) -> VendorName;
+    fn vendor(&self) -> Vendor;
     /// Every resource it declares.
     fn resources(&self) -> &'static [ResourceDescriptor];
     /// Checks `value` with resource `name`'s write rules; nothing is sent.
@@ -163,10 +97,10 @@ pub trait Backend: Send + Sync {
 }
 
 /// The backend of each vendor a job covers.
-pub type Backends = std::collections::BTreeMap<VendorName, Arc<dyn Backend>>;
+pub type Backends = std::collections::BTreeMap<Vendor, Arc<dyn Backend>>;
 
 impl Backend for VendorClient {
-    fn vendor(&self) -> VendorName {
+    fn vendor(&self) -> Vendor {
         self.vendor
     }
     fn resources(&self) -> &'static [ResourceDescriptor] {
@@ -232,7 +166,7 @@ enum Inner {
 
 /// One vendor's client and token manager: reads and writes resources by name.
 pub struct VendorClient {
-    vendor: VendorName,
+    vendor: Vendor,
     inner: Inner,
     tokens: TokenManager,
 }
@@ -253,7 +187,7 @@ impl VendorClient {
     /// A client for `vendor` (at `base_url`, or the vendor's own origin) with its token
     /// manager over `store`; a ticket in `creds` is stored first.
     pub async fn new(
-        vendor: VendorName,
+        vendor: Vendor,
         base_url: Option<&str>,
         creds: &PlatformCredentials,
         store: Arc<dyn TokenStore>,
@@ -264,7 +198,7 @@ impl VendorClient {
             .clone()
             .unwrap_or_else(|| Secret::new(String::new()));
         let (inner, tokens) = match vendor {
-            VendorName::Wechat => {
+            Vendor::Wechat => {
                 let client = match base_url {
                     Some(url) => wechat_component_api::Client::with_base_url(url),
                     None => wechat_component_api::Client::new(),
@@ -278,7 +212,7 @@ impl VendorClient {
                 );
                 (Inner::Wechat(client), tokens)
             }
-            VendorName::Baidu => {
+            Vendor::Baidu => {
                 let client = match base_url {
                     Some(url) => baidu_smartapp_api::Client::with_base_url(url),
                     None => baidu_smartapp_api::Client::new(),
@@ -287,7 +221,7 @@ impl VendorClient {
                     baidu_smartapp_api::tokens::manager(&client, &creds.app_id, store, policy);
                 (Inner::Baidu(client), tokens)
             }
-            VendorName::Kuaishou => {
+            Vendor::Kuaishou => {
                 let client = match base_url {
                     Some(url) => kuaishou_api::Client::with_base_url(url, creds.app_id.as_str()),
                     None => kuaishou_api::Client::new(creds.app_id.as_str()),
@@ -309,7 +243,7 @@ impl VendorClient {
     }
 
     /// The vendor.
-    pub fn vendor(&self) -> VendorName {
+    pub fn vendor(&self) -> Vendor {
         self.vendor
     }
 

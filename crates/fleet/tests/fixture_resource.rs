@@ -19,7 +19,7 @@ use core_http::resource::{ResourceDescriptor, ResourceValue};
 use core_http::{Error, InvalidRequest, Secret};
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::{Action, Quiet};
-use miniapp_fleet::vendors::{Backend, Backends, BoxFuture, VendorName};
+use miniapp_fleet::vendors::{Backend, Backends, BoxFuture, Vendor};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -60,8 +60,8 @@ impl FixtureBackend {
 }
 
 impl Backend for FixtureBackend {
-    fn vendor(&self) -> VendorName {
-        VendorName::Baidu
+    fn vendor(&self) -> Vendor {
+        Vendor::Baidu
     }
     fn resources(&self) -> &'static [ResourceDescriptor] {
         mini_resources::RESOURCES
@@ -111,7 +111,7 @@ async fn the_fixture_resource_is_planned_and_applied_with_no_engine_change() {
     let backend = FixtureBackend {
         transport: Arc::new(core_http::Transport::new(sandbox.base_url())),
     };
-    let backends: Backends = [(VendorName::Baidu, Arc::new(backend) as Arc<dyn Backend>)]
+    let backends: Backends = [(Vendor::Baidu, Arc::new(backend) as Arc<dyn Backend>)]
         .into_iter()
         .collect();
     let dir = tempfile::tempdir().unwrap();

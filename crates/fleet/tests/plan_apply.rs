@@ -6,11 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{spec_vendor, Scenario};
+use common::Scenario;
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::Action;
 use miniapp_fleet::report;
-use miniapp_fleet::vendors::VendorName;
+use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::DesiredState;
 use miniapp_sandbox::{Fault, FieldValue, ResourceValue, SandboxOptions};
 
@@ -78,26 +78,17 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
             .unwrap_or(0)
     };
     assert_eq!(
-        count(VendorName::Wechat, "platform_server_domains", Action::Set),
+        count(Vendor::Wechat, "platform_server_domains", Action::Set),
         1
     );
-    assert_eq!(count(VendorName::Wechat, "server_domains", Action::Set), 3);
-    assert_eq!(count(VendorName::Baidu, "server_domains", Action::Set), 2);
-    assert_eq!(
-        count(VendorName::Baidu, "server_domains", Action::Unchanged),
-        1
-    );
-    assert_eq!(
-        count(VendorName::Baidu, "min_support_version", Action::Set),
-        3
-    );
-    assert_eq!(
-        count(VendorName::Kuaishou, "webview_domains", Action::Set),
-        3
-    );
+    assert_eq!(count(Vendor::Wechat, "server_domains", Action::Set), 3);
+    assert_eq!(count(Vendor::Baidu, "server_domains", Action::Set), 2);
+    assert_eq!(count(Vendor::Baidu, "server_domains", Action::Unchanged), 1);
+    assert_eq!(count(Vendor::Baidu, "min_support_version", Action::Set), 3);
+    assert_eq!(count(Vendor::Kuaishou, "webview_domains", Action::Set), 3);
     // Planning only reads.
-    for v in VendorName::ALL {
-        for app in s.sandbox.fleet_apps(spec_vendor(v)) {
+    for &v in Vendor::ALL {
+        for app in s.sandbox.fleet_apps(v) {
             assert_eq!(s.writes(v, &app.app_id), 0, "{v} {}", app.app_id);
         }
     }
@@ -125,11 +116,11 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
         ["https://beta.example.com".to_owned()].into()
     );
     assert_eq!(
-        s.writes(VendorName::Baidu, "bd_fleet_00003"),
+        s.writes(Vendor::Baidu, "bd_fleet_00003"),
         1,
         "only the version"
     );
-    assert_eq!(s.writes(VendorName::Baidu, "bd_fleet_00001"), 2);
+    assert_eq!(s.writes(Vendor::Baidu, "bd_fleet_00001"), 2);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.path("report.json")).unwrap()).unwrap();
     let records = report.as_array().unwrap();
@@ -147,13 +138,13 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
 
     // Applying again (or planning again) sends nothing.
     let before: usize = (1..=3)
-        .map(|i| s.writes(VendorName::Baidu, &format!("bd_fleet_{i:05}")))
+        .map(|i| s.writes(Vendor::Baidu, &format!("bd_fleet_{i:05}")))
         .sum();
     s.apply(&journal, "plan.jsonl").await;
     let again = s.plan(&desired, "again.jsonl").await;
     assert_eq!(again.total(Action::Set), 0);
     let after: usize = (1..=3)
-        .map(|i| s.writes(VendorName::Baidu, &format!("bd_fleet_{i:05}")))
+        .map(|i| s.writes(Vendor::Baidu, &format!("bd_fleet_{i:05}")))
         .sum();
     assert_eq!(before, after);
 }
@@ -181,12 +172,7 @@ value = { request_domain = ["https://api.example.com"] }
     let summary = report::report(&journal, &job, None).await.unwrap();
     assert!(summary.all_ok(), "{summary:?}");
     for app in s.sandbox.fleet_apps(core_http::Vendor::Baidu) {
-        assert_eq!(
-            s.writes(VendorName::Baidu, &app.app_id),
-            1,
-            "{}",
-            app.app_id
-        );
+        assert_eq!(s.writes(Vendor::Baidu, &app.app_id), 1, "{}", app.app_id);
     }
     assert_eq!(summary.writes, 2);
 }
@@ -202,7 +188,7 @@ async fn a_spent_quota_fails_that_app_and_the_job_goes_on() {
     )
     .await;
     // bd_fleet_00001 already spent its one modification.
-    let app = s.clients[&VendorName::Baidu].clone();
+    let app = s.clients[&Vendor::Baidu].clone();
     let first = s.sandbox.fleet_apps(core_http::Vendor::Baidu)[0].clone();
     app.import(&first.app_id, first.refresh_token.clone().into())
         .await
@@ -248,7 +234,7 @@ value = { request_domain = ["https://api.example.com"] }
         "{failed}"
     );
     assert_eq!(
-        s.writes(VendorName::Baidu, "bd_fleet_00001"),
+        s.writes(Vendor::Baidu, "bd_fleet_00001"),
         2,
         "the refused write, once"
     );
@@ -279,7 +265,7 @@ value = { version = "3.60.2" }
     let summary = report::report(&journal, &job, None).await.unwrap();
     assert_eq!(summary.total(RowState::Done), 2);
     assert_eq!(
-        summary.reauthorize.get(&VendorName::Baidu),
+        summary.reauthorize.get(&Vendor::Baidu),
         Some(&vec!["bd_fleet_00002".to_owned()])
     );
     assert!(!summary.all_ok());

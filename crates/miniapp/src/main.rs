@@ -14,7 +14,7 @@ use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::{Action, PlanSummary, Progress};
 use miniapp_fleet::report::{self, Summary};
-use miniapp_fleet::vendors::VendorName;
+use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 
 #[derive(Parser)]
@@ -143,7 +143,7 @@ async fn main() -> ExitCode {
 struct Bars {
     multi: MultiProgress,
     verb: &'static str,
-    bars: std::sync::Mutex<BTreeMap<VendorName, ProgressBar>>,
+    bars: std::sync::Mutex<BTreeMap<Vendor, ProgressBar>>,
 }
 
 impl Bars {
@@ -157,7 +157,7 @@ impl Bars {
 }
 
 impl Progress for Bars {
-    fn start(&self, vendor: VendorName, total: u64) {
+    fn start(&self, vendor: Vendor, total: u64) {
         let bar = self.multi.add(ProgressBar::new(total));
         bar.set_style(
             ProgressStyle::with_template(
@@ -171,13 +171,13 @@ impl Progress for Bars {
         self.bars.lock().unwrap().insert(vendor, bar);
     }
 
-    fn step(&self, vendor: VendorName) {
+    fn step(&self, vendor: Vendor) {
         if let Some(bar) = self.bars.lock().unwrap().get(&vendor) {
             bar.inc(1);
         }
     }
 
-    fn finish(&self, vendor: VendorName) {
+    fn finish(&self, vendor: Vendor) {
         if let Some(bar) = self.bars.lock().unwrap().get(&vendor) {
             bar.finish();
         }
@@ -185,7 +185,7 @@ impl Progress for Bars {
 }
 
 fn sandbox_credentials() -> Credentials {
-    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &VendorName::ALL)
+    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, Vendor::ALL)
 }
 
 async fn connect(
@@ -269,7 +269,7 @@ fn print_plan(summary: &PlanSummary) {
         "unreachable",
         "re-authorize",
     ]);
-    let mut rows: BTreeMap<(VendorName, String), [usize; 4]> = BTreeMap::new();
+    let mut rows: BTreeMap<(Vendor, String), [usize; 4]> = BTreeMap::new();
     for ((vendor, resource, action), n) in &summary.counts {
         let row = rows.entry((*vendor, resource.clone())).or_default();
         let i = match action {
@@ -360,7 +360,7 @@ fn print_report(summary: &Summary) {
         "re-authorize",
         "not run",
     ]);
-    let vendors: std::collections::BTreeSet<VendorName> =
+    let vendors: std::collections::BTreeSet<Vendor> =
         summary.counts.keys().map(|(v, _)| *v).collect();
     for vendor in vendors {
         let mut row = vec![vendor.to_string()];
@@ -468,7 +468,7 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     let desired_path = dir.join("desired.toml");
     std::fs::write(&desired_path, DEMO_DESIRED).map_err(failed)?;
     let inventory_path = dir.join("inventory.jsonl");
-    miniapp_fleet::sandbox::write_inventory(&sandbox, &VendorName::ALL, &inventory_path)
+    miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory_path)
         .map_err(failed)?;
     let plan_path = dir.join("miniapp.plan.jsonl");
     let report_path = dir.join("report.json");

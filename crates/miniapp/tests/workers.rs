@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use miniapp_fleet::credentials::{self, StoreSpec};
 use miniapp_fleet::plan::Quiet;
-use miniapp_fleet::vendors::VendorName;
+use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::DesiredState;
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 use miniapp_tests::postgres::PostgresServer;
@@ -43,14 +43,12 @@ value = { webview = ["https://h5.example.com"] }
 "#;
 
 /// Writes per app: WeChat 1, Baidu 2, Kuaishou 1.
-fn resources_per_app(v: VendorName) -> usize {
+fn resources_per_app(v: Vendor) -> usize {
     match v {
-        VendorName::Baidu => 2,
+        Vendor::Baidu => 2,
         _ => 1,
     }
 }
-
-use miniapp_fleet::sandbox::spec_vendor;
 
 struct Job {
     sandbox: Sandbox,
@@ -72,7 +70,7 @@ async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.jsonl");
-    miniapp_fleet::sandbox::write_inventory(&sandbox, &VendorName::ALL, &inventory).unwrap();
+    miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory).unwrap();
     let credentials_path = dir.path().join("credentials.toml");
     std::fs::write(
         &credentials_path,
@@ -81,10 +79,8 @@ async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
         ),
     )
     .unwrap();
-    let creds = miniapp_fleet::sandbox::credentials(
-        StoreSpec::Redis(redis_url.to_owned()),
-        &VendorName::ALL,
-    );
+    let creds =
+        miniapp_fleet::sandbox::credentials(StoreSpec::Redis(redis_url.to_owned()), Vendor::ALL);
     let clients = credentials::clients(&creds, Some(&sandbox.base_url()))
         .await
         .unwrap();
@@ -144,12 +140,9 @@ fn apply(job: &Job, journal: &str, report: Option<&Path>) -> Command {
 /// Every app holds the desired values, with at most (or, `exact`, exactly) one write per
 /// app and resource.
 fn assert_reached(job: &Job, exact: bool) {
-    for v in VendorName::ALL {
-        for app in job.sandbox.fleet_apps(spec_vendor(v)) {
-            let writes = job
-                .sandbox
-                .counters(spec_vendor(v), &app.app_id)
-                .writes_attempted;
+    for &v in Vendor::ALL {
+        for app in job.sandbox.fleet_apps(v) {
+            let writes = job.sandbox.counters(v, &app.app_id).writes_attempted;
             if exact {
                 assert_eq!(writes, resources_per_app(v), "{v} {}", app.app_id);
             } else {
@@ -161,14 +154,12 @@ fn assert_reached(job: &Job, exact: bool) {
             }
         }
         let name = match v {
-            VendorName::Kuaishou => "webview_domains",
+            Vendor::Kuaishou => "webview_domains",
             _ => "server_domains",
         };
-        for app in job.sandbox.fleet_apps(spec_vendor(v)) {
+        for app in job.sandbox.fleet_apps(v) {
             assert!(
-                job.sandbox
-                    .resource(spec_vendor(v), &app.app_id, name)
-                    .is_some(),
+                job.sandbox.resource(v, &app.app_id, name).is_some(),
                 "{v} {} has no {name}",
                 app.app_id
             );
@@ -184,14 +175,13 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
     let job = job(80, Duration::from_millis(20), &redis.url()).await;
     let journal = format!("sqlite:{}", job.dir.path().join("journal.sqlite").display());
     let writes = |job: &Job| -> usize {
-        VendorName::ALL
-            .into_iter()
-            .flat_map(|v| {
-                job.sandbox.fleet_apps(spec_vendor(v)).iter().map(move |a| {
-                    job.sandbox
-                        .counters(spec_vendor(v), &a.app_id)
-                        .writes_attempted
-                })
+        Vendor::ALL
+            .iter()
+            .flat_map(|&v| {
+                job.sandbox
+                    .fleet_apps(v)
+                    .iter()
+                    .map(move |a| job.sandbox.counters(v, &a.app_id).writes_attempted)
             })
             .sum()
     };

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use miniapp_bench::alloc::{self, CountingAlloc};
 use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::plan::{Progress, Quiet};
-use miniapp_fleet::vendors::VendorName;
+use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -90,20 +90,20 @@ value = { webview = ["https://h5.example.com"] }
 #[derive(Default)]
 struct Clock {
     started: Mutex<Option<Instant>>,
-    last: Mutex<BTreeMap<VendorName, Duration>>,
+    last: Mutex<BTreeMap<Vendor, Duration>>,
     done: AtomicU64,
     stop_at: Option<u64>,
     stop: tokio::sync::Notify,
 }
 
 impl Progress for Clock {
-    fn start(&self, _: VendorName, _: u64) {
+    fn start(&self, _: Vendor, _: u64) {
         self.started
             .lock()
             .unwrap()
             .get_or_insert_with(Instant::now);
     }
-    fn step(&self, vendor: VendorName) {
+    fn step(&self, vendor: Vendor) {
         let at = self
             .started
             .lock()
@@ -116,7 +116,7 @@ impl Progress for Clock {
             self.stop.notify_one();
         }
     }
-    fn finish(&self, _: VendorName) {}
+    fn finish(&self, _: Vendor) {}
 }
 
 /// A sandbox on its own runtime, whose threads the allocation counter skips.
@@ -165,7 +165,7 @@ struct Setup {
     desired: DesiredState,
 }
 
-fn setup(sandbox: &Sandbox, vendors: &[VendorName], desired: &str) -> Setup {
+fn setup(sandbox: &Sandbox, vendors: &[Vendor], desired: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.jsonl");
     miniapp_fleet::sandbox::write_inventory(sandbox, vendors, &inventory).unwrap();
@@ -180,7 +180,7 @@ fn setup(sandbox: &Sandbox, vendors: &[VendorName], desired: &str) -> Setup {
 }
 
 fn creds() -> Credentials {
-    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &VendorName::ALL)
+    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, Vendor::ALL)
 }
 
 async fn fan_out(a: &Args) {
@@ -192,7 +192,7 @@ async fn fan_out(a: &Args) {
         ..Default::default()
     })
     .await;
-    let s = setup(&sandbox, &VendorName::ALL, DESIRED);
+    let s = setup(&sandbox, Vendor::ALL, DESIRED);
     let clients = credentials::clients(&creds(), Some(&sandbox.base_url()))
         .await
         .unwrap();
@@ -260,9 +260,9 @@ async fn peak(apps: usize, redis: Option<&str>) -> (i64, Duration) {
         ..Default::default()
     })
     .await;
-    let s = setup(&sandbox, &[VendorName::Wechat], DESIRED);
+    let s = setup(&sandbox, &[Vendor::Wechat], DESIRED);
     let mut c = creds();
-    c.platforms.retain(|v, _| *v == VendorName::Wechat);
+    c.platforms.retain(|v, _| *v == Vendor::Wechat);
     if let Some(url) = redis {
         c.store = StoreSpec::Redis(url.to_owned());
     }
@@ -302,9 +302,9 @@ async fn resume(apps: usize) {
         ..Default::default()
     })
     .await;
-    let s = setup(&sandbox, &[VendorName::Wechat], DESIRED);
+    let s = setup(&sandbox, &[Vendor::Wechat], DESIRED);
     let mut c = creds();
-    c.platforms.retain(|v, _| *v == VendorName::Wechat);
+    c.platforms.retain(|v, _| *v == Vendor::Wechat);
     let clients = credentials::clients(&c, Some(&sandbox.base_url()))
         .await
         .unwrap();

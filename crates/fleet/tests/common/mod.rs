@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use miniapp_fleet::credentials::{self, StoreSpec};
 use miniapp_fleet::plan::{PlanSummary, Quiet};
-use miniapp_fleet::vendors::{Backends, VendorName};
+use miniapp_fleet::vendors::{Backends, Vendor};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -17,8 +17,6 @@ pub struct Scenario {
     pub inventory: PathBuf,
     pub clients: Backends,
 }
-
-pub use miniapp_fleet::sandbox::spec_vendor;
 
 impl Scenario {
     /// `apps` per vendor, with `options` (token mode and the seeded apps are set here).
@@ -32,9 +30,9 @@ impl Scenario {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let inventory = dir.path().join("inventory.jsonl");
-        miniapp_fleet::sandbox::write_inventory(&sandbox, &VendorName::ALL, &inventory).unwrap();
+        miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory).unwrap();
         let clients = credentials::clients(
-            &miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &VendorName::ALL),
+            &miniapp_fleet::sandbox::credentials(StoreSpec::Memory, Vendor::ALL),
             Some(&sandbox.base_url()),
         )
         .await
@@ -93,9 +91,7 @@ impl Scenario {
     }
 
     /// Writes attempted at the sandbox for `app` of `vendor`.
-    pub fn writes(&self, vendor: VendorName, app: &str) -> usize {
-        self.sandbox
-            .counters(spec_vendor(vendor), app)
-            .writes_attempted
+    pub fn writes(&self, vendor: Vendor, app: &str) -> usize {
+        self.sandbox.counters(vendor, app).writes_attempted
     }
 }
