@@ -15,6 +15,30 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
             .display()
             .to_string()
     };
+    // A vendor folder whose crate does not exist yet: its first files, once.
+    for vendor in miniapp_spec::load_vendors(&root.join("specs"))? {
+        let crate_dir = root.join(&vendor.crate_dir);
+        if crate_dir.join("Cargo.toml").exists() {
+            continue;
+        }
+        if check {
+            bail!(
+                "{} (crate_dir of specs/{}/vendor.toml) does not exist: run `cargo xtask codegen`",
+                vendor.crate_dir,
+                vendor.vendor
+            );
+        }
+        for (path, contents) in miniapp_codegen::scaffold(root, &vendor) {
+            std::fs::create_dir_all(path.parent().expect("file has a parent"))?;
+            std::fs::write(&path, contents).with_context(|| format!("writing {}", rel(&path)))?;
+            eprintln!("created {}", rel(&path));
+        }
+        eprintln!(
+            "new vendor `{}`: add \"{}\" to `members` in the workspace's Cargo.toml, then build: \
+             the compiler names the protocol code the sandbox and the fleet need for it",
+            vendor.vendor, vendor.crate_dir
+        );
+    }
     let mut stale = Vec::new();
     for (path, contents) in &files {
         let current = std::fs::read_to_string(path).ok();
@@ -61,6 +85,64 @@ mod tests {
     fn generated_code_is_fresh() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         run(root, true).unwrap();
+    }
+
+    /// A new vendor is a folder of specs with its `vendor.toml`: codegen writes its crate's
+    /// first files and every generated module (client, handles, token managers, its variant
+    /// of `core_http::Vendor`), with no Rust written by hand, and is fresh right after.
+    #[test]
+    fn a_new_vendor_folder_becomes_a_crate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let scratch =
+            std::env::temp_dir().join(format!("miniapp-new-vendor-{}", std::process::id()));
+        let specs = scratch.join("specs");
+        for entry in std::fs::read_dir(root.join("specs")).unwrap().flatten() {
+            let from = entry.path();
+            let to = specs.join(entry.file_name());
+            if from.is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+                for file in std::fs::read_dir(&from).unwrap().flatten() {
+                    std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+                }
+            } else {
+                std::fs::create_dir_all(&specs).unwrap();
+                std::fs::copy(&from, &to).unwrap();
+            }
+        }
+        // "acme": WeChat's token documents and envelope under another name.
+        let acme = specs.join("acme");
+        std::fs::create_dir_all(&acme).unwrap();
+        let vendor = std::fs::read_to_string(root.join("specs/wechat/vendor.toml"))
+            .unwrap()
+            .replace("vendor = \"wechat\"", "vendor = \"acme\"")
+            .replace("title = \"WeChat\"", "title = \"Acme\"")
+            .replace("crates/wechat-component-api", "crates/acme-api");
+        std::fs::write(acme.join("vendor.toml"), vendor).unwrap();
+        let auth = std::fs::read_to_string(root.join("specs/wechat/component_auth.toml"))
+            .unwrap()
+            .replacen("vendor = \"wechat\"", "vendor = \"acme\"", 1);
+        std::fs::write(acme.join("component_auth.toml"), auth).unwrap();
+
+        run(&scratch, false).unwrap();
+        let read = |rel: &str| std::fs::read_to_string(scratch.join(rel)).unwrap();
+        assert!(read("crates/acme-api/Cargo.toml").contains("name = \"acme-api\""));
+        assert!(read("crates/acme-api/src/lib.rs").contains("pub use generated::*;"));
+        let tokens = read("crates/acme-api/src/generated/tokens.rs");
+        assert!(tokens.contains("core_http::Vendor::Acme"), "{tokens}");
+        assert!(tokens.contains("pub fn manager("));
+        assert!(read("crates/acme-api/src/generated/client.rs").contains("pub struct Client"));
+        assert!(read("crates/acme-api/src/generated/mod.rs").contains("pub mod component_auth;"));
+        let vendors = read("crates/core-http/src/generated/vendors.rs");
+        assert!(vendors.contains("    Acme,"), "{vendors}");
+        assert!(
+            read("crates/miniapp-codegen/src/generated/known_vendors.rs")
+                .contains("(\"acme\", \"Acme\")")
+        );
+        assert!(
+            read("crates/sandbox/src/generated/embedded.rs").contains("acme/component_auth.toml")
+        );
+        run(&scratch, true).unwrap();
+        std::fs::remove_dir_all(&scratch).unwrap();
     }
 
     /// Generation is deterministic: twice the same bytes.

@@ -29,8 +29,8 @@ pub use generated::known_vendors::VENDORS;
 
 #[cfg(feature = "spec")]
 pub use generate::{
-    crate_dir, format_file, generate, generated_dirs, CORE_GENERATED, PREAMBLE, SANDBOX_GENERATED,
-    SANDBOX_SPECS,
+    crate_dir, format_file, generate, generated_dirs, scaffold, CORE_GENERATED, PREAMBLE,
+    SANDBOX_GENERATED, SANDBOX_SPECS,
 };
 #[cfg(feature = "spec")]
 pub use module::module;
@@ -250,6 +250,71 @@ mod generate {
             })?,
         );
         Ok(out)
+    }
+
+    /// The first files of a new vendor crate (`Cargo.toml`, `src/lib.rs`), as paths below
+    /// `root` and text: `cargo xtask codegen` writes them once, when `vendor.toml`'s
+    /// `crate_dir` has no `Cargo.toml` yet; from then on they are the crate's own.
+    pub fn scaffold(root: &Path, vendor: &miniapp_spec::VendorFile) -> Vec<(PathBuf, String)> {
+        let dir = root.join(&vendor.crate_dir);
+        let package = vendor.crate_dir.rsplit('/').next().unwrap_or_default();
+        let title = &vendor.title;
+        let manifest = format!(
+            r#"[package]
+name = "{package}"
+description = "Typed client for the {title} third-party platform APIs."
+version.workspace = true
+edition.workspace = true
+license.workspace = true
+rust-version.workspace = true
+readme.workspace = true
+keywords.workspace = true
+categories.workspace = true
+publish = true
+documentation = "https://docs.rs/{package}"
+
+[features]
+default = ["rustls"]
+## TLS with rustls (the default).
+rustls = ["core-http/rustls"]
+## TLS through the platform's native library (OpenSSL on Linux) instead of rustls.
+native-tls = ["core-http/native-tls"]
+## `tokens::RedisStore`: tokens and refresh locks shared by a fleet of processes.
+redis = ["core-http/redis"]
+
+[dependencies]
+core-http.workspace = true
+serde.workspace = true
+serde_json.workspace = true
+
+[package.metadata.docs.rs]
+all-features = true
+"#
+        );
+        let lib = format!(
+            r#"//! Typed client for the {title} third-party platform APIs, on behalf of authorized
+//! mini-programs.
+//!
+//! This crate is the only dependency you need: it re-exports the runtime's types ([`Error`],
+//! [`Secret`], [`RetryPolicy`], [`Transport`], …) and, in [`tokens`], the token store, policies
+//! and grants. Features: `rustls` (default), `native-tls`, `redis` (`tokens::RedisStore`).
+//!
+//! Generated items carry the vendor document's description; a fact the transcription could not
+//! confirm in the vendor's own documents or SDK is marked *Unverified* where it appears.
+
+#[rustfmt::skip] // formatted by the generator (prettyplease)
+mod generated;
+
+// The client, its handles, the token managers and the runtime types a user needs are
+// generated from `specs/{vendor}/`.
+pub use generated::*;
+"#,
+            vendor = vendor.vendor.as_str()
+        );
+        vec![
+            (dir.join("Cargo.toml"), manifest),
+            (dir.join("src/lib.rs"), lib),
+        ]
     }
 
     /// A generated file's text: the preamble line, then the tokens formatted by `prettyplease`.
