@@ -15,11 +15,10 @@
 //! Unverified: the authorization page's address and parameters come from a mirror of Baidu's
 //! documents, not from the documents themselves.
 
-use core_http::token::TokenGrant;
 use core_http::Error;
 
 use crate::tokens::TokenManager;
-use crate::tp_auth::{CreatePreAuthCodeRequest, GetOAuthTokenRequest, OAuthGrantType};
+use crate::tp_auth::CreatePreAuthCodeRequest;
 use crate::Client;
 
 /// The authorization page (unverified).
@@ -45,26 +44,6 @@ pub async fn link(
     Ok(url.into())
 }
 
-/// Exchanges an app's authorization code (`oauth/token`, `app_to_tp_authorization_code`)
-/// and saves its tokens in `tokens`' store. Baidu's answer does not name the app: `app_id`
-/// comes from the `AUTHORIZED` push or the redirect.
-pub async fn complete(
-    client: &Client,
-    tokens: &TokenManager,
-    app_id: &str,
-    authorization_code: &str,
-) -> Result<(), Error> {
-    let mut exchange = GetOAuthTokenRequest::new(OAuthGrantType::AuthorizationCode);
-    exchange.code = Some(authorization_code.into());
-    let a = client
-        .component(tokens.component_token())
-        .get_oauth_token(&exchange)
-        .await?;
-    let grant = TokenGrant::from_answer(
-        "GetOAuthToken",
-        a.access_token,
-        a.expires_in,
-        a.refresh_token,
-    )?;
-    tokens.save_authorization(app_id, grant).await
-}
+/// Exchanges an app's authorization code and saves its tokens: generated from
+/// `[tokens.exchange]` of the vendor's `vendor.toml` ([`crate::tokens::complete_authorization`]).
+pub use crate::tokens::complete_authorization as complete;

@@ -8,35 +8,6 @@
 //! # Ok(()) }
 //! ```
 
-use core_http::token::TokenGrant;
-use core_http::Error;
-
-use crate::oauth::GetAuthorizerAccessTokenRequest;
-use crate::tokens::TokenManager;
-use crate::Client;
-
-/// Exchanges an app's authorization code (`authorizer_access_token`), saves its tokens in
-/// `tokens`' store, and returns the app id (the answer's `authorizerAppId`, else `app_id`).
-pub async fn complete(
-    client: &Client,
-    tokens: &TokenManager,
-    app_id: &str,
-    authorization_code: &str,
-) -> Result<String, Error> {
-    let a = client
-        .component(tokens.component_token())
-        .get_authorizer_access_token(&GetAuthorizerAccessTokenRequest::new(authorization_code))
-        .await?;
-    let app_id = a
-        .authorizer_app_id
-        .clone()
-        .unwrap_or_else(|| app_id.to_owned());
-    let grant = TokenGrant::from_answer(
-        "GetAuthorizerAccessToken",
-        a.authorizer_access_token,
-        a.expires_in,
-        a.authorizer_refresh_token,
-    )?;
-    tokens.save_authorization(&app_id, grant).await?;
-    Ok(app_id)
-}
+/// Exchanges an app's authorization code and saves its tokens: generated from
+/// `[tokens.exchange]` of the vendor's `vendor.toml` ([`crate::tokens::complete_authorization`]).
+pub use crate::tokens::complete_authorization as complete;

@@ -116,12 +116,36 @@ fn answer_member(step: &Step<'_>, dotted: &str) -> Result<(TokenStream, bool)> {
     unreachable!("a split has at least one segment")
 }
 
+/// The expressions of the values a call's parameters are filled from, where it is written.
+struct Sources {
+    platform_app_id: TokenStream,
+    platform_secret: TokenStream,
+    app_id: TokenStream,
+    authorization_code: TokenStream,
+    /// The token role's refresh parameter, when the call consumes a stored refresh token.
+    refresh: Option<TokenStream>,
+}
+
+impl Sources {
+    /// Inside a fetcher (`self` holds the values).
+    fn fetcher() -> Sources {
+        Sources {
+            platform_app_id: quote!(&*self.platform_app_id),
+            platform_secret: quote!(self.platform_secret.clone()),
+            app_id: quote!(&*self.app_id),
+            authorization_code: quote!(compile_error!("no authorization code here")),
+            refresh: Some(quote!(refresh.clone())),
+        }
+    }
+}
+
 /// The statements that build `request` for one call and send it, binding `answer`;
 /// `previous` is the call before it, whose `answer` it may read.
 fn call(
     step: &Step<'_>,
     previous: Option<&Step<'_>>,
     receiver: TokenStream,
+    sources: &Sources,
 ) -> Result<TokenStream> {
     let ep = step.ep;
     let module = ident(&step.spec.module)?;
@@ -134,16 +158,28 @@ fn call(
         let value = if role.and_then(|r| r.ticket_param.as_deref()) == Some(p.name.as_str()) {
             Some(quote!(ticket))
         } else if role.and_then(|r| r.refresh_param.as_deref()) == Some(p.name.as_str()) {
-            Some(quote!(refresh.clone()))
+            sources.refresh.clone()
         } else {
             match step.call.fill.get(&p.name) {
                 None => None,
                 Some(Fill::From(FillSource::PlatformAppId)) => {
-                    Some(quote!(String::from(&*self.platform_app_id)))
+                    let v = &sources.platform_app_id;
+                    Some(quote!(String::from(#v)))
                 }
-                Some(Fill::From(FillSource::AppId)) => Some(quote!(String::from(&*self.app_id))),
+                Some(Fill::From(FillSource::AppId)) => {
+                    let v = &sources.app_id;
+                    Some(quote!(String::from(#v)))
+                }
                 Some(Fill::From(FillSource::PlatformSecret)) => {
-                    Some(quote!(self.platform_secret.clone()))
+                    Some(sources.platform_secret.clone())
+                }
+                Some(Fill::From(FillSource::AuthorizationCode)) => {
+                    let v = &sources.authorization_code;
+                    Some(if p.secret {
+                        quote!(core_http::Secret::from(#v))
+                    } else {
+                        quote!(String::from(#v))
+                    })
                 }
                 Some(Fill::Previous { previous: member }) => {
                     let before =
@@ -210,6 +246,93 @@ fn grant(step: &Step<'_>) -> Result<TokenStream> {
         None => quote!(None),
     };
     Ok(quote!(TokenGrant::from_answer(#name, #access, #expires, #refresh)))
+}
+
+/// `complete_authorization`: the authorization code exchanged (`[tokens.exchange]`) and the
+/// app's tokens saved.
+fn complete_authorization(
+    vendor: &VendorFile,
+    specs: &[(PathBuf, SpecFile)],
+) -> Result<TokenStream> {
+    let exchange = resolve(vendor, specs, &vendor.tokens.exchange)?;
+    let role = exchange
+        .ep
+        .token
+        .as_ref()
+        .with_context(|| format!("`{}` has no token role", exchange.ep.name))?;
+    let fills_app_id = exchange
+        .call
+        .fill
+        .values()
+        .any(|f| f == &Fill::From(FillSource::AppId));
+    // The app id: the answer's when the role names it (falling back to the caller's when the
+    // member is optional), else the caller's.
+    let (takes_app_id, app_id) = match &role.app_id {
+        Some(path) => {
+            let (member, required) = answer_member(&exchange, path)?;
+            if required {
+                (fills_app_id, quote!(#member))
+            } else {
+                (true, quote!(#member.unwrap_or_else(|| app_id.to_owned())))
+            }
+        }
+        None => (true, quote!(app_id.to_owned())),
+    };
+    let app_arg = if takes_app_id {
+        quote!(app_id: &str,)
+    } else {
+        quote!()
+    };
+    let sources = Sources {
+        platform_app_id: quote!(tokens.platform_app_id()),
+        platform_secret: quote!(compile_error!("the platform secret is not at hand here")),
+        app_id: quote!(app_id),
+        authorization_code: quote!(authorization_code),
+        refresh: None,
+    };
+    let (receiver_init, receiver) = match Handle::of(exchange.ep) {
+        Handle::Component => (
+            quote!(let component = client.component(tokens.component_token());),
+            quote!(component),
+        ),
+        _ => (quote!(), quote!(client)),
+    };
+    let call = call(&exchange, None, receiver, &sources)?;
+    let grant = grant(&exchange)?;
+    let name = &exchange.ep.name;
+    let app_doc = match (&role.app_id, takes_app_id) {
+        (Some(_), false) => "the authorized app id (the answer names it)".to_owned(),
+        (Some(path), true) => {
+            format!("the authorized app id (the answer's `{path}`, else `app_id`)")
+        }
+        (None, _) => "`app_id` (the answer does not name the app: the push or the redirect that \
+                      brought the code does)"
+            .to_owned(),
+    };
+    let d = crate::module::doc(&format!(
+        "Exchanges an app's authorization code (`{name}`), saves the app's tokens in \
+         `tokens`' store, and returns {app_doc}; from then on \
+         [`TokenManager::authorizer_token`] renews them.\n\n\
+         The code is single-use: if the caller may be cancelled (a web handler whose client \
+         goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop \
+         between the exchange and the save loses the authorization."
+    ));
+    Ok(quote! {
+        #d
+        pub async fn complete_authorization(
+            client: &crate::Client,
+            tokens: &TokenManager,
+            #app_arg
+            authorization_code: &str,
+        ) -> Result<String, core_http::Error> {
+            #receiver_init
+            #call
+            let app_id: String = #app_id;
+            let grant = #grant?;
+            tokens.save_authorization(&app_id, grant).await?;
+            Ok(app_id)
+        }
+    })
 }
 
 /// `src/generated/tokens.rs` of `vendor`'s crate.
@@ -285,7 +408,7 @@ pub fn module(
             quote!(platform_secret: platform_secret.clone(),),
         ),
     ];
-    let platform_call = call(&platform, None, quote!(self.client))?;
+    let platform_call = call(&platform, None, quote!(self.client), &Sources::fetcher())?;
     let platform_grant = grant(&platform)?;
 
     let renew_fields = [
@@ -346,7 +469,7 @@ pub fn module(
             _ => quote!(self.component),
         };
         let previous = i.checked_sub(1).map(|j| &renew[j]);
-        renew_calls.push(call(step, previous, receiver)?);
+        renew_calls.push(call(step, previous, receiver, &Sources::fetcher())?);
     }
     let last = renew.last().context("`tokens.renew` names no call")?;
     let renew_grant = grant(last)?;
@@ -358,6 +481,8 @@ pub fn module(
     } else {
         (quote!(_current), quote!())
     };
+
+    let complete = complete_authorization(vendor, specs)?;
 
     // Docs.
     let renew_names = renew
@@ -471,6 +596,8 @@ pub fn module(
                 },
             )
         }
+
+        #complete
 
         #platform_doc
         pub struct ComponentTokenFetcher {

@@ -68,6 +68,10 @@ pub struct TokenFlow {
     /// Renewing an authorized app's token: the calls in order; the last one's answer is the new
     /// token, an earlier one's answer feeds the next (`{ previous = "member" }`).
     pub renew: Vec<TokenCall>,
+    /// Exchanging the authorization code an app's owner grants (`authorization_code`) for the
+    /// app's first tokens: the vendor crate's `authorization::complete`. The app id comes from
+    /// the answer when the token role names it (`app_id`), else from the caller.
+    pub exchange: TokenCall,
 }
 
 /// One call of a token flow.
@@ -108,8 +112,10 @@ pub enum FillSource {
     PlatformAppId,
     /// The platform's app secret (a `manager` argument).
     PlatformSecret,
-    /// The authorized app whose token is renewed.
+    /// The authorized app whose token is renewed (or, in `exchange`, the app the caller names).
     AppId,
+    /// The authorization code being exchanged (only in `exchange`).
+    AuthorizationCode,
 }
 
 /// Where the status members sit.
@@ -315,12 +321,17 @@ pub fn check_token_flow(
             "name at least one call".into(),
         ));
     }
-    let steps = std::iter::once(("tokens.platform".to_owned(), &flow.platform)).chain(
-        flow.renew
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("tokens.renew[{i}]"), c)),
-    );
+    let steps = std::iter::once(("tokens.platform".to_owned(), &flow.platform))
+        .chain(
+            flow.renew
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("tokens.renew[{i}]"), c)),
+        )
+        .chain(std::iter::once((
+            "tokens.exchange".to_owned(),
+            &flow.exchange,
+        )));
     let mut previous: Option<&crate::Endpoint> = None;
     for (context, step) in steps {
         let call = step.call.as_str();
@@ -332,7 +343,8 @@ pub fn check_token_flow(
             ))
         })?;
         let platform = context == "tokens.platform";
-        let last = flow.renew.last().is_some_and(|c| std::ptr::eq(c, step));
+        let exchange = context == "tokens.exchange";
+        let last = exchange || flow.renew.last().is_some_and(|c| std::ptr::eq(c, step));
         let role = ep.token.as_ref();
         let needs = |k: CredentialKind| ep.credentials.iter().any(|c| c.kind == k);
         if platform {
@@ -351,7 +363,7 @@ pub fn check_token_flow(
         }
         if last && !role.is_some_and(|r| r.issues == CredentialKind::AuthorizerAccessToken) {
             return Err(fail(format!(
-                "the last renewing call, `{call}`, must have a token role issuing `authorizer_access_token`"
+                "`{call}` must have a token role issuing `authorizer_access_token`"
             )));
         }
         if needs(CredentialKind::AuthorizerAccessToken) {
@@ -387,11 +399,15 @@ pub fn check_token_flow(
             match fill {
                 Fill::From(FillSource::PlatformAppId) if text_param => {}
                 Fill::From(FillSource::AppId) if text_param && !platform => {}
-                Fill::From(FillSource::PlatformSecret) if p.ty == TypeRef::String && p.secret => {}
+                Fill::From(FillSource::PlatformSecret)
+                    if p.ty == TypeRef::String && p.secret && !exchange => {}
+                Fill::From(FillSource::AuthorizationCode)
+                    if p.ty == TypeRef::String && exchange => {}
                 Fill::From(source) => {
                     return Err(fail(format!(
                         "`{name}` cannot take `{source:?}` (an app id fills a text parameter, \
-                         `app_id` only a renewing call; the secret a secret parameter)"
+                         `app_id` not the platform's call; the secret a secret parameter, not in \
+                         `exchange`; the authorization code only in `exchange`)"
                     )))
                 }
                 Fill::Value { value } => {
@@ -411,7 +427,7 @@ pub fn check_token_flow(
                     }
                 }
                 Fill::Previous { previous: member } => {
-                    let before = previous.ok_or_else(|| {
+                    let before = previous.filter(|_| !exchange).ok_or_else(|| {
                         fail(format!(
                             "`{name}` takes the previous call's answer, but `{call}` is the first call"
                         ))
@@ -442,7 +458,17 @@ pub fn check_token_flow(
                 )));
             }
         }
-        if !platform {
+        if exchange
+            && !step
+                .fill
+                .values()
+                .any(|f| f == &Fill::From(FillSource::AuthorizationCode))
+        {
+            return Err(fail(format!(
+                "`{call}` exchanges the authorization code: fill one parameter with `authorization_code`"
+            )));
+        }
+        if !platform && !exchange {
             previous = Some(ep);
         }
     }

@@ -170,7 +170,13 @@ fn token_flows_are_checked_against_the_specs() {
     assert!(original.contains(platform) && original.contains(renew));
     let line_of =
         |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
-    let cases: [(&str, &str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str, &str); 7] = [
+        (
+            r#"fill = { component_appid = "platform_app_id", authorization_code = "authorization_code" }"#,
+            r#"fill = { component_appid = "platform_app_id" }"#,
+            "\"QueryAuth\"",
+            "tokens.exchange: `QueryAuth` needs `authorization_code`: say where its value comes from in `fill`",
+        ),
         (
             "call = \"GetComponentAccessToken\"",
             "call = \"GetComponentAccessTokn\"",
@@ -193,7 +199,7 @@ fn token_flows_are_checked_against_the_specs() {
             platform,
             r#"fill = { component_appid = "app_id", component_appsecret = "platform_secret" }"#,
             "\"GetComponentAccessToken\"",
-            "tokens.platform: `component_appid` cannot take `AppId` (an app id fills a text parameter, `app_id` only a renewing call; the secret a secret parameter)",
+            "tokens.platform: `component_appid` cannot take `AppId` (an app id fills a text parameter, `app_id` not the platform's call; the secret a secret parameter, not in `exchange`; the authorization code only in `exchange`)",
         ),
         (
             renew,
@@ -205,7 +211,7 @@ fn token_flows_are_checked_against_the_specs() {
             "call = \"GetAuthorizerToken\"",
             "call = \"QueryAuth\"\nfill = { component_appid = \"platform_app_id\", authorization_code = \"app_id\" }\n[[tokens.renew]]\ncall = \"GetAuthorizerToken\"",
             "\"QueryAuth\"",
-            "tokens.renew[0]: `authorization_code` cannot take `AppId` (an app id fills a text parameter, `app_id` only a renewing call; the secret a secret parameter)",
+            "tokens.renew[0]: `authorization_code` cannot take `AppId` (an app id fills a text parameter, `app_id` not the platform's call; the secret a secret parameter, not in `exchange`; the authorization code only in `exchange`)",
         ),
     ];
     for (from, to, at, want) in cases {

@@ -13,10 +13,9 @@
 //! # Ok(()) }
 //! ```
 
-use core_http::token::TokenGrant;
 use core_http::Error;
 
-use crate::component_auth::{CreatePreauthCodeRequest, QueryAuthRequest};
+use crate::component_auth::CreatePreauthCodeRequest;
 use crate::tokens::TokenManager;
 use crate::Client;
 
@@ -70,32 +69,6 @@ pub async fn link(
     Ok(url.into())
 }
 
-/// Exchanges the redirect's (or the `authorized` push's) authorization code
-/// (`api_query_auth`), saves the app's tokens in `tokens`' store, and returns the authorized
-/// app id. The code is single-use: if the caller may be cancelled (a web handler whose client
-/// goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop
-/// between the exchange and the save loses the authorization.
-pub async fn complete(
-    client: &Client,
-    tokens: &TokenManager,
-    authorization_code: &str,
-) -> Result<String, Error> {
-    let component = client.component(tokens.component_token());
-    let info = component
-        .query_auth(&QueryAuthRequest::new(
-            tokens.platform_app_id(),
-            authorization_code,
-        ))
-        .await?
-        .authorization_info;
-    let grant = TokenGrant::from_answer(
-        "QueryAuth",
-        info.authorizer_access_token,
-        info.expires_in,
-        info.authorizer_refresh_token,
-    )?;
-    tokens
-        .save_authorization(&info.authorizer_appid, grant)
-        .await?;
-    Ok(info.authorizer_appid)
-}
+/// Exchanges an app's authorization code and saves its tokens: generated from
+/// `[tokens.exchange]` of the vendor's `vendor.toml` ([`crate::tokens::complete_authorization`]).
+pub use crate::tokens::complete_authorization as complete;
