@@ -26,6 +26,56 @@ pub(crate) fn carries_app_id(specs: &[&SpecFile]) -> bool {
         .any(|c| c.kind == CredentialKind::ComponentAppId)
 }
 
+/// A doc example for a handle: one of its calls that needs no parameter (the first in the
+/// specs), with tokens from a token manager.
+fn handle_example(
+    krate: &str,
+    specs: &[&SpecFile],
+    handle: crate::module::Handle,
+    make: &str,
+    var: &str,
+) -> TokenStream {
+    let fits = |e: &miniapp_spec::Endpoint| {
+        crate::module::Handle::of(e) == handle
+            && e.response != miniapp_spec::ResponseKind::BinaryOrJsonError
+            && e.params
+                .iter()
+                .all(|p| !(p.required && p.optional_when.is_none()))
+    };
+    // A read (`Get…`) when there is one: an example is copied, and should change nothing.
+    let pick = |read: bool| {
+        specs.iter().find_map(|s| {
+            s.endpoints
+                .iter()
+                .find(|e| fits(e) && (!read || e.name.starts_with("Get")))
+                .map(|e| (s, e))
+        })
+    };
+    let found = pick(true).or_else(|| pick(false));
+    let Some((spec, ep)) = found else {
+        return quote!();
+    };
+    let text = format!(
+        "\n```no_run\n\
+         # async fn demo(client: {krate}::Client, tokens: {krate}::tokens::TokenManager) -> Result<(), {krate}::Error> {{\n\
+         use {krate}::{module}::{name}Request;\n\n\
+         {make}\n\
+         let answer = {var}.{f}(&{name}Request::new()).await?; // {title}\n\
+         # let _ = answer;\n\
+         # Ok(()) }}\n\
+         ```",
+        module = spec.module,
+        name = ep.name,
+        f = ep.fn_name,
+        title = ep.title,
+    );
+    let lines = text.lines().map(|l| {
+        let l = format!(" {l}");
+        quote!(#[doc = #l])
+    });
+    quote!(#(#lines)*)
+}
+
 /// `src/generated/client.rs` of `vendor`'s crate.
 pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
     let variant = crate::module::vendor_variant(vendor.vendor);
@@ -107,6 +157,20 @@ pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
             },
         )
     };
+    let app_example = handle_example(
+        &krate,
+        specs,
+        crate::module::Handle::AuthorizedApp,
+        "let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));",
+        "app",
+    );
+    let component_example = handle_example(
+        &krate,
+        specs,
+        crate::module::Handle::Component,
+        "let platform = client.component(tokens.component_token());",
+        "platform",
+    );
     let new_param = if with_app_id {
         quote!(component_app_id: impl Into<::std::sync::Arc<str>>)
     } else {
@@ -198,12 +262,14 @@ pub fn module(vendor: &VendorFile, specs: &[&SpecFile]) -> Result<TokenStream> {
 
         core_http::handle! {
             /// A handle on one authorized mini-program (its access token). Cheap to clone.
+            #app_example
             AuthorizedApp
         }
 
         core_http::handle! {
             /// A handle on the platform's own endpoints (the platform's access token). Cheap to
             /// clone.
+            #component_example
             Component
         }
     })

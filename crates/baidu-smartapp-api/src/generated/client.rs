@@ -82,10 +82,21 @@ impl Client {
 core_http::handle! {
     #[doc =
     r" A handle on one authorized mini-program (its access token). Cheap to clone."]
-    AuthorizedApp
+    #[doc = " "] #[doc = " ```no_run"] #[doc =
+    " # async fn demo(client: baidu_smartapp_api::Client, tokens: baidu_smartapp_api::tokens::TokenManager) -> Result<(), baidu_smartapp_api::Error> {"]
+    #[doc = " use baidu_smartapp_api::basic_info::GetSupportVersionRequest;"] #[doc =
+    " "] #[doc = " let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));"]
+    #[doc =
+    " let answer = app.get_support_version(&GetSupportVersionRequest::new()).await?; // 查询当前设置的最低基础库版本及各版本列表"]
+    #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] AuthorizedApp
 }
 core_http::handle! {
     #[doc =
     r" A handle on the platform's own endpoints (the platform's access token). Cheap to"]
-    #[doc = r" clone."] Component
+    #[doc = r" clone."] #[doc = " "] #[doc = " ```no_run"] #[doc =
+    " # async fn demo(client: baidu_smartapp_api::Client, tokens: baidu_smartapp_api::tokens::TokenManager) -> Result<(), baidu_smartapp_api::Error> {"]
+    #[doc = " use baidu_smartapp_api::tp_auth::CreatePreAuthCodeRequest;"] #[doc = " "]
+    #[doc = " let platform = client.component(tokens.component_token());"] #[doc =
+    " let answer = platform.create_pre_auth_code(&CreatePreAuthCodeRequest::new()).await?; // Pre-auth code"]
+    #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] Component
 }

@@ -101,10 +101,20 @@ impl Client {
 core_http::handle! {
     #[doc =
     r" A handle on one authorized mini-program (its access token). Cheap to clone."]
-    AuthorizedApp
+    #[doc = " "] #[doc = " ```no_run"] #[doc =
+    " # async fn demo(client: kuaishou_api::Client, tokens: kuaishou_api::tokens::TokenManager) -> Result<(), kuaishou_api::Error> {"]
+    #[doc = " use kuaishou_api::basic_info::GetAppInfoRequest;"] #[doc = " "] #[doc =
+    " let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));"] #[doc =
+    " let answer = app.get_app_info(&GetAppInfoRequest::new()).await?; // 获取小程序基本信息"]
+    #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] AuthorizedApp
 }
 core_http::handle! {
     #[doc =
     r" A handle on the platform's own endpoints (the platform's access token). Cheap to"]
-    #[doc = r" clone."] Component
+    #[doc = r" clone."] #[doc = " "] #[doc = " ```no_run"] #[doc =
+    " # async fn demo(client: kuaishou_api::Client, tokens: kuaishou_api::tokens::TokenManager) -> Result<(), kuaishou_api::Error> {"]
+    #[doc = " use kuaishou_api::oauth::GetPreAuthCodeRequest;"] #[doc = " "] #[doc =
+    " let platform = client.component(tokens.component_token());"] #[doc =
+    " let answer = platform.get_pre_auth_code(&GetPreAuthCodeRequest::new()).await?; // Pre-auth code"]
+    #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] Component
 }

@@ -82,10 +82,23 @@ impl Client {
 core_http::handle! {
     #[doc =
     r" A handle on one authorized mini-program (its access token). Cheap to clone."]
-    AuthorizedApp
+    #[doc = " "] #[doc = " ```no_run"] #[doc =
+    " # async fn demo(client: wechat_component_api::Client, tokens: wechat_component_api::tokens::TokenManager) -> Result<(), wechat_component_api::Error> {"]
+    #[doc = " use wechat_component_api::domain_management::GetEffectiveDomainRequest;"]
+    #[doc = " "] #[doc =
+    " let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));"] #[doc =
+    " let answer = app.get_effective_domain(&GetEffectiveDomainRequest::new()).await?; // 获取发布后生效服务器域名列表 (get_effective_domain)"]
+    #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] AuthorizedApp
 }
 core_http::handle! {
     #[doc =
     r" A handle on the platform's own endpoints (the platform's access token). Cheap to"]
-    #[doc = r" clone."] Component
+    #[doc = r" clone."] #[doc = " "] #[doc = " ```no_run"] #[doc =
+    " # async fn demo(client: wechat_component_api::Client, tokens: wechat_component_api::tokens::TokenManager) -> Result<(), wechat_component_api::Error> {"]
+    #[doc =
+    " use wechat_component_api::third_party_server_domain::GetDomainConfirmFileRequest;"]
+    #[doc = " "] #[doc = " let platform = client.component(tokens.component_token());"]
+    #[doc =
+    " let answer = platform.get_domain_confirm_file(&GetDomainConfirmFileRequest::new()).await?; // 获取第三方平台业务域名校验文件 (get_domain_confirmfile)"]
+    #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] Component
 }
