@@ -29,6 +29,10 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
             );
         }
         for (path, contents) in miniapp_codegen::scaffold(root, &vendor) {
+            if path.exists() {
+                eprintln!("kept {} (it exists)", rel(&path));
+                continue;
+            }
             std::fs::create_dir_all(path.parent().expect("file has a parent"))?;
             std::fs::write(&path, contents).with_context(|| format!("writing {}", rel(&path)))?;
             eprintln!("created {}", rel(&path));

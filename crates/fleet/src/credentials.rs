@@ -37,17 +37,14 @@ pub struct CredentialsError {
     pub message: String,
 }
 
+/// `store`, and one table per vendor named by its lowercase name (`[wechat]`); any other key
+/// is refused, since it must be a vendor's name.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
     store: Option<String>,
-    #[serde(default)]
-    wechat: Option<Platform>,
-    #[serde(default)]
-    baidu: Option<Platform>,
-    #[serde(default)]
-    kuaishou: Option<Platform>,
+    #[serde(flatten)]
+    platforms: BTreeMap<Vendor, Platform>,
 }
 
 #[derive(Deserialize)]
@@ -93,7 +90,11 @@ impl Credentials {
             let line = e
                 .span()
                 .map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            err(format!("line {line}: not a valid credentials file (expected store, [wechat], [baidu], [kuaishou] with app_id, secret, ticket)"))
+            let tables: Vec<String> = Vendor::ALL.iter().map(|v| format!("[{v}]")).collect();
+            err(format!(
+                "line {line}: not a valid credentials file (expected store, {} with app_id, secret, ticket)",
+                tables.join(", ")
+            ))
         })?;
         let store = match file.store.as_deref() {
             None | Some("memory") => StoreSpec::Memory,
@@ -123,12 +124,7 @@ impl Credentials {
             }
         };
         let mut platforms = BTreeMap::new();
-        for (vendor, p) in [
-            (Vendor::Wechat, file.wechat),
-            (Vendor::Baidu, file.baidu),
-            (Vendor::Kuaishou, file.kuaishou),
-        ] {
-            let Some(p) = p else { continue };
+        for (vendor, p) in file.platforms {
             platforms.insert(
                 vendor,
                 PlatformCredentials {

@@ -213,11 +213,19 @@ mod generate {
             miniapp_spec::check_token_flow(&vendor_toml, v, &specs)?;
             let file = tokens::module(v, &specs, client::carries_app_id(&of_vendor))
                 .with_context(|| format!("generating {}'s tokens", v.vendor.as_str()))?;
-            out.insert(dir.join("tokens.rs"), format_file(file)?);
-            modules
+            let list = modules
                 .get_mut(&v.vendor)
-                .context("a vendor.toml without specs")?
-                .push("tokens".into());
+                .context("a vendor.toml without specs")?;
+            for own in ["tokens", "client"] {
+                if list.iter().any(|m| m == own) {
+                    bail!(
+                        "specs/{}: a spec's `module = \"{own}\"` would overwrite the generated `{own}` module; name it otherwise",
+                        v.vendor
+                    );
+                }
+            }
+            out.insert(dir.join("tokens.rs"), format_file(file)?);
+            list.push("tokens".into());
         }
         for (vendor, mods) in modules {
             let dir = root.join(crate_dir(vendor)?).join("src/generated");

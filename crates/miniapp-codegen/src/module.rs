@@ -925,12 +925,18 @@ fn events(spec: &SpecFile) -> Result<TokenStream> {
     })
 }
 
-/// The `core_http::Vendor` variant of a vendor: its name, capitalized (`wechat` → `Wechat`).
+/// The `core_http::Vendor` variant of a vendor: its name in CamelCase (`wechat` → `Wechat`,
+/// `my_vendor` → `MyVendor`).
 pub(crate) fn vendor_variant(vendor: Vendor) -> Ident {
-    let name = vendor.as_str();
-    let mut chars = name.chars();
-    let first = chars.next().map(|c| c.to_ascii_uppercase());
-    let variant: String = first.into_iter().chain(chars).collect();
+    let variant: String = vendor
+        .as_str()
+        .split('_')
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars)
+        })
+        .collect();
     Ident::new(&variant, Span::call_site())
 }
 

@@ -122,19 +122,23 @@ struct Sources {
     platform_secret: TokenStream,
     app_id: TokenStream,
     authorization_code: TokenStream,
+    /// The token role's ticket parameter, in the platform's call.
+    ticket: Option<TokenStream>,
     /// The token role's refresh parameter, when the call consumes a stored refresh token.
     refresh: Option<TokenStream>,
 }
 
 impl Sources {
-    /// Inside a fetcher (`self` holds the values).
-    fn fetcher() -> Sources {
+    /// Inside a fetcher (`self` holds the values; `ticket` and `refresh` are locals of the
+    /// platform's and the renewing fetcher).
+    fn fetcher(platform: bool) -> Sources {
         Sources {
             platform_app_id: quote!(&*self.platform_app_id),
             platform_secret: quote!(self.platform_secret.clone()),
             app_id: quote!(&*self.app_id),
             authorization_code: quote!(compile_error!("no authorization code here")),
-            refresh: Some(quote!(refresh.clone())),
+            ticket: platform.then(|| quote!(ticket)),
+            refresh: (!platform).then(|| quote!(refresh.clone())),
         }
     }
 }
@@ -156,7 +160,7 @@ fn call(
     let mut sets = Vec::new();
     for p in &ep.params {
         let value = if role.and_then(|r| r.ticket_param.as_deref()) == Some(p.name.as_str()) {
-            Some(quote!(ticket))
+            sources.ticket.clone()
         } else if role.and_then(|r| r.refresh_param.as_deref()) == Some(p.name.as_str()) {
             sources.refresh.clone()
         } else {
@@ -288,6 +292,7 @@ fn complete_authorization(
         platform_secret: quote!(compile_error!("the platform secret is not at hand here")),
         app_id: quote!(app_id),
         authorization_code: quote!(authorization_code),
+        ticket: None,
         refresh: None,
     };
     let (receiver_init, receiver) = match Handle::of(exchange.ep) {
@@ -408,7 +413,12 @@ pub fn module(
             quote!(platform_secret: platform_secret.clone(),),
         ),
     ];
-    let platform_call = call(&platform, None, quote!(self.client), &Sources::fetcher())?;
+    let platform_call = call(
+        &platform,
+        None,
+        quote!(self.client),
+        &Sources::fetcher(true),
+    )?;
     let platform_grant = grant(&platform)?;
 
     let renew_fields = [
@@ -469,7 +479,7 @@ pub fn module(
             _ => quote!(self.component),
         };
         let previous = i.checked_sub(1).map(|j| &renew[j]);
-        renew_calls.push(call(step, previous, receiver, &Sources::fetcher())?);
+        renew_calls.push(call(step, previous, receiver, &Sources::fetcher(false))?);
     }
     let last = renew.last().context("`tokens.renew` names no call")?;
     let renew_grant = grant(last)?;

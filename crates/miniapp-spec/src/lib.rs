@@ -14,9 +14,9 @@ mod types;
 mod vendor;
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
-    check_token_flow, find_endpoint, load_vendor, parse_vendor, vendor_json_schema, CodeMessage,
-    CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource, OAuthMembers, RefreshRefused,
-    TokenCall, TokenFlow, VendorFile,
+    answer_field, check_token_flow, find_endpoint, load_vendor, parse_vendor, vendor_json_schema,
+    CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource, OAuthMembers,
+    RefreshRefused, TokenCall, TokenFlow, VendorFile,
 };
 
 /// One transcribed vendor document.
@@ -1049,6 +1049,28 @@ pub fn load_dir(specs_dir: &Path) -> Result<Vec<(PathBuf, SpecFile)>, SpecError>
         .into_iter()
         .map(|p| load(&p).map(|s| (p, s)))
         .collect::<Result<Vec<_>, _>>()?;
+    // A spec belongs to the vendor of its folder (whose vendor.toml describes it).
+    for (path, spec) in &specs {
+        let folder = path
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        if spec.vendor.as_str() != folder {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let (line, column) = text.find("vendor").map_or((0, 0), |at| line_col(&text, at));
+            return Err(SpecError::Invalid {
+                path: path.clone(),
+                line,
+                column,
+                context: "vendor".into(),
+                message: format!(
+                    "`{}` in the folder of `{folder}`: a spec lives in its vendor's folder",
+                    spec.vendor
+                ),
+            });
+        }
+    }
     check_resources_across_files(&specs)?;
     Ok(specs)
 }

@@ -302,10 +302,21 @@ pub fn check_token_flow(
     let flow = &vendor.tokens;
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let invalid = |call: &str, context: String, message: String| {
-        // The call's line: its `call = "<name>"`.
-        let (line, column) = text
+        // The call's line: its `call = "<name>"` inside the section the context names
+        // (`tokens.renew[1]` is the second `[[tokens.renew]]`).
+        let section = match context.split_once('[') {
+            Some((_, index)) => {
+                let n: usize = index.trim_end_matches(']').parse().unwrap_or(0);
+                text.match_indices("[[tokens.renew]]")
+                    .nth(n)
+                    .map(|(at, _)| at)
+            }
+            None => text.find(&format!("[{context}]")),
+        }
+        .unwrap_or(0);
+        let (line, column) = text[section..]
             .find(&format!("\"{call}\""))
-            .map_or((0, 0), |at| crate::line_col(&text, at));
+            .map_or((0, 0), |at| crate::line_col(&text, section + at));
         SpecError::Invalid {
             path: path.to_owned(),
             line,
@@ -371,6 +382,30 @@ pub fn check_token_flow(
                 "`{call}` needs the app's token it is to renew"
             )));
         }
+        if let Some(r) = role {
+            check_answer_members(spec, ep, r).map_err(&fail)?;
+        }
+        // The ticket is at hand only in the platform's call, a stored refresh token only in
+        // the renewing ones; elsewhere the role's parameter is left out, so it must be optional.
+        let mandatory = |name: &Option<String>| {
+            name.as_ref().is_some_and(|n| {
+                ep.params
+                    .iter()
+                    .any(|p| &p.name == n && p.required && p.optional_when.is_none())
+            })
+        };
+        if let Some(r) = role {
+            if !platform && mandatory(&r.ticket_param) {
+                return Err(fail(format!(
+                    "`{call}` needs the pushed ticket, which only the platform's call has"
+                )));
+            }
+            if (platform || exchange) && mandatory(&r.refresh_param) {
+                return Err(fail(format!(
+                    "`{call}` needs a stored refresh token, which only a renewing call has"
+                )));
+            }
+        }
         let by_role: Vec<&str> = role
             .iter()
             .flat_map(|r| [r.ticket_param.as_deref(), r.refresh_param.as_deref()])
@@ -402,7 +437,7 @@ pub fn check_token_flow(
                 Fill::From(FillSource::PlatformSecret)
                     if p.ty == TypeRef::String && p.secret && !exchange => {}
                 Fill::From(FillSource::AuthorizationCode)
-                    if p.ty == TypeRef::String && exchange => {}
+                    if p.ty == TypeRef::String && p.secret && exchange => {}
                 Fill::From(source) => {
                     return Err(fail(format!(
                         "`{name}` cannot take `{source:?}` (an app id fills a text parameter, \
@@ -432,13 +467,9 @@ pub fn check_token_flow(
                             "`{name}` takes the previous call's answer, but `{call}` is the first call"
                         ))
                     })?;
-                    let f = before
-                        .fields
-                        .iter()
-                        .find(|f| &f.name == member)
-                        .ok_or_else(|| {
-                            fail(format!("`{}` answers no member `{member}`", before.name))
-                        })?;
+                    let f = answer_field(before_spec(specs, before), before, member).ok_or_else(
+                        || fail(format!("`{}` answers no member `{member}`", before.name)),
+                    )?;
                     if !f.required || f.ty != p.ty || f.secret != p.secret {
                         return Err(fail(format!(
                             "`{}`'s `{member}` must be a required field of `{name}`'s type and secrecy",
@@ -470,6 +501,125 @@ pub fn check_token_flow(
         }
         if !platform && !exchange {
             previous = Some(ep);
+        }
+    }
+    // A refresh token consumed by renewing must be the one the last answer gave.
+    let consumes_refresh = flow.renew.iter().any(|c| {
+        find_endpoint(specs, vendor.vendor, &c.call)
+            .and_then(|(_, e)| e.token.as_ref())
+            .is_some_and(|r| r.refresh_param.is_some())
+    });
+    if consumes_refresh {
+        let last = flow.renew.last().expect("checked non-empty");
+        for (context, step) in [
+            (format!("tokens.renew[{}]", flow.renew.len() - 1), last),
+            ("tokens.exchange".to_owned(), &flow.exchange),
+        ] {
+            let gives = find_endpoint(specs, vendor.vendor, &step.call)
+                .and_then(|(_, e)| e.token.as_ref())
+                .is_some_and(|r| r.refresh_token.is_some());
+            if !gives {
+                return Err(invalid(
+                    &step.call,
+                    context,
+                    format!(
+                        "renewing consumes a stored refresh token, but `{}`'s token role names no `refresh_token` to store",
+                        step.call
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The spec an endpoint of `specs` is declared in.
+fn before_spec<'a>(
+    specs: &'a [(std::path::PathBuf, crate::SpecFile)],
+    ep: &crate::Endpoint,
+) -> &'a crate::SpecFile {
+    specs
+        .iter()
+        .map(|(_, s)| s)
+        .find(|s| s.endpoints.iter().any(|e| std::ptr::eq(e, ep)))
+        .expect("the endpoint comes from these specs")
+}
+
+/// The answer field at a dotted member path of `ep` (through the spec's objects).
+pub fn answer_field<'a>(
+    spec: &'a crate::SpecFile,
+    ep: &'a crate::Endpoint,
+    dotted: &str,
+) -> Option<&'a crate::Field> {
+    let mut fields = &ep.fields;
+    let mut segments = dotted.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let f = fields.iter().find(|f| f.name == segment)?;
+        if segments.peek().is_none() {
+            return Some(f);
+        }
+        let crate::TypeRef::Named(object) = &f.ty else {
+            return None;
+        };
+        fields = &spec.objects.iter().find(|o| &o.name == object)?.fields;
+    }
+    None
+}
+
+/// A token role's answer members have the types the token store keeps: the token and the
+/// refresh token secret texts, the lifetime an integer (both required), the app id a text.
+fn check_answer_members(
+    spec: &crate::SpecFile,
+    ep: &crate::Endpoint,
+    role: &crate::TokenRole,
+) -> Result<(), String> {
+    use crate::TypeRef;
+    let members = [
+        (
+            "access_token",
+            Some(&role.access_token),
+            TypeRef::String,
+            true,
+            true,
+        ),
+        (
+            "expires_in",
+            Some(&role.expires_in),
+            TypeRef::Integer,
+            false,
+            true,
+        ),
+        (
+            "refresh_token",
+            role.refresh_token.as_ref(),
+            TypeRef::String,
+            true,
+            false,
+        ),
+        (
+            "app_id",
+            role.app_id.as_ref(),
+            TypeRef::String,
+            false,
+            false,
+        ),
+    ];
+    for (what, path, ty, secret, required) in members {
+        let Some(path) = path else { continue };
+        let f = answer_field(spec, ep, path)
+            .ok_or_else(|| format!("`{}`'s token role: no answer member `{path}`", ep.name))?;
+        if f.ty != ty || f.secret != secret || (required && !f.required) {
+            return Err(format!(
+                "`{}`'s token role: `{path}` ({what}) must be {}{}{}",
+                ep.name,
+                if required { "a required " } else { "a " },
+                if secret { "secret " } else { "" },
+                if ty == TypeRef::String {
+                    "string"
+                } else {
+                    "integer"
+                },
+            ));
         }
     }
     Ok(())

@@ -170,7 +170,19 @@ fn token_flows_are_checked_against_the_specs() {
     assert!(original.contains(platform) && original.contains(renew));
     let line_of =
         |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
-    let cases: [(&str, &str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str, &str); 9] = [
+        (
+            "[[tokens.renew]]\ncall = \"GetAuthorizerToken\"",
+            "[[tokens.renew]]\ncall = \"GetComponentAccessToken\"\n[[tokens.renew]]\ncall = \"GetAuthorizerToken\"",
+            "call = \"GetComponentAccessToken\"\n[[",
+            "tokens.renew[0]: `GetComponentAccessToken` needs the pushed ticket, which only the platform's call has",
+        ),
+        (
+            "call = \"QueryAuth\"",
+            "call = \"GetAuthorizerToken\"",
+            "call = \"GetAuthorizerToken\"\nfill = { component_appid = \"platform_app_id\", authorization_code",
+            "tokens.exchange: `GetAuthorizerToken` needs a stored refresh token, which only a renewing call has",
+        ),
         (
             r#"fill = { component_appid = "platform_app_id", authorization_code = "authorization_code" }"#,
             r#"fill = { component_appid = "platform_app_id" }"#,
@@ -229,5 +241,23 @@ fn token_flows_are_checked_against_the_specs() {
         );
         assert!(err.ends_with(want), "{err}\nwanted: {want}");
     }
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// A spec in another vendor's folder is refused at its `vendor` line.
+#[test]
+fn a_spec_lives_in_its_vendors_folder() {
+    let scratch = std::env::temp_dir().join(format!("miniapp-spec-folder-{}", std::process::id()));
+    std::fs::create_dir_all(scratch.join("wechat")).unwrap();
+    std::fs::write(
+        scratch.join("wechat/m.toml"),
+        "vendor = \"baidu\"\nmodule = \"m\"\n[source]\ndocument = \"d\"\ntitle = \"t\"\n",
+    )
+    .unwrap();
+    let err = miniapp_spec::load_dir(&scratch).unwrap_err().to_string();
+    assert!(
+        err.ends_with("m.toml:1:1: vendor: `baidu` in the folder of `wechat`: a spec lives in its vendor's folder"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&scratch).unwrap();
 }

@@ -506,7 +506,9 @@ async fn push_ticket_with(
 ) -> Result<Pushed, PushSendError> {
     let ticket = match envelope::runtime(vendor) {
         core_http::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
-        _ => format!("sandbox-ticket-{:016x}", fastrand::u64(..)),
+        core_http::Vendor::Baidu | core_http::Vendor::Kuaishou => {
+            format!("sandbox-ticket-{:016x}", fastrand::u64(..))
+        }
     };
     tokens.record_pushed_ticket(vendor, &ticket);
     pushes::push_ticket(vendor, url, secrets, ticket).await
