@@ -18,7 +18,10 @@
 //! and grants. Features: `rustls` (default), `native-tls`, `redis` (`tokens::RedisStore`).
 //!
 //! Generated items carry the vendor document's description; a fact the transcription could not
-//! confirm in the vendor's own documents or SDK is marked *Unverified* where it appears.
+//! confirm in the vendor's own documents or SDK is marked *Unverified* where it appears. In the
+//! document notes, **\[v\]** marks a fact verified in the vendor's documents or SDK, **\[m\]** one
+//! seen only in a mirror, a community post or third-party code, and **\[?\]** one the sources
+//! leave open.
 
 pub mod authorization;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
