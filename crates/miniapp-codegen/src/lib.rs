@@ -216,7 +216,7 @@ mod generate {
             let list = modules
                 .get_mut(&v.vendor)
                 .context("a vendor.toml without specs")?;
-            for own in ["tokens", "client"] {
+            for own in ["tokens", "client", "authorization"] {
                 if list.iter().any(|m| m == own) {
                     bail!(
                         "specs/{}: a spec's `module = \"{own}\"` would overwrite the generated `{own}` module; name it otherwise",
@@ -226,6 +226,10 @@ mod generate {
             }
             out.insert(dir.join("tokens.rs"), format_file(file)?);
             list.push("tokens".into());
+            let file = tokens::authorization_module(v, &specs)
+                .with_context(|| format!("generating {}'s authorization", v.vendor.as_str()))?;
+            out.insert(dir.join("authorization.rs"), format_file(file)?);
+            list.push("authorization".into());
         }
         for (vendor, mods) in modules {
             let dir = root.join(crate_dir(vendor)?).join("src/generated");
@@ -294,6 +298,7 @@ redis = ["core-http/redis"]
 core-http.workspace = true
 serde.workspace = true
 serde_json.workspace = true
+url.workspace = true
 
 [package.metadata.docs.rs]
 all-features = true

@@ -252,12 +252,12 @@ fn grant(step: &Step<'_>) -> Result<TokenStream> {
     Ok(quote!(TokenGrant::from_answer(#name, #access, #expires, #refresh)))
 }
 
-/// `complete_authorization`: the authorization code exchanged (`[tokens.exchange]`) and the
-/// app's tokens saved.
+/// `complete`: the authorization code exchanged (`[tokens.exchange]`) and the app's tokens
+/// saved.
 fn complete_authorization(
     vendor: &VendorFile,
     specs: &[(PathBuf, SpecFile)],
-) -> Result<TokenStream> {
+) -> Result<(TokenStream, bool)> {
     let exchange = resolve(vendor, specs, &vendor.tokens.exchange)?;
     let role = exchange
         .ep
@@ -322,9 +322,9 @@ fn complete_authorization(
          goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop \
          between the exchange and the save loses the authorization."
     ));
-    Ok(quote! {
+    let f = quote! {
         #d
-        pub async fn complete_authorization(
+        pub async fn complete(
             client: &crate::Client,
             tokens: &TokenManager,
             #app_arg
@@ -337,7 +337,8 @@ fn complete_authorization(
             tokens.save_authorization(&app_id, grant).await?;
             Ok(app_id)
         }
-    })
+    };
+    Ok((f, takes_app_id))
 }
 
 /// `src/generated/tokens.rs` of `vendor`'s crate.
@@ -492,8 +493,6 @@ pub fn module(
         (quote!(_current), quote!())
     };
 
-    let complete = complete_authorization(vendor, specs)?;
-
     // Docs.
     let renew_names = renew
         .iter()
@@ -607,8 +606,6 @@ pub fn module(
             )
         }
 
-        #complete
-
         #platform_doc
         pub struct ComponentTokenFetcher {
             client: crate::Client,
@@ -647,5 +644,188 @@ pub fn module(
                 })
             }
         }
+    })
+}
+
+/// `src/generated/authorization.rs` of `vendor`'s crate: `complete` (from `[tokens.exchange]`)
+/// and, when `vendor.toml` has `[authorization]`, `AUTHORIZATION_PAGE` and `link`.
+pub fn authorization_module(
+    vendor: &VendorFile,
+    specs: &[(PathBuf, SpecFile)],
+) -> Result<TokenStream> {
+    let (complete, takes_app_id) = complete_authorization(vendor, specs)?;
+    let krate = crate::client::crate_name(vendor);
+    let exchange = resolve(vendor, specs, &vendor.tokens.exchange)?;
+    let complete_args = if takes_app_id {
+        "&client, &tokens, \"APP_ID\", \"AUTHORIZATION_CODE\""
+    } else {
+        "&client, &tokens, \"AUTHORIZATION_CODE\""
+    };
+    let mut mdoc = String::new();
+    let mut items = Vec::new();
+    let mut link_line = String::new();
+    if let Some(page) = &vendor.authorization {
+        let pre = resolve(vendor, specs, &page.pre_auth)?;
+        let module = ident(&pre.spec.module)?;
+        let sources = Sources {
+            platform_app_id: quote!(tokens.platform_app_id()),
+            platform_secret: quote!(compile_error!("no platform secret here")),
+            app_id: quote!(compile_error!("no app id here")),
+            authorization_code: quote!(compile_error!("no authorization code here")),
+            ticket: None,
+            refresh: None,
+        };
+        let (receiver_init, receiver) = match Handle::of(pre.ep) {
+            Handle::Component => (
+                quote!(let component = client.component(tokens.component_token());),
+                quote!(component),
+            ),
+            _ => (quote!(), quote!(client)),
+        };
+        let pre_call = call(&pre, None, receiver, &sources)?;
+        let (code_member, _) = answer_member(&pre, &page.pre_auth_code)?;
+        let code_field = miniapp_spec::answer_field(pre.spec, pre.ep, &page.pre_auth_code)
+            .context("no pre-auth code member")?;
+        let code_text = if code_field.secret {
+            quote!(code.expose())
+        } else {
+            quote!(&code)
+        };
+        let mut args = Vec::new();
+        let mut arg_docs = Vec::new();
+        let mut example_args = String::from("&client, &tokens, \"https://example.com/authorized\"");
+        let mut pairs = Vec::new();
+        let mut reexports = Vec::new();
+        for q in &page.query {
+            let name = &q.name;
+            let value = match q.from {
+                Some(miniapp_spec::PageSource::PlatformAppId) => quote!(tokens.platform_app_id()),
+                Some(miniapp_spec::PageSource::PreAuthCode) => code_text.clone(),
+                Some(miniapp_spec::PageSource::RedirectUri) => quote!(redirect_uri),
+                None => {
+                    let arg = ident(name)?;
+                    let (ty, text, example) = match &q.enumeration {
+                        Some(e) => {
+                            let t = ident(e)?;
+                            reexports.push(quote!(pub use crate::#module::#t;));
+                            let first = pre
+                                .spec
+                                .enums
+                                .iter()
+                                .find(|x| &x.name == e)
+                                .and_then(|x| x.values.first())
+                                .with_context(|| format!("enum `{e}` has no value"))?;
+                            (
+                                quote!(#t),
+                                quote!(#arg.as_str()),
+                                format!("authorization::{e}::{}", first.rust),
+                            )
+                        }
+                        None => (
+                            quote!(&str),
+                            quote!(#arg),
+                            format!("\"{}\"", name.to_uppercase()),
+                        ),
+                    };
+                    if q.optional {
+                        args.push(quote!(#arg: Option<#ty>));
+                        example_args.push_str(", None");
+                    } else {
+                        args.push(quote!(#arg: #ty));
+                        example_args.push_str(&format!(", {example}"));
+                    }
+                    arg_docs.push(format!("- `{name}`: {}", q.description));
+                    if q.optional {
+                        pairs.push(quote! {
+                            if let Some(#arg) = #arg {
+                                url.query_pairs_mut().append_pair(#name, #text);
+                            }
+                        });
+                    } else {
+                        pairs.push(quote!(url.query_pairs_mut().append_pair(#name, #text);));
+                    }
+                    continue;
+                }
+            };
+            pairs.push(quote!(url.query_pairs_mut().append_pair(#name, #value);));
+        }
+        let page_url = &page.page;
+        let unverified = match page.confidence {
+            miniapp_spec::Confidence::Verified => String::new(),
+            _ => " Unverified: the page's address and parameters come from a mirror of the \
+                  vendor's documents, not from the documents themselves."
+                .to_owned(),
+        };
+        let page_doc = crate::module::doc(&format!("The authorization page.{unverified}"));
+        let mut link_doc = format!(
+            "The authorization page link for the platform of `tokens`, with a fresh pre-auth \
+             code (`{}`); the page sends the owner back to `redirect_uri`.",
+            pre.ep.name
+        );
+        if !arg_docs.is_empty() {
+            link_doc.push_str("\n\n");
+            link_doc.push_str(&arg_docs.join("\n"));
+        }
+        let link_doc = crate::module::doc(&link_doc);
+        mdoc.push_str(&format!(
+            "Authorizing the platform: the authorization page link (with a fresh pre-auth code), \
+             and the authorization code exchanged and saved in one call.{unverified}\n\n"
+        ));
+        link_line = format!(
+            "// 1. Send the owner to this link (valid while its pre-auth code is).\n\
+             let link = authorization::link({example_args}).await?;\n\
+             // 2. The redirect (or the authorization push) brings the code:\n"
+        );
+        items.push(quote! {
+            #(#reexports)*
+
+            #page_doc
+            pub const AUTHORIZATION_PAGE: &str = #page_url;
+
+            #link_doc
+            pub async fn link(
+                client: &crate::Client,
+                tokens: &TokenManager,
+                redirect_uri: &str,
+                #(#args),*
+            ) -> Result<String, core_http::Error> {
+                #receiver_init
+                #pre_call
+                let code = #code_member;
+                let mut url = url::Url::parse(AUTHORIZATION_PAGE).expect("a valid constant URL");
+                #(#pairs)*
+                Ok(url.into())
+            }
+        });
+    } else {
+        mdoc.push_str(&format!(
+            "Completing an authorization: the authorization code exchanged (`{}`) and saved in \
+             one call ({}'s documents describe no authorization page link).\n\n",
+            exchange.ep.name, vendor.title
+        ));
+    }
+    mdoc.push_str(&format!(
+        "```no_run\n\
+         # async fn demo(client: {krate}::Client, tokens: {krate}::tokens::TokenManager) -> Result<(), {krate}::Error> {{\n\
+         use {krate}::authorization;\n\n\
+         {link_line}\
+         let app_id = authorization::complete({complete_args}).await?;\n\
+         let app = client.authorizer(tokens.authorizer_token(&app_id)); // renews itself from now on\n\
+         # let _ = app;\n\
+         # Ok(()) }}\n\
+         ```"
+    ));
+    let mdoc_lines = mdoc.lines().map(|l| {
+        let l = format!(" {}", escape_brackets(l));
+        quote!(#![doc = #l])
+    });
+    Ok(quote! {
+        #(#mdoc_lines)*
+
+        use crate::tokens::{TokenGrant, TokenManager};
+
+        #(#items)*
+
+        #complete
     })
 }

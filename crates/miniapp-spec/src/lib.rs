@@ -15,8 +15,8 @@ mod vendor;
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
     answer_field, check_token_flow, find_endpoint, load_vendor, parse_vendor, vendor_json_schema,
-    CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource, OAuthMembers,
-    RefreshRefused, TokenCall, TokenFlow, VendorFile,
+    AuthorizationPage, CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource,
+    OAuthMembers, PageParam, PageSource, RefreshRefused, TokenCall, TokenFlow, VendorFile,
 };
 
 /// One transcribed vendor document.

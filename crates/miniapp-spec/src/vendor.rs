@@ -47,6 +47,61 @@ pub struct VendorFile {
     /// How the SDK gets the platform token and renews an authorized app's token: the vendor
     /// crate's `tokens` module is generated from it.
     pub tokens: TokenFlow,
+    /// The authorization page an app's owner is sent to, if the vendor documents one: the
+    /// vendor crate's `authorization::link` is generated from it.
+    #[serde(default)]
+    pub authorization: Option<AuthorizationPage>,
+}
+
+/// The authorization page (`[authorization]` of `vendor.toml`): its address, the call that
+/// makes the fresh pre-auth code it needs, and its query in order.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationPage {
+    /// The page's address, without a query.
+    pub page: String,
+    /// How sure the transcription of the page and its query is.
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// The call that makes a pre-auth code (its `fill` as in `[tokens]`).
+    pub pre_auth: TokenCall,
+    /// The member of that call's answer holding the code.
+    pub pre_auth_code: String,
+    /// The page's query parameters, in order.
+    pub query: Vec<PageParam>,
+}
+
+/// One query parameter of the authorization page.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageParam {
+    /// Its name in the query.
+    pub name: String,
+    /// Where its value comes from; absent: an argument of `link` named like the parameter.
+    #[serde(default)]
+    pub from: Option<PageSource>,
+    /// The argument's type when it is an enum of the pre-auth call's spec (its wire value is
+    /// sent); otherwise a text.
+    #[serde(default, rename = "enum")]
+    pub enumeration: Option<String>,
+    /// The argument may be left out (`Option`), and the parameter is then not sent.
+    #[serde(default)]
+    pub optional: bool,
+    /// What the parameter does (the argument's documentation).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The values the authorization page's query is filled from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PageSource {
+    /// The platform's app id.
+    PlatformAppId,
+    /// The fresh pre-auth code.
+    PreAuthCode,
+    /// Where the page sends the owner back (`link`'s `redirect_uri`).
+    RedirectUri,
 }
 
 /// The calls behind a vendor's tokens (`[tokens]` of `vendor.toml`). The endpoints they name
@@ -509,6 +564,9 @@ pub fn check_token_flow(
             .and_then(|(_, e)| e.token.as_ref())
             .is_some_and(|r| r.refresh_param.is_some())
     });
+    if let Some(page) = &vendor.authorization {
+        check_authorization_page(path, &text, vendor, page, specs)?;
+    }
     if consumes_refresh {
         let last = flow.renew.last().expect("checked non-empty");
         for (context, step) in [
@@ -620,6 +678,107 @@ fn check_answer_members(
                     "integer"
                 },
             ));
+        }
+    }
+    Ok(())
+}
+
+/// `[authorization]`: the pre-auth call is a platform call whose parameters are all filled and
+/// whose answer has the code; the query takes the code and the redirect, and its enums exist.
+fn check_authorization_page(
+    path: &Path,
+    text: &str,
+    vendor: &VendorFile,
+    page: &AuthorizationPage,
+    specs: &[(std::path::PathBuf, crate::SpecFile)],
+) -> Result<(), SpecError> {
+    use crate::{CredentialKind, TypeRef};
+    let at = text.find("[authorization]").unwrap_or(0);
+    let fail = |message: String| {
+        let (line, column) = if text.is_empty() {
+            (0, 0)
+        } else {
+            crate::line_col(text, at)
+        };
+        SpecError::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            context: "authorization".into(),
+            message,
+        }
+    };
+    if url::Url::parse(&page.page).map_or(true, |u| u.query().is_some()) {
+        return Err(fail(format!(
+            "`{}` is not an address without a query",
+            page.page
+        )));
+    }
+    let call = &page.pre_auth.call;
+    let (spec, ep) = find_endpoint(specs, vendor.vendor, call)
+        .ok_or_else(|| fail(format!("no {} endpoint is named `{call}`", vendor.vendor)))?;
+    if ep
+        .credentials
+        .iter()
+        .any(|c| c.kind == CredentialKind::AuthorizerAccessToken)
+    {
+        return Err(fail(format!(
+            "`{call}` needs an app's token; a pre-auth code is the platform's"
+        )));
+    }
+    for (name, fill) in &page.pre_auth.fill {
+        let p = ep
+            .params
+            .iter()
+            .find(|p| &p.name == name)
+            .ok_or_else(|| fail(format!("`{call}` has no parameter `{name}`")))?;
+        let fits = match fill {
+            Fill::From(FillSource::PlatformAppId) => p.ty == TypeRef::String && !p.secret,
+            Fill::Value { value } => match &p.ty {
+                TypeRef::String => !p.secret,
+                TypeRef::Named(n) => spec
+                    .enums
+                    .iter()
+                    .find(|e| &e.name == n)
+                    .is_some_and(|e| e.values.iter().any(|v| &v.wire == value)),
+                _ => false,
+            },
+            _ => false,
+        };
+        if !fits {
+            return Err(fail(format!(
+                "`{name}` of `{call}`: a pre-auth call takes `platform_app_id` or a `{{ value = .. }}`"
+            )));
+        }
+    }
+    for p in &ep.params {
+        if p.required && p.optional_when.is_none() && !page.pre_auth.fill.contains_key(&p.name) {
+            return Err(fail(format!(
+                "`{call}` needs `{}`: say where its value comes from in `fill`",
+                p.name
+            )));
+        }
+    }
+    let code = answer_field(spec, ep, &page.pre_auth_code);
+    if !code.is_some_and(|f| f.required && f.ty == TypeRef::String) {
+        return Err(fail(format!(
+            "`{call}` answers no required text `{}`",
+            page.pre_auth_code
+        )));
+    }
+    for source in [PageSource::PreAuthCode, PageSource::RedirectUri] {
+        if !page.query.iter().any(|q| q.from == Some(source)) {
+            return Err(fail(format!("the query does not send `{source:?}`")));
+        }
+    }
+    for q in &page.query {
+        if let Some(e) = &q.enumeration {
+            if q.from.is_some() || !spec.enums.iter().any(|x| &x.name == e) {
+                return Err(fail(format!(
+                    "`{}`: `enum = \"{e}\"` names no enum of {} (or the parameter has a `from`)",
+                    q.name, spec.module
+                )));
+            }
         }
     }
     Ok(())

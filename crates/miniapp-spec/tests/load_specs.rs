@@ -261,3 +261,54 @@ fn a_spec_lives_in_its_vendors_folder() {
     );
     std::fs::remove_dir_all(&scratch).unwrap();
 }
+
+/// `[authorization]` is checked against the pre-auth call's spec, at its line.
+#[test]
+fn the_authorization_page_is_checked() {
+    let dir = specs_dir();
+    let specs = miniapp_spec::load_dir(&dir).unwrap();
+    let original = std::fs::read_to_string(dir.join("wechat/vendor.toml")).unwrap();
+    let scratch = std::env::temp_dir().join(format!("miniapp-spec-page-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let path = scratch.join("vendor.toml");
+    let cases = [
+        (
+            "pre_auth = { call = \"CreatePreauthCode\", fill = { component_appid = \"platform_app_id\" } }",
+            "pre_auth = { call = \"CreatePreauthCode\" }",
+            "`CreatePreauthCode` needs `component_appid`: say where its value comes from in `fill`",
+        ),
+        (
+            "  { name = \"redirect_uri\", from = \"redirect_uri\" },\n",
+            "",
+            "the query does not send `RedirectUri`",
+        ),
+        (
+            "enum = \"AuthType\"",
+            "enum = \"AuthKind\"",
+            "`auth_type`: `enum = \"AuthKind\"` names no enum of component_auth (or the parameter has a `from`)",
+        ),
+        (
+            "pre_auth_code = \"pre_auth_code\"",
+            "pre_auth_code = \"code\"",
+            "`CreatePreauthCode` answers no required text `code`",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let text = original.replacen(from, to, 1);
+        assert_ne!(text, original, "{from}");
+        std::fs::write(&path, &text).unwrap();
+        let vendor = miniapp_spec::parse_vendor(&path, &text).unwrap();
+        let err = miniapp_spec::check_token_flow(&path, &vendor, &specs)
+            .unwrap_err()
+            .to_string();
+        let line = text[..text.find("[authorization]").unwrap()]
+            .matches('\n')
+            .count()
+            + 1;
+        assert_eq!(
+            err,
+            format!("{}:{line}:1: authorization: {want}", path.display())
+        );
+    }
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -23,7 +23,6 @@
 //! seen only in a mirror, a community post or third-party code, and **\[?\]** one the sources
 //! leave open.
 
-pub mod authorization;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 pub mod push;

@@ -62,31 +62,6 @@ pub fn manager(
         },
     )
 }
-/// Exchanges an app's authorization code (`GetOAuthToken`), saves the app's tokens in `tokens`' store, and returns `app_id` (the answer does not name the app: the push or the redirect that brought the code does); from then on [`TokenManager::authorizer_token`] renews them.
-///
-/// The code is single-use: if the caller may be cancelled (a web handler whose client goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop between the exchange and the save loses the authorization.
-pub async fn complete_authorization(
-    client: &crate::Client,
-    tokens: &TokenManager,
-    app_id: &str,
-    authorization_code: &str,
-) -> Result<String, core_http::Error> {
-    let component = client.component(tokens.component_token());
-    let mut request = crate::tp_auth::GetOAuthTokenRequest::new(
-        crate::tp_auth::OAuthGrantType::AuthorizationCode,
-    );
-    request.code = Some(core_http::Secret::from(authorization_code));
-    let answer = component.get_oauth_token(&request).await?;
-    let app_id: String = app_id.to_owned();
-    let grant = TokenGrant::from_answer(
-        "GetOAuthToken",
-        answer.access_token,
-        answer.expires_in,
-        answer.refresh_token,
-    )?;
-    tokens.save_authorization(&app_id, grant).await?;
-    Ok(app_id)
-}
 /// Fetches the platform's token (`GetTpToken`) with the latest stored ticket.
 pub struct ComponentTokenFetcher {
     client: crate::Client,

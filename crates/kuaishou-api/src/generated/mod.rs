@@ -13,3 +13,4 @@ pub mod basic_info;
 pub mod oauth;
 pub mod resources;
 pub mod tokens;
+pub mod authorization;

@@ -64,30 +64,6 @@ pub fn manager(
         },
     )
 }
-/// Exchanges an app's authorization code (`GetAuthorizerAccessToken`), saves the app's tokens in `tokens`' store, and returns the authorized app id (the answer's `authorizerAppId`, else `app_id`); from then on [`TokenManager::authorizer_token`] renews them.
-///
-/// The code is single-use: if the caller may be cancelled (a web handler whose client goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop between the exchange and the save loses the authorization.
-pub async fn complete_authorization(
-    client: &crate::Client,
-    tokens: &TokenManager,
-    app_id: &str,
-    authorization_code: &str,
-) -> Result<String, core_http::Error> {
-    let component = client.component(tokens.component_token());
-    let request = crate::oauth::GetAuthorizerAccessTokenRequest::new(
-        core_http::Secret::from(authorization_code),
-    );
-    let answer = component.get_authorizer_access_token(&request).await?;
-    let app_id: String = answer.authorizer_app_id.unwrap_or_else(|| app_id.to_owned());
-    let grant = TokenGrant::from_answer(
-        "GetAuthorizerAccessToken",
-        answer.authorizer_access_token,
-        answer.expires_in,
-        answer.authorizer_refresh_token,
-    )?;
-    tokens.save_authorization(&app_id, grant).await?;
-    Ok(app_id)
-}
 /// Fetches the platform's token (`GetComponentAccessToken`) with the latest stored ticket.
 pub struct ComponentTokenFetcher {
     client: crate::Client,

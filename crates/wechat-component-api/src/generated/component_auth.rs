@@ -536,6 +536,44 @@ impl crate::Component {
         self.session().send(request).await
     }
 }
+/// auth_type of the authorization page (componentloginpage): which accounts the page offers for authorization.
+///
+/// Wire values: `1`, `2`, `3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthType {
+    /// `1`: official accounts only
+    OfficialAccount,
+    /// `2`: mini-programs only
+    MiniProgram,
+    /// `3`: official accounts and mini-programs
+    Both,
+}
+impl AuthType {
+    /// Every documented value.
+    pub const ALL: &'static [Self] = &[
+        Self::OfficialAccount,
+        Self::MiniProgram,
+        Self::Both,
+    ];
+    /// The wire value, as text.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::OfficialAccount => "1",
+            Self::MiniProgram => "2",
+            Self::Both => "3",
+        }
+    }
+    /// The value for a wire text, if documented.
+    pub fn from_wire(text: &str) -> Option<Self> {
+        match text {
+            "1" => Some(Self::OfficialAccount),
+            "2" => Some(Self::MiniProgram),
+            "3" => Some(Self::Both),
+            _ => None,
+        }
+    }
+}
+core_http::wire_enum_impls!(AuthType, string);
 /// authorization_info: the authorized mini-program's app id, its authorizer token and refresh token, and the granted permission sets.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct AuthorizationInfo {

@@ -15,3 +15,4 @@ pub mod third_party_domain;
 pub mod third_party_server_domain;
 pub mod resources;
 pub mod tokens;
+pub mod authorization;

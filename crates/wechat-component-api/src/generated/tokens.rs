@@ -65,30 +65,6 @@ pub fn manager(
         },
     )
 }
-/// Exchanges an app's authorization code (`QueryAuth`), saves the app's tokens in `tokens`' store, and returns the authorized app id (the answer names it); from then on [`TokenManager::authorizer_token`] renews them.
-///
-/// The code is single-use: if the caller may be cancelled (a web handler whose client goes away), run this in a task of its own (`core_http::push::run_detached`), or a drop between the exchange and the save loses the authorization.
-pub async fn complete_authorization(
-    client: &crate::Client,
-    tokens: &TokenManager,
-    authorization_code: &str,
-) -> Result<String, core_http::Error> {
-    let component = client.component(tokens.component_token());
-    let request = crate::component_auth::QueryAuthRequest::new(
-        String::from(tokens.platform_app_id()),
-        core_http::Secret::from(authorization_code),
-    );
-    let answer = component.query_auth(&request).await?;
-    let app_id: String = answer.authorization_info.authorizer_appid;
-    let grant = TokenGrant::from_answer(
-        "QueryAuth",
-        answer.authorization_info.authorizer_access_token,
-        answer.authorization_info.expires_in,
-        answer.authorization_info.authorizer_refresh_token,
-    )?;
-    tokens.save_authorization(&app_id, grant).await?;
-    Ok(app_id)
-}
 /// Fetches the platform's token (`GetComponentAccessToken`) with the latest stored ticket.
 pub struct ComponentTokenFetcher {
     client: crate::Client,
