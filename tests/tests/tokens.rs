@@ -278,3 +278,63 @@ fn the_manager_keeps_a_bounded_number_of_unused_app_tokens() {
         ));
     }
 }
+
+/// `tokens::platform` has one signature in every vendor crate: it refuses, before anything is
+/// sent, a platform without the secret its token call needs, and the client it builds talks to
+/// the given origin with the platform's own token.
+#[tokio::test]
+async fn every_vendor_crate_connects_a_platform_the_same_way() {
+    let store = || -> Arc<dyn TokenStore> { Arc::new(MemoryStore::new()) };
+    for err in [
+        wechat_component_api::tokens::platform(
+            None,
+            "wx1",
+            None,
+            store(),
+            RefreshPolicy::default(),
+        )
+        .unwrap_err(),
+        kuaishou_api::tokens::platform(None, "ks1", None, store(), RefreshPolicy::default())
+            .unwrap_err(),
+    ] {
+        let Error::Credentials { endpoint, message } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(*endpoint, "GetComponentAccessToken");
+        assert!(
+            message.contains("needs the platform's app secret"),
+            "{message}"
+        );
+    }
+
+    let sandbox = sandbox(Duration::from_secs(60)).await;
+    let url = sandbox.base_url();
+    let (client, tokens) = wechat_component_api::tokens::platform(
+        Some(&url),
+        "wx_platform",
+        Some(Secret::from("sandbox-secret")),
+        store(),
+        RefreshPolicy::default(),
+    )
+    .unwrap();
+    tokens
+        .store_ticket("ticket@@@t", Duration::from_secs(600))
+        .await
+        .unwrap();
+    client
+        .component(tokens.component_token())
+        .modify_wxa_jump_domain(&get_jump_domains())
+        .await
+        .unwrap();
+    // Baidu's token call takes no secret: none is needed.
+    let (_, baidu) = baidu_smartapp_api::tokens::platform(
+        Some(&url),
+        "bd_tp",
+        None,
+        store(),
+        RefreshPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(baidu.platform_app_id(), "bd_tp");
+    assert_eq!(tokens.platform_app_id(), "wx_platform");
+}

@@ -11,11 +11,15 @@
 //! - [`report`]: one record per app and resource, counts, and the apps to authorize again.
 //!
 //! The engine knows no vendor and no setting: it walks the resource descriptors the generator
-//! emits; [`vendors`] is the one place that names the vendor crates.
+//! emits; [`vendors`] reaches the vendor crates through the one table the generator writes
+//! from `specs/*/vendor.toml` (`generated/vendor_crates.rs`), and each crate's
+//! `tokens::platform`, which has the same signature in all of them.
 
 pub mod apply;
 pub mod credentials;
 pub mod desired;
+#[rustfmt::skip] // formatted by the generator (prettyplease)
+mod generated;
 pub mod inventory;
 pub mod journal;
 pub mod plan;

@@ -1,6 +1,7 @@
 //! The three vendor crates behind one interface: their declared resources, their validators,
 //! and a client per vendor (token manager included) that reads and writes a resource by name.
-//! This is the only file that names a vendor crate; the plan and the apply know none.
+//! The vendor crates are named only in the generated table (`generated/vendor_crates.rs`); the
+//! plan and the apply know none.
 
 use std::sync::Arc;
 
@@ -12,25 +13,63 @@ use core_http::{Error, InvalidRequest, Secret};
 /// `kuaishou`): the runtime's own, generated from `specs/*/vendor.toml`.
 pub use core_http::Vendor;
 
-/// Runs `$body` with `$r` bound to the vendor crate's `resources` module.
-macro_rules! with_resources {
-    ($vendor:expr, $r:ident => $body:expr) => {
-        match $vendor {
-            Vendor::Wechat => {
-                use wechat_component_api::resources as $r;
-                $body
-            }
-            Vendor::Baidu => {
-                use baidu_smartapp_api::resources as $r;
-                $body
-            }
-            Vendor::Kuaishou => {
-                use kuaishou_api::resources as $r;
-                $body
+/// The vendor crates' resource modules and clients, one arm per vendor: written by the
+/// generated table (`generated/vendor_crates.rs`, from `specs/*/vendor.toml`), so this file
+/// names no vendor crate.
+macro_rules! vendor_crates {
+    ($($variant:ident => $krate:ident),* $(,)?) => {
+        /// Runs `$body` with `$r` bound to the vendor crate's `resources` module.
+        macro_rules! with_resources {
+            ($vendor:expr, $r:ident => $body:expr) => {
+                match $vendor {
+                    $(Vendor::$variant => {
+                        use $krate::resources as $r;
+                        $body
+                    })*
+                }
+            };
+        }
+
+        /// One vendor crate's client.
+        enum Inner {
+            $($variant($krate::Client),)*
+        }
+
+        /// Runs `$go!(client, resources module)` on the vendor crate of `$inner`.
+        macro_rules! with_client {
+            ($inner:expr, $go:ident) => {
+                match $inner {
+                    $(Inner::$variant(c) => $go!(c, $krate::resources),)*
+                }
+            };
+        }
+
+        impl Inner {
+            /// The vendor crate's client and token manager for a platform.
+            fn connect(
+                vendor: Vendor,
+                base_url: Option<&str>,
+                creds: &PlatformCredentials,
+                store: Arc<dyn TokenStore>,
+                policy: RefreshPolicy,
+            ) -> Result<(Inner, TokenManager), Error> {
+                match vendor {
+                    $(Vendor::$variant => {
+                        let (client, tokens) = $krate::tokens::platform(
+                            base_url,
+                            &creds.app_id,
+                            creds.secret.clone(),
+                            store,
+                            policy,
+                        )?;
+                        Ok((Inner::$variant(client), tokens))
+                    })*
+                }
             }
         }
     };
 }
+crate::generated::vendor_crates::with_vendor_crates!(vendor_crates);
 
 /// Every resource `vendor` declares.
 pub fn resources(vendor: Vendor) -> &'static [ResourceDescriptor] {
@@ -158,12 +197,6 @@ impl std::fmt::Debug for PlatformCredentials {
     }
 }
 
-enum Inner {
-    Wechat(wechat_component_api::Client),
-    Baidu(baidu_smartapp_api::Client),
-    Kuaishou(kuaishou_api::Client),
-}
-
 /// One vendor's client and token manager: reads and writes resources by name.
 pub struct VendorClient {
     vendor: Vendor,
@@ -192,44 +225,8 @@ impl VendorClient {
         creds: &PlatformCredentials,
         store: Arc<dyn TokenStore>,
     ) -> Result<VendorClient, Error> {
-        let policy = RefreshPolicy::default();
-        let secret = creds
-            .secret
-            .clone()
-            .unwrap_or_else(|| Secret::new(String::new()));
-        let (inner, tokens) = match vendor {
-            Vendor::Wechat => {
-                let client = match base_url {
-                    Some(url) => wechat_component_api::Client::with_base_url(url),
-                    None => wechat_component_api::Client::new(),
-                };
-                let tokens = wechat_component_api::tokens::manager(
-                    &client,
-                    &creds.app_id,
-                    secret,
-                    store,
-                    policy,
-                );
-                (Inner::Wechat(client), tokens)
-            }
-            Vendor::Baidu => {
-                let client = match base_url {
-                    Some(url) => baidu_smartapp_api::Client::with_base_url(url),
-                    None => baidu_smartapp_api::Client::new(),
-                };
-                let tokens =
-                    baidu_smartapp_api::tokens::manager(&client, &creds.app_id, store, policy);
-                (Inner::Baidu(client), tokens)
-            }
-            Vendor::Kuaishou => {
-                let client = match base_url {
-                    Some(url) => kuaishou_api::Client::with_base_url(url, creds.app_id.as_str()),
-                    None => kuaishou_api::Client::new(creds.app_id.as_str()),
-                };
-                let tokens = kuaishou_api::tokens::manager(&client, secret, store, policy);
-                (Inner::Kuaishou(client), tokens)
-            }
-        };
+        let (inner, tokens) =
+            Inner::connect(vendor, base_url, creds, store, RefreshPolicy::default())?;
         if let Some(ticket) = &creds.ticket {
             tokens
                 .store_ticket(ticket.clone(), GIVEN_TICKET_LIFETIME)
@@ -279,11 +276,7 @@ impl VendorClient {
                 }
             }};
         }
-        match &self.inner {
-            Inner::Wechat(c) => go!(c, wechat_component_api::resources),
-            Inner::Baidu(c) => go!(c, baidu_smartapp_api::resources),
-            Inner::Kuaishou(c) => go!(c, kuaishou_api::resources),
-        }
+        with_client!(&self.inner, go)
     }
 
     /// Replaces resource `name` of `app` (`None`: the platform) with `value`.
@@ -308,10 +301,6 @@ impl VendorClient {
                 }
             }};
         }
-        match &self.inner {
-            Inner::Wechat(c) => go!(c, wechat_component_api::resources),
-            Inner::Baidu(c) => go!(c, baidu_smartapp_api::resources),
-            Inner::Kuaishou(c) => go!(c, kuaishou_api::resources),
-        }
+        with_client!(&self.inner, go)
     }
 }

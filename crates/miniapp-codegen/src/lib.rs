@@ -29,8 +29,8 @@ pub use generated::known_vendors::VENDORS;
 
 #[cfg(feature = "spec")]
 pub use generate::{
-    crate_dir, format_file, generate, generated_dirs, scaffold, CORE_GENERATED, PREAMBLE,
-    SANDBOX_GENERATED, SANDBOX_SPECS,
+    crate_dir, format_file, generate, generated_dirs, scaffold, CODEGEN_GENERATED, CORE_GENERATED,
+    FLEET_GENERATED, PREAMBLE, SANDBOX_GENERATED, SANDBOX_SPECS,
 };
 #[cfg(feature = "spec")]
 pub use module::module;
@@ -65,6 +65,9 @@ mod generate {
     /// Where this crate's own list of vendors (for the derive macro) goes.
     pub const CODEGEN_GENERATED: &str = "crates/miniapp-codegen/src/generated";
 
+    /// Where the fleet's table of vendor crates goes.
+    pub const FLEET_GENERATED: &str = "crates/fleet/src/generated";
+
     /// The crate a vendor's modules go to, relative to the workspace root (its `vendor.toml`'s
     /// `crate_dir`).
     pub fn crate_dir(root: &Path, vendor: Vendor) -> Result<String> {
@@ -81,6 +84,7 @@ mod generate {
             root.join(CORE_GENERATED),
             root.join(SANDBOX_GENERATED),
             root.join(CODEGEN_GENERATED),
+            root.join(FLEET_GENERATED),
         ];
         for v in miniapp_spec::load_vendors(&root.join("specs"))? {
             dirs.push(root.join(&v.crate_dir).join("src/generated"));
@@ -138,6 +142,37 @@ mod generate {
                 /// Every vendor: its name in the specs and in `#[endpoint(vendor = ..)]`, and its
                 /// `core_http::Vendor` variant.
                 pub const VENDORS: &[(&str, &str)] = &[#(#known),*];
+            })?,
+        );
+
+        // The fleet's table of vendor crates: each vendor's variant and crate, for its macros.
+        let rows = vendor_files.iter().map(|v| {
+            let variant = module::vendor_variant(v.vendor);
+            let krate =
+                proc_macro2::Ident::new(&client::crate_name(v), proc_macro2::Span::call_site());
+            quote::quote!(#variant => #krate)
+        });
+        let fleet = root.join(FLEET_GENERATED);
+        out.insert(
+            fleet.join("mod.rs"),
+            format_file(quote::quote! {
+                //! Generated from `specs/*/vendor.toml`.
+                pub(crate) mod vendor_crates;
+            })?,
+        );
+        out.insert(
+            fleet.join("vendor_crates.rs"),
+            format_file(quote::quote! {
+                //! The vendor crates, one per `specs/*/vendor.toml`.
+
+                /// Calls `$m!` with every vendor's `core_http::Vendor` variant and crate
+                /// (`Wechat => wechat_component_api, ..`): the fleet's one table of vendor crates.
+                macro_rules! with_vendor_crates {
+                    ($m:ident) => {
+                        $m! { #(#rows),* }
+                    };
+                }
+                pub(crate) use with_vendor_crates;
             })?,
         );
 

@@ -547,6 +547,46 @@ pub fn module(
         "How long a pushed ticket is kept: {}.",
         flow.ticket_lifetime_note.trim_end_matches('.')
     ));
+    // `platform`: the same for every vendor, for code that handles several alike.
+    let (client_new, client_at) = if client_carries_app_id {
+        (
+            quote!(crate::Client::new(platform_app_id)),
+            quote!(crate::Client::with_base_url(url, platform_app_id)),
+        )
+    } else {
+        (
+            quote!(crate::Client::new()),
+            quote!(crate::Client::with_base_url(url)),
+        )
+    };
+    let mut manager_args = Vec::new();
+    if !client_carries_app_id {
+        manager_args.push(quote!(platform_app_id));
+    }
+    let secret_take = if secret_arg.is_some() {
+        let call_name = &platform.ep.name;
+        let message = format!(
+            "{title}'s platform token ({call_name}) needs the platform's app secret; none was given"
+        );
+        manager_args.push(quote!(platform_secret));
+        quote! {
+            let Some(platform_secret) = platform_secret else {
+                return Err(core_http::Error::Credentials {
+                    endpoint: #call_name,
+                    message: #message.into(),
+                });
+            };
+        }
+    } else {
+        quote!(let _ = platform_secret;)
+    };
+    let platform_fn_doc = crate::module::doc(&format!(
+        "A client (at `base_url`, else {title}'s origin) and its token [`manager`], from what every \
+         vendor's platform has: its app id and, when its token call takes one, its app secret \
+         ({}). The same signature in every vendor crate, for code that handles several vendors \
+         alike; an error names a missing secret.",
+        if secret_arg.is_some() { "needed here" } else { "not used here" }
+    ));
     let manager_doc = crate::module::doc(&format!(
         "The token manager of one platform: its token from `{}` with the ticket last stored \
          by [`TokenManager::store_ticket`], each app's token renewed by {renew_names} from \
@@ -573,6 +613,23 @@ pub fn module(
 
         #lifetime_doc
         pub const TICKET_LIFETIME: ::std::time::Duration = ::std::time::Duration::from_secs(#lifetime);
+
+        #platform_fn_doc
+        pub fn platform(
+            base_url: Option<&str>,
+            platform_app_id: &str,
+            platform_secret: Option<core_http::Secret>,
+            store: ::std::sync::Arc<dyn TokenStore>,
+            policy: RefreshPolicy,
+        ) -> Result<(crate::Client, TokenManager), core_http::Error> {
+            #secret_take
+            let client = match base_url {
+                Some(url) => #client_at,
+                None => #client_new,
+            };
+            let tokens = manager(&client, #(#manager_args,)* store, policy);
+            Ok((client, tokens))
+        }
 
         #manager_doc
         pub fn manager(

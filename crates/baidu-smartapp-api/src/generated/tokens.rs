@@ -31,6 +31,22 @@ pub use core_http::token::{
 pub const TICKET_LIFETIME: ::std::time::Duration = ::std::time::Duration::from_secs(
     43200,
 );
+/// A client (at `base_url`, else Baidu's origin) and its token [`manager`], from what every vendor's platform has: its app id and, when its token call takes one, its app secret (not used here). The same signature in every vendor crate, for code that handles several vendors alike; an error names a missing secret.
+pub fn platform(
+    base_url: Option<&str>,
+    platform_app_id: &str,
+    platform_secret: Option<core_http::Secret>,
+    store: ::std::sync::Arc<dyn TokenStore>,
+    policy: RefreshPolicy,
+) -> Result<(crate::Client, TokenManager), core_http::Error> {
+    let _ = platform_secret;
+    let client = match base_url {
+        Some(url) => crate::Client::with_base_url(url),
+        None => crate::Client::new(),
+    };
+    let tokens = manager(&client, platform_app_id, store, policy);
+    Ok((client, tokens))
+}
 /// The token manager of one platform: its token from `GetTpToken` with the ticket last stored by [`TokenManager::store_ticket`], each app's token renewed by `GetOAuthToken` from what [`TokenManager::save_authorization`] saved, all kept in `store` and renewed as `policy` says.
 pub fn manager(
     client: &crate::Client,

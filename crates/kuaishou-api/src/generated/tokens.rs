@@ -31,6 +31,28 @@ pub use core_http::token::{
 pub const TICKET_LIFETIME: ::std::time::Duration = ::std::time::Duration::from_secs(
     2400,
 );
+/// A client (at `base_url`, else Kuaishou's origin) and its token [`manager`], from what every vendor's platform has: its app id and, when its token call takes one, its app secret (needed here). The same signature in every vendor crate, for code that handles several vendors alike; an error names a missing secret.
+pub fn platform(
+    base_url: Option<&str>,
+    platform_app_id: &str,
+    platform_secret: Option<core_http::Secret>,
+    store: ::std::sync::Arc<dyn TokenStore>,
+    policy: RefreshPolicy,
+) -> Result<(crate::Client, TokenManager), core_http::Error> {
+    let Some(platform_secret) = platform_secret else {
+        return Err(core_http::Error::Credentials {
+            endpoint: "GetComponentAccessToken",
+            message: "Kuaishou's platform token (GetComponentAccessToken) needs the platform's app secret; none was given"
+                .into(),
+        });
+    };
+    let client = match base_url {
+        Some(url) => crate::Client::with_base_url(url, platform_app_id),
+        None => crate::Client::new(platform_app_id),
+    };
+    let tokens = manager(&client, platform_secret, store, policy);
+    Ok((client, tokens))
+}
 /// The token manager of one platform: its token from `GetComponentAccessToken` with the ticket last stored by [`TokenManager::store_ticket`], each app's token renewed by `GetReAuthorizationCode`, then `GetAuthorizerAccessToken` from what [`TokenManager::save_authorization`] saved, all kept in `store` and renewed as `policy` says.
 pub fn manager(
     client: &crate::Client,
