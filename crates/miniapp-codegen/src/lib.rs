@@ -280,6 +280,18 @@ mod generate {
             let include = format!("../../specs/{rel}");
             quote::quote!((#rel, include_str!(#include)))
         });
+        // ... and of the vendor files, for the shapes it makes up.
+        let mut vendor_entries = Vec::new();
+        for v in &vendor_files {
+            let rel = format!("{}/{}", v.vendor.as_str(), miniapp_spec::VENDOR_FILE);
+            let from = specs_dir.join(&rel);
+            out.insert(
+                root.join(SANDBOX_SPECS).join(&rel),
+                std::fs::read_to_string(&from).with_context(|| format!("reading specs/{rel}"))?,
+            );
+            let include = format!("../../specs/{rel}");
+            vendor_entries.push(quote::quote!((#rel, include_str!(#include))));
+        }
         let sandbox = root.join(SANDBOX_GENERATED);
         out.insert(
             sandbox.join("mod.rs"),
@@ -294,6 +306,9 @@ mod generate {
                 //! Every spec file the sandbox serves, as `(path below specs/, text)`: its own
                 //! copies in `crates/sandbox/specs/`, so that it packages alone.
                 pub(crate) const EMBEDDED: &[(&str, &str)] = &[#(#entries),*];
+
+                /// Every vendor's `vendor.toml`, the same way.
+                pub(crate) const VENDOR_FILES: &[(&str, &str)] = &[#(#vendor_entries),*];
             })?,
         );
         Ok(out)

@@ -16,7 +16,8 @@ pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
     answer_field, check_token_flow, find_endpoint, load_vendor, parse_vendor, vendor_json_schema,
     AuthorizationPage, CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource,
-    OAuthMembers, PageParam, PageSource, RefreshRefused, TokenCall, TokenFlow, VendorFile,
+    OAuthMembers, PageParam, PageSource, RefreshRefused, SandboxShapes, TokenCall, TokenFlow,
+    TokenRoleNames, VendorFile,
 };
 
 /// One transcribed vendor document.

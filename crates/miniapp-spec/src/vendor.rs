@@ -51,6 +51,50 @@ pub struct VendorFile {
     /// vendor crate's `authorization::link` is generated from it.
     #[serde(default)]
     pub authorization: Option<AuthorizationPage>,
+    /// The shapes of what the sandbox makes up when it plays this vendor.
+    pub sandbox: SandboxShapes,
+}
+
+/// What the sandbox makes up for a vendor (`[sandbox]` of `vendor.toml`): app ids, tokens and
+/// tickets in the vendor's style, where a document shows one, else recognisably the sandbox's.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxShapes {
+    /// The prefix of the sandbox's fleet app ids (`wx` → `wx_fleet_00001`).
+    pub app_prefix: String,
+    /// An issued token or code: `{role}` (from `token_roles`), `{n}` (a counter) and `{hex}`
+    /// (16 random hex digits) are replaced.
+    pub token_format: String,
+    /// What `{role}` is for each kind of token.
+    #[serde(default)]
+    pub token_roles: TokenRoleNames,
+    /// A pushed ticket: `{hex}` is replaced.
+    pub ticket_format: String,
+}
+
+/// The `{role}` of each kind of sandbox token.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRoleNames {
+    /// The platform's token.
+    pub component: String,
+    /// An authorized app's token.
+    pub authorizer: String,
+    /// A refresh token.
+    pub refresh: String,
+    /// A code bound to an app (authorization codes).
+    pub code: String,
+}
+
+impl Default for TokenRoleNames {
+    fn default() -> Self {
+        TokenRoleNames {
+            component: "ctoken".into(),
+            authorizer: "atoken".into(),
+            refresh: "rtoken".into(),
+            code: "appid".into(),
+        }
+    }
 }
 
 /// The authorization page (`[authorization]` of `vendor.toml`): its address, the call that

@@ -10,6 +10,31 @@ use miniapp_spec::SpecFile;
 /// matches the workspace's `specs/*/*.toml` files, text included.
 pub(crate) use crate::generated::embedded::EMBEDDED;
 
+/// Every vendor's `vendor.toml`, embedded the same way.
+pub(crate) use crate::generated::embedded::VENDOR_FILES;
+
+/// What the sandbox makes up for `vendor` (`[sandbox]` of its `vendor.toml`).
+pub(crate) fn shapes(vendor: miniapp_spec::Vendor) -> &'static miniapp_spec::SandboxShapes {
+    static FILES: OnceLock<Vec<miniapp_spec::VendorFile>> = OnceLock::new();
+    let files = FILES.get_or_init(|| {
+        VENDOR_FILES
+            .iter()
+            .map(|(path, text)| {
+                let path = Path::new("specs").join(path);
+                miniapp_spec::parse_vendor(&path, text)
+                    .unwrap_or_else(|e| panic!("embedded vendor.toml does not parse: {e}"))
+            })
+            .collect()
+    });
+    &files
+        .iter()
+        .find(|f| f.vendor == vendor)
+        .unwrap_or_else(|| {
+            panic!("no specs/{vendor}/vendor.toml is embedded: run `cargo xtask codegen`")
+        })
+        .sandbox
+}
+
 /// The parsed specs, parsed once.
 pub(crate) fn parsed() -> &'static [SpecFile] {
     static SPECS: OnceLock<Vec<SpecFile>> = OnceLock::new();
@@ -46,7 +71,7 @@ mod tests {
             }
             for file in std::fs::read_dir(&vendor).unwrap() {
                 let file = file.unwrap().path();
-                // vendor.toml reaches the sandbox through core-http's generated vendor table.
+                // vendor.toml is embedded on its own (`VENDOR_FILES`), checked below.
                 if file.extension().is_some_and(|e| e == "toml")
                     && !miniapp_spec::is_vendor_file(&file)
                 {
@@ -60,6 +85,12 @@ mod tests {
             on_disk, embedded,
             "the embedded list is stale: run `cargo xtask codegen`"
         );
+        for (path, text) in VENDOR_FILES {
+            let on_disk = std::fs::read_to_string(specs_dir().join(path)).unwrap();
+            assert_eq!(&on_disk, text, "{path} is stale: run `cargo xtask codegen`");
+        }
+        let vendors = miniapp_spec::load_vendors(&specs_dir()).unwrap();
+        assert_eq!(vendors.len(), VENDOR_FILES.len());
     }
 
     #[test]

@@ -212,11 +212,7 @@ impl Sandbox {
             .iter()
             .map(|&runtime| {
                 let vendor = runtime.spec_vendor();
-                let prefix = match runtime {
-                    core_http::Vendor::Wechat => "wx",
-                    core_http::Vendor::Baidu => "bd",
-                    core_http::Vendor::Kuaishou => "ks",
-                };
+                let prefix = &embedded::shapes(vendor).app_prefix;
                 let apps = (1..=count)
                     .map(|i| {
                         let app_id = format!("{prefix}_fleet_{i:05}");
@@ -504,12 +500,9 @@ async fn push_ticket_with(
     url: &str,
     secrets: &PushSecrets,
 ) -> Result<Pushed, PushSendError> {
-    let ticket = match envelope::runtime(vendor) {
-        core_http::Vendor::Wechat => format!("ticket@@@sandbox-{:016x}", fastrand::u64(..)),
-        core_http::Vendor::Baidu | core_http::Vendor::Kuaishou => {
-            format!("sandbox-ticket-{:016x}", fastrand::u64(..))
-        }
-    };
+    let ticket = embedded::shapes(vendor)
+        .ticket_format
+        .replace("{hex}", &format!("{:016x}", fastrand::u64(..)));
     tokens.record_pushed_ticket(vendor, &ticket);
     pushes::push_ticket(vendor, url, secrets, ticket).await
 }

@@ -1,11 +1,9 @@
 //! Token mode: the tokens the sandbox issued, their lifetimes, revocations and injected
 //! token-endpoint failures, behind one mutex.
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use miniapp_spec::{CredentialKind, TokenRole, Vendor};
 use serde_json::{Map, Value};
@@ -361,32 +359,19 @@ impl State {
     fn fresh(&mut self, vendor: Vendor, kind: CredentialKind, refresh: bool) -> String {
         self.counter += 1;
         let n = self.counter;
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(n);
-        hasher.write_u128(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        let hex = format!("{:016x}", hasher.finish());
+        let shapes = crate::embedded::shapes(vendor);
+        let roles = &shapes.token_roles;
         let role = match (refresh, kind) {
-            (true, _) => "rtoken",
-            (false, CredentialKind::ComponentAccessToken) => "ctoken",
-            (false, CredentialKind::AuthorizerAccessToken) => "atoken",
-            (false, CredentialKind::ComponentAppId) => "appid",
+            (true, _) => &roles.refresh,
+            (false, CredentialKind::ComponentAccessToken) => &roles.component,
+            (false, CredentialKind::AuthorizerAccessToken) => &roles.authorizer,
+            (false, CredentialKind::ComponentAppId) => &roles.code,
         };
-        match crate::envelope::runtime(vendor) {
-            core_http::Vendor::Baidu => {
-                let prefix = match (refresh, kind) {
-                    (true, _) => "46",
-                    (false, CredentialKind::ComponentAccessToken) => "42",
-                    (false, _) => "45",
-                };
-                format!("{prefix}.{hex}.{n}")
-            }
-            core_http::Vendor::Wechat => format!("wx-{role}-{n}-{hex}"),
-            core_http::Vendor::Kuaishou => format!("ks-{role}-{n}-{hex}"),
-        }
+        shapes
+            .token_format
+            .replace("{role}", role)
+            .replace("{n}", &n.to_string())
+            .replace("{hex}", &format!("{:016x}", fastrand::u64(..)))
     }
 }
 

@@ -24,3 +24,9 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../specs/wechat/third_party_server_domain.toml"),
     ),
 ];
+/// Every vendor's `vendor.toml`, the same way.
+pub(crate) const VENDOR_FILES: &[(&str, &str)] = &[
+    ("baidu/vendor.toml", include_str!("../../specs/baidu/vendor.toml")),
+    ("kuaishou/vendor.toml", include_str!("../../specs/kuaishou/vendor.toml")),
+    ("wechat/vendor.toml", include_str!("../../specs/wechat/vendor.toml")),
+];
