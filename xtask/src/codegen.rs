@@ -92,8 +92,9 @@ mod tests {
     }
 
     /// A new vendor is a folder of specs with its `vendor.toml`: codegen writes its crate's
-    /// first files and every generated module (client, handles, token managers, its variant
-    /// of `core_http::Vendor`), with no Rust written by hand, and is fresh right after.
+    /// first files and every generated module (client, handles, token managers, authorization
+    /// link and code exchange, its variant of `core_http::Vendor`, its row in the fleet's
+    /// table, the sandbox's copies), with no Rust written by hand, and is fresh right after.
     #[test]
     fn a_new_vendor_folder_becomes_a_crate() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -142,9 +143,18 @@ mod tests {
             read("crates/miniapp-codegen/src/generated/known_vendors.rs")
                 .contains("(\"acme\", \"Acme\")")
         );
+        let embedded = read("crates/sandbox/src/generated/embedded.rs");
         assert!(
-            read("crates/sandbox/src/generated/embedded.rs").contains("acme/component_auth.toml")
+            embedded.contains("acme/component_auth.toml") && embedded.contains("acme/vendor.toml")
         );
+        let authorization = read("crates/acme-api/src/generated/authorization.rs");
+        assert!(
+            authorization.contains("pub async fn link("),
+            "{authorization}"
+        );
+        assert!(authorization.contains("pub async fn complete("));
+        assert!(read("crates/acme-api/src/generated/tokens.rs").contains("pub fn platform("));
+        assert!(read("crates/fleet/src/generated/vendor_crates.rs").contains("Acme => acme_api"));
         run(&scratch, true).unwrap();
         std::fs::remove_dir_all(&scratch).unwrap();
     }
