@@ -37,8 +37,3 @@ pub mod push;
 // The client, its handles and the runtime types a user needs are generated
 // (`generated/client.rs`, `generated/mod.rs`), so that this crate is the only dependency.
 pub use generated::*;
-
-/// Decodes a push-event body received at the platform's event URL (`basic_info::Event`).
-pub fn parse_event(body: &[u8]) -> Result<basic_info::Event, core_http::push::PushError> {
-    basic_info::Event::parse(body)
-}

@@ -28,9 +28,3 @@ pub mod push;
 // The client, its handles and the runtime types a user needs are generated
 // (`generated/client.rs`, `generated/mod.rs`), so that this crate is the only dependency.
 pub use generated::*;
-
-/// Decodes a (decrypted) push body received at the platform's message URL
-/// (`oauth::Event`: the component ticket push; unknown events are kept).
-pub fn parse_event(body: &[u8]) -> Result<oauth::Event, core_http::push::PushError> {
-    oauth::Event::parse(body)
-}

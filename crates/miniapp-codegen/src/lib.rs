@@ -268,7 +268,23 @@ mod generate {
         }
         for (vendor, mods) in modules {
             let dir = root.join(crate_dir(vendor)?).join("src/generated");
-            out.insert(dir.join("mod.rs"), format_file(module::mod_rs(&mods))?);
+            let mut entries = specs
+                .iter()
+                .map(|(_, s)| s)
+                .filter(|s| s.vendor == vendor && s.push.parse_event);
+            let parse_event = entries
+                .next()
+                .map(|s| (s.module.as_str(), s.source.title.as_str()));
+            if let Some(second) = entries.next() {
+                bail!(
+                    "specs/{vendor}/: `[push] parse_event` is set in two specs (the second: module `{}`)",
+                    second.module
+                );
+            }
+            out.insert(
+                dir.join("mod.rs"),
+                format_file(module::mod_rs(&mods, parse_event))?,
+            );
         }
         // The sandbox's list of the spec copies it embeds.
         let entries = specs.iter().map(|(path, _)| {

@@ -992,8 +992,25 @@ pub fn module(spec: &SpecFile, vendor_name: &str) -> Result<TokenStream> {
     })
 }
 
-/// `generated/mod.rs` of a vendor crate.
-pub fn mod_rs(modules: &[String]) -> TokenStream {
+/// `generated/mod.rs` of a vendor crate; `parse_event` names the module whose events the
+/// crate's `parse_event` decodes (`[push] parse_event = true`), with its title.
+pub fn mod_rs(modules: &[String], parse_event: Option<(&str, &str)>) -> TokenStream {
+    let parse_event = match parse_event {
+        Some((module, title)) => {
+            let m = Ident::new(module, Span::call_site());
+            let d = doc(&format!(
+                "Decodes a (decrypted) push body of 「{title}」 ([`{module}::Event`]); unknown \
+                 events are kept."
+            ));
+            quote! {
+                #d
+                pub fn parse_event(body: &[u8]) -> Result<#m::Event, core_http::push::PushError> {
+                    #m::Event::parse(body)
+                }
+            }
+        }
+        None => quote!(),
+    };
     let mods = modules.iter().map(|m| {
         let i = Ident::new(m, Span::call_site());
         quote!(pub mod #i;)
@@ -1009,5 +1026,6 @@ pub fn mod_rs(modules: &[String]) -> TokenStream {
             VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
         };
         #(#mods)*
+        #parse_event
     }
 }

@@ -784,6 +784,9 @@ pub struct PushSpec {
     /// Where the pushes go and what the platform answers, in the document's words.
     #[serde(default)]
     pub description: String,
+    /// The vendor crate's `parse_event` decodes these (a JSON family; one spec per vendor).
+    #[serde(default)]
+    pub parse_event: bool,
 }
 
 fn default_discriminators() -> Vec<String> {
@@ -796,6 +799,7 @@ impl Default for PushSpec {
             format: PushFormat::default(),
             discriminators: default_discriminators(),
             description: String::new(),
+            parse_event: false,
         }
     }
 }
@@ -1260,6 +1264,13 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
         return Err(invalid(
             "push".into(),
             "name at least one discriminator".into(),
+        ));
+    }
+    if spec.push.parse_event && (spec.push.format != PushFormat::Json || spec.events.is_empty()) {
+        return Err(invalid(
+            "push".into(),
+            "`parse_event` decodes a JSON body: it needs `format = \"json\"` and `[[events]]`"
+                .into(),
         ));
     }
     for r in &spec.resources {

@@ -14,3 +14,9 @@ pub mod tp_auth;
 pub mod resources;
 pub mod tokens;
 pub mod authorization;
+/// Decodes a (decrypted) push body of 「基本信息设置」 ([`basic_info::Event`]); unknown events are kept.
+pub fn parse_event(
+    body: &[u8],
+) -> Result<basic_info::Event, core_http::push::PushError> {
+    basic_info::Event::parse(body)
+}

@@ -14,3 +14,7 @@ pub mod oauth;
 pub mod resources;
 pub mod tokens;
 pub mod authorization;
+/// Decodes a (decrypted) push body of 「第三方应用授权流程 (component token flow)」 ([`oauth::Event`]); unknown events are kept.
+pub fn parse_event(body: &[u8]) -> Result<oauth::Event, core_http::push::PushError> {
+    oauth::Event::parse(body)
+}
