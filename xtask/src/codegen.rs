@@ -37,10 +37,14 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
             std::fs::write(&path, contents).with_context(|| format!("writing {}", rel(&path)))?;
             eprintln!("created {}", rel(&path));
         }
+        let package = vendor.crate_dir.rsplit('/').next().unwrap_or_default();
         eprintln!(
-            "new vendor `{}`: add \"{}\" to `members` in the workspace's Cargo.toml, then build: \
-             the compiler names the protocol code the sandbox and the fleet need for it",
-            vendor.vendor, vendor.crate_dir
+            "new vendor `{v}`: in the workspace's Cargo.toml add \"{dir}\" to `members` and \
+             `{package} = {{ path = \"{dir}\", version = \"0.1.0\" }}` to \
+             `[workspace.dependencies]`; in crates/fleet/Cargo.toml add `{package}.workspace = true`. \
+             Then build: the compiler names the push code the sandbox needs for it",
+            v = vendor.vendor,
+            dir = vendor.crate_dir,
         );
     }
     let mut stale = Vec::new();
@@ -121,7 +125,8 @@ mod tests {
             .unwrap()
             .replace("vendor = \"wechat\"", "vendor = \"acme\"")
             .replace("title = \"WeChat\"", "title = \"Acme\"")
-            .replace("crates/wechat-component-api", "crates/acme-api");
+            .replace("crates/wechat-component-api", "crates/acme-api")
+            .replace("app_prefix = \"wx\"", "app_prefix = \"ac\"");
         std::fs::write(acme.join("vendor.toml"), vendor).unwrap();
         let auth = std::fs::read_to_string(root.join("specs/wechat/component_auth.toml"))
             .unwrap()

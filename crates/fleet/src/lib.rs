@@ -29,6 +29,8 @@ pub mod sandbox;
 pub mod vendors;
 
 pub use apply::{apply, load_plan, ApplyOptions};
+/// The error of every call the engine makes (the vendor crates' own).
+pub use core_http::Error;
 pub use desired::DesiredState;
 pub use journal::Journal;
 pub use plan::plan;

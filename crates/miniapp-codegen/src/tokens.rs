@@ -566,7 +566,7 @@ pub fn module(
     let secret_take = if secret_arg.is_some() {
         let call_name = &platform.ep.name;
         let message = format!(
-            "{title}'s platform token ({call_name}) needs the platform's app secret; none was given"
+            "{title}'s platform token needs the platform's app secret (`secret`); none was given"
         );
         manager_args.push(quote!(platform_secret));
         quote! {
@@ -760,7 +760,7 @@ pub fn authorization_module(
                 Some(miniapp_spec::PageSource::PreAuthCode) => code_text.clone(),
                 Some(miniapp_spec::PageSource::RedirectUri) => quote!(redirect_uri),
                 None => {
-                    let arg = ident(name)?;
+                    let arg = ident(q.rust_name.as_deref().unwrap_or(name))?;
                     let (ty, text, example) = match &q.enumeration {
                         Some(e) => {
                             let t = ident(e)?;
@@ -808,10 +808,15 @@ pub fn authorization_module(
         }
         let page_url = &page.page;
         let unverified = match page.confidence {
-            miniapp_spec::Confidence::Verified => String::new(),
-            _ => " Unverified: the page's address and parameters come from a mirror of the \
-                  vendor's documents, not from the documents themselves."
-                .to_owned(),
+            miniapp_spec::Confidence::Verified => "",
+            miniapp_spec::Confidence::Mirror => {
+                " Unverified: the page's address and parameters come from a mirror of the \
+                 vendor's documents, not from the documents themselves."
+            }
+            miniapp_spec::Confidence::Unverified => {
+                " Unverified: the page's address and parameters were not found in the vendor's \
+                 documents, or the sources disagree."
+            }
         };
         let page_doc = crate::module::doc(&format!("The authorization page.{unverified}"));
         let mut link_doc = format!(

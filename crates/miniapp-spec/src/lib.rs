@@ -1011,7 +1011,8 @@ pub fn load_vendors(specs_dir: &Path) -> Result<Vec<VendorFile>, SpecError> {
         }
     }
     dirs.sort();
-    dirs.iter()
+    let files: Vec<VendorFile> = dirs
+        .iter()
         .map(|dir| {
             let path = dir.join(VENDOR_FILE);
             let file = load_vendor(&path)?;
@@ -1027,7 +1028,21 @@ pub fn load_vendors(specs_dir: &Path) -> Result<Vec<VendorFile>, SpecError> {
             }
             Ok(file)
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    // The sandbox tells the vendors' made-up app ids apart by their prefix.
+    let mut prefixes = BTreeMap::new();
+    for (dir, f) in dirs.iter().zip(&files) {
+        if let Some(other) = prefixes.insert(f.sandbox.app_prefix.as_str(), f.vendor) {
+            return Err(SpecError::Invalid {
+                path: dir.join(VENDOR_FILE),
+                line: 0,
+                column: 0,
+                context: "sandbox.app_prefix".into(),
+                message: format!("`{}` is {other}'s prefix too", f.sandbox.app_prefix),
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// Reads every spec `*.toml` below `specs_dir/<vendor>/` (not `vendor.toml`), sorted by path.

@@ -121,7 +121,11 @@ pub struct AuthorizationPage {
 pub struct PageParam {
     /// Its name in the query.
     pub name: String,
-    /// Where its value comes from; absent: an argument of `link` named like the parameter.
+    /// The argument's Rust name when the query name is not a usable one.
+    #[serde(default)]
+    pub rust_name: Option<String>,
+    /// Where its value comes from; absent: an argument of `link` named like the parameter
+    /// (or `rust_name`).
     #[serde(default)]
     pub from: Option<PageSource>,
     /// The argument's type when it is an enum of the pre-auth call's spec (its wire value is
@@ -358,6 +362,45 @@ pub fn parse_vendor(path: &Path, text: &str) -> Result<VendorFile, SpecError> {
         return Err(invalid(
             "token_errors_from_gateway",
             "needs `envelope.gateway`".into(),
+        ));
+    }
+    // The sandbox's shapes: every issued token unique (`{n}`), only the known placeholders.
+    let shapes = &file.sandbox;
+    let placeholders_ok = |format: &str, allowed: &[&str]| {
+        let mut rest = format;
+        while let Some(i) = rest.find('{') {
+            let Some(j) = rest[i..].find('}') else {
+                return false;
+            };
+            if !allowed.contains(&&rest[i..i + j + 1]) {
+                return false;
+            }
+            rest = &rest[i + j + 1..];
+        }
+        true
+    };
+    if !shapes.token_format.contains("{n}")
+        || !placeholders_ok(&shapes.token_format, &["{role}", "{n}", "{hex}"])
+    {
+        return Err(invalid(
+            "sandbox.token_format",
+            "use `{n}` (a counter, so every token is unique) and only `{role}`, `{n}`, `{hex}`"
+                .into(),
+        ));
+    }
+    if !shapes.ticket_format.contains("{hex}")
+        || !placeholders_ok(&shapes.ticket_format, &["{hex}"])
+    {
+        return Err(invalid(
+            "sandbox.ticket_format",
+            "use `{hex}` (16 random hex digits) and no other placeholder".into(),
+        ));
+    }
+    if shapes.app_prefix.is_empty() || !shapes.app_prefix.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(invalid(
+            "sandbox.app_prefix",
+            "a short prefix of ASCII letters and digits (`wx`)".into(),
         ));
     }
     if matches!(file.refresh_refused, RefreshRefused::OAuthError { .. }) && e.oauth.is_none() {
@@ -737,7 +780,11 @@ fn check_authorization_page(
     specs: &[(std::path::PathBuf, crate::SpecFile)],
 ) -> Result<(), SpecError> {
     use crate::{CredentialKind, TypeRef};
-    let at = text.find("[authorization]").unwrap_or(0);
+    let at = if text.starts_with("[authorization]") {
+        0
+    } else {
+        text.find("\n[authorization]").map_or(0, |i| i + 1)
+    };
     let fail = |message: String| {
         let (line, column) = if text.is_empty() {
             (0, 0)
@@ -815,7 +862,42 @@ fn check_authorization_page(
             return Err(fail(format!("the query does not send `{source:?}`")));
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
     for q in &page.query {
+        if !seen.insert(q.name.as_str()) {
+            return Err(fail(format!("`{}` is in the query twice", q.name)));
+        }
+        if q.from.is_none() {
+            // An argument of `link`: a usable name that is not one of `link`'s own.
+            let arg = q.rust_name.as_deref().unwrap_or(&q.name);
+            const TAKEN: [&str; 9] = [
+                "client",
+                "tokens",
+                "redirect_uri",
+                "url",
+                "code",
+                "request",
+                "answer",
+                "component",
+                "self",
+            ];
+            let usable = arg.starts_with(|c: char| c.is_ascii_lowercase())
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !TAKEN.contains(&arg)
+                && ![
+                    "type", "match", "fn", "mod", "ref", "use", "move", "loop", "impl", "in",
+                ]
+                .contains(&arg);
+            if !usable {
+                return Err(fail(format!(
+                    "`{arg}` cannot name an argument of `link` (a lowercase Rust name, not a \
+                     keyword nor one of {}): set `rust_name`",
+                    TAKEN.join(", ")
+                )));
+            }
+        }
         if let Some(e) = &q.enumeration {
             if q.from.is_some() || !spec.enums.iter().any(|x| &x.name == e) {
                 return Err(fail(format!(

@@ -292,6 +292,16 @@ fn the_authorization_page_is_checked() {
             "pre_auth_code = \"code\"",
             "`CreatePreauthCode` answers no required text `code`",
         ),
+        (
+            "{ name = \"biz_appid\", optional = true",
+            "{ name = \"type\", optional = true",
+            "`type` cannot name an argument of `link` (a lowercase Rust name, not a keyword nor one of client, tokens, redirect_uri, url, code, request, answer, component, self): set `rust_name`",
+        ),
+        (
+            "{ name = \"biz_appid\", optional = true",
+            "{ name = \"auth_type\", optional = true",
+            "`auth_type` is in the query twice",
+        ),
     ];
     for (from, to, want) in cases {
         let text = original.replacen(from, to, 1);
@@ -311,4 +321,34 @@ fn the_authorization_page_is_checked() {
         );
     }
     std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// `[sandbox]` shapes that would issue equal tokens, or name unknown placeholders, are refused.
+#[test]
+fn sandbox_shapes_are_checked() {
+    let dir = specs_dir();
+    let path = dir.join("kuaishou/vendor.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    for (from, to, want) in [
+        (
+            "token_format = \"ks-{role}-{n}-{hex}\"",
+            "token_format = \"ks-{role}-{hex}\"",
+            "sandbox.token_format: use `{n}` (a counter, so every token is unique) and only `{role}`, `{n}`, `{hex}`",
+        ),
+        (
+            "token_format = \"ks-{role}-{n}-{hex}\"",
+            "token_format = \"ks-{rol}-{n}\"",
+            "sandbox.token_format: use `{n}` (a counter, so every token is unique) and only `{role}`, `{n}`, `{hex}`",
+        ),
+        (
+            "ticket_format = \"sandbox-ticket-{hex}\"",
+            "ticket_format = \"sandbox-ticket\"",
+            "sandbox.ticket_format: use `{hex}` (16 random hex digits) and no other placeholder",
+        ),
+    ] {
+        let text = original.replacen(from, to, 1);
+        assert_ne!(text, original, "{from}");
+        let err = miniapp_spec::parse_vendor(&path, &text).unwrap_err().to_string();
+        assert!(err.ends_with(want), "{err}");
+    }
 }

@@ -203,7 +203,11 @@ async fn connect(
     };
     credentials::clients(&creds, base_url)
         .await
-        .map_err(|e| failed(format!("connecting: {e}")))
+        .map_err(|e| match e {
+            // A platform without what its vendor's token call needs: the credentials file.
+            miniapp_fleet::Error::Credentials { .. } => bad_input(format!("credentials: {e}")),
+            e => failed(format!("connecting: {e}")),
+        })
 }
 
 fn default_journal(plan: &Path) -> String {

@@ -42,7 +42,7 @@ pub fn platform(
     let Some(platform_secret) = platform_secret else {
         return Err(core_http::Error::Credentials {
             endpoint: "GetComponentAccessToken",
-            message: "Kuaishou's platform token (GetComponentAccessToken) needs the platform's app secret; none was given"
+            message: "Kuaishou's platform token needs the platform's app secret (`secret`); none was given"
                 .into(),
         });
     };

@@ -40,7 +40,7 @@ pub fn platform(
     let Some(platform_secret) = platform_secret else {
         return Err(core_http::Error::Credentials {
             endpoint: "GetComponentAccessToken",
-            message: "WeChat's platform token (GetComponentAccessToken) needs the platform's app secret; none was given"
+            message: "WeChat's platform token needs the platform's app secret (`secret`); none was given"
                 .into(),
         });
     };
