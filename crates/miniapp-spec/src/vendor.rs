@@ -588,16 +588,7 @@ pub fn check_token_flow(
                     )))
                 }
                 Fill::Value { value } => {
-                    let fits = match &p.ty {
-                        TypeRef::String => !p.secret,
-                        TypeRef::Named(n) => spec
-                            .enums
-                            .iter()
-                            .find(|e| &e.name == n)
-                            .is_some_and(|e| e.values.iter().any(|v| &v.wire == value)),
-                        _ => false,
-                    };
-                    if !fits {
+                    if !value_fits(spec, p, value) {
                         return Err(fail(format!(
                             "`{value}` is not a value of `{name}` (a text, or one of its enum's wire values)"
                         )));
@@ -676,6 +667,20 @@ pub fn check_token_flow(
         }
     }
     Ok(())
+}
+
+/// Whether a fixed wire `value` fits parameter `p`: a text (not a secret), or one of its enum's
+/// wire values.
+fn value_fits(spec: &crate::SpecFile, p: &crate::Field, value: &str) -> bool {
+    match &p.ty {
+        crate::TypeRef::String => !p.secret,
+        crate::TypeRef::Named(n) => spec
+            .enums
+            .iter()
+            .find(|e| &e.name == n)
+            .is_some_and(|e| e.values.iter().any(|v| v.wire == value)),
+        _ => false,
+    }
 }
 
 /// The spec an endpoint of `specs` is declared in.
@@ -825,15 +830,7 @@ fn check_authorization_page(
             .ok_or_else(|| fail(format!("`{call}` has no parameter `{name}`")))?;
         let fits = match fill {
             Fill::From(FillSource::PlatformAppId) => p.ty == TypeRef::String && !p.secret,
-            Fill::Value { value } => match &p.ty {
-                TypeRef::String => !p.secret,
-                TypeRef::Named(n) => spec
-                    .enums
-                    .iter()
-                    .find(|e| &e.name == n)
-                    .is_some_and(|e| e.values.iter().any(|v| &v.wire == value)),
-                _ => false,
-            },
+            Fill::Value { value } => value_fits(spec, p, value),
             _ => false,
         };
         if !fits {
