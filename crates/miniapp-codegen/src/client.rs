@@ -38,9 +38,7 @@ fn handle_example(
     let fits = |e: &miniapp_spec::Endpoint| {
         crate::module::Handle::of(e) == handle
             && e.response != miniapp_spec::ResponseKind::BinaryOrJsonError
-            && e.params
-                .iter()
-                .all(|p| !(p.required && p.optional_when.is_none()))
+            && e.params.iter().all(|p| !p.is_mandatory())
     };
     // A read (`Get…`) when there is one: an example is copied, and should change nothing.
     let pick = |read: bool| {

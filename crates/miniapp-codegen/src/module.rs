@@ -403,7 +403,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
         .params
         .iter()
         .map(|p| {
-            let mandatory = p.required && p.optional_when.is_none();
+            let mandatory = p.is_mandatory();
             Ok(m::Param {
                 ident: ident(&p.rust_ident())?,
                 shape: m::Shape {
@@ -491,7 +491,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
         let fname = ident(&p.rust_ident())?;
         let ty = p.type_ref().clone();
         let inner = field_type(p)?;
-        let mandatory = p.required && p.optional_when.is_none();
+        let mandatory = p.is_mandatory();
         let rust_ty = if mandatory {
             inner.clone()
         } else {

@@ -55,7 +55,7 @@ fn request_literal(spec: &SpecFile, r: &Resource, call: &ResourceCall) -> Result
     let mut inits = Vec::new();
     for p in &ep.params {
         let name = ident(&p.rust_ident())?;
-        let mandatory = p.required && p.optional_when.is_none();
+        let mandatory = p.is_mandatory();
         let value = if let Some(wire) = call.params.get(&p.name) {
             fixed_value(spec, p.type_ref(), wire)?
         } else if let Some(f) = r.fields.iter().find(|f| f.param() == p.name) {

@@ -80,48 +80,31 @@ fn param_named_for(steps: &[&Step<'_>], source: FillSource) -> Option<String> {
 
 /// `answer.a.b` for a dotted member path of `ep`'s answer (every step but the last required).
 fn answer_member(step: &Step<'_>, dotted: &str) -> Result<(TokenStream, bool)> {
-    let mut fields = &step.ep.fields;
+    let fields = miniapp_spec::answer_path(step.spec, step.ep, dotted)
+        .with_context(|| format!("`{}` answers no `{dotted}`", step.ep.name))?;
+    let (last, parents) = fields.split_last().expect("a path has a field");
+    if let Some(optional) = parents.iter().find(|f| !f.required) {
+        bail!(
+            "`{}`: `{}` of `{dotted}` must be required",
+            step.ep.name,
+            optional.name
+        );
+    }
     let mut path = quote!(answer);
-    let segments: Vec<&str> = dotted.split('.').collect();
-    for (i, segment) in segments.iter().enumerate() {
-        let f = fields
-            .iter()
-            .find(|f| f.name == *segment)
-            .with_context(|| format!("`{}` answers no `{dotted}`", step.ep.name))?;
+    for f in &fields {
         let id = ident(&f.rust_ident())?;
         path = quote!(#path.#id);
-        if i + 1 == segments.len() {
-            return Ok((path, f.required));
-        }
-        if !f.required {
-            bail!(
-                "`{}`: `{segment}` of `{dotted}` must be required",
-                step.ep.name
-            );
-        }
-        let TypeRef::Named(object) = &f.ty else {
-            bail!(
-                "`{}`: `{segment}` of `{dotted}` is not an object",
-                step.ep.name
-            );
-        };
-        fields = &step
-            .spec
-            .objects
-            .iter()
-            .find(|o| &o.name == object)
-            .with_context(|| format!("no object `{object}`"))?
-            .fields;
     }
-    unreachable!("a split has at least one segment")
+    Ok((path, last.required))
 }
 
-/// The expressions of the values a call's parameters are filled from, where it is written.
+/// The expressions of the values a call's parameters are filled from, where it is written
+/// (`None`: not at hand there; `check_token_flow` refuses such a fill first).
 struct Sources {
     platform_app_id: TokenStream,
-    platform_secret: TokenStream,
-    app_id: TokenStream,
-    authorization_code: TokenStream,
+    platform_secret: Option<TokenStream>,
+    app_id: Option<TokenStream>,
+    authorization_code: Option<TokenStream>,
     /// The token role's ticket parameter, in the platform's call.
     ticket: Option<TokenStream>,
     /// The token role's refresh parameter, when the call consumes a stored refresh token.
@@ -134,9 +117,9 @@ impl Sources {
     fn fetcher(platform: bool) -> Sources {
         Sources {
             platform_app_id: quote!(&*self.platform_app_id),
-            platform_secret: quote!(self.platform_secret.clone()),
-            app_id: quote!(&*self.app_id),
-            authorization_code: quote!(compile_error!("no authorization code here")),
+            platform_secret: Some(quote!(self.platform_secret.clone())),
+            app_id: Some(quote!(&*self.app_id)),
+            authorization_code: None,
             ticket: platform.then(|| quote!(ticket)),
             refresh: (!platform).then(|| quote!(refresh.clone())),
         }
@@ -159,6 +142,14 @@ fn call(
     let mut ctor = Vec::new();
     let mut sets = Vec::new();
     for p in &ep.params {
+        let at_hand = |source: &Option<TokenStream>| {
+            source.clone().with_context(|| {
+                format!(
+                    "`{}`: the value of `{}` is not at hand in this call",
+                    ep.name, p.name
+                )
+            })
+        };
         let value = if role.and_then(|r| r.ticket_param.as_deref()) == Some(p.name.as_str()) {
             sources.ticket.clone()
         } else if role.and_then(|r| r.refresh_param.as_deref()) == Some(p.name.as_str()) {
@@ -171,14 +162,14 @@ fn call(
                     Some(quote!(String::from(#v)))
                 }
                 Some(Fill::From(FillSource::AppId)) => {
-                    let v = &sources.app_id;
+                    let v = at_hand(&sources.app_id)?;
                     Some(quote!(String::from(#v)))
                 }
                 Some(Fill::From(FillSource::PlatformSecret)) => {
-                    Some(sources.platform_secret.clone())
+                    Some(at_hand(&sources.platform_secret)?)
                 }
                 Some(Fill::From(FillSource::AuthorizationCode)) => {
-                    let v = &sources.authorization_code;
+                    let v = at_hand(&sources.authorization_code)?;
                     Some(if p.secret {
                         quote!(core_http::Secret::from(#v))
                     } else {
@@ -212,7 +203,7 @@ fn call(
             }
         };
         let field = ident(&p.rust_ident())?;
-        let mandatory = p.required && p.optional_when.is_none();
+        let mandatory = p.is_mandatory();
         match (mandatory, value) {
             (true, Some(v)) => ctor.push(v),
             (true, None) => bail!("`{}` needs `{}` filled", ep.name, p.name),
@@ -289,9 +280,9 @@ fn complete_authorization(
     };
     let sources = Sources {
         platform_app_id: quote!(tokens.platform_app_id()),
-        platform_secret: quote!(compile_error!("the platform secret is not at hand here")),
-        app_id: quote!(app_id),
-        authorization_code: quote!(authorization_code),
+        platform_secret: None,
+        app_id: Some(quote!(app_id)),
+        authorization_code: Some(quote!(authorization_code)),
         ticket: None,
         refresh: None,
     };
@@ -726,9 +717,9 @@ pub fn authorization_module(
         let module = ident(&pre.spec.module)?;
         let sources = Sources {
             platform_app_id: quote!(tokens.platform_app_id()),
-            platform_secret: quote!(compile_error!("no platform secret here")),
-            app_id: quote!(compile_error!("no app id here")),
-            authorization_code: quote!(compile_error!("no authorization code here")),
+            platform_secret: None,
+            app_id: None,
+            authorization_code: None,
             ticket: None,
             refresh: None,
         };

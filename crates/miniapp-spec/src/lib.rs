@@ -14,10 +14,10 @@ mod types;
 mod vendor;
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
-    answer_field, check_token_flow, find_endpoint, load_vendor, parse_vendor, vendor_json_schema,
-    AuthorizationPage, CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec, Fill, FillSource,
-    OAuthMembers, PageParam, PageSource, RefreshRefused, SandboxShapes, TokenCall, TokenFlow,
-    TokenRoleNames, VendorFile,
+    answer_field, answer_path, check_token_flow, find_endpoint, load_vendor, parse_vendor,
+    vendor_json_schema, AuthorizationPage, CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec,
+    Fill, FillSource, OAuthMembers, PageParam, PageSource, RefreshRefused, SandboxShapes,
+    TokenCall, TokenFlow, TokenRoleNames, VendorFile,
 };
 
 /// One transcribed vendor document.
@@ -576,6 +576,12 @@ impl Field {
     /// The parsed type.
     pub fn type_ref(&self) -> &TypeRef {
         &self.ty
+    }
+
+    /// A request parameter every request must carry: required, with no condition that lets it
+    /// be left out (`optional_when`). The generated `new(..)` takes exactly these.
+    pub fn is_mandatory(&self) -> bool {
+        self.required && self.optional_when.is_none()
     }
 }
 
@@ -1440,11 +1446,7 @@ fn validate_resource(spec: &SpecFile, r: &Resource) -> Result<(), String> {
                 ));
             }
         }
-        for p in ep
-            .params
-            .iter()
-            .filter(|p| p.required && p.optional_when.is_none())
-        {
+        for p in ep.params.iter().filter(|p| p.is_mandatory()) {
             if !call.params.contains_key(&p.name) && !r.fields.iter().any(|f| f.param() == p.name) {
                 return Err(format!(
                     "{} requires `{}`, which is neither fixed nor a field",

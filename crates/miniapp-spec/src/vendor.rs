@@ -485,7 +485,7 @@ pub fn check_token_flow(
             "tokens.exchange".to_owned(),
             &flow.exchange,
         )));
-    let mut previous: Option<&crate::Endpoint> = None;
+    let mut previous: Option<(&crate::SpecFile, &crate::Endpoint)> = None;
     for (context, step) in steps {
         let call = step.call.as_str();
         let fail = |message: String| invalid(call, context.clone(), message);
@@ -530,11 +530,8 @@ pub fn check_token_flow(
         // The ticket is at hand only in the platform's call, a stored refresh token only in
         // the renewing ones; elsewhere the role's parameter is left out, so it must be optional.
         let mandatory = |name: &Option<String>| {
-            name.as_ref().is_some_and(|n| {
-                ep.params
-                    .iter()
-                    .any(|p| &p.name == n && p.required && p.optional_when.is_none())
-            })
+            name.as_ref()
+                .is_some_and(|n| ep.params.iter().any(|p| &p.name == n && p.is_mandatory()))
         };
         if let Some(r) = role {
             if !platform && mandatory(&r.ticket_param) {
@@ -595,14 +592,14 @@ pub fn check_token_flow(
                     }
                 }
                 Fill::Previous { previous: member } => {
-                    let before = previous.filter(|_| !exchange).ok_or_else(|| {
+                    let (before_spec, before) = previous.filter(|_| !exchange).ok_or_else(|| {
                         fail(format!(
                             "`{name}` takes the previous call's answer, but `{call}` is the first call"
                         ))
                     })?;
-                    let f = answer_field(before_spec(specs, before), before, member).ok_or_else(
-                        || fail(format!("`{}` answers no member `{member}`", before.name)),
-                    )?;
+                    let f = answer_field(before_spec, before, member).ok_or_else(|| {
+                        fail(format!("`{}` answers no member `{member}`", before.name))
+                    })?;
                     if !f.required || f.ty != p.ty || f.secret != p.secret {
                         return Err(fail(format!(
                             "`{}`'s `{member}` must be a required field of `{name}`'s type and secrecy",
@@ -613,7 +610,7 @@ pub fn check_token_flow(
             }
         }
         for p in &ep.params {
-            let mandatory = p.required && p.optional_when.is_none();
+            let mandatory = p.is_mandatory();
             if mandatory && !step.fill.contains_key(&p.name) && !by_role.contains(&p.name.as_str())
             {
                 return Err(fail(format!(
@@ -633,7 +630,7 @@ pub fn check_token_flow(
             )));
         }
         if !platform && !exchange {
-            previous = Some(ep);
+            previous = Some((spec, ep));
         }
     }
     // A refresh token consumed by renewing must be the one the last answer gave.
@@ -683,37 +680,34 @@ fn value_fits(spec: &crate::SpecFile, p: &crate::Field, value: &str) -> bool {
     }
 }
 
-/// The spec an endpoint of `specs` is declared in.
-fn before_spec<'a>(
-    specs: &'a [(std::path::PathBuf, crate::SpecFile)],
-    ep: &crate::Endpoint,
-) -> &'a crate::SpecFile {
-    specs
-        .iter()
-        .map(|(_, s)| s)
-        .find(|s| s.endpoints.iter().any(|e| std::ptr::eq(e, ep)))
-        .expect("the endpoint comes from these specs")
+/// The answer fields along a dotted member path of `ep` (`authorization_info.expires_in`:
+/// the object member, then its field), through the spec's objects.
+pub fn answer_path<'a>(
+    spec: &'a crate::SpecFile,
+    ep: &'a crate::Endpoint,
+    dotted: &str,
+) -> Option<Vec<&'a crate::Field>> {
+    let mut fields = &ep.fields;
+    let mut path: Vec<&'a crate::Field> = Vec::new();
+    for segment in dotted.split('.') {
+        if let Some(parent) = path.last() {
+            let crate::TypeRef::Named(object) = &parent.ty else {
+                return None;
+            };
+            fields = &spec.objects.iter().find(|o| &o.name == object)?.fields;
+        }
+        path.push(fields.iter().find(|f| f.name == segment)?);
+    }
+    Some(path)
 }
 
-/// The answer field at a dotted member path of `ep` (through the spec's objects).
+/// The answer field at a dotted member path of `ep` (the last of [`answer_path`]).
 pub fn answer_field<'a>(
     spec: &'a crate::SpecFile,
     ep: &'a crate::Endpoint,
     dotted: &str,
 ) -> Option<&'a crate::Field> {
-    let mut fields = &ep.fields;
-    let mut segments = dotted.split('.').peekable();
-    while let Some(segment) = segments.next() {
-        let f = fields.iter().find(|f| f.name == segment)?;
-        if segments.peek().is_none() {
-            return Some(f);
-        }
-        let crate::TypeRef::Named(object) = &f.ty else {
-            return None;
-        };
-        fields = &spec.objects.iter().find(|o| &o.name == object)?.fields;
-    }
-    None
+    answer_path(spec, ep, dotted)?.pop()
 }
 
 /// A token role's answer members have the types the token store keeps: the token and the
@@ -840,7 +834,7 @@ fn check_authorization_page(
         }
     }
     for p in &ep.params {
-        if p.required && p.optional_when.is_none() && !page.pre_auth.fill.contains_key(&p.name) {
+        if p.is_mandatory() && !page.pre_auth.fill.contains_key(&p.name) {
             return Err(fail(format!(
                 "`{call}` needs `{}`: say where its value comes from in `fill`",
                 p.name
