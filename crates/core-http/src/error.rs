@@ -71,6 +71,9 @@ pub enum Error {
         vendor: Option<VendorError>,
         /// What went wrong (never a secret).
         message: String,
+        /// The refresh may succeed if tried again later: the vendor throttled or was busy or
+        /// unreachable, or the token store failed. The call itself was never sent.
+        retryable: bool,
     },
     /// The vendor no longer accepts the authorized app's refresh token (WeChat 61023, Baidu
     /// `invalid_grant`, Kuaishou 100200113, unverified): the authorization is lost, and the app's

@@ -30,6 +30,7 @@ mod error;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 pub mod push;
+pub mod rate;
 pub mod resource;
 pub mod retry;
 mod secret;
@@ -48,6 +49,7 @@ pub use endpoint::{
 };
 pub use error::{Error, InvalidRequest, RawBody, VendorError};
 pub use miniapp_derive::Endpoint;
+pub use rate::RateLimiter;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{

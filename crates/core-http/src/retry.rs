@@ -2,6 +2,8 @@
 //!
 //! Each failed attempt is classified ([`classify`]):
 //! - the request never left (connect error): always safe to retry;
+//! - the vendor refused it for its rate limit (its rate-limit code): not applied, safe to
+//!   repeat after slowing down ([`Failure::Throttled`]);
 //! - it may have reached the server (timeout after sending, connection lost, HTTP 5xx or 429,
 //!   the vendor's "system busy" code): retried only for idempotent endpoints (reads, `set`/`get`),
 //!   never for quota-limited writes (Baidu name/icon/signature/category changes, …) unless the
@@ -83,6 +85,8 @@ impl RetryPolicy {
 pub enum Failure {
     /// The request never reached the server.
     NotSent,
+    /// The vendor answered its rate-limit code: the request was refused, not applied.
+    Throttled,
     /// The request may have reached the server (timeout, lost connection, 5xx, busy code).
     MaybeReached,
     /// Not a transient failure.
@@ -99,8 +103,10 @@ pub fn is_transient_status(status: u16) -> bool {
 /// | failure | class |
 /// |---|---|
 /// | connect error | [`Failure::NotSent`] |
+/// | a token refresh that may succeed later ([`Error::TokenRefresh`] `retryable`) | [`Failure::NotSent`] |
 /// | timeout, connection lost, body cut | [`Failure::MaybeReached`] |
 /// | HTTP 5xx or 429, any body but a known vendor code | [`Failure::MaybeReached`] |
+/// | the vendor's rate-limit code | [`Failure::Throttled`] |
 /// | the vendor's busy code | [`Failure::MaybeReached`] |
 /// | other 4xx and 3xx, other vendor codes, undecodable 2xx | [`Failure::Permanent`] |
 ///
@@ -108,8 +114,13 @@ pub fn is_transient_status(status: u16) -> bool {
 pub fn classify(vendor: Vendor, error: &Error) -> Failure {
     match error {
         Error::Transport { source, .. } if source.is_connect() => Failure::NotSent,
+        // The token could not be had: the call itself never left.
+        Error::TokenRefresh {
+            retryable: true, ..
+        } => Failure::NotSent,
         Error::Transport { .. } => Failure::MaybeReached,
         Error::Http { status, .. } if is_transient_status(*status) => Failure::MaybeReached,
+        Error::Vendor(v) if vendor.is_rate_limited(v.code) => Failure::Throttled,
         Error::Vendor(v) if vendor.is_busy(v.code) => Failure::MaybeReached,
         Error::Vendor(v)
             if is_transient_status(v.status)
@@ -119,6 +130,26 @@ pub fn classify(vendor: Vendor, error: &Error) -> Failure {
             Failure::MaybeReached
         }
         _ => Failure::Permanent,
+    }
+}
+
+/// Whether trying again later may succeed: any failure [`classify`] does not call permanent
+/// (classified by the vendor that answered, where one did).
+pub fn is_transient(error: &Error) -> bool {
+    let vendor = match error.vendor() {
+        Some(v) => v.vendor,
+        None => Vendor::ALL[0],
+    };
+    classify(vendor, error) != Failure::Permanent
+}
+
+/// Whether `error` is the vendor saying "too many calls": its rate-limit code, or HTTP 429.
+/// What the [`crate::RateLimiter`] slows down on.
+pub fn is_throttle(vendor: Vendor, error: &Error) -> bool {
+    match error {
+        Error::Http { status: 429, .. } => true,
+        Error::Vendor(v) => v.status == 429 || vendor.is_rate_limited(v.code),
+        _ => false,
     }
 }
 
@@ -133,7 +164,7 @@ pub fn retry_after(error: &Error) -> Option<Duration> {
 /// Whether to retry after `failure` of an endpoint that is (or is not) idempotent.
 pub fn should_retry(policy: &RetryPolicy, failure: Failure, idempotent: bool) -> bool {
     match failure {
-        Failure::NotSent => true,
+        Failure::NotSent | Failure::Throttled => true,
         Failure::MaybeReached => idempotent || policy.retry_non_idempotent,
         Failure::Permanent => false,
     }

@@ -150,6 +150,7 @@ impl Credentials {
 pub struct Transport {
     http: reqwest::Client,
     base_url: String,
+    limiter: Option<Arc<crate::RateLimiter>>,
 }
 
 const FORM_CONTENT_TYPE: reqwest::header::HeaderValue =
@@ -197,7 +198,24 @@ impl Transport {
         while base_url.ends_with('/') {
             base_url.pop();
         }
-        Transport { http, base_url }
+        Transport {
+            http,
+            base_url,
+            limiter: None,
+        }
+    }
+
+    /// The same transport, every attempt of every call on it paced by `limiter` and reported
+    /// to it (a throttling answer slows it down): the token managers' calls on this transport
+    /// included. Share one limiter per vendor platform.
+    pub fn with_rate_limiter(mut self, limiter: Arc<crate::RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The rate limiter, if one is set.
+    pub fn rate_limiter(&self) -> Option<&Arc<crate::RateLimiter>> {
+        self.limiter.as_ref()
     }
 
     /// The base URL requests go to.
@@ -452,6 +470,27 @@ impl Session {
     /// One attempt with resolved credentials (resolved before: the encoders below must not
     /// live across an await).
     async fn send_with<E: Endpoint>(
+        &self,
+        request: &E,
+        secrets: &[Secret],
+        record: &mut CallRecord,
+    ) -> Result<E::Response, Error> {
+        let Some(limiter) = &self.transport.limiter else {
+            return self.send_once(request, secrets, record).await;
+        };
+        let slot = limiter.acquire().await;
+        let result = self.send_once(request, secrets, record).await;
+        let throttled = matches!(&result, Err(e) if retry::is_throttle(E::VENDOR, e));
+        // A call that never reached the vendor says nothing about its rate.
+        let reached = !matches!(&result, Err(Error::Transport { source, .. }) if source.is_connect());
+        if reached {
+            limiter.record(slot, throttled);
+        }
+        result
+    }
+
+    /// One attempt, unpaced.
+    async fn send_once<E: Endpoint>(
         &self,
         request: &E,
         secrets: &[Secret],

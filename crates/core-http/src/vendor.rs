@@ -20,6 +20,11 @@ pub struct VendorFacts {
     pub envelope: EnvelopeFacts,
     /// "System busy, try again later": retried like a 503.
     pub busy_codes: &'static [CodeText],
+    /// "Too many calls, slow down": the adaptive rate limiter slows down on these, like on
+    /// HTTP 429; never a lost authorization.
+    pub rate_limit_codes: &'static [CodeText],
+    /// Rate-limit errors come in the gateway's shape ([`EnvelopeFacts::gateway`]).
+    pub rate_limit_from_gateway: bool,
     /// "Access token invalid or expired": a provider's token is refreshed and the call retried once.
     pub token_invalid_codes: &'static [CodeText],
     /// Of `token_invalid_codes`, the one for an expired token.
@@ -107,6 +112,11 @@ impl Vendor {
     /// The vendor's "system busy, try again later" codes.
     pub fn is_busy(self, code: i64) -> bool {
         self.facts().busy_codes.iter().any(|c| c.code == code)
+    }
+
+    /// The vendor's rate-limit codes ("too many calls").
+    pub fn is_rate_limited(self, code: i64) -> bool {
+        self.facts().rate_limit_codes.iter().any(|c| c.code == code)
     }
 
     /// Whether the vendor refused a refresh token for good (the authorization is lost).

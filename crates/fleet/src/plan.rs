@@ -103,19 +103,22 @@ pub enum PlanError {
     Store(Error),
 }
 
-/// How a failed call counts.
+/// How a failed call counts. Only [`Error::AuthorizationLost`] (the vendor's documented
+/// refusal of a refresh token) says the merchant must authorize again; anything else, a
+/// throttled or failed token call included, leaves the entry to be read again.
 pub(crate) fn failure(error: &Error) -> (Action, Option<i64>, String) {
     match error {
         Error::AuthorizationLost { cause, .. } => {
             (Action::Reauth, Some(cause.code), error.to_string())
         }
-        Error::TokenRefresh {
-            vendor: Some(v), ..
-        } if v.status < 500 => (Action::Reauth, Some(v.code), error.to_string()),
         Error::Vendor(v) | Error::TokenRejected(v) => {
             (Action::Unreachable, Some(v.code), vendor_text(v))
         }
-        other => (Action::Unreachable, None, other.to_string()),
+        other => (
+            Action::Unreachable,
+            other.vendor().map(|v| v.code),
+            other.to_string(),
+        ),
     }
 }
 

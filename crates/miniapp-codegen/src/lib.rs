@@ -359,6 +359,8 @@ rustls = ["core-http/rustls"]
 native-tls = ["core-http/native-tls"]
 ## `tokens::RedisStore`: tokens and refresh locks shared by a fleet of processes.
 redis = ["core-http/redis"]
+## `tokens::SqliteStore`: tokens and refresh locks in an SQLite file, shared by the processes of one host.
+sqlite = ["core-http/sqlite"]
 
 [dependencies]
 core-http.workspace = true

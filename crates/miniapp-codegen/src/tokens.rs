@@ -539,16 +539,10 @@ pub fn module(
         flow.ticket_lifetime_note.trim_end_matches('.')
     ));
     // `platform`: the same for every vendor, for code that handles several alike.
-    let (client_new, client_at) = if client_carries_app_id {
-        (
-            quote!(crate::Client::new(platform_app_id)),
-            quote!(crate::Client::with_base_url(url, platform_app_id)),
-        )
+    let client_on = if client_carries_app_id {
+        quote!(crate::Client::with_transport(transport, platform_app_id))
     } else {
-        (
-            quote!(crate::Client::new()),
-            quote!(crate::Client::with_base_url(url)),
-        )
+        quote!(crate::Client::with_transport(transport))
     };
     let mut manager_args = Vec::new();
     if !client_carries_app_id {
@@ -578,6 +572,11 @@ pub fn module(
          alike; an error names a missing secret.",
         if secret_arg.is_some() { "needed here" } else { "not used here" }
     ));
+    let platform_on_doc = crate::module::doc(
+        "[`platform`] over a transport of yours: its timeouts, proxy and connection pool, and its \
+         rate limiter ([`core_http::Transport::with_rate_limiter`]), which then paces the token \
+         manager's own calls too.",
+    );
     let manager_doc = crate::module::doc(&format!(
         "The token manager of one platform: its token from `{}` with the ticket last stored \
          by [`TokenManager::store_ticket`], each app's token renewed by {renew_names} from \
@@ -597,6 +596,8 @@ pub fn module(
 
         #[cfg(feature = "redis")]
         pub use core_http::token::RedisStore;
+        #[cfg(feature = "sqlite")]
+        pub use core_http::token::SqliteStore;
         pub use core_http::token::{
             MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenGrant, TokenKey,
             TokenManager, TokenStore,
@@ -613,11 +614,20 @@ pub fn module(
             store: ::std::sync::Arc<dyn TokenStore>,
             policy: RefreshPolicy,
         ) -> Result<(crate::Client, TokenManager), core_http::Error> {
+            let transport = core_http::Transport::new(base_url.unwrap_or(crate::BASE_URL));
+            platform_on(::std::sync::Arc::new(transport), platform_app_id, platform_secret, store, policy)
+        }
+
+        #platform_on_doc
+        pub fn platform_on(
+            transport: ::std::sync::Arc<core_http::Transport>,
+            platform_app_id: &str,
+            platform_secret: Option<core_http::Secret>,
+            store: ::std::sync::Arc<dyn TokenStore>,
+            policy: RefreshPolicy,
+        ) -> Result<(crate::Client, TokenManager), core_http::Error> {
             #secret_take
-            let client = match base_url {
-                Some(url) => #client_at,
-                None => #client_new,
-            };
+            let client = #client_on;
             let tokens = manager(&client, #(#manager_args,)* store, policy);
             Ok((client, tokens))
         }

@@ -61,9 +61,10 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
             ),
         };
         let d = doc(&format!(
-            "{}: {status}.\n\nBusy codes: {}. Token codes: {}.",
+            "{}: {status}.\n\nBusy codes: {}. Rate-limit codes: {}. Token codes: {}.",
             v.title,
             code_list(&v.busy_codes),
+            code_list(&v.rate_limit_codes),
             code_list(&v.token_invalid_codes)
         ));
         variants.push(quote!(#d #variant,));
@@ -93,6 +94,8 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
             None => quote!(None),
         };
         let busy = v.busy_codes.iter().map(code_text);
+        let rate_limited = v.rate_limit_codes.iter().map(code_text);
+        let rate_from_gateway = v.rate_limit_from_gateway;
         let tokens = v.token_invalid_codes.iter().map(code_text);
         let expired = proc_macro2::Literal::i64_unsuffixed(v.token_expired);
         let invalid = proc_macro2::Literal::i64_unsuffixed(v.token_invalid);
@@ -147,6 +150,8 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
                     oauth: #oauth,
                 },
                 busy_codes: &[#(#busy),*],
+                rate_limit_codes: &[#(#rate_limited),*],
+                rate_limit_from_gateway: #rate_from_gateway,
                 token_invalid_codes: &[#(#tokens),*],
                 token_expired: #expired,
                 token_invalid: #invalid,

@@ -25,6 +25,14 @@ pub struct VendorFile {
     pub envelope: EnvelopeSpec,
     /// "System busy, try again later": retried like a 503.
     pub busy_codes: Vec<CodeText>,
+    /// "Too many calls, slow down": the vendor's rate-limit answers. Never a lost
+    /// authorization; the SDK's adaptive rate limiter slows down on them and the call may be
+    /// repeated later. Empty when none is documented (then HTTP 429 is the only sign).
+    #[serde(default)]
+    pub rate_limit_codes: Vec<CodeText>,
+    /// Rate-limit errors come in the gateway's shape (`envelope.gateway`), not the envelope's.
+    #[serde(default)]
+    pub rate_limit_from_gateway: bool,
     /// "Access token invalid or expired": the SDK refreshes a provider's token and retries once.
     pub token_invalid_codes: Vec<CodeText>,
     /// Of `token_invalid_codes`, the one for an expired token.

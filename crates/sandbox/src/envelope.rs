@@ -115,6 +115,19 @@ pub(crate) fn success(vendor: Vendor) -> Value {
     Value::Object(body)
 }
 
+/// The vendor's first rate-limit answer (in the gateway's shape where the vendor sends it so),
+/// or `None` for a vendor that documents none (HTTP 429 is then the only sign).
+pub(crate) fn rate_limited(vendor: Vendor) -> Option<Value> {
+    let f = facts(vendor);
+    let c = f.rate_limit_codes.first()?;
+    let message = format!("{} (sandbox rate limit)", c.message);
+    Some(if f.rate_limit_from_gateway {
+        gateway_error(vendor, c.code, &message)
+    } else {
+        error(vendor, c.code, &message)
+    })
+}
+
 /// The vendor's "system busy" answer: its documented busy code, or, for a vendor that
 /// documents none, the envelope with `-1` (which only the HTTP status the fault adds makes
 /// transient).

@@ -602,15 +602,12 @@ async fn handle(
     }
 }
 
-/// The answer above the rate limit: the vendor's busy code, HTTP 429 for the vendors that
-/// document none.
+/// The answer above the rate limit: the vendor's own rate-limit code (`rate_limit_codes` of
+/// its `vendor.toml`, in the shape the vendor sends it), HTTP 429 with `Retry-After: 1` for
+/// a vendor that documents none.
 fn rate_limited(vendor: miniapp_spec::Vendor) -> Response {
-    match envelope::facts(vendor).busy_codes.first() {
-        Some(busy) => respond::json(envelope::error(
-            vendor,
-            busy.code,
-            &format!("{} (sandbox rate limit)", busy.message),
-        )),
+    match envelope::rate_limited(vendor) {
+        Some(body) => respond::json(body),
         None => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, "1")],

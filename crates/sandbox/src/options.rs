@@ -49,9 +49,10 @@ pub struct SandboxOptions {
     pub latency: Duration,
     /// Every answer's latency varies uniformly by up to this much either way (default zero).
     pub latency_jitter: Duration,
-    /// Requests per second each vendor accepts (default `None`: unlimited); above it WeChat
-    /// answers its busy code -1 and Baidu and Kuaishou, which document none, HTTP 429 with
-    /// `Retry-After: 1`.
+    /// Requests per second each vendor accepts, token calls included (default `None`:
+    /// unlimited); above it each vendor answers its own rate-limit code (`rate_limit_codes` of
+    /// its `vendor.toml`: WeChat 45009, Baidu's gateway 18), and a vendor that documents none
+    /// (Kuaishou) HTTP 429 with `Retry-After: 1`.
     pub rate_limit: Option<u32>,
     /// Counted writes (spec `counted = true`) each app may make per resource (default `None`:
     /// unlimited); then the resource's documented quota code answers.

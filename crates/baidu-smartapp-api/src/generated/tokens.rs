@@ -23,6 +23,8 @@
 //! ```
 #[cfg(feature = "redis")]
 pub use core_http::token::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use core_http::token::SqliteStore;
 pub use core_http::token::{
     MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenGrant, TokenKey,
     TokenManager, TokenStore,
@@ -39,11 +41,25 @@ pub fn platform(
     store: ::std::sync::Arc<dyn TokenStore>,
     policy: RefreshPolicy,
 ) -> Result<(crate::Client, TokenManager), core_http::Error> {
+    let transport = core_http::Transport::new(base_url.unwrap_or(crate::BASE_URL));
+    platform_on(
+        ::std::sync::Arc::new(transport),
+        platform_app_id,
+        platform_secret,
+        store,
+        policy,
+    )
+}
+/// [`platform`] over a transport of yours: its timeouts, proxy and connection pool, and its rate limiter ([`core_http::Transport::with_rate_limiter`]), which then paces the token manager's own calls too.
+pub fn platform_on(
+    transport: ::std::sync::Arc<core_http::Transport>,
+    platform_app_id: &str,
+    platform_secret: Option<core_http::Secret>,
+    store: ::std::sync::Arc<dyn TokenStore>,
+    policy: RefreshPolicy,
+) -> Result<(crate::Client, TokenManager), core_http::Error> {
     let _ = platform_secret;
-    let client = match base_url {
-        Some(url) => crate::Client::with_base_url(url),
-        None => crate::Client::new(),
-    };
+    let client = crate::Client::with_transport(transport);
     let tokens = manager(&client, platform_app_id, store, policy);
     Ok((client, tokens))
 }

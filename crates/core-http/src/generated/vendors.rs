@@ -6,15 +6,15 @@
 pub enum Vendor {
     /// Baidu: `errno`/`msg`/`data`, `0` is success.
     ///
-    /// Busy codes: none documented. Token codes: `110` Access token invalid or no longer valid (unverified: seen only in a mirror); `111` Access token expired (unverified: seen only in a mirror); `44002` access_token revoked; `44003` access_token expired; `44004` auth failed.
+    /// Busy codes: none documented. Rate-limit codes: `18` Open api qps request limit reached (unverified: seen only in a mirror); `4` Open api request limit reached (unverified: seen only in a mirror); `17` Open api daily request limit reached (unverified: seen only in a mirror). Token codes: `110` Access token invalid or no longer valid (unverified: seen only in a mirror); `111` Access token expired (unverified: seen only in a mirror); `44002` access_token revoked; `44003` access_token expired; `44004` auth failed.
     Baidu,
     /// Kuaishou: `result`/`error_msg` beside the payload members, `1` is success.
     ///
-    /// Busy codes: none documented. Token codes: `100200102` invalid token (unverified: seen only in a mirror); `100200108` access_token expired (unverified: seen only in a mirror).
+    /// Busy codes: none documented. Rate-limit codes: none documented. Token codes: `100200102` invalid token (unverified: seen only in a mirror); `100200108` access_token expired (unverified: seen only in a mirror).
     Kuaishou,
     /// WeChat: `errcode`/`errmsg` beside the payload members, `0` is success (or absent).
     ///
-    /// Busy codes: `-1` system error. Token codes: `40001` invalid credential, access_token is invalid or not latest; `40014` invalid access_token; `42001` access_token expired.
+    /// Busy codes: `-1` system error. Rate-limit codes: `45009` api freq out of limit; `45011` api minute-quota reach limit mustslower retry next minute (unverified: seen only in a mirror). Token codes: `40001` invalid credential, access_token is invalid or not latest; `40014` invalid access_token; `42001` access_token expired.
     Wechat,
 }
 impl Vendor {
@@ -46,6 +46,21 @@ static BAIDU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         oauth: Some(("error", "error_description")),
     },
     busy_codes: &[],
+    rate_limit_codes: &[
+        crate::vendor::CodeText {
+            code: 18,
+            message: "Open api qps request limit reached",
+        },
+        crate::vendor::CodeText {
+            code: 4,
+            message: "Open api request limit reached",
+        },
+        crate::vendor::CodeText {
+            code: 17,
+            message: "Open api daily request limit reached",
+        },
+    ],
+    rate_limit_from_gateway: true,
     token_invalid_codes: &[
         crate::vendor::CodeText {
             code: 110,
@@ -102,6 +117,8 @@ static KUAISHOU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         oauth: None,
     },
     busy_codes: &[],
+    rate_limit_codes: &[],
+    rate_limit_from_gateway: false,
     token_invalid_codes: &[
         crate::vendor::CodeText {
             code: 100200102,
@@ -151,6 +168,17 @@ static WECHAT: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
             message: "system error",
         },
     ],
+    rate_limit_codes: &[
+        crate::vendor::CodeText {
+            code: 45009,
+            message: "api freq out of limit",
+        },
+        crate::vendor::CodeText {
+            code: 45011,
+            message: "api minute-quota reach limit mustslower retry next minute",
+        },
+    ],
+    rate_limit_from_gateway: false,
     token_invalid_codes: &[
         crate::vendor::CodeText {
             code: 40001,

@@ -1,7 +1,7 @@
 //! Tokens that take care of themselves: a cache with an expiry margin, single-flight refresh
 //! (one refresh per expiry across tasks, and across processes through a [`TokenStore`] lock),
-//! compare-and-invalidate, and stores for one process ([`MemoryStore`]) or a fleet
-//! (`RedisStore`, feature `redis`).
+//! compare-and-invalidate, and stores for one process ([`MemoryStore`]), the processes of one
+//! host (`SqliteStore`, feature `sqlite`) or a fleet (`RedisStore`, feature `redis`).
 //!
 //! The vendor crates supply the [`TokenFetcher`]s (how to get a platform token from the pushed
 //! ticket, how to refresh an authorized app's token); [`RefreshingToken`] does the rest and is
@@ -11,6 +11,8 @@ mod manager;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "sqlite")]
+mod sqlite_store;
 mod store;
 
 use std::future::Future;
@@ -25,6 +27,8 @@ pub use manager::{load_ticket, refresh_token_of, store_ticket, TokenManager, CAC
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_store::SqliteStore;
 pub use store::{Fence, StoredToken, TokenKey, TokenStore};
 
 use crate::{Error, Secret, TokenFuture, TokenProvider, VendorError};
@@ -131,6 +135,8 @@ enum RefreshFailure {
     Failed {
         vendor: Option<VendorError>,
         message: String,
+        /// Trying again later may succeed (throttled, busy, unreachable, a store failure).
+        retryable: bool,
     },
 }
 
@@ -228,6 +234,7 @@ impl RefreshingToken {
                     message: "the refresh task ended without an answer (a panic in the token \
                               store or fetcher, or the runtime shutting down)"
                         .into(),
+                    retryable: true,
                 };
                 inner.record_failure(&failure);
                 break Err(failure);
@@ -300,6 +307,7 @@ impl Inner {
             done.send_replace(Some(Err(RefreshFailure::Failed {
                 vendor: None,
                 message: "refreshing a token needs a Tokio runtime".into(),
+                retryable: false,
             })));
             return outcome;
         };
@@ -345,6 +353,7 @@ impl Inner {
                 return Err(RefreshFailure::Failed {
                     vendor: None,
                     message: format!("timed out waiting for the refresh of {}", self.key),
+                    retryable: true,
                 });
             }
             tokio::time::sleep(self.policy.poll_interval.min(deadline - now)).await;
@@ -391,6 +400,7 @@ impl Inner {
                     "the vendor issued an already expired token for {}",
                     self.key
                 ),
+                retryable: true,
             })
     }
 
@@ -399,8 +409,15 @@ impl Inner {
     fn failure(&self, cause: Error) -> RefreshFailure {
         match cause {
             Error::TokenRefresh {
-                vendor, message, ..
-            } => RefreshFailure::Failed { vendor, message },
+                vendor,
+                message,
+                retryable,
+                ..
+            } => RefreshFailure::Failed {
+                vendor,
+                message,
+                retryable,
+            },
             Error::AuthorizationLost { cause, .. } => RefreshFailure::Lost(cause),
             cause => match cause.vendor() {
                 Some(v)
@@ -412,6 +429,7 @@ impl Inner {
                 vendor => RefreshFailure::Failed {
                     vendor: vendor.cloned(),
                     message: cause.to_string(),
+                    retryable: crate::retry::is_transient(&cause),
                 },
             },
         }
@@ -440,20 +458,26 @@ impl Inner {
                 app_id: self.key.authorizer_app_id().unwrap_or_default().to_owned(),
                 cause,
             },
-            RefreshFailure::Failed { vendor, message } => Error::TokenRefresh {
+            RefreshFailure::Failed {
+                vendor,
+                message,
+                retryable,
+            } => Error::TokenRefresh {
                 key: self.key.to_string(),
                 vendor,
                 message,
+                retryable,
             },
         }
     }
 }
 
-/// A store error during a refresh.
+/// A store error during a refresh: the store may answer again later.
 fn failed(e: Error) -> RefreshFailure {
     RefreshFailure::Failed {
         vendor: e.vendor().cloned(),
         message: e.to_string(),
+        retryable: true,
     }
 }
 

@@ -117,8 +117,9 @@ impl Fence {
     }
 }
 
-/// Shared token storage. Implementations: [`super::MemoryStore`] (one process) and
-/// `RedisStore` (feature `redis`, a fleet).
+/// Shared token storage. Implementations: [`super::MemoryStore`] (one process),
+/// `SqliteStore` (feature `sqlite`, the processes of one host) and `RedisStore` (feature
+/// `redis`, a fleet).
 pub trait TokenStore: Send + Sync {
     /// The stored value, if any.
     fn load<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<StoredToken>, Error>>;
@@ -173,7 +174,7 @@ pub trait TokenStore: Send + Sync {
 }
 
 /// The error of a store that failed.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn store_error(message: impl fmt::Display) -> Error {
     Error::Credentials {
         endpoint: "token store",

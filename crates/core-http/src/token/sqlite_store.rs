@@ -1,0 +1,277 @@
+//! [`TokenStore`] in an SQLite file: the embedded store, with the Redis store's semantics for
+//! every process on one host. One row per key (access token, its times and the refresh token
+//! together, so a rotation is one statement), compare-and-set on the refresh token used,
+//! compare-and-invalidate on the access token, and a refresh lock per key with a fencing value
+//! and an expiry. Every operation is a single statement: no transaction is held across a call.
+//!
+//! The file is created `0600` (it holds tokens; SQLite gives its `-wal` and `-shm` files the
+//! same mode), in WAL mode with `synchronous = NORMAL` and a 10 s busy timeout, so several
+//! processes on the host (a `plan`, then an `apply`, or a few workers) share it. It holds only
+//! what the token managers store: tokens and tickets, never a platform's secret.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::store::store_error;
+use super::{now_ms, BoxFuture, Fence, StoredToken, TokenKey, TokenStore};
+use crate::{Error, Secret};
+
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS miniapp_tokens (
+        key TEXT PRIMARY KEY NOT NULL,
+        access TEXT,
+        issued_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        refresh TEXT
+    )",
+    "CREATE TABLE IF NOT EXISTS miniapp_token_locks (
+        name TEXT PRIMARY KEY NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    )",
+];
+
+/// Tokens in an SQLite file shared by the processes of one host (feature `sqlite`).
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn sqlite_error(e: sqlx::Error) -> Error {
+    store_error(format!("sqlite: {e}"))
+}
+
+/// Milliseconds as SQLite's integer.
+fn ms(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file (mode `0600`) and its tables if needed.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_owned();
+        create_private(&path)
+            .map_err(|e| store_error(format!("cannot create {}: {e}", path.display())))?;
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(sqlite_error)?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(sqlite_error)?;
+        for statement in SCHEMA {
+            sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .map_err(sqlite_error)?;
+        }
+        Ok(SqliteStore { pool, path })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Creates `path` readable and writable by its owner only, if it does not exist.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
+}
+
+fn lock_name(key: &TokenKey) -> String {
+    format!("{key}:lock")
+}
+
+impl TokenStore for SqliteStore {
+    fn load<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<StoredToken>, Error>> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT access, issued_at_ms, expires_at_ms, refresh FROM miniapp_tokens WHERE key = ?1",
+            )
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sqlite_error)?;
+            row.map(|r| {
+                Ok(StoredToken {
+                    access_token: r.try_get::<Option<String>, _>(0)?.map(Secret::from),
+                    issued_at_ms: r.try_get::<i64, _>(1)?.max(0) as u64,
+                    expires_at_ms: r.try_get::<i64, _>(2)?.max(0) as u64,
+                    refresh_token: r.try_get::<Option<String>, _>(3)?.map(Secret::from),
+                })
+            })
+            .transpose()
+            .map_err(sqlite_error)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+        expected_refresh: Option<&'a Secret>,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let query = match expected_refresh {
+                // No refresh token expected: a new key, or one that holds none.
+                None => sqlx::query(
+                    "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (key) DO UPDATE SET access = excluded.access,
+                         issued_at_ms = excluded.issued_at_ms, expires_at_ms = excluded.expires_at_ms,
+                         refresh = excluded.refresh
+                     WHERE miniapp_tokens.refresh IS NULL",
+                ),
+                Some(_) => sqlx::query(
+                    "UPDATE miniapp_tokens SET access = ?2, issued_at_ms = ?3, expires_at_ms = ?4,
+                         refresh = ?5
+                     WHERE key = ?1 AND refresh = ?6",
+                ),
+            };
+            let done = query
+                .bind(key.as_str())
+                .bind(token.access_token.as_ref().map(Secret::expose))
+                .bind(ms(token.issued_at_ms))
+                .bind(ms(token.expires_at_ms))
+                .bind(token.refresh_token.as_ref().map(Secret::expose))
+                .bind(expected_refresh.map(Secret::expose))
+                .execute(&self.pool)
+                .await
+                .map_err(sqlite_error)?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    fn lock<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<Fence>, Error>> {
+        Box::pin(async move {
+            let fence = Fence::random();
+            let now = ms(now_ms());
+            let done = sqlx::query(
+                "INSERT INTO miniapp_token_locks (name, holder, expires_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                     expires_at_ms = excluded.expires_at_ms
+                 WHERE miniapp_token_locks.expires_at_ms <= ?4",
+            )
+            .bind(lock_name(key))
+            .bind(&fence.0)
+            .bind(now.saturating_add(ms(ttl.as_millis() as u64)))
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(sqlite_error)?;
+            Ok((done.rows_affected() == 1).then_some(fence))
+        })
+    }
+
+    fn unlock<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        fence: &'a Fence,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM miniapp_token_locks WHERE name = ?1 AND holder = ?2")
+                .bind(lock_name(key))
+                .bind(&fence.0)
+                .execute(&self.pool)
+                .await
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+    }
+
+    fn invalidate<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        failed: &'a Secret,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            sqlx::query("UPDATE miniapp_tokens SET access = NULL WHERE key = ?1 AND access = ?2")
+                .bind(key.as_str())
+                .bind(failed.expose())
+                .execute(&self.pool)
+                .await
+                .map_err(sqlite_error)?;
+            Ok(())
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO UPDATE SET access = excluded.access,
+                     issued_at_ms = excluded.issued_at_ms, expires_at_ms = excluded.expires_at_ms,
+                     refresh = excluded.refresh",
+            )
+            .bind(key.as_str())
+            .bind(token.access_token.as_ref().map(Secret::expose))
+            .bind(ms(token.issued_at_ms))
+            .bind(ms(token.expires_at_ms))
+            .bind(token.refresh_token.as_ref().map(Secret::expose))
+            .execute(&self.pool)
+            .await
+            .map_err(sqlite_error)?;
+            Ok(())
+        })
+    }
+
+    fn keys_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TokenKey>, Error>> {
+        Box::pin(async move {
+            // A range on the primary key: every text that starts with `prefix` sorts at or
+            // after it and before `prefix` followed by the largest character.
+            let rows = sqlx::query(
+                "SELECT key FROM miniapp_tokens WHERE key >= ?1 AND key < ?2 ORDER BY key",
+            )
+            .bind(prefix)
+            .bind(format!("{prefix}\u{10FFFF}"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sqlite_error)?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).map(TokenKey::from_raw))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sqlite_error)
+        })
+    }
+}
