@@ -245,10 +245,24 @@ async fn baidu_quota_rate_limit_and_version() {
     let app = baidu_smartapp_api::Client::with_base_url(limited.base_url())
         .with_retry_policy(RetryPolicy::never())
         .authorizer("bd-app");
+    // Above the limit Baidu's gateway answers its own rate-limit code (18, in the gateway's
+    // shape), which the client reads as a throttle, never as a lost authorization.
     let mut limited_answers = 0;
     for _ in 0..10 {
         if let Err(e) = ServerDomains::read(&app).await {
-            assert!(matches!(e, Error::Http { status: 429, .. }), "{e:?}");
+            let Error::Vendor(v) = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(v.code, 18, "{e:?}");
+            assert!(
+                v.message.starts_with("Open api qps request limit reached"),
+                "{e:?}"
+            );
+            assert!(core_http::retry::is_throttle(v.vendor, &e));
+            assert_eq!(
+                core_http::retry::classify(v.vendor, &e),
+                core_http::retry::Failure::Throttled
+            );
             limited_answers += 1;
         }
     }

@@ -66,11 +66,19 @@ async fn suite(name: &str, store: Arc<dyn TokenStore>, other: Arc<dyn TokenStore
             .unwrap(),
         "{name}: a stale writer loses"
     );
-    assert_eq!(store.load(&k).await.unwrap(), Some(second.clone()), "{name}");
+    assert_eq!(
+        store.load(&k).await.unwrap(),
+        Some(second.clone()),
+        "{name}"
+    );
 
     // Compare-and-invalidate: the refresh token stays.
     store.invalidate(&k, &Secret::from("a1")).await.unwrap();
-    assert_eq!(store.load(&k).await.unwrap(), Some(second.clone()), "{name}");
+    assert_eq!(
+        store.load(&k).await.unwrap(),
+        Some(second.clone()),
+        "{name}"
+    );
     other.invalidate(&k, &Secret::from("a2")).await.unwrap();
     let left = store.load(&k).await.unwrap().unwrap();
     assert_eq!(left.access_token, None, "{name}");
@@ -78,10 +86,7 @@ async fn suite(name: &str, store: Arc<dyn TokenStore>, other: Arc<dyn TokenStore
 
     // Put is unconditional (tickets, handed-over authorizations).
     let ticket = TokenKey::ticket(Vendor::Baidu, &format!("{name}-tp"));
-    store
-        .put(&ticket, &token("t1", None))
-        .await
-        .unwrap();
+    store.put(&ticket, &token("t1", None)).await.unwrap();
     store.put(&ticket, &token("t2", None)).await.unwrap();
     assert_eq!(
         other.load(&ticket).await.unwrap().unwrap().access_token,
@@ -176,10 +181,17 @@ async fn suite(name: &str, store: Arc<dyn TokenStore>, other: Arc<dyn TokenStore
 
     // Racing rotations from both handles: exactly one wins.
     let race = key(&format!("{name}-race"));
-    store.save(&race, &token("a0", Some("r0")), None).await.unwrap();
+    store
+        .save(&race, &token("a0", Some("r0")), None)
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let s = if i % 2 == 0 { store.clone() } else { other.clone() };
+            let s = if i % 2 == 0 {
+                store.clone()
+            } else {
+                other.clone()
+            };
             let race = race.clone();
             tokio::spawn(async move {
                 s.save(
@@ -239,7 +251,11 @@ async fn refresh_once_for_many(name: &str, store: Arc<dyn TokenStore>) {
     let fetcher = Arc::new(Rotating {
         calls: AtomicUsize::new(0),
     });
-    let tokens = Arc::new(RefreshingToken::new(k.clone(), fetcher.clone(), store.clone()));
+    let tokens = Arc::new(RefreshingToken::new(
+        k.clone(),
+        fetcher.clone(),
+        store.clone(),
+    ));
     let gets: Vec<_> = (0..16)
         .map(|_| {
             let t = tokens.clone();
@@ -249,9 +265,17 @@ async fn refresh_once_for_many(name: &str, store: Arc<dyn TokenStore>) {
     for g in gets {
         assert_eq!(g.await.unwrap(), Secret::from("access-1"), "{name}");
     }
-    assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1, "{name}: one refresh");
+    assert_eq!(
+        fetcher.calls.load(Ordering::SeqCst),
+        1,
+        "{name}: one refresh"
+    );
     let stored = store.load(&k).await.unwrap().unwrap();
-    assert_eq!(stored.refresh_token, Some(Secret::from("refresh-1")), "{name}");
+    assert_eq!(
+        stored.refresh_token,
+        Some(Secret::from("refresh-1")),
+        "{name}"
+    );
 }
 
 #[tokio::test]

@@ -284,7 +284,7 @@ mod tests {
             let mut s = l.state();
             s.measured_rate = 100.0;
         }
-        let sent = Slot { at: 0.1 };
+        let sent = Slot { at: 0.0 };
         l.record(sent, true);
         let rate = l.current_rate().unwrap();
         assert!(rate <= 100.0 * BETA + 1e-9, "{rate}");

@@ -482,7 +482,8 @@ impl Session {
         let result = self.send_once(request, secrets, record).await;
         let throttled = matches!(&result, Err(e) if retry::is_throttle(E::VENDOR, e));
         // A call that never reached the vendor says nothing about its rate.
-        let reached = !matches!(&result, Err(Error::Transport { source, .. }) if source.is_connect());
+        let reached =
+            !matches!(&result, Err(Error::Transport { source, .. }) if source.is_connect());
         if reached {
             limiter.record(slot, throttled);
         }

@@ -1,11 +1,13 @@
-//! `apply`: execute a plan through the journal, with bounded concurrency and a rate limit per
-//! vendor. Each row's state is written before its write is sent, so a run killed at any moment
-//! and started again resumes: finished rows are skipped, and a row whose outcome is not known
-//! is read and compared before anything is sent again (a quota-limited write is never blindly
-//! repeated).
+//! `apply`: execute a plan through the journal, with bounded concurrency per vendor (each
+//! vendor's calls are paced by its client's adaptive rate limiter). Each row's state is
+//! written before its write is sent, so a run killed at any moment and started again resumes:
+//! finished rows are skipped, and a row whose outcome is not known is read and compared before
+//! anything is sent again (a quota-limited write is never blindly repeated). Rows that may
+//! still succeed (throttled, busy, unreachable, a token call that failed) are taken again in
+//! further passes, with a growing pause between passes, until every row is final or the
+//! budget (passes, deadline) runs out.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,7 +17,6 @@ use core_http::resource::ResourceValue;
 use core_http::retry::{self, Failure};
 use core_http::Error;
 use futures_util::stream::{self, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::journal::{Journal, JournalError, JournalRow, RowState};
 use crate::plan::{self, Action, PlanError, Progress};
@@ -26,33 +27,58 @@ use crate::vendors::{Backend, Backends, Vendor};
 pub struct ApplyOptions {
     /// Calls in flight per vendor.
     pub concurrency: usize,
-    /// Calls per second per vendor (`None`: unlimited).
-    pub rate: Option<u32>,
     /// This worker's name in the journal (several workers share a Postgres job).
     pub worker: String,
     /// How long a claimed row is this worker's before another may take it over.
     pub lease: Duration,
-    /// Passes over the rows left to retry (a write not sent, an outcome a read could not
-    /// settle).
-    pub passes: usize,
+    /// Passes over the rows at most: the first, then the rows left to retry (a write never
+    /// sent or throttled, an outcome a read could not settle, a token call that failed).
+    pub max_passes: usize,
+    /// No new pass starts after this long (`None`: only `max_passes` bounds the run).
+    pub deadline: Option<Duration>,
+    /// The pause before the second pass; doubled before each further one, up to 30 s.
+    pub pass_backoff: Duration,
     /// Set it to stop early and cleanly (Ctrl-C): no new write leaves, the calls in flight
     /// finish and are recorded, and the job can be resumed.
     pub stop: Arc<AtomicBool>,
 }
 
 impl Default for ApplyOptions {
-    /// 64 in flight per vendor, no rate limit, a worker name from the process id, a 15 s
-    /// lease, 3 passes.
+    /// 64 in flight per vendor, a worker name from the process id, a 15 s lease, at most 8
+    /// passes, no deadline, 1 s before the second pass.
     fn default() -> Self {
         ApplyOptions {
             concurrency: 64,
-            rate: None,
             worker: format!("worker-{}-{:08x}", std::process::id(), fastrand::u32(..)),
             lease: Duration::from_secs(15),
-            passes: 3,
+            max_passes: 8,
+            deadline: None,
+            pass_backoff: Duration::from_secs(1),
             stop: Arc::new(AtomicBool::new(false)),
         }
     }
+}
+
+/// How an apply run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyEnd {
+    /// Every row is final.
+    Finished,
+    /// Stopped on request (Ctrl-C): run it again to resume.
+    Stopped,
+    /// Rows may still succeed, but `max_passes` passes were made.
+    PassesSpent,
+    /// Rows may still succeed, but the deadline passed.
+    DeadlineReached,
+}
+
+/// What an apply run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    /// How it ended.
+    pub end: ApplyEnd,
+    /// Passes made.
+    pub passes: usize,
 }
 
 /// Why apply stopped early.
@@ -110,14 +136,16 @@ pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyEr
     Ok(header.job)
 }
 
-/// Runs `job` of `journal` to its end with `clients`.
+/// Runs `job` of `journal` to its end with `clients`: passes until every row is final, or
+/// the budget of `options` is spent (the outcome says which).
 pub async fn apply(
     job: &str,
     journal: &Journal,
     clients: &Backends,
     options: &ApplyOptions,
     progress: &dyn Progress,
-) -> Result<(), ApplyError> {
+) -> Result<ApplyOutcome, ApplyError> {
+    let started = Instant::now();
     let counts = journal.counts(job).await?;
     let mut todo: BTreeMap<Vendor, u64> = BTreeMap::new();
     for (vendor, state, n) in &counts {
@@ -128,20 +156,6 @@ pub async fn apply(
             *todo.entry(*vendor).or_default() += *n as u64;
         }
     }
-    let limiters: BTreeMap<Vendor, Option<DefaultDirectRateLimiter>> = clients
-        .keys()
-        .map(|v| {
-            let limiter = options
-                .rate
-                .and_then(NonZeroU32::new)
-                // Paced, not bursty: at most a twentieth of a second's calls at once.
-                .map(|r| {
-                    let burst = NonZeroU32::new((r.get() / 20).max(1)).expect("at least 1");
-                    RateLimiter::direct(Quota::per_second(r).allow_burst(burst))
-                });
-            (*v, limiter)
-        })
-        .collect();
     for (vendor, n) in &todo {
         progress.start(*vendor, *n);
     }
@@ -150,8 +164,7 @@ pub async fn apply(
         for phase in [0, 1] {
             let runs = todo.keys().map(|vendor| {
                 let client = Arc::clone(&clients[vendor]);
-                let limiter = limiters[vendor].as_ref();
-                run_vendor(job, journal, client, limiter, phase, options, progress)
+                run_vendor(job, journal, client, phase, options, progress)
             });
             for result in futures_util::future::join_all(runs).await {
                 result?;
@@ -160,25 +173,44 @@ pub async fn apply(
         journal.release(job, &options.worker).await?;
         Ok::<_, ApplyError>(())
     };
-    for _ in 0..options.passes.max(1) {
+    let mut passes = 0;
+    let mut pause = options.pass_backoff;
+    let end = loop {
         one_pass().await?;
+        passes += 1;
         if options.stop.load(Ordering::Relaxed) {
-            return Ok(());
+            break ApplyEnd::Stopped;
         }
         if journal.finished(job).await? {
-            break;
+            break ApplyEnd::Finished;
         }
-    }
-    // Other workers still hold rows: wait for them to finish, or for their leases to run out
-    // (a worker that died), and take those over.
-    while !journal.finished(job).await? && journal.busy_elsewhere(job, &options.worker).await? {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        one_pass().await?;
-    }
+        // Other workers still hold rows: wait for them to finish, or for their leases to run
+        // out (a worker that died), and take those over; that is not a pass of ours.
+        if journal.busy_elsewhere(job, &options.worker).await? {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            passes -= 1;
+            continue;
+        }
+        if passes >= options.max_passes.max(1) {
+            break ApplyEnd::PassesSpent;
+        }
+        if let Some(deadline) = options.deadline {
+            if started.elapsed() + pause >= deadline {
+                break ApplyEnd::DeadlineReached;
+            }
+        }
+        tracing::info!(
+            passes,
+            pause_ms = pause.as_millis() as u64,
+            "rows left to retry; pausing before the next pass"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(30));
+    };
     for vendor in todo.keys() {
         progress.finish(*vendor);
     }
-    Ok(())
+    Ok(ApplyOutcome { end, passes })
 }
 
 /// Claims and processes `vendor`'s rows of `phase` until none is left for this worker.
@@ -190,7 +222,6 @@ async fn run_vendor(
     job: &str,
     journal: &Journal,
     client: Arc<dyn Backend>,
-    limiter: Option<&DefaultDirectRateLimiter>,
     phase: i64,
     options: &ApplyOptions,
     progress: &dyn Progress,
@@ -219,7 +250,7 @@ async fn run_vendor(
                     // Left as claimed: a resumed run settles it.
                     return Ok(row);
                 }
-                process(job, journal, &**client, limiter, row, fresh).await
+                process(job, journal, &**client, row, fresh).await
             }
         };
         // Rows in doubt first: read, and marked `sending` one by one before a write (their
@@ -230,7 +261,7 @@ async fn run_vendor(
             .collect()
             .await;
         let mut settled = settled.into_iter().collect::<Result<Vec<_>, _>>()?;
-        record(job, journal, &mut settled, vendor, progress).await?;
+        record(job, journal, &mut settled, &*client, progress).await?;
         // Planned rows: all marked `sending` before any write leaves; their futures do not
         // touch the journal, so outcomes are recorded as they come, a batch at a time.
         journal.mark_sending(job, &mut fresh).await?;
@@ -241,10 +272,10 @@ async fn run_vendor(
         while let Some(row) = done.next().await {
             finished.push(row?);
             if finished.len() >= concurrency {
-                record(job, journal, &mut finished, vendor, progress).await?;
+                record(job, journal, &mut finished, &*client, progress).await?;
             }
         }
-        record(job, journal, &mut finished, vendor, progress).await?;
+        record(job, journal, &mut finished, &*client, progress).await?;
     }
 }
 
@@ -253,23 +284,20 @@ async fn record(
     job: &str,
     journal: &Journal,
     rows: &mut Vec<JournalRow>,
-    vendor: Vendor,
+    client: &dyn Backend,
     progress: &dyn Progress,
 ) -> Result<(), ApplyError> {
     journal.update_many(job, rows).await?;
+    let vendor = client.vendor();
     for r in rows.drain(..) {
         if r.state.is_final() {
             progress.step(vendor);
         }
     }
-    Ok(())
-}
-
-/// Waits for the vendor's rate limit.
-async fn pace(limiter: Option<&DefaultDirectRateLimiter>) {
-    if let Some(l) = limiter {
-        l.until_ready().await;
+    if let Some(rate) = client.rate_limiter().and_then(|l| l.current_rate()) {
+        progress.rate(vendor, rate);
     }
+    Ok(())
 }
 
 /// Takes one row as far as it can go and returns it (its outcome not yet recorded). A
@@ -280,7 +308,6 @@ async fn process(
     job: &str,
     journal: &Journal,
     client: &dyn Backend,
-    limiter: Option<&DefaultDirectRateLimiter>,
     mut row: JournalRow,
     fresh: bool,
 ) -> Result<JournalRow, ApplyError> {
@@ -305,7 +332,6 @@ async fn process(
     };
 
     if !fresh {
-        pace(limiter).await;
         row.attempts += 1;
         match client.read(app, &row.resource).await {
             Ok(current) => {
@@ -326,7 +352,6 @@ async fn process(
         journal.update(job, &row).await?;
     }
 
-    pace(limiter).await;
     row.attempts += 1;
     let result = client.write(app, &row.resource, &desired).await;
     let state = match result {
@@ -336,8 +361,9 @@ async fn process(
             RowState::Done
         }
         Err(e) => match retry::classify(client.vendor(), &e) {
-            // Never sent: safe to send again in a later pass.
-            Failure::NotSent if !matches!(e, Error::InvalidRequest(_)) => {
+            // Never sent, or refused for the vendor's rate limit (not applied): safe to send
+            // again in a later pass.
+            Failure::NotSent | Failure::Throttled if !matches!(e, Error::InvalidRequest(_)) => {
                 row.writes -= 1;
                 settle(&mut row, &e, RowState::Planned)
             }

@@ -1,9 +1,11 @@
 //! The platform credentials file (TOML): per vendor the platform's app id, its secret (or
 //! `env:NAME` to read it from the environment) and optionally the current ticket, and the
-//! token store (`memory`, or `redis://…`).
+//! token store: left out, an embedded SQLite file next to the job's files (`miniapp` puts it
+//! beside the plan), `sqlite:PATH`, `redis://…` (several hosts), or `memory` (one process
+//! only: tests and the library).
 //!
 //! ```toml
-//! store = "redis://127.0.0.1:6379"
+//! # store = "redis://127.0.0.1:6379"
 //!
 //! [wechat]
 //! app_id = "wx_component_appid"
@@ -25,7 +27,7 @@ use std::path::{Path, PathBuf};
 use core_http::Secret;
 use serde::Deserialize;
 
-use crate::vendors::{PlatformCredentials, Vendor};
+use crate::vendors::{ClientOptions, PlatformCredentials, Vendor};
 
 /// A credentials file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +62,12 @@ struct Platform {
 /// Where tokens are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSpec {
-    /// In this process (plan and apply in separate processes refresh anew).
+    /// In this process only: what it refreshes is gone when it ends (a later command finds
+    /// no token, and a single-use refresh token it rotated is lost). Tests and demos.
     Memory,
+    /// An SQLite file shared by the processes of this host: the default. `None` until the
+    /// command that runs the job places it ([`Credentials::place_store`]).
+    Sqlite(Option<PathBuf>),
     /// A Redis server shared by every process (the URL is not a secret here; put a password
     /// in the environment of the Redis client instead).
     Redis(String),
@@ -77,6 +83,14 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// Gives the default SQLite store (no `store` in the file) its file, `path`; any other
+    /// store is kept.
+    pub fn place_store(&mut self, path: &Path) {
+        if self.store == StoreSpec::Sqlite(None) {
+            self.store = StoreSpec::Sqlite(Some(path.to_owned()));
+        }
+    }
+
     /// Reads `path`, resolving `env:NAME` secrets.
     pub fn load(path: &Path) -> Result<Credentials, CredentialsError> {
         let err = |message: String| CredentialsError {
@@ -97,11 +111,23 @@ impl Credentials {
             ))
         })?;
         let store = match file.store.as_deref() {
-            None | Some("memory") => StoreSpec::Memory,
+            None => StoreSpec::Sqlite(None),
+            Some("memory") => StoreSpec::Memory,
+            Some(url) if url.starts_with("sqlite:") => {
+                let file = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                if file.is_empty() {
+                    return Err(err("`store = \"sqlite:PATH\"` needs a path".into()));
+                }
+                StoreSpec::Sqlite(Some(PathBuf::from(file)))
+            }
             Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
                 StoreSpec::Redis(url.to_owned())
             }
-            Some(_) => return Err(err("`store` must be `memory` or a redis:// URL".into())),
+            Some(_) => {
+                return Err(err(
+                    "`store` must be `sqlite:PATH`, a redis:// URL or `memory` (left out: an SQLite file next to the plan)".into(),
+                ))
+            }
         };
         let resolve = |vendor: Vendor,
                        what: &str,
@@ -144,6 +170,16 @@ pub async fn open_store(
 ) -> Result<std::sync::Arc<dyn core_http::token::TokenStore>, core_http::Error> {
     Ok(match spec {
         StoreSpec::Memory => std::sync::Arc::new(core_http::token::MemoryStore::new()),
+        StoreSpec::Sqlite(Some(path)) => {
+            std::sync::Arc::new(core_http::token::SqliteStore::open(path).await?)
+        }
+        StoreSpec::Sqlite(None) => {
+            return Err(core_http::Error::Credentials {
+                endpoint: "token store",
+                message: "the SQLite token store has no file: give `store = \"sqlite:PATH\"`"
+                    .into(),
+            })
+        }
         StoreSpec::Redis(url) => {
             std::sync::Arc::new(core_http::token::RedisStore::connect(url).await?)
         }
@@ -151,16 +187,32 @@ pub async fn open_store(
 }
 
 /// A client per configured vendor, sharing one token store; `base_url` points every vendor at
-/// one origin (a sandbox, a test server).
+/// one origin (a sandbox, a test server). Each vendor's calls find its rate
+/// ([`ClientOptions::default`]).
 pub async fn clients(
     credentials: &Credentials,
     base_url: Option<&str>,
 ) -> Result<crate::vendors::Backends, core_http::Error> {
+    clients_with(credentials, base_url, &ClientOptions::default()).await
+}
+
+/// [`clients`] with `options` (a rate ceiling, a retry policy).
+pub async fn clients_with(
+    credentials: &Credentials,
+    base_url: Option<&str>,
+    options: &ClientOptions,
+) -> Result<crate::vendors::Backends, core_http::Error> {
     let store = open_store(&credentials.store).await?;
     let mut out = std::collections::BTreeMap::new();
     for (vendor, platform) in &credentials.platforms {
-        let client =
-            crate::vendors::VendorClient::new(*vendor, base_url, platform, store.clone()).await?;
+        let client = crate::vendors::VendorClient::with_options(
+            *vendor,
+            base_url,
+            platform,
+            store.clone(),
+            options,
+        )
+        .await?;
         out.insert(
             *vendor,
             std::sync::Arc::new(client) as std::sync::Arc<dyn crate::vendors::Backend>,

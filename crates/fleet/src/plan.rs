@@ -153,6 +153,10 @@ pub trait Progress: Send + Sync {
     fn step(&self, vendor: Vendor);
     /// Every entry of `vendor` is done.
     fn finish(&self, vendor: Vendor);
+    /// `vendor`'s calls are paced at `per_second` now (its adaptive rate limiter).
+    fn rate(&self, vendor: Vendor, per_second: f64) {
+        let _ = (vendor, per_second);
+    }
 }
 
 /// Progress that shows nothing.

@@ -1,6 +1,8 @@
 //! The report of a job: one JSON record per app and resource (outcome, vendor code and
-//! documented text, attempts, writes, elapsed), counts per vendor and outcome, and the apps
-//! whose authorization is lost, listed apart.
+//! documented text, attempts, writes, elapsed), counts per vendor and outcome, and beside the
+//! JSON report one CSV per category that needs someone's attention (apps to authorize again,
+//! failures with their reasons, rows not finished), with a few ids of each kept for the
+//! terminal. Nothing is held per app: a report of 100,000 apps costs what one of 10 does.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -35,15 +37,68 @@ pub struct Record {
     pub elapsed_ms: i64,
 }
 
+/// A category of rows that needs someone's attention, with a CSV of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attention {
+    /// The app's authorization is lost: ask the merchant to authorize the platform again.
+    Reauthorize,
+    /// The vendor refused (or the input is invalid): the reason is in the message.
+    Failed,
+    /// Not finished (the outcome of a write is unknown, or rows were left to retry when the
+    /// budget ran out): run `apply` again.
+    Unfinished,
+}
+
+impl Attention {
+    /// The category of a row in `state`, if it needs attention.
+    pub fn of(state: RowState) -> Option<Attention> {
+        match state {
+            RowState::Reauth => Some(Attention::Reauthorize),
+            RowState::Failed => Some(Attention::Failed),
+            RowState::Unknown | RowState::Planned | RowState::Sending => {
+                Some(Attention::Unfinished)
+            }
+            RowState::Done | RowState::Unchanged => None,
+        }
+    }
+
+    /// Its name in file names (`report.reauthorize.csv`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attention::Reauthorize => "reauthorize",
+            Attention::Failed => "failed",
+            Attention::Unfinished => "unfinished",
+        }
+    }
+
+    /// Every category.
+    pub const ALL: [Attention; 3] = [
+        Attention::Reauthorize,
+        Attention::Failed,
+        Attention::Unfinished,
+    ];
+}
+
+/// How many ids of each category and vendor the summary keeps for the terminal.
+pub const SAMPLE: usize = 5;
+
 /// What a job came to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     /// `(vendor, outcome)` → records.
     pub counts: BTreeMap<(Vendor, RowState), u64>,
-    /// Apps whose authorization is lost, per vendor: ask these merchants to authorize again.
-    pub reauthorize: BTreeMap<Vendor, Vec<String>>,
+    /// `(category, vendor)` → distinct apps (the platform counts as one, with an empty id).
+    pub attention: BTreeMap<(Attention, Vendor), u64>,
+    /// `(category, vendor)` → the first [`SAMPLE`] app ids.
+    pub samples: BTreeMap<(Attention, Vendor), Vec<String>>,
+    /// The CSV written for each category that has rows.
+    pub csv: BTreeMap<Attention, std::path::PathBuf>,
     /// Writes sent in all.
     pub writes: u64,
+    /// The rate each vendor's calls were paced at when the run ended (calls per second), if
+    /// the vendor ever throttled or a ceiling was set.
+    pub rates: BTreeMap<Vendor, f64>,
 }
 
 impl Summary {
@@ -56,6 +111,15 @@ impl Summary {
             .sum()
     }
 
+    /// Apps whose authorization is lost, all vendors.
+    pub fn reauthorize(&self) -> u64 {
+        self.attention
+            .iter()
+            .filter(|((a, _), _)| *a == Attention::Reauthorize)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Whether every app and resource reached its desired value.
     pub fn all_ok(&self) -> bool {
         self.counts
@@ -64,12 +128,26 @@ impl Summary {
     }
 }
 
-/// Walks `job`'s rows in plan order, writing the JSON report to `path` when given.
+/// The CSV of `category` beside the JSON report at `path` (`report.json` →
+/// `report.reauthorize.csv`).
+pub fn csv_path(path: &Path, category: Attention) -> std::path::PathBuf {
+    path.with_extension(format!("{}.csv", category.as_str()))
+}
+
+/// Walks `job`'s rows in plan order, writing the JSON report to `path` when given, and beside
+/// it a CSV per category that has rows (`vendor,app_id,resource,outcome,vendor_code,message`;
+/// a category without rows has no file, and an old one is removed).
 pub async fn report(
     journal: &Journal,
     job: &str,
     path: Option<&Path>,
 ) -> Result<Summary, ReportError> {
+    let mut csvs: BTreeMap<Attention, csv::Writer<std::fs::File>> = BTreeMap::new();
+    if let Some(p) = path {
+        for category in Attention::ALL {
+            let _ = std::fs::remove_file(csv_path(p, category));
+        }
+    }
     let mut writer = match path {
         Some(p) => {
             Some(BufWriter::new(std::fs::File::create(p).map_err(|e| {
@@ -85,6 +163,7 @@ pub async fn report(
         w.write_all(b"[").map_err(io)?;
     }
     let mut summary = Summary::default();
+    let mut last_app: BTreeMap<(Attention, Vendor), String> = BTreeMap::new();
     let mut after = 0;
     let mut first = true;
     loop {
@@ -94,10 +173,45 @@ pub async fn report(
         for r in rows {
             *summary.counts.entry((r.vendor, r.state)).or_default() += 1;
             summary.writes += r.writes as u64;
-            if r.state == RowState::Reauth && !r.app_id.is_empty() {
-                let list = summary.reauthorize.entry(r.vendor).or_default();
-                if list.last() != Some(&r.app_id) {
-                    list.push(r.app_id.clone());
+            if let Some(category) = Attention::of(r.state) {
+                let list = summary.samples.entry((category, r.vendor)).or_default();
+                // An app's rows are together (plan order): count it once.
+                let last = last_app.insert((category, r.vendor), r.app_id.clone());
+                if last.as_deref() != Some(r.app_id.as_str()) {
+                    *summary.attention.entry((category, r.vendor)).or_default() += 1;
+                    if list.len() < SAMPLE {
+                        list.push(r.app_id.clone());
+                    }
+                }
+                if let Some(p) = path {
+                    if !csvs.contains_key(&category) {
+                        let file = csv_path(p, category);
+                        let mut w = csv::Writer::from_path(&file)
+                            .map_err(|e| ReportError::File(file.display().to_string(), e.into()))?;
+                        w.write_record([
+                            "vendor",
+                            "app_id",
+                            "resource",
+                            "outcome",
+                            "vendor_code",
+                            "message",
+                        ])
+                        .map_err(|e| ReportError::File(file.display().to_string(), e.into()))?;
+                        summary.csv.insert(category, file);
+                        csvs.insert(category, w);
+                    }
+                    let w = csvs.get_mut(&category).expect("just made");
+                    w.write_record([
+                        r.vendor.as_str(),
+                        &r.app_id,
+                        &r.resource,
+                        r.state.as_str(),
+                        &r.vendor_code.map(|c| c.to_string()).unwrap_or_default(),
+                        r.message.as_deref().unwrap_or(""),
+                    ])
+                    .map_err(|e| {
+                        ReportError::File(summary.csv[&category].display().to_string(), e.into())
+                    })?;
                 }
             }
             if let Some(w) = writer.as_mut() {
@@ -124,6 +238,10 @@ pub async fn report(
     if let Some(mut w) = writer {
         w.write_all(b"\n]\n").map_err(io)?;
         w.flush().map_err(io)?;
+    }
+    for (category, mut w) in csvs {
+        w.flush()
+            .map_err(|e| ReportError::File(summary.csv[&category].display().to_string(), e))?;
     }
     Ok(summary)
 }

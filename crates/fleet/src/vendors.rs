@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use core_http::resource::{ResourceDescriptor, ResourceValue};
 use core_http::token::{RefreshPolicy, TokenManager, TokenStore};
-use core_http::{Error, InvalidRequest, Secret};
+use core_http::{Error, InvalidRequest, RateLimiter, RetryPolicy, Secret, Transport};
 
 /// A vendor, as desired-state files, inventories and reports name it (`wechat`, `baidu`,
 /// `kuaishou`): the runtime's own, generated from `specs/*/vendor.toml`.
@@ -35,6 +35,15 @@ macro_rules! vendor_crates {
             $($variant($krate::Client),)*
         }
 
+        impl Inner {
+            /// The same client with `policy` for every handle made from it.
+            fn with_retry_policy(self, policy: RetryPolicy) -> Inner {
+                match self {
+                    $(Inner::$variant(c) => Inner::$variant(c.with_retry_policy(policy)),)*
+                }
+            }
+        }
+
         /// Runs `$go!(client, resources module)` on the vendor crate of `$inner`.
         macro_rules! with_client {
             ($inner:expr, $go:ident) => {
@@ -48,15 +57,15 @@ macro_rules! vendor_crates {
             /// The vendor crate's client and token manager for a platform.
             fn connect(
                 vendor: Vendor,
-                base_url: Option<&str>,
+                transport: Arc<core_http::Transport>,
                 creds: &PlatformCredentials,
                 store: Arc<dyn TokenStore>,
                 policy: RefreshPolicy,
             ) -> Result<(Inner, TokenManager), Error> {
                 match vendor {
                     $(Vendor::$variant => {
-                        let (client, tokens) = $krate::tokens::platform(
-                            base_url,
+                        let (client, tokens) = $krate::tokens::platform_on(
+                            transport,
                             &creds.app_id,
                             creds.secret.clone(),
                             store,
@@ -133,6 +142,12 @@ pub trait Backend: Send + Sync {
     fn descriptor(&self, name: &str) -> Option<&'static ResourceDescriptor> {
         self.resources().iter().find(|d| d.name == name)
     }
+
+    /// The rate limiter every call of this backend waits for, if any (shown on progress bars
+    /// and in reports).
+    fn rate_limiter(&self) -> Option<&Arc<RateLimiter>> {
+        None
+    }
 }
 
 /// The backend of each vendor a job covers.
@@ -157,6 +172,9 @@ impl Backend for VendorClient {
     }
     fn authorized_apps(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
         Box::pin(self.tokens.authorized_apps())
+    }
+    fn rate_limiter(&self) -> Option<&Arc<RateLimiter>> {
+        Some(&self.limiter)
     }
     fn read<'a>(
         &'a self,
@@ -202,6 +220,32 @@ pub struct VendorClient {
     vendor: Vendor,
     inner: Inner,
     tokens: TokenManager,
+    limiter: Arc<RateLimiter>,
+}
+
+/// How a job's clients call the vendors.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The most calls per second per vendor (`None`: no ceiling). Below it, the rate is found:
+    /// each vendor's client slows down on the vendor's rate-limit answers and probes back up.
+    pub max_rate: Option<f64>,
+    /// The retry policy of every call (reads, writes and the token managers' calls).
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    /// No ceiling; a call is tried up to 6 times within 30 s (a throttled or busy answer
+    /// waits, a quota-limited write that may have arrived is never repeated).
+    fn default() -> Self {
+        ClientOptions {
+            max_rate: None,
+            retry: RetryPolicy {
+                max_attempts: 6,
+                total_budget: std::time::Duration::from_secs(30),
+                ..RetryPolicy::default()
+            },
+        }
+    }
 }
 
 impl std::fmt::Debug for VendorClient {
@@ -225,8 +269,32 @@ impl VendorClient {
         creds: &PlatformCredentials,
         store: Arc<dyn TokenStore>,
     ) -> Result<VendorClient, Error> {
-        let (inner, tokens) =
-            Inner::connect(vendor, base_url, creds, store, RefreshPolicy::default())?;
+        Self::with_options(vendor, base_url, creds, store, &ClientOptions::default()).await
+    }
+
+    /// Same, with `options`: every call of the client, the token manager's included, waits
+    /// for one adaptive rate limiter of this vendor's.
+    pub async fn with_options(
+        vendor: Vendor,
+        base_url: Option<&str>,
+        creds: &PlatformCredentials,
+        store: Arc<dyn TokenStore>,
+        options: &ClientOptions,
+    ) -> Result<VendorClient, Error> {
+        let limiter = Arc::new(match options.max_rate {
+            Some(rate) => RateLimiter::with_ceiling(rate),
+            None => RateLimiter::new(),
+        });
+        let transport = Transport::new(base_url.unwrap_or(vendor.facts().base_url))
+            .with_rate_limiter(limiter.clone());
+        let (inner, tokens) = Inner::connect(
+            vendor,
+            Arc::new(transport),
+            creds,
+            store,
+            RefreshPolicy::default(),
+        )?;
+        let inner = inner.with_retry_policy(options.retry.clone());
         if let Some(ticket) = &creds.ticket {
             tokens
                 .store_ticket(ticket.clone(), GIVEN_TICKET_LIFETIME)
@@ -236,6 +304,7 @@ impl VendorClient {
             vendor,
             inner,
             tokens,
+            limiter,
         })
     }
 

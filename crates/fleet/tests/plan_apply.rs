@@ -9,7 +9,7 @@ use std::path::Path;
 use common::Scenario;
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::Action;
-use miniapp_fleet::report;
+use miniapp_fleet::report::{self, Attention};
 use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::DesiredState;
 use miniapp_sandbox::{Fault, FieldValue, ResourceValue, SandboxOptions};
@@ -262,12 +262,30 @@ value = { version = "3.60.2" }
     assert_eq!(plan.total(Action::Reauth), 1, "{plan:?}");
     let journal = s.journal().await;
     let job = s.apply(&journal, "plan.jsonl").await;
-    let summary = report::report(&journal, &job, None).await.unwrap();
+    let out = s.dir.path().join("report.json");
+    let summary = report::report(&journal, &job, Some(&out)).await.unwrap();
     assert_eq!(summary.total(RowState::Done), 2);
+    assert_eq!(summary.reauthorize(), 1);
     assert_eq!(
-        summary.reauthorize.get(&Vendor::Baidu),
+        summary
+            .samples
+            .get(&(Attention::Reauthorize, Vendor::Baidu)),
         Some(&vec!["bd_fleet_00002".to_owned()])
     );
+    // The CSV of apps to authorize again: a header and the one app, with the vendor's answer.
+    let csv = std::fs::read_to_string(report::csv_path(&out, Attention::Reauthorize)).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "vendor,app_id,resource,outcome,vendor_code,message"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].starts_with("baidu,bd_fleet_00002,min_support_version,reauth,"),
+        "{csv}"
+    );
+    assert!(lines[1].contains("invalid_grant"), "{csv}");
+    assert!(!report::csv_path(&out, Attention::Failed).exists());
     assert!(!summary.all_ok());
 }
 

@@ -10,11 +10,13 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use miniapp_fleet::apply::ApplyEnd;
 use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::journal::RowState;
 use miniapp_fleet::plan::{Action, PlanSummary, Progress};
+use miniapp_fleet::report::Attention;
 use miniapp_fleet::report::{self, Summary};
-use miniapp_fleet::vendors::Vendor;
+use miniapp_fleet::vendors::{Backends, ClientOptions, Vendor};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 
 #[derive(Parser)]
@@ -52,6 +54,27 @@ struct Connection {
     base_url: Option<String>,
 }
 
+/// How fast each vendor is called: shared by `plan` and `apply`.
+#[derive(Args)]
+struct Pace {
+    /// Calls in flight per vendor.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    concurrency: usize,
+    /// The most calls per second per vendor. Without it the rate is found: each vendor's calls
+    /// slow down on its rate-limit answers and probe back up (a ceiling, not a requirement).
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
+}
+
+impl Pace {
+    fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            max_rate: self.rate,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Args)]
 struct PlanArgs {
     /// The desired state (TOML: `[[set]]` vendor, resource, value, optional apps).
@@ -66,12 +89,12 @@ struct PlanArgs {
     /// Also load the plan into this journal (sqlite:PATH or postgres://…).
     #[arg(long, value_name = "URL")]
     journal: Option<String>,
-    /// Where to write the plan.
+    /// Where to write the plan (the embedded token store goes beside it:
+    /// `PLAN.tokens.sqlite`, unless the credentials name a store).
     #[arg(long, value_name = "PLAN", default_value = "miniapp.plan.jsonl")]
     out: PathBuf,
-    /// Reads in flight per vendor.
-    #[arg(long, value_name = "N", default_value_t = 64)]
-    concurrency: usize,
+    #[command(flatten)]
+    pace: Pace,
 }
 
 #[derive(Args)]
@@ -85,15 +108,41 @@ struct ApplyArgs {
     journal: Option<String>,
     #[command(flatten)]
     connection: Connection,
-    /// Calls in flight per vendor.
-    #[arg(long, value_name = "N", default_value_t = 64)]
-    concurrency: usize,
-    /// Calls per second per vendor.
-    #[arg(long, value_name = "R")]
-    rate: Option<u32>,
-    /// Write the JSON report (one record per app and resource) here.
+    #[command(flatten)]
+    pace: Pace,
+    /// Passes over the rows at most: the first, then those left to retry (throttled, busy,
+    /// unreachable), with a growing pause between passes.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    max_passes: usize,
+    /// Start no new pass after this long (`90s`, `30m`, `2h`, or seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    deadline: Option<std::time::Duration>,
+    /// The JSON report (one record per app and resource); a CSV per category that needs
+    /// attention is written beside it. Default: `PLAN.report.json`.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+}
+
+/// `90s`, `30m`, `2h` or a number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write 90s, 30m, 2h or seconds"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{text}`: the unit must be s, m or h")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(format!("`{text}`: a deadline must be positive"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[derive(Args)]
@@ -182,17 +231,34 @@ impl Progress for Bars {
             bar.finish();
         }
     }
+
+    fn rate(&self, vendor: Vendor, per_second: f64) {
+        if let Some(bar) = self.bars.lock().unwrap().get(&vendor) {
+            bar.set_message(format!("{} at {per_second:.0}/s", self.verb));
+        }
+    }
 }
 
 fn sandbox_credentials() -> Credentials {
-    miniapp_fleet::sandbox::credentials(StoreSpec::Memory, Vendor::ALL)
+    miniapp_fleet::sandbox::credentials(StoreSpec::Sqlite(None), Vendor::ALL)
 }
 
+/// The embedded token store of a plan: beside it, shared by `plan` and `apply`.
+fn default_token_store(plan: &Path) -> PathBuf {
+    let mut name = plan.as_os_str().to_owned();
+    name.push(".tokens.sqlite");
+    PathBuf::from(name)
+}
+
+/// The clients of a command of the job whose plan is `plan`. A memory store is refused: the
+/// next command of the job runs in another process and would find none of its tokens.
 async fn connect(
     connection: &Connection,
     base_url: Option<&str>,
-) -> Result<miniapp_fleet::vendors::Backends, Failure> {
-    let creds = match &connection.credentials {
+    plan: &Path,
+    options: &ClientOptions,
+) -> Result<Backends, Failure> {
+    let mut creds = match &connection.credentials {
         Some(path) => Credentials::load(path).map_err(bad_input)?,
         None if base_url.is_some() => sandbox_credentials(),
         None => {
@@ -201,13 +267,27 @@ async fn connect(
             ))
         }
     };
-    credentials::clients(&creds, base_url)
+    if creds.store == StoreSpec::Memory {
+        return Err(bad_input(
+            "credentials: `store = \"memory\"` keeps tokens in this process only, but `plan` and `apply` run as separate processes: `apply` would find no token, and single-use refresh tokens (Baidu) rotated by `plan` would be lost. Remove `store` to use the embedded SQLite store beside the plan, or give `store = \"sqlite:PATH\"` or a redis:// URL",
+        ));
+    }
+    creds.place_store(&default_token_store(plan));
+    credentials::clients_with(&creds, base_url, options)
         .await
         .map_err(|e| match e {
             // A platform without what its vendor's token call needs: the credentials file.
             miniapp_fleet::Error::Credentials { .. } => bad_input(format!("credentials: {e}")),
             e => failed(format!("connecting: {e}")),
         })
+}
+
+/// The rate each vendor's calls were paced at, for the report.
+fn rates(clients: &Backends) -> BTreeMap<Vendor, f64> {
+    clients
+        .iter()
+        .filter_map(|(v, c)| Some((*v, c.rate_limiter()?.current_rate()?)))
+        .collect()
 }
 
 fn default_journal(plan: &Path) -> String {
@@ -217,7 +297,13 @@ fn default_journal(plan: &Path) -> String {
 async fn run_plan(args: PlanArgs) -> Result<u8, Failure> {
     let desired = DesiredState::load(&args.desired).map_err(bad_input)?;
     let base_url = args.connection.base_url.clone();
-    let clients = connect(&args.connection, base_url.as_deref()).await?;
+    let clients = connect(
+        &args.connection,
+        base_url.as_deref(),
+        &args.out,
+        &args.pace.client_options(),
+    )
+    .await?;
     let inventory = if args.inventory.as_os_str() == "store:" {
         let path = args.out.with_extension("inventory.jsonl");
         let n = miniapp_fleet::inventory::write_from_store(&clients, &path)
@@ -238,7 +324,7 @@ async fn run_plan(args: PlanArgs) -> Result<u8, Failure> {
         &clients,
         base_url.as_deref(),
         &args.out,
-        args.concurrency,
+        args.pace.concurrency,
         &bars,
     )
     .await
@@ -315,10 +401,17 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
             .map_err(bad_input)?
             .base_url;
     }
-    let clients = connect(&args.connection, base_url.as_deref()).await?;
+    let clients = connect(
+        &args.connection,
+        base_url.as_deref(),
+        &args.plan,
+        &args.pace.client_options(),
+    )
+    .await?;
     let options = ApplyOptions {
-        concurrency: args.concurrency,
-        rate: args.rate,
+        concurrency: args.pace.concurrency,
+        max_passes: args.max_passes,
+        deadline: args.deadline,
         ..Default::default()
     };
     // Ctrl-C: no new write leaves, the calls in flight are recorded, resume later.
@@ -330,18 +423,40 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
         }
     });
     let bars = Bars::new("applying");
-    miniapp_fleet::apply(&job, &journal, &clients, &options, &bars)
+    let outcome = miniapp_fleet::apply(&job, &journal, &clients, &options, &bars)
         .await
         .map_err(failed)?;
-    let summary = report::report(&journal, &job, args.report.as_deref())
+    let report_path = args.report.clone().unwrap_or_else(|| {
+        let mut name = args.plan.as_os_str().to_owned();
+        name.push(".report.json");
+        PathBuf::from(name)
+    });
+    let mut summary = report::report(&journal, &job, Some(&report_path))
         .await
         .map_err(failed)?;
+    summary.rates = rates(&clients);
     print_report(&summary);
-    if let Some(path) = &args.report {
-        println!("report written to {}", path.display());
-    }
+    println!("report written to {}", report_path.display());
+    print_end(outcome);
     println!("journal: {journal_url} (job {job})");
     Ok(if summary.all_ok() { 0 } else { 1 })
+}
+
+/// Says why apply stopped when rows are left.
+fn print_end(outcome: miniapp_fleet::apply::ApplyOutcome) {
+    let passes = outcome.passes;
+    match outcome.end {
+        ApplyEnd::Finished => {}
+        ApplyEnd::Stopped => {
+            println!("stopped after {passes} pass(es): run the same apply again to resume")
+        }
+        ApplyEnd::PassesSpent => println!(
+            "rows may still succeed, but --max-passes {passes} were made: run the same apply again (or raise --max-passes)"
+        ),
+        ApplyEnd::DeadlineReached => println!(
+            "rows may still succeed, but the --deadline passed after {passes} pass(es): run the same apply again"
+        ),
+    }
 }
 
 fn print_report(summary: &Summary) {
@@ -383,12 +498,48 @@ fn print_report(summary: &Summary) {
     }
     println!("{table}");
     println!("{} writes sent", summary.writes);
-    for (vendor, apps) in &summary.reauthorize {
+    if !summary.rates.is_empty() {
+        let rates: Vec<String> = summary
+            .rates
+            .iter()
+            .map(|(v, r)| format!("{v} {r:.0}/s"))
+            .collect();
         println!(
-            "{vendor}: {} app(s) must authorize the platform again: {}",
-            apps.len(),
-            apps.join(", ")
+            "paced at (found from the vendors' rate-limit answers, or --rate): {}",
+            rates.join(", ")
         );
+    }
+    for category in Attention::ALL {
+        let what = match category {
+            Attention::Reauthorize => "must authorize the platform again",
+            Attention::Failed => "failed (the reason is in the CSV)",
+            Attention::Unfinished => "not finished (run apply again)",
+        };
+        for ((c, vendor), n) in &summary.attention {
+            if *c != category {
+                continue;
+            }
+            let sample = &summary.samples[&(category, *vendor)];
+            let shown: Vec<&str> = sample
+                .iter()
+                .map(|a| {
+                    if a.is_empty() {
+                        "(platform)"
+                    } else {
+                        a.as_str()
+                    }
+                })
+                .collect();
+            let more = if *n as usize > shown.len() {
+                ", …"
+            } else {
+                ""
+            };
+            println!("{vendor}: {n} app(s) {what}: {}{more}", shown.join(", "));
+        }
+        if let Some(path) = summary.csv.get(&category) {
+            println!("  all of them: {}", path.display());
+        }
     }
 }
 
@@ -479,7 +630,9 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     let journal_url = default_journal(&plan_path);
 
     let base_url = sandbox.base_url();
-    let clients = credentials::clients(&sandbox_credentials(), Some(&base_url))
+    let mut creds = sandbox_credentials();
+    creds.place_store(&default_token_store(&plan_path));
+    let clients = credentials::clients(&creds, Some(&base_url))
         .await
         .map_err(failed)?;
     let desired = DesiredState::load(&desired_path).map_err(bad_input)?;
@@ -513,7 +666,7 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     let job = miniapp_fleet::load_plan(&plan_path, &journal)
         .await
         .map_err(failed)?;
-    miniapp_fleet::apply(
+    let outcome = miniapp_fleet::apply(
         &job,
         &journal,
         &clients,
@@ -522,10 +675,12 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     )
     .await
     .map_err(failed)?;
-    let result = report::report(&journal, &job, Some(&report_path))
+    let mut result = report::report(&journal, &job, Some(&report_path))
         .await
         .map_err(failed)?;
+    result.rates = rates(&clients);
     print_report(&result);
+    print_end(outcome);
     println!(
         "applied in {:.1} s; report written to {}",
         started.elapsed().as_secs_f64(),

@@ -65,6 +65,16 @@ struct State {
     quota_used: HashMap<(Vendor, String, &'static str), u32>,
     counters: HashMap<(Vendor, String), AppCounters>,
     window: HashMap<Vendor, (Instant, u32)>,
+    traffic: HashMap<Vendor, Traffic>,
+}
+
+/// The calls a vendor received, for benchmarks and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Requests for a specified endpoint that were served (not refused for the rate limit).
+    pub answered: u64,
+    /// Requests refused for the rate limit ([`crate::SandboxOptions::rate_limit`]).
+    pub throttled: u64,
 }
 
 /// The fleet's state and settings.
@@ -114,18 +124,36 @@ impl Fleet {
 
     /// Whether `vendor` is over its rate limit now (counts this request).
     pub(crate) fn over_rate(&self, vendor: Vendor) -> bool {
-        let Some(limit) = self.rate_limit else {
-            return false;
-        };
         let mut state = self.state();
-        let now = Instant::now();
-        let (start, count) = state.window.entry(vendor).or_insert((now, 0));
-        if now.duration_since(*start) >= Duration::from_secs(1) {
-            *start = now;
-            *count = 0;
+        let over = match self.rate_limit {
+            None => false,
+            Some(limit) => {
+                let now = Instant::now();
+                let (start, count) = state.window.entry(vendor).or_insert((now, 0));
+                if now.duration_since(*start) >= Duration::from_secs(1) {
+                    *start = now;
+                    *count = 0;
+                }
+                *count += 1;
+                *count > limit
+            }
+        };
+        let traffic = state.traffic.entry(vendor).or_default();
+        if over {
+            traffic.throttled += 1;
+        } else {
+            traffic.answered += 1;
         }
-        *count += 1;
-        *count > limit
+        over
+    }
+
+    /// What `vendor` received so far.
+    pub(crate) fn traffic(&self, vendor: Vendor) -> Traffic {
+        self.state()
+            .traffic
+            .get(&vendor)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Counts a request of `owner` (an app id, or a token the sandbox cannot place).

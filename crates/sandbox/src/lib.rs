@@ -116,7 +116,7 @@ pub use core_http::resource::{FieldValue, ResourceValue};
 pub use faults::Fault;
 use faults::Faults;
 use fleet::Fleet;
-pub use fleet::{AppCounters, FleetApp};
+pub use fleet::{AppCounters, FleetApp, Traffic};
 pub use options::SandboxOptions;
 pub use pushes::{PushSecrets, PushSendError, Pushed};
 use tokens::Tokens;
@@ -342,6 +342,11 @@ impl Sandbox {
             .iter()
             .find(|(v, _)| *v == vendor)
             .map_or(&[], |(_, apps)| apps.as_slice())
+    }
+
+    /// The requests `vendor` answered and those it refused for its rate limit, so far.
+    pub fn traffic(&self, vendor: impl AnyVendor) -> Traffic {
+        self.fleet.traffic(vendor.spec_vendor())
     }
 
     /// What `app` (an app id, or in plain mode the token that stands for it; `"platform"` for
