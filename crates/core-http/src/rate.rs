@@ -1,17 +1,28 @@
 //! A client-side rate limiter that finds the vendor's rate instead of being told it.
 //!
 //! [`RateLimiter`] is a token bucket whose fill rate follows CUBIC, as the AWS SDKs'
-//! "adaptive" retry mode does: it is cut by [`BETA`] on every throttling answer (the vendor's
-//! rate-limit code, or HTTP 429) and grows back along a cubic curve that probes above the last
-//! rate that was throttled. Until the first throttle it lets everything through (or paces at
-//! its ceiling, when one is set). Put one on a [`Transport`](crate::Transport) with
+//! "adaptive" retry mode does: it is cut on a throttling answer (the vendor's rate-limit code,
+//! or HTTP 429) and grows back along a cubic curve that probes above the rate that was
+//! throttled. Until the first throttle it lets everything through (or paces at its ceiling,
+//! when one is set). Put one on a [`Transport`](crate::Transport) with
 //! [`Transport::with_rate_limiter`](crate::Transport::with_rate_limiter): every attempt of
 //! every call on that transport, the token managers' own calls included, waits for it and
 //! reports what the vendor answered.
 //!
 //! The algorithm and its constants are ported from smithy-rs
 //! (`aws-smithy-runtime/src/client/retries/client_rate_limiter.rs`, Apache-2.0), itself from
-//! the AWS SDK for Go; the test table below is theirs. What counts as a throttle is ours.
+//! the AWS SDK for Go; the CUBIC test table below is theirs. Three changes fit vendors that
+//! count calls per second rather than drain a bucket:
+//! - **one cut per episode**: a throttle is counted once a second at most, and never for a
+//!   call whose slot was taken before the last cut (the rest of a burst already in flight);
+//! - **the cut keeps what the vendor accepted**: the new rate is the larger of β times the
+//!   sending rate and 95 % of the calls the vendor answered (not throttled) over the last
+//!   second, which is what it demonstrably takes; CUBIC then climbs from there back to that
+//!   rate and probes above it;
+//! - no cap at twice the measured send rate (an idle spell between passes must not restart
+//!   the job at a crawl); the bucket's small burst does that job.
+//!
+//! What counts as a throttle is ours ([`crate::retry::is_throttle`]).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -28,6 +39,12 @@ const MIN_FILL_RATE: f64 = 0.5;
 const MIN_CAPACITY: f64 = 1.0;
 /// How much of a second's calls may go at once (a burst), once pacing.
 const BURST_SECONDS: f64 = 0.05;
+/// At most one cut in this many seconds (vendors count calls per second).
+const CUT_COOLDOWN: f64 = 1.0;
+/// The share of the calls the vendor answered over the last second that a cut keeps.
+const KEEP_ANSWERED: f64 = 0.95;
+/// The answered calls are counted in this many buckets over the last second.
+const ANSWERED_BUCKETS: usize = 10;
 
 /// An adaptive client-side rate limiter (see the [module docs](self)). Share one per vendor
 /// and platform, behind an `Arc`.
@@ -56,12 +73,24 @@ struct State {
     rate_bucket: f64,
     /// Calls sent in that bucket.
     sent_in_bucket: u64,
+    /// Calls answered (not throttled) per tenth of a second, over the last second: a ring
+    /// indexed by the tenth, with the tenth each slot counts.
+    answered: [(u64, u64); ANSWERED_BUCKETS],
     /// The rate at the last throttle (CUBIC's W_max).
     last_max_rate: f64,
+    /// The rate the last cut set (CUBIC's curve starts there).
+    rate_after_cut: f64,
     /// When the last throttle came (seconds since `started`).
     last_throttle: f64,
-    /// Throttles seen.
+    /// Throttles counted (one per episode).
     throttles: u64,
+}
+
+/// The slot a call was sent in, from [`RateLimiter::acquire`].
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    /// When the slot was taken (seconds since the limiter was made).
+    taken: f64,
 }
 
 impl Default for RateLimiter {
@@ -97,8 +126,10 @@ impl RateLimiter {
                 measured_rate: 0.0,
                 rate_bucket: 0.0,
                 sent_in_bucket: 0,
+                answered: [(0, 0); ANSWERED_BUCKETS],
                 last_max_rate: rate,
-                last_throttle: 0.0,
+                rate_after_cut: rate * BETA,
+                last_throttle: f64::NEG_INFINITY,
                 throttles: 0,
             }),
         }
@@ -121,9 +152,7 @@ impl RateLimiter {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        Slot {
-            at: now + wait.as_secs_f64(),
-        }
+        Slot { taken: now }
     }
 
     /// Reserves one call's slot at `now` and says how long to wait for it.
@@ -142,36 +171,50 @@ impl RateLimiter {
     }
 
     /// Records what the vendor answered the call sent in `slot`: `throttled` for its
-    /// rate-limit answer. The rate is cut once per throttle episode: a throttle of a call sent
-    /// before the last cut (one of a burst already in flight) does not cut it again.
+    /// rate-limit answer.
     pub fn record(&self, slot: Slot, throttled: bool) {
-        let now = self.now();
+        self.record_at(self.now(), slot, throttled);
+    }
+
+    fn record_at(&self, now: f64, slot: Slot, throttled: bool) {
         let mut s = self.state();
         s.measure(now);
-        if throttled && s.throttles > 0 && slot.at < s.last_throttle {
-            return;
+        if !throttled {
+            s.count_answered(now);
         }
         let new_rate = if throttled {
+            // One cut per episode: not again within the cooldown, nor for a call whose slot
+            // was taken before the last cut.
+            if now - s.last_throttle < CUT_COOLDOWN || slot.taken < s.last_throttle {
+                return;
+            }
             let sending = s.send_rate(now);
             let rate = if s.enabled {
                 sending.min(s.fill_rate)
             } else {
                 sending
             };
-            s.last_max_rate = rate;
+            let accepted = s.answered_last_second(now);
+            let cut = (rate * BETA).max(KEEP_ANSWERED * accepted).min(rate);
+            s.last_max_rate = if accepted > 0.0 { accepted.min(rate) } else { rate };
+            s.rate_after_cut = cut;
             s.last_throttle = now;
             s.enabled = true;
             s.throttles += 1;
-            rate * BETA
+            tracing::debug!(
+                rate = cut,
+                sending,
+                accepted,
+                "throttled by the vendor: rate cut"
+            );
+            cut
         } else {
             if !s.enabled {
                 return;
             }
             s.cubic_success(now)
         };
-        // Never more than twice what is being sent (so an idle spell does not let a burst
-        // through), never above the ceiling, never below the floor.
-        let mut rate = new_rate.min(2.0 * s.send_rate(now).max(MIN_FILL_RATE));
+        let mut rate = new_rate;
         if let Some(ceiling) = self.ceiling {
             rate = rate.min(ceiling);
         }
@@ -194,7 +237,7 @@ impl RateLimiter {
         self.state().measured_rate
     }
 
-    /// How many throttling answers were recorded.
+    /// How many throttling episodes were recorded (one cut each).
     pub fn throttles(&self) -> u64 {
         self.state().throttles
     }
@@ -203,13 +246,6 @@ impl RateLimiter {
     pub fn ceiling(&self) -> Option<f64> {
         self.ceiling
     }
-}
-
-/// The slot a call was sent in, from [`RateLimiter::acquire`].
-#[derive(Debug, Clone, Copy)]
-pub struct Slot {
-    /// When the slot was for (seconds since the limiter was made).
-    at: f64,
 }
 
 impl State {
@@ -241,9 +277,31 @@ impl State {
         }
     }
 
-    /// CUBIC's window after a success, `now - last_throttle` seconds past the last throttle.
+    /// Counts one answered (not throttled) call in its tenth of a second.
+    fn count_answered(&mut self, now: f64) {
+        let tenth = (now * 10.0).floor().max(0.0) as u64;
+        let slot = &mut self.answered[tenth as usize % ANSWERED_BUCKETS];
+        if slot.0 != tenth {
+            *slot = (tenth, 0);
+        }
+        slot.1 += 1;
+    }
+
+    /// Calls answered over the last second (the last ten tenths, this one included).
+    fn answered_last_second(&self, now: f64) -> f64 {
+        let tenth = (now * 10.0).floor().max(0.0) as u64;
+        let oldest = tenth.saturating_sub(ANSWERED_BUCKETS as u64 - 1);
+        self.answered
+            .iter()
+            .filter(|(t, _)| *t >= oldest && *t <= tenth)
+            .map(|(_, n)| *n as f64)
+            .sum()
+    }
+
+    /// CUBIC's rate after a success, `now - last_throttle` seconds past the last cut: from
+    /// the rate the cut set back to W_max, then above it.
     fn cubic_success(&self, now: f64) -> f64 {
-        let k = ((self.last_max_rate * (1.0 - BETA)) / SCALE_CONSTANT).cbrt();
+        let k = ((self.last_max_rate - self.rate_after_cut).max(0.0) / SCALE_CONSTANT).cbrt();
         SCALE_CONSTANT * (now - self.last_throttle - k).powi(3) + self.last_max_rate
     }
 }
@@ -256,14 +314,14 @@ mod tests {
         (a - b).abs() < 0.01
     }
 
-    /// smithy-rs's table (from the Go SDK): last max rate 10, throttled at t = 5.
+    /// smithy-rs's table (from the Go SDK): last max rate 10, throttled at t = 5, cut to 7.
     #[test]
     fn cubic_follows_the_reference_table() {
         let mut s = RateLimiter::new().state.into_inner().unwrap();
         s.last_max_rate = 10.0;
+        s.rate_after_cut = 10.0 * BETA;
         s.last_throttle = 5.0;
-        // The throttle itself: 10 · β.
-        assert!(approx(10.0 * BETA, 7.0));
+        assert!(approx(s.cubic_success(5.0), 7.0));
         for (t, want) in [
             (6.0, 9.64893600966),
             (7.0, 10.000030849917364),
@@ -276,23 +334,52 @@ mod tests {
     }
 
     #[test]
-    fn unlimited_until_the_first_throttle_then_cut_by_beta() {
+    fn unlimited_until_the_first_throttle_then_cut_once_per_episode() {
         let l = RateLimiter::new();
         assert_eq!(l.current_rate(), None);
         assert_eq!(l.reserve(0.1), Duration::ZERO);
-        {
-            let mut s = l.state();
-            s.measured_rate = 100.0;
-        }
-        let sent = Slot { at: 0.0 };
-        l.record(sent, true);
+        l.state().measured_rate = 100.0;
+        let early = Slot { taken: 0.0 };
+        l.record_at(0.2, early, true);
         let rate = l.current_rate().unwrap();
-        assert!(rate <= 100.0 * BETA + 1e-9, "{rate}");
-        // The rest of the burst sent before the cut does not cut again.
-        l.record(sent, true);
-        l.record(sent, true);
+        assert!(approx(rate, 100.0 * BETA), "{rate}");
+        // The rest of the burst, and anything within the cooldown, does not cut again.
+        l.record_at(0.25, early, true);
+        l.record_at(0.9, Slot { taken: 0.5 }, true);
         assert_eq!(l.throttles(), 1);
         assert_eq!(l.current_rate().unwrap(), rate);
+        // A throttle of a call sent after the cut, past the cooldown, does.
+        l.record_at(1.5, Slot { taken: 1.4 }, true);
+        assert_eq!(l.throttles(), 2);
+        assert!(l.current_rate().unwrap() < rate);
+    }
+
+    /// A vendor that answers 60 a second and throttles the rest: the cut keeps what it
+    /// answered, not β of what was sent.
+    #[test]
+    fn a_cut_keeps_what_the_vendor_answered() {
+        let l = RateLimiter::new();
+        for i in 0..60 {
+            l.record_at(0.5 + i as f64 / 200.0, Slot { taken: 0.0 }, false);
+        }
+        l.state().measured_rate = 400.0;
+        l.record_at(0.9, Slot { taken: 0.85 }, true);
+        let rate = l.current_rate().unwrap();
+        assert!(rate >= 400.0 * BETA - 1e-9, "β of the send rate at least: {rate}");
+        let l = RateLimiter::new();
+        for i in 0..60 {
+            l.record_at(0.5 + i as f64 / 200.0, Slot { taken: 0.0 }, false);
+        }
+        l.state().measured_rate = 70.0;
+        l.record_at(0.9, Slot { taken: 0.85 }, true);
+        let rate = l.current_rate().unwrap();
+        assert!(approx(rate, 0.95 * 60.0), "95 % of the 60 answered: {rate}");
+        // CUBIC climbs back to the 60 the vendor took, then probes above it.
+        let s = l.state();
+        assert!(approx(s.cubic_success(0.9), 57.0));
+        let back = s.last_throttle + (3.0f64 / SCALE_CONSTANT).cbrt();
+        assert!(approx(s.cubic_success(back), 60.0));
+        assert!(s.cubic_success(back + 3.0) > 60.0);
     }
 
     #[test]
@@ -304,8 +391,8 @@ mod tests {
         assert_eq!(waits[4], Duration::ZERO);
         assert!(approx(waits[5].as_secs_f64(), 0.01), "{waits:?}");
         assert!(approx(waits[7].as_secs_f64(), 0.03), "{waits:?}");
-        for _ in 0..1000 {
-            l.record(Slot { at: 0.0 }, false);
+        for i in 0..1000 {
+            l.record_at(i as f64 / 100.0, Slot { taken: 0.0 }, false);
         }
         assert!(l.current_rate().unwrap() <= 100.0);
         assert_eq!(RateLimiter::with_ceiling(0.0).ceiling(), None);

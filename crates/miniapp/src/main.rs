@@ -174,6 +174,16 @@ fn failed(e: impl std::fmt::Display) -> Failure {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr, off unless asked for: `MINIAPP_LOG=info` (a line per retry pass),
+    // `MINIAPP_LOG=debug` (every retry and rate change), or any `tracing` filter. They never
+    // contain a token or a secret.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MINIAPP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
         Command::Plan(args) => run_plan(args).await,
         Command::Apply(args) => run_apply(args).await,

@@ -260,6 +260,101 @@ async fn three_workers_on_one_postgres_journal_apply_every_app_exactly_once() {
     assert_reached(&job, true);
 }
 
+/// The README's two commands as two processes, with nothing but the defaults (the embedded
+/// token store beside the plan, no rate given) against vendors that enforce a rate with their
+/// own rate-limit codes, token calls included: the rate is found, every app is set with one
+/// write per resource, no app is called lost, and Baidu's single-use refresh tokens that
+/// `plan` rotated are the ones `apply` uses (a dead one would be refused, `invalid_grant`,
+/// and show as a lost authorization).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_apply_as_two_processes_find_the_rate_and_keep_the_tokens() {
+    let apps = 80;
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        apps,
+        latency: Duration::from_millis(2),
+        rate_limit: Some(60),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.jsonl");
+    miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory).unwrap();
+    let desired = dir.path().join("desired.toml");
+    std::fs::write(&desired, DESIRED).unwrap();
+    let plan = dir.path().join("release.plan.jsonl");
+
+    let planned = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .arg("plan")
+        .arg("--desired")
+        .arg(&desired)
+        .arg("--inventory")
+        .arg(&inventory)
+        .args(["--base-url", &sandbox.base_url(), "--concurrency", "16"])
+        .arg("--out")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&planned.stdout);
+    assert!(
+        planned.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    let entries = std::fs::read_to_string(&plan).unwrap();
+    assert!(
+        !entries.contains("\"action\":\"reauth\""),
+        "a throttled read or token call is not a lost authorization:\n{text}"
+    );
+    let tokens = dir.path().join("release.plan.jsonl.tokens.sqlite");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&tokens).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let report = dir.path().join("report.json");
+    let applied = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .arg("apply")
+        .arg(&plan)
+        .args(["--concurrency", "16"])
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&applied.stdout);
+    assert!(
+        applied.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    assert!(text.contains("paced at"), "{text}");
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 1 + apps * 4);
+    for r in records {
+        assert!(
+            r["outcome"] == "done" || r["outcome"] == "unchanged",
+            "{r}"
+        );
+    }
+    for &v in Vendor::ALL {
+        let traffic = sandbox.traffic(v);
+        assert!(traffic.throttled > 0, "{v}: the vendor's limit was met ({traffic:?})");
+        for app in sandbox.fleet_apps(v) {
+            assert_eq!(
+                sandbox.counters(v, &app.app_id).writes_attempted,
+                resources_per_app(v),
+                "{v} {}: one write per resource, none repeated",
+                app.app_id
+            );
+        }
+    }
+}
+
 #[test]
 fn bad_input_exits_2_with_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,6 +379,29 @@ fn bad_input_exits_2_with_the_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("desired.toml:4:"), "{err}");
     assert!(err.contains("a bare host"), "{err}");
+
+    // A memory store cannot carry tokens from `plan` to `apply`: refused, saying what to use.
+    let creds = dir.path().join("credentials.toml");
+    std::fs::write(&creds, "store = \"memory\"\n\n[baidu]\napp_id = \"tp\"\n").unwrap();
+    std::fs::write(
+        &desired,
+        "[[set]]\nvendor = \"baidu\"\nresource = \"min_support_version\"\nvalue = { version = \"3.60.2\" }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .arg("plan")
+        .arg("--desired")
+        .arg(&desired)
+        .arg("--inventory")
+        .arg(&inventory)
+        .arg("--credentials")
+        .arg(&creds)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("store = \"memory\""), "{err}");
+    assert!(err.contains("sqlite:PATH"), "{err}");
 
     let help = Command::new(env!("CARGO_BIN_EXE_miniapp"))
         .args(["apply", "--help"])
