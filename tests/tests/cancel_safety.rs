@@ -326,11 +326,18 @@ async fn a_store_that_fails_or_panics_on_save_releases_the_lock() {
         store
             .next_save
             .store(mode, std::sync::atomic::Ordering::SeqCst);
-        let err = component.modify_wxa_jump_domain(&get).await.unwrap_err();
-        assert!(
-            matches!(err, Error::TokenRefresh { .. }),
-            "{what}: a typed refresh error, got {err:?}"
-        );
+        let result = component.modify_wxa_jump_domain(&get).await;
+        if mode == 1 {
+            // A save that fails does not fail the refresh: the vendor's answer is used and
+            // kept in memory until the store takes it.
+            assert!(result.is_ok(), "{what}: the refresh stands, got {result:?}");
+        } else {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, Error::TokenRefresh { .. }),
+                "{what}: a typed refresh error, got {err:?}"
+            );
+        }
         // The lock is free again at once (the guard's unlock runs on the runtime).
         tokio::time::sleep(Duration::from_millis(20)).await;
         let fence = store

@@ -196,7 +196,11 @@ impl RateLimiter {
             };
             let accepted = s.answered_last_second(now);
             let cut = (rate * BETA).max(KEEP_ANSWERED * accepted).min(rate);
-            s.last_max_rate = if accepted > 0.0 { accepted.min(rate) } else { rate };
+            s.last_max_rate = if accepted > 0.0 {
+                accepted.min(rate)
+            } else {
+                rate
+            };
             s.rate_after_cut = cut;
             s.last_throttle = now;
             s.enabled = true;
@@ -365,7 +369,10 @@ mod tests {
         l.state().measured_rate = 400.0;
         l.record_at(0.9, Slot { taken: 0.85 }, true);
         let rate = l.current_rate().unwrap();
-        assert!(rate >= 400.0 * BETA - 1e-9, "β of the send rate at least: {rate}");
+        assert!(
+            rate >= 400.0 * BETA - 1e-9,
+            "β of the send rate at least: {rate}"
+        );
         let l = RateLimiter::new();
         for i in 0..60 {
             l.record_at(0.5 + i as f64 / 200.0, Slot { taken: 0.0 }, false);

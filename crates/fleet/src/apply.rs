@@ -126,6 +126,7 @@ pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyEr
             vendor_code: e.vendor_code,
             message: e.message,
             elapsed_ms: 0,
+            attempt: 0,
         });
         if batch.len() == 1000 {
             journal.insert(&header.job, &batch).await?;
@@ -159,20 +160,49 @@ pub async fn apply(
     for (vendor, n) in &todo {
         progress.start(*vendor, *n);
     }
-    let one_pass = || async {
-        // Platform resources first, on every vendor; then the apps.
-        for phase in [0, 1] {
-            let runs = todo.keys().map(|vendor| {
-                let client = Arc::clone(&clients[vendor]);
-                run_vendor(job, journal, client, phase, options, progress)
-            });
-            for result in futures_util::future::join_all(runs).await {
-                result?;
-            }
+    let todo = &todo;
+    let run_phase = |phase: i64| async move {
+        let runs = todo.keys().map(|vendor| {
+            let client = Arc::clone(&clients[vendor]);
+            run_vendor(job, journal, client, phase, options, progress)
+        });
+        for result in futures_util::future::join_all(runs).await {
+            result?;
         }
+        Ok::<_, ApplyError>(())
+    };
+    let run_phase = &run_phase;
+    let one_pass = || async {
+        // A dead worker's rows left mid-write are read before anything is sent again.
+        journal.rescue(job).await?;
+        // Platform resources first, on every vendor, awaited by every worker (one may hold
+        // them, or have died holding them: their leases run out and they are taken over);
+        // then the apps.
+        run_phase(0).await?;
+        while !journal.phase_finished(job, 0).await? && !options.stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            journal.rescue(job).await?;
+            run_phase(0).await?;
+        }
+        run_phase(1).await?;
         journal.release(job, &options.worker).await?;
         Ok::<_, ApplyError>(())
     };
+    // The heartbeat: this worker's leases are renewed while it runs, so no other worker takes
+    // over a row it is still working on.
+    let heartbeat = {
+        let (journal, job, worker) = (journal.clone(), job.to_owned(), options.worker.clone());
+        let lease = options.lease;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                if let Err(e) = journal.renew(&job, &worker, lease.as_millis() as i64).await {
+                    tracing::warn!(error = %e, "could not renew this worker's leases");
+                }
+            }
+        })
+    };
+    let _stop_heartbeat = AbortOnDrop(heartbeat);
     let mut passes = 0;
     let mut pause = options.pass_backoff;
     let end = loop {
@@ -213,6 +243,15 @@ pub async fn apply(
     Ok(ApplyOutcome { end, passes })
 }
 
+/// Aborts a task when dropped (the heartbeat ends with the run, however it ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Claims and processes `vendor`'s rows of `phase` until none is left for this worker.
 ///
 /// The rows of a claimed batch that were only planned are marked `sending` together before
@@ -250,7 +289,7 @@ async fn run_vendor(
                     // Left as claimed: a resumed run settles it.
                     return Ok(row);
                 }
-                process(job, journal, &**client, row, fresh).await
+                process(job, journal, &options.worker, &**client, row, fresh).await
             }
         };
         // Rows in doubt first: read, and marked `sending` one by one before a write (their
@@ -261,10 +300,20 @@ async fn run_vendor(
             .collect()
             .await;
         let mut settled = settled.into_iter().collect::<Result<Vec<_>, _>>()?;
-        record(job, journal, &mut settled, &*client, progress).await?;
+        record(
+            job,
+            journal,
+            &options.worker,
+            &mut settled,
+            &*client,
+            progress,
+        )
+        .await?;
         // Planned rows: all marked `sending` before any write leaves; their futures do not
         // touch the journal, so outcomes are recorded as they come, a batch at a time.
-        journal.mark_sending(job, &mut fresh).await?;
+        journal
+            .mark_sending(job, &options.worker, &mut fresh)
+            .await?;
         let mut done = stream::iter(fresh)
             .map(|row| run(row, true))
             .buffer_unordered(concurrency);
@@ -272,10 +321,26 @@ async fn run_vendor(
         while let Some(row) = done.next().await {
             finished.push(row?);
             if finished.len() >= concurrency {
-                record(job, journal, &mut finished, &*client, progress).await?;
+                record(
+                    job,
+                    journal,
+                    &options.worker,
+                    &mut finished,
+                    &*client,
+                    progress,
+                )
+                .await?;
             }
         }
-        record(job, journal, &mut finished, &*client, progress).await?;
+        record(
+            job,
+            journal,
+            &options.worker,
+            &mut finished,
+            &*client,
+            progress,
+        )
+        .await?;
     }
 }
 
@@ -283,11 +348,12 @@ async fn run_vendor(
 async fn record(
     job: &str,
     journal: &Journal,
+    worker: &str,
     rows: &mut Vec<JournalRow>,
     client: &dyn Backend,
     progress: &dyn Progress,
 ) -> Result<(), ApplyError> {
-    journal.update_many(job, rows).await?;
+    journal.update_many(job, worker, rows).await?;
     let vendor = client.vendor();
     for r in rows.drain(..) {
         if r.state.is_final() {
@@ -307,6 +373,7 @@ async fn record(
 async fn process(
     job: &str,
     journal: &Journal,
+    worker: &str,
     client: &dyn Backend,
     mut row: JournalRow,
     fresh: bool,
@@ -346,10 +413,13 @@ async fn process(
                 return Ok(finish(row, state));
             }
         }
-        // Not in place: the state is on disk before the write leaves.
+        // Not in place: the state is on disk before the write leaves, and only while this
+        // worker's lease holds (else another worker owns the row now: no write).
         row.state = RowState::Sending;
         row.writes += 1;
-        journal.update(job, &row).await?;
+        if !journal.update_sending(job, worker, &row).await? {
+            return Ok(row);
+        }
     }
 
     row.attempts += 1;

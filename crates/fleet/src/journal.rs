@@ -5,6 +5,14 @@
 //! States: `planned` → `sending` → `done` / `failed` / `unknown` / `reauth`; `unchanged` rows
 //! need nothing. A row left in `sending` (the process died mid-write) or `unknown` (the
 //! answer was lost) is read first and compared before anything is sent again.
+//!
+//! Several workers (PostgreSQL) are kept apart by River's shape with fencing: a claim leases a
+//! row to one worker and bumps its `attempt` (the fence); the worker renews its leases while it
+//! holds rows ([`Journal::renew`], a heartbeat); every state change it makes carries its name
+//! and that attempt, and marking a row `sending` also needs an unexpired lease, so a worker
+//! whose lease ran out (stalled, or taken over) changes nothing and sends nothing. A rescuer
+//! ([`Journal::rescue`], run by any worker) turns an expired `sending` row into `unknown`,
+//! which the next claimer reads before any write. Leases are timed by each worker's clock.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -97,6 +105,8 @@ pub struct JournalRow {
     pub message: Option<String>,
     /// Time spent on it, in milliseconds.
     pub elapsed_ms: i64,
+    /// The claim that gave it to this worker (the fence of its state changes); 0 before any.
+    pub attempt: i64,
 }
 
 /// A journal that failed.
@@ -127,7 +137,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_journal (
     resource TEXT NOT NULL,
     desired TEXT NOT NULL,
     phase BIGINT NOT NULL,
-    state TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('planned', 'sending', 'done', 'unchanged', 'failed', 'unknown', 'reauth')),
     attempts BIGINT NOT NULL DEFAULT 0,
     writes BIGINT NOT NULL DEFAULT 0,
     vendor_code BIGINT,
@@ -135,10 +145,18 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_journal (
     elapsed_ms BIGINT NOT NULL DEFAULT 0,
     worker TEXT,
     lease_until BIGINT NOT NULL DEFAULT 0,
+    attempt BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (job, vendor, app_id, resource)
 )";
 
-const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms";
+/// Journals made before the fence column: add it (an error means it is there).
+const ADD_ATTEMPT: &str =
+    "ALTER TABLE miniapp_journal ADD COLUMN attempt BIGINT NOT NULL DEFAULT 0";
+
+/// The claim's index: a vendor's rows of a phase in a state, in plan order.
+const CLAIM_INDEX: &str = "CREATE INDEX IF NOT EXISTS miniapp_journal_claim ON miniapp_journal (job, vendor, phase, state, seq)";
+
+const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms, attempt";
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -161,6 +179,7 @@ fn row(r: &AnyRow) -> Result<JournalRow, sqlx::Error> {
         vendor_code: r.try_get("vendor_code")?,
         message: r.try_get("message")?,
         elapsed_ms: r.try_get("elapsed_ms")?,
+        attempt: r.try_get("attempt")?,
     })
 }
 
@@ -191,6 +210,16 @@ impl Journal {
                 .execute(&mut *tx)
                 .await
                 .map_err(at("create"))?;
+            sqlx::query(
+                "ALTER TABLE miniapp_journal ADD COLUMN IF NOT EXISTS attempt BIGINT NOT NULL DEFAULT 0",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(at("create"))?;
+            sqlx::query(CLAIM_INDEX)
+                .execute(&mut *tx)
+                .await
+                .map_err(at("create"))?;
             tx.commit().await.map_err(at("create"))?;
         } else {
             // One process at a time: the exclusive lock is held from the first write until the
@@ -208,6 +237,11 @@ impl Journal {
                     .map_err(at("open"))?;
             }
             sqlx::query(SCHEMA)
+                .execute(&pool)
+                .await
+                .map_err(at("create"))?;
+            let _ = sqlx::query(ADD_ATTEMPT).execute(&pool).await;
+            sqlx::query(CLAIM_INDEX)
                 .execute(&pool)
                 .await
                 .map_err(at("create"))?;
@@ -272,7 +306,7 @@ impl Journal {
             ("", "worker IS NULL OR worker <> $1 OR lease_until < $6")
         };
         let sql = format!(
-            "UPDATE miniapp_journal SET worker = $1, lease_until = $2
+            "UPDATE miniapp_journal SET worker = $1, lease_until = $2, attempt = attempt + 1
              WHERE job = $3 AND vendor = $4 AND (app_id, resource) IN (
                  SELECT app_id, resource FROM miniapp_journal
                  WHERE job = $3 AND vendor = $4 AND phase = $5
@@ -301,62 +335,161 @@ impl Journal {
         Ok(out)
     }
 
-    /// Marks `rows` `sending` (with one more write each) in one transaction: done for a whole
-    /// claimed batch before any of its writes leaves, so the journal never says less than what
-    /// may have been sent.
+    /// Marks `rows` `sending` (with one more write each) in one transaction, before any of
+    /// their writes leaves, so the journal never says less than what may have been sent. Only
+    /// rows `worker` still holds under their claim's fence, with an unexpired lease, are
+    /// marked; the others are taken out of `rows` (their lease is lost: no write for them).
     pub async fn mark_sending(
         &self,
         job: &str,
-        rows: &mut [JournalRow],
+        worker: &str,
+        rows: &mut Vec<JournalRow>,
     ) -> Result<(), JournalError> {
         for r in rows.iter_mut() {
             r.state = RowState::Sending;
             r.writes += 1;
         }
-        self.update_many(job, rows).await
+        let kept = self
+            .update_fenced(job, worker, rows, Some(now_ms()))
+            .await?;
+        let mut kept = kept.into_iter();
+        rows.retain(|_| kept.next().unwrap_or(false));
+        Ok(())
     }
 
-    /// Records every row of `rows` in one transaction.
-    pub async fn update_many(&self, job: &str, rows: &[JournalRow]) -> Result<(), JournalError> {
+    /// Records every row of `rows` in one transaction, each only if `worker` still holds it
+    /// under its claim's fence; returns how many were not (taken over by another worker).
+    pub async fn update_many(
+        &self,
+        job: &str,
+        worker: &str,
+        rows: &[JournalRow],
+    ) -> Result<usize, JournalError> {
+        let kept = self.update_fenced(job, worker, rows, None).await?;
+        Ok(kept.iter().filter(|k| !**k).count())
+    }
+
+    /// The fenced update of each row (and, with `live_at`, only under a lease unexpired at
+    /// that time); whether each row was updated.
+    async fn update_fenced(
+        &self,
+        job: &str,
+        worker: &str,
+        rows: &[JournalRow],
+        live_at: Option<i64>,
+    ) -> Result<Vec<bool>, JournalError> {
         if rows.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await.map_err(at("update"))?;
+        let mut kept = Vec::with_capacity(rows.len());
         for r in rows {
-            Self::update_in(&mut tx, job, r).await?;
+            let done = sqlx::query(
+                "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
+                 WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10
+                   AND worker = $11 AND attempt = $12 AND lease_until > $13",
+            )
+            .bind(r.state.as_str())
+            .bind(r.attempts)
+            .bind(r.writes)
+            .bind(r.vendor_code)
+            .bind(r.message.clone())
+            .bind(r.elapsed_ms)
+            .bind(job)
+            .bind(r.vendor.as_str())
+            .bind(&r.app_id)
+            .bind(&r.resource)
+            .bind(worker)
+            .bind(r.attempt)
+            .bind(live_at.unwrap_or(i64::MIN))
+            .execute(&mut *tx)
+            .await
+            .map_err(at("update"))?;
+            let ok = done.rows_affected() == 1;
+            if !ok {
+                tracing::warn!(vendor = %r.vendor, app = %r.app_id, resource = %r.resource, "this worker's lease on the row is lost (taken over, or expired): not recorded, nothing sent");
+            }
+            kept.push(ok);
         }
         tx.commit().await.map_err(at("update"))?;
-        Ok(())
+        Ok(kept)
     }
 
-    async fn update_in(
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    /// Records `r`'s state and counters (`sending` before a write, the outcome after), if
+    /// `worker` still holds it; whether it did.
+    pub async fn update(
+        &self,
         job: &str,
+        worker: &str,
         r: &JournalRow,
-    ) -> Result<(), JournalError> {
-        sqlx::query(
-            "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
-             WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10",
-        )
-        .bind(r.state.as_str())
-        .bind(r.attempts)
-        .bind(r.writes)
-        .bind(r.vendor_code)
-        .bind(r.message.clone())
-        .bind(r.elapsed_ms)
-        .bind(job)
-        .bind(r.vendor.as_str())
-        .bind(&r.app_id)
-        .bind(&r.resource)
-        .execute(&mut **tx)
-        .await
-        .map_err(at("update"))?;
-        Ok(())
+    ) -> Result<bool, JournalError> {
+        let kept = self
+            .update_fenced(job, worker, std::slice::from_ref(r), None)
+            .await?;
+        Ok(kept[0])
     }
 
-    /// Records `r`'s state and counters (`sending` before a write, the outcome after).
-    pub async fn update(&self, job: &str, r: &JournalRow) -> Result<(), JournalError> {
-        self.update_many(job, std::slice::from_ref(r)).await
+    /// Marks one row `sending` under an unexpired lease before its write; whether it did (a
+    /// row whose lease is lost must not be written).
+    pub async fn update_sending(
+        &self,
+        job: &str,
+        worker: &str,
+        r: &JournalRow,
+    ) -> Result<bool, JournalError> {
+        let kept = self
+            .update_fenced(job, worker, std::slice::from_ref(r), Some(now_ms()))
+            .await?;
+        Ok(kept[0])
+    }
+
+    /// Renews the leases `worker` holds on rows of `job` that are not final and not expired,
+    /// to `lease_ms` from now (the heartbeat); returns how many.
+    pub async fn renew(&self, job: &str, worker: &str, lease_ms: i64) -> Result<u64, JournalError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE miniapp_journal SET lease_until = $1
+             WHERE job = $2 AND worker = $3 AND lease_until > $4
+               AND state IN ('planned', 'sending', 'unknown')",
+        )
+        .bind(now + lease_ms)
+        .bind(job)
+        .bind(worker)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(at("renew"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// The rescuer: rows of `job` left `sending` under an expired lease (their worker died or
+    /// stalled mid-write) become `unknown` and free, so the next claimer reads them before
+    /// any write. Idempotent; any worker may run it. Returns how many.
+    pub async fn rescue(&self, job: &str) -> Result<u64, JournalError> {
+        let done = sqlx::query(
+            "UPDATE miniapp_journal SET state = 'unknown', worker = NULL, lease_until = 0
+             WHERE job = $1 AND state = 'sending' AND worker IS NOT NULL AND lease_until < $2",
+        )
+        .bind(job)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(at("rescue"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Whether every row of `job`'s `phase` is final (the platform's resources, which every
+    /// worker awaits before the apps').
+    pub async fn phase_finished(&self, job: &str, phase: i64) -> Result<bool, JournalError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n FROM miniapp_journal WHERE job = $1 AND phase = $2 AND state IN ('planned', 'sending', 'unknown')",
+        )
+        .bind(job)
+        .bind(phase)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(at("read"))?;
+        Ok(r.try_get::<i64, _>("n").map_err(at("read"))? == 0)
     }
 
     /// Releases the rows `worker` still leases (at the end of its run).

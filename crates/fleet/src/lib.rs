@@ -29,6 +29,8 @@ pub mod sandbox;
 pub mod vendors;
 
 pub use apply::{apply, load_plan, ApplyOptions};
+/// The token stores and what a job reports of them (rotated tokens saved late or not yet).
+pub use core_http::token;
 /// The error of every call the engine makes (the vendor crates' own).
 pub use core_http::Error;
 pub use desired::DesiredState;

@@ -44,7 +44,7 @@ pub struct PlanHeader {
 /// One entry of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanEntry {
-    /// Order: platform resources first, then apps in inventory order.
+    /// Order: platform resources first, then apps as their reads finished.
     pub seq: i64,
     /// The vendor.
     pub vendor: Vendor,
@@ -233,8 +233,9 @@ pub async fn plan(
             emit(&mut entry, &mut writer).map_err(file_error(out))?;
         }
     }
-    // Every vendor at once, `concurrency` reads in flight each; entries are written as they
-    // come, each app's entries together.
+    // Every vendor at once, `concurrency` apps in flight each, in no fixed order (an app
+    // whose call waits for a retry holds up no other); entries are written as they come, each
+    // app's entries together.
     let mut streams = Vec::new();
     for (vendor, total) in &per_vendor {
         let vendor = *vendor;
@@ -260,7 +261,7 @@ pub async fn plan(
                     Ok::<_, PlanError>((vendor, entries))
                 }
             })
-            .buffered(concurrency.max(1));
+            .buffer_unordered(concurrency.max(1));
         streams.push(Box::pin(results));
     }
     let mut all = stream::select_all(streams);

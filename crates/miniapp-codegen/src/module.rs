@@ -1021,7 +1021,8 @@ pub fn mod_rs(modules: &[String], parse_event: Option<(&str, &str)>) -> TokenStr
         pub use client::*;
         /// Everything a user needs from the runtime, so that this crate is the only dependency.
         pub use core_http::{
-            push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest, RawBody,
+            push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest, RateLimiter,
+            RawBody,
             RetryPolicy, Secret, Session, TokenProvider, TokenSource, Transport, Vendor,
             VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
         };

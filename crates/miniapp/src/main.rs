@@ -343,6 +343,7 @@ async fn run_plan(args: PlanArgs) -> Result<u8, Failure> {
         other => failed(other),
     })?;
     print_plan(&summary);
+    settle_tokens().await;
     if let Some(url) = &args.journal {
         let journal = Journal::open(url).await.map_err(failed)?;
         miniapp_fleet::load_plan(&args.out, &journal)
@@ -448,8 +449,28 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
     print_report(&summary);
     println!("report written to {}", report_path.display());
     print_end(outcome);
+    settle_tokens().await;
     println!("journal: {journal_url} (job {job})");
     Ok(if summary.all_ok() { 0 } else { 1 })
+}
+
+/// Waits a little for rotated tokens the store has not taken yet, and says how many were
+/// saved late and which are still only in this process (they are lost when it ends: those
+/// apps may have to authorize again).
+async fn settle_tokens() {
+    use miniapp_fleet::token;
+    let left = token::flush_unsaved(std::time::Duration::from_secs(10)).await;
+    let late = token::saved_late();
+    if late > 0 {
+        println!("tokens: {late} rotated token(s) were saved late, after the token store failed to take them at first");
+    }
+    if !left.is_empty() {
+        println!(
+            "tokens: {} rotated token(s) were never saved (the token store kept failing for 10 s more) and end with this process; check the store, then the apps behind these keys, which may have to authorize again: {}",
+            left.len(),
+            left.iter().take(5).map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
 }
 
 /// Says why apply stopped when rows are left.

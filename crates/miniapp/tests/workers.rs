@@ -336,14 +336,14 @@ async fn plan_and_apply_as_two_processes_find_the_rate_and_keep_the_tokens() {
     let records = records.as_array().unwrap();
     assert_eq!(records.len(), 1 + apps * 4);
     for r in records {
-        assert!(
-            r["outcome"] == "done" || r["outcome"] == "unchanged",
-            "{r}"
-        );
+        assert!(r["outcome"] == "done" || r["outcome"] == "unchanged", "{r}");
     }
     for &v in Vendor::ALL {
         let traffic = sandbox.traffic(v);
-        assert!(traffic.throttled > 0, "{v}: the vendor's limit was met ({traffic:?})");
+        assert!(
+            traffic.throttled > 0,
+            "{v}: the vendor's limit was met ({traffic:?})"
+        );
         for app in sandbox.fleet_apps(v) {
             assert_eq!(
                 sandbox.counters(v, &app.app_id).writes_attempted,

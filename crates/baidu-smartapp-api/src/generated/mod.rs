@@ -6,8 +6,8 @@ pub use client::*;
 /// Everything a user needs from the runtime, so that this crate is the only dependency.
 pub use core_http::{
     push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest,
-    RawBody, RetryPolicy, Secret, Session, TokenProvider, TokenSource, Transport, Vendor,
-    VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    RateLimiter, RawBody, RetryPolicy, Secret, Session, TokenProvider, TokenSource,
+    Transport, Vendor, VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub mod basic_info;
 pub mod tp_auth;

@@ -73,6 +73,11 @@ fn parse() -> Args {
 const DESIRED: &str = r#"
 [[set]]
 vendor = "wechat"
+resource = "platform_jump_domains"
+value = { wxa_jump_h5_domain = ["h5.example.com"] }
+
+[[set]]
+vendor = "wechat"
 resource = "webview_domains"
 value = { webviewdomain = ["https://h5.example.com"] }
 

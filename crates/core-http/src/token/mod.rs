@@ -14,6 +14,7 @@ mod redis_store;
 #[cfg(feature = "sqlite")]
 mod sqlite_store;
 mod store;
+mod unsaved;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,7 @@ pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;
 pub use store::{Fence, StoredToken, TokenKey, TokenStore};
+pub use unsaved::{flush_unsaved, saved_late, unsaved_keys};
 
 use crate::{Error, Secret, TokenFuture, TokenProvider, VendorError};
 
@@ -152,8 +154,12 @@ type Outcome = Result<Secret, RefreshFailure>;
 /// `.await` (a timeout, `select!`, an aborted task) without cancelling it, so a refresh token
 /// the vendor rotated is always saved and the store's lock always released. The vendor's
 /// answer is written to the store (access and refresh token as one value) before anything
-/// else happens; the one window in which a crash of the process can lose a rotated refresh
-/// token is that write.
+/// else happens. When that write fails (the store restarting, busy or full), the refresh
+/// still succeeds: the rotated token is kept in this process and saved again with backoff by
+/// a task of its own until the store takes it (or says another process stored a newer one),
+/// and every refresh meanwhile starts from it, never from the store's dead one
+/// ([`unsaved_keys`], [`flush_unsaved`]). Only the loss of the process while the store is down
+/// can still lose it.
 pub struct RefreshingToken {
     inner: Arc<Inner>,
 }
@@ -324,9 +330,15 @@ impl Inner {
 
     /// The body of the refresh task: the store's fresh token, or the lock and a fetch, or
     /// another process's token once it saves it.
-    async fn refresh(&self) -> Outcome {
+    async fn refresh(self: &Arc<Self>) -> Outcome {
         let deadline = tokio::time::Instant::now() + self.policy.max_wait;
         loop {
+            // A rotated token the store has not taken yet is the newest there is.
+            if let Some(token) =
+                unsaved::get(&self.store, &self.key).and_then(|u| self.adopt(&u.token, now_ms()))
+            {
+                return Ok(token);
+            }
             let stored = self.store.load(&self.key).await.map_err(failed)?;
             if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now_ms())) {
                 return Ok(token);
@@ -360,20 +372,32 @@ impl Inner {
         }
     }
 
-    async fn fetch_locked(&self) -> Outcome {
+    async fn fetch_locked(self: &Arc<Self>) -> Outcome {
         // Double-check under the lock: the previous holder may have just saved a token.
         let stored = self.store.load(&self.key).await.map_err(failed)?;
-        if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now_ms())) {
+        let stored_refresh = stored.as_ref().and_then(|s| s.refresh_token.clone());
+        // A rotated token this process could not save yet is newer than the store's, as long
+        // as the store still holds what it held then (else another process wrote: it wins).
+        let current = match unsaved::get(&self.store, &self.key) {
+            Some(u) if u.expected == stored_refresh => Some(u.token),
+            Some(u) => {
+                unsaved::forget(&self.store, &self.key, &u);
+                tracing::warn!(key = %self.key, "the store's refresh token changed while a rotated one waited to be saved; keeping the stored one");
+                stored
+            }
+            None => stored,
+        };
+        if let Some(token) = current.as_ref().and_then(|s| self.adopt(s, now_ms())) {
             return Ok(token);
         }
         tracing::debug!(key = %self.key, "refreshing token");
         let grant = self
             .fetcher
-            .fetch(stored.as_ref())
+            .fetch(current.as_ref())
             .await
             .map_err(|e| self.failure(e))?;
         // The vendor's answer is saved before anything else: a rotated refresh token must
-        // outlive everything but a crash during this one write.
+        // outlive everything but the loss of this process while the store is down.
         let issued = now_ms();
         let new = StoredToken {
             access_token: Some(grant.access_token),
@@ -381,17 +405,32 @@ impl Inner {
             expires_at_ms: issued + grant.expires_in.as_millis() as u64,
             refresh_token: grant
                 .refresh_token
-                .or_else(|| stored.as_ref().and_then(|s| s.refresh_token.clone())),
+                .or_else(|| current.as_ref().and_then(|s| s.refresh_token.clone())),
         };
-        // Save only over the refresh token we used: never drop a rotated one.
-        let used = stored.as_ref().and_then(|s| s.refresh_token.as_ref());
-        if !self
+        // Save only over the refresh token the store held: never drop a rotated one.
+        match self
             .store
-            .save(&self.key, &new, used)
+            .save(&self.key, &new, stored_refresh.as_ref())
             .await
-            .map_err(failed)?
         {
-            tracing::warn!(key = %self.key, "stored refresh token changed during refresh; keeping the stored one");
+            Ok(true) => unsaved::saved(&self.store, &self.key),
+            Ok(false) => {
+                unsaved::saved(&self.store, &self.key);
+                tracing::warn!(key = %self.key, "stored refresh token changed during refresh; keeping the stored one");
+            }
+            // The vendor has answered: its token is the only live one. The callers get it, it
+            // stays in memory, and a task saves it once the store answers again.
+            Err(e) => {
+                tracing::warn!(key = %self.key, error = %e, "could not save the rotated token; keeping it in memory and saving it again until the store takes it");
+                unsaved::keep(
+                    &self.store,
+                    &self.key,
+                    unsaved::Unsaved {
+                        token: new.clone(),
+                        expected: stored_refresh,
+                    },
+                );
+            }
         }
         self.adopt(&new, now_ms())
             .ok_or_else(|| RefreshFailure::Failed {
