@@ -179,7 +179,11 @@ pub async fn apply(
         // them, or have died holding them: their leases run out and they are taken over);
         // then the apps.
         run_phase(0).await?;
-        while !journal.phase_finished(job, 0).await? && !options.stop.load(Ordering::Relaxed) {
+        while journal
+            .phase_held_elsewhere(job, 0, &options.worker)
+            .await?
+            && !options.stop.load(Ordering::Relaxed)
+        {
             tokio::time::sleep(Duration::from_millis(200)).await;
             journal.rescue(job).await?;
             run_phase(0).await?;
@@ -254,9 +258,11 @@ impl Drop for AbortOnDrop {
 
 /// Claims and processes `vendor`'s rows of `phase` until none is left for this worker.
 ///
-/// The rows of a claimed batch that were only planned are marked `sending` together before
-/// any of their writes leaves; outcomes are recorded in batches too (a row whose outcome was
-/// not recorded yet is still `sending`, so a resumed run reads it before anything else).
+/// A pipeline: a claimer takes the next rows (the planned ones marked `sending` together
+/// before any of their writes leaves) into a bounded queue while `concurrency` callers work
+/// through it, so the calls in flight never drain between batches. Outcomes are recorded in
+/// batches; a row whose outcome was not recorded yet is still `sending`, so a resumed run
+/// reads it before anything else.
 async fn run_vendor(
     job: &str,
     journal: &Journal,
@@ -267,81 +273,78 @@ async fn run_vendor(
 ) -> Result<(), ApplyError> {
     let vendor = client.vendor();
     let concurrency = options.concurrency.max(1);
-    let batch = (concurrency * 4) as i64;
+    let batch = (concurrency * 2) as i64;
     let lease = options.lease.as_millis() as i64;
-    loop {
-        if options.stop.load(Ordering::Relaxed) {
-            return Ok(());
+    let worker = options.worker.as_str();
+    let (queue, queued) = tokio::sync::mpsc::channel::<(JournalRow, bool)>(concurrency * 2);
+    let claimer = async move {
+        let queue = queue;
+        while !options.stop.load(Ordering::Relaxed) {
+            let rows = journal
+                .claim(job, vendor, phase, worker, batch, lease)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let (mut fresh, doubtful): (Vec<_>, Vec<_>) =
+                rows.into_iter().partition(|r| r.state == RowState::Planned);
+            journal.mark_sending(job, worker, &mut fresh).await?;
+            let rows = doubtful
+                .into_iter()
+                .map(|r| (r, false))
+                .chain(fresh.into_iter().map(|r| (r, true)));
+            for row in rows {
+                if queue.send(row).await.is_err() {
+                    // The callers stopped (an error): nothing more to hand out.
+                    return Ok(());
+                }
+            }
         }
-        let rows = journal
-            .claim(job, vendor, phase, &options.worker, batch, lease)
-            .await?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let (mut fresh, doubtful): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|r| r.state == RowState::Planned);
-        let run = |row: JournalRow, fresh: bool| {
-            let client = &client;
-            let stop = &options.stop;
-            async move {
-                if stop.load(Ordering::Relaxed) {
+        Ok::<_, ApplyError>(())
+    };
+    // Outcomes go to a recorder of their own: the callers never wait on the journal, so a
+    // call that holds the journal's connection (marking a row in doubt `sending`) is always
+    // polled to its end. Unbounded, as the rows in the pipeline are.
+    let (outcomes, mut recorded) = tokio::sync::mpsc::unbounded_channel::<JournalRow>();
+    let client = &client;
+    let callers = async move {
+        let outcomes = outcomes;
+        let rows = stream::unfold(queued, |mut queued| async move {
+            queued.recv().await.map(|row| (row, queued))
+        });
+        let done = rows
+            .map(|(row, fresh)| async move {
+                if options.stop.load(Ordering::Relaxed) {
                     // Left as claimed: a resumed run settles it.
                     return Ok(row);
                 }
-                process(job, journal, &options.worker, &**client, row, fresh).await
-            }
-        };
-        // Rows in doubt first: read, and marked `sending` one by one before a write (their
-        // futures use the journal, so nothing else waits on it while they run).
-        let settled: Vec<_> = stream::iter(doubtful)
-            .map(|row| run(row, false))
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        let mut settled = settled.into_iter().collect::<Result<Vec<_>, _>>()?;
-        record(
-            job,
-            journal,
-            &options.worker,
-            &mut settled,
-            &*client,
-            progress,
-        )
-        .await?;
-        // Planned rows: all marked `sending` before any write leaves; their futures do not
-        // touch the journal, so outcomes are recorded as they come, a batch at a time.
-        journal
-            .mark_sending(job, &options.worker, &mut fresh)
-            .await?;
-        let mut done = stream::iter(fresh)
-            .map(|row| run(row, true))
+                process(job, journal, worker, &**client, row, fresh).await
+            })
             .buffer_unordered(concurrency);
-        let mut finished = Vec::with_capacity(concurrency);
+        let mut done = std::pin::pin!(done);
         while let Some(row) = done.next().await {
-            finished.push(row?);
-            if finished.len() >= concurrency {
-                record(
-                    job,
-                    journal,
-                    &options.worker,
-                    &mut finished,
-                    &*client,
-                    progress,
-                )
-                .await?;
-            }
+            let _ = outcomes.send(row?);
         }
-        record(
-            job,
-            journal,
-            &options.worker,
-            &mut finished,
-            &*client,
-            progress,
-        )
-        .await?;
-    }
+        Ok::<_, ApplyError>(())
+    };
+    let recorder = async {
+        let mut finished = Vec::with_capacity(concurrency);
+        while let Some(row) = recorded.recv().await {
+            finished.push(row);
+            while finished.len() < concurrency {
+                match recorded.try_recv() {
+                    Ok(row) => finished.push(row),
+                    Err(_) => break,
+                }
+            }
+            record(job, journal, worker, &mut finished, &**client, progress).await?;
+        }
+        Ok::<_, ApplyError>(())
+    };
+    let (claimed, called, recorded) = futures_util::future::join3(claimer, callers, recorder).await;
+    called?;
+    recorded?;
+    claimed
 }
 
 /// Writes the outcomes of `rows` in one transaction and counts the final ones.

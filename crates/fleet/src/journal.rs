@@ -478,18 +478,28 @@ impl Journal {
         Ok(done.rows_affected())
     }
 
-    /// Whether every row of `job`'s `phase` is final (the platform's resources, which every
-    /// worker awaits before the apps').
-    pub async fn phase_finished(&self, job: &str, phase: i64) -> Result<bool, JournalError> {
+    /// Whether another worker holds, under a live lease, a row of `job`'s `phase` that is not
+    /// final (the platform's resources, which every worker awaits before the apps'; a dead
+    /// worker's rows are free once its lease runs out).
+    pub async fn phase_held_elsewhere(
+        &self,
+        job: &str,
+        phase: i64,
+        worker: &str,
+    ) -> Result<bool, JournalError> {
         let r = sqlx::query(
-            "SELECT COUNT(*) AS n FROM miniapp_journal WHERE job = $1 AND phase = $2 AND state IN ('planned', 'sending', 'unknown')",
+            "SELECT COUNT(*) AS n FROM miniapp_journal WHERE job = $1 AND phase = $2
+               AND state IN ('planned', 'sending', 'unknown')
+               AND worker IS NOT NULL AND worker <> $3 AND lease_until > $4",
         )
         .bind(job)
         .bind(phase)
+        .bind(worker)
+        .bind(now_ms())
         .fetch_one(&self.pool)
         .await
         .map_err(at("read"))?;
-        Ok(r.try_get::<i64, _>("n").map_err(at("read"))? == 0)
+        Ok(r.try_get::<i64, _>("n").map_err(at("read"))? > 0)
     }
 
     /// Releases the rows `worker` still leases (at the end of its run).

@@ -117,6 +117,10 @@ struct ApplyArgs {
     /// Start no new pass after this long (`90s`, `30m`, `2h`, or seconds).
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     deadline: Option<std::time::Duration>,
+    /// How long a claimed row stays this worker's if its heartbeat stops (a dead worker's rows
+    /// are taken over after it); renewed every third of it while the worker lives.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "15s")]
+    lease: std::time::Duration,
     /// The JSON report (one record per app and resource); a CSV per category that needs
     /// attention is written beside it. Default: `PLAN.report.json`.
     #[arg(long, value_name = "FILE")]
@@ -423,6 +427,7 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
         concurrency: args.pace.concurrency,
         max_passes: args.max_passes,
         deadline: args.deadline,
+        lease: args.lease,
         ..Default::default()
     };
     // Ctrl-C: no new write leaves, the calls in flight are recorded, resume later.

@@ -68,6 +68,12 @@ async fn job(apps: usize, latency: Duration, redis_url: &str) -> Job {
     })
     .await
     .unwrap();
+    job_on(sandbox, redis_url).await
+}
+
+/// The job of [`job`] on a sandbox of the caller's.
+async fn job_on(sandbox: Sandbox, redis_url: &str) -> Job {
+    let apps = sandbox.fleet_apps(Vendor::Wechat).len();
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory.jsonl");
     miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory).unwrap();
@@ -353,6 +359,72 @@ async fn plan_and_apply_as_two_processes_find_the_rate_and_keep_the_tokens() {
             );
         }
     }
+}
+
+/// Three workers on one PostgreSQL journal whose run outlasts their 1 s lease several times
+/// (the vendors enforce a low rate, shared by the workers), one of them killed with SIGKILL
+/// while it writes: the others take its rows over once its lease runs out, read those it left
+/// mid-write first, and every app and resource is written exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_outlasting_their_lease_with_one_killed_write_each_row_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(pg) = PostgresServer::start() else {
+        return;
+    };
+    let job = {
+        let sandbox = Sandbox::start_with(SandboxOptions {
+            enforce_tokens: true,
+            apps: 40,
+            latency: Duration::from_millis(20),
+            rate_limit: Some(25),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        job_on(sandbox, &redis.url()).await
+    };
+    let worker = || {
+        let mut cmd = apply(&job, &pg.url(), None);
+        cmd.args(["--lease", "1s", "--max-passes", "20"]);
+        cmd
+    };
+    let started = std::time::Instant::now();
+    let mut doomed = worker().spawn().unwrap();
+    let others: Vec<_> = (0..2).map(|_| worker().spawn().unwrap()).collect();
+    // Kill one once writes are flowing.
+    let writes = |job: &Job| -> usize {
+        Vendor::ALL
+            .iter()
+            .flat_map(|&v| {
+                job.sandbox
+                    .fleet_apps(v)
+                    .iter()
+                    .map(move |a| job.sandbox.counters(v, &a.app_id).writes_attempted)
+            })
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while writes(&job) < 15 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    doomed.kill().unwrap();
+    let _ = doomed.wait();
+    for w in others {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took > Duration::from_secs(3),
+        "the run ({took:?}) outlasted the 1 s lease several times"
+    );
+    assert_reached(&job, true);
 }
 
 #[test]

@@ -33,6 +33,8 @@ struct Args {
     concurrency: usize,
     memory_apps: usize,
     skip_memory: bool,
+    /// The fan-out's token store: `sqlite` (the CLI's default) or `memory`.
+    token_store: String,
 }
 
 fn parse() -> Args {
@@ -44,6 +46,7 @@ fn parse() -> Args {
         concurrency: 64,
         memory_apps: 10_000,
         skip_memory: false,
+        token_store: "sqlite".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,8 +63,9 @@ fn parse() -> Args {
             "--concurrency" => a.concurrency = num() as usize,
             "--memory-apps" => a.memory_apps = num() as usize,
             "--skip-memory" => a.skip_memory = true,
+            "--token-store" => a.token_store = it.next().expect("--token-store sqlite|memory"),
             "--help" | "-h" => {
-                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory]");
+                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory]");
                 std::process::exit(0);
             }
             other => panic!("unknown flag {other}; see --help"),
@@ -203,7 +207,9 @@ async fn fan_out(a: &Args) {
     .await;
     let s = setup(&sandbox, Vendor::ALL, DESIRED);
     let mut c = creds();
-    c.store = StoreSpec::Sqlite(Some(s.dir.path().join("tokens.sqlite")));
+    if a.token_store == "sqlite" {
+        c.store = StoreSpec::Sqlite(Some(s.dir.path().join("tokens.sqlite")));
+    }
     let clients = credentials::clients(&c, Some(&sandbox.base_url()))
         .await
         .unwrap();
@@ -247,8 +253,8 @@ async fn fan_out(a: &Args) {
         .unwrap();
     let rate = a.rate as f64;
     println!(
-        "\nfan-out: {} apps per vendor, latency {} ± {} ms, vendors enforce {}/s each (their own rate-limit codes; the job is not told), {} in flight per vendor",
-        a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency
+        "\nfan-out: {} apps per vendor, latency {} ± {} ms, vendors enforce {}/s each (their own rate-limit codes; the job is not told), {} in flight per vendor, {} token store",
+        a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency, a.token_store
     );
     println!(
         "  plan entries: {} to change, {} unreachable, {} re-authorize; apply: {:?} after {} pass(es); rows re-authorize: {}, failed: {}, not done: {}",

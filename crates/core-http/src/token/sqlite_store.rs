@@ -36,9 +36,14 @@ const SCHEMA: [&str; 2] = [
 ];
 
 /// Tokens in an SQLite file shared by the processes of one host (feature `sqlite`).
+///
+/// Writes go through one connection (SQLite has one writer: in this process they queue
+/// instead of sleeping in SQLite's busy handler), reads through a few more (WAL lets them run
+/// beside the writer).
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    writer: SqlitePool,
+    reader: SqlitePool,
     path: PathBuf,
 }
 
@@ -72,18 +77,27 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .map_err(sqlite_error)?;
         for statement in SCHEMA {
             sqlx::query(statement)
-                .execute(&pool)
+                .execute(&writer)
                 .await
                 .map_err(sqlite_error)?;
         }
-        Ok(SqliteStore { pool, path })
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(sqlite_error)?;
+        Ok(SqliteStore {
+            writer,
+            reader,
+            path,
+        })
     }
 
     /// The file.
@@ -118,7 +132,7 @@ impl TokenStore for SqliteStore {
                 "SELECT access, issued_at_ms, expires_at_ms, refresh FROM miniapp_tokens WHERE key = ?1",
             )
             .bind(key.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(sqlite_error)?;
             row.map(|r| {
@@ -164,7 +178,7 @@ impl TokenStore for SqliteStore {
                 .bind(ms(token.expires_at_ms))
                 .bind(token.refresh_token.as_ref().map(Secret::expose))
                 .bind(expected_refresh.map(Secret::expose))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(sqlite_error)?;
             Ok(done.rows_affected() == 1)
@@ -189,7 +203,7 @@ impl TokenStore for SqliteStore {
             .bind(&fence.0)
             .bind(now.saturating_add(ms(ttl.as_millis() as u64)))
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(sqlite_error)?;
             Ok((done.rows_affected() == 1).then_some(fence))
@@ -205,7 +219,7 @@ impl TokenStore for SqliteStore {
             sqlx::query("DELETE FROM miniapp_token_locks WHERE name = ?1 AND holder = ?2")
                 .bind(lock_name(key))
                 .bind(&fence.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(sqlite_error)?;
             Ok(())
@@ -221,7 +235,7 @@ impl TokenStore for SqliteStore {
             sqlx::query("UPDATE miniapp_tokens SET access = NULL WHERE key = ?1 AND access = ?2")
                 .bind(key.as_str())
                 .bind(failed.expose())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(sqlite_error)?;
             Ok(())
@@ -246,7 +260,7 @@ impl TokenStore for SqliteStore {
             .bind(ms(token.issued_at_ms))
             .bind(ms(token.expires_at_ms))
             .bind(token.refresh_token.as_ref().map(Secret::expose))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(sqlite_error)?;
             Ok(())
@@ -265,7 +279,7 @@ impl TokenStore for SqliteStore {
             )
             .bind(prefix)
             .bind(format!("{prefix}\u{10FFFF}"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(sqlite_error)?;
             rows.iter()
