@@ -3,6 +3,9 @@
 //! together, so a rotation is one statement), compare-and-set on the refresh token used,
 //! compare-and-invalidate on the access token, and a refresh lock per key with a fencing value
 //! and an expiry. Every operation is a single statement: no transaction is held across a call.
+//! The writes of this process are group-committed: one task writes whatever is queued in one
+//! transaction (SQLite has one writer; a fleet's token refreshes would otherwise queue on it
+//! one commit at a time), and answers each write with its own result.
 //!
 //! The file is created `0600` (it holds tokens; SQLite gives its `-wal` and `-shm` files the
 //! same mode), in WAL mode with `synchronous = NORMAL` and a 10 s busy timeout, so several
@@ -37,14 +40,74 @@ const SCHEMA: [&str; 2] = [
 
 /// Tokens in an SQLite file shared by the processes of one host (feature `sqlite`).
 ///
-/// Writes go through one connection (SQLite has one writer: in this process they queue
-/// instead of sleeping in SQLite's busy handler), reads through a few more (WAL lets them run
-/// beside the writer).
+/// Writes go through one connection and one task that commits what is queued together
+/// (SQLite has one writer: in this process they queue instead of sleeping in SQLite's busy
+/// handler); reads go through a few more connections (WAL lets them run beside the writer).
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writes: tokio::sync::mpsc::Sender<Write>,
     reader: SqlitePool,
     path: PathBuf,
+}
+
+/// A value bound to a write.
+enum Arg {
+    Text(Option<String>),
+    Int(i64),
+}
+
+/// One queued write and where its result goes (rows changed, or the error's text).
+struct Write {
+    sql: &'static str,
+    args: Vec<Arg>,
+    reply: tokio::sync::oneshot::Sender<Result<u64, String>>,
+}
+
+/// The most writes committed together.
+const GROUP: usize = 256;
+
+/// The writer task: everything queued, in one transaction, until the store is dropped.
+async fn write_all(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Write>) {
+    let mut group = Vec::with_capacity(GROUP);
+    while queue.recv_many(&mut group, GROUP).await > 0 {
+        let results = commit(&pool, &group).await;
+        for (write, result) in group.drain(..).zip(results) {
+            let _ = write.reply.send(result);
+        }
+    }
+}
+
+/// Runs `group` in one transaction: each write's own result, or every write the commit's error.
+async fn commit(pool: &SqlitePool, group: &[Write]) -> Vec<Result<u64, String>> {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return group.iter().map(|_| Err(e.to_string())).collect(),
+    };
+    let mut results = Vec::with_capacity(group.len());
+    for write in group {
+        let mut query = sqlx::query(write.sql);
+        for arg in &write.args {
+            query = match arg {
+                Arg::Text(t) => query.bind(t.as_deref()),
+                Arg::Int(i) => query.bind(*i),
+            };
+        }
+        results.push(
+            query
+                .execute(&mut *tx)
+                .await
+                .map(|done| done.rows_affected())
+                .map_err(|e| e.to_string()),
+        );
+    }
+    match tx.commit().await {
+        Ok(()) => results,
+        Err(e) => group.iter().map(|_| Err(e.to_string())).collect(),
+    }
+}
+
+fn text(value: Option<&str>) -> Arg {
+    Arg::Text(value.map(str::to_owned))
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -93,11 +156,26 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(sqlite_error)?;
+        let (writes, queue) = tokio::sync::mpsc::channel(4 * GROUP);
+        tokio::spawn(write_all(writer, queue));
         Ok(SqliteStore {
-            writer,
+            writes,
             reader,
             path,
         })
+    }
+
+    /// Queues one write and waits for its result: the rows it changed.
+    async fn write(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, Error> {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.writes
+            .send(Write { sql, args, reply })
+            .await
+            .map_err(|_| store_error("sqlite: the writer task has ended"))?;
+        result
+            .await
+            .map_err(|_| store_error("sqlite: the writer task has ended"))?
+            .map_err(|e| store_error(format!("sqlite: {e}")))
     }
 
     /// The file.
@@ -119,6 +197,17 @@ fn create_private(path: &Path) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path).map(drop)
+}
+
+/// The key and a token's columns, as `?1`..`?5`.
+fn token_args(key: &TokenKey, token: &StoredToken) -> Vec<Arg> {
+    vec![
+        text(Some(key.as_str())),
+        text(token.access_token.as_ref().map(Secret::expose)),
+        Arg::Int(ms(token.issued_at_ms)),
+        Arg::Int(ms(token.expires_at_ms)),
+        text(token.refresh_token.as_ref().map(Secret::expose)),
+    ]
 }
 
 fn lock_name(key: &TokenKey) -> String {
@@ -155,33 +244,27 @@ impl TokenStore for SqliteStore {
         expected_refresh: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let query = match expected_refresh {
+            let sql = match expected_refresh {
                 // No refresh token expected: a new key, or one that holds none.
-                None => sqlx::query(
+                None => {
                     "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (key) DO UPDATE SET access = excluded.access,
                          issued_at_ms = excluded.issued_at_ms, expires_at_ms = excluded.expires_at_ms,
                          refresh = excluded.refresh
-                     WHERE miniapp_tokens.refresh IS NULL",
-                ),
-                Some(_) => sqlx::query(
+                     WHERE miniapp_tokens.refresh IS NULL"
+                }
+                Some(_) => {
                     "UPDATE miniapp_tokens SET access = ?2, issued_at_ms = ?3, expires_at_ms = ?4,
                          refresh = ?5
-                     WHERE key = ?1 AND refresh = ?6",
-                ),
+                     WHERE key = ?1 AND refresh = ?6"
+                }
             };
-            let done = query
-                .bind(key.as_str())
-                .bind(token.access_token.as_ref().map(Secret::expose))
-                .bind(ms(token.issued_at_ms))
-                .bind(ms(token.expires_at_ms))
-                .bind(token.refresh_token.as_ref().map(Secret::expose))
-                .bind(expected_refresh.map(Secret::expose))
-                .execute(&self.writer)
-                .await
-                .map_err(sqlite_error)?;
-            Ok(done.rows_affected() == 1)
+            let mut args = token_args(key, token);
+            if let Some(expected) = expected_refresh {
+                args.push(text(Some(expected.expose())));
+            }
+            Ok(self.write(sql, args).await? == 1)
         })
     }
 
@@ -193,20 +276,21 @@ impl TokenStore for SqliteStore {
         Box::pin(async move {
             let fence = Fence::random();
             let now = ms(now_ms());
-            let done = sqlx::query(
-                "INSERT INTO miniapp_token_locks (name, holder, expires_at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
-                     expires_at_ms = excluded.expires_at_ms
-                 WHERE miniapp_token_locks.expires_at_ms <= ?4",
-            )
-            .bind(lock_name(key))
-            .bind(&fence.0)
-            .bind(now.saturating_add(ms(ttl.as_millis() as u64)))
-            .bind(now)
-            .execute(&self.writer)
-            .await
-            .map_err(sqlite_error)?;
-            Ok((done.rows_affected() == 1).then_some(fence))
+            let taken = self
+                .write(
+                    "INSERT INTO miniapp_token_locks (name, holder, expires_at_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                         expires_at_ms = excluded.expires_at_ms
+                     WHERE miniapp_token_locks.expires_at_ms <= ?4",
+                    vec![
+                        Arg::Text(Some(lock_name(key))),
+                        text(Some(&fence.0)),
+                        Arg::Int(now.saturating_add(ms(ttl.as_millis() as u64))),
+                        Arg::Int(now),
+                    ],
+                )
+                .await?;
+            Ok((taken == 1).then_some(fence))
         })
     }
 
@@ -216,12 +300,11 @@ impl TokenStore for SqliteStore {
         fence: &'a Fence,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM miniapp_token_locks WHERE name = ?1 AND holder = ?2")
-                .bind(lock_name(key))
-                .bind(&fence.0)
-                .execute(&self.writer)
-                .await
-                .map_err(sqlite_error)?;
+            self.write(
+                "DELETE FROM miniapp_token_locks WHERE name = ?1 AND holder = ?2",
+                vec![Arg::Text(Some(lock_name(key))), text(Some(&fence.0))],
+            )
+            .await?;
             Ok(())
         })
     }
@@ -232,12 +315,11 @@ impl TokenStore for SqliteStore {
         failed: &'a Secret,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            sqlx::query("UPDATE miniapp_tokens SET access = NULL WHERE key = ?1 AND access = ?2")
-                .bind(key.as_str())
-                .bind(failed.expose())
-                .execute(&self.writer)
-                .await
-                .map_err(sqlite_error)?;
+            self.write(
+                "UPDATE miniapp_tokens SET access = NULL WHERE key = ?1 AND access = ?2",
+                vec![text(Some(key.as_str())), text(Some(failed.expose()))],
+            )
+            .await?;
             Ok(())
         })
     }
@@ -248,21 +330,15 @@ impl TokenStore for SqliteStore {
         token: &'a StoredToken,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            sqlx::query(
+            self.write(
                 "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (key) DO UPDATE SET access = excluded.access,
                      issued_at_ms = excluded.issued_at_ms, expires_at_ms = excluded.expires_at_ms,
                      refresh = excluded.refresh",
+                token_args(key, token),
             )
-            .bind(key.as_str())
-            .bind(token.access_token.as_ref().map(Secret::expose))
-            .bind(ms(token.issued_at_ms))
-            .bind(ms(token.expires_at_ms))
-            .bind(token.refresh_token.as_ref().map(Secret::expose))
-            .execute(&self.writer)
-            .await
-            .map_err(sqlite_error)?;
+            .await?;
             Ok(())
         })
     }
