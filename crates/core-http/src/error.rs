@@ -66,7 +66,7 @@ pub enum Error {
     #[error("refreshing the token {key} failed: {message}")]
     TokenRefresh {
         /// The store key of the token.
-        key: String,
+        key: Box<str>,
         /// The vendor's answer, when it refused.
         vendor: Option<VendorError>,
         /// What went wrong (never a secret).

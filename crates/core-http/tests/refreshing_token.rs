@@ -140,7 +140,7 @@ async fn a_failed_refresh_is_a_typed_error_without_a_storm() {
         let Error::TokenRefresh { key, vendor, .. } = &err else {
             panic!("{err:?}")
         };
-        assert_eq!(key, "miniapp:wechat:wx_platform:component");
+        assert_eq!(&**key, "miniapp:wechat:wx_platform:component");
         assert_eq!(vendor.as_ref().map(|v| v.code), Some(61006));
     }
     assert_eq!(

@@ -128,6 +128,16 @@ impl Summary {
     }
 }
 
+/// The columns of the CSVs.
+const CSV_HEADER: [&str; 6] = [
+    "vendor",
+    "app_id",
+    "resource",
+    "outcome",
+    "vendor_code",
+    "message",
+];
+
 /// The CSV of `category` beside the JSON report at `path` (`report.json` →
 /// `report.reauthorize.csv`).
 pub fn csv_path(path: &Path, category: Attention) -> std::path::PathBuf {
@@ -184,23 +194,19 @@ pub async fn report(
                     }
                 }
                 if let Some(p) = path {
-                    if !csvs.contains_key(&category) {
-                        let file = csv_path(p, category);
-                        let mut w = csv::Writer::from_path(&file)
-                            .map_err(|e| ReportError::File(file.display().to_string(), e.into()))?;
-                        w.write_record([
-                            "vendor",
-                            "app_id",
-                            "resource",
-                            "outcome",
-                            "vendor_code",
-                            "message",
-                        ])
-                        .map_err(|e| ReportError::File(file.display().to_string(), e.into()))?;
-                        summary.csv.insert(category, file);
-                        csvs.insert(category, w);
-                    }
-                    let w = csvs.get_mut(&category).expect("just made");
+                    let w = match csvs.entry(category) {
+                        std::collections::btree_map::Entry::Occupied(w) => w.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            let file = csv_path(p, category);
+                            let failed = |e: csv::Error| {
+                                ReportError::File(file.display().to_string(), e.into())
+                            };
+                            let mut w = csv::Writer::from_path(&file).map_err(failed)?;
+                            w.write_record(CSV_HEADER).map_err(failed)?;
+                            summary.csv.insert(category, file);
+                            slot.insert(w)
+                        }
+                    };
                     w.write_record([
                         r.vendor.as_str(),
                         &r.app_id,

@@ -502,7 +502,7 @@ impl Inner {
                 message,
                 retryable,
             } => Error::TokenRefresh {
-                key: self.key.to_string(),
+                key: self.key.as_str().into(),
                 vendor,
                 message,
                 retryable,
