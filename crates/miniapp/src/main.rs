@@ -157,6 +157,10 @@ struct DemoArgs {
     /// Sandbox latency per request, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2)]
     latency_ms: u64,
+    /// Calls per second each sandbox vendor accepts, token calls included; beyond it each
+    /// answers its own rate-limit code, and the job finds the rate (0: no limit).
+    #[arg(long, value_name = "R", default_value_t = 1500)]
+    rate_limit: u32,
     /// Keep the demo's files (desired state, inventory, plan, journal, report) here instead of
     /// a temporary directory.
     #[arg(long, value_name = "DIR")]
@@ -645,14 +649,23 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
         enforce_tokens: true,
         apps: args.apps,
         latency: std::time::Duration::from_millis(args.latency_ms),
+        rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
         ..Default::default()
     })
     .await
     .map_err(failed)?;
     println!(
-        "sandbox at {} with {} apps per vendor; files in {}",
+        "sandbox at {} with {} apps per vendor{}; files in {}",
         sandbox.base_url(),
         args.apps,
+        if args.rate_limit > 0 {
+            format!(
+                ", each vendor answering its own rate-limit code beyond {}/s (the job is not told)",
+                args.rate_limit
+            )
+        } else {
+            String::new()
+        },
         dir.display()
     );
 
