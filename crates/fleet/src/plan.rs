@@ -271,6 +271,12 @@ pub async fn plan(
             emit(&mut entry, &mut writer).map_err(file_error(out))?;
         }
         progress.step(vendor);
+        if let Some(rate) = clients[&vendor]
+            .rate_limiter()
+            .and_then(|l| l.current_rate())
+        {
+            progress.rate(vendor, rate);
+        }
     }
     for vendor in per_vendor.keys() {
         progress.finish(*vendor);

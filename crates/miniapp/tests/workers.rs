@@ -173,6 +173,19 @@ fn assert_reached(job: &Job, exact: bool) {
     }
 }
 
+/// The writes the sandbox received for every app of the job.
+fn writes(job: &Job) -> usize {
+    Vendor::ALL
+        .iter()
+        .flat_map(|&v| {
+            job.sandbox
+                .fleet_apps(v)
+                .iter()
+                .map(move |a| job.sandbox.counters(v, &a.app_id).writes_attempted)
+        })
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
     let Some(redis) = RedisServer::start() else {
@@ -180,17 +193,6 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
     };
     let job = job(80, Duration::from_millis(20), &redis.url()).await;
     let journal = format!("sqlite:{}", job.dir.path().join("journal.sqlite").display());
-    let writes = |job: &Job| -> usize {
-        Vendor::ALL
-            .iter()
-            .flat_map(|&v| {
-                job.sandbox
-                    .fleet_apps(v)
-                    .iter()
-                    .map(move |a| job.sandbox.counters(v, &a.app_id).writes_attempted)
-            })
-            .sum()
-    };
     for round in 0..4usize {
         let mut child = apply(&job, &journal, None).spawn().unwrap();
         // Kill it once the sandbox has seen some more of its writes (a different number each
@@ -394,17 +396,6 @@ async fn workers_outlasting_their_lease_with_one_killed_write_each_row_once() {
     let mut doomed = worker().spawn().unwrap();
     let others: Vec<_> = (0..2).map(|_| worker().spawn().unwrap()).collect();
     // Kill one once writes are flowing.
-    let writes = |job: &Job| -> usize {
-        Vendor::ALL
-            .iter()
-            .flat_map(|&v| {
-                job.sandbox
-                    .fleet_apps(v)
-                    .iter()
-                    .map(move |a| job.sandbox.counters(v, &a.app_id).writes_attempted)
-            })
-            .sum()
-    };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while writes(&job) < 15 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;

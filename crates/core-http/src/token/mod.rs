@@ -349,12 +349,12 @@ impl Inner {
                 .await
                 .map_err(failed)?
             {
-                let lock = LockGuard {
+                let mut lock = LockGuard {
                     store: self.store.clone(),
                     key: self.key.clone(),
                     fence: Some(fence),
                 };
-                let result = self.fetch_locked().await;
+                let result = self.fetch_locked(&mut lock).await;
                 lock.release().await;
                 return result;
             }
@@ -372,7 +372,8 @@ impl Inner {
         }
     }
 
-    async fn fetch_locked(self: &Arc<Self>) -> Outcome {
+    /// The refresh under the store's lock; a save that lands releases `lock` with it.
+    async fn fetch_locked(self: &Arc<Self>, lock: &mut LockGuard) -> Outcome {
         // Double-check under the lock: the previous holder may have just saved a token.
         let stored = self.store.load(&self.key).await.map_err(failed)?;
         let stored_refresh = stored.as_ref().and_then(|s| s.refresh_token.clone());
@@ -408,11 +409,24 @@ impl Inner {
                 .or_else(|| current.as_ref().and_then(|s| s.refresh_token.clone())),
         };
         // Save only over the refresh token the store held: never drop a rotated one.
-        match self
-            .store
-            .save(&self.key, &new, stored_refresh.as_ref())
-            .await
-        {
+        let saved = match lock.fence.clone() {
+            Some(fence) => {
+                let saved = self
+                    .store
+                    .save_and_unlock(&self.key, &new, stored_refresh.as_ref(), &fence)
+                    .await;
+                if saved.is_ok() {
+                    lock.fence = None;
+                }
+                saved
+            }
+            None => {
+                self.store
+                    .save(&self.key, &new, stored_refresh.as_ref())
+                    .await
+            }
+        };
+        match saved {
             Ok(true) => unsaved::saved(&self.store, &self.key),
             Ok(false) => {
                 unsaved::saved(&self.store, &self.key);

@@ -167,11 +167,28 @@ impl SqliteStore {
 
     /// Queues one write and waits for its result: the rows it changed.
     async fn write(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, Error> {
+        let result = self.queue(sql, args).await?;
+        Self::result(result).await
+    }
+
+    /// Queues one write; its result arrives on the receiver.
+    async fn queue(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<u64, String>>, Error> {
         let (reply, result) = tokio::sync::oneshot::channel();
         self.writes
             .send(Write { sql, args, reply })
             .await
             .map_err(|_| store_error("sqlite: the writer task has ended"))?;
+        Ok(result)
+    }
+
+    /// A queued write's result.
+    async fn result(
+        result: tokio::sync::oneshot::Receiver<Result<u64, String>>,
+    ) -> Result<u64, Error> {
         result
             .await
             .map_err(|_| store_error("sqlite: the writer task has ended"))?
@@ -197,6 +214,43 @@ fn create_private(path: &Path) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path).map(drop)
+}
+
+/// The compare-and-set save of `token` under `key`: only over the refresh token the caller
+/// expects (none: a new key, or one that holds none).
+fn save_write(
+    key: &TokenKey,
+    token: &StoredToken,
+    expected_refresh: Option<&Secret>,
+) -> (&'static str, Vec<Arg>) {
+    let sql = match expected_refresh {
+        None => {
+            "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (key) DO UPDATE SET access = excluded.access,
+                 issued_at_ms = excluded.issued_at_ms, expires_at_ms = excluded.expires_at_ms,
+                 refresh = excluded.refresh
+             WHERE miniapp_tokens.refresh IS NULL"
+        }
+        Some(_) => {
+            "UPDATE miniapp_tokens SET access = ?2, issued_at_ms = ?3, expires_at_ms = ?4,
+                 refresh = ?5
+             WHERE key = ?1 AND refresh = ?6"
+        }
+    };
+    let mut args = token_args(key, token);
+    if let Some(expected) = expected_refresh {
+        args.push(text(Some(expected.expose())));
+    }
+    (sql, args)
+}
+
+/// The release of `key`'s lock, if `fence` still holds it.
+fn unlock_write(key: &TokenKey, fence: &Fence) -> (&'static str, Vec<Arg>) {
+    (
+        "DELETE FROM miniapp_token_locks WHERE name = ?1 AND holder = ?2",
+        vec![Arg::Text(Some(lock_name(key))), text(Some(&fence.0))],
+    )
 }
 
 /// The key and a token's columns, as `?1`..`?5`.
@@ -244,27 +298,29 @@ impl TokenStore for SqliteStore {
         expected_refresh: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let sql = match expected_refresh {
-                // No refresh token expected: a new key, or one that holds none.
-                None => {
-                    "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (key) DO UPDATE SET access = excluded.access,
-                         issued_at_ms = excluded.issued_at_ms, expires_at_ms = excluded.expires_at_ms,
-                         refresh = excluded.refresh
-                     WHERE miniapp_tokens.refresh IS NULL"
-                }
-                Some(_) => {
-                    "UPDATE miniapp_tokens SET access = ?2, issued_at_ms = ?3, expires_at_ms = ?4,
-                         refresh = ?5
-                     WHERE key = ?1 AND refresh = ?6"
-                }
-            };
-            let mut args = token_args(key, token);
-            if let Some(expected) = expected_refresh {
-                args.push(text(Some(expected.expose())));
-            }
+            let (sql, args) = save_write(key, token, expected_refresh);
             Ok(self.write(sql, args).await? == 1)
+        })
+    }
+
+    fn save_and_unlock<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+        expected_refresh: Option<&'a Secret>,
+        fence: &'a Fence,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            // Both queued before either is awaited: committed together, in order.
+            let (sql, args) = save_write(key, token, expected_refresh);
+            let saved = self.queue(sql, args).await?;
+            let (sql, args) = unlock_write(key, fence);
+            let unlocked = self.queue(sql, args).await?;
+            let saved = Self::result(saved).await? == 1;
+            if let Err(e) = Self::result(unlocked).await {
+                tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+            }
+            Ok(saved)
         })
     }
 
@@ -300,11 +356,8 @@ impl TokenStore for SqliteStore {
         fence: &'a Fence,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            self.write(
-                "DELETE FROM miniapp_token_locks WHERE name = ?1 AND holder = ?2",
-                vec![Arg::Text(Some(lock_name(key))), text(Some(&fence.0))],
-            )
-            .await?;
+            let (sql, args) = unlock_write(key, fence);
+            self.write(sql, args).await?;
             Ok(())
         })
     }

@@ -134,6 +134,25 @@ pub trait TokenStore: Send + Sync {
         expected_refresh: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<bool, Error>>;
 
+    /// [`TokenStore::save`], then [`TokenStore::unlock`] of `fence`: the last two steps of a
+    /// refresh, in one round trip where the store can. An unlock that fails leaves the lock to
+    /// expire (the save's result stands).
+    fn save_and_unlock<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+        expected_refresh: Option<&'a Secret>,
+        fence: &'a Fence,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let saved = self.save(key, token, expected_refresh).await?;
+            if let Err(e) = self.unlock(key, fence).await {
+                tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+            }
+            Ok(saved)
+        })
+    }
+
     /// Takes the refresh lock of `key` for `ttl` (`SET NX PX`); `None` when someone holds it.
     fn lock<'a>(
         &'a self,
