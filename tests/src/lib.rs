@@ -164,6 +164,7 @@ pub struct ReadmeDoctests;
 
 pub mod postgres;
 pub mod redis;
+pub mod token_doubles;
 
 /// Everything traced in this test process, at every level: installed once as the global
 /// subscriber, so every test of the binary (whatever thread) writes here.

@@ -3,125 +3,13 @@
 //! store's dead refresh token meanwhile (the vendor here refuses a refresh token used twice, as
 //! Baidu's single-use ones are).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use core_http::token::{
-    self, BoxFuture, Fence, MemoryStore, RefreshPolicy, RefreshingToken, StoredToken, TokenFetcher,
-    TokenGrant, TokenKey, TokenStore,
-};
-use core_http::{Error, Secret, Vendor};
-
-/// A memory store whose next `fail` saves (or every save, `forever`) fail as a store that is
-/// down does.
-#[derive(Default)]
-struct FlakyStore {
-    inner: MemoryStore,
-    fail: AtomicUsize,
-    forever: AtomicBool,
-    refused: AtomicUsize,
-}
-
-impl FlakyStore {
-    fn failing(&self) -> bool {
-        if self.forever.load(Ordering::SeqCst) {
-            return true;
-        }
-        self.fail
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-}
-
-impl TokenStore for FlakyStore {
-    fn load<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<StoredToken>, Error>> {
-        self.inner.load(key)
-    }
-    fn save<'a>(
-        &'a self,
-        key: &'a TokenKey,
-        token: &'a StoredToken,
-        expected: Option<&'a Secret>,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
-        if self.failing() {
-            self.refused.fetch_add(1, Ordering::SeqCst);
-            return Box::pin(async {
-                Err(Error::Credentials {
-                    endpoint: "token store",
-                    message: "the store is down (test)".into(),
-                })
-            });
-        }
-        self.inner.save(key, token, expected)
-    }
-    fn lock<'a>(
-        &'a self,
-        key: &'a TokenKey,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<Option<Fence>, Error>> {
-        self.inner.lock(key, ttl)
-    }
-    fn unlock<'a>(
-        &'a self,
-        key: &'a TokenKey,
-        fence: &'a Fence,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        self.inner.unlock(key, fence)
-    }
-    fn invalidate<'a>(
-        &'a self,
-        key: &'a TokenKey,
-        failed: &'a Secret,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        self.inner.invalidate(key, failed)
-    }
-    fn put<'a>(
-        &'a self,
-        key: &'a TokenKey,
-        token: &'a StoredToken,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        self.inner.put(key, token)
-    }
-}
-
-/// A vendor with single-use refresh tokens: it knows one live refresh token per app, rotates
-/// it on each refresh, and counts the dead ones it was sent.
-struct SingleUse {
-    live: Mutex<String>,
-    issued: AtomicUsize,
-    dead: AtomicUsize,
-    lifetime: Duration,
-}
-
-impl TokenFetcher for SingleUse {
-    fn fetch<'a>(
-        &'a self,
-        current: Option<&'a StoredToken>,
-    ) -> BoxFuture<'a, Result<TokenGrant, Error>> {
-        Box::pin(async move {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            let sent = current
-                .and_then(|c| c.refresh_token.as_ref())
-                .map(|r| r.expose().to_owned());
-            let mut live = self.live.lock().unwrap();
-            if sent.as_deref() != Some(live.as_str()) {
-                self.dead.fetch_add(1, Ordering::SeqCst);
-                return Err(Error::Credentials {
-                    endpoint: "GetOAuthToken",
-                    message: "a dead refresh token was sent".into(),
-                });
-            }
-            let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
-            *live = format!("refresh-{n}");
-            Ok(TokenGrant {
-                access_token: Secret::from(format!("access-{n}")),
-                expires_in: self.lifetime,
-                refresh_token: Some(Secret::from(live.clone())),
-            })
-        })
-    }
-}
+use core_http::token::{self, RefreshPolicy, RefreshingToken, StoredToken, TokenKey, TokenStore};
+use core_http::{Secret, Vendor};
+use miniapp_tests::token_doubles::{FlakyStore, SingleUse};
 
 fn policy() -> RefreshPolicy {
     RefreshPolicy {

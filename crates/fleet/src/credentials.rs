@@ -203,6 +203,11 @@ pub async fn clients_with(
     options: &ClientOptions,
 ) -> Result<crate::vendors::Backends, core_http::Error> {
     let store = open_store(&credentials.store).await?;
+    // Rotated tokens a killed process could not save (see `token::set_rescue_file`).
+    let rescued = core_http::token::import_rescued(&store).await?;
+    if rescued > 0 {
+        tracing::info!(rescued, "imported rotated tokens from the rescue file");
+    }
     let mut out = std::collections::BTreeMap::new();
     for (vendor, platform) in &credentials.platforms {
         let client = crate::vendors::VendorClient::with_options(

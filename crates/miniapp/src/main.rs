@@ -291,13 +291,23 @@ async fn connect(
         ));
     }
     creds.place_store(&default_token_store(plan));
-    credentials::clients_with(&creds, base_url, options)
+    // Rotated tokens the store cannot take yet are also kept on disk beside the plan, and a
+    // file left by a killed run is imported first.
+    let mut rescue = default_token_store(plan).into_os_string();
+    rescue.push(".rescue");
+    miniapp_fleet::token::set_rescue_file(Some(PathBuf::from(rescue)));
+    let clients = credentials::clients_with(&creds, base_url, options)
         .await
         .map_err(|e| match e {
             // A platform without what its vendor's token call needs: the credentials file.
             miniapp_fleet::Error::Credentials { .. } => bad_input(format!("credentials: {e}")),
             e => failed(format!("connecting: {e}")),
-        })
+        })?;
+    let rescued = miniapp_fleet::token::rescued_imported();
+    if rescued > 0 {
+        println!("tokens: {rescued} rotated token(s) a previous run could not save were imported from its rescue file");
+    }
+    Ok(clients)
 }
 
 /// The rate each vendor's calls were paced at, for the report.
@@ -475,7 +485,7 @@ async fn settle_tokens() {
     }
     if !left.is_empty() {
         println!(
-            "tokens: {} rotated token(s) were never saved (the token store kept failing for 10 s more) and end with this process; check the store, then the apps behind these keys, which may have to authorize again: {}",
+            "tokens: {} rotated token(s) are not saved yet (the token store kept failing): they are kept in the rescue file beside the plan, and the next `miniapp plan` or `apply` imports them; fix the store first. Keys: {}",
             left.len(),
             left.iter().take(5).map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
         );

@@ -31,7 +31,9 @@ pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;
 pub use store::{Fence, StoredToken, TokenKey, TokenStore};
-pub use unsaved::{flush_unsaved, saved_late, unsaved_keys};
+pub use unsaved::{
+    flush_unsaved, import_rescued, rescued_imported, saved_late, set_rescue_file, unsaved_keys,
+};
 
 use crate::{Error, Secret, TokenFuture, TokenProvider, VendorError};
 

@@ -1,14 +1,21 @@
 //! Rotated tokens the store has not taken yet: kept in this process, saved again with backoff
 //! by a task that outlives the refresh, consulted by every refresh of the same key and store
 //! (so a refresh never starts from the store's dead refresh token while the store is down).
+//!
+//! With a rescue file ([`set_rescue_file`]) they are also on disk while unsaved: the file
+//! (mode 0600) holds exactly the tokens not yet saved, is replaced atomically on each change
+//! and removed when none is left; the next process imports it ([`import_rescued`]) with the
+//! same compare-and-set as any save.
 
 use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::{StoredToken, TokenKey, TokenStore};
-use crate::Secret;
+use crate::{Error, Secret};
 
 /// A rotated token and the refresh token the store held when it was fetched (what the save
 /// compares with).
@@ -38,6 +45,156 @@ fn lock() -> std::sync::MutexGuard<'static, HashMap<Slot, Entry>> {
 }
 
 static SAVED_LATE: AtomicU64 = AtomicU64::new(0);
+static IMPORTED: AtomicU64 = AtomicU64::new(0);
+
+fn rescue_path() -> std::sync::MutexGuard<'static, Option<PathBuf>> {
+    static RESCUE: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
+    RESCUE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Also keeps this process's unsaved rotated tokens in the file at `path` (`None`: memory
+/// only, the default): a process killed while its token store is down leaves them there for
+/// the next one ([`import_rescued`]).
+pub fn set_rescue_file(path: Option<PathBuf>) {
+    *rescue_path() = path;
+}
+
+/// One line of the rescue file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Rescued {
+    key: String,
+    token: StoredToken,
+    #[serde(default)]
+    expected: Option<String>,
+}
+
+/// Writes the rescue file from `map` (with the registry locked): replaced atomically, mode
+/// 0600, removed when nothing is unsaved.
+fn write_rescue(map: &HashMap<Slot, Entry>) {
+    let Some(path) = rescue_path().clone() else {
+        return;
+    };
+    if let Err(e) = try_write_rescue(&path, map) {
+        tracing::warn!(path = %path.display(), error = %e, "could not write the rescue file of unsaved tokens");
+    }
+}
+
+fn try_write_rescue(path: &Path, map: &HashMap<Slot, Entry>) -> std::io::Result<()> {
+    if map.is_empty() {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".tmp");
+    let temp = PathBuf::from(temp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&temp)?;
+    for ((_, key), entry) in map {
+        let line = Rescued {
+            key: key.as_str().to_owned(),
+            token: entry.unsaved.token.clone(),
+            expected: entry
+                .unsaved
+                .expected
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+        };
+        serde_json::to_writer(&mut file, &line)?;
+        file.write_all(b"\n")?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&temp, path)
+}
+
+/// Imports the tokens a process left in the rescue file (see [`set_rescue_file`]) into
+/// `store`, each with the compare-and-set of any save (a store holding another refresh token
+/// keeps it); one the store cannot take now is kept as unsaved, saved again in the background.
+/// Returns how many landed.
+pub async fn import_rescued(store: &Arc<dyn TokenStore>) -> Result<usize, Error> {
+    let Some(path) = rescue_path().clone() else {
+        return Ok(0);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(super::store::store_error(format!(
+                "cannot read the rescue file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let mut landed = 0;
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let rescued: Rescued = serde_json::from_str(line).map_err(|e| {
+            super::store::store_error(format!(
+                "the rescue file {} is broken at line {}: {}",
+                path.display(),
+                n + 1,
+                e.classify_name()
+            ))
+        })?;
+        let key = TokenKey::from_raw(rescued.key);
+        let expected = rescued.expected.map(Secret::from);
+        match store.save(&key, &rescued.token, expected.as_ref()).await {
+            Ok(true) => landed += 1,
+            Ok(false) => {
+                tracing::warn!(key = %key, "the store holds another refresh token than the rescued one's; keeping the stored one");
+            }
+            Err(e) => {
+                tracing::warn!(key = %key, error = %e, "the rescued token cannot be saved yet; keeping it and trying again");
+                keep(
+                    store,
+                    &key,
+                    Unsaved {
+                        token: rescued.token,
+                        expected,
+                    },
+                );
+            }
+        }
+    }
+    IMPORTED.fetch_add(landed as u64, Ordering::Relaxed);
+    // What is left unsaved (in this process) is what the file keeps.
+    write_rescue(&lock());
+    Ok(landed)
+}
+
+/// How many rescued tokens [`import_rescued`] saved in this process.
+pub fn rescued_imported() -> u64 {
+    IMPORTED.load(Ordering::Relaxed)
+}
+
+/// A short name for a JSON error's kind (never its text, which may quote the line).
+trait Classify {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "an I/O error",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "not a rescued token",
+            serde_json::error::Category::Eof => "cut short",
+        }
+    }
+}
 
 fn slot(store: &Arc<dyn TokenStore>, key: &TokenKey) -> Slot {
     (Arc::as_ptr(store) as *const () as usize, key.clone())
@@ -51,7 +208,10 @@ pub(super) fn get(store: &Arc<dyn TokenStore>, key: &TokenKey) -> Option<Unsaved
 /// The store took what it was given for `key` (or refused it for a newer one): nothing is
 /// pending any more.
 pub(super) fn saved(store: &Arc<dyn TokenStore>, key: &TokenKey) {
-    lock().remove(&slot(store, key));
+    let mut map = lock();
+    if map.remove(&slot(store, key)).is_some() {
+        write_rescue(&map);
+    }
 }
 
 /// Drops `u` for `key` if it is still the one kept (the store holds something newer).
@@ -60,6 +220,7 @@ pub(super) fn forget(store: &Arc<dyn TokenStore>, key: &TokenKey, u: &Unsaved) {
     let s = slot(store, key);
     if map.get(&s).is_some_and(|e| e.unsaved.token == u.token) {
         map.remove(&s);
+        write_rescue(&map);
     }
 }
 
@@ -74,7 +235,9 @@ pub(super) fn keep(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
             saving: false,
         });
         entry.unsaved = u;
-        !std::mem::replace(&mut entry.saving, true)
+        let start = !std::mem::replace(&mut entry.saving, true);
+        write_rescue(&map);
+        start
     };
     if start {
         match tokio::runtime::Handle::try_current() {
@@ -106,6 +269,7 @@ async fn save_until_taken(s: Slot) {
                 // Only if nothing newer was kept meanwhile; else save that one next.
                 if map.get(&s).is_some_and(|e| e.unsaved.token == u.token) {
                     map.remove(&s);
+                    write_rescue(&map);
                     drop(map);
                     if taken {
                         SAVED_LATE.fetch_add(1, Ordering::Relaxed);
