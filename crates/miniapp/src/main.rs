@@ -293,9 +293,7 @@ async fn connect(
     creds.place_store(&default_token_store(plan));
     // Rotated tokens the store cannot take yet are also kept on disk beside the plan, and a
     // file left by a killed run is imported first.
-    let mut rescue = default_token_store(plan).into_os_string();
-    rescue.push(".rescue");
-    miniapp_fleet::token::set_rescue_file(Some(PathBuf::from(rescue)));
+    miniapp_fleet::token::set_rescue_file(Some(rescue_file(plan)));
     let clients = credentials::clients_with(&creds, base_url, options)
         .await
         .map_err(|e| match e {
@@ -308,6 +306,14 @@ async fn connect(
         println!("tokens: {rescued} rotated token(s) a previous run could not save were imported from its rescue file");
     }
     Ok(clients)
+}
+
+/// Where the rotated tokens the store could not take yet are kept on disk: beside the plan's
+/// token store.
+fn rescue_file(plan: &Path) -> PathBuf {
+    let mut name = default_token_store(plan).into_os_string();
+    name.push(".rescue");
+    PathBuf::from(name)
 }
 
 /// The rate each vendor's calls were paced at, for the report.
@@ -361,7 +367,7 @@ async fn run_plan(args: PlanArgs) -> Result<u8, Failure> {
         other => failed(other),
     })?;
     print_plan(&summary);
-    settle_tokens().await;
+    settle_tokens(&args.out).await;
     if let Some(url) = &args.journal {
         let journal = Journal::open(url).await.map_err(failed)?;
         miniapp_fleet::load_plan(&args.out, &journal)
@@ -468,7 +474,7 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
     print_report(&summary);
     println!("report written to {}", report_path.display());
     print_end(outcome);
-    settle_tokens().await;
+    settle_tokens(&args.plan).await;
     println!("journal: {journal_url} (job {job})");
     Ok(if summary.all_ok() { 0 } else { 1 })
 }
@@ -476,7 +482,7 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
 /// Waits a little for rotated tokens the store has not taken yet, and says how many were
 /// saved late and which are still only in this process (they are lost when it ends: those
 /// apps may have to authorize again).
-async fn settle_tokens() {
+async fn settle_tokens(plan: &Path) {
     use miniapp_fleet::token;
     let left = token::flush_unsaved(std::time::Duration::from_secs(10)).await;
     let late = token::saved_late();
@@ -485,8 +491,9 @@ async fn settle_tokens() {
     }
     if !left.is_empty() {
         println!(
-            "tokens: {} rotated token(s) are not saved yet (the token store kept failing): they are kept in the rescue file beside the plan, and the next `miniapp plan` or `apply` imports them; fix the store first. Keys: {}",
+            "tokens: {} rotated token(s) are not saved yet (the token store kept failing): they are kept in {}, which the next `miniapp plan` or `apply` imports; fix the store first. Keys: {}",
             left.len(),
+            rescue_file(plan).display(),
             left.iter().take(5).map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
         );
     }
