@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use core_http::RetryPolicy;
-use miniapp_tests::{MockServer, Reply};
+use miniapp_tests::{thread_logs, MockServer, Reply};
 
 fn policy() -> RetryPolicy {
     RetryPolicy {
@@ -17,33 +17,6 @@ fn policy() -> RetryPolicy {
         jitter: false,
         ..Default::default()
     }
-}
-
-/// A subscriber for this thread only that writes every event and span close to a buffer.
-fn thread_logs() -> (
-    tracing::subscriber::DefaultGuard,
-    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-) {
-    #[derive(Clone)]
-    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let writer = Buf(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    (tracing::subscriber::set_default(subscriber), buffer)
 }
 
 #[tokio::test(flavor = "current_thread")]

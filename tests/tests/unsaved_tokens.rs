@@ -135,3 +135,27 @@ async fn a_store_down_for_good_costs_no_authorization_while_the_process_lives() 
     );
     assert!(token::saved_late() >= 1);
 }
+
+/// What the operator reads while a store fails: the key, never a token.
+#[tokio::test]
+async fn the_logs_of_a_failing_store_name_the_key_and_no_token() {
+    let (_guard, logs) = miniapp_tests::thread_logs();
+    let (store, vendor, token, key) = setup("app-logs").await;
+    store.fail.store(2, Ordering::SeqCst);
+    assert_eq!(token.get().await.unwrap().expose(), "access-1");
+    assert!(token::flush_unsaved(Duration::from_secs(5))
+        .await
+        .iter()
+        .all(|k| k != &key));
+    assert_eq!(vendor.dead.load(Ordering::SeqCst), 0);
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("could not save the rotated token"), "{text}");
+    assert!(text.contains(key.as_str()), "{text}");
+    assert!(
+        text.contains("saved after the store answered again"),
+        "{text}"
+    );
+    for secret in ["access-1", "refresh-0", "refresh-1"] {
+        assert!(!text.contains(secret), "a token in the logs: {text}");
+    }
+}
