@@ -202,14 +202,19 @@ fn slot(store: &Arc<dyn TokenStore>, key: &TokenKey) -> Slot {
 
 /// The token kept for `key` of `store`, if its save is pending.
 pub(super) fn get(store: &Arc<dyn TokenStore>, key: &TokenKey) -> Option<Unsaved> {
-    lock().get(&slot(store, key)).map(|e| e.unsaved.clone())
+    let map = lock();
+    // Nearly always empty: no key is copied on a refresh's normal path.
+    if map.is_empty() {
+        return None;
+    }
+    map.get(&slot(store, key)).map(|e| e.unsaved.clone())
 }
 
 /// The store took what it was given for `key` (or refused it for a newer one): nothing is
 /// pending any more.
 pub(super) fn saved(store: &Arc<dyn TokenStore>, key: &TokenKey) {
     let mut map = lock();
-    if map.remove(&slot(store, key)).is_some() {
+    if !map.is_empty() && map.remove(&slot(store, key)).is_some() {
         write_rescue(&map);
     }
 }
