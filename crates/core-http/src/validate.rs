@@ -155,6 +155,23 @@ pub fn max_items(
     rules::max_items(n, max).map_err(at(endpoint, field))
 }
 
+/// A value documented as needing one holds something when present: each text has a
+/// character other than white space, and a list (`items`: its length) has at least one item.
+pub fn non_empty<T: Checked + ?Sized>(
+    endpoint: &'static str,
+    field: &'static str,
+    value: &T,
+    items: Option<usize>,
+) -> Result<(), InvalidRequest> {
+    if let Some(n) = items {
+        rules::non_empty_list(n).map_err(at(endpoint, field))?;
+    }
+    for text in value.texts() {
+        rules::non_empty_text(text).map_err(at(endpoint, field))?;
+    }
+    Ok(())
+}
+
 /// Every item has the documented `format`.
 pub fn format<T: Checked + ?Sized>(
     endpoint: &'static str,

@@ -124,6 +124,8 @@ pub struct Shape {
     pub secret: bool,
     /// `String` (inside the option, if any): an empty one sends nothing.
     pub text: bool,
+    /// `Vec<String>` (inside the option, if any): a list of only empty texts holds nothing.
+    pub text_items: bool,
 }
 
 /// The documented limits of a parameter, checked before sending.
@@ -133,6 +135,8 @@ pub struct Limits {
     pub max_items: Option<u64>,
     /// Fewest characters.
     pub min_chars: Option<u64>,
+    /// Holds something when present (`miniapp_rules::non_empty_text`/`non_empty_list`).
+    pub non_empty: bool,
     /// Most characters.
     pub max_chars: Option<u64>,
     /// Smallest number.
@@ -388,6 +392,22 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
             quote! { ::core_http::__private::validate::max_items(#name, #wire, #count, #max)?; },
         );
     }
+    if l.non_empty {
+        let check = match (p.shape.list, p.shape.optional) {
+            (true, false) => quote! {
+                ::core_http::__private::validate::non_empty(#name, #wire, &self.#ident, ::core::option::Option::Some(self.#ident.len()))?;
+            },
+            (true, true) => quote! {
+                if let ::core::option::Option::Some(items) = &self.#ident {
+                    ::core_http::__private::validate::non_empty(#name, #wire, items, ::core::option::Option::Some(items.len()))?;
+                }
+            },
+            (false, _) => quote! {
+                ::core_http::__private::validate::non_empty(#name, #wire, &self.#ident, ::core::option::Option::None)?;
+            },
+        };
+        out.extend(check);
+    }
     if l.min_chars.is_some() || l.max_chars.is_some() {
         let lo = some(l.min_chars.map(Literal::u64_unsuffixed));
         let hi = some(l.max_chars.map(Literal::u64_unsuffixed));
@@ -416,18 +436,20 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
     for wire in &rule.params {
         let p = m.find(wire, rule.span, "at_least_one")?;
         let ident = &p.ident;
-        present.push(if p.join.is_some() || (p.shape.text && !p.shape.list) {
-            // A joined list sends only its non-empty items; an empty text counts as nothing
-            // (the rule `miniapp_rules::is_sent_item`, which the sandbox applies too).
-            quote!(::core_http::__private::validate::HasItems::has_items(&self.#ident))
-        } else {
-            match (p.shape.optional, p.shape.list) {
-                (true, true) => quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty())),
-                (true, false) => quote!(self.#ident.is_some()),
-                (false, true) => quote!(!self.#ident.is_empty()),
-                (false, false) => quote!(true),
-            }
-        });
+        present.push(
+            if p.join.is_some() || (p.shape.text && !p.shape.list) || p.shape.text_items {
+                // A joined list sends only its non-empty items; an empty text counts as nothing
+                // (the rule `miniapp_rules::is_sent_item`, which the sandbox applies too).
+                quote!(::core_http::__private::validate::HasItems::has_items(&self.#ident))
+            } else {
+                match (p.shape.optional, p.shape.list) {
+                    (true, true) => quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty())),
+                    (true, false) => quote!(self.#ident.is_some()),
+                    (false, true) => quote!(!self.#ident.is_empty()),
+                    (false, false) => quote!(true),
+                }
+            },
+        );
     }
     let applies = match &rule.when {
         Some((param, values)) => {

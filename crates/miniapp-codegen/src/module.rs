@@ -103,6 +103,9 @@ fn confidence_note(c: Confidence) -> &'static str {
 fn limits_doc(f: &Field) -> String {
     let l = &f.limits;
     let mut parts = Vec::new();
+    if l.non_empty {
+        parts.push("not empty when present".into());
+    }
     if let Some(n) = l.max_items {
         parts.push(format!("at most {n} items"));
     }
@@ -411,6 +414,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                     list: matches!(p.type_ref(), TypeRef::List(_)),
                     secret: p.secret,
                     text: !p.secret && *p.type_ref() == TypeRef::String,
+                    text_items: matches!(p.type_ref(), TypeRef::List(inner) if **inner == TypeRef::String),
                 },
                 loc: loc(p.location.expect("validated by the spec loader")),
                 wire: p.name.clone(),
@@ -421,6 +425,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                 limits: m::Limits {
                     max_items: p.limits.max_items.map(u64::from),
                     min_chars: p.limits.min_chars.map(u64::from),
+                    non_empty: p.limits.non_empty,
                     max_chars: p.limits.max_chars.map(u64::from),
                     min: p.limits.min,
                     max: p.limits.max,

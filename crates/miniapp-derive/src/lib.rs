@@ -317,9 +317,11 @@ fn wrapper<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
 fn shape(ty: &Type) -> Shape {
     let inner = wrapper(ty, "Option");
     let ty = inner.unwrap_or(ty);
+    let is_string = |ty: &Type| matches!(ty, Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "String"));
     Shape {
         optional: inner.is_some(),
         list: wrapper(ty, "Vec").is_some(),
+        text_items: wrapper(ty, "Vec").is_some_and(is_string),
         secret: matches!(ty, Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "Secret")),
         text: matches!(ty, Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "String")),
     }
@@ -364,6 +366,7 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
             "optional_when" => p.optional_when = Some(condition(&meta, "optional_when")?),
             "max_items" => p.limits.max_items = Some(count(&meta)?),
             "min_chars" => p.limits.min_chars = Some(count(&meta)?),
+            "non_empty" => p.limits.non_empty = true,
             "max_chars" => p.limits.max_chars = Some(count(&meta)?),
             "min" => p.limits.min = Some(int(&meta)?),
             "max" => p.limits.max = Some(int(&meta)?),
@@ -376,7 +379,7 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
                 p.limits.format = Some(format);
             }
             _ => return Err(meta.error(
-                "unknown key; expected query, form, json, name, join, json_string, required, optional_when, max_items, min_chars, max_chars, min, max or format",
+                "unknown key; expected query, form, json, name, join, json_string, required, optional_when, max_items, min_chars, non_empty, max_chars, min, max or format",
             )),
         }
         Ok(())

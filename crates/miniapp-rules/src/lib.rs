@@ -71,6 +71,24 @@ pub fn range(n: i64, min: Option<i64>, max: Option<i64>) -> Result<(), Broken> {
     Ok(())
 }
 
+/// A value documented as needing one holds something: a text with a character other than
+/// white space (`""` and `" "` are nothing); a list (`items`: its length) with at least one
+/// item. Spending a quota-limited write on an empty name, or an `add` of no domain, is refused.
+pub fn non_empty_text(text: &str) -> Result<(), Broken> {
+    if text.trim().is_empty() {
+        return broken("a non-empty text".into(), format!("{text:?}"));
+    }
+    Ok(())
+}
+
+/// A list documented as needing items has at least one.
+pub fn non_empty_list(items: usize) -> Result<(), Broken> {
+    if items == 0 {
+        return broken("at least one item".into(), "an empty list".into());
+    }
+    Ok(())
+}
+
 /// A list has at most `max` items.
 pub fn max_items(n: usize, max: usize) -> Result<(), Broken> {
     if n > max {

@@ -617,6 +617,11 @@ pub struct Limits {
     /// Format each (list item) value must have.
     #[serde(default)]
     pub format: Option<Format>,
+    /// When present, the value holds something: a text with a character other than white
+    /// space; a list with at least one item, each such a text (the documents' 必填 values that
+    /// an empty one would waste, such as a quota-limited name change).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub non_empty: bool,
 }
 
 impl Limits {

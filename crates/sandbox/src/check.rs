@@ -137,7 +137,10 @@ fn check_rules(ep: &Endpoint, params: &Params) -> Result<(), String> {
                 .find(|p| &p.name == name)
                 .and_then(|p| p.join.clone());
             match params.get(name) {
-                Some(Wire::Json(Value::Array(items))) => !items.is_empty(),
+                // A list of only empty texts holds nothing (the client's `HasItems`).
+                Some(Wire::Json(Value::Array(items))) => items
+                    .iter()
+                    .any(|i| i.as_str().is_none_or(miniapp_rules::is_sent_item)),
                 Some(wire) => match (wire.as_str(), sep) {
                     (Some(text), Some(sep)) => {
                         miniapp_rules::joined_items(text, &sep).next().is_some()
@@ -409,6 +412,9 @@ fn check_value(
             let Value::Array(items) = value else {
                 return Err(format!("`{path}`: expected a list, got {value}"));
             };
+            if limits.non_empty {
+                miniapp_rules::non_empty_list(items.len()).map_err(|b| broken(path, b))?;
+            }
             if let Some(max) = limits.max_items {
                 miniapp_rules::max_items(items.len(), max as usize).map_err(|b| broken(path, b))?;
             }
@@ -432,6 +438,9 @@ fn check_value(
 /// Length in characters and format of one text value.
 fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), String> {
     let count = |n: Option<u32>| n.map(|n| n as usize);
+    if limits.non_empty {
+        miniapp_rules::non_empty_text(text).map_err(|b| broken(path, b))?;
+    }
     miniapp_rules::chars(text, count(limits.min_chars), count(limits.max_chars))
         .map_err(|b| broken(path, b))?;
     match limits.format {

@@ -221,6 +221,7 @@ pub struct ModifyHeadImageRequest {
     /// 小程序icon地址，可以通过图片上传接口获取icon的url。
     ///
     /// Wire name `image_url`. Sent in the form body.
+    /// Limits (checked before sending): not empty when present.
     pub image_url: String,
 }
 impl ::core_http::Endpoint for ModifyHeadImageRequest {
@@ -244,6 +245,12 @@ impl ::core_http::Endpoint for ModifyHeadImageRequest {
             "ModifyHeadImage",
             "image_url",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "ModifyHeadImage",
+            "image_url",
+            &self.image_url,
             ::core::option::Option::None,
         )?;
         ::core::result::Result::Ok(())
@@ -312,6 +319,7 @@ pub struct ModifySignatureRequest {
     /// 功能介绍（简介）
     ///
     /// Wire name `signature`. Sent in the form body.
+    /// Limits (checked before sending): not empty when present.
     pub signature: String,
 }
 impl ::core_http::Endpoint for ModifySignatureRequest {
@@ -335,6 +343,12 @@ impl ::core_http::Endpoint for ModifySignatureRequest {
             "ModifySignature",
             "signature",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "ModifySignature",
+            "signature",
+            &self.signature,
             ::core::option::Option::None,
         )?;
         ::core::result::Result::Ok(())
@@ -542,7 +556,7 @@ pub struct ApplyFlowRecoveryRequest {
     /// 申请恢复流量下线提交审核描述，字数限制在 1 - 100 之间
     ///
     /// Wire name `audit_desc`. Sent in the form body.
-    /// Limits (checked before sending): 1 to 100 characters.
+    /// Limits (checked before sending): not empty when present, 1 to 100 characters.
     pub audit_desc: String,
 }
 impl ::core_http::Endpoint for ApplyFlowRecoveryRequest {
@@ -566,6 +580,12 @@ impl ::core_http::Endpoint for ApplyFlowRecoveryRequest {
             "ApplyFlowRecovery",
             "audit_desc",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "ApplyFlowRecovery",
+            "audit_desc",
+            &self.audit_desc,
             ::core::option::Option::None,
         )?;
         ::core_http::__private::validate::chars(
@@ -761,6 +781,7 @@ pub struct SetNicknameRequest {
     /// 小程序名字
     ///
     /// Wire name `nick_name`. Sent in the form body.
+    /// Limits (checked before sending): not empty when present.
     pub nick_name: String,
     /// 如果小程序名称包含品牌词，需要上传品牌资质证明。要求图片链接来自于图片上传接口返回的url，多个图片链接以逗号 , 分隔
     ///
@@ -788,6 +809,12 @@ impl ::core_http::Endpoint for SetNicknameRequest {
             "SetNickname",
             "nick_name",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "SetNickname",
+            "nick_name",
+            &self.nick_name,
             ::core::option::Option::None,
         )?;
         ::core::result::Result::Ok(())
@@ -863,6 +890,7 @@ pub struct SetSupportVersionRequest {
     /// 最低基础库版本
     ///
     /// Wire name `version`. Sent in the form body.
+    /// Limits (checked before sending): not empty when present.
     pub version: String,
 }
 impl ::core_http::Endpoint for SetSupportVersionRequest {
@@ -886,6 +914,12 @@ impl ::core_http::Endpoint for SetSupportVersionRequest {
             "SetSupportVersion",
             "version",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "SetSupportVersion",
+            "version",
+            &self.version,
             ::core::option::Option::None,
         )?;
         ::core::result::Result::Ok(())
@@ -1424,6 +1458,7 @@ pub struct CheckNameRequest {
     /// 小程序名字
     ///
     /// Wire name `app_name`. Sent in the query string.
+    /// Limits (checked before sending): not empty when present.
     pub app_name: String,
 }
 impl ::core_http::Endpoint for CheckNameRequest {
@@ -1447,6 +1482,12 @@ impl ::core_http::Endpoint for CheckNameRequest {
             "CheckName",
             "app_name",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "CheckName",
+            "app_name",
+            &self.app_name,
             ::core::option::Option::None,
         )?;
         ::core::result::Result::Ok(())
@@ -1664,11 +1705,12 @@ pub struct ApplyMobileAuthRequest {
     /// 使用场景描述（示例值："使用场景描述不得超过500字"）
     ///
     /// Wire name `scene_desc`. Sent in the form body.
-    /// Limits (checked before sending): at most 500 characters.
+    /// Limits (checked before sending): not empty when present, at most 500 characters.
     pub scene_desc: String,
     /// 使用场景demo(场景实例图片)（示例值："实例图片路径需先调用上传图片接口"）
     ///
     /// Wire name `scene_demo`. Sent in the form body.
+    /// Limits (checked before sending): not empty when present.
     pub scene_demo: String,
 }
 impl ::core_http::Endpoint for ApplyMobileAuthRequest {
@@ -1706,6 +1748,12 @@ impl ::core_http::Endpoint for ApplyMobileAuthRequest {
             true,
             ::core::option::Option::None,
         )?;
+        ::core_http::__private::validate::non_empty(
+            "ApplyMobileAuth",
+            "scene_desc",
+            &self.scene_desc,
+            ::core::option::Option::None,
+        )?;
         ::core_http::__private::validate::chars(
             "ApplyMobileAuth",
             "scene_desc",
@@ -1717,6 +1765,12 @@ impl ::core_http::Endpoint for ApplyMobileAuthRequest {
             "ApplyMobileAuth",
             "scene_demo",
             true,
+            ::core::option::Option::None,
+        )?;
+        ::core_http::__private::validate::non_empty(
+            "ApplyMobileAuth",
+            "scene_demo",
+            &self.scene_demo,
             ::core::option::Option::None,
         )?;
         ::core::result::Result::Ok(())

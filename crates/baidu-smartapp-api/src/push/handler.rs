@@ -59,8 +59,9 @@ impl PushHandler {
         self
     }
 
-    /// Handles one push body: `200 success`, `400` for a refused push (nothing stored), `500`
-    /// when the ticket could not be stored (Baidu pushes again).
+    /// Handles one push body: `200 success`, `400` for a refused push (nothing stored), `200
+    /// success` for a push received before (nothing stored or hooked), `500` when the ticket
+    /// could not be stored or an authorization completed (Baidu pushes again).
     pub async fn handle(&self, body: &[u8]) -> (StatusCode, String) {
         let result = self.process(body).await.map(|()| "success".to_owned());
         let (status, body) = core_http::push::answer(result);
@@ -68,8 +69,21 @@ impl PushHandler {
     }
 
     async fn process(&self, body: &[u8]) -> Result<(), Error> {
-        let push = super::receive(&self.tokens, &self.crypto, body).await?;
-        if let (Some(client), TpPush::Authorization(a)) = (&self.client, &push) {
+        let (push, admission) = super::receive_admitted(&self.tokens, &self.crypto, body).await?;
+        if let Err(e) = self.complete(&push).await {
+            // Baidu pushes it again (500): let that delivery through.
+            self.tokens.replay_guard().release(admission).await;
+            return Err(e);
+        }
+        if let Some(hook) = &self.hook {
+            hook(push).await;
+        }
+        Ok(())
+    }
+
+    /// Completes an authorization push when a client was given.
+    async fn complete(&self, push: &TpPush) -> Result<(), Error> {
+        if let (Some(client), TpPush::Authorization(a)) = (&self.client, push) {
             let grants = matches!(
                 a.event,
                 AuthorizationKind::Authorized | AuthorizationKind::UpdateAuthorized
@@ -91,16 +105,16 @@ impl PushHandler {
                 .await?;
             }
         }
-        if let Some(hook) = &self.hook {
-            hook(push).await;
-        }
         Ok(())
     }
 
-    /// An `axum` router answering `POST /`.
+    /// An `axum` router answering `POST /`. A body over the crypto's limit
+    /// ([`MessageCrypto::with_max_body`]) is refused with `413` before it is read whole.
     pub fn router(self) -> axum::Router {
+        let limit = self.crypto.max_body();
         axum::Router::new()
             .route("/", axum::routing::post(serve))
+            .layer(axum::extract::DefaultBodyLimit::max(limit))
             .with_state(Arc::new(self))
     }
 }

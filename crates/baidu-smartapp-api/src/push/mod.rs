@@ -31,6 +31,7 @@ pub mod handler;
 
 pub use core_http::crypto::wechat::MessageCrypto;
 pub use core_http::crypto::CryptoError;
+pub use core_http::push::{Admission, ReplayGuard};
 
 use core_http::Error;
 use serde::Deserialize;
@@ -73,10 +74,22 @@ fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 /// Verifies, checks the timestamp and decrypts a push `body`, then reads it: the pushes of
 /// the authorization event URL (`tp_auth::Event`, generated from the spec) first, the seed
-/// document's events otherwise.
+/// document's events otherwise. A body over the crypto's limit
+/// ([`MessageCrypto::with_max_body`]) is not read at all.
 pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> {
-    let envelope: Envelope = serde_json::from_slice(body)
-        .map_err(|e| CryptoError::Body(format!("not Baidu's push envelope: {e}")))?;
+    open_signed(crypto, body).map(|(push, _)| push)
+}
+
+/// [`open`], also returning the push's `MsgSignature` (what identifies it for the replay
+/// memory).
+fn open_signed(crypto: &MessageCrypto, body: &[u8]) -> Result<(TpPush, String), CryptoError> {
+    crypto.check_body(body)?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
+        CryptoError::Body(format!(
+            "not Baidu's push envelope: {}",
+            core_http::crypto::redact(&e.to_string())
+        ))
+    })?;
     crypto.verify(
         &envelope.msg_signature,
         &envelope.timestamp,
@@ -85,7 +98,7 @@ pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> 
     )?;
     crypto.check_timestamp(&envelope.timestamp)?;
     let plain = crypto.decrypt(&envelope.encrypt)?;
-    read(&plain)
+    Ok((read(&plain)?, envelope.msg_signature))
 }
 
 /// Reads a decrypted push: the authorization event URL's families (`tp_auth::Event`) first;
@@ -93,7 +106,7 @@ pub fn open(crypto: &MessageCrypto, body: &[u8]) -> Result<TpPush, CryptoError> 
 /// the seed document's events, unknown ones kept. A known family that does not decode is
 /// refused with its own error.
 fn read(plain: &str) -> Result<TpPush, CryptoError> {
-    let body_error = |e: core_http::push::PushError| CryptoError::Body(e.to_string());
+    let body_error = CryptoError::from;
     let mut parsed = crate::tp_auth::Event::parse(plain.as_bytes());
     // Only a push whose `MsgType` spells `ticket` in other letters is read a second time.
     let lowered = match &parsed {
@@ -139,20 +152,50 @@ fn ticket_in_lowercase(plain: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// [`open`], then stores a pushed ticket in `tokens`' store. A push that fails verification
-/// stores nothing and is [`Error::Push`].
+/// [`open`], refuses a push received before, then stores a pushed ticket in `tokens`' store
+/// unless a newer one is stored. A push that fails verification stores nothing and is
+/// [`Error::Push`]; one received before (the same `MsgSignature` within the replay window, on
+/// any instance sharing the store) is [`CryptoError::Replayed`], stores nothing, and is
+/// answered `success` like every push that returns `Ok`.
 pub async fn receive(
     tokens: &TokenManager,
     crypto: &MessageCrypto,
     body: &[u8],
 ) -> Result<TpPush, Error> {
-    let push = open(crypto, body)?;
+    receive_admitted(tokens, crypto, body)
+        .await
+        .map(|(push, _)| push)
+}
+
+/// [`receive`], also returning its [`Admission`]: hand it to
+/// `tokens.replay_guard().release(..)` when your own handling of the push fails and you answer
+/// an error, so that Baidu's next delivery of it is handled rather than refused.
+pub async fn receive_admitted(
+    tokens: &TokenManager,
+    crypto: &MessageCrypto,
+    body: &[u8],
+) -> Result<(TpPush, Admission), Error> {
+    let (push, signature) = open_signed(crypto, body)?;
+    let guard = tokens.replay_guard();
+    let admission = guard
+        .admit(&signature, ReplayGuard::remembered_for(crypto.max_age()))
+        .await?;
     if let TpPush::Ticket(TicketEvent {
         ticket: Some(ticket),
+        create_time,
         ..
     }) = &push
     {
-        tokens.store_ticket(ticket.clone(), TICKET_LIFETIME).await?;
+        let pushed_at_ms = create_time
+            .and_then(|s| u64::try_from(s).ok())
+            .map(|s| s * 1000);
+        let stored = tokens
+            .store_pushed_ticket(ticket.clone(), pushed_at_ms, TICKET_LIFETIME)
+            .await;
+        if let Err(e) = stored {
+            guard.release(admission).await;
+            return Err(e);
+        }
     }
-    Ok(push)
+    Ok((push, admission))
 }

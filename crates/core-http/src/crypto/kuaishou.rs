@@ -35,6 +35,7 @@ pub struct PushCrypto {
     token: Secret,
     key: Vec<u8>,
     max_age: Option<std::time::Duration>,
+    max_body: usize,
 }
 
 impl std::fmt::Debug for PushCrypto {
@@ -72,6 +73,7 @@ impl PushCrypto {
             token: token.into(),
             key,
             max_age: Some(super::wechat::DEFAULT_MAX_AGE),
+            max_body: super::DEFAULT_MAX_BODY,
         })
     }
 
@@ -79,6 +81,28 @@ impl PushCrypto {
     pub fn with_max_age(mut self, max_age: Option<std::time::Duration>) -> Self {
         self.max_age = max_age;
         self
+    }
+
+    /// The same crypto with another body limit in bytes (default
+    /// [`DEFAULT_MAX_BODY`](super::DEFAULT_MAX_BODY)).
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The body limit in bytes.
+    pub fn max_body(&self) -> usize {
+        self.max_body
+    }
+
+    /// The replay window (`None`: unchecked).
+    pub fn max_age(&self) -> Option<std::time::Duration> {
+        self.max_age
+    }
+
+    /// Refuses a body longer than the limit, before anything reads it.
+    pub fn check_body(&self, body: &[u8]) -> Result<(), CryptoError> {
+        super::check_body(body, self.max_body)
     }
 
     /// Refuses an envelope `timestamp` (Unix milliseconds) outside the replay window.

@@ -38,7 +38,67 @@ pub(crate) fn check_age(
     Ok(())
 }
 
-/// Why a push was refused. Never contains a key, a token or the plaintext.
+/// How large a push body may be by default (64 KiB): the vendors' pushes are a few KiB, and
+/// a larger body is refused before it is parsed, verified or decrypted.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// Refuses a body longer than `limit` bytes, before anything reads it.
+pub(crate) fn check_body(body: &[u8], limit: usize) -> Result<(), CryptoError> {
+    if body.len() > limit {
+        return Err(CryptoError::TooLarge {
+            len: body.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The kind of a decoder's message, without what it quotes: the text before the first quote,
+/// colon or comma (`invalid type: string "…"` → `invalid type`). The member names of
+/// `missing field` and `duplicate field` are kept (they come from the SDK's types, not from the
+/// push). A decrypted push's bytes never reach an error text through it.
+pub fn redact(message: &str) -> String {
+    for kept in ["missing field `", "duplicate field `"] {
+        if let Some(rest) = message.strip_prefix(kept) {
+            if let Some(name) = rest.split('`').next().filter(|n| is_identifier(n)) {
+                return format!("{kept}{name}`");
+            }
+        }
+    }
+    let cut = message
+        .find([':', '`', '"', '\'', ',', '(', '<', '{', '['])
+        .unwrap_or(message.len());
+    let kind: String = message[..cut].trim().chars().take(80).collect();
+    if kind.is_empty() {
+        "malformed".into()
+    } else {
+        kind
+    }
+}
+
+/// A member path (`.Ticket`, `.list[0].name`) kept only when it is made of identifiers.
+pub fn redact_path(path: &str) -> &str {
+    let plain = path.len() <= 80
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '-'));
+    if plain {
+        path
+    } else {
+        "?"
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Why a push was refused. Never contains a key, a token or the plaintext: texts carry
+/// lengths and kinds only (see [`redact`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CryptoError {
@@ -51,14 +111,29 @@ pub enum CryptoError {
     /// The ciphertext or its plaintext layout is broken (Base64, block size, padding, length).
     #[error("the encrypted message is malformed: {0}")]
     Malformed(&'static str),
-    /// The plaintext was encrypted for another app id than the one configured.
-    #[error("the message is for app id {got:?}, not {expected:?}")]
+    /// The plaintext was encrypted for another app id than the one configured (the id found
+    /// is decrypted content, so only its length is kept).
+    #[error("the message is for another app id ({found_len} bytes), not {expected:?}")]
     WrongAppId {
         /// The configured app id.
         expected: String,
-        /// The app id in the plaintext.
-        got: String,
+        /// The length in bytes of the app id found in the plaintext.
+        found_len: usize,
     },
+    /// The body is longer than the receiver's limit (`with_max_body`, default
+    /// [`DEFAULT_MAX_BODY`]); nothing of it was read.
+    #[error("the push body has {len} bytes, more than the limit of {limit}")]
+    TooLarge {
+        /// The body's length in bytes.
+        len: usize,
+        /// The receiver's limit in bytes.
+        limit: usize,
+    },
+    /// The push was received before (the same signature within the replay window): a replay
+    /// or a vendor's late re-delivery. Nothing was stored or hooked; answer it as handled
+    /// (`success`), so the vendor stops pushing it.
+    #[error("the push was already received")]
+    Replayed,
     /// The push's timestamp is outside the replay window (or not a number): a replayed or
     /// delayed push.
     #[error("the push timestamp is outside the replay window ({age_secs} s away from now)")]
@@ -70,4 +145,22 @@ pub enum CryptoError {
     /// a member the scheme or the event needs is missing or malformed.
     #[error("the push is not what the vendor sends: {0}")]
     Body(String),
+}
+
+impl CryptoError {
+    /// A [`CryptoError::Body`] of a decoder's error, its text [redacted](redact).
+    pub fn body(error: impl std::fmt::Display) -> Self {
+        CryptoError::Body(redact(&error.to_string()))
+    }
+}
+
+impl From<crate::push::PushError> for CryptoError {
+    /// The error's path and kind only (see [`redact`]): never a value of the push.
+    fn from(e: crate::push::PushError) -> Self {
+        CryptoError::Body(format!(
+            "undecodable at `{}`: {}",
+            redact_path(&e.path),
+            redact(&e.message)
+        ))
+    }
 }

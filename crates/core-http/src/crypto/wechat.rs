@@ -71,6 +71,7 @@ pub struct MessageCrypto {
     previous_key: Option<[u8; 32]>,
     app_id: String,
     max_age: Option<std::time::Duration>,
+    max_body: usize,
 }
 
 /// The AES key of a 43-character EncodingAESKey.
@@ -100,6 +101,7 @@ impl std::fmt::Debug for MessageCrypto {
             .field("previous_key", &self.previous_key.map(|_| "***"))
             .field("app_id", &self.app_id)
             .field("max_age", &self.max_age)
+            .field("max_body", &self.max_body)
             .finish()
     }
 }
@@ -118,6 +120,7 @@ impl MessageCrypto {
             previous_key: None,
             app_id: app_id.into(),
             max_age: Some(DEFAULT_MAX_AGE),
+            max_body: super::DEFAULT_MAX_BODY,
         })
     }
 
@@ -135,6 +138,29 @@ impl MessageCrypto {
     pub fn with_max_age(mut self, max_age: Option<std::time::Duration>) -> Self {
         self.max_age = max_age;
         self
+    }
+
+    /// The same crypto with another body limit in bytes (default
+    /// [`DEFAULT_MAX_BODY`](super::DEFAULT_MAX_BODY)): a longer push is refused before it is
+    /// read.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The body limit in bytes.
+    pub fn max_body(&self) -> usize {
+        self.max_body
+    }
+
+    /// The replay window: how far a push's timestamp may be from now (`None`: unchecked).
+    pub fn max_age(&self) -> Option<std::time::Duration> {
+        self.max_age
+    }
+
+    /// Refuses a body longer than the limit, before anything reads it.
+    pub fn check_body(&self, body: &[u8]) -> Result<(), CryptoError> {
+        super::check_body(body, self.max_body)
     }
 
     /// Refuses a `timestamp` (Unix seconds, as text) outside the replay window.
@@ -211,11 +237,10 @@ impl MessageCrypto {
             return Err(CryptoError::Malformed("message length past the end"));
         }
         let (message, app_id) = rest.split_at(len);
-        let app_id = String::from_utf8_lossy(app_id);
-        if app_id != self.app_id {
+        if app_id != self.app_id.as_bytes() {
             return Err(CryptoError::WrongAppId {
                 expected: self.app_id.clone(),
-                got: app_id.into_owned(),
+                found_len: app_id.len(),
             });
         }
         String::from_utf8(message.to_vec()).map_err(|_| CryptoError::Malformed("not UTF-8"))
@@ -223,8 +248,10 @@ impl MessageCrypto {
 
     /// Verifies and decrypts a push: the XML body's `Encrypt` member, signed as `query` says,
     /// with a timestamp inside the replay window ([`DEFAULT_MAX_AGE`]). Returns the decrypted
-    /// XML's fields. Nothing is decrypted when a check fails.
+    /// XML's fields. Nothing is decrypted when a check fails, and a body over the limit
+    /// ([`MessageCrypto::with_max_body`]) is not read at all.
     pub fn open(&self, query: &PushQuery, body: &[u8]) -> Result<XmlFields, CryptoError> {
+        self.check_body(body)?;
         let body = std::str::from_utf8(body).map_err(|_| CryptoError::Body("not UTF-8".into()))?;
         let outer = xml_fields(body)?;
         let encrypt = outer
@@ -332,7 +359,7 @@ mod tests {
             other.decrypt(ENCRYPT),
             Err(CryptoError::WrongAppId {
                 expected: "wx_other".into(),
-                got: APP_ID.into()
+                found_len: APP_ID.len()
             })
         );
     }

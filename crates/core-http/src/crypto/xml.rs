@@ -26,7 +26,7 @@ pub fn xml_fields(xml: &str) -> Result<XmlFields, CryptoError> {
     let mut fields = BTreeMap::new();
     let mut depth = 0usize;
     let mut current: Option<(String, String)> = None;
-    let body = |e: quick_xml::Error| CryptoError::Body(e.to_string());
+    let body = CryptoError::body;
     loop {
         match reader.read_event().map_err(body)? {
             Event::Start(start) => {
@@ -49,9 +49,7 @@ pub fn xml_fields(xml: &str) -> Result<XmlFields, CryptoError> {
                 fields.insert(name, String::new());
             }
             Event::Text(text) if depth >= 2 => {
-                let unescaped = text
-                    .unescape()
-                    .map_err(|e| CryptoError::Body(e.to_string()))?;
+                let unescaped = text.unescape().map_err(CryptoError::body)?;
                 if let Some((_, value)) = current.as_mut() {
                     value.push_str(&unescaped);
                 }
@@ -60,6 +58,10 @@ pub fn xml_fields(xml: &str) -> Result<XmlFields, CryptoError> {
                 if let Some((_, value)) = current.as_mut() {
                     value.push_str(&String::from_utf8_lossy(&data));
                 }
+            }
+            // A DTD has no place in a push: refused outright, whatever it declares.
+            Event::DocType(_) => {
+                return Err(CryptoError::Body("a DOCTYPE is refused".into()));
             }
             Event::Eof => break,
             _ => {}
@@ -96,5 +98,20 @@ mod tests {
         assert!(xml_fields("").is_err());
         assert!(xml_fields("{\"json\":1}").is_err());
         assert!(xml_fields("<xml><A>1</A>").is_err());
+    }
+
+    #[test]
+    fn refuses_any_doctype() {
+        for xml in [
+            "<!DOCTYPE xml><xml><A>1</A></xml>",
+            "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY e \"x\">]><xml><A>1</A></xml>",
+            "<!DOCTYPE xml SYSTEM \"http://example.com/x.dtd\"><xml><A>1</A></xml>",
+        ] {
+            assert_eq!(
+                xml_fields(xml),
+                Err(CryptoError::Body("a DOCTYPE is refused".into())),
+                "{xml}"
+            );
+        }
     }
 }

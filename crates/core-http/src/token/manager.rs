@@ -9,6 +9,7 @@ use super::{
     now_ms, RefreshPolicy, RefreshingToken, StoredToken, TokenFetcher, TokenGrant, TokenKey,
     TokenStore,
 };
+use crate::push::ReplayGuard;
 use crate::{Error, Secret, TokenSource, Vendor};
 
 type AuthorizerFetchers = Box<dyn Fn(&str) -> Arc<dyn TokenFetcher> + Send + Sync>;
@@ -23,6 +24,7 @@ pub struct TokenManager {
     component: Arc<RefreshingToken>,
     authorizer_fetcher: AuthorizerFetchers,
     authorizers: Mutex<Authorizers>,
+    replay: ReplayGuard,
 }
 
 /// The authorized apps' tokens in use, bounded: tokens no handle holds are dropped once there
@@ -59,9 +61,12 @@ impl TokenManager {
         component: Arc<RefreshingToken>,
         authorizer_fetcher: impl Fn(&str) -> Arc<dyn TokenFetcher> + Send + Sync + 'static,
     ) -> Self {
+        let platform_app_id: Arc<str> = platform_app_id.into();
         TokenManager {
             vendor,
-            platform_app_id: platform_app_id.into(),
+            replay: ReplayGuard::new(format!("miniapp:{vendor}:{platform_app_id}:push"))
+                .shared(store.clone()),
+            platform_app_id,
             store,
             policy,
             component,
@@ -136,6 +141,40 @@ impl TokenManager {
         // A refresh that failed for want of a ticket may try again now.
         self.component.reset_failure_backoff();
         Ok(())
+    }
+
+    /// Stores a ticket pushed at `pushed_at_ms` (the push's own time, ms since the epoch; now
+    /// when the push has none), valid for `valid_for` from now, unless the stored ticket was
+    /// pushed later: pushes that arrive out of order never roll the ticket back. Returns
+    /// whether it was stored (an older one is ignored and logged at DEBUG).
+    pub async fn store_pushed_ticket(
+        &self,
+        ticket: impl Into<Secret>,
+        pushed_at_ms: Option<u64>,
+        valid_for: Duration,
+    ) -> Result<bool, Error> {
+        let now = now_ms();
+        let at = pushed_at_ms.unwrap_or(now);
+        let token = StoredToken {
+            access_token: Some(ticket.into()),
+            issued_at_ms: at,
+            expires_at_ms: now + valid_for.as_millis() as u64,
+            refresh_token: None,
+        };
+        let key = self.ticket_key();
+        let stored = self.store.put_if_newer(&key, &token).await?;
+        if stored {
+            self.component.reset_failure_backoff();
+        } else {
+            tracing::debug!(key = %key, pushed_at_ms = at, "a ticket older than the stored one was pushed; ignored");
+        }
+        Ok(stored)
+    }
+
+    /// The memory of the pushes this platform received, shared through the store: the vendor
+    /// crates' `push::receive` refuse a push it let through before.
+    pub fn replay_guard(&self) -> &ReplayGuard {
+        &self.replay
     }
 
     /// Lets a new authorization of `authorizer_app_id` be used at once, even within the

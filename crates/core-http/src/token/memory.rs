@@ -17,6 +17,8 @@ pub struct MemoryStore {
 struct Inner {
     values: HashMap<TokenKey, StoredToken>,
     locks: HashMap<TokenKey, (Fence, Instant)>,
+    /// Drop expired locks when there are more than this (replay memory takes one per push).
+    prune_locks_at: usize,
 }
 
 impl MemoryStore {
@@ -64,6 +66,10 @@ impl TokenStore for MemoryStore {
             if i.locks.get(key).is_some_and(|(_, until)| *until > now) {
                 return None;
             }
+            if i.locks.len() >= i.prune_locks_at {
+                i.locks.retain(|_, (_, until)| *until > now);
+                i.prune_locks_at = (i.locks.len() * 2).max(1024);
+            }
             let fence = Fence::random();
             i.locks.insert(key.clone(), (fence.clone(), now + ttl));
             Some(fence)
@@ -106,6 +112,24 @@ impl TokenStore for MemoryStore {
     ) -> BoxFuture<'a, Result<(), Error>> {
         self.with(|i| i.values.insert(key.clone(), token.clone()));
         Box::pin(async { Ok(()) })
+    }
+
+    fn put_if_newer<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let stored = self.with(|i| {
+            if i.values
+                .get(key)
+                .is_some_and(|s| s.issued_at_ms >= token.issued_at_ms)
+            {
+                return false;
+            }
+            i.values.insert(key.clone(), token.clone());
+            true
+        });
+        Box::pin(async move { Ok(stored) })
     }
 
     fn keys_with_prefix<'a>(

@@ -37,6 +37,18 @@ end
 return 0
 "#;
 
+const PUT_IF_NEWER: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, t = pcall(cjson.decode, cur)
+  if ok and type(t) == 'table' and type(t['i']) == 'number' and t['i'] >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"#;
+
 const UNLOCK: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -180,6 +192,25 @@ impl TokenStore for RedisStore {
                 .await
                 .map_err(redis_error)?;
             Ok(())
+        })
+    }
+
+    fn put_if_newer<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let value = serde_json::to_string(token).map_err(store_error)?;
+            let stored: i64 = Script::new(PUT_IF_NEWER)
+                .key(key.as_str())
+                .arg(value)
+                .arg(token.issued_at_ms)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            Ok(stored == 1)
         })
     }
 

@@ -14,6 +14,8 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -48,7 +50,13 @@ pub struct SqliteStore {
     writes: tokio::sync::mpsc::Sender<Write>,
     reader: SqlitePool,
     path: PathBuf,
+    /// Locks taken: every [`PRUNE_LOCKS_EVERY`]th also deletes the expired ones (the replay
+    /// memory of pushes takes one per push).
+    locks_taken: Arc<AtomicU64>,
 }
+
+/// How often (in locks taken) expired locks are deleted.
+const PRUNE_LOCKS_EVERY: u64 = 1024;
 
 /// A value bound to a write.
 enum Arg {
@@ -162,6 +170,7 @@ impl SqliteStore {
             writes,
             reader,
             path,
+            locks_taken: Arc::default(),
         })
     }
 
@@ -332,6 +341,15 @@ impl TokenStore for SqliteStore {
         Box::pin(async move {
             let fence = Fence::random();
             let now = ms(now_ms());
+            if self.locks_taken.fetch_add(1, Ordering::Relaxed) % PRUNE_LOCKS_EVERY
+                == PRUNE_LOCKS_EVERY - 1
+            {
+                self.write(
+                    "DELETE FROM miniapp_token_locks WHERE expires_at_ms <= ?1",
+                    vec![Arg::Int(now)],
+                )
+                .await?;
+            }
             let taken = self
                 .write(
                     "INSERT INTO miniapp_token_locks (name, holder, expires_at_ms) VALUES (?1, ?2, ?3)
@@ -393,6 +411,27 @@ impl TokenStore for SqliteStore {
             )
             .await?;
             Ok(())
+        })
+    }
+
+    fn put_if_newer<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let stored = self
+                .write(
+                    "INSERT INTO miniapp_tokens (key, access, issued_at_ms, expires_at_ms, refresh)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (key) DO UPDATE SET access = excluded.access,
+                         issued_at_ms = excluded.issued_at_ms,
+                         expires_at_ms = excluded.expires_at_ms, refresh = excluded.refresh
+                     WHERE miniapp_tokens.issued_at_ms < excluded.issued_at_ms",
+                    token_args(key, token),
+                )
+                .await?;
+            Ok(stored == 1)
         })
     }
 

@@ -181,6 +181,25 @@ pub trait TokenStore: Send + Sync {
         token: &'a StoredToken,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Stores `token` only if nothing is stored under `key` or what is stored was issued
+    /// earlier (`issued_at_ms`): a pushed ticket never replaces a newer one when pushes arrive
+    /// out of order. Returns whether it was stored. The default loads then puts (not atomic);
+    /// the SDK's stores do it in one step.
+    fn put_if_newer<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        token: &'a StoredToken,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let stored = self.load(key).await?;
+            if stored.is_some_and(|s| s.issued_at_ms >= token.issued_at_ms) {
+                return Ok(false);
+            }
+            self.put(key, token).await?;
+            Ok(true)
+        })
+    }
+
     /// Every key that starts with `prefix` (the authorizations of a platform, for an
     /// inventory), in no particular order. Stores that cannot list say so.
     fn keys_with_prefix<'a>(

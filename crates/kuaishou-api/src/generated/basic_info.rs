@@ -127,6 +127,30 @@ impl ::core_http::Endpoint for ServerDomainRequest {
                     == ::core::option::Option::Some("get"),
             )),
         )?;
+        if matches!(
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete")
+        )
+            && !{
+                ::core_http::__private::validate::HasItems::has_items(&self.request)
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.socket,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.upload_file,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.download_file,
+                    ) || ::core_http::__private::validate::HasItems::has_items(&self.udp)
+            }
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "ServerDomain",
+                field: "request",
+                rule: ::std::string::String::from("add/delete need at least one domain"),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}
@@ -285,6 +309,20 @@ impl ::core_http::Endpoint for WebviewDomainRequest {
                     == ::core::option::Option::Some("get"),
             )),
         )?;
+        if matches!(
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete")
+        ) && !{ ::core_http::__private::validate::HasItems::has_items(&self.webview) }
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "WebviewDomain",
+                field: "webview",
+                rule: ::std::string::String::from(
+                    "add/delete need at least one domain (403106 要删除的域名不存在 otherwise)",
+                ),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}

@@ -48,8 +48,8 @@ impl PushHandler {
         self
     }
 
-    /// Handles one push: `200` with Kuaishou's reply, `400` for a refused push (nothing
-    /// stored), `500` when the ticket could not be stored (Kuaishou pushes again).
+    /// Handles one push: `200` with Kuaishou's reply (also for a push received before:
+    /// nothing stored or hooked), `400` for a refused push (nothing stored), `500` when the ticket could not be stored (Kuaishou pushes again).
     pub async fn handle(&self, kwaisign: &str, body: &[u8]) -> (StatusCode, String) {
         let result = match super::receive(&self.tokens, &self.crypto, kwaisign, body).await {
             Ok(received) => {
@@ -59,16 +59,23 @@ impl PushHandler {
                 }
                 Ok(reply)
             }
+            // Received before: acknowledged as handled, so Kuaishou stops pushing it.
+            Err(core_http::Error::Push(super::CryptoError::Replayed)) => {
+                Ok(super::reply(&super::msg_id(body)))
+            }
             Err(e) => Err(e),
         };
         let (status, body) = core_http::push::answer(result);
         (StatusCode::from_u16(status).expect("a valid status"), body)
     }
 
-    /// An `axum` router answering `POST /`.
+    /// An `axum` router answering `POST /`. A body over the crypto's limit
+    /// ([`PushCrypto::with_max_body`]) is refused with `413` before it is read whole.
     pub fn router(self) -> axum::Router {
+        let limit = self.crypto.max_body();
         axum::Router::new()
             .route("/", axum::routing::post(serve))
+            .layer(axum::extract::DefaultBodyLimit::max(limit))
             .with_state(Arc::new(self))
     }
 }

@@ -22,6 +22,7 @@ pub mod handler;
 
 pub use core_http::crypto::kuaishou::{Diagnosis, PushCrypto};
 pub use core_http::crypto::CryptoError;
+pub use core_http::push::{Admission, ReplayGuard};
 
 use core_http::Error;
 use serde::Deserialize;
@@ -54,10 +55,16 @@ struct Envelope {
 
 /// Verifies `kwaisign` over the raw body and the replay window of `timestamp` (ms), decrypts
 /// `encryptedMsg` and reads the event.
+/// A body over the crypto's limit ([`PushCrypto::with_max_body`]) is not read at all.
 pub fn open(crypto: &PushCrypto, kwaisign: &str, body: &[u8]) -> Result<Received, CryptoError> {
+    crypto.check_body(body)?;
     crypto.verify(kwaisign, body)?;
-    let envelope: Envelope = serde_json::from_slice(body)
-        .map_err(|e| CryptoError::Body(format!("not Kuaishou's push envelope: {e}")))?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
+        CryptoError::Body(format!(
+            "not Kuaishou's push envelope: {}",
+            core_http::crypto::redact(&e.to_string())
+        ))
+    })?;
     let timestamp = match &envelope.timestamp {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
@@ -65,7 +72,7 @@ pub fn open(crypto: &PushCrypto, kwaisign: &str, body: &[u8]) -> Result<Received
     };
     crypto.check_timestamp(&timestamp)?;
     let plain = crypto.decrypt(&envelope.encrypted_msg)?;
-    let event = Event::parse(plain.as_bytes()).map_err(|e| CryptoError::Body(e.to_string()))?;
+    let event = Event::parse(plain.as_bytes()).map_err(CryptoError::from)?;
     Ok(Received {
         msg_id: envelope.msg_id.unwrap_or_default(),
         component_app_id: envelope.component_app_id,
@@ -73,21 +80,58 @@ pub fn open(crypto: &PushCrypto, kwaisign: &str, body: &[u8]) -> Result<Received
     })
 }
 
-/// [`open`], then stores a pushed component ticket in `tokens`' store. A push that fails
-/// verification stores nothing and is [`Error::Push`].
+/// [`open`], refuses a push received before, then stores a pushed component ticket in
+/// `tokens`' store unless a newer one is stored. A push that fails verification stores nothing
+/// and is [`Error::Push`]; one received before (the same `kwaisign` within the replay window,
+/// on any instance sharing the store) is [`CryptoError::Replayed`] and stores nothing: answer
+/// it with [`reply`] like a handled push (its `msgId` is [`msg_id`]).
 pub async fn receive(
     tokens: &TokenManager,
     crypto: &PushCrypto,
     kwaisign: &str,
     body: &[u8],
 ) -> Result<Received, Error> {
+    receive_admitted(tokens, crypto, kwaisign, body)
+        .await
+        .map(|(received, _)| received)
+}
+
+/// [`receive`], also returning its [`Admission`]: hand it to
+/// `tokens.replay_guard().release(..)` when your own handling of the push fails and you answer
+/// an error, so that Kuaishou's next delivery of it is handled rather than refused.
+pub async fn receive_admitted(
+    tokens: &TokenManager,
+    crypto: &PushCrypto,
+    kwaisign: &str,
+    body: &[u8],
+) -> Result<(Received, Admission), Error> {
     let received = open(crypto, kwaisign, body)?;
+    let guard = tokens.replay_guard();
+    let admission = guard
+        .admit(kwaisign, ReplayGuard::remembered_for(crypto.max_age()))
+        .await?;
     if let Event::ComponentTicket(t) = &received.event {
         if let Some(ticket) = &t.component_ticket {
-            tokens.store_ticket(ticket.clone(), TICKET_LIFETIME).await?;
+            let pushed_at_ms = t.event_time.and_then(|ms| u64::try_from(ms).ok());
+            let stored = tokens
+                .store_pushed_ticket(ticket.clone(), pushed_at_ms, TICKET_LIFETIME)
+                .await;
+            if let Err(e) = stored {
+                guard.release(admission).await;
+                return Err(e);
+            }
         }
     }
-    Ok(received)
+    Ok((received, admission))
+}
+
+/// The `msgId` of a push envelope, read without verifying it (to [`reply`] to a push
+/// received before); empty when the body has none.
+pub fn msg_id(body: &[u8]) -> String {
+    serde_json::from_slice::<Envelope>(body)
+        .ok()
+        .and_then(|e| e.msg_id)
+        .unwrap_or_default()
 }
 
 /// The answer Kuaishou expects: `{"result":1,"message_id":"<msgId>"}`.

@@ -162,12 +162,24 @@ impl ::core_http::Endpoint for ModifyDomainRequest {
             ::core::option::Option::Some("add" | "delete" | "set")
         )
             && !{
-                self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty())
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.requestdomain,
+                )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.wsrequestdomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.uploaddomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.downloaddomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.udpdomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.tcpdomain,
+                    )
             }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
@@ -489,12 +501,24 @@ impl ::core_http::Endpoint for ModifyDomainDirectlyRequest {
             ::core::option::Option::Some("add" | "delete" | "set")
         )
             && !{
-                self.requestdomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.wsrequestdomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.uploaddomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.downloaddomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.udpdomain.as_ref().is_some_and(|v| !v.is_empty())
-                    || self.tcpdomain.as_ref().is_some_and(|v| !v.is_empty())
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.requestdomain,
+                )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.wsrequestdomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.uploaddomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.downloaddomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.udpdomain,
+                    )
+                    || ::core_http::__private::validate::HasItems::has_items(
+                        &self.tcpdomain,
+                    )
             }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
@@ -768,7 +792,12 @@ impl ::core_http::Endpoint for SetWebviewDomainRequest {
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !{ self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty()) }
+        )
+            && !{
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.webviewdomain,
+                )
+            }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "SetWebviewDomain",
@@ -906,7 +935,12 @@ impl ::core_http::Endpoint for SetWebviewDomainDirectlyRequest {
         if matches!(
             ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
             ::core::option::Option::Some("add" | "delete" | "set")
-        ) && !{ self.webviewdomain.as_ref().is_some_and(|v| !v.is_empty()) }
+        )
+            && !{
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.webviewdomain,
+                )
+            }
         {
             return ::core::result::Result::Err(::core_http::InvalidRequest {
                 endpoint: "SetWebviewDomainDirectly",

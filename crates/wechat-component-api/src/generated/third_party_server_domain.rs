@@ -85,6 +85,25 @@ impl ::core_http::Endpoint for ModifyWxaServerDomainRequest {
             &::core_http::__private::validate::JoinedItems(&self.wxa_server_domain),
             ::core_http::__private::Format::BareHost,
         )?;
+        if matches!(
+            ::core_http::__private::wire::ToParam::to_param(& self.action).as_deref(),
+            ::core::option::Option::Some("add" | "delete")
+        )
+            && !{
+                ::core_http::__private::validate::HasItems::has_items(
+                    &self.wxa_server_domain,
+                )
+            }
+        {
+            return ::core::result::Result::Err(::core_http::InvalidRequest {
+                endpoint: "ModifyWxaServerDomain",
+                field: "wxa_server_domain",
+                rule: ::std::string::String::from(
+                    "add/delete need at least one domain (an empty list would spend one of the month's modifications on nothing)",
+                ),
+                given: ::std::string::String::from("none of them"),
+            });
+        }
         ::core::result::Result::Ok(())
     }
     fn write_query(&self, _query: &mut ::core_http::ParamSink<'_>) {}

@@ -66,8 +66,9 @@ impl PushHandler {
     }
 
     /// Handles one push: the status and body to answer. A refused push is `400` (nothing
-    /// stored); a failed code exchange or store is `500`, so WeChat pushes again; anything
-    /// else is `200 success`. Run it to its end: the [`router`](Self::router) does so in a task
+    /// stored); a push received before is `200 success` (nothing stored or hooked); a failed
+    /// code exchange or store is `500`, so WeChat pushes again; anything else is
+    /// `200 success`. Run it to its end: the [`router`](Self::router) does so in a task
     /// of its own, since the code is single-use and a drop between the exchange and the save
     /// would lose the authorization.
     pub async fn handle(&self, query: &str, body: &[u8]) -> (StatusCode, String) {
@@ -80,7 +81,7 @@ impl PushHandler {
     }
 
     async fn process(&self, query: &str, body: &[u8]) -> Result<(), Error> {
-        let push = super::receive(
+        let (push, admission) = super::receive_admitted(
             &self.tokens,
             &self.crypto,
             &PushQuery::from_query(query),
@@ -89,12 +90,17 @@ impl PushHandler {
         .await?;
         if self.complete_authorizations {
             if let ComponentPush::Authorization(a) = &push {
-                crate::authorization::complete(
+                let completed = crate::authorization::complete(
                     &self.client,
                     &self.tokens,
                     a.authorization_code.expose(),
                 )
-                .await?;
+                .await;
+                if let Err(e) = completed {
+                    // WeChat pushes it again (500): let that delivery through.
+                    self.tokens.replay_guard().release(admission).await;
+                    return Err(e);
+                }
             }
         }
         if let Some(hook) = &self.hook {
@@ -104,9 +110,13 @@ impl PushHandler {
     }
 
     /// An `axum` router answering `POST /` (nest it at the authorization event URL's path).
+    /// A body over the crypto's limit ([`MessageCrypto::with_max_body`]) is refused with `413`
+    /// before it is read whole.
     pub fn router(self) -> axum::Router {
+        let limit = self.crypto.max_body();
         axum::Router::new()
             .route("/", axum::routing::post(serve))
+            .layer(axum::extract::DefaultBodyLimit::max(limit))
             .with_state(Arc::new(self))
     }
 }

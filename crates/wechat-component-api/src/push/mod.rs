@@ -37,7 +37,7 @@ pub use crate::component_auth::Event as ComponentPush;
 pub use crate::component_auth::{
     AuthorizationEvent, AuthorizationKind, UnauthorizationEvent, VerifyTicketEvent,
 };
-pub use core_http::push::UnknownXmlEvent;
+pub use core_http::push::{Admission, ReplayGuard, UnknownXmlEvent};
 
 /// Reads the decrypted `fields` (of [`MessageCrypto::open`]) as a push; its `AppId` must be the
 /// platform's.
@@ -49,10 +49,10 @@ pub fn from_fields(
     if app_id != crypto.app_id() {
         return Err(CryptoError::WrongAppId {
             expected: crypto.app_id().to_owned(),
-            got: app_id.to_owned(),
+            found_len: app_id.len(),
         });
     }
-    ComponentPush::from_fields(fields).map_err(|e| CryptoError::Body(e.to_string()))
+    ComponentPush::from_fields(fields).map_err(CryptoError::from)
 }
 
 /// Verifies and decrypts a push (`query` from the push URL, `body` as received) and reads it.
@@ -64,20 +64,50 @@ pub fn open(
     from_fields(crypto, crypto.open(query, body)?)
 }
 
-/// [`open`], then stores a pushed ticket in `tokens`' store (where the platform token is
-/// fetched from). A push that fails verification stores nothing and is
-/// [`Error::Push`]; reply `success` to every push that returns `Ok`.
+/// [`open`], refuses a push received before, then stores a pushed ticket in `tokens`' store
+/// (where the platform token is fetched from) unless a newer one is stored.
+///
+/// A push that fails verification stores nothing and is [`Error::Push`]; one received before
+/// (the same `msg_signature` within the replay window, on any instance sharing the store) is
+/// [`CryptoError::Replayed`], stores nothing, and is answered `success` like every push that
+/// returns `Ok`.
 pub async fn receive(
     tokens: &TokenManager,
     crypto: &MessageCrypto,
     query: &PushQuery,
     body: &[u8],
 ) -> Result<ComponentPush, Error> {
+    receive_admitted(tokens, crypto, query, body)
+        .await
+        .map(|(push, _)| push)
+}
+
+/// [`receive`], also returning its [`Admission`]: hand it to
+/// `tokens.replay_guard().release(..)` when your own handling of the push fails and you answer
+/// an error, so that WeChat's next delivery of it is handled rather than refused.
+pub async fn receive_admitted(
+    tokens: &TokenManager,
+    crypto: &MessageCrypto,
+    query: &PushQuery,
+    body: &[u8],
+) -> Result<(ComponentPush, Admission), Error> {
     let push = open(crypto, query, body)?;
+    let guard = tokens.replay_guard();
+    let admission = guard
+        .admit(
+            &query.msg_signature,
+            ReplayGuard::remembered_for(crypto.max_age()),
+        )
+        .await?;
     if let ComponentPush::VerifyTicket(t) = &push {
-        tokens
-            .store_ticket(t.ticket.clone(), TICKET_LIFETIME)
-            .await?;
+        let pushed_at_ms = u64::try_from(t.create_time).ok().map(|s| s * 1000);
+        let stored = tokens
+            .store_pushed_ticket(t.ticket.clone(), pushed_at_ms, TICKET_LIFETIME)
+            .await;
+        if let Err(e) = stored {
+            guard.release(admission).await;
+            return Err(e);
+        }
     }
-    Ok(push)
+    Ok((push, admission))
 }

@@ -6,6 +6,9 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+mod replay;
+pub use replay::{Admission, ReplayGuard, DEFAULT_REMEMBERED, UNCHECKED_WINDOW};
+
 /// A push body that could not be decoded.
 #[derive(Debug, thiserror::Error)]
 #[error("push event undecodable at `{path}`: {message}")]
@@ -163,7 +166,7 @@ pub mod xml {
     pub fn kind<T: FromStr>(fields: &XmlFields, member: &str) -> Result<T, PushError> {
         let name = normalize_event_name(fields.get(member).ok_or_else(|| missing(member))?);
         name.parse()
-            .map_err(|_| PushError::at(member, format!("unknown event name {name:?}")))
+            .map_err(|_| PushError::at(member, "unknown event name"))
     }
 
     /// A required, non-empty text field.
@@ -187,7 +190,7 @@ pub mod xml {
             .ok_or_else(|| missing(member))?;
         text.trim()
             .parse()
-            .map_err(|_| PushError::at(member, format!("`{member}` is not a number")))
+            .map_err(|_| PushError::at(member, "not a number"))
     }
 
     /// An optional integer field (absent or not a number: `None`).
@@ -247,12 +250,20 @@ where
 }
 
 /// What a push handler answers (HTTP status, body) for the outcome of handling one push: the
-/// vendor's reply with 200; a refused push ([`crate::Error::Push`], nothing stored) 400; any
-/// other failure (the store, a code exchange) 500, so that the vendor pushes again. Failures
-/// are logged at WARN (never a secret).
+/// vendor's reply with 200; a push received before ([`CryptoError::Replayed`], nothing
+/// stored or hooked) `200 success`, so the vendor stops pushing it; a refused push
+/// ([`crate::Error::Push`], nothing stored) 400; any other failure (the store, a code
+/// exchange) 500, so that the vendor pushes again. Failures are logged at WARN (never a
+/// secret), replays at DEBUG.
+///
+/// [`CryptoError::Replayed`]: crate::crypto::CryptoError::Replayed
 pub fn answer(result: Result<String, crate::Error>) -> (u16, String) {
     match result {
         Ok(reply) => (200, reply),
+        Err(crate::Error::Push(crate::crypto::CryptoError::Replayed)) => {
+            tracing::debug!("push received before; acknowledged and ignored");
+            (200, "success".into())
+        }
         Err(e @ crate::Error::Push(_)) => {
             tracing::warn!(error = %e, "push refused");
             (400, e.to_string())
