@@ -210,6 +210,63 @@ async fn suite(name: &str, store: Arc<dyn TokenStore>, other: Arc<dyn TokenStore
     }
     assert_eq!(won, 1, "{name}: one rotation wins");
 
+    // A ticket pushed earlier never replaces a newer one, whichever handle stores it.
+    let t = TokenKey::ticket(Vendor::Wechat, &format!("{name}-platform"));
+    let at = |ticket: &str, issued_at_ms| StoredToken {
+        issued_at_ms,
+        ..token(ticket, None)
+    };
+    assert!(
+        store.put_if_newer(&t, &at("t2", 2_000)).await.unwrap(),
+        "{name}: first ticket"
+    );
+    assert!(
+        !other.put_if_newer(&t, &at("t1", 1_000)).await.unwrap(),
+        "{name}: older refused"
+    );
+    assert!(
+        !other.put_if_newer(&t, &at("t2'", 2_000)).await.unwrap(),
+        "{name}: same time refused"
+    );
+    assert_eq!(
+        store.load(&t).await.unwrap().unwrap().access_token,
+        Some(Secret::from("t2")),
+        "{name}: the newer stays"
+    );
+    assert!(
+        other.put_if_newer(&t, &at("t3", 3_000)).await.unwrap(),
+        "{name}: newer stored"
+    );
+    assert_eq!(
+        store.load(&t).await.unwrap().unwrap().access_token,
+        Some(Secret::from("t3"))
+    );
+
+    // The replay memory: one lock per push, refused on the other handle, gone after its ttl.
+    let push = TokenKey::from_raw(format!("miniapp:wechat:{name}:push:abc"));
+    assert!(store
+        .lock(&push, Duration::from_millis(300))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        other
+            .lock(&push, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        other
+            .lock(&push, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_some(),
+        "{name}"
+    );
+
     refresh_once_for_many(name, store).await;
 }
 
