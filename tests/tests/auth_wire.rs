@@ -119,6 +119,19 @@ fn wechat(endpoint: &str) -> Wire {
     }
 }
 
+/// The WeChat endpoints of `code_management.toml` and `code_template.toml`.
+fn wechat_code_endpoints() -> Vec<String> {
+    miniapp_spec::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs"))
+        .expect("specs load")
+        .into_iter()
+        .filter(|(_, s)| {
+            s.vendor.as_str() == "wechat"
+                && ["code_management", "code_template"].contains(&s.module.as_str())
+        })
+        .flat_map(|(_, s)| s.endpoints.into_iter().map(|e| e.name))
+        .collect()
+}
+
 /// Kuaishou: GET, everything in the query.
 fn kuaishou(endpoint: &str) -> Option<Wire> {
     let path_query = match endpoint {
@@ -141,9 +154,12 @@ async fn token_endpoints_go_on_the_wire_as_documented() {
     ))
     .await;
     let clients = miniapp_tour::Clients::new(&server.base_url());
+    let elsewhere = wechat_code_endpoints();
     let mut checked = 0;
     for call in miniapp_tour::calls() {
         let want = match call.vendor {
+            // The code management and code template endpoints are in wechat_code.rs.
+            "wechat" if elsewhere.iter().any(|n| n == call.endpoint) => continue,
             "wechat" => wechat(call.endpoint),
             "kuaishou" => match kuaishou(call.endpoint) {
                 Some(w) => w,

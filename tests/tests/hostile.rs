@@ -38,6 +38,27 @@ fn all_decoders() -> Vec<(&'static str, Decoder)> {
         wechat_component_api::domain_management::GetWebviewDomainConfirmFileRequest,
         wechat_component_api::third_party_server_domain::ModifyWxaServerDomainRequest,
         wechat_component_api::third_party_server_domain::GetDomainConfirmFileRequest,
+        wechat_component_api::code_management::CommitRequest,
+        wechat_component_api::code_management::GetPageRequest,
+        wechat_component_api::code_management::GetQrcodeRequest,
+        wechat_component_api::code_management::GetCodePrivacyInfoRequest,
+        wechat_component_api::code_management::SubmitAuditRequest,
+        wechat_component_api::code_management::GetAuditStatusRequest,
+        wechat_component_api::code_management::GetLatestAuditStatusRequest,
+        wechat_component_api::code_management::UndoCodeAuditRequest,
+        wechat_component_api::code_management::SpeedupAuditRequest,
+        wechat_component_api::code_management::ReleaseRequest,
+        wechat_component_api::code_management::RevertCodeReleaseRequest,
+        wechat_component_api::code_management::GrayReleaseRequest,
+        wechat_component_api::code_management::GetGrayReleasePlanRequest,
+        wechat_component_api::code_management::RevertGrayReleaseRequest,
+        wechat_component_api::code_management::ChangeVisitStatusRequest,
+        wechat_component_api::code_management::GetCategoryRequest,
+        wechat_component_api::code_management::QueryQuotaRequest,
+        wechat_component_api::code_template::GetTemplateDraftListRequest,
+        wechat_component_api::code_template::AddToTemplateRequest,
+        wechat_component_api::code_template::GetTemplateListRequest,
+        wechat_component_api::code_template::DeleteTemplateRequest,
         baidu_smartapp_api::basic_info::GetCategoryListRequest,
         baidu_smartapp_api::basic_info::UpdateCategoryRequest,
         baidu_smartapp_api::basic_info::ModifyHeadImageRequest,
@@ -60,6 +81,17 @@ fn all_decoders() -> Vec<(&'static str, Decoder)> {
         baidu_smartapp_api::tp_auth::CreatePreAuthCodeRequest,
         baidu_smartapp_api::tp_auth::GetOAuthTokenRequest,
         baidu_smartapp_api::tp_auth::RetrieveAuthorizationCodeRequest,
+        baidu_smartapp_api::package::UploadPackageRequest,
+        baidu_smartapp_api::package::SubmitPackageAuditRequest,
+        baidu_smartapp_api::package::ReleasePackageRequest,
+        baidu_smartapp_api::package::RollbackPackageRequest,
+        baidu_smartapp_api::package::WithdrawPackageAuditRequest,
+        baidu_smartapp_api::package::GetPackagesRequest,
+        baidu_smartapp_api::package::GetPackageDetailRequest,
+        baidu_smartapp_api::template::GetTemplateListRequest,
+        baidu_smartapp_api::template::GetTemplateDraftListRequest,
+        baidu_smartapp_api::template::AddToTemplateRequest,
+        baidu_smartapp_api::template::DelTemplateRequest,
         kuaishou_api::basic_info::ServerDomainRequest,
         kuaishou_api::basic_info::WebviewDomainRequest,
         kuaishou_api::basic_info::GetAppInfoRequest,
@@ -163,6 +195,7 @@ fn feed(body: &[u8], status: u16, content_type: &str) {
         let _ = decode(raw(status, content_type, body.to_vec()));
     }
     let _ = baidu_smartapp_api::parse_event(body);
+    let _ = baidu_smartapp_api::package::Event::parse(body);
     let _ = kuaishou_api::parse_event(body);
 }
 
@@ -172,6 +205,11 @@ fn one_decoder_per_specified_endpoint() {
         miniapp_spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")).unwrap();
     let endpoints: usize = specs.iter().map(|(_, s)| s.endpoints.len()).sum();
     assert_eq!(all_decoders().len(), endpoints);
+    // One decoder per endpoint, not two for one and none for another.
+    let mut names: Vec<&str> = all_decoders().iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), endpoints);
 }
 
 proptest! {

@@ -187,12 +187,12 @@ fn authorization_pushes_are_typed_and_unknown_ones_kept() {
     ));
 }
 
-/// Every XML example of the WeChat push spec reads as its family (the generated
-/// `component_auth::Event::from_fields`), secrets redacted.
+/// Every XML example of each WeChat push spec reads as its family through that spec's own
+/// generated `Event::from_fields` (`component_auth`, `code_management`), secrets redacted.
 #[test]
 fn every_example_in_the_push_spec_reads_as_its_family() {
     use std::path::Path;
-    use wechat_component_api::component_auth::Event;
+    use wechat_component_api::{code_management, component_auth};
     let specs =
         miniapp_spec::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs")).unwrap();
     let mut n = 0;
@@ -200,15 +200,70 @@ fn every_example_in_the_push_spec_reads_as_its_family() {
         for family in &spec.events {
             for example in &family.examples {
                 let fields = core_http::crypto::xml_fields(example).unwrap();
-                let event = Event::from_fields(fields).unwrap_or_else(|e| panic!("{example}: {e}"));
-                let got = format!("{event:?}");
+                let got = match spec.module.as_str() {
+                    "component_auth" => {
+                        component_auth::Event::from_fields(fields).map(|e| format!("{e:?}"))
+                    }
+                    "code_management" => {
+                        code_management::Event::from_fields(fields).map(|e| format!("{e:?}"))
+                    }
+                    other => panic!("{other} has push events but no parser here"),
+                }
+                .unwrap_or_else(|e| panic!("{example}: {e}"));
                 assert!(got.starts_with(&family.name), "{example} read as {got}");
                 assert!(!got.contains("some_verify_ticket") && !got.contains("queryauthcode@@@"));
                 n += 1;
             }
         }
     }
-    assert!(n >= 4, "only {n} examples");
+    // component_auth 4, code_management 3.
+    assert_eq!(n, 4 + 3, "examples read");
+}
+
+/// The audit result pushes carry what a release job needs: which app (its original id), the
+/// verdict, the reason and the screenshots; a delay is not a verdict.
+#[test]
+fn audit_result_pushes_read_with_their_reason() {
+    use wechat_component_api::code_management::{
+        AuditDelayKind, AuditFailKind, AuditSuccessKind, Event,
+    };
+    let read = |xml: &str| Event::from_fields(core_http::crypto::xml_fields(xml).unwrap()).unwrap();
+    let Event::AuditSuccess(ok) = read("<xml><ToUserName><![CDATA[gh_fb9688c2a4b2]]></ToUserName><FromUserName><![CDATA[od1P50M]]></FromUserName><CreateTime>1488856741</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event><SuccTime>1488856741</SuccTime></xml>") else {
+        panic!()
+    };
+    assert_eq!(
+        (ok.event, ok.to_user_name.as_str(), ok.succ_time),
+        (
+            AuditSuccessKind::WeappAuditSuccess,
+            "gh_fb9688c2a4b2",
+            Some(1488856741)
+        )
+    );
+    let Event::AuditFail(fail) = read("<xml><ToUserName><![CDATA[gh_fb9688c2a4b2]]></ToUserName><FromUserName><![CDATA[od1P50M]]></FromUserName><CreateTime>1488856591</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[1:账号信息不符合规范:<br>(1):包含色情因素<br>]]></Reason><FailTime>1488856591</FailTime><ScreenShot>xxx|yyy|zzz</ScreenShot></xml>") else {
+        panic!()
+    };
+    assert_eq!(fail.event, AuditFailKind::WeappAuditFail);
+    assert_eq!(
+        fail.reason.as_deref(),
+        Some("1:账号信息不符合规范:<br>(1):包含色情因素<br>")
+    );
+    assert_eq!(
+        (fail.fail_time, fail.screenshot.as_deref()),
+        (Some(1488856591), Some("xxx|yyy|zzz"))
+    );
+    let Event::AuditDelay(delay) = read("<xml><ToUserName><![CDATA[gh_fb9688c2a4b2]]></ToUserName><FromUserName><![CDATA[od1P50M]]></FromUserName><CreateTime>1488856591</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_delay]]></Event><Reason><![CDATA[提审系统优化]]></Reason><DelayTime>1488856591</DelayTime></xml>") else {
+        panic!()
+    };
+    assert_eq!(
+        (delay.event, delay.reason.as_deref(), delay.screenshot),
+        (AuditDelayKind::WeappAuditDelay, Some("提审系统优化"), None)
+    );
+    // Official-account events arrive on the same URL: kept as unknown, not an error.
+    let other = read("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>");
+    assert!(
+        matches!(other, Event::Unknown(ref u) if u.event == "subscribe"),
+        "{other:?}"
+    );
 }
 
 mod arbitrary_fields {

@@ -106,7 +106,11 @@ fn endpoint_rules_are_checked_at_load_time_with_the_line() {
 /// seed documents, plus the token endpoints of `shared/vendor-auth.md` (5 + 4 + 5) and the
 /// WeChat domain endpoints of `shared/vendor-push.md` §4 (6 per app + 2 platform), and the
 /// authorization-URL pushes of `shared/vendor-push.md` (WeChat 3 families, Baidu ticket and
-/// authorization events, Kuaishou ticket).
+/// authorization events, Kuaishou ticket); and the release endpoints of `release-pains.md`:
+/// WeChat code management (17 endpoints and the 3 audit result push families,
+/// `wechat/code_management.toml`) and the platform's code template library (4,
+/// `wechat/code_template.toml`); Baidu's 小程序包管理 (`apppage.md`: 7 endpoints and the package
+/// audit push family, `baidu/package.toml`) and 模板列表 (`module.md`: 4, `baidu/template.toml`).
 #[test]
 fn specs_cover_every_documented_endpoint_and_event() {
     let specs = miniapp_spec::load_dir(&specs_dir()).unwrap();
@@ -119,11 +123,11 @@ fn specs_cover_every_documented_endpoint_and_event() {
     };
     assert_eq!(
         count(miniapp_spec::Vendor::new("wechat").unwrap()),
-        (1 + 5 + 8, 3)
+        (1 + 5 + 8 + 17 + 4, 3 + 3)
     );
     assert_eq!(
         count(miniapp_spec::Vendor::new("baidu").unwrap()),
-        (18 + 4, 6 + 2)
+        (18 + 4 + 7 + 4, 6 + 2 + 1)
     );
     assert_eq!(
         count(miniapp_spec::Vendor::new("kuaishou").unwrap()),

@@ -1,7 +1,12 @@
-//! Baidu calls of the tour: all 18 endpoints of 「基本信息设置」.
+//! Baidu calls of the tour: the platform's token endpoints, all 18 endpoints of 「基本信息设置」,
+//! the code packages of an authorized mini-program (「小程序包管理」) and the platform's template
+//! library (「模板列表」).
 
 use baidu_smartapp_api::basic_info::*;
+use baidu_smartapp_api::package as pkg;
+use baidu_smartapp_api::template;
 use baidu_smartapp_api::tp_auth::*;
+use serde_json::json;
 
 use crate::{Call, CallFuture, Clients};
 
@@ -233,6 +238,129 @@ pub(crate) fn calls() -> Vec<Call> {
                     .get_mobile_auth_status(&GetMobileAuthStatusRequest::new())
                     .await?;
                 Ok(format!("status = {:?}, reason = {:?}", s.status, s.reason))
+            })
+        }),
+        call("UploadPackage", |c| {
+            Box::pin(async move {
+                let req = pkg::UploadPackageRequest::new(
+                    "754",
+                    json!({"extEnable": true, "directCommit": false}),
+                    "模板分包优化提包 case4",
+                    "10.30.0.3",
+                );
+                c.baidu.upload_package(&req).await?;
+                Ok("upload accepted; poll GetPackages".into())
+            })
+        }),
+        call("SubmitPackageAudit", |c| {
+            Box::pin(async move {
+                let req = pkg::SubmitPackageAuditRequest::new("TP代送审开发包", "55106", "代提审");
+                c.baidu.submit_package_audit(&req).await?;
+                Ok("package sent to audit".into())
+            })
+        }),
+        call("ReleasePackage", |c| {
+            Box::pin(async move {
+                c.baidu
+                    .release_package(&pkg::ReleasePackageRequest::new("58210"))
+                    .await?;
+                Ok("package released".into())
+            })
+        }),
+        call("RollbackPackage", |c| {
+            Box::pin(async move {
+                c.baidu
+                    .rollback_package(&pkg::RollbackPackageRequest::new("58210"))
+                    .await?;
+                Ok("rolling back to the previous online version".into())
+            })
+        }),
+        call("WithdrawPackageAudit", |c| {
+            Box::pin(async move {
+                c.baidu
+                    .withdraw_package_audit(&pkg::WithdrawPackageAuditRequest::new("58210"))
+                    .await?;
+                Ok("audit withdrawn".into())
+            })
+        }),
+        call("GetPackages", |c| {
+            Box::pin(async move {
+                let packages = c
+                    .baidu
+                    .get_packages(&pkg::GetPackagesRequest::new())
+                    .await?
+                    .packages
+                    .unwrap_or_default();
+                let seen: Vec<_> = packages
+                    .iter()
+                    .map(|p| (p.version.clone(), p.status, p.package_id))
+                    .collect();
+                Ok(format!(
+                    "{} packages (version, status, id): {seen:?}",
+                    packages.len()
+                ))
+            })
+        }),
+        call("GetPackageDetail", |c| {
+            Box::pin(async move {
+                let mut req = pkg::GetPackageDetailRequest::new();
+                req.package_type = Some(pkg::PackageStatus::Auditing);
+                let p = c.baidu.get_package_detail(&req).await?;
+                Ok(format!(
+                    "package {:?} version {:?}, status = {:?}",
+                    p.package_id, p.version, p.status
+                ))
+            })
+        }),
+        call("GetTemplateList", |c| {
+            Box::pin(async move {
+                let mut req = template::GetTemplateListRequest::new();
+                req.page = Some(1);
+                req.page_size = Some(50);
+                let page = c.baidu_component.get_template_list(&req).await?;
+                let ids: Vec<Option<i64>> = page
+                    .list
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| t.template_id)
+                    .collect();
+                Ok(format!(
+                    "{:?} templates, first page ids {ids:?}",
+                    page.count
+                ))
+            })
+        }),
+        call("GetTemplateDraftList", |c| {
+            Box::pin(async move {
+                let mut req = template::GetTemplateDraftListRequest::new();
+                req.page = Some(1);
+                req.page_size = Some(50);
+                let page = c.baidu_component.get_template_draft_list(&req).await?;
+                let ids: Vec<Option<i64>> = page
+                    .list
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|d| d.draft_id)
+                    .collect();
+                Ok(format!("{:?} drafts, first page ids {ids:?}", page.count))
+            })
+        }),
+        call("AddToTemplate", |c| {
+            Box::pin(async move {
+                let t = c
+                    .baidu_component
+                    .add_to_template(&template::AddToTemplateRequest::new("68", "haha"))
+                    .await?;
+                Ok(format!("template_id = {}", t.template_id))
+            })
+        }),
+        call("DelTemplate", |c| {
+            Box::pin(async move {
+                let r = c
+                    .baidu_component
+                    .del_template(&template::DelTemplateRequest::new("301"))
+                    .await?;
+                Ok(format!("result = {:?}", r.result))
             })
         }),
     ]

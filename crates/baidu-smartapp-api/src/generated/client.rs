@@ -95,8 +95,8 @@ core_http::handle! {
     r" A handle on the platform's own endpoints (the platform's access token). Cheap to"]
     #[doc = r" clone."] #[doc = " "] #[doc = " ```no_run"] #[doc =
     " # async fn demo(client: baidu_smartapp_api::Client, tokens: baidu_smartapp_api::tokens::TokenManager) -> Result<(), baidu_smartapp_api::Error> {"]
-    #[doc = " use baidu_smartapp_api::tp_auth::CreatePreAuthCodeRequest;"] #[doc = " "]
+    #[doc = " use baidu_smartapp_api::template::GetTemplateListRequest;"] #[doc = " "]
     #[doc = " let platform = client.component(tokens.component_token());"] #[doc =
-    " let answer = platform.create_pre_auth_code(&CreatePreAuthCodeRequest::new()).await?; // Pre-auth code"]
+    " let answer = platform.get_template_list(&GetTemplateListRequest::new()).await?; // 模板列表"]
     #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] Component
 }

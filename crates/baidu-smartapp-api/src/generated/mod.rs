@@ -10,6 +10,8 @@ pub use core_http::{
     Transport, Vendor, VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 pub mod basic_info;
+pub mod package;
+pub mod template;
 pub mod tp_auth;
 pub mod resources;
 pub mod tokens;

@@ -4,9 +4,16 @@
 //! copies in `crates/sandbox/specs/`, so that it packages alone.
 pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("baidu/basic_info.toml", include_str!("../../specs/baidu/basic_info.toml")),
+    ("baidu/package.toml", include_str!("../../specs/baidu/package.toml")),
+    ("baidu/template.toml", include_str!("../../specs/baidu/template.toml")),
     ("baidu/tp_auth.toml", include_str!("../../specs/baidu/tp_auth.toml")),
     ("kuaishou/basic_info.toml", include_str!("../../specs/kuaishou/basic_info.toml")),
     ("kuaishou/oauth.toml", include_str!("../../specs/kuaishou/oauth.toml")),
+    (
+        "wechat/code_management.toml",
+        include_str!("../../specs/wechat/code_management.toml"),
+    ),
+    ("wechat/code_template.toml", include_str!("../../specs/wechat/code_template.toml")),
     (
         "wechat/component_auth.toml",
         include_str!("../../specs/wechat/component_auth.toml"),

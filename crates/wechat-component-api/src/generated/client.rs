@@ -84,10 +84,9 @@ core_http::handle! {
     r" A handle on one authorized mini-program (its access token). Cheap to clone."]
     #[doc = " "] #[doc = " ```no_run"] #[doc =
     " # async fn demo(client: wechat_component_api::Client, tokens: wechat_component_api::tokens::TokenManager) -> Result<(), wechat_component_api::Error> {"]
-    #[doc = " use wechat_component_api::domain_management::GetEffectiveDomainRequest;"]
-    #[doc = " "] #[doc =
-    " let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));"] #[doc =
-    " let answer = app.get_effective_domain(&GetEffectiveDomainRequest::new()).await?; // 获取发布后生效服务器域名列表 (get_effective_domain)"]
+    #[doc = " use wechat_component_api::code_management::GetPageRequest;"] #[doc = " "]
+    #[doc = " let app = client.authorizer(tokens.authorizer_token(\"APP_ID\"));"] #[doc =
+    " let answer = app.get_page(&GetPageRequest::new()).await?; // 获取已上传的代码页面列表 (getCodePage)"]
     #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] AuthorizedApp
 }
 core_http::handle! {
@@ -95,10 +94,9 @@ core_http::handle! {
     r" A handle on the platform's own endpoints (the platform's access token). Cheap to"]
     #[doc = r" clone."] #[doc = " "] #[doc = " ```no_run"] #[doc =
     " # async fn demo(client: wechat_component_api::Client, tokens: wechat_component_api::tokens::TokenManager) -> Result<(), wechat_component_api::Error> {"]
-    #[doc =
-    " use wechat_component_api::third_party_server_domain::GetDomainConfirmFileRequest;"]
+    #[doc = " use wechat_component_api::code_template::GetTemplateDraftListRequest;"]
     #[doc = " "] #[doc = " let platform = client.component(tokens.component_token());"]
     #[doc =
-    " let answer = platform.get_domain_confirm_file(&GetDomainConfirmFileRequest::new()).await?; // 获取第三方平台业务域名校验文件 (get_domain_confirmfile)"]
+    " let answer = platform.get_template_draft_list(&GetTemplateDraftListRequest::new()).await?; // 获取草稿箱列表 (getTemplatedRaftList, gettemplatedraftlist)"]
     #[doc = " # let _ = answer;"] #[doc = " # Ok(()) }"] #[doc = " ```"] Component
 }

@@ -9,6 +9,8 @@ pub use core_http::{
     RateLimiter, RawBody, RetryPolicy, Secret, Session, TokenProvider, TokenSource,
     Transport, Vendor, VendorError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
+pub mod code_management;
+pub mod code_template;
 pub mod component_auth;
 pub mod domain_management;
 pub mod third_party_domain;
