@@ -8,6 +8,31 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Child,
     port: u16,
+    binary: String,
+    dir: Option<std::path::PathBuf>,
+}
+
+fn spawn(binary: &str, port: u16, dir: Option<&std::path::Path>) -> Child {
+    let mut command = Command::new(binary);
+    command.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ]);
+    match dir {
+        Some(dir) => command
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(dir),
+        None => command.args(["--appendonly", "no"]),
+    };
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts")
 }
 
 fn find_binary() -> Option<String> {
@@ -30,6 +55,17 @@ impl RedisServer {
     /// Starts one on a free port; `None` (with a loud message) when no `redis-server` binary
     /// exists on this machine. `.ci/run` installs one, so CI never skips.
     pub fn start() -> Option<RedisServer> {
+        Self::start_in(None)
+    }
+
+    /// Starts one that keeps its data in `dir` (an append-only file synced on every write), so
+    /// that [`stop`](Self::stop) then [`restart`](Self::restart) keep what it acknowledged, as
+    /// a production Redis restarting does.
+    pub fn start_persistent(dir: &std::path::Path) -> Option<RedisServer> {
+        Self::start_in(Some(dir.to_path_buf()))
+    }
+
+    fn start_in(dir: Option<std::path::PathBuf>) -> Option<RedisServer> {
         let Some(binary) = find_binary() else {
             if std::env::var_os("MINIAPP_REQUIRE_REDIS").is_some() {
                 panic!("MINIAPP_REQUIRE_REDIS is set but no redis-server was found");
@@ -42,31 +78,40 @@ impl RedisServer {
             .local_addr()
             .ok()?
             .port();
-        let child = Command::new(binary)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let server = RedisServer { child, port };
+        let child = spawn(&binary, port, dir.as_deref());
+        let server = RedisServer {
+            child,
+            port,
+            binary,
+            dir,
+        };
+        server.wait_up();
+        Some(server)
+    }
+
+    fn wait_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "redis-server did not come up on port {port}"
+                "redis-server did not come up on port {}",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(server)
+    }
+
+    /// Kills the server (SIGKILL): connections fail until [`restart`](Self::restart).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port (and, when persistent, the same data).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.binary, self.port, self.dir.as_deref());
+        self.wait_up();
     }
 
     /// Whether `key` exists (a raw `EXISTS`, so tests can watch locks without a client).

@@ -1,7 +1,10 @@
 //! One process of a fleet, for the Redis token tests: it calls a Baidu endpoint for one
 //! authorized app with a self-refreshing token kept in a shared Redis, then prints the outcome.
 //!
-//! `token_worker --redis URL --base-url URL --platform TP --app APP [--lock-ttl-ms N]`
+//! `token_worker --redis URL --base-url URL --platform TP --app APP [--lock-ttl-ms N]
+//! [--rescue FILE] [--linger]`: with `--rescue`, rotated tokens the store refuses are kept in
+//! FILE and FILE's tokens are imported on start; with `--linger`, it prints the outcome and
+//! waits to be killed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +34,15 @@ async fn main() {
     let lock_ttl = arg("--lock-ttl-ms")
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let store = Arc::new(RedisStore::connect(&redis).await.expect("redis"));
+    let store: Arc<dyn core_http::token::TokenStore> =
+        Arc::new(RedisStore::connect(&redis).await.expect("redis"));
+    if let Some(rescue) = arg("--rescue") {
+        core_http::token::set_rescue_file(Some(rescue.into()));
+        let imported = core_http::token::import_rescued(&store)
+            .await
+            .expect("the rescue file imports");
+        println!("imported {imported}");
+    }
     let client = Client::with_base_url(base_url);
     let policy = RefreshPolicy {
         lock_ttl: Duration::from_millis(lock_ttl),
@@ -44,7 +55,12 @@ async fn main() {
         .get_mobile_auth_status(&GetMobileAuthStatusRequest::new())
         .await
     {
-        Ok(status) => println!("ok status={:?}", status.status),
+        Ok(status) => {
+            println!("ok status={:?}", status.status);
+            if args.iter().any(|a| a == "--linger") {
+                std::future::pending::<()>().await;
+            }
+        }
         Err(e) => {
             println!("error {e}");
             std::process::exit(1);

@@ -21,6 +21,7 @@
 //! (WeChat's "授权事件推送" and "验证票据"); the meaning of `AuthorizationCodeExpiredTime` (a
 //! lifetime or an instant, "单位秒") is unverified, so it is kept as the number it is.
 
+pub mod app_events;
 #[cfg(feature = "axum")]
 pub mod handler;
 
