@@ -35,6 +35,7 @@ pub mod resource;
 pub mod retry;
 mod secret;
 mod session;
+pub mod shipping;
 pub mod token;
 #[doc(hidden)]
 pub mod validate;

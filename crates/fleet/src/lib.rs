@@ -8,7 +8,9 @@
 //! - [`mod@plan`]: read every managed value, compute the change, write the plan;
 //! - [`journal`]: every row's state, written before a write is sent (SQLite or PostgreSQL);
 //! - [`mod@apply`]: run the plan with bounded concurrency and a per-vendor rate limit, resumable;
-//! - [`report`]: one record per app and resource, counts, and the apps to authorize again.
+//! - [`report`]: one record per app and resource, counts, and the apps to authorize again;
+//! - [`ship`]: one app's way from template to release (upload, code check, audit, release) as a
+//!   resumable state machine over a vendor crate's shipping adapter.
 //!
 //! The engine knows no vendor and no setting: it walks the resource descriptors the generator
 //! emits; [`vendors`] reaches the vendor crates through the one table the generator writes
@@ -26,6 +28,7 @@ pub mod plan;
 pub mod report;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod ship;
 pub mod vendors;
 
 pub use apply::{apply, load_plan, ApplyOptions};

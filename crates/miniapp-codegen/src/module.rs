@@ -6,7 +6,7 @@ use miniapp_spec::{
     BodyKind, Confidence, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field,
     Idempotency, Location, Method, ObjectType, PushFormat, ResponseKind, SpecFile, TypeRef, Vendor,
 };
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 
 use crate::endpoint::EndpointModel;
 use quote::{format_ident, quote};
@@ -985,6 +985,7 @@ pub fn module(spec: &SpecFile, vendor_name: &str) -> Result<TokenStream> {
         endpoints.push(quote!(#req #resp #table #method));
     }
     let events = events(spec)?;
+    let shipping = shipping_facts(spec);
     Ok(quote! {
         #(#mdoc_lines)*
         // Document text is transcribed verbatim, bare URLs included.
@@ -994,7 +995,55 @@ pub fn module(spec: &SpecFile, vendor_name: &str) -> Result<TokenStream> {
         #(#enums)*
         #(#objects)*
         #events
+        #shipping
     })
+}
+
+/// `SHIPPING`: the codes and audit states of the document's `[shipping]`, for the vendor
+/// crate's shipping adapter.
+fn shipping_facts(spec: &SpecFile) -> TokenStream {
+    let Some(s) = &spec.shipping else {
+        return TokenStream::new();
+    };
+    let codes = |c: &[i64]| {
+        let c = c.iter().map(|n| Literal::i64_unsuffixed(*n));
+        quote!(&[#(#c),*])
+    };
+    let c = &s.codes;
+    let (check, in_audit, quota, released, none) = (
+        codes(&c.check_running),
+        codes(&c.in_audit),
+        codes(&c.quota_exhausted),
+        codes(&c.already_released),
+        codes(&c.no_audit),
+    );
+    let mut states = Vec::new();
+    for (values, kind) in [
+        (&s.states.approved, quote!(Approved)),
+        (&s.states.rejected, quote!(Rejected)),
+        (&s.states.in_audit, quote!(InAudit)),
+        (&s.states.withdrawn, quote!(Withdrawn)),
+        (&s.states.delayed, quote!(Delayed)),
+    ] {
+        for v in values {
+            states.push(quote!((#v, ::core_http::shipping::StateKind::#kind)));
+        }
+    }
+    let d = doc(&format!(
+        "The codes and audit states of this document's code lifecycle (its `[shipping]`): {}",
+        s.description.lines().next().unwrap_or_default()
+    ));
+    quote! {
+        #d
+        pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping::ShippingFacts {
+            check_running: #check,
+            in_audit: #in_audit,
+            quota_exhausted: #quota,
+            already_released: #released,
+            no_audit: #none,
+            states: &[#(#states),*],
+        };
+    }
 }
 
 /// `generated/mod.rs` of a vendor crate; `parse_event` names the module whose events the

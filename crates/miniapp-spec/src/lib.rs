@@ -50,6 +50,99 @@ pub struct SpecFile {
     /// this document's endpoints.
     #[serde(default)]
     pub resources: Vec<Resource>,
+    /// How this document's endpoints ship code to an authorized app, when they do: the roles
+    /// the sandbox's code lifecycle and the vendor crate's shipping adapter use.
+    #[serde(default)]
+    pub shipping: Option<Shipping>,
+}
+
+/// The endpoints that ship code to an authorized app (upload, code check, audit, release),
+/// by role, with the members that carry each role's values, the wire values of the audit
+/// state and the codes that mean something to a release job. One fact in one place: the
+/// sandbox simulates the lifecycle from it, the generator gives the vendor crate its codes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Shipping {
+    /// The lifecycle as the documents describe it.
+    pub description: String,
+    /// Uploads the code (roles `template`, `ext_json`, `version`, `description`: parameters).
+    pub commit: ShippingCall,
+    /// Reads the code check that must end before a submission, if the vendor has one (it
+    /// answers one of `codes.check_running` while the check runs).
+    #[serde(default)]
+    pub check: Option<ShippingCall>,
+    /// Submits for audit (role `audit_id`: the answer's member naming the audit).
+    pub submit: ShippingCall,
+    /// Reads one audit (roles `audit_id`: parameter; `state`, `reason`: answer members).
+    pub status: ShippingCall,
+    /// Reads the latest audit (roles `audit_id`, `state`, `reason`: answer members).
+    pub latest: ShippingCall,
+    /// Releases the approved code.
+    pub release: ShippingCall,
+    /// Reads the audit quota, if the vendor has the call (roles `rest`, `limit`).
+    #[serde(default)]
+    pub quota: Option<ShippingCall>,
+    /// The wire values of the audit state member, per state.
+    pub states: ShippingStates,
+    /// The vendor codes a release job acts on.
+    pub codes: ShippingCodes,
+}
+
+/// One role's endpoint and the members that carry its values.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingCall {
+    /// The endpoint's `name` in this document.
+    pub endpoint: String,
+    /// Role → member (wire name of a parameter or an answer field).
+    #[serde(default)]
+    pub members: BTreeMap<String, String>,
+}
+
+impl ShippingCall {
+    /// The member carrying `role`.
+    pub fn member(&self, role: &str) -> Option<&str> {
+        self.members.get(role).map(String::as_str)
+    }
+}
+
+/// The wire values of the audit state, per state.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingStates {
+    /// Passed the audit.
+    pub approved: Vec<String>,
+    /// Refused (the answer's reason says why).
+    pub rejected: Vec<String>,
+    /// Being audited.
+    pub in_audit: Vec<String>,
+    /// Withdrawn by the platform.
+    #[serde(default)]
+    pub withdrawn: Vec<String>,
+    /// Delayed: not final, a result follows.
+    #[serde(default)]
+    pub delayed: Vec<String>,
+}
+
+/// The vendor codes a release job acts on.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingCodes {
+    /// The code check has not ended: submit again later, never upload again.
+    #[serde(default)]
+    pub check_running: Vec<i64>,
+    /// An audit is already running: adopt it (read the latest audit), do not submit again.
+    #[serde(default)]
+    pub in_audit: Vec<i64>,
+    /// The provider's audit quota is spent: pause every submission.
+    #[serde(default)]
+    pub quota_exhausted: Vec<i64>,
+    /// The code was already released: the release is done.
+    #[serde(default)]
+    pub already_released: Vec<i64>,
+    /// No audit exists (the latest-audit read).
+    #[serde(default)]
+    pub no_audit: Vec<i64>,
 }
 
 /// A settable property of one authorized app or of the platform: its value, the endpoint call
@@ -883,6 +976,47 @@ fn at(line: usize, column: usize) -> String {
     }
 }
 
+/// Every role names an endpoint of the document, and every member one of its parameters or
+/// answer fields.
+fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String> {
+    let calls = [
+        ("commit", Some(&shipping.commit)),
+        ("check", shipping.check.as_ref()),
+        ("submit", Some(&shipping.submit)),
+        ("status", Some(&shipping.status)),
+        ("latest", Some(&shipping.latest)),
+        ("release", Some(&shipping.release)),
+        ("quota", shipping.quota.as_ref()),
+    ];
+    for (role, call) in calls {
+        let Some(call) = call else { continue };
+        let ep = spec
+            .endpoints
+            .iter()
+            .find(|e| e.name == call.endpoint)
+            .ok_or_else(|| {
+                format!(
+                    "`{role}` names no endpoint `{}` of this document",
+                    call.endpoint
+                )
+            })?;
+        for (what, member) in &call.members {
+            let known = ep
+                .params
+                .iter()
+                .chain(&ep.fields)
+                .any(|f| &f.name == member);
+            if !known {
+                return Err(format!(
+                    "`{role}.members.{what}` names `{member}`, which is neither a parameter nor an answer field of `{}`",
+                    ep.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where the item a validation context names (`endpoints.ModifyDomain.params.action`) is in
 /// the text: each named segment is looked up as `name = "<segment>"` after the previous one.
 fn locate(text: &str, context: &str) -> (usize, usize) {
@@ -1302,6 +1436,9 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
     for r in &spec.resources {
         validate_resource(spec, r)
             .map_err(|message| invalid(format!("resources.{}", r.name), message))?;
+    }
+    if let Some(shipping) = &spec.shipping {
+        validate_shipping(spec, shipping).map_err(|message| invalid("shipping".into(), message))?;
     }
     for ep in &spec.endpoints {
         let ctx = format!("endpoints.{}", ep.name);

@@ -87,6 +87,7 @@ pub(crate) struct Fleet {
     latency: Duration,
     jitter: Duration,
     state: Mutex<State>,
+    code: crate::code::Code,
 }
 
 /// The answer of a resource call: a JSON body, or a vendor error code.
@@ -105,6 +106,7 @@ impl Fleet {
             latency: options.latency,
             jitter: options.latency_jitter,
             state: Mutex::new(State::default()),
+            code: crate::code::Code::new(specs, &options.code),
         }
     }
 
@@ -252,6 +254,11 @@ impl Fleet {
         None
     }
 
+    /// The code lifecycle's audit decisions for `vendor`: (approved, rejected, released) apps.
+    pub(crate) fn code_outcomes(&self, vendor: Vendor) -> (usize, usize, usize) {
+        self.code.outcomes(vendor)
+    }
+
     /// Serves `ep` when it is a resource call of `owner` (the app the token belongs to).
     pub(crate) fn serve(
         &self,
@@ -262,6 +269,9 @@ impl Fleet {
     ) -> Option<Answer> {
         if !self.stateful {
             return None;
+        }
+        if let Some(answer) = self.code.serve(vendor, ep, params, owner) {
+            return Some(answer);
         }
         let (r, kind) = self.recognise(vendor, ep, params)?;
         let key = (vendor, owner_key(r, owner), r.name.as_str());

@@ -99,6 +99,7 @@ use miniapp_spec::{Endpoint, Method, SpecFile};
 use tokio::sync::oneshot;
 
 mod check;
+mod code;
 mod embedded;
 mod envelope;
 mod faults;
@@ -112,6 +113,7 @@ mod serve;
 mod server;
 mod tokens;
 
+pub use code::CodeOptions;
 pub use core_http::resource::{FieldValue, ResourceValue};
 pub use faults::Fault;
 use faults::Faults;
@@ -387,6 +389,13 @@ impl Sandbox {
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The code lifecycle's decisions so far for `vendor` (specs' `[shipping]`, when the
+    /// sandbox is stateful): how many apps' latest audits were approved and rejected, and how
+    /// many apps released their code.
+    pub fn code_outcomes(&self, vendor: impl AnyVendor) -> (usize, usize, usize) {
+        self.fleet.code_outcomes(vendor.spec_vendor())
     }
 
     /// How many tokens the token endpoint `endpoint` (spec name, e.g. `"GetOAuthToken"`) has

@@ -1,13 +1,15 @@
 //! `miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] [--token-lifetime-ms N]
 //! [--token-delay-ms N] [--fault-rate F] [--fault-seed N] [--apps N] [--stateful]
-//! [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N]`: serves every spec endpoint until
-//! Ctrl-C.
+//! [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N] [--check-ms N] [--audit-ms N]
+//! [--rejected-share F] [--audit-quota N]`: serves every spec endpoint until Ctrl-C.
 //!
 //! `--apps N` seeds N authorized apps per vendor (their ids and refresh tokens are printed
 //! after the base URL, one `vendor app_id refresh_token` line each) and serves every declared
 //! resource from per-app state (`--stateful` does that without seeding); `--latency-ms`,
 //! `--jitter-ms`, `--rate` (requests per second per vendor) and `--quota` (counted writes per
-//! app and resource) shape the answers.
+//! app and resource) shape the answers. The apps' code lifecycle (specs' `[shipping]`) takes
+//! `--check-ms` for the code check, `--audit-ms` per audit, rejects `--rejected-share` (0.0 to
+//! 1.0) of the audits and allows `--audit-quota` submissions per vendor.
 //!
 //! `--fault-rate F` (0.0 to 1.0) answers that share of requests with a random fault (the
 //! default choice of `SandboxOptions::random_faults`), chosen by a generator seeded with
@@ -21,7 +23,8 @@ use miniapp_sandbox::{Sandbox, SandboxOptions};
 
 const USAGE: &str = "usage: miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] \
 [--token-lifetime-ms N] [--token-delay-ms N] [--fault-rate F] [--fault-seed N] [--apps N] \
-[--stateful] [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N]";
+[--stateful] [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N] [--check-ms N] \
+[--audit-ms N] [--rejected-share F] [--audit-quota N]";
 
 /// The command line: where to listen and how to treat tokens.
 struct Args {
@@ -82,6 +85,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--jitter-ms" => parsed.options.latency_jitter = millis(&flag, value(&flag)?)?,
             "--rate" => parsed.options.rate_limit = Some(number(&flag, value(&flag)?)?),
             "--quota" => parsed.options.quota = Some(number(&flag, value(&flag)?)?),
+            "--check-ms" => parsed.options.code.check_time = millis(&flag, value(&flag)?)?,
+            "--audit-ms" => parsed.options.code.audit_time = millis(&flag, value(&flag)?)?,
+            "--audit-quota" => {
+                parsed.options.code.audit_quota = Some(number(&flag, value(&flag)?)?)
+            }
+            "--rejected-share" => {
+                let v = value(&flag)?;
+                parsed.options.code.rejected_share = match v.parse::<f64>() {
+                    Ok(f) if (0.0..=1.0).contains(&f) => f,
+                    Ok(_) => return Err(format!("bad {flag} `{v}`: not within 0.0..=1.0")),
+                    Err(e) => return Err(format!("bad {flag} `{v}`: {e}")),
+                };
+            }
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }

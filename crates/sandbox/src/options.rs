@@ -67,6 +67,10 @@ pub struct SandboxOptions {
     /// code where none is documented. Pushed tickets do not expire here (default `false`: any
     /// non-empty ticket).
     pub pushed_tickets_only: bool,
+    /// How the apps' code lifecycle (specs' `[shipping]`: upload, code check, audit, release)
+    /// behaves when the sandbox is stateful (`stateful`, or `apps` above 0): check and audit
+    /// durations, the rejected share, the provider's audit quota.
+    pub code: crate::CodeOptions,
 }
 
 impl Default for SandboxOptions {
@@ -89,6 +93,7 @@ impl Default for SandboxOptions {
             quota: None,
             extra_specs: Vec::new(),
             pushed_tickets_only: false,
+            code: crate::CodeOptions::default(),
         }
     }
 }

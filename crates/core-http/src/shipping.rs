@@ -1,0 +1,169 @@
+//! Shipping code to an authorized app (upload, code check, audit, release), in one vocabulary
+//! for every vendor: what a vendor crate's shipping adapter answers, and the facts of its spec's
+//! `[shipping]` (which codes mean "the check still runs", "an audit already runs", "the quota
+//! is spent", which wire values are which audit state), generated as [`ShippingFacts`].
+
+use crate::token::BoxFuture;
+use crate::Error;
+
+/// Where an app's submitted code stands in the vendor's audit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AuditState {
+    /// Being audited.
+    InAudit,
+    /// Delayed by the vendor: not final, a result follows.
+    Delayed,
+    /// Passed: the code may be released.
+    Approved,
+    /// Refused, with the vendor's reason.
+    Rejected {
+        /// The vendor's reason, as sent.
+        reason: String,
+    },
+    /// Withdrawn (by the platform, or the vendor).
+    Withdrawn,
+    /// A state value the spec does not name, kept as sent.
+    Unknown {
+        /// The wire value.
+        value: String,
+    },
+}
+
+impl AuditState {
+    /// Whether the audit has ended (approved, rejected or withdrawn).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            AuditState::Approved | AuditState::Rejected { .. } | AuditState::Withdrawn
+        )
+    }
+}
+
+/// Which audit state a wire value is, per the spec's `[shipping.states]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKind {
+    /// `approved`.
+    Approved,
+    /// `rejected`.
+    Rejected,
+    /// `in_audit`.
+    InAudit,
+    /// `withdrawn`.
+    Withdrawn,
+    /// `delayed`.
+    Delayed,
+}
+
+/// The facts of a spec's `[shipping]` a release job acts on (generated as `SHIPPING` in the
+/// vendor crate's module of that document).
+#[derive(Debug, Clone, Copy)]
+pub struct ShippingFacts {
+    /// The code check has not ended: submit again later, never upload again.
+    pub check_running: &'static [i64],
+    /// An audit already runs: adopt it.
+    pub in_audit: &'static [i64],
+    /// The provider's audit quota is spent.
+    pub quota_exhausted: &'static [i64],
+    /// Already released.
+    pub already_released: &'static [i64],
+    /// No audit exists.
+    pub no_audit: &'static [i64],
+    /// Wire value of the state member → state.
+    pub states: &'static [(&'static str, StateKind)],
+}
+
+impl ShippingFacts {
+    /// The state of wire value `value`, with `reason` for a rejection.
+    pub fn state(&self, value: &str, reason: Option<&str>) -> AuditState {
+        match self.states.iter().find(|(wire, _)| *wire == value) {
+            Some((_, StateKind::Approved)) => AuditState::Approved,
+            Some((_, StateKind::Rejected)) => AuditState::Rejected {
+                reason: reason.unwrap_or_default().to_owned(),
+            },
+            Some((_, StateKind::InAudit)) => AuditState::InAudit,
+            Some((_, StateKind::Withdrawn)) => AuditState::Withdrawn,
+            Some((_, StateKind::Delayed)) => AuditState::Delayed,
+            None => AuditState::Unknown {
+                value: value.to_owned(),
+            },
+        }
+    }
+
+    /// Whether `error` is a vendor answer with one of `codes`.
+    pub fn is(&self, error: &Error, codes: &[i64]) -> bool {
+        error.vendor().is_some_and(|v| codes.contains(&v.code))
+    }
+}
+
+/// What to upload to an app: the template (by id), the per-app `ext_json`, and the version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    /// The template's id in the platform's template library.
+    pub template_id: i64,
+    /// The app's `ext_json` (serialized once, as the JSON text the vendor expects).
+    pub ext_json: serde_json::Value,
+    /// The version shown to the vendor (free text; never a key: `user_version` repeats).
+    pub version: String,
+    /// The version's description.
+    pub description: String,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// A new audit, with its id (persist it before anything else).
+    Audit {
+        /// The vendor's audit id.
+        audit_id: String,
+    },
+    /// An audit already ran (a submission whose answer was lost, or another's): read the
+    /// latest audit and adopt it.
+    AlreadyInAudit,
+    /// The code check has not ended: submit again later (never upload again).
+    CheckRunning,
+    /// The provider's audit quota is spent: pause every submission.
+    QuotaExhausted,
+}
+
+/// The latest audit of an app, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestAudit {
+    /// Its id.
+    pub audit_id: String,
+    /// Its state.
+    pub state: AuditState,
+}
+
+/// The provider's audit quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditQuota {
+    /// Submissions left in the period.
+    pub rest: i64,
+    /// Submissions in the period.
+    pub limit: i64,
+}
+
+/// One vendor's way to ship code to its authorized apps; each vendor crate with a `[shipping]`
+/// spec has one (`shipping::Shipper`). Every call names the app; the adapter holds the client
+/// and the token manager.
+pub trait ShipCode: Send + Sync {
+    /// Uploads the code to `app`.
+    fn commit<'a>(&'a self, app: &'a str, upload: &'a Upload) -> BoxFuture<'a, Result<(), Error>>;
+    /// Whether the code check of `app`'s uploaded code has ended (`true`), or still runs.
+    fn check_done<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+    /// Submits `app`'s uploaded code for audit.
+    fn submit<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Submitted, Error>>;
+    /// The state of audit `audit_id` of `app`.
+    fn status<'a>(
+        &'a self,
+        app: &'a str,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<AuditState, Error>>;
+    /// The latest audit of `app` (`None`: none).
+    fn latest<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<LatestAudit>, Error>>;
+    /// Releases `app`'s approved code; `false` when it was already released.
+    fn release<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+    /// The provider's audit quota, read through `app` (`None`: the vendor has no such call).
+    fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>>;
+}

@@ -1,0 +1,253 @@
+//! One app's way from template to release, as a state machine a job can journal: each
+//! [`step`] makes at most one call that changes anything at the vendor, and every stage is
+//! safe to resume after a crash at any point.
+//!
+//! ```text
+//! Planned ──(no audit running: upload)──▶ Committed ──(check ended)──▶ Submitting
+//!    ▲ waits while another audit runs        │ waits while the check runs    │
+//!                                             ◀──(check running)──────────────┤
+//!                           (latest audit is new: adopt it; else submit)      ▼
+//!                                           InAudit ──approved──▶ Releasing ──▶ Released
+//!                                              ├──rejected──▶ Rejected (reason)
+//!                                              └──withdrawn─▶ Withdrawn
+//! ```
+//!
+//! The rules the providers learned the hard way (`shared/release-pains.md`): never upload over
+//! an app whose audit runs; after the code check answers "running", submit again later and
+//! never upload again; a submission whose outcome is unknown (the stage is `Submitting` when
+//! the job resumes) reads the latest audit first and adopts an audit newer than the one seen
+//! before the upload, so nothing is submitted twice; "already in audit" adopts the running
+//! audit; a spent quota pauses submissions; a rejection is final and carries its reason; a
+//! release already done counts as done.
+
+use core_http::shipping::{AuditState, ShipCode, Submitted, Upload};
+use core_http::Error;
+use serde::{Deserialize, Serialize};
+
+/// Where one app is on its way to release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum Stage {
+    /// Nothing sent yet.
+    Planned,
+    /// The code was uploaded; its check may still run. `previous_audit`: the latest audit
+    /// before the upload (an audit with another id is this job's).
+    Committed {
+        /// The latest audit's id before the upload.
+        previous_audit: Option<String>,
+    },
+    /// A submission may have been sent (journaled before the call): its outcome is read from
+    /// the latest audit before anything is submitted again.
+    Submitting {
+        /// The latest audit's id before the upload.
+        previous_audit: Option<String>,
+    },
+    /// Being audited.
+    InAudit {
+        /// The vendor's audit id.
+        audit_id: String,
+        /// The vendor delayed the audit (not final).
+        delayed: bool,
+    },
+    /// Approved; a release may have been sent (journaled before the call).
+    Releasing {
+        /// The approved audit.
+        audit_id: String,
+    },
+    /// Released: final.
+    Released {
+        /// The released audit.
+        audit_id: String,
+    },
+    /// Refused by the audit: final, reported with the reason, not retried.
+    Rejected {
+        /// The refused audit.
+        audit_id: String,
+        /// The vendor's reason.
+        reason: String,
+    },
+    /// The audit was withdrawn: final.
+    Withdrawn {
+        /// The withdrawn audit.
+        audit_id: String,
+    },
+}
+
+impl Stage {
+    /// Whether the app is done (released, rejected or withdrawn).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Stage::Released { .. } | Stage::Rejected { .. } | Stage::Withdrawn { .. }
+        )
+    }
+
+    /// The stage's name, as journals and reports write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stage::Planned => "planned",
+            Stage::Committed { .. } => "committed",
+            Stage::Submitting { .. } => "submitting",
+            Stage::InAudit { .. } => "in_audit",
+            Stage::Releasing { .. } => "releasing",
+            Stage::Released { .. } => "released",
+            Stage::Rejected { .. } => "rejected",
+            Stage::Withdrawn { .. } => "withdrawn",
+        }
+    }
+}
+
+/// Why an app cannot move now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// Another audit of the app runs: nothing is uploaded over it.
+    OtherAuditRunning,
+    /// The uploaded code's check has not ended.
+    CheckRunning,
+    /// The audit has not ended (or was delayed).
+    InAudit,
+    /// The provider's audit quota is spent: no app is submitted until it is back.
+    QuotaExhausted,
+}
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The stage the app is in now (journal it).
+    pub stage: Stage,
+    /// Why it did not move further, when it must wait (poll again later).
+    pub wait: Option<Wait>,
+}
+
+fn moved(stage: Stage) -> Progress {
+    Progress { stage, wait: None }
+}
+
+fn waiting(stage: Stage, wait: Wait) -> Progress {
+    Progress {
+        stage,
+        wait: Some(wait),
+    }
+}
+
+/// Moves `app` from `stage` as far as one change at the vendor allows (reads may precede
+/// it). A job journals the returned stage; it journals `Submitting` and `Releasing` before
+/// the call they lead to, which this function makes on the next step.
+pub async fn step(
+    ship: &dyn ShipCode,
+    app: &str,
+    upload: &Upload,
+    stage: &Stage,
+) -> Result<Progress, Error> {
+    match stage {
+        Stage::Planned => {
+            let latest = ship.latest(app).await?;
+            if latest.as_ref().is_some_and(|l| !l.state.is_final()) {
+                return Ok(waiting(Stage::Planned, Wait::OtherAuditRunning));
+            }
+            ship.commit(app, upload).await?;
+            Ok(moved(Stage::Committed {
+                previous_audit: latest.map(|l| l.audit_id),
+            }))
+        }
+        Stage::Committed { previous_audit } => {
+            if ship.check_done(app).await? {
+                Ok(moved(Stage::Submitting {
+                    previous_audit: previous_audit.clone(),
+                }))
+            } else {
+                Ok(waiting(stage.clone(), Wait::CheckRunning))
+            }
+        }
+        Stage::Submitting { previous_audit } => {
+            // A submission of ours may have reached the vendor: its audit is the latest one
+            // with another id than the one before the upload.
+            if let Some(latest) = ship.latest(app).await? {
+                if Some(&latest.audit_id) != previous_audit.as_ref() {
+                    return Ok(moved(audit_stage(latest.audit_id, latest.state)));
+                }
+            }
+            match ship.submit(app).await? {
+                Submitted::Audit { audit_id } => Ok(moved(Stage::InAudit {
+                    audit_id,
+                    delayed: false,
+                })),
+                Submitted::AlreadyInAudit => match ship.latest(app).await? {
+                    Some(latest) => Ok(moved(audit_stage(latest.audit_id, latest.state))),
+                    None => Ok(waiting(stage.clone(), Wait::InAudit)),
+                },
+                Submitted::CheckRunning => Ok(waiting(
+                    Stage::Committed {
+                        previous_audit: previous_audit.clone(),
+                    },
+                    Wait::CheckRunning,
+                )),
+                Submitted::QuotaExhausted => Ok(waiting(
+                    Stage::Committed {
+                        previous_audit: previous_audit.clone(),
+                    },
+                    Wait::QuotaExhausted,
+                )),
+            }
+        }
+        Stage::InAudit { audit_id, .. } => {
+            let state = ship.status(app, audit_id).await?;
+            let next = audit_stage(audit_id.clone(), state);
+            Ok(match &next {
+                Stage::InAudit { .. } => waiting(next, Wait::InAudit),
+                _ => moved(next),
+            })
+        }
+        Stage::Releasing { audit_id } => {
+            // Released now, or already (a release whose answer was lost): done either way.
+            ship.release(app).await?;
+            Ok(moved(Stage::Released {
+                audit_id: audit_id.clone(),
+            }))
+        }
+        Stage::Released { .. } | Stage::Rejected { .. } | Stage::Withdrawn { .. } => {
+            Ok(moved(stage.clone()))
+        }
+    }
+}
+
+/// The stage of an audit in `state`.
+fn audit_stage(audit_id: String, state: AuditState) -> Stage {
+    match state {
+        AuditState::Approved => Stage::Releasing { audit_id },
+        AuditState::Rejected { reason } => Stage::Rejected { audit_id, reason },
+        AuditState::Withdrawn => Stage::Withdrawn { audit_id },
+        AuditState::Delayed => Stage::InAudit {
+            audit_id,
+            delayed: true,
+        },
+        AuditState::InAudit | AuditState::Unknown { .. } => Stage::InAudit {
+            audit_id,
+            delayed: false,
+        },
+    }
+}
+
+/// Steps `app` until it is final, waiting `poll` whenever it must wait; stops early (with the
+/// stage reached) when the quota is spent. Every stage reached is passed to `journal` first.
+pub async fn drive(
+    ship: &dyn ShipCode,
+    app: &str,
+    upload: &Upload,
+    mut stage: Stage,
+    poll: std::time::Duration,
+    mut journal: impl FnMut(&Stage),
+) -> Result<Progress, Error> {
+    loop {
+        let progress = step(ship, app, upload, &stage).await?;
+        journal(&progress.stage);
+        stage = progress.stage.clone();
+        match &progress.wait {
+            _ if stage.is_final() => return Ok(progress),
+            Some(Wait::QuotaExhausted) => return Ok(progress),
+            Some(_) => tokio::time::sleep(poll).await,
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The code lifecycle of each app, from the specs' `[shipping]`: an upload starts a code check
+//! that takes [`CodeOptions::check_time`]; a submission during it answers the check-running
+//! code, one while an audit runs the in-audit code, one past the provider's quota the
+//! quota code; an audit takes [`CodeOptions::audit_time`] and rejects a share of the apps
+//! with a reason; a release of approved code releases it once (then the already-released
+//! code). Nothing here names a vendor: the roles, members, state values and codes are the
+//! spec's.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use miniapp_spec::{Endpoint, Shipping, SpecFile, Vendor};
+use serde_json::Value;
+
+use crate::check::Params;
+use crate::envelope;
+use crate::fleet::Answer;
+
+/// How the sandbox's audits behave.
+#[derive(Debug, Clone)]
+pub struct CodeOptions {
+    /// How long the code check after an upload runs (default zero).
+    pub check_time: Duration,
+    /// How long an audit takes (default zero: decided at once).
+    pub audit_time: Duration,
+    /// The share of audits rejected, in `0.0..=1.0` (default 0), chosen by a hash of the app
+    /// and its submission (the same run rejects the same apps).
+    pub rejected_share: f64,
+    /// The reason a rejection gives (default `1:小程序内容不符合规范`).
+    pub rejection_reason: String,
+    /// Submissions the provider may make per vendor (default `None`: unlimited); then the
+    /// quota code answers.
+    pub audit_quota: Option<u32>,
+}
+
+impl Default for CodeOptions {
+    fn default() -> Self {
+        CodeOptions {
+            check_time: Duration::ZERO,
+            audit_time: Duration::ZERO,
+            rejected_share: 0.0,
+            rejection_reason: "1:小程序内容不符合规范".into(),
+            audit_quota: None,
+        }
+    }
+}
+
+/// The roles of `[shipping]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Commit,
+    Check,
+    Submit,
+    Status,
+    Latest,
+    Release,
+    Quota,
+}
+
+#[derive(Debug, Clone)]
+struct Audit {
+    id: i64,
+    decided_at: Instant,
+    rejected: bool,
+}
+
+#[derive(Debug, Default)]
+struct AppCode {
+    /// When the uploaded code's check ends (`None`: nothing uploaded since the last audit).
+    check_ends: Option<Instant>,
+    /// Uploads so far (a submission audits the latest).
+    uploads: u32,
+    audit: Option<Audit>,
+    /// The audit whose code was released.
+    released: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    apps: HashMap<(Vendor, String), AppCode>,
+    submitted: HashMap<Vendor, u32>,
+}
+
+/// Every app's code lifecycle.
+#[derive(Debug)]
+pub(crate) struct Code {
+    roles: HashMap<(Vendor, String), (Role, &'static Shipping)>,
+    options: CodeOptions,
+    next_id: AtomicI64,
+    state: Mutex<State>,
+}
+
+impl Code {
+    pub(crate) fn new(specs: &'static [SpecFile], options: &CodeOptions) -> Code {
+        let mut roles = HashMap::new();
+        for spec in specs {
+            let Some(s) = &spec.shipping else { continue };
+            let calls = [
+                (Role::Commit, Some(&s.commit)),
+                (Role::Check, s.check.as_ref()),
+                (Role::Submit, Some(&s.submit)),
+                (Role::Status, Some(&s.status)),
+                (Role::Latest, Some(&s.latest)),
+                (Role::Release, Some(&s.release)),
+                (Role::Quota, s.quota.as_ref()),
+            ];
+            for (role, call) in calls {
+                if let Some(call) = call {
+                    roles.insert((spec.vendor, call.endpoint.clone()), (role, s));
+                }
+            }
+        }
+        Code {
+            roles,
+            options: options.clone(),
+            next_id: AtomicI64::new(451_000_000),
+            state: Mutex::default(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serves `ep` when it has a `[shipping]` role, for the app `owner`.
+    pub(crate) fn serve(
+        &self,
+        vendor: Vendor,
+        ep: &Endpoint,
+        params: &Params,
+        owner: &str,
+    ) -> Option<Answer> {
+        let (role, s) = *self.roles.get(&(vendor, ep.name.clone()))?;
+        let now = Instant::now();
+        let mut state = self.state();
+        let state = &mut *state;
+        let app = state.apps.entry((vendor, owner.to_owned())).or_default();
+        let first = |codes: &[i64]| Answer::Error(codes.first().copied().unwrap_or(-1));
+        let state_of = |audit: &Audit| -> (String, Option<String>) {
+            let pick = |values: &[String]| values.first().cloned().unwrap_or_default();
+            if now < audit.decided_at {
+                (pick(&s.states.in_audit), None)
+            } else if audit.rejected {
+                (
+                    pick(&s.states.rejected),
+                    Some(self.options.rejection_reason.clone()),
+                )
+            } else {
+                (pick(&s.states.approved), None)
+            }
+        };
+        Some(match role {
+            Role::Commit => {
+                app.uploads += 1;
+                app.check_ends = Some(now + self.options.check_time);
+                body(vendor, ep, params, &[])
+            }
+            Role::Check => match app.check_ends {
+                Some(end) if now < end => first(&s.codes.check_running),
+                _ => body(vendor, ep, params, &[]),
+            },
+            Role::Submit => {
+                let running = app.audit.as_ref().is_some_and(|a| now < a.decided_at);
+                if running {
+                    return Some(first(&s.codes.in_audit));
+                }
+                if app.check_ends.is_some_and(|end| now < end) {
+                    return Some(first(&s.codes.check_running));
+                }
+                let used = state.submitted.entry(vendor).or_default();
+                if self.options.audit_quota.is_some_and(|q| *used >= q) {
+                    return Some(first(&s.codes.quota_exhausted));
+                }
+                *used += 1;
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let rejected = share(owner, app.uploads) < self.options.rejected_share;
+                app.audit = Some(Audit {
+                    id,
+                    decided_at: now + self.options.audit_time,
+                    rejected,
+                });
+                app.check_ends = None;
+                body(
+                    vendor,
+                    ep,
+                    params,
+                    &[(s.submit.member("audit_id"), Value::from(id))],
+                )
+            }
+            Role::Status => {
+                let asked = s
+                    .status
+                    .member("audit_id")
+                    .and_then(|m| params.get(m))
+                    .and_then(|w| w.as_text().trim().parse::<i64>().ok());
+                match &app.audit {
+                    Some(audit) if Some(audit.id) == asked => {
+                        let (wire, reason) = state_of(audit);
+                        body(
+                            vendor,
+                            ep,
+                            params,
+                            &[
+                                (s.status.member("state"), state_value(&wire)),
+                                (
+                                    s.status.member("reason"),
+                                    reason.map_or(Value::Null, Value::from),
+                                ),
+                            ],
+                        )
+                    }
+                    _ => Answer::Error(
+                        ep.errors
+                            .iter()
+                            .map(|e| e.code)
+                            .find(|c| *c > 0)
+                            .unwrap_or(-1),
+                    ),
+                }
+            }
+            Role::Latest => match &app.audit {
+                None => first(&s.codes.no_audit),
+                Some(audit) => {
+                    let (wire, reason) = state_of(audit);
+                    body(
+                        vendor,
+                        ep,
+                        params,
+                        &[
+                            (s.latest.member("audit_id"), Value::from(audit.id)),
+                            (s.latest.member("state"), state_value(&wire)),
+                            (
+                                s.latest.member("reason"),
+                                reason.map_or(Value::Null, Value::from),
+                            ),
+                        ],
+                    )
+                }
+            },
+            Role::Release => match &app.audit {
+                Some(audit) if app.released == Some(audit.id) => first(&s.codes.already_released),
+                Some(audit) if now >= audit.decided_at && !audit.rejected => {
+                    app.released = Some(audit.id);
+                    body(vendor, ep, params, &[])
+                }
+                // Nothing approved to release: the endpoint's first documented refusal.
+                _ => Answer::Error(
+                    ep.errors
+                        .iter()
+                        .map(|e| e.code)
+                        .find(|c| *c > 0 && !s.codes.already_released.contains(c))
+                        .unwrap_or(-1),
+                ),
+            },
+            Role::Quota => {
+                let used = state.submitted.get(&vendor).copied().unwrap_or(0);
+                let limit = self.options.audit_quota.unwrap_or(1000);
+                body(
+                    vendor,
+                    ep,
+                    params,
+                    &[
+                        (
+                            s.quota.as_ref().and_then(|q| q.member("rest")),
+                            Value::from(limit.saturating_sub(used)),
+                        ),
+                        (
+                            s.quota.as_ref().and_then(|q| q.member("limit")),
+                            Value::from(limit),
+                        ),
+                    ],
+                )
+            }
+        })
+    }
+
+    /// The audit decisions so far for `vendor`: (approved, rejected, released) apps.
+    pub(crate) fn outcomes(&self, vendor: Vendor) -> (usize, usize, usize) {
+        let now = Instant::now();
+        let state = self.state();
+        let mut out = (0, 0, 0);
+        for ((v, _), app) in &state.apps {
+            if *v != vendor {
+                continue;
+            }
+            if let Some(a) = app.audit.as_ref().filter(|a| now >= a.decided_at) {
+                if a.rejected {
+                    out.1 += 1;
+                } else {
+                    out.0 += 1;
+                }
+            }
+            if app.released.is_some() {
+                out.2 += 1;
+            }
+        }
+        out
+    }
+}
+
+/// A state's wire value as JSON: a number when it reads as one.
+fn state_value(wire: &str) -> Value {
+    wire.parse::<i64>()
+        .map_or_else(|_| Value::from(wire), Value::from)
+}
+
+/// The endpoint's example answer (every member the document guarantees) with `members` set
+/// where its payload goes (a `null` removes the member).
+fn body(
+    vendor: Vendor,
+    ep: &Endpoint,
+    params: &Params,
+    members: &[(Option<&str>, Value)],
+) -> Answer {
+    let mut body =
+        crate::respond::example_json(vendor, crate::respond::select_example(&ep.examples, params));
+    let e = &envelope::facts(vendor).envelope;
+    let target = match e.shape {
+        core_http::vendor::EnvelopeShape::Wrapped => body
+            .get_mut(e.data)
+            .expect("a wrapped success has its payload member"),
+        core_http::vendor::EnvelopeShape::Flat => &mut body,
+    };
+    if let Some(map) = target.as_object_mut() {
+        for (member, value) in members {
+            match (member, value.is_null()) {
+                (Some(member), false) => {
+                    map.insert((*member).to_owned(), value.clone());
+                }
+                (Some(member), true) => {
+                    map.remove(*member);
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    Answer::Body(body)
+}
+
+/// A number in `0.0..1.0` from the app and its upload (FNV-1a), for the rejected share.
+fn share(app: &str, upload: u32) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in app.bytes().chain(upload.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}

@@ -1,0 +1,174 @@
+//! Shipping code to authorized apps in the vocabulary every vendor shares
+//! ([`core_http::shipping`]): [`Shipper`] calls the generated code-management endpoints
+//! ([`crate::code_management`]) and reads their answers with the facts of the spec's
+//! `[shipping]` ([`SHIPPING`](crate::code_management::SHIPPING)).
+//!
+//! ```no_run
+//! # async fn demo(client: wechat_component_api::Client, tokens: std::sync::Arc<wechat_component_api::tokens::TokenManager>) -> Result<(), wechat_component_api::Error> {
+//! use wechat_component_api::shipping::{ShipCode, Shipper, Submitted, Upload};
+//!
+//! let shipper = Shipper::new(client, tokens);
+//! let upload = Upload {
+//!     template_id: 42,
+//!     ext_json: serde_json::json!({"extAppid": "wx_app", "ext": {"name": "Shop"}}),
+//!     version: "1.2.0".into(),
+//!     description: "spring release".into(),
+//! };
+//! shipper.commit("wx_app", &upload).await?;
+//! while !shipper.check_done("wx_app").await? { /* wait */ }
+//! if let Submitted::Audit { audit_id } = shipper.submit("wx_app").await? {
+//!     println!("in audit: {audit_id}");
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+pub use core_http::shipping::{
+    AuditQuota, AuditState, LatestAudit, ShipCode, ShippingFacts, Submitted, Upload,
+};
+use core_http::token::{BoxFuture, TokenManager};
+use core_http::Error;
+
+use crate::code_management::{
+    CommitRequest, GetAuditStatusRequest, GetCodePrivacyInfoRequest, GetLatestAuditStatusRequest,
+    QueryQuotaRequest, ReleaseRequest, SubmitAuditRequest, SHIPPING,
+};
+use crate::Client;
+
+/// Ships code to the platform's authorized apps (see the [module](self)).
+#[derive(Clone)]
+pub struct Shipper {
+    client: Client,
+    tokens: Arc<TokenManager>,
+}
+
+impl std::fmt::Debug for Shipper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shipper")
+            .field("platform", &self.tokens.platform_app_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shipper {
+    /// A shipper for the authorized apps of the platform of `tokens`.
+    pub fn new(client: Client, tokens: Arc<TokenManager>) -> Self {
+        Shipper { client, tokens }
+    }
+
+    fn app(&self, app: &str) -> crate::AuthorizedApp {
+        self.client.authorizer(self.tokens.authorizer_token(app))
+    }
+
+    fn state(status: i64, reason: Option<&str>) -> AuditState {
+        SHIPPING.state(&status.to_string(), reason)
+    }
+}
+
+impl ShipCode for Shipper {
+    fn commit<'a>(&'a self, app: &'a str, upload: &'a Upload) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let request = CommitRequest::new(
+                upload.template_id,
+                upload.ext_json.clone(),
+                upload.version.clone(),
+                upload.description.clone(),
+            );
+            self.app(app).commit(&request).await.map(drop)
+        })
+    }
+
+    fn check_done<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            match self
+                .app(app)
+                .get_code_privacy_info(&GetCodePrivacyInfoRequest::new())
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if SHIPPING.is(&e, SHIPPING.check_running) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn submit<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Submitted, Error>> {
+        Box::pin(async move {
+            match self.app(app).submit_audit(&SubmitAuditRequest::new()).await {
+                Ok(answer) => match answer.auditid {
+                    Some(id) => Ok(Submitted::Audit {
+                        audit_id: id.to_string(),
+                    }),
+                    // Accepted without an id: the latest audit names it.
+                    None => Ok(Submitted::AlreadyInAudit),
+                },
+                Err(e) if SHIPPING.is(&e, SHIPPING.in_audit) => Ok(Submitted::AlreadyInAudit),
+                Err(e) if SHIPPING.is(&e, SHIPPING.check_running) => Ok(Submitted::CheckRunning),
+                Err(e) if SHIPPING.is(&e, SHIPPING.quota_exhausted) => {
+                    Ok(Submitted::QuotaExhausted)
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        app: &'a str,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<AuditState, Error>> {
+        Box::pin(async move {
+            let id = audit_id.parse::<i64>().map_err(|_| {
+                Error::InvalidRequest(core_http::InvalidRequest {
+                    endpoint: "GetAuditStatus",
+                    field: "auditid",
+                    rule: "a number".into(),
+                    given: format!("{audit_id:?}"),
+                })
+            })?;
+            let answer = self
+                .app(app)
+                .get_audit_status(&GetAuditStatusRequest::new(id))
+                .await?;
+            Ok(Self::state(answer.status, answer.reason.as_deref()))
+        })
+    }
+
+    fn latest<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<LatestAudit>, Error>> {
+        Box::pin(async move {
+            match self
+                .app(app)
+                .get_latest_audit_status(&GetLatestAuditStatusRequest::new())
+                .await
+            {
+                Ok(answer) => Ok(answer.auditid.map(|id| LatestAudit {
+                    audit_id: id.to_string(),
+                    state: Self::state(answer.status, answer.reason.as_deref()),
+                })),
+                Err(e) if SHIPPING.is(&e, SHIPPING.no_audit) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            match self.app(app).release(&ReleaseRequest::new()).await {
+                Ok(_) => Ok(true),
+                Err(e) if SHIPPING.is(&e, SHIPPING.already_released) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>> {
+        Box::pin(async move {
+            let answer = self.app(app).query_quota(&QueryQuotaRequest::new()).await?;
+            Ok(Some(AuditQuota {
+                rest: answer.rest,
+                limit: answer.limit,
+            }))
+        })
+    }
+}
