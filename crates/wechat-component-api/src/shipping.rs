@@ -1,7 +1,7 @@
 //! Shipping code to authorized apps in the vocabulary every vendor shares
 //! ([`core_http::shipping`]): [`Shipper`] calls the generated code-management endpoints
 //! ([`crate::code_management`]) and reads their answers with the facts of the spec's
-//! `[shipping]` ([`SHIPPING`](crate::code_management::SHIPPING)).
+//! `[shipping]` ([`code_management::SHIPPING`](crate::code_management::SHIPPING)).
 //!
 //! ```no_run
 //! # async fn demo(client: wechat_component_api::Client, tokens: std::sync::Arc<wechat_component_api::tokens::TokenManager>) -> Result<(), wechat_component_api::Error> {
