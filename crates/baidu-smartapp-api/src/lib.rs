@@ -33,6 +33,7 @@
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 pub mod push;
+pub mod shipping;
 
 // The client, its handles and the runtime types a user needs are generated
 // (`generated/client.rs`, `generated/mod.rs`), so that this crate is the only dependency.

@@ -9,6 +9,8 @@
 //! - [`journal`]: every row's state, written before a write is sent (SQLite or PostgreSQL);
 //! - [`mod@apply`]: run the plan with bounded concurrency and a per-vendor rate limit, resumable;
 //! - [`report`]: one record per app and resource, counts, and the apps to authorize again;
+//! - [`release`]: shipping a template version to every app as a journaled job (release file,
+//!   one resumable pass at a time);
 //! - [`ship`]: one app's way from template to release (upload, code check, audit, release) as a
 //!   resumable state machine over a vendor crate's shipping adapter.
 //!
@@ -25,6 +27,7 @@ mod generated;
 pub mod inventory;
 pub mod journal;
 pub mod plan;
+pub mod release;
 pub mod report;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -36,6 +36,16 @@ macro_rules! vendor_crates {
         }
 
         impl Inner {
+            /// The vendor crate's shipping adapter (`shipping::shipper`), or why it has none.
+            fn shipper(
+                &self,
+                tokens: Arc<TokenManager>,
+            ) -> Result<Arc<dyn core_http::shipping::ShipCode>, &'static str> {
+                match self {
+                    $(Inner::$variant(c) => $krate::shipping::shipper(c.clone(), tokens),)*
+                }
+            }
+
             /// The same client with `policy` for every handle made from it.
             fn with_retry_policy(self, policy: RetryPolicy) -> Inner {
                 match self {
@@ -148,6 +158,12 @@ pub trait Backend: Send + Sync {
     fn rate_limiter(&self) -> Option<&Arc<RateLimiter>> {
         None
     }
+
+    /// How this vendor ships code to its apps, or why it cannot (a vendor with no documented
+    /// code endpoints).
+    fn shipper(&self) -> Result<Arc<dyn core_http::shipping::ShipCode>, &'static str> {
+        Err("this backend does not ship code")
+    }
 }
 
 /// The backend of each vendor a job covers.
@@ -175,6 +191,9 @@ impl Backend for VendorClient {
     }
     fn rate_limiter(&self) -> Option<&Arc<RateLimiter>> {
         Some(&self.limiter)
+    }
+    fn shipper(&self) -> Result<Arc<dyn core_http::shipping::ShipCode>, &'static str> {
+        self.inner.shipper(self.tokens.clone())
     }
     fn read<'a>(
         &'a self,
@@ -219,7 +238,7 @@ impl std::fmt::Debug for PlatformCredentials {
 pub struct VendorClient {
     vendor: Vendor,
     inner: Inner,
-    tokens: TokenManager,
+    tokens: Arc<TokenManager>,
     limiter: Arc<RateLimiter>,
 }
 
@@ -303,7 +322,7 @@ impl VendorClient {
         Ok(VendorClient {
             vendor,
             inner,
-            tokens,
+            tokens: Arc::new(tokens),
             limiter,
         })
     }

@@ -66,6 +66,14 @@ impl Shipper {
     }
 }
 
+/// The platform's shipper as the vendor-neutral [`ShipCode`] (what a fleet job takes).
+pub fn shipper(
+    client: Client,
+    tokens: Arc<TokenManager>,
+) -> Result<Arc<dyn ShipCode>, &'static str> {
+    Ok(Arc::new(Shipper::new(client, tokens)))
+}
+
 impl ShipCode for Shipper {
     fn commit<'a>(&'a self, app: &'a str, upload: &'a Upload) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {

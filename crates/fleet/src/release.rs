@@ -1,0 +1,575 @@
+//! Shipping a template version to every authorized app, as a job that lasts days: the release
+//! file, the journal of each app's [`Stage`], and [`run_pass`], one pass that makes all the
+//! progress possible now and returns (idempotent, safe from cron; `--watch` repeats it).
+//!
+//! Each app moves through [`ship::step`]; every stage it reaches is journaled before the next
+//! call, so a pass killed at any point resumes where it stood: a submission whose answer was
+//! lost is adopted from the latest audit, never sent twice; a release is done once. Apps of a
+//! vendor that cannot ship code (no documented endpoints) are refused, nothing sent.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use core_http::shipping::{ShipCode, Upload};
+use core_http::Error;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
+
+use crate::inventory::{self, InventoryError};
+use crate::ship::{self, Stage, Wait};
+use crate::vendors::{Backends, Vendor};
+
+/// A release file: what to ship, per vendor.
+///
+/// ```toml
+/// name = "spring-2027"           # the job's name in the journal
+///
+/// [wechat]
+/// template_id = 7                # from the platform's template library
+/// version = "2.0.0"              # shown to the vendor (free text, never a key)
+/// description = "spring release"
+/// max_in_audit = 500             # at most this many apps in audit at once (optional)
+/// # Per app: "{app_id}" in any string is the app's id.
+/// ext_json = { extAppid = "{app_id}", ext = { shop = "{app_id}" } }
+/// ```
+// No `deny_unknown_fields` (serde refuses it beside `flatten`): an unknown table fails as a
+// vendor name that is not one.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct ReleaseFile {
+    /// The job's name: its rows in the journal.
+    pub name: String,
+    /// What to ship to each vendor's apps.
+    #[serde(flatten)]
+    pub vendors: BTreeMap<Vendor, VendorRelease>,
+}
+
+/// What to ship to one vendor's apps.
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorRelease {
+    /// The template's id in the platform's library.
+    pub template_id: i64,
+    /// The version (free text).
+    pub version: String,
+    /// The version's description.
+    pub description: String,
+    /// The `ext_json` of every app; `{app_id}` in a string is replaced by the app's id.
+    #[serde(default)]
+    pub ext_json: serde_json::Value,
+    /// At most this many apps of the vendor in audit at once (default: no limit).
+    #[serde(default)]
+    pub max_in_audit: Option<usize>,
+}
+
+/// A release file or journal that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// The release file.
+    #[error("{}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The inventory.
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    /// The journal.
+    #[error("release journal ({what}): {source}")]
+    Journal {
+        /// The operation.
+        what: &'static str,
+        /// The database's error.
+        source: sqlx::Error,
+    },
+}
+
+fn journal_error(what: &'static str) -> impl Fn(sqlx::Error) -> ReleaseError {
+    move |source| ReleaseError::Journal { what, source }
+}
+
+impl ReleaseFile {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<ReleaseFile, ReleaseError> {
+        let file_error = |message: String| ReleaseError::File {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        let release: ReleaseFile = toml::from_str(&text).map_err(|e| file_error(e.to_string()))?;
+        if release.name.trim().is_empty() {
+            return Err(file_error("`name` is empty".into()));
+        }
+        if release.vendors.is_empty() {
+            return Err(file_error(
+                "no vendor table: add one such as [wechat] with template_id, version and description"
+                    .into(),
+            ));
+        }
+        for (vendor, r) in &release.vendors {
+            if r.version.trim().is_empty() {
+                return Err(file_error(format!("[{vendor}] `version` is empty")));
+            }
+            if r.template_id < 0 {
+                return Err(file_error(format!("[{vendor}] `template_id` is negative")));
+            }
+        }
+        Ok(release)
+    }
+}
+
+impl VendorRelease {
+    /// The upload of `app`: `{app_id}` filled in `ext_json`.
+    pub fn upload(&self, app: &str) -> Upload {
+        Upload {
+            template_id: self.template_id,
+            ext_json: fill(&self.ext_json, app),
+            version: self.version.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+fn fill(value: &serde_json::Value, app: &str) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(s) => serde_json::Value::String(s.replace("{app_id}", app)),
+        serde_json::Value::Array(items) => items.iter().map(|v| fill(v, app)).collect(),
+        serde_json::Value::Object(members) => members
+            .iter()
+            .map(|(k, v)| (k.clone(), fill(v, app)))
+            .collect(),
+        other => other.clone(),
+    }
+}
+
+/// The journal of a release: one row per app with its stage (SQLite or PostgreSQL).
+#[derive(Debug, Clone)]
+pub struct ReleaseJournal {
+    pool: AnyPool,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
+    release TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    stage_name TEXT NOT NULL,
+    wait TEXT,
+    message TEXT,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (release, vendor, app_id)
+)";
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// One app's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRow {
+    /// The vendor.
+    pub vendor: Vendor,
+    /// The app.
+    pub app_id: String,
+    /// Where it stands.
+    pub stage: Stage,
+    /// Why it waits, when it does.
+    pub wait: Option<Wait>,
+    /// The last error of a step (the stage stayed), when there was one.
+    pub message: Option<String>,
+}
+
+impl ReleaseJournal {
+    /// Opens (creating) the journal at `url`: `sqlite:PATH` or `postgres://…`.
+    pub async fn open(url: &str) -> Result<ReleaseJournal, ReleaseError> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url = if postgres || url.contains("mode=") {
+            url.to_owned()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 8 } else { 1 })
+            .connect(&url)
+            .await
+            .map_err(journal_error("open"))?;
+        if !postgres {
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"] {
+                sqlx::query(pragma)
+                    .execute(&pool)
+                    .await
+                    .map_err(journal_error("open"))?;
+            }
+        }
+        sqlx::query(SCHEMA)
+            .execute(&pool)
+            .await
+            .map_err(journal_error("create"))?;
+        Ok(ReleaseJournal { pool })
+    }
+
+    /// Adds `app` as planned unless the release already has it; whether it was added.
+    pub async fn plan(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: &str,
+    ) -> Result<bool, ReleaseError> {
+        let done = sqlx::query(
+            "INSERT INTO miniapp_release (release, vendor, app_id, stage, stage_name, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (release, vendor, app_id) DO NOTHING",
+        )
+        .bind(release)
+        .bind(vendor.as_str())
+        .bind(app)
+        .bind(serde_json::to_string(&Stage::Planned).expect("a stage serializes"))
+        .bind(Stage::Planned.name())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(journal_error("plan"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records where `app` stands now.
+    pub async fn record(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: &str,
+        stage: &Stage,
+        wait: Option<&Wait>,
+        message: Option<&str>,
+    ) -> Result<(), ReleaseError> {
+        let wait = wait.map(|w| serde_json::to_string(w).expect("a wait serializes"));
+        sqlx::query(
+            "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = $3, message = $4,
+                 updated_ms = $5
+             WHERE release = $6 AND vendor = $7 AND app_id = $8",
+        )
+        .bind(serde_json::to_string(stage).expect("a stage serializes"))
+        .bind(stage.name())
+        .bind(wait)
+        .bind(message)
+        .bind(now_ms())
+        .bind(release)
+        .bind(vendor.as_str())
+        .bind(app)
+        .execute(&self.pool)
+        .await
+        .map_err(journal_error("record"))?;
+        Ok(())
+    }
+
+    /// Every row of `release`, in app order.
+    pub async fn rows(&self, release: &str) -> Result<Vec<ReleaseRow>, ReleaseError> {
+        let rows = sqlx::query(
+            "SELECT vendor, app_id, stage, wait, message FROM miniapp_release
+             WHERE release = $1 ORDER BY vendor, app_id",
+        )
+        .bind(release)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("read"))?;
+        rows.iter()
+            .map(|r| {
+                let vendor: String = r.try_get("vendor")?;
+                let stage: String = r.try_get("stage")?;
+                let wait: Option<String> = r.try_get("wait")?;
+                Ok(ReleaseRow {
+                    vendor: vendor.parse().unwrap_or(Vendor::Wechat),
+                    app_id: r.try_get("app_id")?,
+                    stage: serde_json::from_str(&stage).unwrap_or(Stage::Planned),
+                    wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
+                    message: r.try_get("message")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(journal_error("read"))
+    }
+}
+
+/// How a pass runs.
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    /// Apps stepped at once.
+    pub concurrency: usize,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        PassOptions { concurrency: 32 }
+    }
+}
+
+/// What a release looks like after a pass.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReleaseSummary {
+    /// Apps per vendor per stage.
+    pub stages: BTreeMap<Vendor, BTreeMap<String, usize>>,
+    /// Apps waiting, per reason.
+    pub waiting: BTreeMap<String, usize>,
+    /// Rejected apps with the vendor's reason.
+    pub rejected: Vec<(Vendor, String, String)>,
+    /// Apps whose last step failed (the stage stayed; the next pass tries again), with the
+    /// error.
+    pub errors: Vec<(Vendor, String, String)>,
+    /// Apps whose owner must authorize the platform again.
+    pub reauthorize: Vec<(Vendor, String)>,
+    /// Apps refused because their vendor cannot ship code, per vendor, with the reason.
+    pub unsupported: BTreeMap<Vendor, (usize, String)>,
+    /// Vendors whose audit quota is spent (their submissions wait).
+    pub quota_exhausted: Vec<Vendor>,
+}
+
+impl ReleaseSummary {
+    /// Whether every app is released, rejected or withdrawn (refused vendors aside).
+    pub fn finished(&self) -> bool {
+        self.stages.values().all(|s| {
+            s.iter()
+                .all(|(name, _)| matches!(name.as_str(), "released" | "rejected" | "withdrawn"))
+        })
+    }
+
+    /// Apps per stage name, all vendors.
+    pub fn count(&self, stage: &str) -> usize {
+        self.stages
+            .values()
+            .map(|s| s.get(stage).copied().unwrap_or(0))
+            .sum()
+    }
+}
+
+/// One pass of `release`: adds the inventory's apps of its vendors to the journal (and their
+/// refresh tokens to the token store), then moves every app that is not final as far as it
+/// can go now, journaling each stage. Returns what the journal holds afterwards.
+pub async fn run_pass(
+    release: &ReleaseFile,
+    inventory_path: &Path,
+    journal: &ReleaseJournal,
+    backends: &Backends,
+    options: &PassOptions,
+) -> Result<ReleaseSummary, ReleaseError> {
+    let mut summary = ReleaseSummary::default();
+    let mut shippers: BTreeMap<Vendor, Arc<dyn ShipCode>> = BTreeMap::new();
+    let mut refused: BTreeMap<Vendor, &'static str> = BTreeMap::new();
+    for vendor in release.vendors.keys() {
+        match backends.get(vendor).map(|b| b.shipper()) {
+            Some(Ok(s)) => {
+                shippers.insert(*vendor, s);
+            }
+            Some(Err(reason)) => {
+                refused.insert(*vendor, reason);
+            }
+            None => {
+                refused.insert(*vendor, "the credentials have no platform for this vendor");
+            }
+        }
+    }
+    // The inventory: apps of the release's vendors are planned (once); refused vendors' apps
+    // are counted, nothing is sent for them.
+    let mut apps = Vec::new();
+    inventory::read(inventory_path, |app| {
+        if let Some(reason) = refused.get(&app.vendor) {
+            let entry = summary
+                .unsupported
+                .entry(app.vendor)
+                .or_insert((0, (*reason).to_owned()));
+            entry.0 += 1;
+        } else if release.vendors.contains_key(&app.vendor) {
+            apps.push(app);
+        }
+        Ok(())
+    })?;
+    for app in &apps {
+        if journal.plan(&release.name, app.vendor, &app.app_id).await? {
+            if let (Some(token), Some(backend)) = (&app.refresh_token, backends.get(&app.vendor)) {
+                if let Err(e) = backend.import(&app.app_id, token.clone()).await {
+                    tracing::warn!(app = %app.app_id, error = %e, "could not import the app's refresh token");
+                }
+            }
+        }
+    }
+
+    let rows = journal.rows(&release.name).await?;
+    let in_audit: BTreeMap<Vendor, Arc<AtomicUsize>> = release
+        .vendors
+        .keys()
+        .map(|v| {
+            let n = rows
+                .iter()
+                .filter(|r| r.vendor == *v && matches!(r.stage, Stage::InAudit { .. }))
+                .count();
+            (*v, Arc::new(AtomicUsize::new(n)))
+        })
+        .collect();
+    let quota_spent: BTreeMap<Vendor, Arc<AtomicBool>> = release
+        .vendors
+        .keys()
+        .map(|v| (*v, Arc::new(AtomicBool::new(false))))
+        .collect();
+    let work = rows
+        .into_iter()
+        .filter(|r| !r.stage.is_final() && shippers.contains_key(&r.vendor));
+    let outcomes: Vec<Result<(), ReleaseError>> = futures_util::stream::iter(work)
+        .map(|row| {
+            let shipper = shippers[&row.vendor].clone();
+            let spec = &release.vendors[&row.vendor];
+            let in_audit = in_audit[&row.vendor].clone();
+            let quota = quota_spent[&row.vendor].clone();
+            async move {
+                advance(
+                    release,
+                    journal,
+                    shipper.as_ref(),
+                    spec,
+                    row,
+                    &in_audit,
+                    &quota,
+                )
+                .await
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    for outcome in outcomes {
+        outcome?;
+    }
+    for (vendor, spent) in &quota_spent {
+        if spent.load(Ordering::SeqCst) {
+            summary.quota_exhausted.push(*vendor);
+        }
+    }
+    summarize(&release.name, journal, summary).await
+}
+
+/// Moves one app until it must wait, is final, or a step fails; journals every stage.
+async fn advance(
+    release: &ReleaseFile,
+    journal: &ReleaseJournal,
+    shipper: &dyn ShipCode,
+    spec: &VendorRelease,
+    row: ReleaseRow,
+    in_audit: &AtomicUsize,
+    quota_spent: &AtomicBool,
+) -> Result<(), ReleaseError> {
+    let upload = spec.upload(&row.app_id);
+    let mut stage = row.stage;
+    loop {
+        // Submissions wait while the quota is spent; new uploads while the vendor's audits are
+        // at the release's limit.
+        let submits = matches!(stage, Stage::Committed { .. } | Stage::Submitting { .. });
+        if submits && quota_spent.load(Ordering::SeqCst) {
+            let wait = Wait::QuotaExhausted;
+            return journal
+                .record(
+                    &release.name,
+                    row.vendor,
+                    &row.app_id,
+                    &stage,
+                    Some(&wait),
+                    None,
+                )
+                .await;
+        }
+        if stage == Stage::Planned
+            && spec
+                .max_in_audit
+                .is_some_and(|max| in_audit.load(Ordering::SeqCst) >= max)
+        {
+            return Ok(());
+        }
+        let was_in_audit = matches!(stage, Stage::InAudit { .. });
+        match ship::step(shipper, &row.app_id, &upload, &stage).await {
+            Ok(progress) => {
+                let now_in_audit = matches!(progress.stage, Stage::InAudit { .. });
+                if now_in_audit && !was_in_audit {
+                    in_audit.fetch_add(1, Ordering::SeqCst);
+                } else if was_in_audit && !now_in_audit {
+                    in_audit.fetch_sub(1, Ordering::SeqCst);
+                }
+                if progress.wait == Some(Wait::QuotaExhausted) {
+                    quota_spent.store(true, Ordering::SeqCst);
+                }
+                journal
+                    .record(
+                        &release.name,
+                        row.vendor,
+                        &row.app_id,
+                        &progress.stage,
+                        progress.wait.as_ref(),
+                        None,
+                    )
+                    .await?;
+                stage = progress.stage;
+                if progress.wait.is_some() || stage.is_final() {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                let message = match &e {
+                    Error::AuthorizationLost { .. } => format!("reauthorize: {e}"),
+                    _ => e.to_string(),
+                };
+                tracing::warn!(app = %row.app_id, stage = stage.name(), error = %e, "release step failed; the next pass tries again");
+                return journal
+                    .record(
+                        &release.name,
+                        row.vendor,
+                        &row.app_id,
+                        &stage,
+                        None,
+                        Some(&message),
+                    )
+                    .await;
+            }
+        }
+    }
+}
+
+/// What the journal holds for `release`.
+pub async fn summarize(
+    release: &str,
+    journal: &ReleaseJournal,
+    mut summary: ReleaseSummary,
+) -> Result<ReleaseSummary, ReleaseError> {
+    for row in journal.rows(release).await? {
+        *summary
+            .stages
+            .entry(row.vendor)
+            .or_default()
+            .entry(row.stage.name().to_owned())
+            .or_default() += 1;
+        if let Some(wait) = &row.wait {
+            let name = serde_json::to_value(wait)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *summary.waiting.entry(name).or_default() += 1;
+        }
+        if let Stage::Rejected { reason, .. } = &row.stage {
+            summary
+                .rejected
+                .push((row.vendor, row.app_id.clone(), reason.clone()));
+        }
+        if let Some(message) = &row.message {
+            if message.starts_with("reauthorize:") {
+                summary.reauthorize.push((row.vendor, row.app_id.clone()));
+            }
+            summary
+                .errors
+                .push((row.vendor, row.app_id.clone(), message.clone()));
+        }
+    }
+    Ok(summary)
+}

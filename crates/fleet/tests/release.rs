@@ -1,0 +1,263 @@
+//! The release job against the sandbox's code lifecycle, one pass at a time as cron runs it:
+//! every WeChat app ends released or rejected with its reason, Baidu and Kuaishou apps are
+//! refused with the reason and nothing is sent for them, a pass after the end sends nothing,
+//! and a job killed between a submission and its journal entry resumes (in a new process's
+//! journal and clients) without submitting twice.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use miniapp_fleet::credentials::{self, StoreSpec};
+use miniapp_fleet::release::{self, PassOptions, ReleaseFile, ReleaseJournal, ReleaseSummary};
+use miniapp_fleet::ship::Stage;
+use miniapp_fleet::vendors::{Backends, Vendor};
+use miniapp_sandbox::{CodeOptions, Sandbox, SandboxOptions};
+
+const RELEASE: &str = r#"
+name = "spring-2027"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "spring release"
+ext_json = { extAppid = "{app_id}", ext = { shop = "{app_id}" } }
+
+[baidu]
+template_id = 3
+version = "2.0.0"
+description = "spring release"
+
+[kuaishou]
+template_id = 1
+version = "2.0.0"
+description = "spring release"
+"#;
+
+struct Job {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+    release: ReleaseFile,
+}
+
+impl Job {
+    async fn start(apps: usize) -> Job {
+        let sandbox = Sandbox::start_with(SandboxOptions {
+            enforce_tokens: true,
+            apps,
+            code: CodeOptions {
+                check_time: Duration::from_millis(100),
+                audit_time: Duration::from_millis(300),
+                rejected_share: 0.1,
+                ..CodeOptions::default()
+            },
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        miniapp_fleet::sandbox::write_inventory(
+            &sandbox,
+            Vendor::ALL,
+            &dir.path().join("apps.jsonl"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("release.toml"), RELEASE).unwrap();
+        let release = ReleaseFile::load(&dir.path().join("release.toml")).unwrap();
+        Job {
+            sandbox,
+            dir,
+            release,
+        }
+    }
+
+    /// A process's view: its clients (tokens in the shared SQLite file) and journal.
+    async fn process(&self) -> (Backends, ReleaseJournal) {
+        let creds = miniapp_fleet::sandbox::credentials(
+            StoreSpec::Sqlite(Some(self.dir.path().join("tokens.sqlite"))),
+            Vendor::ALL,
+        );
+        let backends = credentials::clients(&creds, Some(&self.sandbox.base_url()))
+            .await
+            .unwrap();
+        let journal = ReleaseJournal::open(&format!(
+            "sqlite:{}",
+            self.dir.path().join("release.journal.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        (backends, journal)
+    }
+
+    async fn pass(&self, backends: &Backends, journal: &ReleaseJournal) -> ReleaseSummary {
+        release::run_pass(
+            &self.release,
+            &self.dir.path().join("apps.jsonl"),
+            journal,
+            backends,
+            &PassOptions { concurrency: 16 },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Passes every 100 ms (cron, quickly) until the release is finished.
+    async fn until_finished(
+        &self,
+        backends: &Backends,
+        journal: &ReleaseJournal,
+    ) -> ReleaseSummary {
+        for _ in 0..100 {
+            let summary = self.pass(backends, journal).await;
+            if summary.finished() {
+                return summary;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("not finished after 100 passes");
+    }
+
+    fn mutating_calls(&self) -> usize {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.endpoint.as_deref(),
+                    Some(
+                        "Commit"
+                            | "SubmitAudit"
+                            | "Release"
+                            | "UploadPackage"
+                            | "SubmitPackageAudit"
+                            | "ReleasePackage"
+                    )
+                )
+            })
+            .count()
+    }
+}
+
+fn audit_ids(summary_rows: &[release::ReleaseRow]) -> BTreeSet<String> {
+    summary_rows
+        .iter()
+        .filter_map(|r| match &r.stage {
+            Stage::Released { audit_id } | Stage::Rejected { audit_id, .. } => {
+                Some(audit_id.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_app_ends_released_or_rejected_and_unsupported_vendors_are_refused() {
+    let job = Job::start(120).await;
+    let (backends, journal) = job.process().await;
+    let summary = job.until_finished(&backends, &journal).await;
+
+    let released = summary.count("released");
+    assert_eq!(released + summary.rejected.len(), 120, "{summary:?}");
+    assert!(
+        (3..=30).contains(&summary.rejected.len()),
+        "about a tenth: {summary:?}"
+    );
+    assert!(summary
+        .rejected
+        .iter()
+        .all(|(v, _, reason)| *v == Vendor::Wechat && reason == "1:小程序内容不符合规范"));
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    // Baidu and Kuaishou: refused with the reason, nothing sent.
+    let (baidu, reason) = &summary.unsupported[&Vendor::Baidu];
+    assert_eq!(*baidu, 120);
+    assert!(reason.contains("not available yet"), "{reason}");
+    let (kuaishou, reason) = &summary.unsupported[&Vendor::Kuaishou];
+    assert_eq!(*kuaishou, 120);
+    assert!(reason.contains("CODE_MANAGEMENT.md"), "{reason}");
+    assert!(!job.sandbox.requests().iter().any(|r| matches!(
+        r.endpoint.as_deref(),
+        Some("UploadPackage" | "SubmitPackageAudit" | "ReleasePackage")
+    )));
+    let (approved, refused, live) = job.sandbox.code_outcomes(Vendor::Wechat);
+    assert_eq!(
+        (approved, refused, live),
+        (released, summary.rejected.len(), released)
+    );
+    // One audit per app.
+    assert_eq!(
+        audit_ids(&journal.rows("spring-2027").await.unwrap()).len(),
+        120
+    );
+
+    // Cron runs it again: nothing changes, nothing is sent that changes anything.
+    let before = job.mutating_calls();
+    let again = job.pass(&backends, &journal).await;
+    assert_eq!(again.stages, summary.stages);
+    assert_eq!(job.mutating_calls(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_after_a_submission_resumes_without_submitting_twice() {
+    let job = Job::start(20).await;
+    let (backends, journal) = job.process().await;
+    // Passes until some app waits to be submitted (its check ended).
+    let mut target = None;
+    for _ in 0..40 {
+        job.pass(&backends, &journal).await;
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let rows = journal.rows("spring-2027").await.unwrap();
+        if let Some(row) = rows
+            .iter()
+            .find(|r| matches!(r.stage, Stage::Committed { .. }))
+        {
+            target = Some(row.clone());
+            break;
+        }
+    }
+    let target = target.expect("an app waits in the code check");
+    // The process journals `Submitting`, submits, and dies before journaling the answer.
+    let Stage::Committed { previous_audit } = &target.stage else {
+        unreachable!()
+    };
+    let submitting = Stage::Submitting {
+        previous_audit: previous_audit.clone(),
+    };
+    journal
+        .record(
+            "spring-2027",
+            Vendor::Wechat,
+            &target.app_id,
+            &submitting,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await; // the check has ended
+    let shipper = backends[&Vendor::Wechat].shipper().unwrap();
+    let sent = shipper.submit(&target.app_id).await.unwrap();
+    assert!(
+        matches!(sent, core_http::shipping::Submitted::Audit { .. }),
+        "{sent:?}"
+    );
+    drop((backends, journal));
+
+    // A new process: new clients on the same token file, the same journal file.
+    let (backends, journal) = job.process().await;
+    let summary = job.until_finished(&backends, &journal).await;
+    assert_eq!(summary.count("released") + summary.rejected.len(), 20);
+    let rows = journal.rows("spring-2027").await.unwrap();
+    let ids = audit_ids(&rows);
+    assert_eq!(
+        ids.len(),
+        20,
+        "one audit per app: the lost submission was adopted"
+    );
+    let core_http::shipping::Submitted::Audit { audit_id } = sent else {
+        unreachable!()
+    };
+    let row = rows.iter().find(|r| r.app_id == target.app_id).unwrap();
+    assert!(
+        matches!(&row.stage, Stage::Released { audit_id: a } | Stage::Rejected { audit_id: a, .. } if *a == audit_id),
+        "{row:?}"
+    );
+}
