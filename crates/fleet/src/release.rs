@@ -391,16 +391,28 @@ pub async fn run_pass(
         Ok(())
     })?;
     for app in &apps {
-        if journal.plan(&release.name, app.vendor, &app.app_id).await? {
-            if let (Some(token), Some(backend)) = (&app.refresh_token, backends.get(&app.vendor)) {
-                if let Err(e) = backend.import(&app.app_id, token.clone()).await {
-                    tracing::warn!(app = %app.app_id, error = %e, "could not import the app's refresh token");
-                }
+        journal.plan(&release.name, app.vendor, &app.app_id).await?;
+    }
+    let rows = journal.rows(&release.name).await?;
+    // The inventory's refresh tokens of the apps still on their way (a pass killed between
+    // planning an app and importing its token left the store without it); the store keeps
+    // an authorization it holds (its refresh token may be newer).
+    let open: std::collections::BTreeSet<(Vendor, &str)> = rows
+        .iter()
+        .filter(|r| !r.stage.is_final())
+        .map(|r| (r.vendor, r.app_id.as_str()))
+        .collect();
+    for app in &apps {
+        if !open.contains(&(app.vendor, app.app_id.as_str())) {
+            continue;
+        }
+        if let (Some(token), Some(backend)) = (&app.refresh_token, backends.get(&app.vendor)) {
+            if let Err(e) = backend.import(&app.app_id, token.clone()).await {
+                tracing::warn!(app = %app.app_id, error = %e, "could not import the app's refresh token");
             }
         }
     }
 
-    let rows = journal.rows(&release.name).await?;
     let in_audit: BTreeMap<Vendor, Arc<AtomicUsize>> = release
         .vendors
         .keys()
@@ -535,6 +547,20 @@ async fn advance(
             }
         }
     }
+}
+
+/// Writes `summary` as JSON to `report` and the rejected apps (vendor, app, reason) as CSV
+/// beside it (`….rejected.csv`); returns the CSV's path.
+pub fn write_report(report: &Path, summary: &ReleaseSummary) -> std::io::Result<PathBuf> {
+    std::fs::write(report, serde_json::to_vec_pretty(summary)?)?;
+    let rejected = report.with_extension("rejected.csv");
+    let mut csv = csv::Writer::from_path(&rejected)?;
+    csv.write_record(["vendor", "app_id", "reason"])?;
+    for (vendor, app, reason) in &summary.rejected {
+        csv.write_record([vendor.as_str(), app, reason])?;
+    }
+    csv.flush()?;
+    Ok(rejected)
 }
 
 /// What the journal holds for `release`.

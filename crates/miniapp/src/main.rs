@@ -1,6 +1,10 @@
 //! `miniapp`: the release-day job. `miniapp plan` reads the current value of every managed
 //! setting and writes the plan; `miniapp apply` executes it through a resumable journal;
-//! `miniapp demo` runs both over 1,000 sandbox apps per vendor with nothing to install.
+//! `miniapp release run|status` ships a template version to every app (upload, code check,
+//! audit, release), journaled and resumable; `miniapp demo` runs plan and apply over 1,000
+//! sandbox apps per vendor with nothing to install.
+
+mod release;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +40,10 @@ enum Command {
     Plan(PlanArgs),
     /// Execute a plan: resumable, quota-aware, with a progress bar per vendor and a report.
     Apply(ApplyArgs),
+    /// Ship a template version to every app: upload, code check, audit, release (journaled,
+    /// resumable, safe from cron).
+    #[command(subcommand)]
+    Release(release::ReleaseCommand),
     /// Plan and apply a demo desired state over sandbox apps (in-process sandbox, SQLite
     /// journal in a temporary directory): nothing to install, no credentials.
     Demo(DemoArgs),
@@ -195,6 +203,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => run_plan(args).await,
         Command::Apply(args) => run_apply(args).await,
+        Command::Release(command) => release::run(command).await,
         Command::Demo(args) => run_demo(args).await,
     };
     match result {

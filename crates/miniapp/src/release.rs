@@ -1,0 +1,225 @@
+//! `miniapp release run|status`: ship a template version to every app (see
+//! `miniapp_fleet::release`). `run` makes one pass (cron), or passes until every app is done
+//! (`--watch`); `status` reads the journal only.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use indicatif::{ProgressBar, ProgressStyle};
+use miniapp_fleet::release::{self, PassOptions, ReleaseFile, ReleaseJournal, ReleaseSummary};
+use miniapp_fleet::vendors::Vendor;
+
+use crate::{bad_input, connect, failed, parse_duration, settle_tokens, Connection, Failure, Pace};
+
+#[derive(Subcommand)]
+pub(crate) enum ReleaseCommand {
+    /// Move every app of the release as far as it can go now: upload, wait for the code check,
+    /// submit for audit, read the audit, release. Journaled and resumable: run it from cron,
+    /// or once with --watch.
+    Run(RunArgs),
+    /// Where every app of the release stands, from the journal (nothing is sent).
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// The release file (TOML: `name`, then per vendor `[wechat]` template_id, version,
+    /// description, ext_json with "{app_id}", max_in_audit).
+    #[arg(value_name = "RELEASE")]
+    release: PathBuf,
+    /// The apps: JSON lines {"vendor", "app_id", "refresh_token"?} or CSV with those columns.
+    #[arg(long, value_name = "FILE")]
+    inventory: PathBuf,
+    #[command(flatten)]
+    connection: Connection,
+    /// The journal: sqlite:PATH (default: next to the release file) or postgres://….
+    #[arg(long, value_name = "URL")]
+    journal: Option<String>,
+    #[command(flatten)]
+    pace: Pace,
+    /// Pass again and again until every app is released, rejected or withdrawn.
+    #[arg(long)]
+    watch: bool,
+    /// The pause between passes with --watch (`30s`, `5m`, or seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "30s")]
+    poll: std::time::Duration,
+    /// The JSON report; the rejected apps are also written as CSV beside it. Default:
+    /// `RELEASE.report.json`.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct StatusArgs {
+    /// The release file.
+    #[arg(value_name = "RELEASE")]
+    release: PathBuf,
+    /// The journal (default: next to the release file).
+    #[arg(long, value_name = "URL")]
+    journal: Option<String>,
+}
+
+pub(crate) async fn run(command: ReleaseCommand) -> Result<u8, Failure> {
+    match command {
+        ReleaseCommand::Run(args) => run_release(args).await,
+        ReleaseCommand::Status(args) => status(args).await,
+    }
+}
+
+fn journal_url(release: &Path, given: Option<&str>) -> String {
+    given.map_or_else(
+        || format!("sqlite:{}.journal.sqlite", release.display()),
+        str::to_owned,
+    )
+}
+
+fn beside(release: &Path, suffix: &str) -> PathBuf {
+    let mut name = release.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+async fn run_release(args: RunArgs) -> Result<u8, Failure> {
+    let release = ReleaseFile::load(&args.release).map_err(bad_input)?;
+    let journal = ReleaseJournal::open(&journal_url(&args.release, args.journal.as_deref()))
+        .await
+        .map_err(failed)?;
+    let backends = connect(
+        &args.connection,
+        args.connection.base_url.as_deref(),
+        &args.release,
+        &args.pace.client_options(),
+    )
+    .await?;
+    let options = PassOptions {
+        concurrency: args.pace.concurrency,
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
+    );
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let mut pass = 0;
+    let summary = loop {
+        pass += 1;
+        spinner.set_message(format!("release {}: pass {pass}", release.name));
+        let summary = release::run_pass(&release, &args.inventory, &journal, &backends, &options)
+            .await
+            .map_err(|e| match e {
+                release::ReleaseError::Inventory(_) | release::ReleaseError::File { .. } => {
+                    bad_input(e)
+                }
+                e => failed(e),
+            })?;
+        if !args.watch || summary.finished() {
+            break summary;
+        }
+        spinner.set_message(format!(
+            "release {}: {} released, {} rejected, {} in audit; next pass in {:?}",
+            release.name,
+            summary.count("released"),
+            summary.rejected.len(),
+            summary.count("in_audit"),
+            args.poll
+        ));
+        tokio::time::sleep(args.poll).await;
+    };
+    spinner.finish_and_clear();
+    settle_tokens(&args.release).await;
+    let report = args
+        .report
+        .unwrap_or_else(|| beside(&args.release, ".report.json"));
+    let rejected = release::write_report(&report, &summary).map_err(failed)?;
+    print_summary(&release.name, &summary);
+    println!("report: {}", report.display());
+    if !summary.rejected.is_empty() {
+        println!("rejected apps: {}", rejected.display());
+    }
+    Ok(if summary.errors.is_empty() { 0 } else { 1 })
+}
+
+async fn status(args: StatusArgs) -> Result<u8, Failure> {
+    let release = ReleaseFile::load(&args.release).map_err(bad_input)?;
+    let url = journal_url(&args.release, args.journal.as_deref());
+    let journal = ReleaseJournal::open(&url).await.map_err(failed)?;
+    let summary = release::summarize(&release.name, &journal, ReleaseSummary::default())
+        .await
+        .map_err(failed)?;
+    if summary.stages.is_empty() {
+        println!(
+            "release {}: no app in the journal {url} yet (run `miniapp release run` first)",
+            release.name
+        );
+        return Ok(0);
+    }
+    print_summary(&release.name, &summary);
+    Ok(0)
+}
+
+/// The table of stages per vendor, then what needs attention (five of each at most).
+fn print_summary(name: &str, summary: &ReleaseSummary) {
+    const STAGES: [&str; 8] = [
+        "planned",
+        "committed",
+        "submitting",
+        "in_audit",
+        "releasing",
+        "released",
+        "rejected",
+        "withdrawn",
+    ];
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    let mut header = vec!["vendor".to_owned()];
+    header.extend(STAGES.iter().map(|s| (*s).to_owned()));
+    table.set_header(header);
+    for (vendor, stages) in &summary.stages {
+        let mut row = vec![vendor.to_string()];
+        row.extend(
+            STAGES
+                .iter()
+                .map(|s| stages.get(*s).copied().unwrap_or(0).to_string()),
+        );
+        table.add_row(row);
+    }
+    println!("release {name}");
+    println!("{table}");
+    if !summary.waiting.is_empty() {
+        let waits: Vec<String> = summary
+            .waiting
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
+        println!("waiting: {}", waits.join(", "));
+    }
+    for vendor in &summary.quota_exhausted {
+        println!("{vendor}: the audit quota is spent; submissions wait until it is back (ask the vendor for more, or run again later)");
+    }
+    for (vendor, (n, reason)) in &summary.unsupported {
+        println!("{vendor}: {n} app(s) refused, nothing sent: {reason}");
+    }
+    let sample = |title: &str, rows: &[(Vendor, String, String)]| {
+        if rows.is_empty() {
+            return;
+        }
+        println!("{title}: {}", rows.len());
+        for (vendor, app, text) in rows.iter().take(5) {
+            println!("  {vendor} {app}: {text}");
+        }
+        if rows.len() > 5 {
+            println!("  … and {} more (see the report)", rows.len() - 5);
+        }
+    };
+    sample("rejected by the audit", &summary.rejected);
+    sample("failed this pass (tried again next pass)", &summary.errors);
+    if !summary.reauthorize.is_empty() {
+        println!(
+            "must authorize the platform again: {} app(s) (see the report)",
+            summary.reauthorize.len()
+        );
+    }
+    if summary.finished() {
+        println!("every app is released, rejected or withdrawn");
+    }
+}
