@@ -676,6 +676,13 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
         apps: args.apps,
         latency: std::time::Duration::from_millis(args.latency_ms),
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
+        // Shipping code: a one-second code check, two-second audits, a twentieth rejected.
+        code: miniapp_sandbox::CodeOptions {
+            check_time: std::time::Duration::from_secs(1),
+            audit_time: std::time::Duration::from_secs(2),
+            rejected_share: 0.05,
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await
@@ -784,5 +791,14 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
             "demo: some apps did not reach the desired state"
         }
     );
-    Ok(if ok { 0 } else { 1 })
+    let shipped = release::demo(&dir, &inventory_path, &clients).await?;
+    println!(
+        "{}",
+        if shipped {
+            "demo: the template version is live on every WeChat app the audit approved"
+        } else {
+            "demo: the release did not finish"
+        }
+    );
+    Ok(if ok && shipped { 0 } else { 1 })
 }

@@ -80,6 +80,84 @@ fn beside(release: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The demo's release: a template version for the sandbox's apps.
+pub(crate) const DEMO_RELEASE: &str = r#"name = "demo-release"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "the demo's release"
+ext_json = { extAppid = "{app_id}", ext = { shop = "{app_id}" } }
+
+[baidu]
+template_id = 3
+version = "2.0.0"
+description = "the demo's release"
+
+[kuaishou]
+template_id = 1
+version = "2.0.0"
+description = "the demo's release"
+"#;
+
+/// The demo's third part: ships [`DEMO_RELEASE`] to the sandbox's apps, a pass every half
+/// second, until every app is released or rejected; whether it ended so.
+pub(crate) async fn demo(
+    dir: &Path,
+    inventory: &Path,
+    backends: &miniapp_fleet::vendors::Backends,
+) -> Result<bool, Failure> {
+    let path = dir.join("release.toml");
+    std::fs::write(&path, DEMO_RELEASE).map_err(failed)?;
+    let release = ReleaseFile::load(&path).map_err(bad_input)?;
+    let url = journal_url(&path, None);
+    println!(
+        "\n== miniapp release run {} --inventory {} --watch",
+        path.display(),
+        inventory.display()
+    );
+    let journal = ReleaseJournal::open(&url).await.map_err(failed)?;
+    let started = std::time::Instant::now();
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
+    );
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let mut summary;
+    loop {
+        summary = release::run_pass(
+            &release,
+            inventory,
+            &journal,
+            backends,
+            &PassOptions::default(),
+        )
+        .await
+        .map_err(failed)?;
+        spinner.set_message(format!(
+            "{} released, {} rejected, {} in audit, {} in the code check",
+            summary.count("released"),
+            summary.rejected.len(),
+            summary.count("in_audit"),
+            summary.count("committed"),
+        ));
+        if summary.finished() || started.elapsed() > std::time::Duration::from_secs(120) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    spinner.finish_and_clear();
+    let report = beside(&path, ".report.json");
+    release::write_report(&report, &summary).map_err(failed)?;
+    print_summary(&release.name, &summary);
+    println!(
+        "shipped in {:.1} s; report written to {}",
+        started.elapsed().as_secs_f64(),
+        report.display()
+    );
+    Ok(summary.finished() && summary.errors.is_empty())
+}
+
 async fn run_release(args: RunArgs) -> Result<u8, Failure> {
     let release = ReleaseFile::load(&args.release).map_err(bad_input)?;
     let journal = ReleaseJournal::open(&journal_url(&args.release, args.journal.as_deref()))
@@ -158,7 +236,7 @@ async fn status(args: StatusArgs) -> Result<u8, Failure> {
 }
 
 /// The table of stages per vendor, then what needs attention (five of each at most).
-fn print_summary(name: &str, summary: &ReleaseSummary) {
+pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
     const STAGES: [&str; 8] = [
         "planned",
         "committed",
