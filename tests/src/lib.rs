@@ -189,6 +189,43 @@ pub fn thread_logs() -> (
     (tracing::subscriber::set_default(subscriber), buffer)
 }
 
+/// Authorizes `app` of the Baidu platform `platform` at `base_url` (a sandbox in token mode:
+/// a ticket, then the authorization-code exchange) and saves its tokens in `store`; returns
+/// the platform's token manager.
+pub async fn authorize_baidu_app(
+    base_url: &str,
+    store: Arc<dyn core_http::token::TokenStore>,
+    platform: &str,
+    app: &str,
+) -> core_http::token::TokenManager {
+    let client = baidu_smartapp_api::Client::with_base_url(base_url);
+    let tokens = baidu_smartapp_api::tokens::manager(
+        &client,
+        platform,
+        store,
+        core_http::token::RefreshPolicy::default(),
+    );
+    tokens
+        .store_ticket("test-ticket", baidu_smartapp_api::tokens::TICKET_LIFETIME)
+        .await
+        .unwrap();
+    let component = client.component(tokens.component_token());
+    let mut exchange = baidu_smartapp_api::tp_auth::GetOAuthTokenRequest::new(
+        baidu_smartapp_api::tp_auth::OAuthGrantType::AuthorizationCode,
+    );
+    exchange.code = Some("code".into());
+    let a = component.get_oauth_token(&exchange).await.unwrap();
+    let grant = core_http::token::TokenGrant::from_answer(
+        "GetOAuthToken",
+        a.access_token,
+        a.expires_in,
+        a.refresh_token,
+    )
+    .unwrap();
+    tokens.save_authorization(app, grant).await.unwrap();
+    tokens
+}
+
 pub mod postgres;
 pub mod redis;
 pub mod token_doubles;

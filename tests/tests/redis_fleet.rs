@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use core_http::token::{RedisStore, RefreshPolicy, TokenGrant, TokenStore};
+use core_http::token::{RedisStore, TokenStore};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 use miniapp_tests::redis::RedisServer;
 
@@ -20,28 +20,7 @@ async fn bootstrap(
     app: &str,
 ) -> core_http::token::TokenManager {
     let store: Arc<dyn TokenStore> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
-    let client = baidu_smartapp_api::Client::with_base_url(sandbox.base_url());
-    let tokens =
-        baidu_smartapp_api::tokens::manager(&client, PLATFORM, store, RefreshPolicy::default());
-    tokens
-        .store_ticket("fleet-ticket", baidu_smartapp_api::tokens::TICKET_LIFETIME)
-        .await
-        .unwrap();
-    let component = client.component(tokens.component_token());
-    let mut exchange = baidu_smartapp_api::tp_auth::GetOAuthTokenRequest::new(
-        baidu_smartapp_api::tp_auth::OAuthGrantType::AuthorizationCode,
-    );
-    exchange.code = Some("code".into());
-    let a = component.get_oauth_token(&exchange).await.unwrap();
-    let grant = TokenGrant::from_answer(
-        "GetOAuthToken",
-        a.access_token,
-        a.expires_in,
-        a.refresh_token,
-    )
-    .unwrap();
-    tokens.save_authorization(app, grant).await.unwrap();
-    tokens
+    miniapp_tests::authorize_baidu_app(&sandbox.base_url(), store, PLATFORM, app).await
 }
 
 fn worker(

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baidu_smartapp_api::basic_info::GetMobileAuthStatusRequest;
-use core_http::token::{
-    self, RedisStore, RefreshPolicy, SqliteStore, TokenGrant, TokenKey, TokenStore,
-};
+use core_http::token::{self, RedisStore, RefreshPolicy, SqliteStore, TokenKey, TokenStore};
 use core_http::Vendor;
 use miniapp_sandbox::{Fault, Sandbox, SandboxOptions};
 use miniapp_tests::redis::RedisServer;
@@ -35,28 +33,7 @@ async fn authorized(
     store: Arc<dyn TokenStore>,
     app: &str,
 ) -> Arc<core_http::token::TokenManager> {
-    let client = baidu_smartapp_api::Client::with_base_url(sandbox.base_url());
-    let tokens =
-        baidu_smartapp_api::tokens::manager(&client, PLATFORM, store, RefreshPolicy::default());
-    tokens
-        .store_ticket("outage-ticket", baidu_smartapp_api::tokens::TICKET_LIFETIME)
-        .await
-        .unwrap();
-    let component = client.component(tokens.component_token());
-    let mut exchange = baidu_smartapp_api::tp_auth::GetOAuthTokenRequest::new(
-        baidu_smartapp_api::tp_auth::OAuthGrantType::AuthorizationCode,
-    );
-    exchange.code = Some("code".into());
-    let a = component.get_oauth_token(&exchange).await.unwrap();
-    let grant = TokenGrant::from_answer(
-        "GetOAuthToken",
-        a.access_token,
-        a.expires_in,
-        a.refresh_token,
-    )
-    .unwrap();
-    tokens.save_authorization(app, grant).await.unwrap();
-    Arc::new(tokens)
+    Arc::new(miniapp_tests::authorize_baidu_app(&sandbox.base_url(), store, PLATFORM, app).await)
 }
 
 async fn call(sandbox: &Sandbox, tokens: &core_http::token::TokenManager, app: &str) {

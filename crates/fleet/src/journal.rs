@@ -183,22 +183,28 @@ fn row(r: &AnyRow) -> Result<JournalRow, sqlx::Error> {
     })
 }
 
+/// A pool on the database at `url` (`sqlite:PATH`, the file created; or `postgres://…`):
+/// one connection for SQLite (one writer), eight for PostgreSQL; whether it is PostgreSQL.
+pub(crate) async fn connect(url: &str) -> Result<(AnyPool, bool), sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let url = if postgres || url.contains("mode=") {
+        url.to_owned()
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(if postgres { 8 } else { 1 })
+        .connect(&url)
+        .await?;
+    Ok((pool, postgres))
+}
+
 impl Journal {
     /// Opens (creating) the journal at `url`: `sqlite:PATH` (the file is created) or
     /// `postgres://…`.
     pub async fn open(url: &str) -> Result<Journal, JournalError> {
-        sqlx::any::install_default_drivers();
-        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-        let url = if postgres || url.contains("mode=") {
-            url.to_owned()
-        } else {
-            format!("{url}?mode=rwc")
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if postgres { 8 } else { 1 })
-            .connect(&url)
-            .await
-            .map_err(at("open"))?;
+        let (pool, postgres) = connect(url).await.map_err(at("open"))?;
         if postgres {
             // Workers starting together: one creates the table.
             let mut tx = pool.begin().await.map_err(at("create"))?;

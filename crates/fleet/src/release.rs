@@ -17,7 +17,6 @@ use core_http::shipping::{ShipCode, Upload};
 use core_http::Error;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
 use crate::inventory::{self, InventoryError};
@@ -190,16 +189,7 @@ pub struct ReleaseRow {
 impl ReleaseJournal {
     /// Opens (creating) the journal at `url`: `sqlite:PATH` or `postgres://…`.
     pub async fn open(url: &str) -> Result<ReleaseJournal, ReleaseError> {
-        sqlx::any::install_default_drivers();
-        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-        let url = if postgres || url.contains("mode=") {
-            url.to_owned()
-        } else {
-            format!("{url}?mode=rwc")
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if postgres { 8 } else { 1 })
-            .connect(&url)
+        let (pool, postgres) = crate::journal::connect(url)
             .await
             .map_err(journal_error("open"))?;
         if !postgres {
