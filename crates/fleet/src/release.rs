@@ -162,6 +162,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
     wait TEXT,
     message TEXT,
     updated_ms BIGINT NOT NULL,
+    next_ms BIGINT NOT NULL DEFAULT 0,
+    polls BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (release, vendor, app_id)
 )";
 
@@ -184,6 +186,11 @@ pub struct ReleaseRow {
     pub wait: Option<Wait>,
     /// The last error of a step (the stage stayed), when there was one.
     pub message: Option<String>,
+    /// When the app is worth reading again (ms since the epoch; 0: now): an app waiting for
+    /// its code check or its audit is read again after a pause that doubles per read.
+    pub next_ms: i64,
+    /// Reads in a row that found the app waiting.
+    pub polls: i64,
 }
 
 impl ReleaseJournal {
@@ -230,7 +237,9 @@ impl ReleaseJournal {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records where `app` stands now.
+    /// Records where `app` stands now; `next` is when it is worth reading again (`None`: at
+    /// once) and `polls` how many reads in a row found it waiting.
+    #[allow(clippy::too_many_arguments)]
     pub async fn record(
         &self,
         release: &str,
@@ -239,18 +248,22 @@ impl ReleaseJournal {
         stage: &Stage,
         wait: Option<&Wait>,
         message: Option<&str>,
+        next: Option<(i64, i64)>,
     ) -> Result<(), ReleaseError> {
         let wait = wait.map(|w| serde_json::to_string(w).expect("a wait serializes"));
+        let (next_ms, polls) = next.unwrap_or((0, 0));
         sqlx::query(
             "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = $3, message = $4,
-                 updated_ms = $5
-             WHERE release = $6 AND vendor = $7 AND app_id = $8",
+                 updated_ms = $5, next_ms = $6, polls = $7
+             WHERE release = $8 AND vendor = $9 AND app_id = $10",
         )
         .bind(serde_json::to_string(stage).expect("a stage serializes"))
         .bind(stage.name())
         .bind(wait)
         .bind(message)
         .bind(now_ms())
+        .bind(next_ms)
+        .bind(polls)
         .bind(release)
         .bind(vendor.as_str())
         .bind(app)
@@ -263,7 +276,7 @@ impl ReleaseJournal {
     /// Every row of `release`, in app order.
     pub async fn rows(&self, release: &str) -> Result<Vec<ReleaseRow>, ReleaseError> {
         let rows = sqlx::query(
-            "SELECT vendor, app_id, stage, wait, message FROM miniapp_release
+            "SELECT vendor, app_id, stage, wait, message, next_ms, polls FROM miniapp_release
              WHERE release = $1 ORDER BY vendor, app_id",
         )
         .bind(release)
@@ -281,6 +294,8 @@ impl ReleaseJournal {
                     stage: serde_json::from_str(&stage).unwrap_or(Stage::Planned),
                     wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
                     message: r.try_get("message")?,
+                    next_ms: r.try_get("next_ms")?,
+                    polls: r.try_get("polls")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -293,11 +308,42 @@ impl ReleaseJournal {
 pub struct PassOptions {
     /// Apps stepped at once.
     pub concurrency: usize,
+    /// How long after an app was found in its code check it is read again, doubling per read
+    /// up to `max_poll` (default 1 s).
+    pub check_poll: std::time::Duration,
+    /// How long after an app was found in audit (or behind another audit) it is read again,
+    /// doubling per read up to `max_poll` (default 5 s: audits take hours, so an app is read a
+    /// few dozen times a day, not once per pass).
+    pub audit_poll: std::time::Duration,
+    /// The longest pause between two reads of a waiting app (default 15 min).
+    pub max_poll: std::time::Duration,
 }
 
 impl Default for PassOptions {
     fn default() -> Self {
-        PassOptions { concurrency: 32 }
+        PassOptions {
+            concurrency: 32,
+            check_poll: std::time::Duration::from_secs(1),
+            audit_poll: std::time::Duration::from_secs(5),
+            max_poll: std::time::Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl PassOptions {
+    /// When an app that `wait`s after `polls` reads in a row is worth reading again, and the
+    /// reads counted; `None` for an app that does not wait (or waits for the quota: every
+    /// pass looks).
+    fn next_read(&self, wait: Option<&Wait>, polls: i64) -> Option<(i64, i64)> {
+        let first = match wait? {
+            Wait::CheckRunning => self.check_poll,
+            Wait::InAudit | Wait::OtherAuditRunning => self.audit_poll,
+            Wait::QuotaExhausted => return None,
+        };
+        let pause = first
+            .saturating_mul(1u32 << polls.clamp(0, 20) as u32)
+            .min(self.max_poll);
+        Some((now_ms() + pause.as_millis() as i64, polls + 1))
     }
 }
 
@@ -419,9 +465,11 @@ pub async fn run_pass(
         .keys()
         .map(|v| (*v, Arc::new(AtomicBool::new(false))))
         .collect();
+    // Apps waiting for their check or audit are read when that is worth it, not every pass.
+    let now = now_ms();
     let work = rows
         .into_iter()
-        .filter(|r| !r.stage.is_final() && shippers.contains_key(&r.vendor));
+        .filter(|r| !r.stage.is_final() && shippers.contains_key(&r.vendor) && r.next_ms <= now);
     let outcomes: Vec<Result<(), ReleaseError>> = futures_util::stream::iter(work)
         .map(|row| {
             let shipper = shippers[&row.vendor].clone();
@@ -435,8 +483,8 @@ pub async fn run_pass(
                     shipper.as_ref(),
                     spec,
                     row,
-                    &in_audit,
-                    &quota,
+                    (&in_audit, &quota),
+                    options,
                 )
                 .await
             }
@@ -462,11 +510,12 @@ async fn advance(
     shipper: &dyn ShipCode,
     spec: &VendorRelease,
     row: ReleaseRow,
-    in_audit: &AtomicUsize,
-    quota_spent: &AtomicBool,
+    (in_audit, quota_spent): (&AtomicUsize, &AtomicBool),
+    options: &PassOptions,
 ) -> Result<(), ReleaseError> {
     let upload = spec.upload(&row.app_id);
     let mut stage = row.stage;
+    let mut polls = row.polls;
     loop {
         // Submissions wait while the quota is spent; new uploads while the vendor's audits are
         // at the release's limit.
@@ -480,6 +529,7 @@ async fn advance(
                     &row.app_id,
                     &stage,
                     Some(&wait),
+                    None,
                     None,
                 )
                 .await;
@@ -503,6 +553,11 @@ async fn advance(
                 if progress.wait == Some(Wait::QuotaExhausted) {
                     quota_spent.store(true, Ordering::SeqCst);
                 }
+                // A wait in the same stage counts reads in a row; a move starts over.
+                if progress.stage != stage {
+                    polls = 0;
+                }
+                let next = options.next_read(progress.wait.as_ref(), polls);
                 journal
                     .record(
                         &release.name,
@@ -511,6 +566,7 @@ async fn advance(
                         &progress.stage,
                         progress.wait.as_ref(),
                         None,
+                        next,
                     )
                     .await?;
                 stage = progress.stage;
@@ -523,7 +579,9 @@ async fn advance(
                     Error::AuthorizationLost { .. } => format!("reauthorize: {e}"),
                     _ => e.to_string(),
                 };
-                tracing::warn!(app = %row.app_id, stage = stage.name(), error = %e, "release step failed; the next pass tries again");
+                tracing::warn!(app = %row.app_id, stage = stage.name(), error = %e, "release step failed; a later pass tries again");
+                // Tried again after a pause that grows like a check's.
+                let next = options.next_read(Some(&Wait::CheckRunning), polls);
                 return journal
                     .record(
                         &release.name,
@@ -532,6 +590,7 @@ async fn advance(
                         &stage,
                         None,
                         Some(&message),
+                        next,
                     )
                     .await;
             }

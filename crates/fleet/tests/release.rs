@@ -94,7 +94,12 @@ impl Job {
             &self.dir.path().join("apps.jsonl"),
             journal,
             backends,
-            &PassOptions { concurrency: 16 },
+            &PassOptions {
+                concurrency: 16,
+                check_poll: Duration::from_millis(50),
+                audit_poll: Duration::from_millis(100),
+                ..PassOptions::default()
+            },
         )
         .await
         .unwrap()
@@ -229,6 +234,7 @@ async fn a_job_killed_after_a_submission_resumes_without_submitting_twice() {
             &submitting,
             None,
             None,
+            None,
         )
         .await
         .unwrap();
@@ -259,5 +265,33 @@ async fn a_job_killed_after_a_submission_resumes_without_submitting_twice() {
     assert!(
         matches!(&row.stage, Stage::Released { audit_id: a } | Stage::Rejected { audit_id: a, .. } if *a == audit_id),
         "{row:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_app_is_read_again_only_when_it_is_worth_it() {
+    let job = Job::start(10).await;
+    let (backends, journal) = job.process().await;
+    let options = PassOptions {
+        concurrency: 16,
+        check_poll: Duration::from_secs(600),
+        ..PassOptions::default()
+    };
+    let inventory = job.dir.path().join("apps.jsonl");
+    let pass = || release::run_pass(&job.release, &inventory, &journal, &backends, &options);
+    let checks = || job.sandbox.hits("GetCodePrivacyInfo");
+    let first = pass().await.unwrap();
+    assert_eq!(first.count("committed"), 10, "{first:?}");
+    let read = checks();
+    assert_eq!(read, 10, "each app's check read once");
+    // Passes right after it read nothing: the apps are due in ten minutes.
+    for _ in 0..3 {
+        pass().await.unwrap();
+    }
+    assert_eq!(checks(), read);
+    let rows = journal.rows("spring-2027").await.unwrap();
+    assert!(
+        rows.iter().all(|r| r.polls == 1 && r.next_ms > 0),
+        "{rows:?}"
     );
 }

@@ -172,6 +172,7 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
     .await?;
     let options = PassOptions {
         concurrency: args.pace.concurrency,
+        ..PassOptions::default()
     };
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
