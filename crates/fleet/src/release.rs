@@ -365,15 +365,16 @@ pub struct ReleaseSummary {
     pub unsupported: BTreeMap<Vendor, (usize, String)>,
     /// Vendors whose audit quota is spent (their submissions wait).
     pub quota_exhausted: Vec<Vendor>,
+    /// Apps the job can still move: not final, and not waiting for a new authorization.
+    pub open: usize,
 }
 
 impl ReleaseSummary {
-    /// Whether every app is released, rejected or withdrawn (refused vendors aside).
+    /// Whether nothing is left for the job to do: every app is released, rejected or
+    /// withdrawn, or waits for its owner to authorize the platform again (refused vendors
+    /// aside). `--watch` stops then.
     pub fn finished(&self) -> bool {
-        self.stages.values().all(|s| {
-            s.iter()
-                .all(|(name, _)| matches!(name.as_str(), "released" | "rejected" | "withdrawn"))
-        })
+        self.open == 0
     }
 
     /// Apps per stage name, all vendors.
@@ -637,8 +638,15 @@ pub async fn summarize(
                 .rejected
                 .push((row.vendor, row.app_id.clone(), reason.clone()));
         }
+        let reauthorize = row
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("reauthorize:"));
+        if !row.stage.is_final() && !reauthorize {
+            summary.open += 1;
+        }
         if let Some(message) = &row.message {
-            if message.starts_with("reauthorize:") {
+            if reauthorize {
                 summary.reauthorize.push((row.vendor, row.app_id.clone()));
             }
             summary

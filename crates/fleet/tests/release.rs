@@ -295,3 +295,24 @@ async fn a_waiting_app_is_read_again_only_when_it_is_worth_it() {
         "{rows:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_whose_authorization_is_lost_are_reported_and_end_the_watch() {
+    let job = Job::start(5).await;
+    // WeChat refuses every refresh token (61023: the owner must authorize again).
+    job.sandbox
+        .fail_token_endpoint("GetAuthorizerToken", Some(61023));
+    let (backends, journal) = job.process().await;
+    let summary = job.pass(&backends, &journal).await;
+    assert_eq!(summary.reauthorize.len(), 5, "{summary:?}");
+    assert!(
+        summary.finished(),
+        "nothing left the job can move: {summary:?}"
+    );
+    assert_eq!(summary.count("planned"), 5);
+    assert_eq!(
+        job.mutating_calls(),
+        0,
+        "nothing uploaded for an app without tokens"
+    );
+}
