@@ -100,35 +100,55 @@ impl ReplayGuard {
     /// that fails is an error (and the push is not remembered), so the vendor pushes again.
     pub async fn admit(&self, signature: &str, window: Duration) -> Result<Admission, Error> {
         let signature: Arc<str> = signature.trim().to_ascii_lowercase().into();
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            while seen.order.front().is_some_and(|(until, _)| *until <= now) {
-                let (_, gone) = seen.order.pop_front().expect("a front");
-                seen.set.remove(&gone);
-            }
-            if seen.set.contains(&signature) {
-                return Err(Error::Push(CryptoError::Replayed));
-            }
-            while seen.order.len() >= self.capacity {
-                let (_, gone) = seen.order.pop_front().expect("a front");
-                seen.set.remove(&gone);
-            }
-            seen.order.push_back((now + window, signature.clone()));
-            seen.set.insert(signature.clone());
+        if self.seen(&signature) {
+            return Err(Error::Push(CryptoError::Replayed));
         }
+        // The shared memory first; this process's memory only once it said yes, so a caller
+        // dropped while the store answers leaves nothing here that would refuse the vendor's
+        // next delivery.
         let fence = match &self.store {
             None => None,
-            Some(store) => match store.lock(&self.key(&signature), window).await {
-                Ok(Some(fence)) => Some(fence),
-                Ok(None) => return Err(Error::Push(CryptoError::Replayed)),
-                Err(e) => {
-                    self.forget_locally(&signature);
-                    return Err(e);
+            Some(store) => match store.lock(&self.key(&signature), window).await? {
+                Some(fence) => Some(fence),
+                None => {
+                    self.remember(&signature, window);
+                    return Err(Error::Push(CryptoError::Replayed));
                 }
             },
         };
+        // Without a store, two deliveries at once: the first to get here wins.
+        if !self.remember(&signature, window) {
+            return Err(Error::Push(CryptoError::Replayed));
+        }
         Ok(Admission { signature, fence })
+    }
+
+    /// Whether this process remembers `signature` (forgetting what outlived its window).
+    fn seen(&self, signature: &Arc<str>) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        while seen.order.front().is_some_and(|(until, _)| *until <= now) {
+            let (_, gone) = seen.order.pop_front().expect("a front");
+            seen.set.remove(&gone);
+        }
+        seen.set.contains(signature)
+    }
+
+    /// Remembers `signature` for `window` (the oldest forgotten beyond the capacity); `false`
+    /// when it was remembered already.
+    fn remember(&self, signature: &Arc<str>, window: Duration) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.set.contains(signature) {
+            return false;
+        }
+        while seen.order.len() >= self.capacity {
+            let (_, gone) = seen.order.pop_front().expect("a front");
+            seen.set.remove(&gone);
+        }
+        seen.order
+            .push_back((Instant::now() + window, signature.clone()));
+        seen.set.insert(signature.clone());
+        true
     }
 
     /// Forgets an admitted push, so that the vendor's next delivery of it is handled (its
@@ -179,6 +199,74 @@ mod tests {
         assert!(replayed(guard.admit("a", WINDOW).await));
         tokio::time::sleep(Duration::from_millis(40)).await;
         let _b = guard.admit("a", WINDOW).await.unwrap();
+    }
+
+    /// A memory store whose locks answer after `delay`.
+    struct SlowLocks {
+        inner: MemoryStore,
+        delay: Duration,
+    }
+
+    impl TokenStore for SlowLocks {
+        fn load<'a>(
+            &'a self,
+            key: &'a TokenKey,
+        ) -> crate::token::BoxFuture<'a, Result<Option<crate::token::StoredToken>, Error>> {
+            self.inner.load(key)
+        }
+        fn save<'a>(
+            &'a self,
+            key: &'a TokenKey,
+            token: &'a crate::token::StoredToken,
+            expected: Option<&'a crate::Secret>,
+        ) -> crate::token::BoxFuture<'a, Result<bool, Error>> {
+            self.inner.save(key, token, expected)
+        }
+        fn lock<'a>(
+            &'a self,
+            key: &'a TokenKey,
+            ttl: Duration,
+        ) -> crate::token::BoxFuture<'a, Result<Option<Fence>, Error>> {
+            Box::pin(async move {
+                tokio::time::sleep(self.delay).await;
+                self.inner.lock(key, ttl).await
+            })
+        }
+        fn unlock<'a>(
+            &'a self,
+            key: &'a TokenKey,
+            fence: &'a Fence,
+        ) -> crate::token::BoxFuture<'a, Result<(), Error>> {
+            self.inner.unlock(key, fence)
+        }
+        fn invalidate<'a>(
+            &'a self,
+            key: &'a TokenKey,
+            failed: &'a crate::Secret,
+        ) -> crate::token::BoxFuture<'a, Result<(), Error>> {
+            self.inner.invalidate(key, failed)
+        }
+        fn put<'a>(
+            &'a self,
+            key: &'a TokenKey,
+            token: &'a crate::token::StoredToken,
+        ) -> crate::token::BoxFuture<'a, Result<(), Error>> {
+            self.inner.put(key, token)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_admission_dropped_while_the_store_answers_leaves_no_trace_here() {
+        let guard = ReplayGuard::new("push:test:p").shared(Arc::new(SlowLocks {
+            inner: MemoryStore::new(),
+            delay: Duration::from_millis(200),
+        }));
+        let dropped = tokio::time::timeout(Duration::from_millis(20), guard.admit("a", WINDOW));
+        assert!(dropped.await.is_err(), "dropped while the store answers");
+        assert!(!guard.seen(&Arc::from("a")), "nothing remembered in memory");
+        // The vendor's next delivery is handled.
+        let _admitted = guard.admit("a", WINDOW).await.unwrap();
+        assert!(replayed(guard.admit("a", WINDOW).await));
     }
 
     #[tokio::test]
