@@ -57,6 +57,8 @@ impl Reply {
 struct Shared {
     captured: Arc<Mutex<Vec<Captured>>>,
     reply: Arc<Mutex<Reply>>,
+    /// Replies for one path, before `reply`.
+    routes: Arc<Mutex<Vec<(String, Reply)>>>,
     headers: Arc<Mutex<Vec<(String, String)>>>,
 }
 
@@ -73,6 +75,7 @@ impl MockServer {
         let shared = Shared {
             captured: Arc::default(),
             reply: Arc::new(Mutex::new(reply)),
+            routes: Arc::default(),
             headers: Arc::default(),
         };
         let app = axum::Router::new()
@@ -96,6 +99,14 @@ impl MockServer {
     /// Changes the reply for the following requests.
     pub fn set_reply(&self, reply: Reply) {
         *self.shared.reply.lock().unwrap() = reply;
+    }
+
+    /// Answers requests to `path` with `reply` from now on (other paths keep the server's
+    /// reply).
+    pub fn set_path_reply(&self, path: &str, reply: Reply) {
+        let mut routes = self.shared.routes.lock().unwrap();
+        routes.retain(|(p, _)| p != path);
+        routes.push((path.to_owned(), reply));
     }
 
     /// Extra headers on the following replies (`Retry-After`, `Location`).
@@ -141,7 +152,14 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
             .map(str::to_owned),
         body,
     });
-    let reply = shared.reply.lock().unwrap().clone();
+    let routed = shared
+        .routes
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(path, _)| path == parts.uri.path())
+        .map(|(_, reply)| reply.clone());
+    let reply = routed.unwrap_or_else(|| shared.reply.lock().unwrap().clone());
     let mut response = (
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
         [(header::CONTENT_TYPE, reply.content_type)],

@@ -1,22 +1,277 @@
-//! Shipping code to authorized apps: Baidu's package endpoints are specified and typed
-//! ([`crate::package`], [`crate::template`]), but the shipping adapter over them (packages
-//! found by listing, no audit id) is not written yet, so a fleet job refuses Baidu apps for
-//! now, sending nothing.
+//! Shipping code to authorized apps in the vocabulary every vendor shares
+//! ([`core_http::shipping`]): [`Shipper`] calls the generated package endpoints
+//! ([`crate::package`]) and reads their answers with the facts of the spec's `[shipping]`
+//! ([`package::SHIPPING`](crate::package::SHIPPING)).
+//!
+//! Baidu keeps packages, not audits: an upload becomes the development package of its version
+//! once processed (about 3 s), listed by [`GetPackagesRequest`]; the submission names that
+//! package, which becomes the audit package; its id is the audit's id. Baidu documents no code
+//! for "already in audit" or "already released", so the shipper reads the list before it
+//! submits, and reads the package after a refused release (online: done).
+//!
+//! ```no_run
+//! # async fn demo(client: baidu_smartapp_api::Client, tokens: std::sync::Arc<baidu_smartapp_api::tokens::TokenManager>) -> Result<(), baidu_smartapp_api::Error> {
+//! use baidu_smartapp_api::shipping::{Check, ShipCode, Shipper, Submitted, Upload};
+//!
+//! let shipper = Shipper::new(client, tokens);
+//! let upload = Upload {
+//!     template_id: 42,
+//!     ext_json: serde_json::json!({"extEnable": true, "extAppid": "1452365"}),
+//!     version: "1.2.0".into(),
+//!     description: "spring release".into(),
+//! };
+//! shipper.commit("1452365", &upload).await?;
+//! while shipper.check("1452365", &upload).await? == Check::Running { /* wait */ }
+//! if let Submitted::Audit { audit_id } = shipper.submit("1452365", &upload).await? {
+//!     println!("package {audit_id} in audit");
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::sync::Arc;
 
-use core_http::shipping::ShipCode;
-use core_http::token::TokenManager;
+pub use core_http::shipping::{
+    AuditQuota, AuditState, Check, LatestAudit, ShipCode, ShippingFacts, StateKind, Submitted,
+    Upload,
+};
+use core_http::token::{BoxFuture, TokenManager};
+use core_http::{Error, InvalidRequest};
 
+use crate::package::{
+    GetPackageDetailRequest, GetPackagesRequest, Package, ReleasePackageRequest,
+    SubmitPackageAuditRequest, UploadPackageRequest, SHIPPING,
+};
 use crate::Client;
 
-/// Why Baidu apps cannot be shipped code through a fleet job yet.
-pub const UNSUPPORTED: &str = "shipping code to Baidu apps through a fleet job is not available yet (the package endpoints are typed in baidu_smartapp_api::package; the job's adapter is the next step)";
+/// Ships code to the platform's authorized apps (see the [module](self)).
+#[derive(Clone)]
+pub struct Shipper {
+    client: Client,
+    tokens: Arc<TokenManager>,
+}
 
-/// Always [`UNSUPPORTED`] for now.
+impl std::fmt::Debug for Shipper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shipper")
+            .field("platform", &self.tokens.platform_app_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The platform's shipper as the vendor-neutral [`ShipCode`] (what a fleet job takes).
 pub fn shipper(
-    _client: Client,
-    _tokens: Arc<TokenManager>,
+    client: Client,
+    tokens: Arc<TokenManager>,
 ) -> Result<Arc<dyn ShipCode>, &'static str> {
-    Err(UNSUPPORTED)
+    Ok(Arc::new(Shipper::new(client, tokens)))
+}
+
+/// What a listed package is, by the spec's state values.
+fn kind(package: &Package) -> Option<StateKind> {
+    package.status.and_then(|s| SHIPPING.kind(&s.to_string()))
+}
+
+fn upload_is(package: &Package, values: &[&str]) -> bool {
+    package
+        .upload_status
+        .is_some_and(|u| values.contains(&u.to_string().as_str()))
+}
+
+impl Shipper {
+    /// A shipper for the authorized apps of the platform of `tokens`.
+    pub fn new(client: Client, tokens: Arc<TokenManager>) -> Self {
+        Shipper { client, tokens }
+    }
+
+    fn app(&self, app: &str) -> crate::AuthorizedApp {
+        self.client.authorizer(self.tokens.authorizer_token(app))
+    }
+
+    /// The app's packages (none when the answer lists none).
+    pub async fn packages(&self, app: &str) -> Result<Vec<Package>, Error> {
+        let answer = self
+            .app(app)
+            .get_packages(&GetPackagesRequest::new())
+            .await?;
+        Ok(answer.packages.unwrap_or_default())
+    }
+
+    /// The audit state of package `id`, read alone.
+    async fn package_state(&self, app: &str, id: i64) -> Result<AuditState, Error> {
+        let mut request = GetPackageDetailRequest::new();
+        request.package_id = Some(id);
+        let answer = self.app(app).get_package_detail(&request).await?;
+        Ok(match answer.status {
+            Some(status) => SHIPPING.state(&status.to_string(), answer.msg.as_deref()),
+            None => AuditState::Unknown {
+                value: String::new(),
+            },
+        })
+    }
+}
+
+/// The development package of `version` once its upload was processed.
+fn development<'p>(packages: &'p [Package], version: &str) -> Option<(&'p Package, i64)> {
+    packages.iter().find_map(|p| {
+        let id = p.package_id?;
+        (p.version.as_deref() == Some(version) && kind(p) == Some(StateKind::Development))
+            .then_some((p, id))
+    })
+}
+
+fn package_id(endpoint: &'static str, audit_id: &str) -> Result<i64, Error> {
+    audit_id.parse::<i64>().map_err(|_| {
+        Error::InvalidRequest(InvalidRequest {
+            endpoint,
+            field: "package_id",
+            rule: "a package id (a number)".into(),
+            given: format!("{audit_id:?}"),
+        })
+    })
+}
+
+impl ShipCode for Shipper {
+    fn commit<'a>(&'a self, app: &'a str, upload: &'a Upload) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let request = UploadPackageRequest::new(
+                upload.template_id.to_string(),
+                upload.ext_json.clone(),
+                upload.description.clone(),
+                upload.version.clone(),
+            );
+            self.app(app).upload_package(&request).await.map(drop)
+        })
+    }
+
+    fn check<'a>(
+        &'a self,
+        app: &'a str,
+        upload: &'a Upload,
+    ) -> BoxFuture<'a, Result<Check, Error>> {
+        Box::pin(async move {
+            let packages = self.packages(app).await?;
+            if development(&packages, &upload.version).is_some() {
+                return Ok(Check::Done);
+            }
+            let failed = packages.iter().find(|p| {
+                p.version.as_deref() == Some(upload.version.as_str())
+                    && upload_is(p, SHIPPING.upload_failed)
+            });
+            Ok(match failed {
+                Some(p) => Check::Failed {
+                    reason: match (&p.upload_err_code, &p.upload_err_msg) {
+                        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                        (None, Some(msg)) => msg.clone(),
+                        _ => p
+                            .upload_status_desc
+                            .clone()
+                            .unwrap_or_else(|| "上传失败".into()),
+                    },
+                },
+                // Uploading, or not listed yet (an upload takes effect after about 3 s).
+                None => Check::Running,
+            })
+        })
+    }
+
+    fn submit<'a>(
+        &'a self,
+        app: &'a str,
+        upload: &'a Upload,
+    ) -> BoxFuture<'a, Result<Submitted, Error>> {
+        Box::pin(async move {
+            let packages = self.packages(app).await?;
+            if packages.iter().any(|p| kind(p) == Some(StateKind::InAudit)) {
+                return Ok(Submitted::AlreadyInAudit);
+            }
+            let Some((_, id)) = development(&packages, &upload.version) else {
+                let uploading = packages.iter().any(|p| {
+                    p.version.as_deref() == Some(upload.version.as_str())
+                        && upload_is(p, SHIPPING.uploading)
+                });
+                if uploading {
+                    return Ok(Submitted::CheckRunning);
+                }
+                return Err(Error::InvalidRequest(InvalidRequest {
+                    endpoint: "SubmitPackageAudit",
+                    field: "package_id",
+                    rule: "the development package of the uploaded version, listed by GetPackages"
+                        .into(),
+                    given: format!("no development package of version {:?}", upload.version),
+                }));
+            };
+            let request = SubmitPackageAuditRequest::new(
+                upload.description.clone(),
+                id.to_string(),
+                upload.version.clone(),
+            );
+            self.app(app).submit_package_audit(&request).await?;
+            Ok(Submitted::Audit {
+                audit_id: id.to_string(),
+            })
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        app: &'a str,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<AuditState, Error>> {
+        Box::pin(async move {
+            let id = package_id("GetPackageDetail", audit_id)?;
+            self.package_state(app, id).await
+        })
+    }
+
+    fn latest<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<LatestAudit>, Error>> {
+        Box::pin(async move {
+            let packages = self.packages(app).await?;
+            Ok(packages.iter().find_map(|p| {
+                let id = p.package_id?;
+                let status = p.status?.to_string();
+                let audited = matches!(
+                    SHIPPING.kind(&status),
+                    Some(
+                        StateKind::InAudit
+                            | StateKind::Delayed
+                            | StateKind::Approved
+                            | StateKind::Rejected
+                            | StateKind::Withdrawn
+                    )
+                );
+                audited.then(|| LatestAudit {
+                    audit_id: id.to_string(),
+                    state: SHIPPING.state(&status, p.msg.as_deref()),
+                })
+            }))
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        app: &'a str,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let id = package_id("ReleasePackage", audit_id)?;
+            match self
+                .app(app)
+                .release_package(&ReleasePackageRequest::new(id.to_string()))
+                .await
+            {
+                Ok(_) => Ok(true),
+                // No documented code says "already released": the package says it.
+                Err(e) if e.vendor().is_some() => match self.package_state(app, id).await {
+                    Ok(AuditState::Released) => Ok(false),
+                    _ => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn quota<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>> {
+        // The audit quota call is only in Baidu's SDKs, not on the page: not specified.
+        Box::pin(async { Ok(None) })
+    }
 }

@@ -23,6 +23,8 @@ pub enum AuditState {
     },
     /// Withdrawn (by the platform, or the vendor).
     Withdrawn,
+    /// Approved and already released (a vendor whose state member says so).
+    Released,
     /// A state value the spec does not name, kept as sent.
     Unknown {
         /// The wire value.
@@ -35,7 +37,10 @@ impl AuditState {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            AuditState::Approved | AuditState::Rejected { .. } | AuditState::Withdrawn
+            AuditState::Approved
+                | AuditState::Rejected { .. }
+                | AuditState::Withdrawn
+                | AuditState::Released
         )
     }
 }
@@ -53,6 +58,10 @@ pub enum StateKind {
     Withdrawn,
     /// `delayed`.
     Delayed,
+    /// `released`.
+    Released,
+    /// `development`: uploaded, not submitted (not an audit state).
+    Development,
 }
 
 /// The facts of a spec's `[shipping]` a release job acts on (generated as `SHIPPING` in the
@@ -71,10 +80,23 @@ pub struct ShippingFacts {
     pub no_audit: &'static [i64],
     /// Wire value of the state member → state.
     pub states: &'static [(&'static str, StateKind)],
+    /// Values of a listed package's upload member while the upload is processed.
+    pub uploading: &'static [&'static str],
+    /// Values of a listed package's upload member when the upload failed.
+    pub upload_failed: &'static [&'static str],
 }
 
 impl ShippingFacts {
-    /// The state of wire value `value`, with `reason` for a rejection.
+    /// Which state wire value `value` is, if the spec names it.
+    pub fn kind(&self, value: &str) -> Option<StateKind> {
+        self.states
+            .iter()
+            .find(|(wire, _)| *wire == value)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// The audit state of wire value `value`, with `reason` for a rejection (a value that is
+    /// no audit state is [`AuditState::Unknown`]).
     pub fn state(&self, value: &str, reason: Option<&str>) -> AuditState {
         match self.states.iter().find(|(wire, _)| *wire == value) {
             Some((_, StateKind::Approved)) => AuditState::Approved,
@@ -84,7 +106,8 @@ impl ShippingFacts {
             Some((_, StateKind::InAudit)) => AuditState::InAudit,
             Some((_, StateKind::Withdrawn)) => AuditState::Withdrawn,
             Some((_, StateKind::Delayed)) => AuditState::Delayed,
-            None => AuditState::Unknown {
+            Some((_, StateKind::Released)) => AuditState::Released,
+            Some((_, StateKind::Development)) | None => AuditState::Unknown {
                 value: value.to_owned(),
             },
         }
@@ -107,6 +130,20 @@ pub struct Upload {
     pub version: String,
     /// The version's description.
     pub description: String,
+}
+
+/// Where the code check after an upload stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Still running: read again later, never upload again.
+    Running,
+    /// Ended: the code may be submitted.
+    Done,
+    /// The upload failed at the vendor (final for this upload), with the vendor's reason.
+    Failed {
+        /// The vendor's reason, as sent.
+        reason: String,
+    },
 }
 
 /// What a submission did.
@@ -150,10 +187,15 @@ pub struct AuditQuota {
 pub trait ShipCode: Send + Sync {
     /// Uploads the code to `app`.
     fn commit<'a>(&'a self, app: &'a str, upload: &'a Upload) -> BoxFuture<'a, Result<(), Error>>;
-    /// Whether the code check of `app`'s uploaded code has ended (`true`), or still runs.
-    fn check_done<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
-    /// Submits `app`'s uploaded code for audit.
-    fn submit<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Submitted, Error>>;
+    /// Where the code check of `upload` (uploaded to `app`) stands.
+    fn check<'a>(&'a self, app: &'a str, upload: &'a Upload)
+        -> BoxFuture<'a, Result<Check, Error>>;
+    /// Submits `upload` (uploaded to `app` and checked) for audit.
+    fn submit<'a>(
+        &'a self,
+        app: &'a str,
+        upload: &'a Upload,
+    ) -> BoxFuture<'a, Result<Submitted, Error>>;
     /// The state of audit `audit_id` of `app`.
     fn status<'a>(
         &'a self,
@@ -162,8 +204,10 @@ pub trait ShipCode: Send + Sync {
     ) -> BoxFuture<'a, Result<AuditState, Error>>;
     /// The latest audit of `app` (`None`: none).
     fn latest<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<LatestAudit>, Error>>;
-    /// Releases `app`'s approved code; `false` when it was already released.
-    fn release<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>>;
+    /// Releases the code of `app`'s approved audit `audit_id`; `false` when it was already
+    /// released.
+    fn release<'a>(&'a self, app: &'a str, audit_id: &'a str)
+        -> BoxFuture<'a, Result<bool, Error>>;
     /// The provider's audit quota, read through `app` (`None`: the vendor has no such call).
     fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>>;
 }

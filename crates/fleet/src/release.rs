@@ -633,10 +633,20 @@ pub async fn summarize(
                 .unwrap_or_default();
             *summary.waiting.entry(name).or_default() += 1;
         }
-        if let Stage::Rejected { reason, .. } = &row.stage {
-            summary
-                .rejected
-                .push((row.vendor, row.app_id.clone(), reason.clone()));
+        match &row.stage {
+            Stage::Rejected { reason, .. } => {
+                summary
+                    .rejected
+                    .push((row.vendor, row.app_id.clone(), reason.clone()));
+            }
+            Stage::UploadFailed { reason } => {
+                summary.rejected.push((
+                    row.vendor,
+                    row.app_id.clone(),
+                    format!("upload failed: {reason}"),
+                ));
+            }
+            _ => {}
         }
         let reauthorize = row
             .message

@@ -10,6 +10,7 @@
 //!                                           InAudit ──approved──▶ Releasing ──▶ Released
 //!                                              ├──rejected──▶ Rejected (reason)
 //!                                              └──withdrawn─▶ Withdrawn
+//! Committed ──(the vendor could not process the upload)──▶ UploadFailed (reason)
 //! ```
 //!
 //! The rules the providers learned the hard way (`shared/release-pains.md`): never upload over
@@ -20,7 +21,7 @@
 //! audit; a spent quota pauses submissions; a rejection is final and carries its reason; a
 //! release already done counts as done.
 
-use core_http::shipping::{AuditState, ShipCode, Submitted, Upload};
+use core_http::shipping::{AuditState, Check, ShipCode, Submitted, Upload};
 use core_http::Error;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,12 @@ pub enum Stage {
         /// The withdrawn audit.
         audit_id: String,
     },
+    /// The vendor could not process the upload (its code check failed): final, reported with
+    /// the vendor's reason, not retried.
+    UploadFailed {
+        /// The vendor's reason.
+        reason: String,
+    },
 }
 
 impl Stage {
@@ -78,7 +85,10 @@ impl Stage {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            Stage::Released { .. } | Stage::Rejected { .. } | Stage::Withdrawn { .. }
+            Stage::Released { .. }
+                | Stage::Rejected { .. }
+                | Stage::Withdrawn { .. }
+                | Stage::UploadFailed { .. }
         )
     }
 
@@ -93,6 +103,7 @@ impl Stage {
             Stage::Released { .. } => "released",
             Stage::Rejected { .. } => "rejected",
             Stage::Withdrawn { .. } => "withdrawn",
+            Stage::UploadFailed { .. } => "upload_failed",
         }
     }
 }
@@ -151,15 +162,13 @@ pub async fn step(
                 previous_audit: latest.map(|l| l.audit_id),
             }))
         }
-        Stage::Committed { previous_audit } => {
-            if ship.check_done(app).await? {
-                Ok(moved(Stage::Submitting {
-                    previous_audit: previous_audit.clone(),
-                }))
-            } else {
-                Ok(waiting(stage.clone(), Wait::CheckRunning))
-            }
-        }
+        Stage::Committed { previous_audit } => match ship.check(app, upload).await? {
+            Check::Done => Ok(moved(Stage::Submitting {
+                previous_audit: previous_audit.clone(),
+            })),
+            Check::Running => Ok(waiting(stage.clone(), Wait::CheckRunning)),
+            Check::Failed { reason } => Ok(moved(Stage::UploadFailed { reason })),
+        },
         Stage::Submitting { previous_audit } => {
             // A submission of ours may have reached the vendor: its audit is the latest one
             // with another id than the one before the upload.
@@ -168,7 +177,7 @@ pub async fn step(
                     return Ok(moved(audit_stage(latest.audit_id, latest.state)));
                 }
             }
-            match ship.submit(app).await? {
+            match ship.submit(app, upload).await? {
                 Submitted::Audit { audit_id } => Ok(moved(Stage::InAudit {
                     audit_id,
                     delayed: false,
@@ -201,14 +210,15 @@ pub async fn step(
         }
         Stage::Releasing { audit_id } => {
             // Released now, or already (a release whose answer was lost): done either way.
-            ship.release(app).await?;
+            ship.release(app, audit_id).await?;
             Ok(moved(Stage::Released {
                 audit_id: audit_id.clone(),
             }))
         }
-        Stage::Released { .. } | Stage::Rejected { .. } | Stage::Withdrawn { .. } => {
-            Ok(moved(stage.clone()))
-        }
+        Stage::Released { .. }
+        | Stage::Rejected { .. }
+        | Stage::Withdrawn { .. }
+        | Stage::UploadFailed { .. } => Ok(moved(stage.clone())),
     }
 }
 
@@ -218,6 +228,7 @@ fn audit_stage(audit_id: String, state: AuditState) -> Stage {
         AuditState::Approved => Stage::Releasing { audit_id },
         AuditState::Rejected { reason } => Stage::Rejected { audit_id, reason },
         AuditState::Withdrawn => Stage::Withdrawn { audit_id },
+        AuditState::Released => Stage::Released { audit_id },
         AuditState::Delayed => Stage::InAudit {
             audit_id,
             delayed: true,

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_http::shipping::{ShipCode, Upload};
-use core_http::token::{MemoryStore, RefreshPolicy, TokenStore};
+use miniapp_fleet::credentials::{self, StoreSpec};
 use miniapp_fleet::ship::{self, Stage, Wait};
+use miniapp_fleet::vendors::Vendor;
 use miniapp_sandbox::{CodeOptions, Sandbox, SandboxOptions};
-use wechat_component_api::shipping::Shipper;
 
-const PLATFORM: &str = "wx_ship_platform";
+/// The vendors that ship code (Kuaishou documents no code management).
+const SHIPPING: [Vendor; 2] = [Vendor::Wechat, Vendor::Baidu];
 
 async fn sandbox(apps: usize, code: CodeOptions) -> Sandbox {
     Sandbox::start_with(SandboxOptions {
@@ -27,28 +28,18 @@ async fn sandbox(apps: usize, code: CodeOptions) -> Sandbox {
     .unwrap()
 }
 
-/// A shipper for the sandbox's seeded WeChat apps (their authorizations imported).
-async fn shipper(sandbox: &Sandbox) -> (Shipper, Vec<String>) {
-    let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
-    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
-    let tokens = Arc::new(wechat_component_api::tokens::manager(
-        &client,
-        PLATFORM,
-        "secret",
-        store,
-        RefreshPolicy::default(),
-    ));
-    tokens
-        .store_ticket(
-            "ticket@@@ship",
-            wechat_component_api::tokens::TICKET_LIFETIME,
-        )
+/// The vendor's shipping adapter for the sandbox's seeded apps (their authorizations
+/// imported), as a fleet job gets it.
+async fn shipper(sandbox: &Sandbox, vendor: Vendor) -> (Arc<dyn ShipCode>, Vec<String>) {
+    let creds = miniapp_fleet::sandbox::credentials(StoreSpec::Memory, &[vendor]);
+    let backends = credentials::clients(&creds, Some(&sandbox.base_url()))
         .await
         .unwrap();
+    let backend = &backends[&vendor];
     let mut apps = Vec::new();
-    for app in sandbox.fleet_apps(wechat_component_api::Vendor::Wechat) {
-        tokens
-            .import_authorization(
+    for app in sandbox.fleet_apps(vendor) {
+        backend
+            .import(
                 &app.app_id,
                 core_http::Secret::from(app.refresh_token.clone()),
             )
@@ -56,7 +47,7 @@ async fn shipper(sandbox: &Sandbox) -> (Shipper, Vec<String>) {
             .unwrap();
         apps.push(app.app_id.clone());
     }
-    (Shipper::new(client, tokens), apps)
+    (backend.shipper().unwrap(), apps)
 }
 
 fn upload(app: &str) -> Upload {
@@ -68,17 +59,34 @@ fn upload(app: &str) -> Upload {
     }
 }
 
-fn submissions(sandbox: &Sandbox, app: &str) -> usize {
+/// The vendor's endpoint that plays `role` of its `[shipping]`.
+fn endpoint(vendor: Vendor, role: &str) -> &'static str {
+    match (vendor, role) {
+        (Vendor::Wechat, "commit") => "Commit",
+        (Vendor::Wechat, "submit") => "SubmitAudit",
+        (Vendor::Baidu, "commit") => "UploadPackage",
+        (Vendor::Baidu, "submit") => "SubmitPackageAudit",
+        other => panic!("{other:?}"),
+    }
+}
+
+fn calls(sandbox: &Sandbox, vendor: Vendor, app: &str, role: &str) -> usize {
     sandbox
-        .counters(wechat_component_api::Vendor::Wechat, app)
+        .counters(vendor, app)
         .requests
-        .get("SubmitAudit")
+        .get(endpoint(vendor, role))
         .copied()
         .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_apps_reach_released_or_rejected_with_the_reason() {
+    for vendor in SHIPPING {
+        forty_apps(vendor).await;
+    }
+}
+
+async fn forty_apps(vendor: Vendor) {
     let sandbox = sandbox(
         40,
         CodeOptions {
@@ -89,8 +97,7 @@ async fn forty_apps_reach_released_or_rejected_with_the_reason() {
         },
     )
     .await;
-    let (shipper, apps) = shipper(&sandbox).await;
-    let shipper: Arc<dyn ShipCode> = Arc::new(shipper);
+    let (shipper, apps) = shipper(&sandbox, vendor).await;
     let runs = apps
         .iter()
         .map(|app| {
@@ -117,7 +124,7 @@ async fn forty_apps_reach_released_or_rejected_with_the_reason() {
         // The check ran, so the app waited in `committed` before it was submitted.
         assert!(
             seen.contains(&"committed") && seen.contains(&"in_audit"),
-            "{app}: {seen:?}"
+            "{vendor} {app}: {seen:?}"
         );
         ends.insert(app, stage);
     }
@@ -132,20 +139,20 @@ async fn forty_apps_reach_released_or_rejected_with_the_reason() {
             _ => None,
         })
         .collect();
-    assert_eq!(released + rejected.len(), 40, "{ends:?}");
+    assert_eq!(released + rejected.len(), 40, "{vendor}: {ends:?}");
     assert!(
         (2..=16).contains(&rejected.len()),
         "about a fifth rejected: {}",
         rejected.len()
     );
     assert!(rejected.iter().all(|r| r == "1:小程序内容不符合规范"));
-    let (approved, refused, live) = sandbox.code_outcomes(wechat_component_api::Vendor::Wechat);
+    let (approved, refused, live) = sandbox.code_outcomes(vendor);
     assert_eq!(
         (approved, refused, live),
         (released, rejected.len(), released)
     );
-    // Every app was submitted once: a submission during the check is answered 61039 and
-    // retried, but the sandbox opened exactly one audit per app.
+    // Every app was submitted once: a submission during the check waits (WeChat answers
+    // 61039; Baidu lists the package as uploading), and the sandbox opened one audit per app.
     let audits: std::collections::BTreeSet<_> = ends
         .values()
         .map(|s| match s {
@@ -153,11 +160,21 @@ async fn forty_apps_reach_released_or_rejected_with_the_reason() {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(audits.len(), 40, "one audit per app");
+    assert_eq!(audits.len(), 40, "{vendor}: one audit per app");
+    for app in &apps {
+        assert_eq!(calls(&sandbox, vendor, app, "submit"), 1, "{vendor} {app}");
+        assert_eq!(calls(&sandbox, vendor, app, "commit"), 1, "{vendor} {app}");
+    }
 }
 
 #[tokio::test]
 async fn a_submission_whose_answer_was_lost_is_adopted_not_repeated() {
+    for vendor in SHIPPING {
+        lost_submission(vendor).await;
+    }
+}
+
+async fn lost_submission(vendor: Vendor) {
     let sandbox = sandbox(
         1,
         CodeOptions {
@@ -166,26 +183,30 @@ async fn a_submission_whose_answer_was_lost_is_adopted_not_repeated() {
         },
     )
     .await;
-    let (shipper, apps) = shipper(&sandbox).await;
+    let (shipper, apps) = shipper(&sandbox, vendor).await;
+    let shipper = shipper.as_ref();
     let app = &apps[0];
     let up = upload(app);
-    let committed = ship::step(&shipper, app, &up, &Stage::Planned)
+    let committed = ship::step(shipper, app, &up, &Stage::Planned)
         .await
         .unwrap();
     let Stage::Committed { previous_audit } = committed.stage.clone() else {
         panic!("{committed:?}")
     };
     assert_eq!(previous_audit, None);
-    let submitting = ship::step(&shipper, app, &up, &committed.stage)
+    let submitting = ship::step(shipper, app, &up, &committed.stage)
         .await
         .unwrap();
-    assert!(matches!(submitting.stage, Stage::Submitting { .. }));
+    assert!(
+        matches!(submitting.stage, Stage::Submitting { .. }),
+        "{vendor}: {submitting:?}"
+    );
     // The job submits, then dies before journaling the answer.
-    let lost = shipper.submit(app).await.unwrap();
+    let lost = shipper.submit(app, &up).await.unwrap();
     assert!(matches!(lost, core_http::shipping::Submitted::Audit { .. }));
-    assert_eq!(submissions(&sandbox, app), 1);
+    assert_eq!(calls(&sandbox, vendor, app, "submit"), 1);
     // Resumed in `Submitting`: the latest audit is new, so it is adopted.
-    let resumed = ship::step(&shipper, app, &up, &submitting.stage)
+    let resumed = ship::step(shipper, app, &up, &submitting.stage)
         .await
         .unwrap();
     let Stage::InAudit { audit_id, .. } = &resumed.stage else {
@@ -195,25 +216,24 @@ async fn a_submission_whose_answer_was_lost_is_adopted_not_repeated() {
         unreachable!()
     };
     assert_eq!(audit_id, &sent);
-    assert_eq!(submissions(&sandbox, app), 1, "nothing submitted twice");
+    assert_eq!(
+        calls(&sandbox, vendor, app, "submit"),
+        1,
+        "{vendor}: nothing submitted twice"
+    );
 
     // A new job on the same app while that audit runs uploads nothing over it.
-    let next = ship::step(&shipper, app, &up, &Stage::Planned)
+    let next = ship::step(shipper, app, &up, &Stage::Planned)
         .await
         .unwrap();
     assert_eq!(next.stage, Stage::Planned);
     assert_eq!(next.wait, Some(Wait::OtherAuditRunning));
-    assert_eq!(
-        sandbox
-            .counters(wechat_component_api::Vendor::Wechat, app)
-            .requests
-            .get("Commit"),
-        Some(&1)
-    );
+    assert_eq!(calls(&sandbox, vendor, app, "commit"), 1);
 
-    // Released once; a release resumed after a lost answer (85052) still ends released.
+    // Released once; a release resumed after a lost answer (WeChat answers 85052; Baidu a
+    // refusal, and the package reads online) still ends released.
     let end = ship::drive(
-        &shipper,
+        shipper,
         app,
         &up,
         resumed.stage,
@@ -226,7 +246,7 @@ async fn a_submission_whose_answer_was_lost_is_adopted_not_repeated() {
         panic!("{end:?}")
     };
     let again = ship::step(
-        &shipper,
+        shipper,
         app,
         &up,
         &Stage::Releasing {
@@ -235,7 +255,8 @@ async fn a_submission_whose_answer_was_lost_is_adopted_not_repeated() {
     )
     .await
     .unwrap();
-    assert_eq!(again.stage, end.stage);
+    assert_eq!(again.stage, end.stage, "{vendor}");
+    assert_eq!(sandbox.code_outcomes(vendor).2, 1, "{vendor}: live once");
 }
 
 #[tokio::test]
@@ -248,7 +269,8 @@ async fn a_spent_quota_stops_submissions_and_says_so() {
         },
     )
     .await;
-    let (shipper, apps) = shipper(&sandbox).await;
+    let (shipper, apps) = shipper(&sandbox, Vendor::Wechat).await;
+    let shipper = shipper.as_ref();
     assert_eq!(
         shipper.quota(&apps[0]).await.unwrap(),
         Some(core_http::shipping::AuditQuota { rest: 4, limit: 4 })
@@ -257,7 +279,7 @@ async fn a_spent_quota_stops_submissions_and_says_so() {
     let mut released = 0;
     for app in &apps {
         let end = ship::drive(
-            &shipper,
+            shipper,
             app,
             &upload(app),
             Stage::Planned,

@@ -1024,11 +1024,14 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
         (&s.states.in_audit, quote!(InAudit)),
         (&s.states.withdrawn, quote!(Withdrawn)),
         (&s.states.delayed, quote!(Delayed)),
+        (&s.states.released, quote!(Released)),
+        (&s.states.development, quote!(Development)),
     ] {
         for v in values {
             states.push(quote!((#v, ::core_http::shipping::StateKind::#kind)));
         }
     }
+    let (uploading, upload_failed) = (&s.states.uploading, &s.states.upload_failed);
     let d = doc(&format!(
         "The codes and audit states of this document's code lifecycle (its `[shipping]`): {}",
         s.description.lines().next().unwrap_or_default()
@@ -1042,6 +1045,8 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
             already_released: #released,
             no_audit: #none,
             states: &[#(#states),*],
+            uploading: &[#(#uploading),*],
+            upload_failed: &[#(#upload_failed),*],
         };
     }
 }

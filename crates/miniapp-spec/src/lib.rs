@@ -75,8 +75,19 @@ pub struct Shipping {
     pub submit: ShippingCall,
     /// Reads one audit (roles `audit_id`: parameter; `state`, `reason`: answer members).
     pub status: ShippingCall,
-    /// Reads the latest audit (roles `audit_id`, `state`, `reason`: answer members).
-    pub latest: ShippingCall,
+    /// Reads the latest audit (roles `audit_id`, `state`, `reason`: answer members); required
+    /// unless `list` is given.
+    #[serde(default)]
+    pub latest: Option<ShippingCall>,
+    /// Lists the app's code packages, where the vendor keeps packages rather than audits
+    /// (role `items`: the answer field holding the list; `audit_id`, `state`, `reason`,
+    /// `version`, `uploading`: members of its items). With a list, an audit is named by its
+    /// package's id, given at upload: the submission and the release send it (role
+    /// `audit_id` of `submit` and `release` is then a parameter); the upload's check has
+    /// ended when the development package of the uploaded version has an id; the latest
+    /// audit is the listed package in an audit state.
+    #[serde(default)]
+    pub list: Option<ShippingCall>,
     /// Releases the approved code.
     pub release: ShippingCall,
     /// Reads the audit quota, if the vendor has the call (roles `rest`, `limit`).
@@ -122,6 +133,20 @@ pub struct ShippingStates {
     /// Delayed: not final, a result follows.
     #[serde(default)]
     pub delayed: Vec<String>,
+    /// Released (online), where the state member says so (packages).
+    #[serde(default)]
+    pub released: Vec<String>,
+    /// Uploaded and checked, not submitted (a development package).
+    #[serde(default)]
+    pub development: Vec<String>,
+    /// The upload is still being processed: values of the list's `uploading` member (not of
+    /// the state member).
+    #[serde(default)]
+    pub uploading: Vec<String>,
+    /// The upload failed: values of the list's `uploading` member (the item's `upload_error`
+    /// member, when given, says why).
+    #[serde(default)]
+    pub upload_failed: Vec<String>,
 }
 
 /// The vendor codes a release job acts on.
@@ -984,10 +1009,16 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
         ("check", shipping.check.as_ref()),
         ("submit", Some(&shipping.submit)),
         ("status", Some(&shipping.status)),
-        ("latest", Some(&shipping.latest)),
+        ("latest", shipping.latest.as_ref()),
         ("release", Some(&shipping.release)),
         ("quota", shipping.quota.as_ref()),
     ];
+    if shipping.latest.is_none() && shipping.list.is_none() {
+        return Err("give `latest` (the latest audit) or `list` (the app's packages)".into());
+    }
+    if let Some(list) = &shipping.list {
+        validate_shipping_list(spec, list)?;
+    }
     for (role, call) in calls {
         let Some(call) = call else { continue };
         let ep = spec
@@ -1012,6 +1043,46 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
                     ep.name
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `list`: `items` is a list field of the endpoint; the other members are fields of its items.
+fn validate_shipping_list(spec: &SpecFile, list: &ShippingCall) -> Result<(), String> {
+    let ep = spec
+        .endpoints
+        .iter()
+        .find(|e| e.name == list.endpoint)
+        .ok_or_else(|| {
+            format!(
+                "`list` names no endpoint `{}` of this document",
+                list.endpoint
+            )
+        })?;
+    let items = list
+        .member("items")
+        .ok_or("`list.members.items` is missing: name the answer field holding the packages")?;
+    let field = ep.fields.iter().find(|f| f.name == items).ok_or_else(|| {
+        format!(
+            "`list.members.items` names `{items}`, which is not an answer field of `{}`",
+            ep.name
+        )
+    })?;
+    let object = match &field.ty {
+        TypeRef::List(item) => match item.as_ref() {
+            TypeRef::Named(name) => spec.objects.iter().find(|o| &o.name == name),
+            _ => None,
+        },
+        _ => None,
+    }
+        .ok_or_else(|| format!("`list.members.items` names `{items}`, which is not a list of an object of this document"))?;
+    for (what, member) in &list.members {
+        if what != "items" && !object.fields.iter().any(|f| &f.name == member) {
+            return Err(format!(
+                "`list.members.{what}` names `{member}`, which is not a field of `{}`",
+                object.name
+            ));
         }
     }
     Ok(())

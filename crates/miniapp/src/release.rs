@@ -238,7 +238,7 @@ async fn status(args: StatusArgs) -> Result<u8, Failure> {
 
 /// The table of stages per vendor, then what needs attention (five of each at most).
 pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
-    const STAGES: [&str; 8] = [
+    const STAGES: [&str; 9] = [
         "planned",
         "committed",
         "submitting",
@@ -247,6 +247,7 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
         "released",
         "rejected",
         "withdrawn",
+        "upload_failed",
     ];
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
@@ -290,7 +291,10 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
             println!("  … and {} more (see the report)", rows.len() - 5);
         }
     };
-    sample("rejected by the audit", &summary.rejected);
+    sample(
+        "rejected (by the audit, or the upload failed)",
+        &summary.rejected,
+    );
     sample("failed this pass (tried again next pass)", &summary.errors);
     if !summary.reauthorize.is_empty() {
         println!(
@@ -298,7 +302,12 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
             summary.reauthorize.len()
         );
     }
-    if summary.finished() {
+    if summary.finished() && summary.reauthorize.is_empty() {
         println!("every app is released, rejected or withdrawn");
+    } else if summary.finished() {
+        println!(
+            "every other app is released, rejected or withdrawn; {} wait(s) for the owner to authorize the platform again",
+            summary.reauthorize.len()
+        );
     }
 }

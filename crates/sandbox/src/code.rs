@@ -3,7 +3,11 @@
 //! code, one while an audit runs the in-audit code, one past the provider's quota the
 //! quota code; an audit takes [`CodeOptions::audit_time`] and rejects a share of the apps
 //! with a reason; a release of approved code releases it once (then the already-released
-//! code). Nothing here names a vendor: the roles, members, state values and codes are the
+//! code). Where the spec has a `list` (packages rather than audits), the upload makes a
+//! development package with an id, listed as uploading until its check ends; the submission
+//! and the release name that id, and the list shows the online, audit and development
+//! packages. A refusal the spec has no code for answers the endpoint's first documented
+//! error. Nothing here names a vendor: the roles, members, state values and codes are the
 //! spec's.
 
 use std::collections::HashMap;
@@ -55,6 +59,7 @@ enum Role {
     Submit,
     Status,
     Latest,
+    List,
     Release,
     Quota,
 }
@@ -64,6 +69,15 @@ struct Audit {
     id: i64,
     decided_at: Instant,
     rejected: bool,
+    version: String,
+}
+
+/// An uploaded package not submitted yet (a spec with a `list`).
+#[derive(Debug, Clone)]
+struct Package {
+    id: i64,
+    version: String,
+    ready_at: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -72,9 +86,11 @@ struct AppCode {
     check_ends: Option<Instant>,
     /// Uploads so far (a submission audits the latest).
     uploads: u32,
+    /// The development package (a spec with a `list`).
+    dev: Option<Package>,
     audit: Option<Audit>,
-    /// The audit whose code was released.
-    released: Option<i64>,
+    /// The audit whose code was released, and its version.
+    released: Option<(i64, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -102,7 +118,8 @@ impl Code {
                 (Role::Check, s.check.as_ref()),
                 (Role::Submit, Some(&s.submit)),
                 (Role::Status, Some(&s.status)),
-                (Role::Latest, Some(&s.latest)),
+                (Role::Latest, s.latest.as_ref()),
+                (Role::List, s.list.as_ref()),
                 (Role::Release, Some(&s.release)),
                 (Role::Quota, s.quota.as_ref()),
             ];
@@ -134,12 +151,30 @@ impl Code {
     ) -> Option<Answer> {
         let (role, s) = *self.roles.get(&(vendor, ep.name.clone()))?;
         let now = Instant::now();
+        let packages = s.list.is_some();
         let mut state = self.state();
         let state = &mut *state;
         let app = state.apps.entry((vendor, owner.to_owned())).or_default();
-        let first = |codes: &[i64]| Answer::Error(codes.first().copied().unwrap_or(-1));
+        // A refusal: the spec's code for it, else the endpoint's first documented error.
+        let refuse = |codes: &[i64]| {
+            Answer::Error(
+                codes
+                    .first()
+                    .copied()
+                    .or_else(|| ep.errors.iter().map(|e| e.code).find(|c| *c > 0))
+                    .unwrap_or(-1),
+            )
+        };
+        let param = |call: &miniapp_spec::ShippingCall, role: &str| {
+            call.member(role)
+                .and_then(|m| params.get(m))
+                .map(|w| w.as_text().trim().to_owned())
+        };
+        let id_param = |call: &miniapp_spec::ShippingCall| {
+            param(call, "audit_id").and_then(|t| t.parse::<i64>().ok())
+        };
+        let pick = |values: &[String]| values.first().cloned().unwrap_or_default();
         let state_of = |audit: &Audit| -> (String, Option<String>) {
-            let pick = |values: &[String]| values.first().cloned().unwrap_or_default();
             if now < audit.decided_at {
                 (pick(&s.states.in_audit), None)
             } else if audit.rejected {
@@ -154,106 +189,187 @@ impl Code {
         Some(match role {
             Role::Commit => {
                 app.uploads += 1;
-                app.check_ends = Some(now + self.options.check_time);
+                let ready_at = now + self.options.check_time;
+                app.check_ends = Some(ready_at);
+                if packages {
+                    app.dev = Some(Package {
+                        id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                        version: param(&s.commit, "version").unwrap_or_default(),
+                        ready_at,
+                    });
+                }
                 body(vendor, ep, params, &[])
             }
             Role::Check => match app.check_ends {
-                Some(end) if now < end => first(&s.codes.check_running),
+                Some(end) if now < end => refuse(&s.codes.check_running),
                 _ => body(vendor, ep, params, &[]),
             },
             Role::Submit => {
                 let running = app.audit.as_ref().is_some_and(|a| now < a.decided_at);
                 if running {
-                    return Some(first(&s.codes.in_audit));
+                    return Some(refuse(&s.codes.in_audit));
                 }
-                if app.check_ends.is_some_and(|end| now < end) {
-                    return Some(first(&s.codes.check_running));
-                }
+                let (id, version) = if packages {
+                    // The submission names the development package.
+                    match (&app.dev, id_param(&s.submit)) {
+                        (Some(dev), Some(asked)) if dev.id == asked => {
+                            if now < dev.ready_at {
+                                return Some(refuse(&s.codes.check_running));
+                            }
+                            (dev.id, dev.version.clone())
+                        }
+                        _ => return Some(refuse(&[])),
+                    }
+                } else {
+                    if app.check_ends.is_some_and(|end| now < end) {
+                        return Some(refuse(&s.codes.check_running));
+                    }
+                    (self.next_id.fetch_add(1, Ordering::Relaxed), String::new())
+                };
                 let used = state.submitted.entry(vendor).or_default();
                 if self.options.audit_quota.is_some_and(|q| *used >= q) {
-                    return Some(first(&s.codes.quota_exhausted));
+                    return Some(refuse(&s.codes.quota_exhausted));
                 }
                 *used += 1;
-                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let rejected = share(owner, app.uploads) < self.options.rejected_share;
                 app.audit = Some(Audit {
                     id,
                     decided_at: now + self.options.audit_time,
                     rejected,
+                    version,
                 });
                 app.check_ends = None;
+                app.dev = None;
+                let answer = if packages {
+                    None
+                } else {
+                    s.submit.member("audit_id")
+                };
+                body(vendor, ep, params, &[(answer, Value::from(id))])
+            }
+            Role::Status => {
+                let asked = id_param(&s.status);
+                let (wire, reason) = match (&app.audit, &app.released, &app.dev) {
+                    (_, Some((id, _)), _) if packages && Some(*id) == asked => {
+                        (pick(&s.states.released), None)
+                    }
+                    (Some(audit), _, _) if Some(audit.id) == asked => state_of(audit),
+                    (_, _, Some(dev)) if packages && Some(dev.id) == asked => {
+                        (pick(&s.states.development), None)
+                    }
+                    _ => return Some(refuse(&[])),
+                };
                 body(
                     vendor,
                     ep,
                     params,
-                    &[(s.submit.member("audit_id"), Value::from(id))],
+                    &[
+                        (s.status.member("state"), state_value(&wire)),
+                        (
+                            s.status.member("reason"),
+                            reason.map_or(Value::Null, Value::from),
+                        ),
+                    ],
                 )
             }
-            Role::Status => {
-                let asked = s
-                    .status
-                    .member("audit_id")
-                    .and_then(|m| params.get(m))
-                    .and_then(|w| w.as_text().trim().parse::<i64>().ok());
+            Role::Latest => {
+                let latest = s.latest.as_ref().expect("a latest role has its call");
                 match &app.audit {
-                    Some(audit) if Some(audit.id) == asked => {
+                    None => refuse(&s.codes.no_audit),
+                    Some(audit) => {
                         let (wire, reason) = state_of(audit);
                         body(
                             vendor,
                             ep,
                             params,
                             &[
-                                (s.status.member("state"), state_value(&wire)),
+                                (latest.member("audit_id"), Value::from(audit.id)),
+                                (latest.member("state"), state_value(&wire)),
                                 (
-                                    s.status.member("reason"),
+                                    latest.member("reason"),
                                     reason.map_or(Value::Null, Value::from),
                                 ),
                             ],
                         )
                     }
+                }
+            }
+            Role::List => {
+                let list = s.list.as_ref().expect("a list role has its call");
+                let item = |members: &[(&str, Value)]| {
+                    let mut item = serde_json::Map::new();
+                    for (role, value) in members {
+                        if let (Some(member), false) = (list.member(role), value.is_null()) {
+                            item.insert(member.to_owned(), value.clone());
+                        }
+                    }
+                    Value::Object(item)
+                };
+                let mut items = Vec::new();
+                if let Some((id, version)) = &app.released {
+                    items.push(item(&[
+                        ("audit_id", Value::from(*id)),
+                        ("state", state_value(&pick(&s.states.released))),
+                        ("version", Value::from(version.clone())),
+                    ]));
+                }
+                if let Some(audit) = app
+                    .audit
+                    .as_ref()
+                    .filter(|a| app.released.as_ref().map(|r| r.0) != Some(a.id))
+                {
+                    let (wire, reason) = state_of(audit);
+                    items.push(item(&[
+                        ("audit_id", Value::from(audit.id)),
+                        ("state", state_value(&wire)),
+                        ("reason", reason.map_or(Value::Null, Value::from)),
+                        ("version", Value::from(audit.version.clone())),
+                    ]));
+                }
+                if let Some(dev) = &app.dev {
+                    items.push(if now < dev.ready_at {
+                        item(&[
+                            ("version", Value::from(dev.version.clone())),
+                            ("uploading", state_value(&pick(&s.states.uploading))),
+                        ])
+                    } else {
+                        item(&[
+                            ("audit_id", Value::from(dev.id)),
+                            ("state", state_value(&pick(&s.states.development))),
+                            ("version", Value::from(dev.version.clone())),
+                        ])
+                    });
+                }
+                list_body(vendor, ep, params, list.member("items"), items)
+            }
+            Role::Release => {
+                let target = if packages {
+                    id_param(&s.release)
+                } else {
+                    app.audit.as_ref().map(|a| a.id)
+                };
+                match &app.audit {
+                    _ if target.is_some() && app.released.as_ref().map(|r| r.0) == target => {
+                        refuse(&s.codes.already_released)
+                    }
+                    Some(audit)
+                        if Some(audit.id) == target
+                            && now >= audit.decided_at
+                            && !audit.rejected =>
+                    {
+                        app.released = Some((audit.id, audit.version.clone()));
+                        body(vendor, ep, params, &[])
+                    }
+                    // Nothing approved to release: the endpoint's first documented refusal.
                     _ => Answer::Error(
                         ep.errors
                             .iter()
                             .map(|e| e.code)
-                            .find(|c| *c > 0)
+                            .find(|c| *c > 0 && !s.codes.already_released.contains(c))
                             .unwrap_or(-1),
                     ),
                 }
             }
-            Role::Latest => match &app.audit {
-                None => first(&s.codes.no_audit),
-                Some(audit) => {
-                    let (wire, reason) = state_of(audit);
-                    body(
-                        vendor,
-                        ep,
-                        params,
-                        &[
-                            (s.latest.member("audit_id"), Value::from(audit.id)),
-                            (s.latest.member("state"), state_value(&wire)),
-                            (
-                                s.latest.member("reason"),
-                                reason.map_or(Value::Null, Value::from),
-                            ),
-                        ],
-                    )
-                }
-            },
-            Role::Release => match &app.audit {
-                Some(audit) if app.released == Some(audit.id) => first(&s.codes.already_released),
-                Some(audit) if now >= audit.decided_at && !audit.rejected => {
-                    app.released = Some(audit.id);
-                    body(vendor, ep, params, &[])
-                }
-                // Nothing approved to release: the endpoint's first documented refusal.
-                _ => Answer::Error(
-                    ep.errors
-                        .iter()
-                        .map(|e| e.code)
-                        .find(|c| *c > 0 && !s.codes.already_released.contains(c))
-                        .unwrap_or(-1),
-                ),
-            },
             Role::Quota => {
                 let used = state.submitted.get(&vendor).copied().unwrap_or(0);
                 let limit = self.options.audit_quota.unwrap_or(1000);
@@ -317,10 +433,17 @@ fn body(
     let mut body =
         crate::respond::example_json(vendor, crate::respond::select_example(&ep.examples, params));
     let e = &envelope::facts(vendor).envelope;
+    if members.iter().all(|(member, _)| member.is_none()) {
+        return Answer::Body(body);
+    }
     let target = match e.shape {
-        core_http::vendor::EnvelopeShape::Wrapped => body
-            .get_mut(e.data)
-            .expect("a wrapped success has its payload member"),
+        // A success example without its payload member (an answer with no fields) gets one.
+        core_http::vendor::EnvelopeShape::Wrapped => match body.as_object_mut() {
+            Some(map) => map
+                .entry(e.data)
+                .or_insert_with(|| Value::Object(Default::default())),
+            None => &mut body,
+        },
         core_http::vendor::EnvelopeShape::Flat => &mut body,
     };
     if let Some(map) = target.as_object_mut() {
@@ -337,6 +460,35 @@ fn body(
         }
     }
     Answer::Body(body)
+}
+
+/// The endpoint's example answer with the list `items` as its payload: the payload itself for
+/// a transparent answer, else its member `member`.
+fn list_body(
+    vendor: Vendor,
+    ep: &Endpoint,
+    params: &Params,
+    member: Option<&str>,
+    items: Vec<Value>,
+) -> Answer {
+    if ep.data == miniapp_spec::DataShape::Transparent {
+        let mut body = crate::respond::example_json(
+            vendor,
+            crate::respond::select_example(&ep.examples, params),
+        );
+        let e = &envelope::facts(vendor).envelope;
+        match e.shape {
+            core_http::vendor::EnvelopeShape::Wrapped => {
+                if let Some(map) = body.as_object_mut() {
+                    map.insert(e.data.to_owned(), Value::Array(items));
+                }
+            }
+            core_http::vendor::EnvelopeShape::Flat => body = Value::Array(items),
+        }
+        Answer::Body(body)
+    } else {
+        body(vendor, ep, params, &[(member, Value::Array(items))])
+    }
 }
 
 /// A number in `0.0..1.0` from the app and its upload (FNV-1a), for the rejected share.

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! # async fn demo(client: wechat_component_api::Client, tokens: std::sync::Arc<wechat_component_api::tokens::TokenManager>) -> Result<(), wechat_component_api::Error> {
-//! use wechat_component_api::shipping::{ShipCode, Shipper, Submitted, Upload};
+//! use wechat_component_api::shipping::{Check, ShipCode, Shipper, Submitted, Upload};
 //!
 //! let shipper = Shipper::new(client, tokens);
 //! let upload = Upload {
@@ -15,8 +15,8 @@
 //!     description: "spring release".into(),
 //! };
 //! shipper.commit("wx_app", &upload).await?;
-//! while !shipper.check_done("wx_app").await? { /* wait */ }
-//! if let Submitted::Audit { audit_id } = shipper.submit("wx_app").await? {
+//! while shipper.check("wx_app", &upload).await? == Check::Running { /* wait */ }
+//! if let Submitted::Audit { audit_id } = shipper.submit("wx_app", &upload).await? {
 //!     println!("in audit: {audit_id}");
 //! }
 //! # Ok(()) }
@@ -25,7 +25,7 @@
 use std::sync::Arc;
 
 pub use core_http::shipping::{
-    AuditQuota, AuditState, LatestAudit, ShipCode, ShippingFacts, Submitted, Upload,
+    AuditQuota, AuditState, Check, LatestAudit, ShipCode, ShippingFacts, Submitted, Upload,
 };
 use core_http::token::{BoxFuture, TokenManager};
 use core_http::Error;
@@ -87,21 +87,25 @@ impl ShipCode for Shipper {
         })
     }
 
-    fn check_done<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+    fn check<'a>(&'a self, app: &'a str, _: &'a Upload) -> BoxFuture<'a, Result<Check, Error>> {
         Box::pin(async move {
             match self
                 .app(app)
                 .get_code_privacy_info(&GetCodePrivacyInfoRequest::new())
                 .await
             {
-                Ok(_) => Ok(true),
-                Err(e) if SHIPPING.is(&e, SHIPPING.check_running) => Ok(false),
+                Ok(_) => Ok(Check::Done),
+                Err(e) if SHIPPING.is(&e, SHIPPING.check_running) => Ok(Check::Running),
                 Err(e) => Err(e),
             }
         })
     }
 
-    fn submit<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Submitted, Error>> {
+    fn submit<'a>(
+        &'a self,
+        app: &'a str,
+        _: &'a Upload,
+    ) -> BoxFuture<'a, Result<Submitted, Error>> {
         Box::pin(async move {
             match self.app(app).submit_audit(&SubmitAuditRequest::new()).await {
                 Ok(answer) => match answer.auditid {
@@ -160,7 +164,7 @@ impl ShipCode for Shipper {
         })
     }
 
-    fn release<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
+    fn release<'a>(&'a self, app: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
             match self.app(app).release(&ReleaseRequest::new()).await {
                 Ok(_) => Ok(true),

@@ -1131,3 +1131,20 @@ pub struct PackageAuditEvent {
     #[serde(alias = "reson", default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+/// The codes and audit states of this document's code lifecycle (its `\[shipping\]`): Packages, not audits: UploadPackage (asynchronous, about 3 s) → GetPackages lists the development package (status 3) of the uploaded `version` with its `package_id` once the upload is processed (`upload_status` 1 上传中 while it is, 3 上传失败 with `upload_err_msg` \[SDK\] when it failed) → SubmitPackageAudit names that package_id (送审描述 `content`) → the package is the audit package (4 审核中 → 6 审核通过 or 5 审核失败, the list's `msg` 审核信息 saying why) → ReleasePackage names it → online (1). GetPackageDetail reads one package by id. The page documents no code for "check running", "already in audit", "already released" or a spent quota (its only errno is 40001 参数错误): a job reads the list before submitting or releasing again, and after a refused release reads the package (online: done). The audit quota call (/rest/2.0/smartapp/package/auditquota) is only in Baidu's SDKs \[SDK\], not specified here.
+pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping::ShippingFacts {
+    check_running: &[],
+    in_audit: &[],
+    quota_exhausted: &[],
+    already_released: &[],
+    no_audit: &[],
+    states: &[
+        ("6", ::core_http::shipping::StateKind::Approved),
+        ("5", ::core_http::shipping::StateKind::Rejected),
+        ("4", ::core_http::shipping::StateKind::InAudit),
+        ("1", ::core_http::shipping::StateKind::Released),
+        ("3", ::core_http::shipping::StateKind::Development),
+    ],
+    uploading: &["1"],
+    upload_failed: &["3"],
+};

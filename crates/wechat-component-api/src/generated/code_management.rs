@@ -2536,4 +2536,6 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
         ("3", ::core_http::shipping::StateKind::Withdrawn),
         ("4", ::core_http::shipping::StateKind::Delayed),
     ],
+    uploading: &[],
+    upload_failed: &[],
 };
