@@ -22,6 +22,8 @@ pub struct FlakyStore {
     pub forever: AtomicBool,
     /// Saves refused so far.
     pub refused: AtomicUsize,
+    /// Every save hangs (a process killed while its save is in flight).
+    pub stall: AtomicBool,
 }
 
 impl FlakyStore {
@@ -45,6 +47,9 @@ impl TokenStore for FlakyStore {
         token: &'a StoredToken,
         expected: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<bool, Error>> {
+        if self.stall.load(Ordering::SeqCst) {
+            return Box::pin(std::future::pending());
+        }
         if self.failing() {
             self.refused.fetch_add(1, Ordering::SeqCst);
             return Box::pin(async {

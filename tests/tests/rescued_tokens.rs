@@ -83,6 +83,54 @@ async fn a_token_the_store_refused_is_rescued_on_disk_and_imported_by_the_next_p
         !rescue.exists(),
         "the rescue file is removed once nothing is unsaved"
     );
+    // A process killed while the store takes the rotated token (the vendor has answered, the
+    // save is in flight): the token is in the rescue file before the save, so the next
+    // process still has it.
+    let key = TokenKey::authorizer(Vendor::Baidu, "tp-rescue", "app-in-flight");
+    let stalled = Arc::new(FlakyStore::default());
+    stalled.put(&key, &stale).await.unwrap();
+    stalled.stall.store(true, Ordering::SeqCst);
+    *vendor.live.lock().unwrap() = "refresh-0".into();
+    let killed = RefreshingToken::with_policy(
+        key.clone(),
+        vendor.clone(),
+        stalled.clone() as Arc<dyn TokenStore>,
+        RefreshPolicy::default(),
+    );
+    let run = tokio::spawn(async move { killed.get().await.map(|t| t.expose().to_owned()) });
+    let mut waited = 0;
+    while !rescue.exists() {
+        assert!(waited < 200, "the rotated token reaches the rescue file");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    run.abort(); // killed mid-save
+    let text = std::fs::read_to_string(&rescue).unwrap();
+    assert!(text.contains("app-in-flight"), "{text}");
+    let next_store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    next_store.put(&key, &stale).await.unwrap();
+    assert_eq!(token::import_rescued(&next_store).await.unwrap(), 1);
+    let rotated = next_store.load(&key).await.unwrap().unwrap().refresh_token;
+    assert_eq!(
+        rotated.as_ref().map(|s| s.expose()),
+        Some(vendor.live.lock().unwrap().as_str())
+    );
+    let dead_before = vendor.dead.load(Ordering::SeqCst);
+    let resumed = RefreshingToken::with_policy(
+        key.clone(),
+        vendor.clone(),
+        next_store.clone(),
+        RefreshPolicy::default(),
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    resumed.get().await.unwrap();
+    assert_eq!(
+        vendor.dead.load(Ordering::SeqCst),
+        dead_before,
+        "no dead refresh token sent"
+    );
+    std::fs::remove_file(&rescue).ok();
+
     // A broken rescue file is an error naming the file, never quoting its text.
     std::fs::write(&rescue, "{\"key\": \"k\", \"token\": \"secret-value\"}\n").unwrap();
     let err = token::import_rescued(&store).await.unwrap_err().to_string();

@@ -342,7 +342,7 @@ async fn seeded_apps_get_their_own_tokens_and_state() {
     .unwrap();
     let apps = sandbox.fleet_apps(Vendor::Baidu).to_vec();
     assert_eq!(apps.len(), 3);
-    assert_eq!(apps[0].app_id, "bd_fleet_00001");
+    assert_eq!(apps[0].app_id, "1452001", "Baidu app ids are numbers");
     assert!(!format!("{:?}", apps[0]).contains(&apps[0].refresh_token));
 
     let client = baidu_smartapp_api::Client::with_base_url(sandbox.base_url());

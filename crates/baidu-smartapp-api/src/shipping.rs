@@ -66,6 +66,34 @@ pub fn shipper(
     Ok(Arc::new(Shipper::new(client, tokens)))
 }
 
+/// Receives the package audit results Baidu pushes to the platform's message and event URL
+/// (`PACKAGE_AUDIT_PASS` / `PACKAGE_AUDIT_FAIL`, [`crate::push::TpPush::PackageAudit`]) with
+/// every other push of that URL (tickets are stored as by
+/// [`PushHandler`](crate::push::handler::PushHandler)): verified, decrypted, replays refused,
+/// then `on_audit` is called with the app's id (`appId`).
+#[cfg(feature = "axum")]
+pub fn audit_pushes(
+    tokens: Arc<TokenManager>,
+    settings: &core_http::push::PushSettings,
+    on_audit: core_http::shipping::OnAudit,
+) -> Result<Option<axum::Router>, Error> {
+    let crypto = crate::push::MessageCrypto::new(
+        settings.token.clone(),
+        settings.encoding_aes_key.expose(),
+        tokens.platform_app_id(),
+    )
+    .map_err(Error::Push)?;
+    let handler = crate::push::handler::PushHandler::new(tokens, crypto).on_push(move |push| {
+        let on_audit = on_audit.clone();
+        async move {
+            if let crate::push::TpPush::PackageAudit(audit) = push {
+                on_audit(audit.app_id.map(|id| id.to_string()));
+            }
+        }
+    });
+    Ok(Some(handler.router()))
+}
+
 /// What a listed package is, by the spec's state values.
 fn kind(package: &Package) -> Option<StateKind> {
     package.status.and_then(|s| SHIPPING.kind(&s.to_string()))

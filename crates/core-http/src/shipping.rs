@@ -3,8 +3,16 @@
 //! `[shipping]` (which codes mean "the check still runs", "an audit already runs", "the quota
 //! is spent", which wire values are which audit state), generated as [`ShippingFacts`].
 
+use std::sync::Arc;
+
 use crate::token::BoxFuture;
 use crate::Error;
+
+/// What a vendor crate's audit push receiver (`shipping::audit_pushes`) calls when a verified
+/// push says an app's audit ended or changed: with the app's id, or `None` when the push names
+/// the app only by another id (WeChat's original id `gh_…` on a URL without `$APPID$`). A push
+/// is a hint: the job reads the audit, never trusts the push's content.
+pub type OnAudit = Arc<dyn Fn(Option<String>) + Send + Sync>;
 
 /// Where an app's submitted code stands in the vendor's audit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

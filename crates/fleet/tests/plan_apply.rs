@@ -64,7 +64,7 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
     // One Baidu app already has the desired server domains.
     s.sandbox.set_resource(
         core_http::Vendor::Baidu,
-        "bd_fleet_00003",
+        "1452003",
         "server_domains",
         value("request_domain", &["https://api.example.com"]),
     );
@@ -115,12 +115,8 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
         wechat("wx_fleet_00002"),
         ["https://beta.example.com".to_owned()].into()
     );
-    assert_eq!(
-        s.writes(Vendor::Baidu, "bd_fleet_00003"),
-        1,
-        "only the version"
-    );
-    assert_eq!(s.writes(Vendor::Baidu, "bd_fleet_00001"), 2);
+    assert_eq!(s.writes(Vendor::Baidu, "1452003"), 1, "only the version");
+    assert_eq!(s.writes(Vendor::Baidu, "1452001"), 2);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.path("report.json")).unwrap()).unwrap();
     let records = report.as_array().unwrap();
@@ -138,13 +134,13 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
 
     // Applying again (or planning again) sends nothing.
     let before: usize = (1..=3)
-        .map(|i| s.writes(Vendor::Baidu, &format!("bd_fleet_{i:05}")))
+        .map(|i| s.writes(Vendor::Baidu, &(1_452_000 + i).to_string()))
         .sum();
     s.apply(&journal, "plan.jsonl").await;
     let again = s.plan(&desired, "again.jsonl").await;
     assert_eq!(again.total(Action::Set), 0);
     let after: usize = (1..=3)
-        .map(|i| s.writes(Vendor::Baidu, &format!("bd_fleet_{i:05}")))
+        .map(|i| s.writes(Vendor::Baidu, &(1_452_000 + i).to_string()))
         .sum();
     assert_eq!(before, after);
 }
@@ -187,14 +183,14 @@ async fn a_spent_quota_fails_that_app_and_the_job_goes_on() {
         },
     )
     .await;
-    // bd_fleet_00001 already spent its one modification.
+    // 1452001 already spent its one modification.
     let app = s.clients[&Vendor::Baidu].clone();
     let first = s.sandbox.fleet_apps(core_http::Vendor::Baidu)[0].clone();
     app.import(&first.app_id, first.refresh_token.clone().into())
         .await
         .unwrap();
     app.write(
-        Some("bd_fleet_00001"),
+        Some("1452001"),
         "server_domains",
         &value("request_domain", &["https://old.example.com"]),
     )
@@ -224,7 +220,7 @@ value = { request_domain = ["https://api.example.com"] }
         .iter()
         .find(|r| r["outcome"] == "failed")
         .unwrap();
-    assert_eq!(failed["app_id"], "bd_fleet_00001");
+    assert_eq!(failed["app_id"], "1452001");
     assert_eq!(failed["vendor_code"], 470011);
     assert!(
         failed["message"]
@@ -234,7 +230,7 @@ value = { request_domain = ["https://api.example.com"] }
         "{failed}"
     );
     assert_eq!(
-        s.writes(Vendor::Baidu, "bd_fleet_00001"),
+        s.writes(Vendor::Baidu, "1452001"),
         2,
         "the refused write, once"
     );
@@ -243,7 +239,7 @@ value = { request_domain = ["https://api.example.com"] }
 #[tokio::test]
 async fn a_lost_authorization_is_reported_apart_and_the_job_goes_on() {
     let s = Scenario::start(3, SandboxOptions::default()).await;
-    // The merchant revoked bd_fleet_00002: its refresh token is no longer accepted.
+    // The merchant revoked 1452002: its refresh token is no longer accepted.
     let mut text = std::fs::read_to_string(&s.inventory).unwrap();
     let revoked = s.sandbox.fleet_apps(core_http::Vendor::Baidu)[1]
         .refresh_token
@@ -270,7 +266,7 @@ value = { version = "3.60.2" }
         summary
             .samples
             .get(&(Attention::Reauthorize, Vendor::Baidu)),
-        Some(&vec!["bd_fleet_00002".to_owned()])
+        Some(&vec!["1452002".to_owned()])
     );
     // The CSV of apps to authorize again: a header and the one app, with the vendor's answer.
     let csv = std::fs::read_to_string(report::csv_path(&out, Attention::Reauthorize)).unwrap();

@@ -20,3 +20,13 @@ pub fn shipper(
 ) -> Result<Arc<dyn ShipCode>, &'static str> {
     Err(UNSUPPORTED)
 }
+
+/// Kuaishou documents no code audit, so it pushes no audit result: always `None`.
+#[cfg(feature = "axum")]
+pub fn audit_pushes(
+    _tokens: Arc<TokenManager>,
+    _settings: &core_http::push::PushSettings,
+    _on_audit: core_http::shipping::OnAudit,
+) -> Result<Option<axum::Router>, core_http::Error> {
+    Ok(None)
+}

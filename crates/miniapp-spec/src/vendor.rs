@@ -70,6 +70,10 @@ pub struct VendorFile {
 pub struct SandboxShapes {
     /// The prefix of the sandbox's fleet app ids (`wx` → `wx_fleet_00001`).
     pub app_prefix: String,
+    /// Where the vendor's app ids are numbers (Baidu's pushes carry `appId` as an integer):
+    /// the sandbox's fleet apps are numbered from this one instead (`1452001`, `1452002`, …).
+    #[serde(default)]
+    pub numeric_app_ids_from: Option<i64>,
     /// An issued token or code: `{role}` (from `token_roles`), `{n}` (a counter) and `{hex}`
     /// (16 random hex digits) are replaced.
     pub token_format: String,

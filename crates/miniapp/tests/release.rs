@@ -221,6 +221,7 @@ async fn killed_mid_release_and_run_again_submits_each_app_once() {
         lost <= 3 * 8,
         "at most the refreshes in flight per kill: {out}"
     );
+    eprintln!("authorizations lost to the kills: {lost}");
     // Exit 0 unless an app waits for its owner.
     assert_eq!(done.status.success(), lost == 0, "{out}");
     let (approved, rejected, released) = outcomes(&sandbox);

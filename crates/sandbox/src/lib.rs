@@ -214,10 +214,13 @@ impl Sandbox {
             .iter()
             .map(|&runtime| {
                 let vendor = runtime.spec_vendor();
-                let prefix = &embedded::shapes(vendor).app_prefix;
+                let shapes = embedded::shapes(vendor);
                 let apps = (1..=count)
                     .map(|i| {
-                        let app_id = format!("{prefix}_fleet_{i:05}");
+                        let app_id = match shapes.numeric_app_ids_from {
+                            Some(first) => (first + i as i64 - 1).to_string(),
+                            None => format!("{}_fleet_{i:05}", shapes.app_prefix),
+                        };
                         let refresh_token = tokens.seed_authorization(vendor, &app_id);
                         FleetApp {
                             app_id,

@@ -37,7 +37,7 @@ pub struct SandboxOptions {
     /// [`Fault::random_defaults`]). Empty: nothing is injected at random.
     pub random_faults: Vec<Fault>,
     /// Authorized apps seeded per vendor (default 0): each gets an id
-    /// (`wx_fleet_00001`, `bd_fleet_00001`, `ks_fleet_00001`, …) and a refresh token
+    /// (`wx_fleet_00001`, `ks_fleet_00001`, …; Baidu's are numbers: `1452001`, …) and a refresh token
     /// ([`Sandbox::fleet_apps`](crate::Sandbox::fleet_apps)); the tokens issued for it are bound
     /// to it, so the resources it reads and writes are its own.
     pub apps: usize,

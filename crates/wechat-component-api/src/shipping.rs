@@ -66,6 +66,41 @@ impl Shipper {
     }
 }
 
+/// Receives the audit results WeChat pushes to the platform's message and event URL
+/// (`weapp_audit_success` / `weapp_audit_fail` / `weapp_audit_delay`, through
+/// [`push::app_events`](crate::push::app_events)): verified, decrypted, replays refused, then
+/// `on_audit` is called with the app's id from the URL's `$APPID$` segment (`None` on a URL
+/// without it: the push names the app only by its original id). Serve it at the configured URL,
+/// e.g. `…/wechat/app-events/$APPID$` → `Router::nest("/wechat/app-events", router)`.
+#[cfg(feature = "axum")]
+pub fn audit_pushes(
+    tokens: Arc<TokenManager>,
+    settings: &core_http::push::PushSettings,
+    on_audit: core_http::shipping::OnAudit,
+) -> Result<Option<axum::Router>, Error> {
+    use crate::code_management::Event;
+    let crypto = crate::push::MessageCrypto::new(
+        settings.token.clone(),
+        settings.encoding_aes_key.expose(),
+        tokens.platform_app_id(),
+    )
+    .map_err(Error::Push)?;
+    let handler = crate::push::app_events::handler::AppEventHandler::new(tokens, crypto).on_push(
+        move |push| {
+            let on_audit = on_audit.clone();
+            async move {
+                if matches!(
+                    push.event,
+                    Event::AuditSuccess(_) | Event::AuditFail(_) | Event::AuditDelay(_)
+                ) {
+                    on_audit(push.app_id.clone());
+                }
+            }
+        },
+    );
+    Ok(Some(handler.router()))
+}
+
 /// The platform's shipper as the vendor-neutral [`ShipCode`] (what a fleet job takes).
 pub fn shipper(
     client: Client,

@@ -47,6 +47,9 @@ pub enum TpPush {
     Ticket(TicketEvent),
     /// An authorization event (`AUTHORIZED`, `UNAUTHORIZED`, `UPDATE_AUTHORIZED`).
     Authorization(AuthorizationEvent),
+    /// A package's audit ended (`PACKAGE_AUDIT_PASS` / `PACKAGE_AUDIT_FAIL`, 「代码包审核状态推送」
+    /// of [`crate::package`]): a hint that the app's audit package changed; read the package.
+    PackageAudit(crate::package::PackageAuditEvent),
     /// Any other push: the seed document's events, unknown ones kept.
     Event(Event),
 }
@@ -118,10 +121,11 @@ fn read(plain: &str) -> Result<TpPush, CryptoError> {
         _ => None,
     };
     let plain = lowered.as_deref().unwrap_or(plain);
-    let seed = || {
-        Event::parse(plain.as_bytes())
+    let seed = || match crate::package::Event::parse(plain.as_bytes()) {
+        Ok(crate::package::Event::PackageAudit(audit)) => Ok(TpPush::PackageAudit(audit)),
+        _ => Event::parse(plain.as_bytes())
             .map(TpPush::Event)
-            .map_err(body_error)
+            .map_err(body_error),
     };
     match parsed {
         Ok(crate::tp_auth::Event::Ticket(t))

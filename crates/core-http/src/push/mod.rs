@@ -9,6 +9,26 @@ use serde::Deserialize;
 mod replay;
 pub use replay::{Admission, ReplayGuard, DEFAULT_REMEMBERED, UNCHECKED_WINDOW};
 
+/// A platform's push settings, as its page shows them: the message token (WeChat and Baidu
+/// 消息校验Token, Kuaishou 消息校检Token) and the EncodingAESKey (Kuaishou: the message key).
+/// Both are secrets: `Debug` shows neither.
+#[derive(Clone)]
+pub struct PushSettings {
+    /// The message token.
+    pub token: crate::Secret,
+    /// The 43-character EncodingAESKey.
+    pub encoding_aes_key: crate::Secret,
+}
+
+impl std::fmt::Debug for PushSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSettings")
+            .field("token", &"***")
+            .field("encoding_aes_key", &"***")
+            .finish()
+    }
+}
+
 /// A push body that could not be decoded.
 #[derive(Debug, thiserror::Error)]
 #[error("push event undecodable at `{path}`: {message}")]

@@ -410,6 +410,18 @@ impl Inner {
                 .refresh_token
                 .or_else(|| current.as_ref().and_then(|s| s.refresh_token.clone())),
         };
+        // A rotated refresh token is on disk (the rescue file, when set) until the store
+        // takes it: a process killed in between leaves it for the next one.
+        if new.refresh_token != stored_refresh {
+            unsaved::pending(
+                &self.store,
+                &self.key,
+                unsaved::Unsaved {
+                    token: new.clone(),
+                    expected: stored_refresh.clone(),
+                },
+            );
+        }
         // Save only over the refresh token the store held: never drop a rotated one.
         let saved = match lock.fence.clone() {
             Some(fence) => {

@@ -72,17 +72,23 @@ struct Rescued {
 }
 
 /// Writes the rescue file from `map` (with the registry locked): replaced atomically, mode
-/// 0600, removed when nothing is unsaved.
-fn write_rescue(map: &HashMap<Slot, Entry>) {
+/// 0600, removed when nothing is unsaved; flushed to the disk (`sync`) when the store is down,
+/// left to the page cache otherwise (enough to outlive the process, which is what a save in
+/// flight guards against).
+fn write_rescue_with(map: &HashMap<Slot, Entry>, sync: bool) {
     let Some(path) = rescue_path().clone() else {
         return;
     };
-    if let Err(e) = try_write_rescue(&path, map) {
+    if let Err(e) = try_write_rescue(&path, map, sync) {
         tracing::warn!(path = %path.display(), error = %e, "could not write the rescue file of unsaved tokens");
     }
 }
 
-fn try_write_rescue(path: &Path, map: &HashMap<Slot, Entry>) -> std::io::Result<()> {
+fn write_rescue(map: &HashMap<Slot, Entry>) {
+    write_rescue_with(map, false);
+}
+
+fn try_write_rescue(path: &Path, map: &HashMap<Slot, Entry>, sync: bool) -> std::io::Result<()> {
     if map.is_empty() {
         return match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -113,7 +119,9 @@ fn try_write_rescue(path: &Path, map: &HashMap<Slot, Entry>) -> std::io::Result<
         serde_json::to_writer(&mut file, &line)?;
         file.write_all(b"\n")?;
     }
-    file.sync_all()?;
+    if sync {
+        file.sync_all()?;
+    }
     std::fs::rename(&temp, path)
 }
 
@@ -229,6 +237,26 @@ pub(super) fn forget(store: &Arc<dyn TokenStore>, key: &TokenKey, u: &Unsaved) {
     }
 }
 
+/// With a rescue file, puts `u` (a rotated token about to be saved) in it before the save, so
+/// that a process killed between the vendor's answer and the store's taking it leaves the
+/// token for the next process: a single-use refresh token (Baidu) is then never lost to a
+/// kill. The save's outcome removes it ([`saved`]) or keeps it ([`keep`]). Without a rescue
+/// file, nothing.
+pub(super) fn pending(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
+    if rescue_path().is_none() {
+        return;
+    }
+    let mut map = lock();
+    map.entry(slot(store, key))
+        .and_modify(|e| e.unsaved = u.clone())
+        .or_insert_with(|| Entry {
+            unsaved: u,
+            store: store.clone(),
+            saving: false,
+        });
+    write_rescue(&map);
+}
+
 /// Keeps `u` for `key` of `store` and makes sure a task is saving it.
 pub(super) fn keep(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
     let s = slot(store, key);
@@ -241,7 +269,7 @@ pub(super) fn keep(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
         });
         entry.unsaved = u;
         let start = !std::mem::replace(&mut entry.saving, true);
-        write_rescue(&map);
+        write_rescue_with(&map, true);
         start
     };
     if start {
