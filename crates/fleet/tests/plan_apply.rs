@@ -277,7 +277,7 @@ value = { version = "3.60.2" }
     );
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(
-        lines[1].starts_with("baidu,bd_fleet_00002,min_support_version,reauth,"),
+        lines[1].starts_with("baidu,1452002,min_support_version,reauth,"),
         "{csv}"
     );
     assert!(lines[1].contains("invalid_grant"), "{csv}");
