@@ -70,13 +70,14 @@ pub fn shipper(
 /// (`PACKAGE_AUDIT_PASS` / `PACKAGE_AUDIT_FAIL`, [`crate::push::TpPush::PackageAudit`]) with
 /// every other push of that URL (tickets are stored as by
 /// [`PushHandler`](crate::push::handler::PushHandler)): verified, decrypted, replays refused,
-/// then `on_audit` is called with the app's id (`appId`).
+/// then `on_audit` is called with the app's id (`appId`). Returns the router and the path to
+/// configure below where it is mounted (none: the mount point is the URL).
 #[cfg(feature = "axum")]
 pub fn audit_pushes(
     tokens: Arc<TokenManager>,
     settings: &core_http::push::PushSettings,
     on_audit: core_http::shipping::OnAudit,
-) -> Result<Option<axum::Router>, Error> {
+) -> Result<Option<(axum::Router, &'static str)>, Error> {
     let crypto = crate::push::MessageCrypto::new(
         settings.token.clone(),
         settings.encoding_aes_key.expose(),
@@ -91,7 +92,7 @@ pub fn audit_pushes(
             }
         }
     });
-    Ok(Some(handler.router()))
+    Ok(Some((handler.router(), "")))
 }
 
 /// What a listed package is, by the spec's state values.

@@ -10,6 +10,10 @@
 //! [wechat]
 //! app_id = "wx_component_appid"
 //! secret = "env:WECHAT_COMPONENT_SECRET"
+//! # To receive pushes (`miniapp release run --watch --listen`): the platform's 消息校验Token
+//! # and EncodingAESKey.
+//! push_token = "env:WECHAT_PUSH_TOKEN"
+//! encoding_aes_key = "env:WECHAT_ENCODING_AES_KEY"
 //!
 //! [baidu]
 //! app_id = "tp_client_id"
@@ -57,6 +61,10 @@ struct Platform {
     secret: Option<String>,
     #[serde(default)]
     ticket: Option<String>,
+    #[serde(default)]
+    push_token: Option<String>,
+    #[serde(default)]
+    encoding_aes_key: Option<String>,
 }
 
 /// Where tokens are kept.
@@ -106,7 +114,7 @@ impl Credentials {
                 .map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             let tables: Vec<String> = Vendor::ALL.iter().map(|v| format!("[{v}]")).collect();
             err(format!(
-                "line {line}: not a valid credentials file (expected store, {} with app_id, secret, ticket)",
+                "line {line}: not a valid credentials file (expected store, {} with app_id, secret, ticket, push_token, encoding_aes_key)",
                 tables.join(", ")
             ))
         })?;
@@ -151,12 +159,28 @@ impl Credentials {
         };
         let mut platforms = BTreeMap::new();
         for (vendor, p) in file.platforms {
+            let push = match (
+                resolve(vendor, "push_token", p.push_token)?,
+                resolve(vendor, "encoding_aes_key", p.encoding_aes_key)?,
+            ) {
+                (Some(token), Some(encoding_aes_key)) => Some(core_http::push::PushSettings {
+                    token,
+                    encoding_aes_key,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(err(format!(
+                        "[{vendor}] give both push_token and encoding_aes_key (the platform's 消息校验Token and EncodingAESKey), or neither"
+                    )))
+                }
+            };
             platforms.insert(
                 vendor,
                 PlatformCredentials {
                     app_id: p.app_id,
                     secret: resolve(vendor, "secret", p.secret)?,
                     ticket: resolve(vendor, "ticket", p.ticket)?,
+                    push,
                 },
             );
         }

@@ -273,6 +273,37 @@ impl ReleaseJournal {
         Ok(())
     }
 
+    /// Marks the rows of `release` that wait for a vendor (their code check, their audit, or
+    /// another audit) worth reading at once: app `app` of `vendor`, or with `None` every app
+    /// of `vendor` in audit. A push's content is never trusted: the next pass reads the
+    /// vendor. Returns the rows marked.
+    pub async fn wake(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: Option<&str>,
+    ) -> Result<u64, ReleaseError> {
+        let query = match app {
+            Some(_) => {
+                "UPDATE miniapp_release SET next_ms = 0
+                 WHERE release = $1 AND vendor = $2 AND app_id = $3
+                   AND stage_name IN ('planned', 'committed', 'submitting', 'in_audit', 'releasing')"
+            }
+            None => {
+                "UPDATE miniapp_release SET next_ms = 0
+                 WHERE release = $1 AND vendor = $2 AND stage_name = 'in_audit' AND $3 = ''"
+            }
+        };
+        let done = sqlx::query(query)
+            .bind(release)
+            .bind(vendor.as_str())
+            .bind(app.unwrap_or_default())
+            .execute(&self.pool)
+            .await
+            .map_err(journal_error("wake"))?;
+        Ok(done.rows_affected())
+    }
+
     /// Every row of `release`, in app order.
     pub async fn rows(&self, release: &str) -> Result<Vec<ReleaseRow>, ReleaseError> {
         let rows = sqlx::query(
@@ -332,13 +363,16 @@ impl Default for PassOptions {
 
 impl PassOptions {
     /// When an app that `wait`s after `polls` reads in a row is worth reading again, and the
-    /// reads counted; `None` for an app that does not wait (or waits for the quota: every
-    /// pass looks).
+    /// reads counted; `None` for an app that does not wait. An app behind the release's
+    /// `max_in_audit` looks again after `audit_poll` (no doubling: slots free up as audits
+    /// end); one behind a spent quota like an audit (the quota comes back with its period).
     fn next_read(&self, wait: Option<&Wait>, polls: i64) -> Option<(i64, i64)> {
         let first = match wait? {
             Wait::CheckRunning => self.check_poll,
-            Wait::InAudit | Wait::OtherAuditRunning => self.audit_poll,
-            Wait::QuotaExhausted => return None,
+            Wait::InAudit | Wait::OtherAuditRunning | Wait::QuotaExhausted => self.audit_poll,
+            Wait::AuditSlots => {
+                return Some((now_ms() + self.audit_poll.as_millis() as i64, polls));
+            }
         };
         let pause = first
             .saturating_mul(1u32 << polls.clamp(0, 20) as u32)
@@ -367,9 +401,24 @@ pub struct ReleaseSummary {
     pub quota_exhausted: Vec<Vendor>,
     /// Apps the job can still move: not final, and not waiting for a new authorization.
     pub open: usize,
+    /// When the first of those apps is worth reading again (ms since the epoch; `None`: no
+    /// app is open): a `--watch` loop passes again then, not later.
+    pub next_read_ms: Option<i64>,
 }
 
 impl ReleaseSummary {
+    /// How long until the next pass is worth making, at most `longest`: until the first open
+    /// app is due (at least 50 ms), or `longest` when none is.
+    pub fn next_pass_in(&self, longest: std::time::Duration) -> std::time::Duration {
+        match self.next_read_ms {
+            Some(due) => {
+                let wait = (due - now_ms()).max(50) as u64;
+                std::time::Duration::from_millis(wait).min(longest)
+            }
+            None => longest,
+        }
+    }
+
     /// Whether nothing is left for the job to do: every app is released, rejected or
     /// withdrawn, or waits for its owner to authorize the platform again (refused vendors
     /// aside). `--watch` stops then.
@@ -521,8 +570,19 @@ async fn advance(
         // Submissions wait while the quota is spent; new uploads while the vendor's audits are
         // at the release's limit.
         let submits = matches!(stage, Stage::Committed { .. } | Stage::Submitting { .. });
-        if submits && quota_spent.load(Ordering::SeqCst) {
-            let wait = Wait::QuotaExhausted;
+        let blocked = if submits && quota_spent.load(Ordering::SeqCst) {
+            Some(Wait::QuotaExhausted)
+        } else if stage == Stage::Planned
+            && spec
+                .max_in_audit
+                .is_some_and(|max| in_audit.load(Ordering::SeqCst) >= max)
+        {
+            Some(Wait::AuditSlots)
+        } else {
+            None
+        };
+        if let Some(wait) = blocked {
+            let next = options.next_read(Some(&wait), polls);
             return journal
                 .record(
                     &release.name,
@@ -531,16 +591,9 @@ async fn advance(
                     &stage,
                     Some(&wait),
                     None,
-                    None,
+                    next,
                 )
                 .await;
-        }
-        if stage == Stage::Planned
-            && spec
-                .max_in_audit
-                .is_some_and(|max| in_audit.load(Ordering::SeqCst) >= max)
-        {
-            return Ok(());
         }
         let was_in_audit = matches!(stage, Stage::InAudit { .. });
         match ship::step(shipper, &row.app_id, &upload, &stage).await {
@@ -599,6 +652,54 @@ async fn advance(
     }
 }
 
+/// Receives the audit-result pushes of the release's vendors (each vendor crate's
+/// `shipping::audit_pushes`, verified with the platform's push settings) at `/{vendor}/events`
+/// (the path to configure at the vendor is returned: WeChat `/wechat/events/$APPID$`, Baidu
+/// `/baidu/events`):
+/// each push marks its app worth reading at once ([`ReleaseJournal::wake`]) and notifies
+/// `wakeup`, so a `--watch` loop passes now instead of at its next poll. Pushes are hints: a
+/// lost one is made up by the polls, a duplicated or late one only causes a read. Vendors
+/// that push no audit results (Kuaishou) are left out; returns the router and, per vendor
+/// served, the path to configure as its push URL.
+pub fn audit_listener(
+    release: &ReleaseFile,
+    journal: &ReleaseJournal,
+    backends: &Backends,
+    wakeup: Arc<tokio::sync::Notify>,
+) -> Result<(axum::Router, Vec<(Vendor, String)>), Error> {
+    let mut router = axum::Router::new();
+    let mut served = Vec::new();
+    for vendor in release.vendors.keys() {
+        let Some(backend) = backends.get(vendor) else {
+            continue;
+        };
+        let (journal, name, wakeup, vendor_) = (
+            journal.clone(),
+            release.name.clone(),
+            wakeup.clone(),
+            *vendor,
+        );
+        let on_audit: core_http::shipping::OnAudit = Arc::new(move |app: Option<String>| {
+            let (journal, name, wakeup) = (journal.clone(), name.clone(), wakeup.clone());
+            tokio::spawn(async move {
+                match journal.wake(&name, vendor_, app.as_deref()).await {
+                    Ok(rows) => {
+                        tracing::debug!(vendor = %vendor_, app = ?app, rows, "audit push: read again now");
+                        wakeup.notify_one();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "audit push: could not mark the app"),
+                }
+            });
+        });
+        if let Some((events, below)) = backend.audit_pushes(on_audit)? {
+            let mount = format!("/{vendor}/events");
+            router = router.nest(&mount, events);
+            served.push((*vendor, format!("{mount}{below}")));
+        }
+    }
+    Ok((router, served))
+}
+
 /// Writes `summary` as JSON to `report` and the rejected apps (vendor, app, reason) as CSV
 /// beside it (`….rejected.csv`); returns the CSV's path.
 pub fn write_report(report: &Path, summary: &ReleaseSummary) -> std::io::Result<PathBuf> {
@@ -654,6 +755,11 @@ pub async fn summarize(
             .is_some_and(|m| m.starts_with("reauthorize:"));
         if !row.stage.is_final() && !reauthorize {
             summary.open += 1;
+            summary.next_read_ms = Some(
+                summary
+                    .next_read_ms
+                    .map_or(row.next_ms, |n| n.min(row.next_ms)),
+            );
         }
         if let Some(message) = &row.message {
             if reauthorize {

@@ -11,16 +11,39 @@ use miniapp_sandbox::Sandbox;
 use crate::credentials::{Credentials, StoreSpec};
 use crate::vendors::{PlatformCredentials, Vendor};
 
+/// The message token the sandbox's platforms verify pushes with.
+pub const PUSH_TOKEN: &str = "sandbox-push-token";
+/// The EncodingAESKey of the sandbox's platforms (43 characters).
+pub const ENCODING_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+/// The platform app id of `vendor` in [`credentials`].
+pub fn platform_app_id(vendor: Vendor) -> String {
+    format!("{vendor}_sandbox_platform")
+}
+
+/// What the sandbox encrypts its pushes to `vendor`'s platform of [`credentials`] with.
+pub fn push_secrets(vendor: Vendor) -> miniapp_sandbox::PushSecrets {
+    miniapp_sandbox::PushSecrets {
+        token: PUSH_TOKEN.into(),
+        encoding_aes_key: ENCODING_AES_KEY.into(),
+        app_id: platform_app_id(vendor),
+    }
+}
+
 /// Credentials the sandbox accepts (any non-empty secret and ticket), for `vendors`, with
-/// tokens in `store`.
+/// tokens in `store`, and the push settings its pushes are encrypted with ([`push_secrets`]).
 pub fn credentials(store: StoreSpec, vendors: &[Vendor]) -> Credentials {
     let platforms: BTreeMap<_, _> = vendors
         .iter()
         .map(|v| {
             let platform = PlatformCredentials {
-                app_id: format!("{v}_sandbox_platform"),
+                app_id: platform_app_id(*v),
                 secret: Some("sandbox-secret".into()),
                 ticket: Some("sandbox-ticket".into()),
+                push: Some(core_http::push::PushSettings {
+                    token: PUSH_TOKEN.into(),
+                    encoding_aes_key: ENCODING_AES_KEY.into(),
+                }),
             };
             (*v, platform)
         })

@@ -120,6 +120,9 @@ pub enum Wait {
     InAudit,
     /// The provider's audit quota is spent: no app is submitted until it is back.
     QuotaExhausted,
+    /// The release's `max_in_audit` apps of the vendor are in audit: nothing more is uploaded
+    /// until one ends (set by the job, not by a step).
+    AuditSlots,
 }
 
 /// What a step did.

@@ -46,6 +46,19 @@ macro_rules! vendor_crates {
                 }
             }
 
+            /// The vendor crate's audit push receiver (`shipping::audit_pushes`), if the vendor
+            /// pushes audit results.
+            fn audit_pushes(
+                &self,
+                tokens: Arc<TokenManager>,
+                settings: &core_http::push::PushSettings,
+                on_audit: core_http::shipping::OnAudit,
+            ) -> Result<Option<(axum::Router, &'static str)>, Error> {
+                match self {
+                    $(Inner::$variant(_) => $krate::shipping::audit_pushes(tokens, settings, on_audit),)*
+                }
+            }
+
             /// The same client with `policy` for every handle made from it.
             fn with_retry_policy(self, policy: RetryPolicy) -> Inner {
                 match self {
@@ -164,6 +177,18 @@ pub trait Backend: Send + Sync {
     fn shipper(&self) -> Result<Arc<dyn core_http::shipping::ShipCode>, &'static str> {
         Err("this backend does not ship code")
     }
+
+    /// A router receiving the vendor's audit-result pushes (verified with the platform's push
+    /// settings) that calls `on_audit` with the app of each, and the path to configure at the
+    /// vendor below where the router is mounted; `Ok(None)` when the vendor pushes
+    /// none; an error when the credentials have no push settings or they are not valid.
+    fn audit_pushes(
+        &self,
+        on_audit: core_http::shipping::OnAudit,
+    ) -> Result<Option<(axum::Router, &'static str)>, Error> {
+        let _ = on_audit;
+        Ok(None)
+    }
 }
 
 /// The backend of each vendor a job covers.
@@ -195,6 +220,22 @@ impl Backend for VendorClient {
     fn shipper(&self) -> Result<Arc<dyn core_http::shipping::ShipCode>, &'static str> {
         self.inner.shipper(self.tokens.clone())
     }
+    fn audit_pushes(
+        &self,
+        on_audit: core_http::shipping::OnAudit,
+    ) -> Result<Option<(axum::Router, &'static str)>, Error> {
+        let Some(settings) = &self.push else {
+            return Err(Error::Credentials {
+                endpoint: "audit pushes",
+                message: format!(
+                    "[{}] has no push_token and encoding_aes_key: give the platform's 消息校验Token and EncodingAESKey to receive pushes",
+                    self.vendor
+                ),
+            });
+        };
+        self.inner
+            .audit_pushes(self.tokens.clone(), settings, on_audit)
+    }
     fn read<'a>(
         &'a self,
         app: Option<&'a str>,
@@ -222,6 +263,8 @@ pub struct PlatformCredentials {
     pub secret: Option<Secret>,
     /// The current ticket, when known (otherwise the store must hold the last pushed one).
     pub ticket: Option<Secret>,
+    /// The message token and EncodingAESKey pushes are verified with (to receive them).
+    pub push: Option<core_http::push::PushSettings>,
 }
 
 impl std::fmt::Debug for PlatformCredentials {
@@ -230,6 +273,7 @@ impl std::fmt::Debug for PlatformCredentials {
             .field("app_id", &self.app_id)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("ticket", &self.ticket.as_ref().map(|_| "***"))
+            .field("push", &self.push.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -240,6 +284,7 @@ pub struct VendorClient {
     inner: Inner,
     tokens: Arc<TokenManager>,
     limiter: Arc<RateLimiter>,
+    push: Option<core_http::push::PushSettings>,
 }
 
 /// How a job's clients call the vendors.
@@ -324,6 +369,7 @@ impl VendorClient {
             inner,
             tokens: Arc::new(tokens),
             limiter,
+            push: creds.push.clone(),
         })
     }
 

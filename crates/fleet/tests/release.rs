@@ -346,3 +346,161 @@ async fn apps_whose_authorization_is_lost_are_reported_and_end_the_watch() {
         "nothing uploaded for an app without tokens"
     );
 }
+
+/// A `--watch` job with its push listener, as `miniapp release run --watch --listen` runs it:
+/// the listener is bound first (the sandbox pushes to it), the sandbox pushes each audit
+/// result as configured, and a pass runs every `poll` or as soon as a push wakes an app.
+async fn watch_with_pushes(
+    apps: usize,
+    code: CodeOptions,
+    audit_poll: Duration,
+) -> (Sandbox, ReleaseSummary, Duration) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = format!("http://{}", listener.local_addr().unwrap());
+    let targets = [
+        (Vendor::Wechat, format!("{at}/wechat/events/$APPID$")),
+        (Vendor::Baidu, format!("{at}/baidu/events")),
+    ];
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        apps,
+        code: CodeOptions {
+            audit_pushes: targets
+                .iter()
+                .map(|(vendor, url)| miniapp_sandbox::AuditPushTarget {
+                    vendor: *vendor,
+                    url: url.clone(),
+                    secrets: miniapp_fleet::sandbox::push_secrets(*vendor),
+                })
+                .collect(),
+            ..code
+        },
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("apps.jsonl");
+    miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory).unwrap();
+    std::fs::write(dir.path().join("release.toml"), RELEASE).unwrap();
+    let release = ReleaseFile::load(&dir.path().join("release.toml")).unwrap();
+    let creds = miniapp_fleet::sandbox::credentials(
+        StoreSpec::Sqlite(Some(dir.path().join("tokens.sqlite"))),
+        Vendor::ALL,
+    );
+    let backends = credentials::clients(&creds, Some(&sandbox.base_url()))
+        .await
+        .unwrap();
+    let journal = ReleaseJournal::open(&format!(
+        "sqlite:{}",
+        dir.path().join("journal.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (router, served) =
+        release::audit_listener(&release, &journal, &backends, wakeup.clone()).unwrap();
+    assert_eq!(
+        served,
+        vec![
+            (Vendor::Baidu, "/baidu/events".to_owned()),
+            (Vendor::Wechat, "/wechat/events/$APPID$".to_owned()),
+        ],
+        "Kuaishou pushes no audit result"
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let options = PassOptions {
+        concurrency: 16,
+        check_poll: Duration::from_millis(50),
+        audit_poll,
+        ..PassOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let mut summary = None;
+    for _ in 0..200 {
+        let s = release::run_pass(&release, &inventory, &journal, &backends, &options)
+            .await
+            .unwrap();
+        if s.finished() {
+            summary = Some(s);
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            () = wakeup.notified() => {}
+        }
+    }
+    server.abort();
+    let summary = summary.expect("the release finishes");
+    (sandbox, summary, started.elapsed())
+}
+
+fn release_calls(sandbox: &Sandbox, vendor: Vendor) -> Vec<usize> {
+    let endpoint = match vendor {
+        Vendor::Wechat => "Release",
+        _ => "ReleasePackage",
+    };
+    sandbox
+        .fleet_apps(vendor)
+        .iter()
+        .map(|a| {
+            sandbox
+                .counters(vendor, &a.app_id)
+                .requests
+                .get(endpoint)
+                .copied()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_pushes_wake_the_apps_and_duplicates_release_nothing_twice() {
+    // Audits end after 400 ms, but an app in audit would be read again only after a minute:
+    // only the pushes (each sent twice) can finish the release in time.
+    let (sandbox, summary, took) = watch_with_pushes(
+        30,
+        CodeOptions {
+            check_time: Duration::from_millis(50),
+            audit_time: Duration::from_millis(400),
+            rejected_share: 0.1,
+            push_copies: 2,
+            ..CodeOptions::default()
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    for vendor in [Vendor::Wechat, Vendor::Baidu] {
+        let (approved, rejected, live) = sandbox.code_outcomes(vendor);
+        assert_eq!((approved + rejected, live), (30, approved), "{vendor}");
+        let released = release_calls(&sandbox, vendor);
+        assert!(
+            released.iter().all(|n| *n <= 1),
+            "{vendor}: released once: {released:?}"
+        );
+        assert_eq!(released.iter().sum::<usize>(), approved, "{vendor}");
+    }
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_audit_pushes_are_made_up_by_the_polls() {
+    let (sandbox, summary, _) = watch_with_pushes(
+        30,
+        CodeOptions {
+            check_time: Duration::from_millis(50),
+            audit_time: Duration::from_millis(300),
+            rejected_share: 0.1,
+            lost_push_share: 0.4,
+            ..CodeOptions::default()
+        },
+        Duration::from_millis(400),
+    )
+    .await;
+    for vendor in [Vendor::Wechat, Vendor::Baidu] {
+        let (approved, rejected, live) = sandbox.code_outcomes(vendor);
+        assert_eq!((approved + rejected, live), (30, approved), "{vendor}");
+    }
+    assert_eq!(summary.count("released") + summary.rejected.len(), 60);
+}

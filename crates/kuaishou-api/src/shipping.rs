@@ -27,6 +27,6 @@ pub fn audit_pushes(
     _tokens: Arc<TokenManager>,
     _settings: &core_http::push::PushSettings,
     _on_audit: core_http::shipping::OnAudit,
-) -> Result<Option<axum::Router>, core_http::Error> {
+) -> Result<Option<(axum::Router, &'static str)>, core_http::Error> {
     Ok(None)
 }

@@ -41,9 +41,18 @@ pub(crate) struct RunArgs {
     /// Pass again and again until every app is released, rejected or withdrawn.
     #[arg(long)]
     watch: bool,
-    /// The pause between passes with --watch (`30s`, `5m`, or seconds).
+    /// The longest pause between passes with --watch (`30s`, `5m`, or seconds); a pass comes
+    /// sooner when an app is due to be read again (its code check, its audit: pauses that
+    /// double per read) or a push arrives (--listen).
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "30s")]
     poll: std::time::Duration,
+    /// With --watch, receive the vendors' audit-result pushes on ADDR (e.g. 0.0.0.0:8080):
+    /// WeChat's message and event URL is `https://HOST/wechat/events/$APPID$`, Baidu's
+    /// `https://HOST/baidu/events`. An app is read when its result is pushed, not at its next
+    /// poll; the polls go on for pushes that never come. Needs push_token and
+    /// encoding_aes_key in the credentials.
+    #[arg(long, value_name = "ADDR", requires = "watch")]
+    listen: Option<std::net::SocketAddr>,
     /// The JSON report; the rejected apps are also written as CSV beside it. Default:
     /// `RELEASE.report.json`.
     #[arg(long, value_name = "FILE")]
@@ -174,6 +183,11 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
         concurrency: args.pace.concurrency,
         ..PassOptions::default()
     };
+    let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
+    let _server = match args.listen {
+        Some(addr) => Some(listen(addr, &release, &journal, &backends, wakeup.clone()).await?),
+        None => None,
+    };
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
         ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
@@ -194,15 +208,20 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
         if !args.watch || summary.finished() {
             break summary;
         }
+        let pause = summary.next_pass_in(args.poll);
         spinner.set_message(format!(
-            "release {}: {} released, {} rejected, {} in audit; next pass in {:?}",
+            "release {}: {} released, {} rejected, {} in audit; next pass in {:.1} s",
             release.name,
             summary.count("released"),
             summary.rejected.len(),
             summary.count("in_audit"),
-            args.poll
+            pause.as_secs_f64()
         ));
-        tokio::time::sleep(args.poll).await;
+        // The next pass when an app is due, or as soon as a push marks one.
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = wakeup.notified() => {}
+        }
     };
     spinner.finish_and_clear();
     settle_tokens(&args.release).await;
@@ -216,6 +235,40 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
         println!("rejected apps: {}", rejected.display());
     }
     Ok(if summary.errors.is_empty() { 0 } else { 1 })
+}
+
+/// Serves the audit push receivers on `addr` until the returned task is dropped (aborted).
+async fn listen(
+    addr: std::net::SocketAddr,
+    release: &ReleaseFile,
+    journal: &ReleaseJournal,
+    backends: &miniapp_fleet::vendors::Backends,
+    wakeup: std::sync::Arc<tokio::sync::Notify>,
+) -> Result<AbortOnDrop, Failure> {
+    let (router, served) = release::audit_listener(release, journal, backends, wakeup)
+        .map_err(|e| bad_input(format!("--listen: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| bad_input(format!("--listen {addr}: cannot listen there: {e}")))?;
+    let bound = listener.local_addr().map_err(failed)?;
+    for (vendor, path) in &served {
+        println!("listening for {vendor} audit pushes on http://{bound}{path}");
+    }
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!(error = %e, "the push listener stopped");
+        }
+    });
+    Ok(AbortOnDrop(task))
+}
+
+/// A server task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn status(args: StatusArgs) -> Result<u8, Failure> {

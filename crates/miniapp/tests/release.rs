@@ -241,3 +241,80 @@ async fn killed_mid_release_and_run_again_submits_each_app_once() {
         "an app was submitted twice: {counts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_with_listen_serves_the_audit_pushes() {
+    // The port the job will listen on, known before the sandbox starts (it pushes there).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let push_to = |vendor: Vendor, path: &str| miniapp_sandbox::AuditPushTarget {
+        vendor,
+        url: format!("http://127.0.0.1:{port}{path}"),
+        secrets: miniapp_fleet::sandbox::push_secrets(vendor),
+    };
+    let (sandbox, dir) = setup(
+        20,
+        CodeOptions {
+            audit_time: Duration::from_millis(300),
+            rejected_share: 0.1,
+            audit_pushes: vec![
+                push_to(Vendor::Wechat, "/wechat/events/$APPID$"),
+                push_to(Vendor::Baidu, "/baidu/events"),
+            ],
+            push_copies: 2,
+            ..CodeOptions::default()
+        },
+    )
+    .await;
+    let listen = format!("127.0.0.1:{port}");
+    // --listen without --watch: refused by the command line, nothing sent.
+    let refused = miniapp(
+        dir.path(),
+        &sandbox,
+        &[
+            "run",
+            "release.toml",
+            "--inventory",
+            "apps.jsonl",
+            "--listen",
+            &listen,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(sandbox.requests().is_empty());
+
+    let run = [
+        "run",
+        "release.toml",
+        "--inventory",
+        "apps.jsonl",
+        "--watch",
+        "--poll",
+        "60s",
+        "--listen",
+        &listen,
+    ];
+    let done = finish(miniapp(dir.path(), &sandbox, &run)).await;
+    let out = text(&done);
+    assert!(done.status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "listening for wechat audit pushes on http://{listen}/wechat/events/$APPID$"
+        )) && out.contains(&format!(
+            "listening for baidu audit pushes on http://{listen}/baidu/events"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("every app is released, rejected or withdrawn"),
+        "{out}"
+    );
+    let (approved, rejected, released) = outcomes(&sandbox);
+    assert_eq!((approved + rejected, released), (40, approved), "{out}");
+    assert!(submissions(&sandbox).iter().all(|n| *n == 1));
+}

@@ -37,6 +37,27 @@ pub struct CodeOptions {
     /// Submissions the provider may make per vendor (default `None`: unlimited); then the
     /// quota code answers.
     pub audit_quota: Option<u32>,
+    /// Where each vendor's audit results are pushed when an audit ends (default none: poll
+    /// only).
+    pub audit_pushes: Vec<AuditPushTarget>,
+    /// The share of audit pushes never sent, in `0.0..=1.0` (default 0), chosen by a hash of
+    /// the app and its submission: the poll must find those results.
+    pub lost_push_share: f64,
+    /// How many times each audit push is sent (default 1; more: duplicates, as vendors
+    /// deliver again).
+    pub push_copies: u32,
+}
+
+/// Where a vendor's audit results are pushed.
+#[derive(Debug, Clone)]
+pub struct AuditPushTarget {
+    /// The vendor.
+    pub vendor: core_http::Vendor,
+    /// The URL; `$APPID$` in it is replaced by the app's id (WeChat's message and event URL
+    /// may carry it).
+    pub url: String,
+    /// What the pushes are encrypted with.
+    pub secrets: crate::PushSecrets,
 }
 
 impl Default for CodeOptions {
@@ -47,6 +68,9 @@ impl Default for CodeOptions {
             rejected_share: 0.0,
             rejection_reason: "1:小程序内容不符合规范".into(),
             audit_quota: None,
+            audit_pushes: Vec::new(),
+            lost_push_share: 0.0,
+            push_copies: 1,
         }
     }
 }
@@ -238,6 +262,7 @@ impl Code {
                     rejected,
                     version,
                 });
+                self.push_when_decided(vendor, owner, app.uploads, rejected);
                 app.check_ends = None;
                 app.dev = None;
                 let answer = if packages {
@@ -390,6 +415,49 @@ impl Code {
                 )
             }
         })
+    }
+
+    /// Pushes the audit result of `app` once its audit ends, if the vendor's pushes go
+    /// somewhere (some lost, some sent more than once, as configured).
+    fn push_when_decided(&self, vendor: Vendor, app: &str, upload: u32, rejected: bool) {
+        let runtime = crate::envelope::runtime(vendor);
+        let Some(target) = self
+            .options
+            .audit_pushes
+            .iter()
+            .find(|t| t.vendor == runtime)
+            .cloned()
+        else {
+            return;
+        };
+        if share(&format!("push:{app}"), upload) < self.options.lost_push_share {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (app, delay, copies) = (
+            app.to_owned(),
+            self.options.audit_time,
+            self.options.push_copies.max(1),
+        );
+        let reason = rejected.then(|| self.options.rejection_reason.clone());
+        handle.spawn(async move {
+            tokio::time::sleep(delay).await;
+            for _ in 0..copies {
+                if let Err(e) = crate::pushes::push_audit(
+                    vendor,
+                    &target.url,
+                    &target.secrets,
+                    &app,
+                    reason.as_deref(),
+                )
+                .await
+                {
+                    tracing::debug!(app = %app, error = %e, "audit push not delivered");
+                }
+            }
+        });
     }
 
     /// The audit decisions so far for `vendor`: (approved, rejected, released) apps.

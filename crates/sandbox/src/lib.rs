@@ -113,7 +113,7 @@ mod serve;
 mod server;
 mod tokens;
 
-pub use code::CodeOptions;
+pub use code::{AuditPushTarget, CodeOptions};
 pub use core_http::resource::{FieldValue, ResourceValue};
 pub use faults::Fault;
 use faults::Faults;

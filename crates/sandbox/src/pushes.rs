@@ -221,3 +221,79 @@ pub(crate) async fn push_baidu_authorized(
     });
     send(baidu_request(url, secrets, &inner)?, code.to_owned()).await
 }
+
+/// POSTs the push that says `app`'s audit ended to `url` (`$APPID$` in it is replaced by the
+/// app's id, as WeChat does): approved, or rejected with `rejected` as the reason. WeChat: the
+/// authorizer's message envelope (`ToUserName` = the app's original id, `gh_` and the app id)
+/// with `weapp_audit_success` / `weapp_audit_fail`; Baidu: `PACKAGE_AUDIT_PASS` /
+/// `PACKAGE_AUDIT_FAIL` with the numeric `appId`. Kuaishou documents no audit.
+pub(crate) async fn push_audit(
+    vendor: Vendor,
+    url: &str,
+    secrets: &PushSecrets,
+    app: &str,
+    rejected: Option<&str>,
+) -> Result<Pushed, PushSendError> {
+    let url = url.replace("$APPID$", app);
+    let now = now_secs();
+    match crate::envelope::runtime(vendor) {
+        core_http::Vendor::Wechat => {
+            let crypto = MessageCrypto::new(
+                secrets.token.as_str(),
+                &secrets.encoding_aes_key,
+                secrets.app_id.as_str(),
+            )?;
+            let original = format!("gh_{app}");
+            let outcome = match rejected {
+                None => format!(
+                    "<Event><![CDATA[weapp_audit_success]]></Event><SuccTime>{now}</SuccTime>"
+                ),
+                Some(reason) => format!(
+                    "<Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[{reason}]]></Reason><FailTime>{now}</FailTime>"
+                ),
+            };
+            let inner = format!(
+                "<xml><ToUserName><![CDATA[{original}]]></ToUserName><FromUserName><![CDATA[o_sandbox_system]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>{outcome}</xml>"
+            );
+            let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
+            let timestamp = now.to_string();
+            let encrypt = crypto.encrypt(&inner);
+            let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
+            // The plain `signature` signs token, timestamp and nonce (an empty fourth part
+            // adds nothing to the sorted concatenation).
+            let signature = crypto.signature(&timestamp, &nonce, "");
+            let body = format!(
+                "<xml><ToUserName><![CDATA[{original}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+            );
+            let request = reqwest::Client::new()
+                .post(&url)
+                .query(&[
+                    ("signature", signature.as_str()),
+                    ("timestamp", timestamp.as_str()),
+                    ("nonce", nonce.as_str()),
+                    ("openid", "o_sandbox_system"),
+                    ("encrypt_type", "aes"),
+                    ("msg_signature", msg_signature.as_str()),
+                ])
+                .header("content-type", "text/xml")
+                .body(body);
+            send(request, app.to_owned()).await
+        }
+        core_http::Vendor::Baidu => {
+            let app_id = app
+                .parse::<i64>()
+                .map_or_else(|_| serde_json::Value::from(app), serde_json::Value::from);
+            let mut inner = serde_json::json!({
+                "appId": app_id, "tpAppId": 10000, "eventTime": "2026-01-01 00:00:00",
+                "event": if rejected.is_some() { "PACKAGE_AUDIT_FAIL" } else { "PACKAGE_AUDIT_PASS" },
+            });
+            if let Some(reason) = rejected {
+                inner["reason"] = reason.into();
+            }
+            send(baidu_request(&url, secrets, &inner)?, app.to_owned()).await
+        }
+        core_http::Vendor::Kuaishou => Err(PushSendError::Send(
+            "Kuaishou documents no code audit, so no audit push".into(),
+        )),
+    }
+}

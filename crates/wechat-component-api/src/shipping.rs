@@ -70,14 +70,15 @@ impl Shipper {
 /// (`weapp_audit_success` / `weapp_audit_fail` / `weapp_audit_delay`, through
 /// [`push::app_events`](crate::push::app_events)): verified, decrypted, replays refused, then
 /// `on_audit` is called with the app's id from the URL's `$APPID$` segment (`None` on a URL
-/// without it: the push names the app only by its original id). Serve it at the configured URL,
-/// e.g. `…/wechat/app-events/$APPID$` → `Router::nest("/wechat/app-events", router)`.
+/// without it: the push names the app only by its original id). Returns the router and the
+/// path to configure below where it is mounted (`/$APPID$`): nested at `/wechat/events`, the
+/// message and event URL is `https://HOST/wechat/events/$APPID$`.
 #[cfg(feature = "axum")]
 pub fn audit_pushes(
     tokens: Arc<TokenManager>,
     settings: &core_http::push::PushSettings,
     on_audit: core_http::shipping::OnAudit,
-) -> Result<Option<axum::Router>, Error> {
+) -> Result<Option<(axum::Router, &'static str)>, Error> {
     use crate::code_management::Event;
     let crypto = crate::push::MessageCrypto::new(
         settings.token.clone(),
@@ -98,7 +99,7 @@ pub fn audit_pushes(
             }
         },
     );
-    Ok(Some(handler.router()))
+    Ok(Some((handler.router(), "/$APPID$")))
 }
 
 /// The platform's shipper as the vendor-neutral [`ShipCode`] (what a fleet job takes).
