@@ -151,6 +151,7 @@ fn fill(value: &serde_json::Value, app: &str) -> serde_json::Value {
 #[derive(Debug, Clone)]
 pub struct ReleaseJournal {
     pool: AnyPool,
+    postgres: bool,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
@@ -164,8 +165,40 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
     updated_ms BIGINT NOT NULL,
     next_ms BIGINT NOT NULL DEFAULT 0,
     polls BIGINT NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claim_until BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (release, vendor, app_id)
 )";
+
+/// Columns added after the first release journals (added to an older table on open).
+const ADDED: [&str; 2] = [
+    "ALTER TABLE miniapp_release ADD COLUMN claimed_by TEXT",
+    "ALTER TABLE miniapp_release ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0",
+];
+
+/// The stages no step changes.
+const FINAL_STAGES: &str = "('released', 'rejected', 'withdrawn', 'upload_failed')";
+
+/// This process's name as a worker of release journals: its pid (so that, on one host, a
+/// claim of a process that died is taken over at once) and a random part.
+pub fn worker_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("pid:{}:{:08x}", std::process::id(), fastrand::u32(..)))
+}
+
+/// Whether the process that named itself `worker` ([`worker_id`]) is known to be gone: its
+/// pid is not running on this host (Linux; elsewhere nothing is known, and its claims run out
+/// with their lease).
+fn worker_is_gone(worker: &str) -> bool {
+    let Some(pid) = worker
+        .strip_prefix("pid:")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    cfg!(target_os = "linux") && !Path::new(&format!("/proc/{pid}")).exists()
+}
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -191,6 +224,8 @@ pub struct ReleaseRow {
     pub next_ms: i64,
     /// Reads in a row that found the app waiting.
     pub polls: i64,
+    /// Until when a worker holds the app (ms since the epoch; 0: none does).
+    pub claim_until: i64,
 }
 
 impl ReleaseJournal {
@@ -207,11 +242,37 @@ impl ReleaseJournal {
                     .map_err(journal_error("open"))?;
             }
         }
-        sqlx::query(SCHEMA)
-            .execute(&pool)
-            .await
-            .map_err(journal_error("create"))?;
-        Ok(ReleaseJournal { pool })
+        if postgres {
+            // Workers starting together: one creates the table.
+            let mut tx = pool.begin().await.map_err(journal_error("create"))?;
+            sqlx::query("SELECT pg_advisory_xact_lock(724302)")
+                .execute(&mut *tx)
+                .await
+                .map_err(journal_error("create"))?;
+            sqlx::query(SCHEMA)
+                .execute(&mut *tx)
+                .await
+                .map_err(journal_error("create"))?;
+            for added in ADDED {
+                let added = added.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS");
+                sqlx::query(&added)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(journal_error("create"))?;
+            }
+            tx.commit().await.map_err(journal_error("create"))?;
+        } else {
+            sqlx::query(SCHEMA)
+                .execute(&pool)
+                .await
+                .map_err(journal_error("create"))?;
+            for added in ADDED {
+                // An error here is the column that exists already (SQLite has no IF NOT
+                // EXISTS for columns).
+                let _ = sqlx::query(added).execute(&pool).await;
+            }
+        }
+        Ok(ReleaseJournal { pool, postgres })
     }
 
     /// Adds `app` as planned unless the release already has it; whether it was added.
@@ -238,7 +299,8 @@ impl ReleaseJournal {
     }
 
     /// Records where `app` stands now; `next` is when it is worth reading again (`None`: at
-    /// once) and `polls` how many reads in a row found it waiting.
+    /// once) and `polls` how many reads in a row found it waiting. Any worker's claim on the
+    /// app ends.
     #[allow(clippy::too_many_arguments)]
     pub async fn record(
         &self,
@@ -250,27 +312,181 @@ impl ReleaseJournal {
         message: Option<&str>,
         next: Option<(i64, i64)>,
     ) -> Result<(), ReleaseError> {
-        let wait = wait.map(|w| serde_json::to_string(w).expect("a wait serializes"));
-        let (next_ms, polls) = next.unwrap_or((0, 0));
-        sqlx::query(
+        let step = Step {
+            stage,
+            wait,
+            message,
+            next,
+        };
+        self.write_step(release, vendor, app, &step, None)
+            .await
+            .map(drop)
+    }
+
+    /// [`record`](Self::record) by `worker`, only while it holds the app (`last`: and lets
+    /// it go): whether it did (a worker whose claim was taken over records nothing).
+    async fn record_claimed(
+        &self,
+        release: &str,
+        row: &ReleaseRow,
+        step: &Step<'_>,
+        worker: &str,
+        last: bool,
+    ) -> Result<bool, ReleaseError> {
+        self.write_step(release, row.vendor, &row.app_id, step, Some((worker, last)))
+            .await
+    }
+
+    async fn write_step(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: &str,
+        step: &Step<'_>,
+        worker: Option<(&str, bool)>,
+    ) -> Result<bool, ReleaseError> {
+        let wait = step
+            .wait
+            .map(|w| serde_json::to_string(w).expect("a wait serializes"));
+        let (next_ms, polls) = step.next.unwrap_or((0, 0));
+        // The claim ends with the last record of a pass (and with any unfenced one).
+        let (unclaim, fence) = match worker {
+            None => (", claimed_by = NULL, claim_until = 0", ""),
+            Some((_, true)) => (
+                ", claimed_by = NULL, claim_until = 0",
+                " AND claimed_by = $11",
+            ),
+            Some((_, false)) => ("", " AND claimed_by = $11"),
+        };
+        let sql = format!(
             "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = $3, message = $4,
-                 updated_ms = $5, next_ms = $6, polls = $7
-             WHERE release = $8 AND vendor = $9 AND app_id = $10",
+                 updated_ms = $5, next_ms = $6, polls = $7{unclaim}
+             WHERE release = $8 AND vendor = $9 AND app_id = $10{fence}"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(serde_json::to_string(step.stage).expect("a stage serializes"))
+            .bind(step.stage.name())
+            .bind(wait)
+            .bind(step.message)
+            .bind(now_ms())
+            .bind(next_ms)
+            .bind(polls)
+            .bind(release)
+            .bind(vendor.as_str())
+            .bind(app);
+        if let Some((worker, _)) = worker {
+            query = query.bind(worker);
+        }
+        let done = query
+            .execute(&self.pool)
+            .await
+            .map_err(journal_error("record"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Claims up to `limit` apps of `release` and `vendors` that are due by `due_by` (not
+    /// final, their read time reached) and that no live worker holds, for `worker`, until
+    /// `lease_ms` from
+    /// now ([`renew`](Self::renew) extends it; recording a step ends it). PostgreSQL skips rows
+    /// another claim is taking (`FOR UPDATE SKIP LOCKED`); on this host, a claim of a process
+    /// that died is taken over at once, others when their lease runs out.
+    pub async fn claim(
+        &self,
+        release: &str,
+        vendors: &[Vendor],
+        worker: &str,
+        limit: i64,
+        lease_ms: i64,
+        due_by: i64,
+    ) -> Result<Vec<ReleaseRow>, ReleaseError> {
+        if vendors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        self.free_claims_of_the_dead(release, now).await?;
+        let vendors = vendors
+            .iter()
+            .map(|v| format!("'{}'", v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let lock = if self.postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE miniapp_release SET claimed_by = $1, claim_until = $2
+             WHERE (release, vendor, app_id) IN (
+                 SELECT release, vendor, app_id FROM miniapp_release
+                 WHERE release = $3 AND vendor IN ({vendors})
+                   AND stage_name NOT IN {FINAL_STAGES}
+                   AND next_ms <= $6 AND claim_until < $4
+                 ORDER BY next_ms, vendor, app_id LIMIT $5{lock})
+             RETURNING {ROW_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(release)
+            .bind(now)
+            .bind(limit)
+            .bind(due_by)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(journal_error("claim"))?;
+        rows.iter()
+            .map(read_row)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(journal_error("claim"))
+    }
+
+    /// Ends the unexpired claims on `release` of processes of this host that are gone.
+    async fn free_claims_of_the_dead(&self, release: &str, now: i64) -> Result<(), ReleaseError> {
+        let holders = sqlx::query(
+            "SELECT DISTINCT claimed_by FROM miniapp_release
+             WHERE release = $1 AND claimed_by IS NOT NULL AND claim_until >= $2",
         )
-        .bind(serde_json::to_string(stage).expect("a stage serializes"))
-        .bind(stage.name())
-        .bind(wait)
-        .bind(message)
-        .bind(now_ms())
-        .bind(next_ms)
-        .bind(polls)
         .bind(release)
-        .bind(vendor.as_str())
-        .bind(app)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("claim"))?;
+        for holder in holders {
+            let holder: String = holder.try_get(0).map_err(journal_error("claim"))?;
+            if worker_is_gone(&holder) {
+                tracing::info!(worker = %holder, "taking over the claims of a process that is gone");
+                sqlx::query(
+                    "UPDATE miniapp_release SET claimed_by = NULL, claim_until = 0
+                     WHERE release = $1 AND claimed_by = $2",
+                )
+                .bind(release)
+                .bind(&holder)
+                .execute(&self.pool)
+                .await
+                .map_err(journal_error("claim"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Extends `worker`'s claims on `release` to `lease_ms` from now (its heartbeat).
+    pub async fn renew(
+        &self,
+        release: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<u64, ReleaseError> {
+        let done = sqlx::query(
+            "UPDATE miniapp_release SET claim_until = $1
+             WHERE release = $2 AND claimed_by = $3 AND claim_until > 0",
+        )
+        .bind(now_ms() + lease_ms)
+        .bind(release)
+        .bind(worker)
         .execute(&self.pool)
         .await
-        .map_err(journal_error("record"))?;
-        Ok(())
+        .map_err(journal_error("renew"))?;
+        Ok(done.rows_affected())
     }
 
     /// Marks the rows of `release` that wait for a vendor (their code check, their audit, or
@@ -306,32 +522,44 @@ impl ReleaseJournal {
 
     /// Every row of `release`, in app order.
     pub async fn rows(&self, release: &str) -> Result<Vec<ReleaseRow>, ReleaseError> {
-        let rows = sqlx::query(
-            "SELECT vendor, app_id, stage, wait, message, next_ms, polls FROM miniapp_release
-             WHERE release = $1 ORDER BY vendor, app_id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM miniapp_release WHERE release = $1 ORDER BY vendor, app_id"
+        ))
         .bind(release)
         .fetch_all(&self.pool)
         .await
         .map_err(journal_error("read"))?;
         rows.iter()
-            .map(|r| {
-                let vendor: String = r.try_get("vendor")?;
-                let stage: String = r.try_get("stage")?;
-                let wait: Option<String> = r.try_get("wait")?;
-                Ok(ReleaseRow {
-                    vendor: vendor.parse().unwrap_or(Vendor::Wechat),
-                    app_id: r.try_get("app_id")?,
-                    stage: serde_json::from_str(&stage).unwrap_or(Stage::Planned),
-                    wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
-                    message: r.try_get("message")?,
-                    next_ms: r.try_get("next_ms")?,
-                    polls: r.try_get("polls")?,
-                })
-            })
+            .map(read_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(journal_error("read"))
     }
+}
+
+/// What a step leaves in an app's row.
+struct Step<'a> {
+    stage: &'a Stage,
+    wait: Option<&'a Wait>,
+    message: Option<&'a str>,
+    next: Option<(i64, i64)>,
+}
+
+const ROW_COLUMNS: &str = "vendor, app_id, stage, wait, message, next_ms, polls, claim_until";
+
+fn read_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow, sqlx::Error> {
+    let vendor: String = r.try_get("vendor")?;
+    let stage: String = r.try_get("stage")?;
+    let wait: Option<String> = r.try_get("wait")?;
+    Ok(ReleaseRow {
+        vendor: vendor.parse().unwrap_or(Vendor::Wechat),
+        app_id: r.try_get("app_id")?,
+        stage: serde_json::from_str(&stage).unwrap_or(Stage::Planned),
+        wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
+        message: r.try_get("message")?,
+        next_ms: r.try_get("next_ms")?,
+        polls: r.try_get("polls")?,
+        claim_until: r.try_get("claim_until")?,
+    })
 }
 
 /// How a pass runs.
@@ -348,6 +576,10 @@ pub struct PassOptions {
     pub audit_poll: std::time::Duration,
     /// The longest pause between two reads of a waiting app (default 15 min).
     pub max_poll: std::time::Duration,
+    /// How long this worker's claim on an app lasts unless renewed (default 30 s; renewed every
+    /// third of it while the pass runs). Another worker takes an app over once its claim ran
+    /// out, or at once when its process is gone from this host.
+    pub lease: std::time::Duration,
 }
 
 impl Default for PassOptions {
@@ -357,6 +589,7 @@ impl Default for PassOptions {
             check_poll: std::time::Duration::from_secs(1),
             audit_poll: std::time::Duration::from_secs(5),
             max_poll: std::time::Duration::from_secs(15 * 60),
+            lease: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -515,35 +748,58 @@ pub async fn run_pass(
         .keys()
         .map(|v| (*v, Arc::new(AtomicBool::new(false))))
         .collect();
-    // Apps waiting for their check or audit are read when that is worth it, not every pass.
-    let now = now_ms();
-    let work = rows
-        .into_iter()
-        .filter(|r| !r.stage.is_final() && shippers.contains_key(&r.vendor) && r.next_ms <= now);
-    let outcomes: Vec<Result<(), ReleaseError>> = futures_util::stream::iter(work)
-        .map(|row| {
-            let shipper = shippers[&row.vendor].clone();
-            let spec = &release.vendors[&row.vendor];
-            let in_audit = in_audit[&row.vendor].clone();
-            let quota = quota_spent[&row.vendor].clone();
-            async move {
-                advance(
-                    release,
-                    journal,
-                    shipper.as_ref(),
-                    spec,
-                    row,
-                    (&in_audit, &quota),
-                    options,
-                )
-                .await
+    // Apps waiting for their check or audit are read when that is worth it, not every pass;
+    // each is claimed first, so that workers sharing the journal never step one app at once.
+    let worker = worker_id();
+    let lease_ms = options.lease.as_millis() as i64;
+    let heartbeat = {
+        let (journal, name, every) = (journal.clone(), release.name.clone(), options.lease / 3);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = journal.renew(&name, worker, lease_ms).await {
+                    tracing::warn!(error = %e, "could not renew this worker's claims");
+                }
             }
         })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
-    for outcome in outcomes {
-        outcome?;
+    };
+    let _stop = AbortOnDrop(heartbeat);
+    let vendors: Vec<Vendor> = shippers.keys().copied().collect();
+    let batch = (options.concurrency.max(1) * 2) as i64;
+    // Apps due when the pass starts: one read each; what they wait for next is a later pass's.
+    let due_by = now_ms();
+    loop {
+        let claimed = journal
+            .claim(&release.name, &vendors, worker, batch, lease_ms, due_by)
+            .await?;
+        if claimed.is_empty() {
+            break;
+        }
+        let outcomes: Vec<Result<(), ReleaseError>> = futures_util::stream::iter(claimed)
+            .map(|row| {
+                let shipper = shippers[&row.vendor].clone();
+                let spec = &release.vendors[&row.vendor];
+                let in_audit = in_audit[&row.vendor].clone();
+                let quota = quota_spent[&row.vendor].clone();
+                async move {
+                    advance(
+                        release,
+                        journal,
+                        shipper.as_ref(),
+                        spec,
+                        row,
+                        (&in_audit, &quota),
+                        options,
+                    )
+                    .await
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await;
+        for outcome in outcomes {
+            outcome?;
+        }
     }
     for (vendor, spent) in &quota_spent {
         if spent.load(Ordering::SeqCst) {
@@ -553,7 +809,17 @@ pub async fn run_pass(
     summarize(&release.name, journal, summary).await
 }
 
-/// Moves one app until it must wait, is final, or a step fails; journals every stage.
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Moves one app until it must wait, is final, or a step fails; journals every stage (only
+/// while this worker holds the app: a worker whose claim was taken over stops).
 async fn advance(
     release: &ReleaseFile,
     journal: &ReleaseJournal,
@@ -564,7 +830,10 @@ async fn advance(
     options: &PassOptions,
 ) -> Result<(), ReleaseError> {
     let upload = spec.upload(&row.app_id);
-    let mut stage = row.stage;
+    let worker = worker_id();
+    // Every step is journaled under this worker's claim ([`save_step`]); a claim lost to
+    // another worker stops the app here.
+    let mut stage = row.stage.clone();
     let mut polls = row.polls;
     loop {
         // Submissions wait while the quota is spent; new uploads while the vendor's audits are
@@ -583,17 +852,15 @@ async fn advance(
         };
         if let Some(wait) = blocked {
             let next = options.next_read(Some(&wait), polls);
-            return journal
-                .record(
-                    &release.name,
-                    row.vendor,
-                    &row.app_id,
-                    &stage,
-                    Some(&wait),
-                    None,
-                    next,
-                )
-                .await;
+            let step = Step {
+                stage: &stage,
+                wait: Some(&wait),
+                message: None,
+                next,
+            };
+            return save_step(journal, &release.name, &row, step, worker, true)
+                .await
+                .map(drop);
         }
         let was_in_audit = matches!(stage, Stage::InAudit { .. });
         match ship::step(shipper, &row.app_id, &upload, &stage).await {
@@ -611,22 +878,18 @@ async fn advance(
                 if progress.stage != stage {
                     polls = 0;
                 }
+                let last = progress.wait.is_some() || progress.stage.is_final();
                 let next = options.next_read(progress.wait.as_ref(), polls);
-                journal
-                    .record(
-                        &release.name,
-                        row.vendor,
-                        &row.app_id,
-                        &progress.stage,
-                        progress.wait.as_ref(),
-                        None,
-                        next,
-                    )
-                    .await?;
-                stage = progress.stage;
-                if progress.wait.is_some() || stage.is_final() {
+                let step = Step {
+                    stage: &progress.stage,
+                    wait: progress.wait.as_ref(),
+                    message: None,
+                    next,
+                };
+                if !save_step(journal, &release.name, &row, step, worker, last).await? || last {
                     return Ok(());
                 }
+                stage = progress.stage;
             }
             Err(e) => {
                 let message = match &e {
@@ -636,20 +899,37 @@ async fn advance(
                 tracing::warn!(app = %row.app_id, stage = stage.name(), error = %e, "release step failed; a later pass tries again");
                 // Tried again after a pause that grows like a check's.
                 let next = options.next_read(Some(&Wait::CheckRunning), polls);
-                return journal
-                    .record(
-                        &release.name,
-                        row.vendor,
-                        &row.app_id,
-                        &stage,
-                        None,
-                        Some(&message),
-                        next,
-                    )
-                    .await;
+                let step = Step {
+                    stage: &stage,
+                    wait: None,
+                    message: Some(&message),
+                    next,
+                };
+                return save_step(journal, &release.name, &row, step, worker, true)
+                    .await
+                    .map(drop);
             }
         }
     }
+}
+
+/// Journals `step` of `row` under `worker`'s claim (`last`: and ends the claim); whether the
+/// claim was still `worker`'s.
+async fn save_step(
+    journal: &ReleaseJournal,
+    release: &str,
+    row: &ReleaseRow,
+    step: Step<'_>,
+    worker: &str,
+    last: bool,
+) -> Result<bool, ReleaseError> {
+    let kept = journal
+        .record_claimed(release, row, &step, worker, last)
+        .await?;
+    if !kept {
+        tracing::warn!(app = %row.app_id, "another worker took this app over; stopping");
+    }
+    Ok(kept)
 }
 
 /// Receives the audit-result pushes of the release's vendors (each vendor crate's
@@ -755,11 +1035,9 @@ pub async fn summarize(
             .is_some_and(|m| m.starts_with("reauthorize:"));
         if !row.stage.is_final() && !reauthorize {
             summary.open += 1;
-            summary.next_read_ms = Some(
-                summary
-                    .next_read_ms
-                    .map_or(row.next_ms, |n| n.min(row.next_ms)),
-            );
+            // An app another worker holds is due when its claim runs out, at the latest.
+            let due = row.next_ms.max(row.claim_until);
+            summary.next_read_ms = Some(summary.next_read_ms.map_or(due, |n| n.min(due)));
         }
         if let Some(message) = &row.message {
             if reauthorize {

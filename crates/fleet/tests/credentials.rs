@@ -45,11 +45,27 @@ fn unknown_tables_and_keys_are_refused_without_quoting_the_file() {
     ] {
         let err = load(text).unwrap_err();
         assert!(
-            err.contains("not a valid credentials file (expected store, [baidu], [kuaishou], [wechat] with app_id, secret, ticket)"),
+            err.contains("not a valid credentials file (expected store, [baidu], [kuaishou], [wechat] with app_id, secret, ticket, push_token, encoding_aes_key)"),
             "{err}"
         );
         assert!(!err.contains("hunter2"), "{err}");
     }
+    // Push settings come in pairs, and are never shown.
+    let err = load("[wechat]\napp_id = \"x\"\npush_token = \"tok3n\"\n").unwrap_err();
+    assert!(
+        err.contains("[wechat] give both push_token and encoding_aes_key"),
+        "{err}"
+    );
+    assert!(!err.contains("tok3n"), "{err}");
+    let both =
+        load("[wechat]\napp_id = \"x\"\npush_token = \"tok3n\"\nencoding_aes_key = \"k3y\"\n")
+            .unwrap();
+    assert!(both.platforms[&Vendor::Wechat].push.is_some());
+    let shown = format!("{both:?}");
+    assert!(
+        !shown.contains("tok3n") && !shown.contains("k3y"),
+        "{shown}"
+    );
     let err =
         load("[wechat]\napp_id = \"x\"\nsecret = \"env:MINIAPP_TEST_UNSET_VAR\"\n").unwrap_err();
     assert!(

@@ -53,6 +53,12 @@ pub(crate) struct RunArgs {
     /// encoding_aes_key in the credentials.
     #[arg(long, value_name = "ADDR", requires = "watch")]
     listen: Option<std::net::SocketAddr>,
+    /// How long this worker's claim on an app lasts unless renewed (renewed while it works):
+    /// several workers may share one journal (--journal postgres://…); one that stops
+    /// answering loses its apps to the others after this (at once, on this host, when its
+    /// process is gone).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "30s")]
+    lease: std::time::Duration,
     /// The JSON report; the rejected apps are also written as CSV beside it. Default:
     /// `RELEASE.report.json`.
     #[arg(long, value_name = "FILE")]
@@ -181,6 +187,7 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
     .await?;
     let options = PassOptions {
         concurrency: args.pace.concurrency,
+        lease: args.lease,
         ..PassOptions::default()
     };
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());

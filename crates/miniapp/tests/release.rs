@@ -318,3 +318,77 @@ async fn watch_with_listen_serves_the_audit_pushes() {
     assert_eq!((approved + rejected, released), (40, approved), "{out}");
     assert!(submissions(&sandbox).iter().all(|n| *n == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_on_one_postgres_journal_ship_each_app_once() {
+    let Some(pg) = miniapp_tests::postgres::PostgresServer::start() else {
+        return;
+    };
+    let (sandbox, dir) = setup(
+        60,
+        CodeOptions {
+            check_time: Duration::from_millis(100),
+            audit_time: Duration::from_millis(400),
+            rejected_share: 0.1,
+            ..CodeOptions::default()
+        },
+    )
+    .await;
+    let url = pg.url();
+    let watch = [
+        "run",
+        "release.toml",
+        "--inventory",
+        "apps.jsonl",
+        "--journal",
+        url.as_str(),
+        "--watch",
+        "--poll",
+        "0.2s",
+        "--lease",
+        "3s",
+        "--concurrency",
+        "4",
+    ];
+    let mut workers: Vec<_> = (0..3)
+        .map(|_| miniapp(dir.path(), &sandbox, &watch).spawn().unwrap())
+        .collect();
+    // One worker dies mid-release (kill -9): the others take its apps over.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut killed = workers.remove(0);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    for worker in workers {
+        let out = tokio::task::spawn_blocking(move || worker.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let out = text(&out);
+        assert!(out.contains("released, rejected or withdrawn"), "{out}");
+    }
+    let (approved, rejected, released) = outcomes(&sandbox);
+    let lost = 120 - (approved + rejected);
+    // As in the kill test: only a Baidu token rotated while its answer was on the wire is lost.
+    assert!(lost <= 4, "{lost} apps not shipped");
+    assert_eq!(released, approved);
+    let counts = submissions(&sandbox);
+    assert!(
+        counts.iter().all(|n| *n <= 1),
+        "an app was submitted twice: {counts:?}"
+    );
+    for vendor in [Vendor::Wechat, Vendor::Baidu] {
+        let endpoint = if vendor == Vendor::Wechat {
+            "Release"
+        } else {
+            "ReleasePackage"
+        };
+        for app in sandbox.fleet_apps(vendor) {
+            let n = sandbox
+                .counters(vendor, &app.app_id)
+                .requests
+                .get(endpoint)
+                .copied()
+                .unwrap_or(0);
+            assert!(n <= 1, "{vendor} {}: released {n} times", app.app_id);
+        }
+    }
+}
