@@ -60,9 +60,22 @@ pub struct VendorRelease {
     /// The `ext_json` of every app; `{app_id}` in a string is replaced by the app's id.
     #[serde(default)]
     pub ext_json: serde_json::Value,
-    /// At most this many apps of the vendor in audit at once (default: no limit).
+    /// At most this many apps of the vendor uploaded and not through their audit at once
+    /// (default: no limit).
     #[serde(default)]
     pub max_in_audit: Option<usize>,
+    /// Upload to no more apps of the vendor once this share of its ended audits was rejected
+    /// (`0.2`: a fifth), counted after `min_audits` audits ended: a template the audit refuses
+    /// is not sent on to thousands of apps. Apps already uploaded go on. Default: never stop.
+    #[serde(default)]
+    pub stop_at_rejected_share: Option<f64>,
+    /// How many audits must have ended before `stop_at_rejected_share` counts (default 20).
+    #[serde(default = "default_min_audits")]
+    pub min_audits: usize,
+}
+
+fn default_min_audits() -> usize {
+    20
 }
 
 /// A release file or journal that cannot be used.
@@ -117,6 +130,13 @@ impl ReleaseFile {
             }
             if r.template_id < 0 {
                 return Err(file_error(format!("[{vendor}] `template_id` is negative")));
+            }
+            if r.stop_at_rejected_share
+                .is_some_and(|share| !(0.0..=1.0).contains(&share))
+            {
+                return Err(file_error(format!(
+                    "[{vendor}] `stop_at_rejected_share` must be between 0 and 1 (0.2: a fifth)"
+                )));
             }
         }
         Ok(release)
@@ -602,7 +622,10 @@ impl PassOptions {
     fn next_read(&self, wait: Option<&Wait>, polls: i64) -> Option<(i64, i64)> {
         let first = match wait? {
             Wait::CheckRunning => self.check_poll,
-            Wait::InAudit | Wait::OtherAuditRunning | Wait::QuotaExhausted => self.audit_poll,
+            Wait::InAudit
+            | Wait::OtherAuditRunning
+            | Wait::QuotaExhausted
+            | Wait::TooManyRejected => self.audit_poll,
             Wait::AuditSlots => {
                 return Some((now_ms() + self.audit_poll.as_millis() as i64, polls));
             }
@@ -632,6 +655,9 @@ pub struct ReleaseSummary {
     pub unsupported: BTreeMap<Vendor, (usize, String)>,
     /// Vendors whose audit quota is spent (their submissions wait).
     pub quota_exhausted: Vec<Vendor>,
+    /// Vendors whose rejected share reached the release's `stop_at_rejected_share`: no more
+    /// uploads, with (rejected, ended audits).
+    pub stopped: BTreeMap<Vendor, (usize, usize)>,
     /// Apps the job can still move: not final, and not waiting for a new authorization.
     pub open: usize,
     /// When the first of those apps is worth reading again (ms since the epoch; `None`: no
@@ -653,8 +679,8 @@ impl ReleaseSummary {
     }
 
     /// Whether nothing is left for the job to do: every app is released, rejected or
-    /// withdrawn, or waits for its owner to authorize the platform again (refused vendors
-    /// aside). `--watch` stops then.
+    /// withdrawn, waits for its owner to authorize the platform again, or was held back by
+    /// its vendor's rejections (refused vendors aside). `--watch` stops then.
     pub fn finished(&self) -> bool {
         self.open == 0
     }
@@ -732,13 +758,25 @@ pub async fn run_pass(
         }
     }
 
+    // A vendor whose audits reject too much gets no more uploads.
+    let mut stopped: BTreeMap<Vendor, bool> = BTreeMap::new();
+    for (vendor, spec) in &release.vendors {
+        let (rejected, ended) = rejections(&rows, *vendor);
+        let stop = spec.stop_at_rejected_share.is_some_and(|share| {
+            ended >= spec.min_audits && rejected as f64 >= share * ended as f64
+        });
+        if stop {
+            summary.stopped.insert(*vendor, (rejected, ended));
+        }
+        stopped.insert(*vendor, stop);
+    }
     let in_audit: BTreeMap<Vendor, Arc<AtomicUsize>> = release
         .vendors
         .keys()
         .map(|v| {
             let n = rows
                 .iter()
-                .filter(|r| r.vendor == *v && matches!(r.stage, Stage::InAudit { .. }))
+                .filter(|r| r.vendor == *v && holds_audit_slot(&r.stage))
                 .count();
             (*v, Arc::new(AtomicUsize::new(n)))
         })
@@ -781,6 +819,7 @@ pub async fn run_pass(
                 let spec = &release.vendors[&row.vendor];
                 let in_audit = in_audit[&row.vendor].clone();
                 let quota = quota_spent[&row.vendor].clone();
+                let stopped = stopped.get(&row.vendor).copied().unwrap_or(false);
                 async move {
                     advance(
                         release,
@@ -788,7 +827,7 @@ pub async fn run_pass(
                         shipper.as_ref(),
                         spec,
                         row,
-                        (&in_audit, &quota),
+                        (&in_audit, &quota, stopped),
                         options,
                     )
                     .await
@@ -809,6 +848,27 @@ pub async fn run_pass(
     summarize(&release.name, journal, summary).await
 }
 
+/// Whether an app in `stage` counts against `max_in_audit`: uploaded, and its audit not
+/// ended.
+fn holds_audit_slot(stage: &Stage) -> bool {
+    matches!(
+        stage,
+        Stage::Committed { .. } | Stage::Submitting { .. } | Stage::InAudit { .. }
+    )
+}
+
+/// (rejected, ended) audits of `vendor` in `rows`: an ended audit is released, being
+/// released, or rejected.
+fn rejections(rows: &[ReleaseRow], vendor: Vendor) -> (usize, usize) {
+    rows.iter()
+        .filter(|r| r.vendor == vendor)
+        .fold((0, 0), |(rejected, ended), r| match r.stage {
+            Stage::Rejected { .. } => (rejected + 1, ended + 1),
+            Stage::Released { .. } | Stage::Releasing { .. } => (rejected, ended + 1),
+            _ => (rejected, ended),
+        })
+}
+
 /// A task that ends with its owner.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -826,7 +886,7 @@ async fn advance(
     shipper: &dyn ShipCode,
     spec: &VendorRelease,
     row: ReleaseRow,
-    (in_audit, quota_spent): (&AtomicUsize, &AtomicBool),
+    (in_audit, quota_spent, stopped): (&AtomicUsize, &AtomicBool, bool),
     options: &PassOptions,
 ) -> Result<(), ReleaseError> {
     let upload = spec.upload(&row.app_id);
@@ -841,10 +901,17 @@ async fn advance(
         let submits = matches!(stage, Stage::Committed { .. } | Stage::Submitting { .. });
         let blocked = if submits && quota_spent.load(Ordering::SeqCst) {
             Some(Wait::QuotaExhausted)
+        } else if stage == Stage::Planned && stopped {
+            Some(Wait::TooManyRejected)
         } else if stage == Stage::Planned
-            && spec
-                .max_in_audit
-                .is_some_and(|max| in_audit.load(Ordering::SeqCst) >= max)
+            && spec.max_in_audit.is_some_and(|max| {
+                // Take a slot before the upload, or wait.
+                in_audit
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                        (n < max).then_some(n + 1)
+                    })
+                    .is_err()
+            })
         {
             Some(Wait::AuditSlots)
         } else {
@@ -862,15 +929,21 @@ async fn advance(
                 .await
                 .map(drop);
         }
-        let was_in_audit = matches!(stage, Stage::InAudit { .. });
-        match ship::step(shipper, &row.app_id, &upload, &stage).await {
+        // An app holds a slot from its upload until its audit ends (a planned app took one
+        // above when the release has a limit).
+        let slotted = spec.max_in_audit.is_some();
+        let held = holds_audit_slot(&stage) || (slotted && stage == Stage::Planned);
+        let outcome = ship::step(shipper, &row.app_id, &upload, &stage).await;
+        let holds = outcome
+            .as_ref()
+            .map_or(holds_audit_slot(&stage), |p| holds_audit_slot(&p.stage));
+        if held && !holds {
+            in_audit.fetch_sub(1, Ordering::SeqCst);
+        } else if holds && !held {
+            in_audit.fetch_add(1, Ordering::SeqCst);
+        }
+        match outcome {
             Ok(progress) => {
-                let now_in_audit = matches!(progress.stage, Stage::InAudit { .. });
-                if now_in_audit && !was_in_audit {
-                    in_audit.fetch_add(1, Ordering::SeqCst);
-                } else if was_in_audit && !now_in_audit {
-                    in_audit.fetch_sub(1, Ordering::SeqCst);
-                }
                 if progress.wait == Some(Wait::QuotaExhausted) {
                     quota_spent.store(true, Ordering::SeqCst);
                 }
@@ -980,9 +1053,11 @@ pub fn audit_listener(
     Ok((router, served))
 }
 
-/// Writes `summary` as JSON to `report` and the rejected apps (vendor, app, reason) as CSV
-/// beside it (`….rejected.csv`); returns the CSV's path.
-pub fn write_report(report: &Path, summary: &ReleaseSummary) -> std::io::Result<PathBuf> {
+/// Writes `summary` as JSON to `report`, the rejected apps (vendor, app, reason) as CSV beside
+/// it (`….rejected.csv`) and the apps whose owner must authorize the platform again (vendor,
+/// app, the vendor's answer) as `….reauthorize.csv` (only when there are some); returns the
+/// CSVs' paths.
+pub fn write_report(report: &Path, summary: &ReleaseSummary) -> std::io::Result<ReportFiles> {
     std::fs::write(report, serde_json::to_vec_pretty(summary)?)?;
     let rejected = report.with_extension("rejected.csv");
     let mut csv = csv::Writer::from_path(&rejected)?;
@@ -991,7 +1066,48 @@ pub fn write_report(report: &Path, summary: &ReleaseSummary) -> std::io::Result<
         csv.write_record([vendor.as_str(), app, reason])?;
     }
     csv.flush()?;
-    Ok(rejected)
+    let reauthorize = report.with_extension("reauthorize.csv");
+    let reauthorize = if summary.reauthorize.is_empty() {
+        // A file from an earlier pass would name apps that are fine now.
+        match std::fs::remove_file(&reauthorize) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => None,
+        }
+    } else {
+        let messages: BTreeMap<(Vendor, &str), &str> = summary
+            .errors
+            .iter()
+            .map(|(v, app, message)| ((*v, app.as_str()), message.as_str()))
+            .collect();
+        let mut csv = csv::Writer::from_path(&reauthorize)?;
+        csv.write_record(["vendor", "app_id", "message"])?;
+        for (vendor, app) in &summary.reauthorize {
+            let message = messages
+                .get(&(*vendor, app.as_str()))
+                .copied()
+                .unwrap_or_default();
+            csv.write_record([
+                vendor.as_str(),
+                app,
+                message.trim_start_matches("reauthorize: "),
+            ])?;
+        }
+        csv.flush()?;
+        Some(reauthorize)
+    };
+    Ok(ReportFiles {
+        rejected,
+        reauthorize,
+    })
+}
+
+/// The CSVs [`write_report`] wrote beside the report.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// The rejected apps with the vendor's reason.
+    pub rejected: PathBuf,
+    /// The apps to authorize again, when there are some.
+    pub reauthorize: Option<PathBuf>,
 }
 
 /// What the journal holds for `release`.
@@ -1033,7 +1149,10 @@ pub async fn summarize(
             .message
             .as_deref()
             .is_some_and(|m| m.starts_with("reauthorize:"));
-        if !row.stage.is_final() && !reauthorize {
+        // Apps never uploaded because their vendor's rejections stopped the release wait for
+        // the operator, not for the job.
+        let held = row.stage == Stage::Planned && summary.stopped.contains_key(&row.vendor);
+        if !row.stage.is_final() && !reauthorize && !held {
             summary.open += 1;
             // An app another worker holds is due when its claim runs out, at the latest.
             let due = row.next_ms.max(row.claim_until);

@@ -123,6 +123,9 @@ pub enum Wait {
     /// The release's `max_in_audit` apps of the vendor are in audit: nothing more is uploaded
     /// until one ends (set by the job, not by a step).
     AuditSlots,
+    /// The release's `stop_at_rejected_share` of the vendor's audits were rejected: nothing
+    /// more is uploaded (set by the job).
+    TooManyRejected,
 }
 
 /// What a step did.

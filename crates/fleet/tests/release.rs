@@ -345,6 +345,19 @@ async fn apps_whose_authorization_is_lost_are_reported_and_end_the_watch() {
         0,
         "nothing uploaded for an app without tokens"
     );
+    // The report's CSV of apps to authorize again, with WeChat's answer.
+    let report = job.dir.path().join("release.report.json");
+    let files = release::write_report(&report, &summary).unwrap();
+    let csv = std::fs::read_to_string(files.reauthorize.unwrap()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "vendor,app_id,message");
+    assert_eq!(lines.len(), 6, "{csv}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("wechat,wx_fleet_") && l.contains("61023")),
+        "{csv}"
+    );
 }
 
 /// A `--watch` job with its push listener, as `miniapp release run --watch --listen` runs it:
@@ -503,4 +516,59 @@ async fn lost_audit_pushes_are_made_up_by_the_polls() {
         assert_eq!((approved + rejected, live), (30, approved), "{vendor}");
     }
     assert_eq!(summary.count("released") + summary.rejected.len(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_rejections_stop_the_uploads_and_the_rest_is_held() {
+    let job = Job::start_with(
+        40,
+        r#"
+name = "spring-2027"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "spring release"
+max_in_audit = 4
+stop_at_rejected_share = 0.3
+min_audits = 6
+"#,
+    )
+    .await;
+    // Half the audits reject (the sandbox of `Job::start` rejects a tenth: a new one).
+    let job = Job {
+        sandbox: Sandbox::start_with(SandboxOptions {
+            enforce_tokens: true,
+            apps: 40,
+            code: CodeOptions {
+                audit_time: Duration::from_millis(100),
+                rejected_share: 0.5,
+                ..CodeOptions::default()
+            },
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap(),
+        ..job
+    };
+    miniapp_fleet::sandbox::write_inventory(
+        &job.sandbox,
+        Vendor::ALL,
+        &job.dir.path().join("apps.jsonl"),
+    )
+    .unwrap();
+    let (backends, journal) = job.process().await;
+    let summary = job.until_finished(&backends, &journal).await;
+    let (rejected, ended) = summary.stopped[&Vendor::Wechat];
+    assert!(ended >= 6 && rejected * 10 >= ended * 3, "{summary:?}");
+    let held = summary.stages[&Vendor::Wechat]["planned"];
+    assert!(held >= 15, "most apps were never uploaded: {summary:?}");
+    // Nothing was uploaded to the held apps.
+    let uploads = job
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint.as_deref() == Some("Commit"))
+        .count();
+    assert_eq!(uploads, 40 - held, "{summary:?}");
 }

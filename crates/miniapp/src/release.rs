@@ -235,11 +235,14 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
     let report = args
         .report
         .unwrap_or_else(|| beside(&args.release, ".report.json"));
-    let rejected = release::write_report(&report, &summary).map_err(failed)?;
+    let files = release::write_report(&report, &summary).map_err(failed)?;
     print_summary(&release.name, &summary);
     println!("report: {}", report.display());
     if !summary.rejected.is_empty() {
-        println!("rejected apps: {}", rejected.display());
+        println!("rejected apps: {}", files.rejected.display());
+    }
+    if let Some(path) = &files.reauthorize {
+        println!("apps to authorize again: {}", path.display());
     }
     Ok(if summary.errors.is_empty() { 0 } else { 1 })
 }
@@ -336,6 +339,11 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
     for vendor in &summary.quota_exhausted {
         println!("{vendor}: the audit quota is spent; submissions wait until it is back (ask the vendor for more, or run again later)");
     }
+    for (vendor, (rejected, ended)) in &summary.stopped {
+        println!(
+            "{vendor}: {rejected} of {ended} audits rejected, at or above the release's stop_at_rejected_share: no more apps are uploaded (read the reasons, fix the template, then ship a new version)"
+        );
+    }
     for (vendor, (n, reason)) in &summary.unsupported {
         println!("{vendor}: {n} app(s) refused, nothing sent: {reason}");
     }
@@ -362,11 +370,23 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
             summary.reauthorize.len()
         );
     }
-    if summary.finished() && summary.reauthorize.is_empty() {
+    let held: usize = summary
+        .stopped
+        .keys()
+        .map(|v| {
+            summary
+                .stages
+                .get(v)
+                .and_then(|s| s.get("planned"))
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    if summary.finished() && summary.reauthorize.is_empty() && held == 0 {
         println!("every app is released, rejected or withdrawn");
     } else if summary.finished() {
         println!(
-            "every other app is released, rejected or withdrawn; {} wait(s) for the owner to authorize the platform again",
+            "every other app is released, rejected or withdrawn; {} wait(s) for the owner to authorize the platform again, {held} held back by rejections",
             summary.reauthorize.len()
         );
     }
