@@ -86,6 +86,10 @@ pub struct ShippingFacts {
     pub already_released: &'static [i64],
     /// No audit exists.
     pub no_audit: &'static [i64],
+    /// A gray release's share is not higher than the current one.
+    pub gray_not_higher: &'static [i64],
+    /// A gray release needs a version online first.
+    pub no_online_release: &'static [i64],
     /// Wire value of the state member → state.
     pub states: &'static [(&'static str, StateKind)],
     /// Values of a listed package's upload member while the upload is processed.
@@ -180,6 +184,20 @@ pub struct LatestAudit {
     pub state: AuditState,
 }
 
+/// What a gray release did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gray {
+    /// The share of users now on the new version.
+    Released,
+    /// The share was already this high (a repeat after a lost answer): done.
+    AlreadyHigher,
+    /// The app has no version online, so there is nothing to release in stages: release it in
+    /// full.
+    NoOnlineRelease,
+    /// The vendor has no gray release.
+    Unsupported,
+}
+
 /// The provider's audit quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditQuota {
@@ -218,4 +236,19 @@ pub trait ShipCode: Send + Sync {
         -> BoxFuture<'a, Result<bool, Error>>;
     /// The provider's audit quota, read through `app` (`None`: the vendor has no such call).
     fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>>;
+    /// Whether the vendor releases in stages ([`gray`](Self::gray)).
+    fn supports_gray(&self) -> bool {
+        false
+    }
+    /// Releases `app`'s approved audit `audit_id` to `percent` % of its users (a vendor
+    /// without gray releases: [`Gray::Unsupported`]).
+    fn gray<'a>(
+        &'a self,
+        app: &'a str,
+        audit_id: &'a str,
+        percent: u32,
+    ) -> BoxFuture<'a, Result<Gray, Error>> {
+        let _ = (app, audit_id, percent);
+        Box::pin(async { Ok(Gray::Unsupported) })
+    }
 }

@@ -33,6 +33,8 @@ use crate::vendors::{Backends, Vendor};
 /// version = "2.0.0"              # shown to the vendor (free text, never a key)
 /// description = "spring release"
 /// max_in_audit = 500             # at most this many apps in audit at once (optional)
+/// gray = [5, 20, 50]             # release in stages (optional), then to everyone
+/// gray_pause = "6h"
 /// # Per app: "{app_id}" in any string is the app's id.
 /// ext_json = { extAppid = "{app_id}", ext = { shop = "{app_id}" } }
 /// ```
@@ -72,10 +74,44 @@ pub struct VendorRelease {
     /// How many audits must have ended before `stop_at_rejected_share` counts (default 20).
     #[serde(default = "default_min_audits")]
     pub min_audits: usize,
+    /// Release an approved version in stages: to these shares of each app's users in turn
+    /// (whole percentages, rising, below 100), then to everyone. Empty (default): at once.
+    /// Only for vendors with gray releases (WeChat); an app with no version online yet is
+    /// released in full.
+    #[serde(default)]
+    pub gray: Vec<u32>,
+    /// The pause after each gray stage (`30m`, `6h`, `1d`; default `1h`).
+    #[serde(default)]
+    pub gray_pause: Option<String>,
+}
+
+/// `90s`, `30m`, `6h`, `1d`, or seconds.
+fn parse_pause(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(seconds))
 }
 
 fn default_min_audits() -> usize {
     20
+}
+
+/// The JSON Schema of release files (checked in as `crates/fleet/release.schema.json`; add
+/// `#:schema <path>` to a release file for your editor).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ReleaseFile);
+    serde_json::to_string_pretty(&schema).expect("the schema serializes") + "\n"
 }
 
 /// A release file or journal that cannot be used.
@@ -144,6 +180,14 @@ impl ReleaseFile {
 }
 
 impl VendorRelease {
+    /// The pause after each gray stage (default 1 h).
+    pub fn gray_pause(&self) -> std::time::Duration {
+        self.gray_pause
+            .as_deref()
+            .and_then(parse_pause)
+            .unwrap_or(std::time::Duration::from_secs(3600))
+    }
+
     /// The upload of `app`: `{app_id}` filled in `ext_json`.
     pub fn upload(&self, app: &str) -> Upload {
         Upload {
@@ -625,7 +669,8 @@ impl PassOptions {
             Wait::InAudit
             | Wait::OtherAuditRunning
             | Wait::QuotaExhausted
-            | Wait::TooManyRejected => self.audit_poll,
+            | Wait::TooManyRejected
+            | Wait::GrayPause => self.audit_poll,
             Wait::AuditSlots => {
                 return Some((now_ms() + self.audit_poll.as_millis() as i64, polls));
             }
@@ -707,8 +752,14 @@ pub async fn run_pass(
     let mut summary = ReleaseSummary::default();
     let mut shippers: BTreeMap<Vendor, Arc<dyn ShipCode>> = BTreeMap::new();
     let mut refused: BTreeMap<Vendor, &'static str> = BTreeMap::new();
-    for vendor in release.vendors.keys() {
+    for (vendor, spec) in &release.vendors {
         match backends.get(vendor).map(|b| b.shipper()) {
+            Some(Ok(s)) if !spec.gray.is_empty() && !s.supports_gray() => {
+                refused.insert(
+                    *vendor,
+                    "this vendor documents no gray release: remove `gray` from its table to release at once",
+                );
+            }
             Some(Ok(s)) => {
                 shippers.insert(*vendor, s);
             }
@@ -933,7 +984,7 @@ async fn advance(
         // above when the release has a limit).
         let slotted = spec.max_in_audit.is_some();
         let held = holds_audit_slot(&stage) || (slotted && stage == Stage::Planned);
-        let outcome = ship::step(shipper, &row.app_id, &upload, &stage).await;
+        let outcome = ship::step_staged(shipper, &row.app_id, &upload, &spec.gray, &stage).await;
         let holds = outcome
             .as_ref()
             .map_or(holds_audit_slot(&stage), |p| holds_audit_slot(&p.stage));
@@ -952,7 +1003,13 @@ async fn advance(
                     polls = 0;
                 }
                 let last = progress.wait.is_some() || progress.stage.is_final();
-                let next = options.next_read(progress.wait.as_ref(), polls);
+                let next = match progress.wait {
+                    // The next gray stage comes after the release's pause.
+                    Some(Wait::GrayPause) => {
+                        Some((now_ms() + spec.gray_pause().as_millis() as i64, 0))
+                    }
+                    _ => options.next_read(progress.wait.as_ref(), polls),
+                };
                 let step = Step {
                     stage: &progress.stage,
                     wait: progress.wait.as_ref(),

@@ -21,7 +21,7 @@
 //! audit; a spent quota pauses submissions; a rejection is final and carries its reason; a
 //! release already done counts as done.
 
-use core_http::shipping::{AuditState, Check, ShipCode, Submitted, Upload};
+use core_http::shipping::{AuditState, Check, Gray, ShipCode, Submitted, Upload};
 use core_http::Error;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,14 @@ pub enum Stage {
     Releasing {
         /// The approved audit.
         audit_id: String,
+    },
+    /// Released to `percent` % of the app's users (a gray release), waiting for the next
+    /// stage.
+    Gray {
+        /// The approved audit.
+        audit_id: String,
+        /// The share of users on it.
+        percent: u32,
     },
     /// Released: final.
     Released {
@@ -100,6 +108,7 @@ impl Stage {
             Stage::Submitting { .. } => "submitting",
             Stage::InAudit { .. } => "in_audit",
             Stage::Releasing { .. } => "releasing",
+            Stage::Gray { .. } => "gray",
             Stage::Released { .. } => "released",
             Stage::Rejected { .. } => "rejected",
             Stage::Withdrawn { .. } => "withdrawn",
@@ -120,6 +129,8 @@ pub enum Wait {
     InAudit,
     /// The provider's audit quota is spent: no app is submitted until it is back.
     QuotaExhausted,
+    /// Released to a share of users: the next stage comes after the release's pause.
+    GrayPause,
     /// The release's `max_in_audit` apps of the vendor are in audit: nothing more is uploaded
     /// until one ends (set by the job, not by a step).
     AuditSlots,
@@ -149,12 +160,27 @@ fn waiting(stage: Stage, wait: Wait) -> Progress {
 }
 
 /// Moves `app` from `stage` as far as one change at the vendor allows (reads may precede
-/// it). A job journals the returned stage; it journals `Submitting` and `Releasing` before
-/// the call they lead to, which this function makes on the next step.
+/// it), releasing in full once approved. A job journals the returned stage; it journals
+/// `Submitting` and `Releasing` before the call they lead to, which this function makes on
+/// the next step.
 pub async fn step(
     ship: &dyn ShipCode,
     app: &str,
     upload: &Upload,
+    stage: &Stage,
+) -> Result<Progress, Error> {
+    step_staged(ship, app, upload, &[], stage).await
+}
+
+/// [`step`], releasing an approved version in stages: to each share of `gray` (percentages,
+/// rising) in turn, waiting ([`Wait::GrayPause`]) after each, then to everyone. A vendor
+/// without gray releases, or an app with no version online yet, is released in full. A stage
+/// repeated after a lost answer is done (the share is already that high).
+pub async fn step_staged(
+    ship: &dyn ShipCode,
+    app: &str,
+    upload: &Upload,
+    gray: &[u32],
     stage: &Stage,
 ) -> Result<Progress, Error> {
     match stage {
@@ -214,17 +240,45 @@ pub async fn step(
                 _ => moved(next),
             })
         }
-        Stage::Releasing { audit_id } => {
-            // Released now, or already (a release whose answer was lost): done either way.
-            ship.release(app, audit_id).await?;
-            Ok(moved(Stage::Released {
-                audit_id: audit_id.clone(),
-            }))
-        }
+        Stage::Releasing { audit_id } => match gray.first() {
+            Some(first) => gray_stage(ship, app, audit_id, *first).await,
+            None => release(ship, app, audit_id).await,
+        },
+        Stage::Gray { audit_id, percent } => match gray.iter().find(|p| **p > *percent) {
+            Some(next) => gray_stage(ship, app, audit_id, *next).await,
+            None => release(ship, app, audit_id).await,
+        },
         Stage::Released { .. }
         | Stage::Rejected { .. }
         | Stage::Withdrawn { .. }
         | Stage::UploadFailed { .. } => Ok(moved(stage.clone())),
+    }
+}
+
+/// Releases to everyone: now, or already (a release whose answer was lost): done either way.
+async fn release(ship: &dyn ShipCode, app: &str, audit_id: &str) -> Result<Progress, Error> {
+    ship.release(app, audit_id).await?;
+    Ok(moved(Stage::Released {
+        audit_id: audit_id.to_owned(),
+    }))
+}
+
+/// Releases to `percent` % of the users, then waits; in full where stages cannot be had.
+async fn gray_stage(
+    ship: &dyn ShipCode,
+    app: &str,
+    audit_id: &str,
+    percent: u32,
+) -> Result<Progress, Error> {
+    match ship.gray(app, audit_id, percent).await? {
+        Gray::Released | Gray::AlreadyHigher => Ok(waiting(
+            Stage::Gray {
+                audit_id: audit_id.to_owned(),
+                percent,
+            },
+            Wait::GrayPause,
+        )),
+        Gray::NoOnlineRelease | Gray::Unsupported => release(ship, app, audit_id).await,
     }
 }
 

@@ -572,3 +572,92 @@ min_audits = 6
         .count();
     assert_eq!(uploads, 40 - held, "{summary:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gray_stages_go_up_one_pause_apart_then_everyone_gets_it() {
+    let job = Job::start_with(
+        12,
+        r#"
+name = "spring-2027"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "spring release"
+gray = [10, 50]
+gray_pause = "1s"
+
+[baidu]
+template_id = 3
+version = "2.0.0"
+description = "spring release"
+gray = [10]
+"#,
+    )
+    .await;
+    let (backends, journal) = job.process().await;
+    let started = std::time::Instant::now();
+    let summary = job.until_finished(&backends, &journal).await;
+    let took = started.elapsed();
+    // Baidu documents no gray release: refused with the reason, nothing sent.
+    let (baidu, reason) = &summary.unsupported[&Vendor::Baidu];
+    assert_eq!(*baidu, 12);
+    assert!(reason.contains("no gray release"), "{reason}");
+    assert!(!job
+        .sandbox
+        .requests()
+        .iter()
+        .any(|r| r.endpoint.as_deref() == Some("UploadPackage")));
+    // WeChat: every approved app went to 10 %, then 50 %, then everyone, a pause apart.
+    let (approved, rejected, live) = job.sandbox.code_outcomes(Vendor::Wechat);
+    assert_eq!((approved + rejected, live), (12, approved));
+    let grays: Vec<String> = job
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint.as_deref() == Some("GrayRelease"))
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(grays.len(), 2 * approved, "{grays:?}");
+    assert_eq!(
+        grays
+            .iter()
+            .filter(|b| b.as_str() == r#"{"gray_percentage":10}"#)
+            .count(),
+        approved,
+        "{grays:?}"
+    );
+    for app in job.sandbox.fleet_apps(Vendor::Wechat) {
+        let counters = job.sandbox.counters(Vendor::Wechat, &app.app_id);
+        let released = counters.requests.get("Release").copied().unwrap_or(0);
+        assert!(released <= 1, "{}: {released} releases", app.app_id);
+    }
+    assert!(
+        took >= Duration::from_secs(2),
+        "two pauses of 1 s: {took:?}"
+    );
+}
+
+/// The checked-in `crates/fleet/release.schema.json` matches the release file's format;
+/// `UPDATE_SNAPSHOTS=1` rewrites it.
+#[test]
+fn the_release_file_schema_is_fresh() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("release.schema.json");
+    let got = release::json_schema();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "release.schema.json is stale: rerun with UPDATE_SNAPSHOTS=1"
+    );
+    for key in [
+        "template_id",
+        "gray_pause",
+        "stop_at_rejected_share",
+        "wechat",
+    ] {
+        assert!(got.contains(&format!("\"{key}\"")), "{key}: {got}");
+    }
+}

@@ -1017,6 +1017,7 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
         codes(&c.already_released),
         codes(&c.no_audit),
     );
+    let (gray_not_higher, no_online) = (codes(&c.gray_not_higher), codes(&c.no_online_release));
     let mut states = Vec::new();
     for (values, kind) in [
         (&s.states.approved, quote!(Approved)),
@@ -1044,6 +1045,8 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
             quota_exhausted: #quota,
             already_released: #released,
             no_audit: #none,
+            gray_not_higher: #gray_not_higher,
+            no_online_release: #no_online,
             states: &[#(#states),*],
             uploading: &[#(#uploading),*],
             upload_failed: &[#(#upload_failed),*],

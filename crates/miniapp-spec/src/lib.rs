@@ -93,6 +93,10 @@ pub struct Shipping {
     /// Reads the audit quota, if the vendor has the call (roles `rest`, `limit`).
     #[serde(default)]
     pub quota: Option<ShippingCall>,
+    /// Releases the approved code to a share of users, if the vendor can (role `percent`: the
+    /// parameter carrying the share, a whole percentage; called again with a higher one).
+    #[serde(default)]
+    pub gray: Option<ShippingCall>,
     /// The wire values of the audit state member, per state.
     pub states: ShippingStates,
     /// The vendor codes a release job acts on.
@@ -168,6 +172,12 @@ pub struct ShippingCodes {
     /// No audit exists (the latest-audit read).
     #[serde(default)]
     pub no_audit: Vec<i64>,
+    /// A gray release's share is not higher than the current one (a repeat: done).
+    #[serde(default)]
+    pub gray_not_higher: Vec<i64>,
+    /// A gray release needs a version online first (a first release goes out in full).
+    #[serde(default)]
+    pub no_online_release: Vec<i64>,
 }
 
 /// A settable property of one authorized app or of the platform: its value, the endpoint call
@@ -1012,6 +1022,7 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
         ("latest", shipping.latest.as_ref()),
         ("release", Some(&shipping.release)),
         ("quota", shipping.quota.as_ref()),
+        ("gray", shipping.gray.as_ref()),
     ];
     if shipping.latest.is_none() && shipping.list.is_none() {
         return Err("give `latest` (the latest audit) or `list` (the app's packages)".into());

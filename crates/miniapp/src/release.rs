@@ -301,12 +301,13 @@ async fn status(args: StatusArgs) -> Result<u8, Failure> {
 
 /// The table of stages per vendor, then what needs attention (five of each at most).
 pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
-    const STAGES: [&str; 9] = [
+    const STAGES: [&str; 10] = [
         "planned",
         "committed",
         "submitting",
         "in_audit",
         "releasing",
+        "gray",
         "released",
         "rejected",
         "withdrawn",

@@ -86,6 +86,7 @@ enum Role {
     List,
     Release,
     Quota,
+    Gray,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +116,9 @@ struct AppCode {
     audit: Option<Audit>,
     /// The audit whose code was released, and its version.
     released: Option<(i64, String)>,
+    /// The approved audit released to a share of users, and the share (every seeded app has
+    /// a version online, so a gray release is always possible).
+    gray: Option<(i64, u32)>,
 }
 
 #[derive(Debug, Default)]
@@ -146,6 +150,7 @@ impl Code {
                 (Role::List, s.list.as_ref()),
                 (Role::Release, Some(&s.release)),
                 (Role::Quota, s.quota.as_ref()),
+                (Role::Gray, s.gray.as_ref()),
             ];
             for (role, call) in calls {
                 if let Some(call) = call {
@@ -179,13 +184,28 @@ impl Code {
         let mut state = self.state();
         let state = &mut *state;
         let app = state.apps.entry((vendor, owner.to_owned())).or_default();
-        // A refusal: the spec's code for it, else the endpoint's first documented error.
+        // A refusal: the spec's code for it, else the endpoint's first documented error that
+        // is the app's own (not a token, busy or rate-limit code, which a client acts on).
+        let facts = envelope::facts(vendor);
+        let generic = |code: i64| {
+            facts
+                .token_invalid_codes
+                .iter()
+                .chain(facts.busy_codes)
+                .chain(facts.rate_limit_codes)
+                .any(|c| c.code == code)
+                || [facts.token_expired, facts.token_invalid].contains(&code)
+        };
         let refuse = |codes: &[i64]| {
             Answer::Error(
                 codes
                     .first()
                     .copied()
-                    .or_else(|| ep.errors.iter().map(|e| e.code).find(|c| *c > 0))
+                    .or_else(|| {
+                        ep.errors.iter().map(|e| e.code).find(|c| {
+                            *c > 0 && !generic(*c) && !s.codes.gray_not_higher.contains(c)
+                        })
+                    })
                     .unwrap_or(-1),
             )
         };
@@ -393,6 +413,28 @@ impl Code {
                             .find(|c| *c > 0 && !s.codes.already_released.contains(c))
                             .unwrap_or(-1),
                     ),
+                }
+            }
+            Role::Gray => {
+                let call = s.gray.as_ref().expect("a gray role has its call");
+                let percent = param(call, "percent").and_then(|p| p.parse::<u32>().ok());
+                match (&app.audit, percent) {
+                    (Some(audit), Some(percent))
+                        if now >= audit.decided_at
+                            && !audit.rejected
+                            && app.released.as_ref().map(|r| r.0) != Some(audit.id) =>
+                    {
+                        match app.gray {
+                            Some((id, current)) if id == audit.id && percent <= current => {
+                                refuse(&s.codes.gray_not_higher)
+                            }
+                            _ => {
+                                app.gray = Some((audit.id, percent));
+                                body(vendor, ep, params, &[])
+                            }
+                        }
+                    }
+                    _ => refuse(&[]),
                 }
             }
             Role::Quota => {

@@ -25,14 +25,14 @@
 use std::sync::Arc;
 
 pub use core_http::shipping::{
-    AuditQuota, AuditState, Check, LatestAudit, ShipCode, ShippingFacts, Submitted, Upload,
+    AuditQuota, AuditState, Check, Gray, LatestAudit, ShipCode, ShippingFacts, Submitted, Upload,
 };
 use core_http::token::{BoxFuture, TokenManager};
 use core_http::Error;
 
 use crate::code_management::{
     CommitRequest, GetAuditStatusRequest, GetCodePrivacyInfoRequest, GetLatestAuditStatusRequest,
-    QueryQuotaRequest, ReleaseRequest, SubmitAuditRequest, SHIPPING,
+    GrayReleaseRequest, QueryQuotaRequest, ReleaseRequest, SubmitAuditRequest, SHIPPING,
 };
 use crate::Client;
 
@@ -205,6 +205,27 @@ impl ShipCode for Shipper {
             match self.app(app).release(&ReleaseRequest::new()).await {
                 Ok(_) => Ok(true),
                 Err(e) if SHIPPING.is(&e, SHIPPING.already_released) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn supports_gray(&self) -> bool {
+        true
+    }
+
+    fn gray<'a>(
+        &'a self,
+        app: &'a str,
+        _: &'a str,
+        percent: u32,
+    ) -> BoxFuture<'a, Result<Gray, Error>> {
+        Box::pin(async move {
+            let request = GrayReleaseRequest::new(i64::from(percent));
+            match self.app(app).gray_release(&request).await {
+                Ok(_) => Ok(Gray::Released),
+                Err(e) if SHIPPING.is(&e, SHIPPING.gray_not_higher) => Ok(Gray::AlreadyHigher),
+                Err(e) if SHIPPING.is(&e, SHIPPING.no_online_release) => Ok(Gray::NoOnlineRelease),
                 Err(e) => Err(e),
             }
         })

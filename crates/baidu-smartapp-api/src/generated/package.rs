@@ -1138,6 +1138,8 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
     quota_exhausted: &[],
     already_released: &[],
     no_audit: &[],
+    gray_not_higher: &[],
+    no_online_release: &[],
     states: &[
         ("6", ::core_http::shipping::StateKind::Approved),
         ("5", ::core_http::shipping::StateKind::Rejected),

@@ -2522,13 +2522,15 @@ impl AuditDelayEvent {
         })
     }
 }
-/// The codes and audit states of this document's code lifecycle (its `\[shipping\]`): commit (/wxa/commit) → the code check runs (get_code_privacy_info answers 61039 until it ends; a submission during it answers 61039 too: submit again later, never commit again) → submit_audit (answers `auditid`; 85009 when an audit already runs: adopt it through get_latest_auditstatus) → get_auditstatus(auditid) until approved (0), rejected (1, with `reason`) or withdrawn (3); delayed (4) is not final → release (`{}`; 85052 when already released). 85085: the provider's audit quota is spent (release-pains.md C). Pushes (weapp_audit_*) are hints; the status read is the truth.
+/// The codes and audit states of this document's code lifecycle (its `\[shipping\]`): commit (/wxa/commit) → the code check runs (get_code_privacy_info answers 61039 until it ends; a submission during it answers 61039 too: submit again later, never commit again) → submit_audit (answers `auditid`; 85009 when an audit already runs: adopt it through get_latest_auditstatus) → get_auditstatus(auditid) until approved (0), rejected (1, with `reason`) or withdrawn (3); delayed (4) is not final → release (`{}`; 85052 when already released). 85085: the provider's audit quota is spent (release-pains.md C). Pushes (weapp_audit_*) are hints; the status read is the truth. In stages: grayrelease(gray_percentage) instead of release, called again with a higher share (85082 when it is not higher: a repeat), then release for everyone \[?: the page does not say that release ends a gray plan\]; 85079 when the app has no version online (a first release goes out in full).
 pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping::ShippingFacts {
     check_running: &[61039],
     in_audit: &[85009],
     quota_exhausted: &[85085],
     already_released: &[85052],
     no_audit: &[85058],
+    gray_not_higher: &[85082],
+    no_online_release: &[85079],
     states: &[
         ("0", ::core_http::shipping::StateKind::Approved),
         ("1", ::core_http::shipping::StateKind::Rejected),
