@@ -13,109 +13,24 @@ use core_http::{Error, InvalidRequest, RateLimiter, RetryPolicy, Secret, Transpo
 /// `kuaishou`): the runtime's own, generated from `specs/*/vendor.toml`.
 pub use core_http::Vendor;
 
-/// The vendor crates' resource modules and clients, one arm per vendor: written by the
-/// generated table (`generated/vendor_crates.rs`, from `specs/*/vendor.toml`), so this file
-/// names no vendor crate.
-macro_rules! vendor_crates {
-    ($($variant:ident => $krate:ident),* $(,)?) => {
-        /// Runs `$body` with `$r` bound to the vendor crate's `resources` module.
-        macro_rules! with_resources {
-            ($vendor:expr, $r:ident => $body:expr) => {
-                match $vendor {
-                    $(Vendor::$variant => {
-                        use $krate::resources as $r;
-                        $body
-                    })*
-                }
-            };
-        }
-
-        /// One vendor crate's client.
-        enum Inner {
-            $($variant($krate::Client),)*
-        }
-
-        impl Inner {
-            /// The vendor crate's shipping adapter (`shipping::shipper`), or why it has none.
-            fn shipper(
-                &self,
-                tokens: Arc<TokenManager>,
-            ) -> Result<Arc<dyn core_http::shipping::ShipCode>, &'static str> {
-                match self {
-                    $(Inner::$variant(c) => $krate::shipping::shipper(c.clone(), tokens),)*
-                }
-            }
-
-            /// The vendor crate's audit push receiver (`shipping::audit_pushes`), if the vendor
-            /// pushes audit results.
-            fn audit_pushes(
-                &self,
-                tokens: Arc<TokenManager>,
-                settings: &core_http::push::PushSettings,
-                on_audit: core_http::shipping::OnAudit,
-            ) -> Result<Option<(axum::Router, &'static str)>, Error> {
-                match self {
-                    $(Inner::$variant(_) => $krate::shipping::audit_pushes(tokens, settings, on_audit),)*
-                }
-            }
-
-            /// The same client with `policy` for every handle made from it.
-            fn with_retry_policy(self, policy: RetryPolicy) -> Inner {
-                match self {
-                    $(Inner::$variant(c) => Inner::$variant(c.with_retry_policy(policy)),)*
-                }
-            }
-        }
-
-        /// Runs `$go!(client, resources module)` on the vendor crate of `$inner`.
-        macro_rules! with_client {
-            ($inner:expr, $go:ident) => {
-                match $inner {
-                    $(Inner::$variant(c) => $go!(c, $krate::resources),)*
-                }
-            };
-        }
-
-        impl Inner {
-            /// The vendor crate's client and token manager for a platform.
-            fn connect(
-                vendor: Vendor,
-                transport: Arc<core_http::Transport>,
-                creds: &PlatformCredentials,
-                store: Arc<dyn TokenStore>,
-                policy: RefreshPolicy,
-            ) -> Result<(Inner, TokenManager), Error> {
-                match vendor {
-                    $(Vendor::$variant => {
-                        let (client, tokens) = $krate::tokens::platform_on(
-                            transport,
-                            &creds.app_id,
-                            creds.secret.clone(),
-                            store,
-                            policy,
-                        )?;
-                        Ok((Inner::$variant(client), tokens))
-                    })*
-                }
-            }
-        }
-    };
-}
-crate::generated::vendor_crates::with_vendor_crates!(vendor_crates);
+/// The vendor crates' clients and resource modules: the generated table
+/// (`generated/vendor_crates.rs`, from `specs/*/vendor.toml`), so this file names no vendor
+/// crate.
+use crate::generated::vendor_crates::{self, Client as Inner};
 
 /// Every resource `vendor` declares.
 pub fn resources(vendor: Vendor) -> &'static [ResourceDescriptor] {
-    with_resources!(vendor, r => r::RESOURCES)
+    vendor_crates::resources(vendor)
 }
 
 /// The resource `name` of `vendor`.
 pub fn descriptor(vendor: Vendor, name: &str) -> Option<&'static ResourceDescriptor> {
-    with_resources!(vendor, r => r::descriptor(name))
+    vendor_crates::descriptor(vendor, name)
 }
 
 /// Checks `value` with the write endpoint's own validators; nothing is sent.
 pub fn validate(vendor: Vendor, name: &str, value: &ResourceValue) -> Result<(), InvalidRequest> {
-    with_resources!(vendor, r => r::validate(name, value))
+    vendor_crates::validate(vendor, name, value)
 }
 
 /// A boxed future (what [`Backend`]'s methods return, so backends can be trait objects).
@@ -395,22 +310,7 @@ impl VendorClient {
 
     /// Reads resource `name` of `app` (`None`: the platform).
     pub async fn read(&self, app: Option<&str>, name: &str) -> Result<ResourceValue, Error> {
-        macro_rules! go {
-            ($client:expr, $r:path) => {{
-                use $r as r;
-                match app {
-                    Some(app) => {
-                        let handle = $client.authorizer(self.tokens.authorizer_token(app));
-                        r::read(name, r::Target::App(&handle)).await
-                    }
-                    None => {
-                        let handle = $client.component(self.tokens.component_token());
-                        r::read(name, r::Target::Platform(&handle)).await
-                    }
-                }
-            }};
-        }
-        with_client!(&self.inner, go)
+        self.inner.read(&self.tokens, app, name).await
     }
 
     /// Replaces resource `name` of `app` (`None`: the platform) with `value`.
@@ -420,21 +320,6 @@ impl VendorClient {
         name: &str,
         value: &ResourceValue,
     ) -> Result<(), Error> {
-        macro_rules! go {
-            ($client:expr, $r:path) => {{
-                use $r as r;
-                match app {
-                    Some(app) => {
-                        let handle = $client.authorizer(self.tokens.authorizer_token(app));
-                        r::write(name, r::Target::App(&handle), value).await
-                    }
-                    None => {
-                        let handle = $client.component(self.tokens.component_token());
-                        r::write(name, r::Target::Platform(&handle), value).await
-                    }
-                }
-            }};
-        }
-        with_client!(&self.inner, go)
+        self.inner.write(&self.tokens, app, name, value).await
     }
 }

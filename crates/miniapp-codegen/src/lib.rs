@@ -17,6 +17,8 @@ pub mod endpoint;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
 #[cfg(feature = "spec")]
+mod fleet;
+#[cfg(feature = "spec")]
 mod module;
 #[cfg(feature = "spec")]
 mod resources;
@@ -145,13 +147,8 @@ mod generate {
             })?,
         );
 
-        // The fleet's table of vendor crates: each vendor's variant and crate, for its macros.
-        let rows = vendor_files.iter().map(|v| {
-            let variant = module::vendor_variant(v.vendor);
-            let krate =
-                proc_macro2::Ident::new(&client::crate_name(v), proc_macro2::Span::call_site());
-            quote::quote!(#variant => #krate)
-        });
+        // The fleet's table of vendor crates: a typed client per vendor and one `match` per
+        // operation the fleet needs of a vendor crate.
         let fleet = root.join(FLEET_GENERATED);
         out.insert(
             fleet.join("mod.rs"),
@@ -162,18 +159,7 @@ mod generate {
         );
         out.insert(
             fleet.join("vendor_crates.rs"),
-            format_file(quote::quote! {
-                //! The vendor crates, one per `specs/*/vendor.toml`.
-
-                /// Calls `$m!` with every vendor's `core_http::Vendor` variant and crate
-                /// (`Wechat => wechat_component_api, ..`): the fleet's one table of vendor crates.
-                macro_rules! with_vendor_crates {
-                    ($m:ident) => {
-                        $m! { #(#rows),* }
-                    };
-                }
-                pub(crate) use with_vendor_crates;
-            })?,
+            format_file(crate::fleet::vendor_crates(&vendor_files))?,
         );
 
         let crate_dirs: BTreeMap<Vendor, &str> = vendor_files
