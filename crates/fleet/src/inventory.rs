@@ -20,6 +20,10 @@ pub struct InventoryApp {
     /// for the app.
     #[serde(default, deserialize_with = "secret")]
     pub refresh_token: Option<Secret>,
+    /// Every other column (CSV: as text) or member (JSON lines: as sent), for a release's
+    /// `ext_json` placeholders (`"{shop_name}"`).
+    #[serde(flatten)]
+    pub columns: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
@@ -33,6 +37,7 @@ impl std::fmt::Debug for InventoryApp {
             .field("vendor", &self.vendor)
             .field("app_id", &self.app_id)
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("columns", &self.columns.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -63,11 +68,8 @@ pub fn read(
         std::fs::File::open(path).map_err(|e| err(0, format!("cannot read the inventory: {e}")))?;
     let mut count = 0;
     if path.extension().is_some_and(|e| e == "csv") {
-        let mut reader = csv::Reader::from_reader(file);
-        for (i, record) in reader.deserialize::<InventoryApp>().enumerate() {
-            let app = record.map_err(|e| err(i + 2, e.to_string()))?;
-            check(&app).map_err(|m| err(i + 2, m))?;
-            each(app)?;
+        for app in iter(path)? {
+            each(app?)?;
             count += 1;
         }
         return Ok(count);
@@ -107,17 +109,24 @@ pub fn iter(
     let file =
         std::fs::File::open(path).map_err(|e| err(0, format!("cannot read the inventory: {e}")))?;
     if path.extension().is_some_and(|e| e == "csv") {
-        let reader = csv::Reader::from_reader(file);
-        return Ok(Box::new(
-            reader
-                .into_deserialize::<InventoryApp>()
-                .enumerate()
-                .map(move |(i, record)| {
-                    let app = record.map_err(|e| err(i + 2, e.to_string()))?;
-                    check(&app).map_err(|m| err(i + 2, m))?;
-                    Ok(app)
-                }),
-        ));
+        let mut reader = csv::Reader::from_reader(file);
+        let headers = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
+        return Ok(Box::new(reader.into_records().enumerate().map(
+            move |(i, record)| {
+                let record = record.map_err(|e| err(i + 2, e.to_string()))?;
+                let mut app: InventoryApp = record
+                    .deserialize(Some(&headers))
+                    .map_err(|e| err(i + 2, e.to_string()))?;
+                // A CSV cell is text: "00123" stays "00123".
+                for (name, cell) in headers.iter().zip(record.iter()) {
+                    if let Some(value) = app.columns.get_mut(name) {
+                        *value = serde_json::Value::from(cell);
+                    }
+                }
+                check(&app).map_err(|m| err(i + 2, m))?;
+                Ok(app)
+            },
+        )));
     }
     Ok(Box::new(
         BufReader::new(file)

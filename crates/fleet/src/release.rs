@@ -188,27 +188,103 @@ impl VendorRelease {
             .unwrap_or(std::time::Duration::from_secs(3600))
     }
 
-    /// The upload of `app`: `{app_id}` filled in `ext_json`.
+    /// The upload of `app`: `{app_id}` filled in `ext_json` (no other column is known).
     pub fn upload(&self, app: &str) -> Upload {
-        Upload {
+        self.upload_with(app, &BTreeMap::new())
+            .expect("an ext_json without column placeholders fills")
+    }
+
+    /// The upload of `app` with the inventory's `columns`: every `{name}` in an `ext_json`
+    /// string is the app's column `name` (`{app_id}`: its id); a string that is only a
+    /// placeholder takes the column's JSON value as it is (a number stays a number). A
+    /// placeholder naming no column is an error naming it.
+    pub fn upload_with(
+        &self,
+        app: &str,
+        columns: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Upload, String> {
+        Ok(Upload {
             template_id: self.template_id,
-            ext_json: fill(&self.ext_json, app),
+            ext_json: fill(&self.ext_json, app, columns)?,
             version: self.version.clone(),
             description: self.description.clone(),
-        }
+        })
     }
 }
 
-fn fill(value: &serde_json::Value, app: &str) -> serde_json::Value {
-    match value {
-        serde_json::Value::String(s) => serde_json::Value::String(s.replace("{app_id}", app)),
-        serde_json::Value::Array(items) => items.iter().map(|v| fill(v, app)).collect(),
+/// The value of placeholder `name` for `app`.
+fn column(
+    name: &str,
+    app: &str,
+    columns: &BTreeMap<String, serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    if name == "app_id" {
+        return Ok(serde_json::Value::from(app));
+    }
+    columns.get(name).cloned().ok_or_else(|| {
+        format!("ext_json names {{{name}}}, but the inventory has no `{name}` column for this app")
+    })
+}
+
+fn fill(
+    value: &serde_json::Value,
+    app: &str,
+    columns: &BTreeMap<String, serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    Ok(match value {
+        serde_json::Value::String(s) => {
+            let whole = s
+                .strip_prefix('{')
+                .and_then(|r| r.strip_suffix('}'))
+                .filter(|name| is_placeholder(name));
+            match whole {
+                Some(name) => column(name, app, columns)?,
+                None => serde_json::Value::String(fill_text(s, app, columns)?),
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| fill(v, app, columns))
+            .collect::<Result<_, _>>()?,
         serde_json::Value::Object(members) => members
             .iter()
-            .map(|(k, v)| (k.clone(), fill(v, app)))
-            .collect(),
+            .map(|(k, v)| Ok((k.clone(), fill(v, app, columns)?)))
+            .collect::<Result<_, String>>()?,
         other => other.clone(),
+    })
+}
+
+fn is_placeholder(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `text` with every `{name}` replaced by the column's text.
+fn fill_text(
+    text: &str,
+    app: &str,
+    columns: &BTreeMap<String, serde_json::Value>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if is_placeholder(&after[..close]) => {
+                out.push_str(&rest[..open]);
+                match column(&after[..close], app, columns)? {
+                    serde_json::Value::String(s) => out.push_str(&s),
+                    other => out.push_str(&other.to_string()),
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The journal of a release: one row per app with its stage (SQLite or PostgreSQL).
@@ -773,7 +849,7 @@ pub async fn run_pass(
     }
     // The inventory: apps of the release's vendors are planned (once); refused vendors' apps
     // are counted, nothing is sent for them.
-    let mut apps = Vec::new();
+    let mut apps: Vec<inventory::InventoryApp> = Vec::new();
     inventory::read(inventory_path, |app| {
         if let Some(reason) = refused.get(&app.vendor) {
             let entry = summary
@@ -789,6 +865,14 @@ pub async fn run_pass(
     for app in &apps {
         journal.plan(&release.name, app.vendor, &app.app_id).await?;
     }
+    // The inventory's other columns, for the ext_json placeholders (kept only for apps that
+    // have some).
+    let columns: Arc<BTreeMap<(Vendor, String), BTreeMap<String, serde_json::Value>>> = Arc::new(
+        apps.iter_mut()
+            .filter(|a| !a.columns.is_empty())
+            .map(|a| ((a.vendor, a.app_id.clone()), std::mem::take(&mut a.columns)))
+            .collect(),
+    );
     let rows = journal.rows(&release.name).await?;
     // The inventory's refresh tokens of the apps still on their way (a pass killed between
     // planning an app and importing its token left the store without it); the store keeps
@@ -871,12 +955,17 @@ pub async fn run_pass(
                 let in_audit = in_audit[&row.vendor].clone();
                 let quota = quota_spent[&row.vendor].clone();
                 let stopped = stopped.get(&row.vendor).copied().unwrap_or(false);
+                let columns = columns.clone();
                 async move {
+                    let none = BTreeMap::new();
+                    let app_columns = columns
+                        .get(&(row.vendor, row.app_id.clone()))
+                        .unwrap_or(&none);
                     advance(
                         release,
                         journal,
                         shipper.as_ref(),
-                        spec,
+                        (spec, app_columns),
                         row,
                         (&in_audit, &quota, stopped),
                         options,
@@ -935,12 +1024,29 @@ async fn advance(
     release: &ReleaseFile,
     journal: &ReleaseJournal,
     shipper: &dyn ShipCode,
-    spec: &VendorRelease,
+    (spec, columns): (&VendorRelease, &BTreeMap<String, serde_json::Value>),
     row: ReleaseRow,
     (in_audit, quota_spent, stopped): (&AtomicUsize, &AtomicBool, bool),
     options: &PassOptions,
 ) -> Result<(), ReleaseError> {
-    let upload = spec.upload(&row.app_id);
+    let worker = worker_id();
+    let upload = match spec.upload_with(&row.app_id, columns) {
+        Ok(upload) => upload,
+        Err(message) => {
+            // Nothing is sent for an app whose ext_json cannot be filled; the next pass (with
+            // a mended inventory) tries again.
+            let next = options.next_read(Some(&Wait::CheckRunning), row.polls);
+            let step = Step {
+                stage: &row.stage,
+                wait: None,
+                message: Some(&message),
+                next,
+            };
+            return save_step(journal, &release.name, &row, step, worker, true)
+                .await
+                .map(drop);
+        }
+    };
     let worker = worker_id();
     // Every step is journaled under this worker's claim ([`save_step`]); a claim lost to
     // another worker stops the app here.

@@ -661,3 +661,66 @@ fn the_release_file_schema_is_fresh() {
         assert!(got.contains(&format!("\"{key}\"")), "{key}: {got}");
     }
 }
+
+#[test]
+fn ext_json_is_filled_from_the_inventory_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("apps.csv");
+    std::fs::write(
+        &csv,
+        "vendor,app_id,refresh_token,shop_name,baidu_id\nwechat,wx_1,,Blue Cafe,\nbaidu,1452001,r,Red Tea,1452001\n",
+    )
+    .unwrap();
+    let jsonl = dir.path().join("apps.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"vendor\":\"baidu\",\"app_id\":\"1452002\",\"shop_name\":\"Green\",\"baidu_id\":1452002}\n",
+    )
+    .unwrap();
+    let mut apps = Vec::new();
+    miniapp_fleet::inventory::read(&csv, |a| {
+        apps.push(a);
+        Ok(())
+    })
+    .unwrap();
+    miniapp_fleet::inventory::read(&jsonl, |a| {
+        apps.push(a);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(apps[0].columns["shop_name"], "Blue Cafe");
+    assert!(!apps[0].columns.contains_key("refresh_token"));
+    // The columns are named in Debug, their values are not.
+    assert!(!format!("{:?}", apps[1]).contains("Red Tea"));
+
+    let release: ReleaseFile = toml::from_str(
+        r#"
+name = "r"
+[baidu]
+template_id = 3
+version = "2.0.0"
+description = "d"
+ext_json = { extEnable = true, extAppid = "{baidu_id}", ext = { title = "{shop_name} ({app_id})", braces = "{not a placeholder}" } }
+"#,
+    )
+    .unwrap();
+    let spec = &release.vendors[&Vendor::Baidu];
+    // JSON lines keep the column's type where the string is the placeholder alone.
+    let upload = spec.upload_with(&apps[2].app_id, &apps[2].columns).unwrap();
+    assert_eq!(
+        upload.ext_json,
+        serde_json::json!({"extEnable": true, "extAppid": 1452002, "ext": {"title": "Green (1452002)", "braces": "{not a placeholder}"}})
+    );
+    // CSV columns are text.
+    let upload = spec.upload_with(&apps[1].app_id, &apps[1].columns).unwrap();
+    assert_eq!(upload.ext_json["extAppid"], "1452001");
+    assert_eq!(upload.ext_json["ext"]["title"], "Red Tea (1452001)");
+    // A placeholder naming no column: an error naming it, nothing to upload.
+    let err = spec
+        .upload_with("1452009", &Default::default())
+        .unwrap_err();
+    assert!(
+        err.contains("{shop_name}") && err.contains("no `shop_name` column"),
+        "{err}"
+    );
+}
