@@ -39,6 +39,7 @@ fn upload() -> Upload {
         ext_json: serde_json::json!({"extEnable": true, "extAppid": APP}),
         version: "2.0.0".into(),
         description: "spring release".into(),
+        audit: serde_json::Value::Null,
     }
 }
 

@@ -19,6 +19,7 @@
 //!     ext_json: serde_json::json!({"extEnable": true, "extAppid": "1452365"}),
 //!     version: "1.2.0".into(),
 //!     description: "spring release".into(),
+//!     audit: serde_json::Value::Null,
 //! };
 //! shipper.commit("1452365", &upload).await?;
 //! while shipper.check("1452365", &upload).await? == Check::Running { /* wait */ }

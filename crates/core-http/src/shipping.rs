@@ -131,8 +131,9 @@ impl ShippingFacts {
     }
 }
 
-/// What to upload to an app: the template (by id), the per-app `ext_json`, and the version.
-#[derive(Debug, Clone, PartialEq)]
+/// What to upload to an app: the template (by id), the per-app `ext_json`, and the version;
+/// and what to submit with it for audit.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Upload {
     /// The template's id in the platform's template library.
     pub template_id: i64,
@@ -142,6 +143,10 @@ pub struct Upload {
     pub version: String,
     /// The version's description.
     pub description: String,
+    /// The vendor's own members of the audit submission, as the release file gives them
+    /// (WeChat: `item_list`, `privacy_api_not_use`, `ugc_declare`, …); `Null`: none. The
+    /// adapter checks them ([`ShipCode::check_submission`]) before anything is sent.
+    pub audit: serde_json::Value,
 }
 
 /// Where the code check after an upload stands.
@@ -236,6 +241,15 @@ pub trait ShipCode: Send + Sync {
         -> BoxFuture<'a, Result<bool, Error>>;
     /// The provider's audit quota, read through `app` (`None`: the vendor has no such call).
     fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>>;
+    /// Checks the vendor's own submission members of `upload` ([`Upload::audit`]); a vendor
+    /// that takes none refuses any.
+    fn check_submission(&self, upload: &Upload) -> Result<(), String> {
+        if upload.audit.is_null() {
+            Ok(())
+        } else {
+            Err("this vendor's submission takes no members of its own: remove `audit`".into())
+        }
+    }
     /// Whether the vendor releases in stages ([`gray`](Self::gray)).
     fn supports_gray(&self) -> bool {
         false

@@ -83,6 +83,11 @@ pub struct VendorRelease {
     /// The pause after each gray stage (`30m`, `6h`, `1d`; default `1h`).
     #[serde(default)]
     pub gray_pause: Option<String>,
+    /// What the audit submission tells the vendor, in the vendor's own members (WeChat
+    /// SubmitAudit: `item_list`, `privacy_api_not_use`, `ugc_declare`, `feedback_info`, …);
+    /// checked by the vendor's adapter before anything is sent. Default: none.
+    #[serde(default)]
+    pub audit: serde_json::Value,
 }
 
 /// `90s`, `30m`, `6h`, `1d`, or seconds.
@@ -208,6 +213,7 @@ impl VendorRelease {
             ext_json: fill(&self.ext_json, app, columns)?,
             version: self.version.clone(),
             description: self.description.clone(),
+            audit: self.audit.clone(),
         })
     }
 }
@@ -827,23 +833,37 @@ pub async fn run_pass(
 ) -> Result<ReleaseSummary, ReleaseError> {
     let mut summary = ReleaseSummary::default();
     let mut shippers: BTreeMap<Vendor, Arc<dyn ShipCode>> = BTreeMap::new();
-    let mut refused: BTreeMap<Vendor, &'static str> = BTreeMap::new();
+    let mut refused: BTreeMap<Vendor, String> = BTreeMap::new();
     for (vendor, spec) in &release.vendors {
         match backends.get(vendor).map(|b| b.shipper()) {
             Some(Ok(s)) if !spec.gray.is_empty() && !s.supports_gray() => {
                 refused.insert(
                     *vendor,
-                    "this vendor documents no gray release: remove `gray` from its table to release at once",
+                    "this vendor documents no gray release: remove `gray` from its table to release at once".into(),
                 );
             }
             Some(Ok(s)) => {
-                shippers.insert(*vendor, s);
+                let audit = Upload {
+                    audit: spec.audit.clone(),
+                    ..Upload::default()
+                };
+                match s.check_submission(&audit) {
+                    Ok(()) => {
+                        shippers.insert(*vendor, s);
+                    }
+                    Err(reason) => {
+                        refused.insert(*vendor, format!("[{vendor}] audit: {reason}"));
+                    }
+                }
             }
             Some(Err(reason)) => {
-                refused.insert(*vendor, reason);
+                refused.insert(*vendor, reason.into());
             }
             None => {
-                refused.insert(*vendor, "the credentials have no platform for this vendor");
+                refused.insert(
+                    *vendor,
+                    "the credentials have no platform for this vendor".into(),
+                );
             }
         }
     }
@@ -855,7 +875,7 @@ pub async fn run_pass(
             let entry = summary
                 .unsupported
                 .entry(app.vendor)
-                .or_insert((0, (*reason).to_owned()));
+                .or_insert((0, reason.clone()));
             entry.0 += 1;
         } else if release.vendors.contains_key(&app.vendor) {
             apps.push(app);

@@ -724,3 +724,62 @@ ext_json = { extEnable = true, extAppid = "{baidu_id}", ext = { title = "{shop_n
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_submission_carries_the_release_files_items_and_bad_ones_send_nothing() {
+    let job = Job::start_with(
+        2,
+        r#"
+name = "spring-2027"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "spring release"
+audit = { privacy_api_not_use = true, item_list = [{ address = "pages/index/index", tag = "shop", first_class = "生活服务", second_class = "家政", first_id = 150, second_id = 627 }] }
+"#,
+    )
+    .await;
+    let (backends, journal) = job.process().await;
+    let summary = job.until_finished(&backends, &journal).await;
+    assert_eq!(summary.count("released") + summary.rejected.len(), 2);
+    let bodies: Vec<serde_json::Value> = job
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint.as_deref() == Some("SubmitAudit"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(
+        bodies[0],
+        serde_json::json!({
+            "item_list": [{"address": "pages/index/index", "tag": "shop", "first_class": "生活服务", "second_class": "家政", "first_id": 150, "second_id": 627}],
+            "privacy_api_not_use": true
+        })
+    );
+
+    // A member SubmitAudit does not have: the vendor is refused with the reason, nothing sent.
+    let job = Job::start_with(
+        2,
+        r#"
+name = "spring-2027"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "spring release"
+audit = { privacy_api_not_used = true }
+"#,
+    )
+    .await;
+    let (backends, journal) = job.process().await;
+    let summary = job.pass(&backends, &journal).await;
+    let (n, reason) = &summary.unsupported[&Vendor::Wechat];
+    assert_eq!(*n, 2);
+    assert!(
+        reason.contains("audit") && reason.contains("privacy_api_not_used"),
+        "{reason}"
+    );
+    assert_eq!(job.mutating_calls(), 0);
+}

@@ -56,6 +56,7 @@ fn upload(app: &str) -> Upload {
         ext_json: serde_json::json!({"extAppid": app, "ext": {"shop": app}}),
         version: "2.0.0".into(),
         description: "spring release".into(),
+        audit: serde_json::Value::Null,
     }
 }
 

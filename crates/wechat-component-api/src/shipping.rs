@@ -13,6 +13,8 @@
 //!     ext_json: serde_json::json!({"extAppid": "wx_app", "ext": {"name": "Shop"}}),
 //!     version: "1.2.0".into(),
 //!     description: "spring release".into(),
+//!     // What the audit is told (SubmitAudit's members): optional.
+//!     audit: serde_json::json!({"privacy_api_not_use": true}),
 //! };
 //! shipper.commit("wx_app", &upload).await?;
 //! while shipper.check("wx_app", &upload).await? == Check::Running { /* wait */ }
@@ -31,10 +33,52 @@ use core_http::token::{BoxFuture, TokenManager};
 use core_http::Error;
 
 use crate::code_management::{
-    CommitRequest, GetAuditStatusRequest, GetCodePrivacyInfoRequest, GetLatestAuditStatusRequest,
-    GrayReleaseRequest, QueryQuotaRequest, ReleaseRequest, SubmitAuditRequest, SHIPPING,
+    AuditItem, CommitRequest, GetAuditStatusRequest, GetCodePrivacyInfoRequest,
+    GetLatestAuditStatusRequest, GrayReleaseRequest, PreviewInfo, QueryQuotaRequest,
+    ReleaseRequest, SubmitAuditRequest, UgcDeclare, SHIPPING,
 };
 use crate::Client;
+
+/// SubmitAudit's own members, as a release file gives them ([`Upload::audit`]).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submission {
+    item_list: Option<Vec<AuditItem>>,
+    feedback_info: Option<String>,
+    feedback_stuff: Option<Vec<String>>,
+    version_desc: Option<String>,
+    preview_info: Option<PreviewInfo>,
+    ugc_declare: Option<UgcDeclare>,
+    privacy_api_not_use: Option<bool>,
+    order_path: Option<String>,
+}
+
+impl Submission {
+    fn read(audit: &serde_json::Value) -> Result<Submission, String> {
+        if audit.is_null() {
+            return Ok(Submission::default());
+        }
+        // The release file's own text (no secret): its error names the member.
+        serde_json::from_value(audit.clone()).map_err(|e| {
+            format!(
+                "`audit` is not SubmitAudit's members (item_list, feedback_info, feedback_stuff, version_desc, preview_info, ugc_declare, privacy_api_not_use, order_path): {e}"
+            )
+        })
+    }
+
+    fn request(self) -> SubmitAuditRequest {
+        let mut request = SubmitAuditRequest::new();
+        request.item_list = self.item_list;
+        request.feedback_info = self.feedback_info;
+        request.feedback_stuff = self.feedback_stuff;
+        request.version_desc = self.version_desc;
+        request.preview_info = self.preview_info;
+        request.ugc_declare = self.ugc_declare;
+        request.privacy_api_not_use = self.privacy_api_not_use;
+        request.order_path = self.order_path;
+        request
+    }
+}
 
 /// Ships code to the platform's authorized apps (see the [module](self)).
 #[derive(Clone)]
@@ -137,13 +181,28 @@ impl ShipCode for Shipper {
         })
     }
 
+    fn check_submission(&self, upload: &Upload) -> Result<(), String> {
+        let request = Submission::read(&upload.audit)?.request();
+        core_http::Endpoint::validate(&request).map_err(|e| e.to_string())
+    }
+
     fn submit<'a>(
         &'a self,
         app: &'a str,
-        _: &'a Upload,
+        upload: &'a Upload,
     ) -> BoxFuture<'a, Result<Submitted, Error>> {
         Box::pin(async move {
-            match self.app(app).submit_audit(&SubmitAuditRequest::new()).await {
+            let request = Submission::read(&upload.audit)
+                .map_err(|rule| {
+                    Error::InvalidRequest(core_http::InvalidRequest {
+                        endpoint: "SubmitAudit",
+                        field: "audit",
+                        rule,
+                        given: "the release file's `audit`".into(),
+                    })
+                })?
+                .request();
+            match self.app(app).submit_audit(&request).await {
                 Ok(answer) => match answer.auditid {
                     Some(id) => Ok(Submitted::Audit {
                         audit_id: id.to_string(),
