@@ -961,44 +961,66 @@ pub async fn run_pass(
     let batch = (options.concurrency.max(1) * 2) as i64;
     // Apps due when the pass starts: one read each; what they wait for next is a later pass's.
     let due_by = now_ms();
-    loop {
-        let claimed = journal
-            .claim(&release.name, &vendors, worker, batch, lease_ms, due_by)
-            .await?;
-        if claimed.is_empty() {
-            break;
+    // Claims are taken a batch at a time as the apps in flight need more, so that the
+    // concurrency stays full while other workers can claim the rest.
+    let claims = futures_util::stream::unfold(false, |failed| {
+        let vendors = &vendors;
+        async move {
+            if failed {
+                return None;
+            }
+            match journal
+                .claim(&release.name, vendors, worker, batch, lease_ms, due_by)
+                .await
+            {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => Some((Ok(rows), false)),
+                Err(e) => Some((Err(e), true)),
+            }
         }
-        let outcomes: Vec<Result<(), ReleaseError>> = futures_util::stream::iter(claimed)
-            .map(|row| {
+    });
+    let rows = claims.flat_map(|claimed| {
+        let rows: Vec<Result<ReleaseRow, ReleaseError>> = match claimed {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures_util::stream::iter(rows)
+    });
+    let outcomes: Vec<Result<(), ReleaseError>> = rows
+        .map(|row| {
+            let shippers = &shippers;
+            let in_audit = &in_audit;
+            let quota_spent = &quota_spent;
+            let stopped = &stopped;
+            let columns = columns.clone();
+            async move {
+                let row = row?;
                 let shipper = shippers[&row.vendor].clone();
                 let spec = &release.vendors[&row.vendor];
                 let in_audit = in_audit[&row.vendor].clone();
                 let quota = quota_spent[&row.vendor].clone();
                 let stopped = stopped.get(&row.vendor).copied().unwrap_or(false);
-                let columns = columns.clone();
-                async move {
-                    let none = BTreeMap::new();
-                    let app_columns = columns
-                        .get(&(row.vendor, row.app_id.clone()))
-                        .unwrap_or(&none);
-                    advance(
-                        release,
-                        journal,
-                        shipper.as_ref(),
-                        (spec, app_columns),
-                        row,
-                        (&in_audit, &quota, stopped),
-                        options,
-                    )
-                    .await
-                }
-            })
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
-        for outcome in outcomes {
-            outcome?;
-        }
+                let none = BTreeMap::new();
+                let app_columns = columns
+                    .get(&(row.vendor, row.app_id.clone()))
+                    .unwrap_or(&none);
+                advance(
+                    release,
+                    journal,
+                    shipper.as_ref(),
+                    (spec, app_columns),
+                    row,
+                    (&in_audit, &quota, stopped),
+                    options,
+                )
+                .await
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    for outcome in outcomes {
+        outcome?;
     }
     for (vendor, spent) in &quota_spent {
         if spent.load(Ordering::SeqCst) {

@@ -11,23 +11,16 @@ use miniapp_sandbox::Sandbox;
 use crate::credentials::{Credentials, StoreSpec};
 use crate::vendors::{PlatformCredentials, Vendor};
 
-/// The message token the sandbox's platforms verify pushes with.
-pub const PUSH_TOKEN: &str = "sandbox-push-token";
-/// The EncodingAESKey of the sandbox's platforms (43 characters).
-pub const ENCODING_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub use miniapp_sandbox::{ENCODING_AES_KEY, PUSH_TOKEN};
 
 /// The platform app id of `vendor` in [`credentials`].
 pub fn platform_app_id(vendor: Vendor) -> String {
-    format!("{vendor}_sandbox_platform")
+    push_secrets(vendor).app_id
 }
 
 /// What the sandbox encrypts its pushes to `vendor`'s platform of [`credentials`] with.
 pub fn push_secrets(vendor: Vendor) -> miniapp_sandbox::PushSecrets {
-    miniapp_sandbox::PushSecrets {
-        token: PUSH_TOKEN.into(),
-        encoding_aes_key: ENCODING_AES_KEY.into(),
-        app_id: platform_app_id(vendor),
-    }
+    miniapp_sandbox::PushSecrets::sandbox_platform(vendor)
 }
 
 /// Credentials the sandbox accepts (any non-empty secret and ticket), for `vendors`, with

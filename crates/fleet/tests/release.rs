@@ -783,3 +783,59 @@ audit = { privacy_api_not_used = true }
     );
     assert_eq!(job.mutating_calls(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_apps_with_lost_and_duplicated_pushes() {
+    // 500 WeChat and 500 Baidu apps: a tenth rejected, a fifth of the audit pushes lost, each
+    // pushed twice otherwise; audits are read a second apart when no push comes.
+    let (sandbox, summary, _) = watch_with_pushes(
+        500,
+        CodeOptions {
+            check_time: Duration::from_millis(50),
+            audit_time: Duration::from_millis(300),
+            rejected_share: 0.1,
+            lost_push_share: 0.2,
+            push_copies: 2,
+            ..CodeOptions::default()
+        },
+        Duration::from_secs(1),
+    )
+    .await;
+    assert!(
+        summary.errors.is_empty(),
+        "{:?}",
+        &summary.errors[..3.min(summary.errors.len())]
+    );
+    for vendor in [Vendor::Wechat, Vendor::Baidu] {
+        let (approved, rejected, live) = sandbox.code_outcomes(vendor);
+        assert_eq!((approved + rejected, live), (500, approved), "{vendor}");
+        assert!(
+            (20..=80).contains(&rejected),
+            "{vendor}: {rejected} rejected"
+        );
+        let released = release_calls(&sandbox, vendor);
+        assert!(
+            released.iter().all(|n| *n <= 1),
+            "{vendor}: a second release"
+        );
+        let submit = if vendor == Vendor::Wechat {
+            "SubmitAudit"
+        } else {
+            "SubmitPackageAudit"
+        };
+        for app in sandbox.fleet_apps(vendor) {
+            let n = sandbox
+                .counters(vendor, &app.app_id)
+                .requests
+                .get(submit)
+                .copied();
+            assert_eq!(n, Some(1), "{vendor} {}: submitted {n:?} times", app.app_id);
+        }
+    }
+    let rejected_reasons = summary
+        .rejected
+        .iter()
+        .filter(|(_, _, reason)| reason == "1:小程序内容不符合规范")
+        .count();
+    assert_eq!(rejected_reasons, summary.rejected.len());
+}

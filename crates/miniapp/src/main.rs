@@ -671,16 +671,33 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
             temp.path().to_owned()
         }
     };
+    // The release part listens for the audit results the sandbox pushes (`--listen`).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(failed)?;
+    let listen = listener.local_addr().map_err(failed)?;
     let sandbox = Sandbox::start_with(SandboxOptions {
         enforce_tokens: true,
         apps: args.apps,
         latency: std::time::Duration::from_millis(args.latency_ms),
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
-        // Shipping code: a one-second code check, two-second audits, a twentieth rejected.
+        // Shipping code: a one-second code check, two-second audits, a twentieth rejected,
+        // results pushed as the vendors push them.
         code: miniapp_sandbox::CodeOptions {
             check_time: std::time::Duration::from_secs(1),
             audit_time: std::time::Duration::from_secs(2),
             rejected_share: 0.05,
+            audit_pushes: [
+                (Vendor::Wechat, "/wechat/events/$APPID$"),
+                (Vendor::Baidu, "/baidu/events"),
+            ]
+            .into_iter()
+            .map(|(vendor, path)| miniapp_sandbox::AuditPushTarget {
+                vendor,
+                url: format!("http://{listen}{path}"),
+                secrets: miniapp_sandbox::PushSecrets::sandbox_platform(vendor),
+            })
+            .collect(),
             ..Default::default()
         },
         ..Default::default()
@@ -791,11 +808,11 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
             "demo: some apps did not reach the desired state"
         }
     );
-    let shipped = release::demo(&dir, &inventory_path, &clients).await?;
+    let shipped = release::demo(&dir, &inventory_path, &clients, listener).await?;
     println!(
         "{}",
         if shipped {
-            "demo: the template version is live on every WeChat app the audit approved"
+            "demo: the template version is live on every WeChat and Baidu app the audit approved"
         } else {
             "demo: the release did not finish"
         }

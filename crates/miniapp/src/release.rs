@@ -115,23 +115,37 @@ version = "2.0.0"
 description = "the demo's release"
 "#;
 
-/// The demo's third part: ships [`DEMO_RELEASE`] to the sandbox's apps, a pass every half
-/// second, until every app is released or rejected; whether it ended so.
+/// The demo's third part: ships [`DEMO_RELEASE`] to the sandbox's apps, serving the audit
+/// pushes on `listener` (as `--listen`), a pass when an app is due or a push arrives, until
+/// every app is released or rejected; whether it ended so.
 pub(crate) async fn demo(
     dir: &Path,
     inventory: &Path,
     backends: &miniapp_fleet::vendors::Backends,
+    listener: tokio::net::TcpListener,
 ) -> Result<bool, Failure> {
     let path = dir.join("release.toml");
     std::fs::write(&path, DEMO_RELEASE).map_err(failed)?;
     let release = ReleaseFile::load(&path).map_err(bad_input)?;
     let url = journal_url(&path, None);
+    let listen = listener.local_addr().map_err(failed)?;
     println!(
-        "\n== miniapp release run {} --inventory {} --watch",
+        "\n== miniapp release run {} --inventory {} --watch --listen {listen}",
         path.display(),
         inventory.display()
     );
     let journal = ReleaseJournal::open(&url).await.map_err(failed)?;
+    let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (router, served) =
+        release::audit_listener(&release, &journal, backends, wakeup.clone()).map_err(failed)?;
+    for (vendor, path) in &served {
+        println!("listening for {vendor} audit pushes on http://{listen}{path}");
+    }
+    let _server = AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!(error = %e, "the push listener stopped");
+        }
+    }));
     let started = std::time::Instant::now();
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
@@ -159,7 +173,10 @@ pub(crate) async fn demo(
         if summary.finished() || started.elapsed() > std::time::Duration::from_secs(120) {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        tokio::select! {
+            () = tokio::time::sleep(summary.next_pass_in(std::time::Duration::from_secs(1))) => {}
+            () = wakeup.notified() => {}
+        }
     }
     spinner.finish_and_clear();
     let report = beside(&path, ".report.json");

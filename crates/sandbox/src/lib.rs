@@ -120,7 +120,7 @@ use faults::Faults;
 use fleet::Fleet;
 pub use fleet::{AppCounters, FleetApp, Traffic};
 pub use options::SandboxOptions;
-pub use pushes::{PushSecrets, PushSendError, Pushed};
+pub use pushes::{PushSecrets, PushSendError, Pushed, ENCODING_AES_KEY, PUSH_TOKEN};
 use tokens::Tokens;
 
 /// The header that asks the sandbox to answer a vendor error with the given code.

@@ -1,7 +1,8 @@
 //! `miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] [--token-lifetime-ms N]
 //! [--token-delay-ms N] [--fault-rate F] [--fault-seed N] [--apps N] [--stateful]
 //! [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N] [--check-ms N] [--audit-ms N]
-//! [--rejected-share F] [--audit-quota N]`: serves every spec endpoint until Ctrl-C.
+//! [--rejected-share F] [--audit-quota N] [--push-audits URL] [--lost-pushes F]
+//! [--push-copies N]`: serves every spec endpoint until Ctrl-C.
 //!
 //! `--apps N` seeds N authorized apps per vendor (their ids and refresh tokens are printed
 //! after the base URL, one `vendor app_id refresh_token` line each) and serves every declared
@@ -9,7 +10,11 @@
 //! `--jitter-ms`, `--rate` (requests per second per vendor) and `--quota` (counted writes per
 //! app and resource) shape the answers. The apps' code lifecycle (specs' `[shipping]`) takes
 //! `--check-ms` for the code check, `--audit-ms` per audit, rejects `--rejected-share` (0.0 to
-//! 1.0) of the audits and allows `--audit-quota` submissions per vendor.
+//! 1.0) of the audits and allows `--audit-quota` submissions per vendor. `--push-audits URL`
+//! pushes each audit result when it is decided, as the vendors do, to what `miniapp release
+//! run --watch --listen` serves at URL (`URL/wechat/events/$APPID$`, `URL/baidu/events`),
+//! encrypted for the sandbox credentials' platforms; `--lost-pushes F` never sends that share,
+//! `--push-copies N` sends each N times.
 //!
 //! `--fault-rate F` (0.0 to 1.0) answers that share of requests with a random fault (the
 //! default choice of `SandboxOptions::random_faults`), chosen by a generator seeded with
@@ -24,7 +29,8 @@ use miniapp_sandbox::{Sandbox, SandboxOptions};
 const USAGE: &str = "usage: miniapp-sandbox [--addr 127.0.0.1:PORT] [--enforce-tokens] \
 [--token-lifetime-ms N] [--token-delay-ms N] [--fault-rate F] [--fault-seed N] [--apps N] \
 [--stateful] [--latency-ms N] [--jitter-ms N] [--rate R] [--quota N] [--check-ms N] \
-[--audit-ms N] [--rejected-share F] [--audit-quota N]";
+[--audit-ms N] [--rejected-share F] [--audit-quota N] [--push-audits URL] [--lost-pushes F] \
+[--push-copies N]";
 
 /// The command line: where to listen and how to treat tokens.
 struct Args {
@@ -98,6 +104,30 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     Err(e) => return Err(format!("bad {flag} `{v}`: {e}")),
                 };
             }
+            "--push-audits" => {
+                let base = value(&flag)?;
+                let base = base.trim_end_matches('/');
+                parsed.options.code.audit_pushes = [
+                    (core_http::Vendor::Wechat, "/wechat/events/$APPID$"),
+                    (core_http::Vendor::Baidu, "/baidu/events"),
+                ]
+                .into_iter()
+                .map(|(vendor, path)| miniapp_sandbox::AuditPushTarget {
+                    vendor,
+                    url: format!("{base}{path}"),
+                    secrets: miniapp_sandbox::PushSecrets::sandbox_platform(vendor),
+                })
+                .collect();
+            }
+            "--lost-pushes" => {
+                let v = value(&flag)?;
+                parsed.options.code.lost_push_share = match v.parse::<f64>() {
+                    Ok(f) if (0.0..=1.0).contains(&f) => f,
+                    Ok(_) => return Err(format!("bad {flag} `{v}`: not within 0.0..=1.0")),
+                    Err(e) => return Err(format!("bad {flag} `{v}`: {e}")),
+                };
+            }
+            "--push-copies" => parsed.options.code.push_copies = number(&flag, value(&flag)?)?,
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }

@@ -27,6 +27,24 @@ impl std::fmt::Debug for PushSecrets {
     }
 }
 
+/// The message token of the sandbox's platforms (what `miniapp`'s sandbox credentials verify
+/// pushes with).
+pub const PUSH_TOKEN: &str = "sandbox-push-token";
+/// The EncodingAESKey of the sandbox's platforms (43 characters).
+pub const ENCODING_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+impl PushSecrets {
+    /// The secrets of the sandbox's platform of `vendor` (app id `{vendor}_sandbox_platform`,
+    /// [`PUSH_TOKEN`], [`ENCODING_AES_KEY`]): what `miniapp`'s sandbox credentials hold.
+    pub fn sandbox_platform(vendor: core_http::Vendor) -> PushSecrets {
+        PushSecrets {
+            token: PUSH_TOKEN.into(),
+            encoding_aes_key: ENCODING_AES_KEY.into(),
+            app_id: format!("{vendor}_sandbox_platform"),
+        }
+    }
+}
+
 /// What one push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pushed {
