@@ -421,6 +421,39 @@ impl ReleaseJournal {
         Ok(ReleaseJournal { pool, postgres })
     }
 
+    /// Adds every app of `apps` as planned unless the release already has it, in one
+    /// transaction; how many were added.
+    pub async fn plan_all(
+        &self,
+        release: &str,
+        apps: &[(Vendor, &str)],
+    ) -> Result<u64, ReleaseError> {
+        if apps.is_empty() {
+            return Ok(0);
+        }
+        let stage = serde_json::to_string(&Stage::Planned).expect("a stage serializes");
+        let mut tx = self.pool.begin().await.map_err(journal_error("plan"))?;
+        let mut added = 0;
+        for (vendor, app) in apps {
+            let done = sqlx::query(
+                "INSERT INTO miniapp_release (release, vendor, app_id, stage, stage_name, updated_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (release, vendor, app_id) DO NOTHING",
+            )
+            .bind(release)
+            .bind(vendor.as_str())
+            .bind(*app)
+            .bind(&stage)
+            .bind(Stage::Planned.name())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(journal_error("plan"))?;
+            added += done.rows_affected();
+        }
+        tx.commit().await.map_err(journal_error("plan"))?;
+        Ok(added)
+    }
+
     /// Adds `app` as planned unless the release already has it; whether it was added.
     pub async fn plan(
         &self,
@@ -882,8 +915,19 @@ pub async fn run_pass(
         }
         Ok(())
     })?;
-    for app in &apps {
-        journal.plan(&release.name, app.vendor, &app.app_id).await?;
+    // New apps of the inventory join the release (the journal's rows are read once; a pass
+    // from cron adds the apps added to the inventory since the last).
+    let mut rows = journal.rows(&release.name).await?;
+    let known: std::collections::HashSet<(Vendor, &str)> =
+        rows.iter().map(|r| (r.vendor, r.app_id.as_str())).collect();
+    let new: Vec<(Vendor, &str)> = apps
+        .iter()
+        .filter(|a| !known.contains(&(a.vendor, a.app_id.as_str())))
+        .map(|a| (a.vendor, a.app_id.as_str()))
+        .collect();
+    drop(known);
+    if journal.plan_all(&release.name, &new).await? > 0 {
+        rows = journal.rows(&release.name).await?;
     }
     // The inventory's other columns, for the ext_json placeholders (kept only for apps that
     // have some).
@@ -893,13 +937,13 @@ pub async fn run_pass(
             .map(|a| ((a.vendor, a.app_id.clone()), std::mem::take(&mut a.columns)))
             .collect(),
     );
-    let rows = journal.rows(&release.name).await?;
-    // The inventory's refresh tokens of the apps still on their way (a pass killed between
+    // The inventory's refresh tokens of the apps not stepped yet (a pass killed between
     // planning an app and importing its token left the store without it); the store keeps
-    // an authorization it holds (its refresh token may be newer).
+    // an authorization it holds (its refresh token may be newer), and a client asks the store
+    // once per app.
     let open: std::collections::BTreeSet<(Vendor, &str)> = rows
         .iter()
-        .filter(|r| !r.stage.is_final())
+        .filter(|r| r.stage == Stage::Planned)
         .map(|r| (r.vendor, r.app_id.as_str()))
         .collect();
     for app in &apps {

@@ -200,6 +200,8 @@ pub struct VendorClient {
     tokens: Arc<TokenManager>,
     limiter: Arc<RateLimiter>,
     push: Option<core_http::push::PushSettings>,
+    /// Apps whose authorization this client found in the store or put there.
+    known: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// How a job's clients call the vendors.
@@ -285,6 +287,7 @@ impl VendorClient {
             tokens: Arc::new(tokens),
             limiter,
             push: creds.push.clone(),
+            known: Default::default(),
         })
     }
 
@@ -301,11 +304,22 @@ impl VendorClient {
     /// Stores `refresh_token` for `app` unless the store already holds an authorization
     /// (a rotated refresh token there is newer than an inventory's); returns whether it did.
     pub async fn import(&self, app: &str, refresh_token: Secret) -> Result<bool, Error> {
-        if self.tokens.has_authorization(app).await? {
+        // An app this client found or put in the store is there still (a pass of a job that
+        // runs for days asks once, not every pass).
+        if self.known.lock().unwrap_or_else(|p| p.into_inner()).contains(app) {
             return Ok(false);
         }
-        self.tokens.import_authorization(app, refresh_token).await?;
-        Ok(true)
+        let imported = if self.tokens.has_authorization(app).await? {
+            false
+        } else {
+            self.tokens.import_authorization(app, refresh_token).await?;
+            true
+        };
+        self.known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(app.to_owned());
+        Ok(imported)
     }
 
     /// Reads resource `name` of `app` (`None`: the platform).

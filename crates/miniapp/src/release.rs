@@ -95,6 +95,10 @@ fn beside(release: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// How long a `--watch` loop waits after a push before its pass, to take the pushes of a
+/// burst in one pass.
+const PUSH_GATHER: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The demo's release: a template version for the sandbox's apps.
 pub(crate) const DEMO_RELEASE: &str = r#"name = "demo-release"
 
@@ -173,9 +177,10 @@ pub(crate) async fn demo(
         if summary.finished() || started.elapsed() > std::time::Duration::from_secs(120) {
             break;
         }
+        let pause = summary.next_pass_in(std::time::Duration::from_secs(1));
         tokio::select! {
-            () = tokio::time::sleep(summary.next_pass_in(std::time::Duration::from_secs(1))) => {}
-            () = wakeup.notified() => {}
+            () = tokio::time::sleep(pause) => {}
+            () = wakeup.notified() => tokio::time::sleep(PUSH_GATHER.min(pause)).await,
         }
     }
     spinner.finish_and_clear();
@@ -241,10 +246,11 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
             summary.count("in_audit"),
             pause.as_secs_f64()
         ));
-        // The next pass when an app is due, or as soon as a push marks one.
+        // The next pass when an app is due, or soon after a push marks one (pushes come in
+        // bursts: a short wait gathers them into one pass).
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
-            () = wakeup.notified() => {}
+            () = wakeup.notified() => tokio::time::sleep(PUSH_GATHER.min(pause)).await,
         }
     };
     spinner.finish_and_clear();
