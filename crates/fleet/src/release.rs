@@ -755,6 +755,10 @@ pub struct PassOptions {
     pub audit_poll: std::time::Duration,
     /// The longest pause between two reads of a waiting app (default 15 min).
     pub max_poll: std::time::Duration,
+    /// Keep taking apps that come due while the pass runs (their check or audit pause ended,
+    /// a push woke them), until none is due: the pass ends when nothing can move now. `false`
+    /// (default): the pass takes the apps due when it starts, once each.
+    pub continuous: bool,
     /// How long this worker's claim on an app lasts unless renewed (default 30 s; renewed every
     /// third of it while the pass runs). Another worker takes an app over once its claim ran
     /// out, or at once when its process is gone from this host.
@@ -769,11 +773,21 @@ impl Default for PassOptions {
             audit_poll: std::time::Duration::from_secs(5),
             max_poll: std::time::Duration::from_secs(15 * 60),
             lease: std::time::Duration::from_secs(30),
+            continuous: false,
         }
     }
 }
 
 impl PassOptions {
+    /// The due time a claim of a pass that started at `start` takes apps up to.
+    fn due_by(&self, start: i64) -> i64 {
+        if self.continuous {
+            now_ms()
+        } else {
+            start
+        }
+    }
+
     /// When an app that `wait`s after `polls` reads in a row is worth reading again, and the
     /// reads counted; `None` for an app that does not wait. An app behind the release's
     /// `max_in_audit` looks again after `audit_poll` (no doubling: slots free up as audits
@@ -1014,7 +1028,14 @@ pub async fn run_pass(
                 return None;
             }
             match journal
-                .claim(&release.name, vendors, worker, batch, lease_ms, due_by)
+                .claim(
+                    &release.name,
+                    vendors,
+                    worker,
+                    batch,
+                    lease_ms,
+                    options.due_by(due_by),
+                )
                 .await
             {
                 Ok(rows) if rows.is_empty() => None,

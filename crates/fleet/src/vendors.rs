@@ -306,7 +306,12 @@ impl VendorClient {
     pub async fn import(&self, app: &str, refresh_token: Secret) -> Result<bool, Error> {
         // An app this client found or put in the store is there still (a pass of a job that
         // runs for days asks once, not every pass).
-        if self.known.lock().unwrap_or_else(|p| p.into_inner()).contains(app) {
+        if self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(app)
+        {
             return Ok(false);
         }
         let imported = if self.tokens.has_authorization(app).await? {

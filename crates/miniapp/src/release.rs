@@ -210,6 +210,8 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
     let options = PassOptions {
         concurrency: args.pace.concurrency,
         lease: args.lease,
+        // Watching, a pass goes on while apps come due; from cron, it reads what is due now.
+        continuous: args.watch,
         ..PassOptions::default()
     };
     let wakeup = std::sync::Arc::new(tokio::sync::Notify::new());
