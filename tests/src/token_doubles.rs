@@ -22,7 +22,7 @@ pub struct FlakyStore {
     pub forever: AtomicBool,
     /// Saves refused so far.
     pub refused: AtomicUsize,
-    /// Every save hangs (a process killed while its save is in flight).
+    /// Every save waits while this holds (a store that does not answer yet).
     pub stall: AtomicBool,
 }
 
@@ -48,7 +48,13 @@ impl TokenStore for FlakyStore {
         expected: Option<&'a Secret>,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         if self.stall.load(Ordering::SeqCst) {
-            return Box::pin(std::future::pending());
+            // Waits while `stall` holds (a store that does not answer), then saves.
+            return Box::pin(async move {
+                while self.stall.load(Ordering::SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                self.inner.save(key, token, expected).await
+            });
         }
         if self.failing() {
             self.refused.fetch_add(1, Ordering::SeqCst);

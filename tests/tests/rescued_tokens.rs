@@ -110,6 +110,16 @@ async fn a_token_the_store_refused_is_rescued_on_disk_and_imported_by_the_next_p
     let next_store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
     next_store.put(&key, &stale).await.unwrap();
     assert_eq!(token::import_rescued(&next_store).await.unwrap(), 1);
+    // In this process, the refresh dropped mid-save handed its token to a saver task: once
+    // the store answers, it holds the rotated token and nothing is left unsaved.
+    stalled.stall.store(false, Ordering::SeqCst);
+    assert!(token::flush_unsaved(Duration::from_secs(10))
+        .await
+        .is_empty());
+    assert_eq!(
+        stalled.load(&key).await.unwrap().unwrap().refresh_token,
+        next_store.load(&key).await.unwrap().unwrap().refresh_token,
+    );
     let rotated = next_store.load(&key).await.unwrap().unwrap().refresh_token;
     assert_eq!(
         rotated.as_ref().map(|s| s.expose()),

@@ -79,12 +79,9 @@ pub fn audit_pushes(
     settings: &core_http::push::PushSettings,
     on_audit: core_http::shipping::OnAudit,
 ) -> Result<Option<(axum::Router, &'static str)>, Error> {
-    let crypto = crate::push::MessageCrypto::new(
-        settings.token.clone(),
-        settings.encoding_aes_key.expose(),
-        tokens.platform_app_id(),
-    )
-    .map_err(Error::Push)?;
+    let crypto = settings
+        .message_crypto(tokens.platform_app_id())
+        .map_err(Error::Push)?;
     let handler = crate::push::handler::PushHandler::new(tokens, crypto).on_push(move |push| {
         let on_audit = on_audit.clone();
         async move {

@@ -20,6 +20,21 @@ pub struct PushSettings {
     pub encoding_aes_key: crate::Secret,
 }
 
+impl PushSettings {
+    /// The WeChat-style message cipher (WeChat and Baidu pushes) of the platform `app_id`
+    /// with these settings.
+    pub fn message_crypto(
+        &self,
+        app_id: impl Into<String>,
+    ) -> Result<crate::crypto::wechat::MessageCrypto, crate::crypto::CryptoError> {
+        crate::crypto::wechat::MessageCrypto::new(
+            self.token.clone(),
+            self.encoding_aes_key.expose(),
+            app_id,
+        )
+    }
+}
+
 impl std::fmt::Debug for PushSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PushSettings")

@@ -412,16 +412,17 @@ impl Inner {
         };
         // A rotated refresh token is on disk (the rescue file, when set) until the store
         // takes it: a process killed in between leaves it for the next one.
-        if new.refresh_token != stored_refresh {
-            unsaved::pending(
+        // Dropped before the store answers, the guard hands the token to a saver task.
+        let pending = (new.refresh_token != stored_refresh).then(|| {
+            unsaved::PendingSave::start(
                 &self.store,
                 &self.key,
                 unsaved::Unsaved {
                     token: new.clone(),
                     expected: stored_refresh.clone(),
                 },
-            );
-        }
+            )
+        });
         // Save only over the refresh token the store held: never drop a rotated one.
         let saved = match lock.fence.clone() {
             Some(fence) => {
@@ -440,6 +441,9 @@ impl Inner {
                     .await
             }
         };
+        if let Some(pending) = pending {
+            pending.done();
+        }
         match saved {
             Ok(true) => unsaved::saved(&self.store, &self.key),
             Ok(false) => {

@@ -257,6 +257,36 @@ pub(super) fn pending(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
     write_rescue(&map);
 }
 
+/// A rotated token between [`pending`] and the store's answer: if the refresh is dropped
+/// there (its caller cancelled), the token is handed to a saver task ([`keep`]) instead of
+/// waiting in the registry for a refresh that may never come.
+pub(super) struct PendingSave {
+    armed: Option<(Arc<dyn TokenStore>, TokenKey, Unsaved)>,
+}
+
+impl PendingSave {
+    /// Puts `u` in the rescue file ([`pending`]) until [`PendingSave::done`].
+    pub(super) fn start(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) -> PendingSave {
+        pending(store, key, u.clone());
+        PendingSave {
+            armed: Some((store.clone(), key.clone(), u)),
+        }
+    }
+
+    /// The store answered: the caller records the outcome itself.
+    pub(super) fn done(mut self) {
+        self.armed = None;
+    }
+}
+
+impl Drop for PendingSave {
+    fn drop(&mut self) {
+        if let Some((store, key, u)) = self.armed.take() {
+            keep(&store, &key, u);
+        }
+    }
+}
+
 /// Keeps `u` for `key` of `store` and makes sure a task is saving it.
 pub(super) fn keep(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
     let s = slot(store, key);
