@@ -298,6 +298,32 @@ fn fill_text(
 pub struct ReleaseJournal {
     pool: AnyPool,
     postgres: bool,
+    /// The inventory this handle last planned from, as it was then, with the apps it refused:
+    /// a pass plans again only when the file changed.
+    planned_from: Arc<std::sync::Mutex<Option<InventoryMark>>>,
+}
+
+/// An inventory file as planned: which release, its path, size and modification time, and
+/// the apps of vendors that cannot ship (counted per vendor, with the reason).
+#[derive(Debug, Clone, PartialEq)]
+struct InventoryMark {
+    release: String,
+    path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+    unsupported: BTreeMap<Vendor, (usize, String)>,
+}
+
+/// Apps of one vendor in one stage, as [`ReleaseJournal::stage_counts`] groups them.
+#[derive(Debug, Clone, PartialEq)]
+struct StageCount {
+    vendor: Vendor,
+    stage_name: String,
+    /// Their last step found the authorization lost.
+    reauthorize: bool,
+    apps: usize,
+    /// When the first of them is due (its next read, or its claim's end).
+    due: i64,
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
@@ -313,13 +339,24 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
     polls BIGINT NOT NULL DEFAULT 0,
     claimed_by TEXT,
     claim_until BIGINT NOT NULL DEFAULT 0,
+    inventory_columns TEXT,
     PRIMARY KEY (release, vendor, app_id)
 )";
 
 /// Columns added after the first release journals (added to an older table on open).
-const ADDED: [&str; 2] = [
+const ADDED: [&str; 3] = [
     "ALTER TABLE miniapp_release ADD COLUMN claimed_by TEXT",
     "ALTER TABLE miniapp_release ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE miniapp_release ADD COLUMN inventory_columns TEXT",
+];
+
+/// The indexes a pass reads through: the apps due per vendor (claims), and the claimed apps
+/// (a gone worker's claims), so that neither walks the whole release.
+const INDEXES: [&str; 2] = [
+    "CREATE INDEX IF NOT EXISTS miniapp_release_due ON miniapp_release (release, vendor, next_ms, app_id)
+     WHERE stage_name NOT IN ('released', 'rejected', 'withdrawn', 'upload_failed')",
+    "CREATE INDEX IF NOT EXISTS miniapp_release_claimed ON miniapp_release (release, claimed_by)
+     WHERE claimed_by IS NOT NULL",
 ];
 
 /// The stages no step changes.
@@ -372,6 +409,8 @@ pub struct ReleaseRow {
     pub polls: i64,
     /// Until when a worker holds the app (ms since the epoch; 0: none does).
     pub claim_until: i64,
+    /// The app's other inventory columns (the ext_json placeholders), as last planned.
+    pub columns: BTreeMap<String, serde_json::Value>,
 }
 
 impl ReleaseJournal {
@@ -406,6 +445,12 @@ impl ReleaseJournal {
                     .await
                     .map_err(journal_error("create"))?;
             }
+            for index in INDEXES {
+                sqlx::query(index)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(journal_error("create"))?;
+            }
             tx.commit().await.map_err(journal_error("create"))?;
         } else {
             sqlx::query(SCHEMA)
@@ -417,41 +462,129 @@ impl ReleaseJournal {
                 // EXISTS for columns).
                 let _ = sqlx::query(added).execute(&pool).await;
             }
+            for index in INDEXES {
+                sqlx::query(index)
+                    .execute(&pool)
+                    .await
+                    .map_err(journal_error("create"))?;
+            }
         }
-        Ok(ReleaseJournal { pool, postgres })
+        Ok(ReleaseJournal {
+            pool,
+            postgres,
+            planned_from: Arc::default(),
+        })
     }
 
-    /// Adds every app of `apps` as planned unless the release already has it, in one
-    /// transaction; how many were added.
-    pub async fn plan_all(
+    /// Adds the inventory apps of `apps` as planned unless the release has them (in one
+    /// transaction), keeping each app's inventory columns (the ext_json placeholders; a mended
+    /// inventory replaces them); returns those still planned.
+    async fn plan_apps(
         &self,
         release: &str,
-        apps: &[(Vendor, &str)],
-    ) -> Result<u64, ReleaseError> {
-        if apps.is_empty() {
-            return Ok(0);
-        }
+        apps: &[inventory::InventoryApp],
+    ) -> Result<std::collections::HashSet<(Vendor, String)>, ReleaseError> {
         let stage = serde_json::to_string(&Stage::Planned).expect("a stage serializes");
         let mut tx = self.pool.begin().await.map_err(journal_error("plan"))?;
-        let mut added = 0;
-        for (vendor, app) in apps {
-            let done = sqlx::query(
-                "INSERT INTO miniapp_release (release, vendor, app_id, stage, stage_name, updated_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (release, vendor, app_id) DO NOTHING",
+        let mut planned = std::collections::HashSet::new();
+        for app in apps {
+            let columns = (!app.columns.is_empty())
+                .then(|| serde_json::to_string(&app.columns).expect("columns serialize"));
+            let row = sqlx::query(
+                "INSERT INTO miniapp_release
+                     (release, vendor, app_id, stage, stage_name, updated_ms, inventory_columns)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (release, vendor, app_id)
+                 DO UPDATE SET inventory_columns = excluded.inventory_columns
+                 RETURNING stage_name",
             )
             .bind(release)
-            .bind(vendor.as_str())
-            .bind(*app)
+            .bind(app.vendor.as_str())
+            .bind(&app.app_id)
             .bind(&stage)
             .bind(Stage::Planned.name())
             .bind(now_ms())
-            .execute(&mut *tx)
+            .bind(columns)
+            .fetch_one(&mut *tx)
             .await
             .map_err(journal_error("plan"))?;
-            added += done.rows_affected();
+            let stage_name: String = row.try_get(0).map_err(journal_error("plan"))?;
+            if stage_name == Stage::Planned.name() {
+                planned.insert((app.vendor, app.app_id.clone()));
+            }
         }
         tx.commit().await.map_err(journal_error("plan"))?;
-        Ok(added)
+        Ok(planned)
+    }
+
+    /// The release's apps grouped by vendor, stage and lost authorization.
+    async fn stage_counts(&self, release: &str) -> Result<Vec<StageCount>, ReleaseError> {
+        let rows = sqlx::query(
+            "SELECT vendor, stage_name,
+                 CAST(CASE WHEN message LIKE 'reauthorize:%' THEN 1 ELSE 0 END AS BIGINT) AS reauthorize,
+                 COUNT(*) AS apps,
+                 MIN(CASE WHEN next_ms > claim_until THEN next_ms ELSE claim_until END) AS due
+             FROM miniapp_release WHERE release = $1
+             GROUP BY vendor, stage_name, reauthorize",
+        )
+        .bind(release)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("count"))?;
+        rows.iter()
+            .map(|r| {
+                let vendor: String = r.try_get("vendor")?;
+                let reauthorize: i64 = r.try_get("reauthorize")?;
+                let apps: i64 = r.try_get("apps")?;
+                Ok(StageCount {
+                    vendor: vendor.parse().unwrap_or(Vendor::Wechat),
+                    stage_name: r.try_get("stage_name")?,
+                    reauthorize: reauthorize != 0,
+                    apps: apps as usize,
+                    due: r.try_get("due")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(journal_error("count"))
+    }
+
+    /// The release's apps waiting, per reason.
+    async fn wait_counts(&self, release: &str) -> Result<BTreeMap<String, usize>, ReleaseError> {
+        let rows = sqlx::query(
+            "SELECT wait, COUNT(*) AS apps FROM miniapp_release
+             WHERE release = $1 AND wait IS NOT NULL GROUP BY wait",
+        )
+        .bind(release)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("count"))?;
+        let mut waiting = BTreeMap::new();
+        for r in &rows {
+            let wait: String = r.try_get("wait").map_err(journal_error("count"))?;
+            let apps: i64 = r.try_get("apps").map_err(journal_error("count"))?;
+            // Stored as a JSON string: its name without the quotes.
+            let name = serde_json::from_str::<String>(&wait).unwrap_or(wait);
+            *waiting.entry(name).or_default() += apps as usize;
+        }
+        Ok(waiting)
+    }
+
+    /// The rows of `release` that were rejected, failed their upload, or whose last step
+    /// failed, in app order.
+    async fn rows_to_report(&self, release: &str) -> Result<Vec<ReleaseRow>, ReleaseError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM miniapp_release
+             WHERE release = $1 AND (stage_name IN ('rejected', 'upload_failed') OR message IS NOT NULL)
+             ORDER BY vendor, app_id"
+        ))
+        .bind(release)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("read"))?;
+        rows.iter()
+            .map(read_row)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(journal_error("read"))
     }
 
     /// Adds `app` as planned unless the release already has it; whether it was added.
@@ -537,9 +670,16 @@ impl ReleaseJournal {
             ),
             Some((_, false)) => ("", " AND claimed_by = $11"),
         };
+        // A push that woke the app while this worker held it ([`wake`](Self::wake): next_ms
+        // below zero) keeps it due: the step may have read before the push.
+        let next = if worker.is_some() {
+            "CASE WHEN next_ms < 0 THEN 0 ELSE $6 END"
+        } else {
+            "$6"
+        };
         let sql = format!(
             "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = $3, message = $4,
-                 updated_ms = $5, next_ms = $6, polls = $7{unclaim}
+                 updated_ms = $5, next_ms = {next}, polls = $7{unclaim}
              WHERE release = $8 AND vendor = $9 AND app_id = $10{fence}"
         );
         let mut query = sqlx::query(&sql)
@@ -594,7 +734,8 @@ impl ReleaseJournal {
             ""
         };
         let sql = format!(
-            "UPDATE miniapp_release SET claimed_by = $1, claim_until = $2
+            "UPDATE miniapp_release SET claimed_by = $1, claim_until = $2,
+                 next_ms = CASE WHEN next_ms < 0 THEN 0 ELSE next_ms END
              WHERE (release, vendor, app_id) IN (
                  SELECT release, vendor, app_id FROM miniapp_release
                  WHERE release = $3 AND vendor IN ({vendors})
@@ -671,7 +812,9 @@ impl ReleaseJournal {
     /// Marks the rows of `release` that wait for a vendor (their code check, their audit, or
     /// another audit) worth reading at once: app `app` of `vendor`, or with `None` every app
     /// of `vendor` in audit. A push's content is never trusted: the next pass reads the
-    /// vendor. Returns the rows marked.
+    /// vendor. The mark (a `next_ms` below zero) outlives a step in flight: an app woken while
+    /// a worker reads it stays due after that step, which may have read before the push.
+    /// Returns the rows marked.
     pub async fn wake(
         &self,
         release: &str,
@@ -680,12 +823,12 @@ impl ReleaseJournal {
     ) -> Result<u64, ReleaseError> {
         let query = match app {
             Some(_) => {
-                "UPDATE miniapp_release SET next_ms = 0
+                "UPDATE miniapp_release SET next_ms = -1
                  WHERE release = $1 AND vendor = $2 AND app_id = $3
                    AND stage_name IN ('planned', 'committed', 'submitting', 'in_audit', 'releasing')"
             }
             None => {
-                "UPDATE miniapp_release SET next_ms = 0
+                "UPDATE miniapp_release SET next_ms = -1
                  WHERE release = $1 AND vendor = $2 AND stage_name = 'in_audit' AND $3 = ''"
             }
         };
@@ -723,12 +866,14 @@ struct Step<'a> {
     next: Option<(i64, i64)>,
 }
 
-const ROW_COLUMNS: &str = "vendor, app_id, stage, wait, message, next_ms, polls, claim_until";
+const ROW_COLUMNS: &str =
+    "vendor, app_id, stage, wait, message, next_ms, polls, claim_until, inventory_columns";
 
 fn read_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow, sqlx::Error> {
     let vendor: String = r.try_get("vendor")?;
     let stage: String = r.try_get("stage")?;
     let wait: Option<String> = r.try_get("wait")?;
+    let columns: Option<String> = r.try_get("inventory_columns")?;
     Ok(ReleaseRow {
         vendor: vendor.parse().unwrap_or(Vendor::Wechat),
         app_id: r.try_get("app_id")?,
@@ -738,13 +883,17 @@ fn read_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow, sqlx::Error> {
         next_ms: r.try_get("next_ms")?,
         polls: r.try_get("polls")?,
         claim_until: r.try_get("claim_until")?,
+        columns: columns
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default(),
     })
 }
 
 /// How a pass runs.
 #[derive(Debug, Clone)]
 pub struct PassOptions {
-    /// Apps stepped at once.
+    /// Apps stepped at once per vendor (each vendor's apps are claimed and stepped on their
+    /// own, so that one vendor's rate limit never holds another's apps back).
     pub concurrency: usize,
     /// How long after an app was found in its code check it is read again, doubling per read
     /// up to `max_poll` (default 1 s).
@@ -878,6 +1027,7 @@ pub async fn run_pass(
     backends: &Backends,
     options: &PassOptions,
 ) -> Result<ReleaseSummary, ReleaseError> {
+    let pass_started = std::time::Instant::now();
     let mut summary = ReleaseSummary::default();
     let mut shippers: BTreeMap<Vendor, Arc<dyn ShipCode>> = BTreeMap::new();
     let mut refused: BTreeMap<Vendor, String> = BTreeMap::new();
@@ -914,67 +1064,28 @@ pub async fn run_pass(
             }
         }
     }
-    // The inventory: apps of the release's vendors are planned (once); refused vendors' apps
-    // are counted, nothing is sent for them.
-    let mut apps: Vec<inventory::InventoryApp> = Vec::new();
-    inventory::read(inventory_path, |app| {
-        if let Some(reason) = refused.get(&app.vendor) {
-            let entry = summary
-                .unsupported
-                .entry(app.vendor)
-                .or_insert((0, reason.clone()));
-            entry.0 += 1;
-        } else if release.vendors.contains_key(&app.vendor) {
-            apps.push(app);
-        }
-        Ok(())
-    })?;
-    // New apps of the inventory join the release (the journal's rows are read once; a pass
-    // from cron adds the apps added to the inventory since the last).
-    let mut rows = journal.rows(&release.name).await?;
-    let known: std::collections::HashSet<(Vendor, &str)> =
-        rows.iter().map(|r| (r.vendor, r.app_id.as_str())).collect();
-    let new: Vec<(Vendor, &str)> = apps
-        .iter()
-        .filter(|a| !known.contains(&(a.vendor, a.app_id.as_str())))
-        .map(|a| (a.vendor, a.app_id.as_str()))
-        .collect();
-    drop(known);
-    if journal.plan_all(&release.name, &new).await? > 0 {
-        rows = journal.rows(&release.name).await?;
-    }
-    // The inventory's other columns, for the ext_json placeholders (kept only for apps that
-    // have some).
-    let columns: Arc<BTreeMap<(Vendor, String), BTreeMap<String, serde_json::Value>>> = Arc::new(
-        apps.iter_mut()
-            .filter(|a| !a.columns.is_empty())
-            .map(|a| ((a.vendor, a.app_id.clone()), std::mem::take(&mut a.columns)))
-            .collect(),
-    );
-    // The inventory's refresh tokens of the apps not stepped yet (a pass killed between
-    // planning an app and importing its token left the store without it); the store keeps
-    // an authorization it holds (its refresh token may be newer), and a client asks the store
-    // once per app.
-    let open: std::collections::BTreeSet<(Vendor, &str)> = rows
-        .iter()
-        .filter(|r| r.stage == Stage::Planned)
-        .map(|r| (r.vendor, r.app_id.as_str()))
-        .collect();
-    for app in &apps {
-        if !open.contains(&(app.vendor, app.app_id.as_str())) {
-            continue;
-        }
-        if let (Some(token), Some(backend)) = (&app.refresh_token, backends.get(&app.vendor)) {
-            if let Err(e) = backend.import(&app.app_id, token.clone()).await {
-                tracing::warn!(app = %app.app_id, error = %e, "could not import the app's refresh token");
-            }
-        }
-    }
+    // The inventory's apps join the release (again only when the file changed), their
+    // refresh tokens in the token store before they are stepped; refused vendors' apps are
+    // counted, nothing is sent for them.
+    summary.unsupported =
+        plan_inventory(release, inventory_path, journal, backends, &refused).await?;
+    let counts = journal.stage_counts(&release.name).await?;
+    let count_of = |vendor: Vendor, stage: &dyn Fn(&str) -> bool| -> usize {
+        counts
+            .iter()
+            .filter(|c| c.vendor == vendor && stage(&c.stage_name))
+            .map(|c| c.apps)
+            .sum()
+    };
 
-    // A vendor whose audits reject too much gets no more uploads.
+    // A vendor whose audits reject too much gets no more uploads (an ended audit is released,
+    // being released, or rejected).
     let mut stopped: BTreeMap<Vendor, bool> = BTreeMap::new();
     for (vendor, spec) in &release.vendors {
-        let (rejected, ended) = rejections(&rows, *vendor);
+        let rejected = count_of(*vendor, &|s| s == "rejected");
+        let ended = count_of(*vendor, &|s| {
+            matches!(s, "rejected" | "released" | "releasing")
+        });
         let stop = spec.stop_at_rejected_share.is_some_and(|share| {
             ended >= spec.min_audits && rejected as f64 >= share * ended as f64
         });
@@ -987,10 +1098,9 @@ pub async fn run_pass(
         .vendors
         .keys()
         .map(|v| {
-            let n = rows
-                .iter()
-                .filter(|r| r.vendor == *v && holds_audit_slot(&r.stage))
-                .count();
+            let n = count_of(*v, &|s| {
+                matches!(s, "committed" | "submitting" | "in_audit")
+            });
             (*v, Arc::new(AtomicUsize::new(n)))
         })
         .collect();
@@ -1015,75 +1125,101 @@ pub async fn run_pass(
         })
     };
     let _stop = AbortOnDrop(heartbeat);
-    let vendors: Vec<Vendor> = shippers.keys().copied().collect();
+    tracing::debug!(
+        ms = pass_started.elapsed().as_millis() as u64,
+        "pass prepared"
+    );
     let batch = (options.concurrency.max(1) * 2) as i64;
     // Apps due when the pass starts: one read each; what they wait for next is a later pass's.
     let due_by = now_ms();
-    // Claims are taken a batch at a time as the apps in flight need more, so that the
-    // concurrency stays full while other workers can claim the rest.
-    let claims = futures_util::stream::unfold(false, |failed| {
-        let vendors = &vendors;
+    let context = Arc::new(PassContext {
+        release: release.clone(),
+        journal: journal.clone(),
+        options: options.clone(),
+    });
+    // Each vendor's apps are claimed and stepped on their own, `concurrency` at once, so that
+    // one vendor's rate limit never holds another's apps back; each app's steps run as a task
+    // of its own (the runtime spreads them over its threads).
+    let vendor_runs = shippers.iter().map(|(&vendor, shipper)| {
+        let lane = Arc::new(VendorLane {
+            vendor,
+            shipper: shipper.clone(),
+            in_audit: in_audit[&vendor].clone(),
+            quota_spent: quota_spent[&vendor].clone(),
+            stopped: stopped.get(&vendor).copied().unwrap_or(false),
+        });
+        let context = context.clone();
         async move {
-            if failed {
-                return None;
-            }
-            match journal
-                .claim(
-                    &release.name,
-                    vendors,
-                    worker,
-                    batch,
-                    lease_ms,
-                    options.due_by(due_by),
-                )
-                .await
-            {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => Some((Ok(rows), false)),
-                Err(e) => Some((Err(e), true)),
-            }
+            // Claims are taken a batch at a time as the apps in flight need more, so that the
+            // concurrency stays full while other workers can claim the rest.
+            let claims = futures_util::stream::unfold(false, |failed| {
+                let context = &context;
+                async move {
+                    if failed {
+                        return None;
+                    }
+                    let claiming = std::time::Instant::now();
+                    let claimed = context
+                        .journal
+                        .claim(
+                            &context.release.name,
+                            &[vendor],
+                            worker,
+                            batch,
+                            lease_ms,
+                            context.options.due_by(due_by),
+                        )
+                        .await;
+                    tracing::debug!(
+                        %vendor,
+                        ms = claiming.elapsed().as_millis() as u64,
+                        rows = claimed.as_ref().map_or(0, |r| r.len()),
+                        "claimed"
+                    );
+                    match claimed {
+                        Ok(rows) if rows.is_empty() => None,
+                        Ok(rows) => Some((Ok(rows), false)),
+                        Err(e) => Some((Err(e), true)),
+                    }
+                }
+            });
+            let rows = claims.flat_map(|claimed| {
+                let rows: Vec<Result<ReleaseRow, ReleaseError>> = match claimed {
+                    Ok(rows) => rows.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                futures_util::stream::iter(rows)
+            });
+            rows.map(|row| {
+                // Spawned as the buffer takes it, so that at most `concurrency` run.
+                let task = row.map(|row| {
+                    AbortOnDrop(tokio::spawn(step_app(context.clone(), lane.clone(), row)))
+                });
+                async move {
+                    match task?.await {
+                        Ok(outcome) => outcome,
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        // Aborted (the runtime is shutting down): the app stays claimed until
+                        // its lease runs out, and its last journaled stage is the truth.
+                        Err(_) => Ok(()),
+                    }
+                }
+            })
+            .buffer_unordered(context.options.concurrency.max(1))
+            .collect::<Vec<Result<(), ReleaseError>>>()
+            .await
         }
     });
-    let rows = claims.flat_map(|claimed| {
-        let rows: Vec<Result<ReleaseRow, ReleaseError>> = match claimed {
-            Ok(rows) => rows.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        futures_util::stream::iter(rows)
-    });
-    let outcomes: Vec<Result<(), ReleaseError>> = rows
-        .map(|row| {
-            let shippers = &shippers;
-            let in_audit = &in_audit;
-            let quota_spent = &quota_spent;
-            let stopped = &stopped;
-            let columns = columns.clone();
-            async move {
-                let row = row?;
-                let shipper = shippers[&row.vendor].clone();
-                let spec = &release.vendors[&row.vendor];
-                let in_audit = in_audit[&row.vendor].clone();
-                let quota = quota_spent[&row.vendor].clone();
-                let stopped = stopped.get(&row.vendor).copied().unwrap_or(false);
-                let none = BTreeMap::new();
-                let app_columns = columns
-                    .get(&(row.vendor, row.app_id.clone()))
-                    .unwrap_or(&none);
-                advance(
-                    release,
-                    journal,
-                    shipper.as_ref(),
-                    (spec, app_columns),
-                    row,
-                    (&in_audit, &quota, stopped),
-                    options,
-                )
-                .await
-            }
-        })
-        .buffer_unordered(options.concurrency.max(1))
-        .collect()
-        .await;
+    let outcomes: Vec<Result<(), ReleaseError>> = futures_util::future::join_all(vendor_runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    tracing::debug!(
+        ms = pass_started.elapsed().as_millis() as u64,
+        stepped = outcomes.len(),
+        "pass stepped"
+    );
     for outcome in outcomes {
         outcome?;
     }
@@ -1104,25 +1240,150 @@ fn holds_audit_slot(stage: &Stage) -> bool {
     )
 }
 
-/// (rejected, ended) audits of `vendor` in `rows`: an ended audit is released, being
-/// released, or rejected.
-fn rejections(rows: &[ReleaseRow], vendor: Vendor) -> (usize, usize) {
-    rows.iter()
-        .filter(|r| r.vendor == vendor)
-        .fold((0, 0), |(rejected, ended), r| match r.stage {
-            Stage::Rejected { .. } => (rejected + 1, ended + 1),
-            Stage::Released { .. } | Stage::Releasing { .. } => (rejected, ended + 1),
-            _ => (rejected, ended),
-        })
-}
+/// A task that ends with its owner; awaiting it awaits the task.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
-/// A task that ends with its owner.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// What every app's task of a pass shares.
+struct PassContext {
+    release: ReleaseFile,
+    journal: ReleaseJournal,
+    options: PassOptions,
+}
+
+/// What the tasks of one vendor's apps share in a pass.
+struct VendorLane {
+    vendor: Vendor,
+    shipper: Arc<dyn ShipCode>,
+    /// Apps of the vendor holding an audit slot (`max_in_audit`).
+    in_audit: Arc<AtomicUsize>,
+    /// The vendor answered that its audit quota is spent.
+    quota_spent: Arc<AtomicBool>,
+    /// Too many of the vendor's audits were rejected: no more uploads.
+    stopped: bool,
+}
+
+/// One app's task: [`advance`]s it.
+async fn step_app(
+    context: Arc<PassContext>,
+    lane: Arc<VendorLane>,
+    row: ReleaseRow,
+) -> Result<(), ReleaseError> {
+    advance(
+        &context.release,
+        &context.journal,
+        lane.shipper.as_ref(),
+        &context.release.vendors[&lane.vendor],
+        row,
+        (&lane.in_audit, &lane.quota_spent, lane.stopped),
+        &context.options,
+    )
+    .await
+}
+
+/// Apps of the inventory planned (and their tokens imported) per transaction.
+const PLAN_CHUNK: usize = 500;
+
+/// Adds the apps of the inventory at `path` whose vendor ships in `release` to the journal
+/// (once per file version: a pass plans again only when the file changed since this journal
+/// handle last planned from it), a chunk at a time so that memory stays flat, and puts the
+/// refresh tokens of those not stepped yet in the token store (it keeps an authorization it
+/// holds: its refresh token may be newer). Returns the apps refused, per vendor with the
+/// reason.
+async fn plan_inventory(
+    release: &ReleaseFile,
+    path: &Path,
+    journal: &ReleaseJournal,
+    backends: &Backends,
+    refused: &BTreeMap<Vendor, String>,
+) -> Result<BTreeMap<Vendor, (usize, String)>, ReleaseError> {
+    let metadata = std::fs::metadata(path).map_err(|e| InventoryError {
+        path: path.to_owned(),
+        line: 0,
+        message: format!("cannot read the inventory: {e}"),
+    })?;
+    let mut mark = InventoryMark {
+        release: release.name.clone(),
+        path: path.to_owned(),
+        len: metadata.len(),
+        modified: metadata.modified().ok(),
+        unsupported: BTreeMap::new(),
+    };
+    {
+        let last = journal
+            .planned_from
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = last.as_ref() {
+            let same_file = last.release == mark.release
+                && last.path == mark.path
+                && last.len == mark.len
+                && last.modified == mark.modified;
+            if same_file && last.modified.is_some() {
+                return Ok(last.unsupported.clone());
+            }
+        }
+    }
+    let mut apps = inventory::iter(path)?;
+    let mut chunk = Vec::with_capacity(PLAN_CHUNK);
+    loop {
+        chunk.clear();
+        for app in apps.by_ref() {
+            let app = app?;
+            if let Some(reason) = refused.get(&app.vendor) {
+                mark.unsupported
+                    .entry(app.vendor)
+                    .or_insert((0, reason.clone()))
+                    .0 += 1;
+            } else if release.vendors.contains_key(&app.vendor) {
+                chunk.push(app);
+                if chunk.len() == PLAN_CHUNK {
+                    break;
+                }
+            }
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let planned = journal.plan_apps(&release.name, &chunk).await?;
+        futures_util::stream::iter(chunk.drain(..))
+            .filter(|app| {
+                let open = planned.contains(&(app.vendor, app.app_id.clone()));
+                async move { open }
+            })
+            .for_each_concurrent(32, |app| async move {
+                let (Some(token), Some(backend)) = (app.refresh_token, backends.get(&app.vendor))
+                else {
+                    return;
+                };
+                if let Err(e) = backend.import(&app.app_id, token).await {
+                    tracing::warn!(app = %app.app_id, error = %e, "could not import the app's refresh token");
+                }
+            })
+            .await;
+    }
+    let unsupported = mark.unsupported.clone();
+    *journal
+        .planned_from
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(mark);
+    Ok(unsupported)
 }
 
 /// Moves one app until it must wait, is final, or a step fails; journals every stage (only
@@ -1131,13 +1392,13 @@ async fn advance(
     release: &ReleaseFile,
     journal: &ReleaseJournal,
     shipper: &dyn ShipCode,
-    (spec, columns): (&VendorRelease, &BTreeMap<String, serde_json::Value>),
+    spec: &VendorRelease,
     row: ReleaseRow,
     (in_audit, quota_spent, stopped): (&AtomicUsize, &AtomicBool, bool),
     options: &PassOptions,
 ) -> Result<(), ReleaseError> {
     let worker = worker_id();
-    let upload = match spec.upload_with(&row.app_id, columns) {
+    let upload = match spec.upload_with(&row.app_id, &row.columns) {
         Ok(upload) => upload,
         Err(message) => {
             // Nothing is sent for an app whose ext_json cannot be filled; the next pass (with
@@ -1159,6 +1420,8 @@ async fn advance(
     // another worker stops the app here.
     let mut stage = row.stage.clone();
     let mut polls = row.polls;
+    // The first stage is the journal's; later ones this loop journaled itself.
+    let mut fresh = false;
     loop {
         // Submissions wait while the quota is spent; new uploads while the vendor's audits are
         // at the release's limit.
@@ -1197,7 +1460,8 @@ async fn advance(
         // above when the release has a limit).
         let slotted = spec.max_in_audit.is_some();
         let held = holds_audit_slot(&stage) || (slotted && stage == Stage::Planned);
-        let outcome = ship::step_staged(shipper, &row.app_id, &upload, &spec.gray, &stage).await;
+        let outcome =
+            ship::step_staged(shipper, &row.app_id, &upload, &spec.gray, &stage, fresh).await;
         let holds = outcome
             .as_ref()
             .map_or(holds_audit_slot(&stage), |p| holds_audit_slot(&p.stage));
@@ -1233,6 +1497,7 @@ async fn advance(
                     return Ok(());
                 }
                 stage = progress.stage;
+                fresh = true;
             }
             Err(e) => {
                 let message = match &e {
@@ -1386,20 +1651,30 @@ pub async fn summarize(
     journal: &ReleaseJournal,
     mut summary: ReleaseSummary,
 ) -> Result<ReleaseSummary, ReleaseError> {
-    for row in journal.rows(release).await? {
+    for count in journal.stage_counts(release).await? {
         *summary
             .stages
-            .entry(row.vendor)
+            .entry(count.vendor)
             .or_default()
-            .entry(row.stage.name().to_owned())
-            .or_default() += 1;
-        if let Some(wait) = &row.wait {
-            let name = serde_json::to_value(wait)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            *summary.waiting.entry(name).or_default() += 1;
+            .entry(count.stage_name.clone())
+            .or_default() += count.apps;
+        let is_final = matches!(
+            count.stage_name.as_str(),
+            "released" | "rejected" | "withdrawn" | "upload_failed"
+        );
+        // Apps never uploaded because their vendor's rejections stopped the release wait for
+        // the operator, not for the job.
+        let held = count.stage_name == Stage::Planned.name()
+            && summary.stopped.contains_key(&count.vendor);
+        if !is_final && !count.reauthorize && !held {
+            summary.open += count.apps;
+            // An app another worker holds is due when its claim runs out, at the latest.
+            summary.next_read_ms =
+                Some(summary.next_read_ms.map_or(count.due, |n| n.min(count.due)));
         }
+    }
+    summary.waiting = journal.wait_counts(release).await?;
+    for row in journal.rows_to_report(release).await? {
         match &row.stage {
             Stage::Rejected { reason, .. } => {
                 summary
@@ -1415,21 +1690,8 @@ pub async fn summarize(
             }
             _ => {}
         }
-        let reauthorize = row
-            .message
-            .as_deref()
-            .is_some_and(|m| m.starts_with("reauthorize:"));
-        // Apps never uploaded because their vendor's rejections stopped the release wait for
-        // the operator, not for the job.
-        let held = row.stage == Stage::Planned && summary.stopped.contains_key(&row.vendor);
-        if !row.stage.is_final() && !reauthorize && !held {
-            summary.open += 1;
-            // An app another worker holds is due when its claim runs out, at the latest.
-            let due = row.next_ms.max(row.claim_until);
-            summary.next_read_ms = Some(summary.next_read_ms.map_or(due, |n| n.min(due)));
-        }
         if let Some(message) = &row.message {
-            if reauthorize {
+            if message.starts_with("reauthorize:") {
                 summary.reauthorize.push((row.vendor, row.app_id.clone()));
             }
             summary

@@ -6,7 +6,7 @@
 //! Planned ──(no audit running: upload)──▶ Committed ──(check ended)──▶ Submitting
 //!    ▲ waits while another audit runs        │ waits while the check runs    │
 //!                                             ◀──(check running)──────────────┤
-//!                           (latest audit is new: adopt it; else submit)      ▼
+//!                  (resumed: the latest audit is new: adopt it; else submit)  ▼
 //!                                           InAudit ──approved──▶ Releasing ──▶ Released
 //!                                              ├──rejected──▶ Rejected (reason)
 //!                                              └──withdrawn─▶ Withdrawn
@@ -169,19 +169,25 @@ pub async fn step(
     upload: &Upload,
     stage: &Stage,
 ) -> Result<Progress, Error> {
-    step_staged(ship, app, upload, &[], stage).await
+    step_staged(ship, app, upload, &[], stage, false).await
 }
 
 /// [`step`], releasing an approved version in stages: to each share of `gray` (percentages,
 /// rising) in turn, waiting ([`Wait::GrayPause`]) after each, then to everyone. A vendor
 /// without gray releases, or an app with no version online yet, is released in full. A stage
 /// repeated after a lost answer is done (the share is already that high).
+///
+/// `fresh`: the caller journaled `stage` itself, from this function's last answer, with
+/// nothing sent since (not a stage read back from a journal, which a crash may lie behind).
+/// A fresh `Submitting` submits without reading the latest audit first: no submission of
+/// this job can have reached the vendor since the code check was read.
 pub async fn step_staged(
     ship: &dyn ShipCode,
     app: &str,
     upload: &Upload,
     gray: &[u32],
     stage: &Stage,
+    fresh: bool,
 ) -> Result<Progress, Error> {
     match stage {
         Stage::Planned => {
@@ -190,9 +196,13 @@ pub async fn step_staged(
                 return Ok(waiting(Stage::Planned, Wait::OtherAuditRunning));
             }
             ship.commit(app, upload).await?;
-            Ok(moved(Stage::Committed {
-                previous_audit: latest.map(|l| l.audit_id),
-            }))
+            // The code check has only begun: it is read after a pause, not at once.
+            Ok(waiting(
+                Stage::Committed {
+                    previous_audit: latest.map(|l| l.audit_id),
+                },
+                Wait::CheckRunning,
+            ))
         }
         Stage::Committed { previous_audit } => match ship.check(app, upload).await? {
             Check::Done => Ok(moved(Stage::Submitting {
@@ -202,18 +212,24 @@ pub async fn step_staged(
             Check::Failed { reason } => Ok(moved(Stage::UploadFailed { reason })),
         },
         Stage::Submitting { previous_audit } => {
-            // A submission of ours may have reached the vendor: its audit is the latest one
-            // with another id than the one before the upload.
-            if let Some(latest) = ship.latest(app).await? {
-                if Some(&latest.audit_id) != previous_audit.as_ref() {
-                    return Ok(moved(audit_stage(latest.audit_id, latest.state)));
+            // Resumed, a submission of ours may have reached the vendor: its audit is the
+            // latest one with another id than the one before the upload.
+            if !fresh {
+                if let Some(latest) = ship.latest(app).await? {
+                    if Some(&latest.audit_id) != previous_audit.as_ref() {
+                        return Ok(moved(audit_stage(latest.audit_id, latest.state)));
+                    }
                 }
             }
             match ship.submit(app, upload).await? {
-                Submitted::Audit { audit_id } => Ok(moved(Stage::InAudit {
-                    audit_id,
-                    delayed: false,
-                })),
+                // The audit has only begun: it is read after a pause (or its push).
+                Submitted::Audit { audit_id } => Ok(waiting(
+                    Stage::InAudit {
+                        audit_id,
+                        delayed: false,
+                    },
+                    Wait::InAudit,
+                )),
                 Submitted::AlreadyInAudit => match ship.latest(app).await? {
                     Some(latest) => Ok(moved(audit_stage(latest.audit_id, latest.state))),
                     None => Ok(waiting(stage.clone(), Wait::InAudit)),

@@ -67,6 +67,13 @@ pub enum PushSendError {
     Send(String),
 }
 
+/// The client every push is sent with (one connection pool for the sandbox's life: a client
+/// per push would build a pool, and load the system's certificates, each time).
+fn http_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -108,7 +115,7 @@ async fn send_wechat(
     let body = format!(
         "<xml><AppId><![CDATA[{app_id}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
     );
-    let request = reqwest::Client::new()
+    let request = http_client()
         .post(url)
         .query(&[
             ("timestamp", timestamp.as_str()),
@@ -145,7 +152,7 @@ pub(crate) async fn push_ticket(
     secrets: &PushSecrets,
     ticket: String,
 ) -> Result<Pushed, PushSendError> {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let now = now_secs();
     let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
     let request = match crate::envelope::runtime(vendor) {
@@ -213,7 +220,7 @@ fn baidu_request(
         "MsgSignature": crypto.signature(&timestamp, &nonce, &encrypt),
     })
     .to_string();
-    Ok(reqwest::Client::new()
+    Ok(http_client()
         .post(url)
         .header("content-type", "application/json")
         .body(body))
@@ -283,7 +290,7 @@ pub(crate) async fn push_audit(
             let body = format!(
                 "<xml><ToUserName><![CDATA[{original}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
             );
-            let request = reqwest::Client::new()
+            let request = http_client()
                 .post(&url)
                 .query(&[
                     ("signature", signature.as_str()),

@@ -3,9 +3,11 @@
 //! (so a refresh never starts from the store's dead refresh token while the store is down).
 //!
 //! With a rescue file ([`set_rescue_file`]) they are also on disk while unsaved: the file
-//! (mode 0600) holds exactly the tokens not yet saved, is replaced atomically on each change
-//! and removed when none is left; the next process imports it ([`import_rescued`]) with the
-//! same compare-and-set as any save.
+//! (mode 0600) is a log of JSON lines, one per rotated token about to be saved and one per
+//! save that landed (the last line of a key wins), appended with one write each; it is
+//! rewritten atomically to exactly the unsaved tokens when a save fails or the log grows, and
+//! removed when none is left. The next process imports it ([`import_rescued`]) with the same
+//! compare-and-set as any save.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -60,15 +62,91 @@ fn rescue_path() -> std::sync::MutexGuard<'static, Option<PathBuf>> {
 /// the next one ([`import_rescued`]).
 pub fn set_rescue_file(path: Option<PathBuf>) {
     *rescue_path() = path;
+    *appender() = Appender::default();
 }
 
-/// One line of the rescue file.
+/// One line of the rescue file: a rotated token about to be saved, or (`saved`) that the save
+/// of the key's last token landed.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Rescued {
     key: String,
-    token: StoredToken,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token: Option<StoredToken>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     expected: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    saved: bool,
+}
+
+/// The rescue file open for appending, and the lines appended since it was last rewritten.
+#[derive(Default)]
+struct Appender {
+    file: Option<std::fs::File>,
+    appended: usize,
+}
+
+/// Lines appended before the log is rewritten to the unsaved tokens alone (more when many are
+/// unsaved).
+const COMPACT_AFTER: usize = 4096;
+
+fn appender() -> std::sync::MutexGuard<'static, Appender> {
+    static APPENDER: OnceLock<Mutex<Appender>> = OnceLock::new();
+    APPENDER
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    if append {
+        options.append(true).create(true);
+    } else {
+        options.write(true).create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Appends the line of `key` to the rescue file (with the registry `map` locked, after the
+/// change): `unsaved` is its token about to be saved, `None` a save that landed. The log is
+/// rewritten instead when it has grown long, and removed when nothing is unsaved.
+fn append_rescue(map: &HashMap<Slot, Entry>, key: &TokenKey, unsaved: Option<&Unsaved>) {
+    let Some(path) = rescue_path().clone() else {
+        return;
+    };
+    let mut appender = appender();
+    if map.is_empty() || appender.appended >= COMPACT_AFTER + 4 * map.len() {
+        drop(appender);
+        return write_rescue(map);
+    }
+    let line = Rescued {
+        key: key.as_str().to_owned(),
+        token: unsaved.map(|u| u.token.clone()),
+        expected: unsaved.and_then(|u| u.expected.as_ref().map(|s| s.expose().to_owned())),
+        saved: unsaved.is_none(),
+    };
+    let mut bytes = serde_json::to_vec(&line).expect("a rescued token serializes");
+    bytes.push(b'\n');
+    let written = match &mut appender.file {
+        Some(file) => file.write_all(&bytes),
+        None => open_private(&path, true).and_then(|mut file| {
+            file.write_all(&bytes)?;
+            appender.file = Some(file);
+            Ok(())
+        }),
+    };
+    match written {
+        Ok(()) => appender.appended += 1,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not write the rescue file of unsaved tokens");
+            appender.file = None;
+        }
+    }
 }
 
 /// Writes the rescue file from `map` (with the registry locked): replaced atomically, mode
@@ -89,6 +167,8 @@ fn write_rescue(map: &HashMap<Slot, Entry>) {
 }
 
 fn try_write_rescue(path: &Path, map: &HashMap<Slot, Entry>, sync: bool) -> std::io::Result<()> {
+    // The log is replaced: appends go to the new file.
+    *appender() = Appender::default();
     if map.is_empty() {
         return match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -98,27 +178,22 @@ fn try_write_rescue(path: &Path, map: &HashMap<Slot, Entry>, sync: bool) -> std:
     let mut temp = path.as_os_str().to_owned();
     temp.push(".tmp");
     let temp = PathBuf::from(temp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temp)?;
+    let mut file = std::io::BufWriter::new(open_private(&temp, false)?);
     for ((_, key), entry) in map {
         let line = Rescued {
             key: key.as_str().to_owned(),
-            token: entry.unsaved.token.clone(),
+            token: Some(entry.unsaved.token.clone()),
             expected: entry
                 .unsaved
                 .expected
                 .as_ref()
                 .map(|s| s.expose().to_owned()),
+            saved: false,
         };
         serde_json::to_writer(&mut file, &line)?;
         file.write_all(b"\n")?;
     }
+    let file = file.into_inner().map_err(|e| e.into_error())?;
     if sync {
         file.sync_all()?;
     }
@@ -143,37 +218,56 @@ pub async fn import_rescued(store: &Arc<dyn TokenStore>) -> Result<usize, Error>
             )))
         }
     };
-    let mut landed = 0;
+    // The last line of each key is what was left unsaved (in the order first written).
+    let mut order: Vec<String> = Vec::new();
+    let mut last: HashMap<String, Rescued> = HashMap::new();
     for (n, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let rescued: Rescued = serde_json::from_str(line).map_err(|e| {
-            super::store::store_error(format!(
-                "the rescue file {} is broken at line {}: {}",
-                path.display(),
-                n + 1,
-                e.classify_name()
-            ))
-        })?;
-        let key = TokenKey::from_raw(rescued.key);
-        let expected = rescued.expected.map(Secret::from);
-        match store.save(&key, &rescued.token, expected.as_ref()).await {
+        let rescued: Rescued = serde_json::from_str(line)
+            .map_err(|e| e.classify_name())
+            .and_then(|r: Rescued| {
+                if r.saved || r.token.is_some() {
+                    Ok(r)
+                } else {
+                    Err("not a rescued token")
+                }
+            })
+            .map_err(|what| {
+                super::store::store_error(format!(
+                    "the rescue file {} is broken at line {}: {what}",
+                    path.display(),
+                    n + 1,
+                ))
+            })?;
+        if !last.contains_key(&rescued.key) {
+            order.push(rescued.key.clone());
+        }
+        last.insert(rescued.key.clone(), rescued);
+    }
+    let mut landed = 0;
+    for key in order {
+        let Some(Rescued {
+            token: Some(token),
+            expected,
+            saved: false,
+            ..
+        }) = last.remove(&key)
+        else {
+            continue;
+        };
+        let key = TokenKey::from_raw(key);
+        let expected = expected.map(Secret::from);
+        match store.save(&key, &token, expected.as_ref()).await {
             Ok(true) => landed += 1,
             Ok(false) => {
                 tracing::warn!(key = %key, "the store holds another refresh token than the rescued one's; keeping the stored one");
             }
             Err(e) => {
                 tracing::warn!(key = %key, error = %e, "the rescued token cannot be saved yet; keeping it and trying again");
-                keep(
-                    store,
-                    &key,
-                    Unsaved {
-                        token: rescued.token,
-                        expected,
-                    },
-                );
+                keep(store, &key, Unsaved { token, expected });
             }
         }
     }
@@ -223,7 +317,7 @@ pub(super) fn get(store: &Arc<dyn TokenStore>, key: &TokenKey) -> Option<Unsaved
 pub(super) fn saved(store: &Arc<dyn TokenStore>, key: &TokenKey) {
     let mut map = lock();
     if !map.is_empty() && map.remove(&slot(store, key)).is_some() {
-        write_rescue(&map);
+        append_rescue(&map, key, None);
     }
 }
 
@@ -233,7 +327,7 @@ pub(super) fn forget(store: &Arc<dyn TokenStore>, key: &TokenKey, u: &Unsaved) {
     let s = slot(store, key);
     if map.get(&s).is_some_and(|e| e.unsaved.token == u.token) {
         map.remove(&s);
-        write_rescue(&map);
+        append_rescue(&map, key, None);
     }
 }
 
@@ -250,11 +344,11 @@ pub(super) fn pending(store: &Arc<dyn TokenStore>, key: &TokenKey, u: Unsaved) {
     map.entry(slot(store, key))
         .and_modify(|e| e.unsaved = u.clone())
         .or_insert_with(|| Entry {
-            unsaved: u,
+            unsaved: u.clone(),
             store: store.clone(),
             saving: false,
         });
-    write_rescue(&map);
+    append_rescue(&map, key, Some(&u));
 }
 
 /// A rotated token between [`pending`] and the store's answer: if the refresh is dropped
@@ -332,7 +426,7 @@ async fn save_until_taken(s: Slot) {
                 // Only if nothing newer was kept meanwhile; else save that one next.
                 if map.get(&s).is_some_and(|e| e.unsaved.token == u.token) {
                     map.remove(&s);
-                    write_rescue(&map);
+                    append_rescue(&map, &s.1, None);
                     drop(map);
                     if taken {
                         SAVED_LATE.fetch_add(1, Ordering::Relaxed);
