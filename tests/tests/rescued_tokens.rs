@@ -148,5 +148,42 @@ async fn a_token_the_store_refused_is_rescued_on_disk_and_imported_by_the_next_p
         err.contains("rescue file") && !err.contains("secret-value"),
         "{err}"
     );
+
+    // The file is a log (one line per token about to be saved, one per save that landed):
+    // the last line of each key is what the import takes.
+    let token = |refresh: &str| {
+        serde_json::to_value(StoredToken {
+            refresh_token: Some(Secret::from(refresh)),
+            expires_at_ms: 1,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let (saved_key, rotated_key) = (
+        "miniapp:baidu:tp:authorizer:saved",
+        "miniapp:baidu:tp:authorizer:rotated",
+    );
+    let log = [
+        serde_json::json!({"key": saved_key, "token": token("s-1")}),
+        serde_json::json!({"key": rotated_key, "token": token("r-1")}),
+        serde_json::json!({"key": saved_key, "saved": true}),
+        serde_json::json!({"key": rotated_key, "token": token("r-2")}),
+    ];
+    let text: String = log.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&rescue, text).unwrap();
+    let fresh: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    assert_eq!(token::import_rescued(&fresh).await.unwrap(), 1);
+    let load = |key: &str| {
+        let fresh = fresh.clone();
+        let key = TokenKey::from_raw(key.to_owned());
+        async move { fresh.load(&key).await.unwrap() }
+    };
+    assert_eq!(load(saved_key).await, None, "a landed save is not imported");
+    assert_eq!(
+        load(rotated_key).await.unwrap().refresh_token,
+        Some(Secret::from("r-2")),
+        "the key's last token"
+    );
+    assert!(!rescue.exists(), "nothing left unsaved: the file is gone");
     token::set_rescue_file(None);
 }

@@ -1701,3 +1701,57 @@ pub async fn summarize(
     }
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn journal() -> (tempfile::TempDir, ReleaseJournal) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("journal.sqlite").display());
+        (dir, ReleaseJournal::open(&url).await.unwrap())
+    }
+
+    /// A push that wakes an app while a worker reads it keeps the app due after that step
+    /// (which may have read before the push), and a wake consumed by a claim is not kept.
+    #[tokio::test]
+    async fn a_push_during_a_step_keeps_the_app_due() {
+        let (_dir, journal) = journal().await;
+        let (release, vendor, app) = ("r", Vendor::Wechat, "wx1");
+        assert!(journal.plan(release, vendor, app).await.unwrap());
+        let in_audit = Stage::InAudit {
+            audit_id: "1".into(),
+            delayed: false,
+        };
+        let later = now_ms() + 60_000;
+        let step = Step {
+            stage: &in_audit,
+            wait: Some(&Wait::InAudit),
+            message: None,
+            next: Some((later, 1)),
+        };
+        let vendors = [vendor];
+        let claim = |due| journal.claim(release, &vendors, "w", 10, 30_000, due);
+
+        // Claimed, then woken by a push while the step reads: the step's pause is not kept.
+        let row = claim(now_ms()).await.unwrap().pop().unwrap();
+        assert_eq!(journal.wake(release, vendor, Some(app)).await.unwrap(), 1);
+        assert!(journal
+            .record_claimed(release, &row, &step, "w", true)
+            .await
+            .unwrap());
+        let row = &journal.rows(release).await.unwrap()[0];
+        assert_eq!((row.stage.clone(), row.next_ms), (in_audit.clone(), 0));
+
+        // Woken before the claim: the claim consumes the wake, the step's pause holds.
+        assert_eq!(journal.wake(release, vendor, Some(app)).await.unwrap(), 1);
+        let row = claim(now_ms()).await.unwrap().pop().unwrap();
+        assert_eq!(row.next_ms, 0);
+        assert!(journal
+            .record_claimed(release, &row, &step, "w", true)
+            .await
+            .unwrap());
+        assert_eq!(journal.rows(release).await.unwrap()[0].next_ms, later);
+        assert!(claim(now_ms()).await.unwrap().is_empty(), "not due");
+    }
+}

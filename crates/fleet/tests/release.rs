@@ -840,3 +840,76 @@ async fn a_thousand_apps_with_lost_and_duplicated_pushes() {
         .count();
     assert_eq!(rejected_reasons, summary.rejected.len());
 }
+
+/// The inventory is read again only when the file changed: apps added to it join the release
+/// on the next pass, and an app whose ext_json column was missing (nothing sent for it) is
+/// uploaded with the mended inventory's value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_added_to_the_inventory_join_and_a_mended_column_is_used() {
+    const SHOP_RELEASE: &str = r#"
+name = "spring-2027"
+
+[wechat]
+template_id = 7
+version = "2.0.0"
+description = "spring release"
+ext_json = { ext = { shop = "{shop}" } }
+"#;
+    let job = Job::start_with(4, SHOP_RELEASE).await;
+    let (backends, journal) = job.process().await;
+    let inventory = job.dir.path().join("apps.jsonl");
+    let full = std::fs::read_to_string(&inventory).unwrap();
+    let wechat: Vec<serde_json::Value> = full
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|a| a["vendor"] == "wechat")
+        .collect();
+    assert_eq!(wechat.len(), 4);
+    let write = |apps: &[serde_json::Value]| {
+        let text: String = apps.iter().map(|a| format!("{a}\n")).collect();
+        std::fs::write(&inventory, text).unwrap();
+    };
+    // Two apps, the second without its `shop` column.
+    let mut first = wechat[..2].to_vec();
+    first[0]["shop"] = "shop-0".into();
+    write(&first);
+    let summary = job.pass(&backends, &journal).await;
+    assert_eq!(summary.stages[&Vendor::Wechat].values().sum::<usize>(), 2);
+    let rows = journal.rows("spring-2027").await.unwrap();
+    let missing = rows
+        .iter()
+        .find(|r| r.app_id == wechat[1]["app_id"])
+        .unwrap();
+    assert_eq!(missing.stage, Stage::Planned);
+    assert!(
+        missing
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("shop")),
+        "{missing:?}"
+    );
+    assert_eq!(job.sandbox.hits("Commit"), 1, "nothing sent for the app");
+
+    // The mended inventory, with two more apps: all four are in the release, and the second
+    // app's upload carries its column.
+    let mut all = wechat.clone();
+    for (i, app) in all.iter_mut().enumerate() {
+        app["shop"] = format!("shop-{i}").into();
+    }
+    write(&all);
+    // (The app whose column was missing is tried again after a check's pause.)
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let summary = job.pass(&backends, &journal).await;
+    assert_eq!(summary.stages[&Vendor::Wechat].values().sum::<usize>(), 4);
+    let commit = job
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.endpoint.as_deref() == Some("Commit"))
+        .find(|r| String::from_utf8_lossy(&r.body).contains("shop-1"))
+        .expect("the mended app is uploaded");
+    let body: serde_json::Value = serde_json::from_slice(&commit.body).unwrap();
+    let ext: serde_json::Value = serde_json::from_str(body["ext_json"].as_str().unwrap()).unwrap();
+    assert_eq!(ext["ext"]["shop"], "shop-1", "{body}");
+    assert_eq!(job.sandbox.hits("Commit"), 4);
+}
