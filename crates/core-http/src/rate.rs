@@ -17,8 +17,10 @@
 //!   call whose slot was taken before the last cut (the rest of a burst already in flight);
 //! - **the cut keeps what the vendor accepted**: the new rate is the larger of β times the
 //!   sending rate and 95 % of the calls the vendor answered (not throttled) over the last
-//!   second, which is what it demonstrably takes; CUBIC then climbs from there back to that
-//!   rate and probes above it;
+//!   second, which is what it demonstrably takes (within the first second of answers, the
+//!   answers so far per second: an early throttle must not read a fraction of a second's
+//!   answers as a second's); CUBIC then climbs from there back to that rate and probes above
+//!   it;
 //! - no cap at twice the measured send rate (an idle spell between passes must not restart
 //!   the job at a crawl); the bucket's small burst does that job.
 //!
@@ -84,6 +86,8 @@ struct State {
     last_throttle: f64,
     /// Throttles counted (one per episode).
     throttles: u64,
+    /// When the first call was answered (seconds since `started`), if one was.
+    first_answered: Option<f64>,
 }
 
 /// The slot a call was sent in, from [`RateLimiter::acquire`].
@@ -131,6 +135,7 @@ impl RateLimiter {
                 rate_after_cut: rate * BETA,
                 last_throttle: f64::NEG_INFINITY,
                 throttles: 0,
+                first_answered: None,
             }),
         }
     }
@@ -194,7 +199,7 @@ impl RateLimiter {
             } else {
                 sending
             };
-            let accepted = s.answered_last_second(now);
+            let accepted = s.answered_per_second(now);
             let cut = (rate * BETA).max(KEEP_ANSWERED * accepted).min(rate);
             s.last_max_rate = if accepted > 0.0 {
                 accepted.min(rate)
@@ -283,6 +288,7 @@ impl State {
 
     /// Counts one answered (not throttled) call in its tenth of a second.
     fn count_answered(&mut self, now: f64) {
+        self.first_answered.get_or_insert(now);
         let tenth = (now * 10.0).floor().max(0.0) as u64;
         let slot = &mut self.answered[tenth as usize % ANSWERED_BUCKETS];
         if slot.0 != tenth {
@@ -300,6 +306,16 @@ impl State {
             .filter(|(t, _)| *t >= oldest && *t <= tenth)
             .map(|(_, n)| *n as f64)
             .sum()
+    }
+
+    /// The calls the vendor answered per second, over the last second or, within the first
+    /// second of answers, over the time since the first one (a throttle 0.3 s into a job
+    /// must not read 0.3 s of answers as a second's).
+    fn answered_per_second(&self, now: f64) -> f64 {
+        let span = self
+            .first_answered
+            .map_or(1.0, |first| (now - first).clamp(0.1, 1.0));
+        self.answered_last_second(now) / span
     }
 
     /// CUBIC's rate after a success, `now - last_throttle` seconds past the last cut: from
@@ -373,20 +389,36 @@ mod tests {
             rate >= 400.0 * BETA - 1e-9,
             "β of the send rate at least: {rate}"
         );
+        // (Answered for more than a second: the last second's 60 are the vendor's rate.)
         let l = RateLimiter::new();
+        l.record_at(0.0, Slot { taken: 0.0 }, false);
         for i in 0..60 {
-            l.record_at(0.5 + i as f64 / 200.0, Slot { taken: 0.0 }, false);
+            l.record_at(1.0 + i as f64 / 200.0, Slot { taken: 0.9 }, false);
         }
         l.state().measured_rate = 70.0;
-        l.record_at(0.9, Slot { taken: 0.85 }, true);
+        l.record_at(1.4, Slot { taken: 1.35 }, true);
         let rate = l.current_rate().unwrap();
         assert!(approx(rate, 0.95 * 60.0), "95 % of the 60 answered: {rate}");
         // CUBIC climbs back to the 60 the vendor took, then probes above it.
         let s = l.state();
-        assert!(approx(s.cubic_success(0.9), 57.0));
+        assert!(approx(s.cubic_success(1.4), 57.0));
         let back = s.last_throttle + (3.0f64 / SCALE_CONSTANT).cbrt();
         assert!(approx(s.cubic_success(back), 60.0));
         assert!(s.cubic_success(back + 3.0) > 60.0);
+    }
+
+    /// A throttle 0.3 s into a job, after 300 calls answered in those 0.3 s: the cut keeps
+    /// the 1,000 a second the vendor answered at, not the 300 it answered so far.
+    #[test]
+    fn an_early_throttle_keeps_the_rate_answered_so_far() {
+        let l = RateLimiter::new();
+        for i in 0..300 {
+            l.record_at(i as f64 / 1000.0, Slot { taken: 0.0 }, false);
+        }
+        l.state().measured_rate = 1200.0;
+        l.record_at(0.3, Slot { taken: 0.29 }, true);
+        let rate = l.current_rate().unwrap();
+        assert!(approx(rate, 0.95 * 1000.0), "{rate}");
     }
 
     #[test]

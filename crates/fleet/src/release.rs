@@ -1140,7 +1140,9 @@ pub async fn run_pass(
     // Each vendor's apps are claimed and stepped on their own, `concurrency` at once, so that
     // one vendor's rate limit never holds another's apps back; each app's steps run as a task
     // of its own (the runtime spreads them over its threads).
+    let busy_lanes = Arc::new(AtomicUsize::new(shippers.len()));
     let vendor_runs = shippers.iter().map(|(&vendor, shipper)| {
+        let busy_lanes = busy_lanes.clone();
         let lane = Arc::new(VendorLane {
             vendor,
             shipper: shipper.clone(),
@@ -1152,34 +1154,58 @@ pub async fn run_pass(
         async move {
             // Claims are taken a batch at a time as the apps in flight need more, so that the
             // concurrency stays full while other workers can claim the rest.
-            let claims = futures_util::stream::unfold(false, |failed| {
+            // Watching, a lane with nothing due keeps looking while another vendor's lane
+            // still finds apps (a push may wake one of its apps meanwhile); the pass ends when
+            // every lane is dry at once.
+            let claims = futures_util::stream::unfold((false, false), |(failed, dry)| {
                 let context = &context;
+                let busy = &busy_lanes;
                 async move {
-                    if failed {
-                        return None;
-                    }
-                    let claiming = std::time::Instant::now();
-                    let claimed = context
-                        .journal
-                        .claim(
-                            &context.release.name,
-                            &[vendor],
-                            worker,
-                            batch,
-                            lease_ms,
-                            context.options.due_by(due_by),
-                        )
-                        .await;
-                    tracing::debug!(
-                        %vendor,
-                        ms = claiming.elapsed().as_millis() as u64,
-                        rows = claimed.as_ref().map_or(0, |r| r.len()),
-                        "claimed"
-                    );
-                    match claimed {
-                        Ok(rows) if rows.is_empty() => None,
-                        Ok(rows) => Some((Ok(rows), false)),
-                        Err(e) => Some((Err(e), true)),
+                    let mut dry = dry;
+                    loop {
+                        if failed {
+                            if !dry {
+                                busy.fetch_sub(1, Ordering::SeqCst);
+                            }
+                            return None;
+                        }
+                        let claiming = std::time::Instant::now();
+                        let claimed = context
+                            .journal
+                            .claim(
+                                &context.release.name,
+                                &[vendor],
+                                worker,
+                                batch,
+                                lease_ms,
+                                context.options.due_by(due_by),
+                            )
+                            .await;
+                        tracing::debug!(
+                            %vendor,
+                            ms = claiming.elapsed().as_millis() as u64,
+                            rows = claimed.as_ref().map_or(0, |r| r.len()),
+                            "claimed"
+                        );
+                        match claimed {
+                            Ok(rows) if rows.is_empty() => {
+                                if !dry {
+                                    dry = true;
+                                    busy.fetch_sub(1, Ordering::SeqCst);
+                                }
+                                if !context.options.continuous || busy.load(Ordering::SeqCst) == 0 {
+                                    return None;
+                                }
+                                tokio::time::sleep(DRY_LANE_LOOKS_EVERY).await;
+                            }
+                            Ok(rows) => {
+                                if dry {
+                                    busy.fetch_add(1, Ordering::SeqCst);
+                                }
+                                return Some((Ok(rows), (false, false)));
+                            }
+                            Err(e) => return Some((Err(e), (true, dry))),
+                        }
                     }
                 }
             });
@@ -1296,6 +1322,9 @@ async fn step_app(
     )
     .await
 }
+
+/// How often a vendor's lane with nothing due looks again while another vendor's lane runs.
+const DRY_LANE_LOOKS_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Apps of the inventory planned (and their tokens imported) per transaction.
 const PLAN_CHUNK: usize = 500;
