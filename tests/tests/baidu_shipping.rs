@@ -174,6 +174,31 @@ async fn the_submission_names_the_development_package_of_the_version() {
         "{error:?}"
     );
     assert_eq!(server.take().len(), 1);
+
+    // Right after a check found the development package (and no audit running), the
+    // submission names it without listing the packages again; once only.
+    server.set_reply(list(
+        r#"{"version":"1.9.0","status":1,"package_id":11},{"version":"2.0.0","status":3,"package_id":58211}"#,
+    ));
+    assert_eq!(shipper.check(APP, &upload()).await.unwrap(), Check::Done);
+    assert_eq!(server.take().len(), 1);
+    assert_eq!(
+        shipper.submit(APP, &upload()).await.unwrap(),
+        Submitted::Audit {
+            audit_id: "58211".into()
+        }
+    );
+    let sent: Vec<_> = server.take().iter().map(wire).collect();
+    assert_eq!(
+        sent,
+        vec![(
+            "POST".into(),
+            "/rest/2.0/smartapp/package/submitaudit".into(),
+            "access_token=app-token&content=spring+release&package_id=58211&remark=2.0.0".into()
+        )]
+    );
+    shipper.submit(APP, &upload()).await.unwrap();
+    assert_eq!(server.take().len(), 2, "listed again: the check was used");
 }
 
 #[tokio::test]

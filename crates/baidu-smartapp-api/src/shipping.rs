@@ -30,6 +30,7 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use core_http::shipping::{
     AuditQuota, AuditState, Check, LatestAudit, ShipCode, ShippingFacts, StateKind, Submitted,
@@ -49,7 +50,16 @@ use crate::Client;
 pub struct Shipper {
     client: Client,
     tokens: Arc<TokenManager>,
+    /// Development packages a check just found, per app: (version, package id, when). The
+    /// submission that follows the check takes its package from here instead of listing the
+    /// packages again.
+    checked: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, i64, Instant)>>>,
 }
+
+/// How long a package a check found stands for the submission after it.
+const CHECKED_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+/// Checked packages kept at most (older ones are dropped past this).
+const CHECKED_KEPT: usize = 4096;
 
 impl std::fmt::Debug for Shipper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,7 +117,29 @@ fn upload_is(package: &Package, values: &[&str]) -> bool {
 impl Shipper {
     /// A shipper for the authorized apps of the platform of `tokens`.
     pub fn new(client: Client, tokens: Arc<TokenManager>) -> Self {
-        Shipper { client, tokens }
+        Shipper {
+            client,
+            tokens,
+            checked: Arc::default(),
+        }
+    }
+
+    /// Remembers that a check found `id` the development package of `version` of `app`.
+    fn remember_checked(&self, app: &str, version: &str, id: i64) {
+        let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        if checked.len() >= CHECKED_KEPT {
+            checked.retain(|_, (_, _, at)| at.elapsed() < CHECKED_FOR);
+        }
+        checked.insert(app.to_owned(), (version.to_owned(), id, Instant::now()));
+    }
+
+    /// The development package of `version` a check of `app` found just before, if any.
+    fn take_checked(&self, app: &str, version: &str) -> Option<i64> {
+        let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+        match checked.remove(app) {
+            Some((v, id, at)) if v == version && at.elapsed() < CHECKED_FOR => Some(id),
+            _ => None,
+        }
     }
 
     fn app(&self, app: &str) -> crate::AuthorizedApp {
@@ -121,6 +153,24 @@ impl Shipper {
             .get_packages(&GetPackagesRequest::new())
             .await?;
         Ok(answer.packages.unwrap_or_default())
+    }
+
+    /// Submits package `id` of `app` for audit.
+    async fn submit_package(
+        &self,
+        app: &str,
+        upload: &Upload,
+        id: i64,
+    ) -> Result<Submitted, Error> {
+        let request = SubmitPackageAuditRequest::new(
+            upload.description.clone(),
+            id.to_string(),
+            upload.version.clone(),
+        );
+        self.app(app).submit_package_audit(&request).await?;
+        Ok(Submitted::Audit {
+            audit_id: id.to_string(),
+        })
     }
 
     /// The audit state of package `id`, read alone.
@@ -177,7 +227,12 @@ impl ShipCode for Shipper {
     ) -> BoxFuture<'a, Result<Check, Error>> {
         Box::pin(async move {
             let packages = self.packages(app).await?;
-            if development(&packages, &upload.version).is_some() {
+            if let Some((_, id)) = development(&packages, &upload.version) {
+                // No audit runs beside a development package that is listed with none in
+                // audit: the submission may take it at once.
+                if !packages.iter().any(|p| kind(p) == Some(StateKind::InAudit)) {
+                    self.remember_checked(app, &upload.version, id);
+                }
                 return Ok(Check::Done);
             }
             let failed = packages.iter().find(|p| {
@@ -207,6 +262,9 @@ impl ShipCode for Shipper {
         upload: &'a Upload,
     ) -> BoxFuture<'a, Result<Submitted, Error>> {
         Box::pin(async move {
+            if let Some(id) = self.take_checked(app, &upload.version) {
+                return self.submit_package(app, upload, id).await;
+            }
             let packages = self.packages(app).await?;
             if packages.iter().any(|p| kind(p) == Some(StateKind::InAudit)) {
                 return Ok(Submitted::AlreadyInAudit);
@@ -227,15 +285,7 @@ impl ShipCode for Shipper {
                     given: format!("no development package of version {:?}", upload.version),
                 }));
             };
-            let request = SubmitPackageAuditRequest::new(
-                upload.description.clone(),
-                id.to_string(),
-                upload.version.clone(),
-            );
-            self.app(app).submit_package_audit(&request).await?;
-            Ok(Submitted::Audit {
-                audit_id: id.to_string(),
-            })
+            self.submit_package(app, upload, id).await
         })
     }
 

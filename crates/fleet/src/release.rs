@@ -1232,22 +1232,27 @@ pub async fn run_pass(
                 }
             })
             .buffer_unordered(context.options.concurrency.max(1))
-            .collect::<Vec<Result<(), ReleaseError>>>()
+            // Counted as they end (a pass may step hundreds of thousands of apps): how many,
+            // and the first error.
+            .fold((0usize, None), |(stepped, first), outcome| async move {
+                (stepped + 1, first.or(outcome.err()))
+            })
             .await
         }
     });
-    let outcomes: Vec<Result<(), ReleaseError>> = futures_util::future::join_all(vendor_runs)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut stepped = 0;
+    let mut first_error = None;
+    for (n, error) in futures_util::future::join_all(vendor_runs).await {
+        stepped += n;
+        first_error = first_error.or(error);
+    }
     tracing::debug!(
         ms = pass_started.elapsed().as_millis() as u64,
-        stepped = outcomes.len(),
+        stepped,
         "pass stepped"
     );
-    for outcome in outcomes {
-        outcome?;
+    if let Some(error) = first_error {
+        return Err(error);
     }
     for (vendor, spent) in &quota_spent {
         if spent.load(Ordering::SeqCst) {

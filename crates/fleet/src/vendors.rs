@@ -204,6 +204,10 @@ pub struct VendorClient {
     known: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
+/// Apps a client remembers having found or put in the token store (then it forgets them all
+/// and asks the store again).
+const KNOWN_APPS_KEPT: usize = 16_384;
+
 /// How a job's clients call the vendors.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -320,10 +324,12 @@ impl VendorClient {
             self.tokens.import_authorization(app, refresh_token).await?;
             true
         };
-        self.known
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(app.to_owned());
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        // A cache, bounded: forgetting only costs the store a question.
+        if known.len() >= KNOWN_APPS_KEPT {
+            known.clear();
+        }
+        known.insert(app.to_owned());
         Ok(imported)
     }
 
