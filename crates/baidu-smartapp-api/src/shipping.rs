@@ -53,8 +53,11 @@ pub struct Shipper {
     /// Development packages a check just found, per app: (version, package id, when). The
     /// submission that follows the check takes its package from here instead of listing the
     /// packages again.
-    checked: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, i64, Instant)>>>,
+    checked: Arc<std::sync::Mutex<std::collections::HashMap<String, CheckedPackage>>>,
 }
+
+/// A development package a check found: (version, package id, when).
+type CheckedPackage = (String, i64, Instant);
 
 /// How long a package a check found stands for the submission after it.
 const CHECKED_FOR: std::time::Duration = std::time::Duration::from_secs(30);
