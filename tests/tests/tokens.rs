@@ -183,6 +183,56 @@ async fn a_refresh_failure_is_a_typed_error_without_a_retry_storm() {
     assert_eq!(asked, 1, "one refresh attempt, not one per caller");
 }
 
+/// The vendor throttles the platform-token call for a while: the call waits (the retry
+/// policy's backoff) and goes through once the token can be had, instead of failing at once
+/// with a refresh error that a job would count as a failed step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_token_refresh_is_tried_again_before_the_call_fails() {
+    let sandbox = sandbox(Duration::from_secs(3600)).await;
+    sandbox.fail_token_endpoint("GetComponentAccessToken", Some(45009));
+    let client = wechat_component_api::Client::with_base_url(sandbox.base_url()).with_retry_policy(
+        core_http::RetryPolicy {
+            max_attempts: 8,
+            total_budget: Duration::from_secs(20),
+            ..core_http::RetryPolicy::default()
+        },
+    );
+    let tokens = wechat_component_api::tokens::manager(
+        &client,
+        "wx_platform",
+        "APP_SECRET",
+        Arc::new(MemoryStore::new()),
+        RefreshPolicy::default(),
+    );
+    tokens
+        .store_ticket("ticket", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let component = client.component(tokens.component_token());
+    let asked = || {
+        sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/cgi-bin/component/api_component_token")
+            .count()
+    };
+    let call = tokio::spawn({
+        let component = component.clone();
+        async move { component.modify_wxa_jump_domain(&get_jump_domains()).await }
+    });
+    // Throttled for the first 1.5 s (the token layer also holds a failure for 1 s).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(asked() >= 1);
+    sandbox.fail_token_endpoint("GetComponentAccessToken", None);
+    call.await.unwrap().unwrap();
+    let modified = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/component/modify_wxa_jump_domain")
+        .count();
+    assert_eq!(modified, 1, "the call itself was sent once");
+}
+
 /// Hands out `t1`, `t2`, … and counts invalidations.
 #[derive(Default)]
 struct Numbered {

@@ -277,6 +277,13 @@ impl State {
     /// Counts one sent call into the smoothed send rate (half-second buckets).
     fn measure(&mut self, now: f64) {
         let bucket = (now * 2.0).floor() / 2.0;
+        // After an idle second or more (a job's start-up, a pause between passes), the
+        // measure starts over: the idle time must not dilute the rate sent since.
+        if bucket - self.rate_bucket > 1.0 {
+            self.rate_bucket = now;
+            self.sent_in_bucket = 0;
+            self.measured_rate = 0.0;
+        }
         self.sent_in_bucket += 1;
         if bucket > self.rate_bucket {
             let current = self.sent_in_bucket as f64 / (bucket - self.rate_bucket);
@@ -419,6 +426,22 @@ mod tests {
         l.record_at(0.3, Slot { taken: 0.29 }, true);
         let rate = l.current_rate().unwrap();
         assert!(approx(rate, 0.95 * 1000.0), "{rate}");
+    }
+
+    /// A job that starts calling 3.6 s after its limiter was made (its planning first), 500
+    /// calls in 0.25 s, then throttled: the send rate is the burst's, not diluted by the idle
+    /// seconds before it.
+    #[test]
+    fn idle_time_before_a_burst_does_not_dilute_the_send_rate() {
+        let l = RateLimiter::new();
+        for i in 0..500 {
+            l.record_at(3.6 + i as f64 / 2000.0, Slot { taken: 3.6 }, false);
+        }
+        let sending = l.state().send_rate(3.85);
+        assert!(sending > 1500.0, "{sending}");
+        l.record_at(3.85, Slot { taken: 3.84 }, true);
+        let rate = l.current_rate().unwrap();
+        assert!(rate > 1500.0, "{rate}");
     }
 
     #[test]

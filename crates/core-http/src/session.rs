@@ -375,7 +375,7 @@ impl Session {
         request: &E,
         record: &mut CallRecord,
     ) -> Result<E::Response, Error> {
-        let secrets = self.resolve::<E>().await?;
+        let secrets = self.resolve_retrying::<E>().await?;
         let first = self.send_retrying(request, &secrets, record).await;
         let rejected = match &first {
             Err(Error::Vendor(v)) if E::VENDOR.is_token_invalid(v.code) => v.clone(),
@@ -459,6 +459,49 @@ impl Session {
     }
 
     /// The credential values of `E`, in `E::CREDENTIALS` order (inline: at most two exist).
+    /// [`Session::resolve`], tried again within the retry policy's attempts and budget while
+    /// a token refresh fails in a way that may succeed later (the vendor throttled the token
+    /// call, the store did not answer): the call itself has not left yet.
+    async fn resolve_retrying<E: Endpoint>(&self) -> Result<SmallVec<[Secret; 2]>, Error> {
+        let first = self.resolve::<E>().await;
+        if !matches!(
+            first,
+            Err(Error::TokenRefresh {
+                retryable: true,
+                ..
+            })
+        ) {
+            return first;
+        }
+        let policy = &*self.retry;
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        let mut result = first;
+        loop {
+            let Err(
+                error @ Error::TokenRefresh {
+                    retryable: true, ..
+                },
+            ) = &result
+            else {
+                return result;
+            };
+            let backoff = policy.backoff(attempt);
+            if attempt >= policy.max_attempts || started.elapsed() + backoff > policy.total_budget {
+                return result;
+            }
+            tracing::debug!(
+                attempt,
+                reason = %error,
+                backoff_ms = backoff.as_millis() as u64,
+                "the token could not be had; trying again"
+            );
+            tokio::time::sleep(backoff).await;
+            attempt += 1;
+            result = self.resolve::<E>().await;
+        }
+    }
+
     async fn resolve<E: Endpoint>(&self) -> Result<SmallVec<[Secret; 2]>, Error> {
         let mut secrets = SmallVec::new();
         for cred in E::CREDENTIALS {
