@@ -294,7 +294,10 @@ async fn a_store_that_fails_or_panics_on_save_releases_the_lock() {
         inner: MemoryStore::new(),
         next_save: 0.into(),
     });
-    let client = wechat_component_api::Client::with_base_url(sandbox.base_url());
+    // No retries: the failed refresh's error reaches the caller (with retries, the call would
+    // try the token again and the store, which panics once, would take it).
+    let client = wechat_component_api::Client::with_base_url(sandbox.base_url())
+        .with_retry_policy(core_http::RetryPolicy::never());
     let tokens = wechat_component_api::tokens::manager(
         &client,
         "wx_platform",
