@@ -65,6 +65,25 @@ impl RetryPolicy {
         }
     }
 
+    /// The wait before retry number `retry` (1-based) of an operation `elapsed` into its
+    /// first attempt, at least `floor` (a server's Retry-After); `None` when the attempts or
+    /// the budget are spent.
+    pub fn wait_before(
+        &self,
+        retry: u32,
+        elapsed: Duration,
+        floor: Option<Duration>,
+    ) -> Option<Duration> {
+        if retry >= self.max_attempts {
+            return None;
+        }
+        let backoff = match floor {
+            Some(asked) => self.backoff(retry).max(asked),
+            None => self.backoff(retry),
+        };
+        (elapsed + backoff <= self.total_budget).then_some(backoff)
+    }
+
     /// The jittered backoff before retry number `retry` (1-based).
     pub fn backoff(&self, retry: u32) -> Duration {
         let exp = self.initial_backoff.saturating_mul(

@@ -422,19 +422,15 @@ impl Session {
         loop {
             let Err(error) = &result else { return result };
             let failure = retry::classify(E::VENDOR, error);
-            if attempt >= policy.max_attempts
-                || !retry::should_retry(policy, failure, request.is_idempotent())
-            {
+            if !retry::should_retry(policy, failure, request.is_idempotent()) {
                 return result;
             }
             // A server's Retry-After is a floor for the backoff, within the budget.
-            let backoff = match retry::retry_after(error) {
-                Some(asked) => policy.backoff(attempt).max(asked),
-                None => policy.backoff(attempt),
-            };
-            if started.elapsed() + backoff > policy.total_budget {
+            let Some(backoff) =
+                policy.wait_before(attempt, started.elapsed(), retry::retry_after(error))
+            else {
                 return result;
-            }
+            };
             tracing::debug!(
                 attempt,
                 ?failure,
@@ -486,10 +482,9 @@ impl Session {
             else {
                 return result;
             };
-            let backoff = policy.backoff(attempt);
-            if attempt >= policy.max_attempts || started.elapsed() + backoff > policy.total_budget {
+            let Some(backoff) = policy.wait_before(attempt, started.elapsed(), None) else {
                 return result;
-            }
+            };
             tracing::debug!(
                 attempt,
                 reason = %error,

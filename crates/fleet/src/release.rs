@@ -581,10 +581,7 @@ impl ReleaseJournal {
         .fetch_all(&self.pool)
         .await
         .map_err(journal_error("read"))?;
-        rows.iter()
-            .map(read_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(journal_error("read"))
+        read_rows(&rows, "read")
     }
 
     /// Adds `app` as planned unless the release already has it; whether it was added.
@@ -754,10 +751,7 @@ impl ReleaseJournal {
             .fetch_all(&self.pool)
             .await
             .map_err(journal_error("claim"))?;
-        rows.iter()
-            .map(read_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(journal_error("claim"))
+        read_rows(&rows, "claim")
     }
 
     /// Ends the unexpired claims on `release` of processes of this host that are gone.
@@ -851,10 +845,7 @@ impl ReleaseJournal {
         .fetch_all(&self.pool)
         .await
         .map_err(journal_error("read"))?;
-        rows.iter()
-            .map(read_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(journal_error("read"))
+        read_rows(&rows, "read")
     }
 }
 
@@ -868,6 +859,17 @@ struct Step<'a> {
 
 const ROW_COLUMNS: &str =
     "vendor, app_id, stage, wait, message, next_ms, polls, claim_until, inventory_columns";
+
+/// The journal rows `rows` (read for `what`).
+fn read_rows(
+    rows: &[sqlx::any::AnyRow],
+    what: &'static str,
+) -> Result<Vec<ReleaseRow>, ReleaseError> {
+    rows.iter()
+        .map(read_row)
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(journal_error(what))
+}
 
 fn read_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow, sqlx::Error> {
     let vendor: String = r.try_get("vendor")?;
