@@ -192,8 +192,10 @@ async fn a_throttled_token_refresh_is_tried_again_before_the_call_fails() {
     sandbox.fail_token_endpoint("GetComponentAccessToken", Some(45009));
     let client = wechat_component_api::Client::with_base_url(sandbox.base_url()).with_retry_policy(
         core_http::RetryPolicy {
-            // The token call's own retries (100 + 200 + 400 ms) end inside the throttle.
+            // The token call's own retries (100 + 200 + 400 ms, no jitter) end inside the
+            // throttle; the call's next try of the token outlasts it.
             max_attempts: 4,
+            jitter: false,
             total_budget: Duration::from_secs(20),
             ..core_http::RetryPolicy::default()
         },
