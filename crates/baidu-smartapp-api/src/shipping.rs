@@ -33,16 +33,23 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use core_http::shipping::{
-    AuditQuota, AuditState, Check, LatestAudit, ShipCode, ShippingFacts, StateKind, Submitted,
-    Upload,
+    Acted, Action, AuditQuota, AuditState, Check, LatestAudit, ShipCode, ShippingFacts, StateKind,
+    Submitted, Template, Upload,
 };
 use core_http::token::{BoxFuture, TokenManager};
 use core_http::{Error, InvalidRequest};
 
 use crate::package::{
     GetPackageDetailRequest, GetPackagesRequest, Package, ReleasePackageRequest,
-    SubmitPackageAuditRequest, UploadPackageRequest, SHIPPING,
+    RollbackPackageRequest, SubmitPackageAuditRequest, UploadPackageRequest,
+    WithdrawPackageAuditRequest, SHIPPING,
 };
+use crate::template::GetTemplateListRequest;
+
+/// Templates asked for per page of the library (the page's example asks for 50).
+const TEMPLATES_PER_PAGE: i64 = 50;
+/// Pages of the library read at most (a list that never ends is cut there).
+const TEMPLATE_PAGES: i64 = 100;
 use crate::Client;
 
 /// Ships code to the platform's authorized apps (see the [module](self)).
@@ -353,5 +360,60 @@ impl ShipCode for Shipper {
     fn quota<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>> {
         // The audit quota call is only in Baidu's SDKs, not on the page: not specified.
         Box::pin(async { Ok(None) })
+    }
+
+    fn templates(&self) -> BoxFuture<'_, Result<Option<Vec<Template>>, Error>> {
+        Box::pin(async move {
+            let platform = self.client.component(self.tokens.component_token());
+            let mut library = Vec::new();
+            // Page by page until a short page or `count` (whichever comes first).
+            for page in 1..=TEMPLATE_PAGES {
+                let mut request = GetTemplateListRequest::new();
+                request.page = Some(page);
+                request.page_size = Some(TEMPLATES_PER_PAGE);
+                let answer = platform.get_template_list(&request).await?;
+                let list = answer.list.unwrap_or_default();
+                let short = (list.len() as i64) < TEMPLATES_PER_PAGE;
+                library.extend(list.into_iter().filter_map(|t| {
+                    Some(Template {
+                        template_id: t.template_id?,
+                        version: t.user_version.unwrap_or_default(),
+                        description: t.user_desc.unwrap_or_default(),
+                        created: t.create_time.unwrap_or_default(),
+                    })
+                }));
+                if short || answer.count.is_some_and(|c| library.len() as i64 >= c) {
+                    break;
+                }
+            }
+            Ok(Some(library))
+        })
+    }
+
+    fn actions(&self) -> &'static [Action] {
+        &[Action::Withdraw, Action::Rollback]
+    }
+
+    fn act<'a>(
+        &'a self,
+        app: &'a str,
+        action: Action,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<Acted, Error>> {
+        Box::pin(async move {
+            let client = self.app(app);
+            let result = match action {
+                Action::Withdraw => client
+                    .withdraw_package_audit(&WithdrawPackageAuditRequest::new(audit_id))
+                    .await
+                    .map(drop),
+                Action::Rollback => client
+                    .rollback_package(&RollbackPackageRequest::new(audit_id))
+                    .await
+                    .map(drop),
+                Action::RevertGray | Action::Speedup => return Ok(Acted::Unsupported),
+            };
+            core_http::shipping::acted(&SHIPPING, action, result)
+        })
     }
 }

@@ -90,6 +90,18 @@ pub struct ShippingFacts {
     pub gray_not_higher: &'static [i64],
     /// A gray release needs a version online first.
     pub no_online_release: &'static [i64],
+    /// The audit cannot be withdrawn (it has ended).
+    pub withdraw_refused: &'static [i64],
+    /// The provider's withdrawals are spent for the period.
+    pub withdraw_quota_exhausted: &'static [i64],
+    /// The release cannot be rolled back.
+    pub rollback_refused: &'static [i64],
+    /// The audit was already sped up (a repeat: done).
+    pub speedup_done: &'static [i64],
+    /// The audit cannot be sped up.
+    pub speedup_refused: &'static [i64],
+    /// The provider's speed-ups are spent for the period.
+    pub speedup_quota_exhausted: &'static [i64],
     /// Wire value of the state member → state.
     pub states: &'static [(&'static str, StateKind)],
     /// Values of a listed package's upload member while the upload is processed.
@@ -212,6 +224,102 @@ pub struct AuditQuota {
     pub limit: i64,
 }
 
+/// A template of the platform's template library (what an upload names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Its id (what an upload sends).
+    pub template_id: i64,
+    /// The version it was made from (free text).
+    pub version: String,
+    /// Its description.
+    pub description: String,
+    /// When it was added (seconds since the epoch).
+    pub created: i64,
+}
+
+/// The newest template of `library` (the latest `created`; the higher id when two tie).
+pub fn newest(library: &[Template]) -> Option<&Template> {
+    library.iter().max_by_key(|t| (t.created, t.template_id))
+}
+
+/// An operator's action on one app's code, outside the release's own way: explicit, never
+/// taken by a job on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Withdraw the app's running audit (vendors limit how often).
+    Withdraw,
+    /// Roll the released code back to the version online before it.
+    Rollback,
+    /// End a gray release: everyone back on the version online before it.
+    RevertGray,
+    /// Ask the vendor to audit the running audit sooner (vendors limit how often).
+    Speedup,
+}
+
+impl Action {
+    /// The action's name, as commands and reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Withdraw => "withdraw",
+            Action::Rollback => "rollback",
+            Action::RevertGray => "revert_gray",
+            Action::Speedup => "speedup",
+        }
+    }
+}
+
+/// What an [`Action`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acted {
+    /// Done now.
+    Done,
+    /// It was done already (a repeat after a lost answer).
+    AlreadyDone,
+    /// The vendor refused it for the app's state, with the vendor's message: nothing changed.
+    Refused {
+        /// The vendor's message, as sent.
+        reason: String,
+    },
+    /// The provider's allowance for this action is spent: nothing changed.
+    QuotaExhausted,
+    /// The vendor has no such action.
+    Unsupported,
+}
+
+/// Reads a vendor answer with one of the action codes of `facts` as what it means for
+/// `action`; any other result stays as it is.
+pub fn acted(
+    facts: &ShippingFacts,
+    action: Action,
+    result: Result<(), Error>,
+) -> Result<Acted, Error> {
+    let (done, refused, quota): (&[i64], &[i64], &[i64]) = match action {
+        Action::Withdraw => (&[], facts.withdraw_refused, facts.withdraw_quota_exhausted),
+        Action::Rollback => (&[], facts.rollback_refused, &[]),
+        Action::RevertGray => (&[], &[], &[]),
+        Action::Speedup => (
+            facts.speedup_done,
+            facts.speedup_refused,
+            facts.speedup_quota_exhausted,
+        ),
+    };
+    match result {
+        Ok(()) => Ok(Acted::Done),
+        Err(e) if facts.is(&e, done) => Ok(Acted::AlreadyDone),
+        Err(e) if facts.is(&e, refused) => Ok(Acted::Refused {
+            reason: e
+                .vendor()
+                .map(|v| match v.documented {
+                    Some(doc) => format!("{} {} (documented: {doc})", v.code, v.message),
+                    None => format!("{} {}", v.code, v.message),
+                })
+                .unwrap_or_default(),
+        }),
+        Err(e) if facts.is(&e, quota) => Ok(Acted::QuotaExhausted),
+        Err(e) => Err(e),
+    }
+}
+
 /// One vendor's way to ship code to its authorized apps; each vendor crate with a `[shipping]`
 /// spec has one (`shipping::Shipper`). Every call names the app; the adapter holds the client
 /// and the token manager.
@@ -250,6 +358,28 @@ pub trait ShipCode: Send + Sync {
             Err("this vendor's submission takes no members of its own: remove `audit`".into())
         }
     }
+    /// The operator's actions the vendor has ([`act`](Self::act)).
+    fn actions(&self) -> &'static [Action] {
+        &[]
+    }
+    /// The platform's template library (`None`: the vendor has no call listing it).
+    fn templates(&self) -> BoxFuture<'_, Result<Option<Vec<Template>>, Error>> {
+        Box::pin(async { Ok(None) })
+    }
+    /// Takes `action` on `app`: `audit_id` names the running audit (withdraw, speed-up) or
+    /// the released code (rollback). A vendor without the action: [`Acted::Unsupported`].
+    fn act<'a>(
+        &'a self,
+        app: &'a str,
+        action: Action,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<Acted, Error>> {
+        let _ = (app, audit_id);
+        Box::pin(async move {
+            let _ = action;
+            Ok(Acted::Unsupported)
+        })
+    }
     /// Whether the vendor releases in stages ([`gray`](Self::gray)).
     fn supports_gray(&self) -> bool {
         false
@@ -264,5 +394,94 @@ pub trait ShipCode: Send + Sync {
     ) -> BoxFuture<'a, Result<Gray, Error>> {
         let _ = (app, audit_id, percent);
         Box::pin(async { Ok(Gray::Unsupported) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Vendor, VendorError};
+
+    const FACTS: ShippingFacts = ShippingFacts {
+        check_running: &[],
+        in_audit: &[],
+        quota_exhausted: &[],
+        already_released: &[],
+        no_audit: &[],
+        gray_not_higher: &[],
+        no_online_release: &[],
+        withdraw_refused: &[87012],
+        withdraw_quota_exhausted: &[87013],
+        rollback_refused: &[87012],
+        speedup_done: &[89404],
+        speedup_refused: &[89402, 89403],
+        speedup_quota_exhausted: &[89405],
+        states: &[],
+        uploading: &[],
+        upload_failed: &[],
+    };
+
+    fn answer(code: i64) -> Result<(), Error> {
+        Err(Error::Vendor(VendorError {
+            vendor: Vendor::Wechat,
+            endpoint: "UndoCodeAudit",
+            status: 200,
+            code,
+            message: format!("message {code}"),
+            documented: (code == 87012).then_some("forbid revert this version release"),
+        }))
+    }
+
+    #[test]
+    fn each_actions_codes_mean_what_the_spec_says_for_that_action() {
+        assert_eq!(
+            acted(&FACTS, Action::Withdraw, Ok(())).unwrap(),
+            Acted::Done
+        );
+        assert_eq!(
+            acted(&FACTS, Action::Withdraw, answer(87012)).unwrap(),
+            Acted::Refused {
+                reason: "87012 message 87012 (documented: forbid revert this version release)"
+                    .into()
+            }
+        );
+        assert_eq!(
+            acted(&FACTS, Action::Withdraw, answer(87013)).unwrap(),
+            Acted::QuotaExhausted
+        );
+        // 87013 means a spent withdrawal quota only for a withdrawal.
+        assert!(acted(&FACTS, Action::Rollback, answer(87013)).is_err());
+        assert!(matches!(
+            acted(&FACTS, Action::Rollback, answer(87012)).unwrap(),
+            Acted::Refused { .. }
+        ));
+        assert_eq!(
+            acted(&FACTS, Action::Speedup, answer(89404)).unwrap(),
+            Acted::AlreadyDone
+        );
+        assert!(matches!(
+            acted(&FACTS, Action::Speedup, answer(89403)).unwrap(),
+            Acted::Refused { .. }
+        ));
+        assert_eq!(
+            acted(&FACTS, Action::Speedup, answer(89405)).unwrap(),
+            Acted::QuotaExhausted
+        );
+        // A code no action names stays the error it is.
+        let other = acted(&FACTS, Action::RevertGray, answer(-1)).unwrap_err();
+        assert_eq!(other.vendor().map(|v| v.code), Some(-1));
+    }
+
+    #[test]
+    fn the_newest_template_is_the_latest_added() {
+        let t = |template_id, created| Template {
+            template_id,
+            version: String::new(),
+            description: String::new(),
+            created,
+        };
+        assert_eq!(newest(&[]), None);
+        let library = [t(3, 100), t(9, 300), t(4, 200), t(8, 300)];
+        assert_eq!(newest(&library).map(|t| t.template_id), Some(9));
     }
 }

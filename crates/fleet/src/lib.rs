@@ -11,6 +11,8 @@
 //! - [`report`]: one record per app and resource, counts, and the apps to authorize again;
 //! - [`release`]: shipping a template version to every app as a journaled job (release file,
 //!   one resumable pass at a time);
+//! - [`operate`]: the operator's actions on a release's apps (withdraw, roll back, speed up,
+//!   retry), never taken by the job on its own;
 //! - [`ship`]: one app's way from template to release (upload, code check, audit, release) as a
 //!   resumable state machine over a vendor crate's shipping adapter.
 //!
@@ -26,6 +28,7 @@ pub mod desired;
 mod generated;
 pub mod inventory;
 pub mod journal;
+pub mod operate;
 pub mod plan;
 pub mod release;
 pub mod report;

@@ -352,15 +352,17 @@ const ADDED: [&str; 3] = [
 
 /// The indexes a pass reads through: the apps due per vendor (claims), and the claimed apps
 /// (a gone worker's claims), so that neither walks the whole release.
-const INDEXES: [&str; 2] = [
-    "CREATE INDEX IF NOT EXISTS miniapp_release_due ON miniapp_release (release, vendor, next_ms, app_id)
-     WHERE stage_name NOT IN ('released', 'rejected', 'withdrawn', 'upload_failed')",
+const INDEXES: [&str; 3] = [
+    // Named for its set of final stages: a journal made before `rolled_back` drops the old one.
+    "DROP INDEX IF EXISTS miniapp_release_due",
+    "CREATE INDEX IF NOT EXISTS miniapp_release_due_2 ON miniapp_release (release, vendor, next_ms, app_id)
+     WHERE stage_name NOT IN ('released', 'rejected', 'withdrawn', 'upload_failed', 'rolled_back')",
     "CREATE INDEX IF NOT EXISTS miniapp_release_claimed ON miniapp_release (release, claimed_by)
      WHERE claimed_by IS NOT NULL",
 ];
 
 /// The stages no step changes.
-const FINAL_STAGES: &str = "('released', 'rejected', 'withdrawn', 'upload_failed')";
+const FINAL_STAGES: &str = "('released', 'rejected', 'withdrawn', 'upload_failed', 'rolled_back')";
 
 /// This process's name as a worker of release journals: its pid (so that, on one host, a
 /// claim of a process that died is taken over at once) and a random part.
@@ -755,7 +757,11 @@ impl ReleaseJournal {
     }
 
     /// Ends the unexpired claims on `release` of processes of this host that are gone.
-    async fn free_claims_of_the_dead(&self, release: &str, now: i64) -> Result<(), ReleaseError> {
+    pub(crate) async fn free_claims_of_the_dead(
+        &self,
+        release: &str,
+        now: i64,
+    ) -> Result<(), ReleaseError> {
         let holders = sqlx::query(
             "SELECT DISTINCT claimed_by FROM miniapp_release
              WHERE release = $1 AND claimed_by IS NOT NULL AND claim_until >= $2",
@@ -834,6 +840,140 @@ impl ReleaseJournal {
             .await
             .map_err(journal_error("wake"))?;
         Ok(done.rows_affected())
+    }
+
+    /// The rows of `release` and `vendor` in one of the stages named `stages`, in app order.
+    pub async fn rows_in(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        stages: &[&'static str],
+    ) -> Result<Vec<ReleaseRow>, ReleaseError> {
+        if stages.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The stage names are this crate's own words, never input.
+        let stages = stages
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM miniapp_release
+             WHERE release = $1 AND vendor = $2 AND stage_name IN ({stages})
+             ORDER BY app_id"
+        ))
+        .bind(release)
+        .bind(vendor.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("read"))?;
+        read_rows(&rows, "read")
+    }
+
+    /// Claims app `app` of `vendor` for `worker` until `lease_ms` from now, due or not, unless
+    /// another live worker holds it (`None` then): an operator's action on the app, which no
+    /// pass steps meanwhile. Recording its result ([`record_claimed`](Self::record_claimed))
+    /// ends the claim.
+    pub async fn claim_app(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Option<ReleaseRow>, ReleaseError> {
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "UPDATE miniapp_release SET claimed_by = $1, claim_until = $2
+             WHERE release = $3 AND vendor = $4 AND app_id = $5
+               AND (claim_until < $6 OR claimed_by = $1)
+             RETURNING {ROW_COLUMNS}"
+        ))
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(release)
+        .bind(vendor.as_str())
+        .bind(app)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(journal_error("claim"))?;
+        row.as_ref()
+            .map(read_row)
+            .transpose()
+            .map_err(journal_error("claim"))
+    }
+
+    /// Records `stage` (with `message`) for app `row`, claimed by `worker` with
+    /// [`claim_app`](Self::claim_app), and ends the claim; the app's wait and next read stay
+    /// when the stage did not change. Whether it did (a claim taken over records nothing).
+    pub async fn record_action(
+        &self,
+        release: &str,
+        row: &ReleaseRow,
+        stage: &Stage,
+        message: Option<&str>,
+        worker: &str,
+    ) -> Result<bool, ReleaseError> {
+        let same = *stage == row.stage;
+        let step = Step {
+            stage,
+            wait: if same { row.wait.as_ref() } else { None },
+            message,
+            next: same.then_some((row.next_ms.max(0), row.polls)),
+        };
+        self.record_claimed(release, row, &step, worker, true).await
+    }
+
+    /// Puts app `app` of `vendor` back to planned when it is in one of the stages named
+    /// `stages` and no live worker holds it (its next pass uploads again, with the inventory
+    /// and release file of then); the stage it left, when it did.
+    pub async fn replan(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: &str,
+        stages: &[&'static str],
+    ) -> Result<Option<Stage>, ReleaseError> {
+        let stages = stages
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut tx = self.pool.begin().await.map_err(journal_error("retry"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM miniapp_release
+             WHERE release = $1 AND vendor = $2 AND app_id = $3 AND stage_name IN ({stages})
+               AND claim_until < $4"
+        ))
+        .bind(release)
+        .bind(vendor.as_str())
+        .bind(app)
+        .bind(now_ms())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(journal_error("retry"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let row = read_row(&row).map_err(journal_error("retry"))?;
+        sqlx::query(&format!(
+            "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = NULL, message = NULL,
+                 updated_ms = $3, next_ms = 0, polls = 0
+             WHERE release = $4 AND vendor = $5 AND app_id = $6 AND stage_name IN ({stages})"
+        ))
+        .bind(serde_json::to_string(&Stage::Planned).expect("a stage serializes"))
+        .bind(Stage::Planned.name())
+        .bind(now_ms())
+        .bind(release)
+        .bind(vendor.as_str())
+        .bind(app)
+        .execute(&mut *tx)
+        .await
+        .map_err(journal_error("retry"))?;
+        tx.commit().await.map_err(journal_error("retry"))?;
+        Ok(Some(row.stage))
     }
 
     /// Every row of `release`, in app order.
@@ -1696,7 +1836,7 @@ pub async fn summarize(
             .or_default() += count.apps;
         let is_final = matches!(
             count.stage_name.as_str(),
-            "released" | "rejected" | "withdrawn" | "upload_failed"
+            "released" | "rejected" | "withdrawn" | "upload_failed" | "rolled_back"
         );
         // Apps never uploaded because their vendor's rejections stopped the release wait for
         // the operator, not for the job.

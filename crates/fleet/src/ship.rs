@@ -11,6 +11,7 @@
 //!                                              ├──rejected──▶ Rejected (reason)
 //!                                              └──withdrawn─▶ Withdrawn
 //! Committed ──(the vendor could not process the upload)──▶ UploadFailed (reason)
+//! Released / Gray ──(the operator: `miniapp release rollback`)──▶ RolledBack
 //! ```
 //!
 //! The rules the providers learned the hard way (`shared/release-pains.md`): never upload over
@@ -86,6 +87,12 @@ pub enum Stage {
         /// The vendor's reason.
         reason: String,
     },
+    /// Released (in full or to a share of users), then rolled back by the operator
+    /// (`miniapp release rollback`): the version before it is online. Final.
+    RolledBack {
+        /// The audit whose release was rolled back.
+        audit_id: String,
+    },
 }
 
 impl Stage {
@@ -97,6 +104,7 @@ impl Stage {
                 | Stage::Rejected { .. }
                 | Stage::Withdrawn { .. }
                 | Stage::UploadFailed { .. }
+                | Stage::RolledBack { .. }
         )
     }
 
@@ -113,6 +121,7 @@ impl Stage {
             Stage::Rejected { .. } => "rejected",
             Stage::Withdrawn { .. } => "withdrawn",
             Stage::UploadFailed { .. } => "upload_failed",
+            Stage::RolledBack { .. } => "rolled_back",
         }
     }
 }
@@ -267,7 +276,8 @@ pub async fn step_staged(
         Stage::Released { .. }
         | Stage::Rejected { .. }
         | Stage::Withdrawn { .. }
-        | Stage::UploadFailed { .. } => Ok(moved(stage.clone())),
+        | Stage::UploadFailed { .. }
+        | Stage::RolledBack { .. } => Ok(moved(stage.clone())),
     }
 }
 
@@ -299,7 +309,7 @@ async fn gray_stage(
 }
 
 /// The stage of an audit in `state`.
-fn audit_stage(audit_id: String, state: AuditState) -> Stage {
+pub fn audit_stage(audit_id: String, state: AuditState) -> Stage {
     match state {
         AuditState::Approved => Stage::Releasing { audit_id },
         AuditState::Rejected { reason } => Stage::Rejected { audit_id, reason },

@@ -1018,6 +1018,16 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
         codes(&c.no_audit),
     );
     let (gray_not_higher, no_online) = (codes(&c.gray_not_higher), codes(&c.no_online_release));
+    let (withdraw_refused, withdraw_quota) = (
+        codes(&c.withdraw_refused),
+        codes(&c.withdraw_quota_exhausted),
+    );
+    let rollback_refused = codes(&c.rollback_refused);
+    let (speedup_done, speedup_refused, speedup_quota) = (
+        codes(&c.speedup_done),
+        codes(&c.speedup_refused),
+        codes(&c.speedup_quota_exhausted),
+    );
     let mut states = Vec::new();
     for (values, kind) in [
         (&s.states.approved, quote!(Approved)),
@@ -1047,6 +1057,12 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
             no_audit: #none,
             gray_not_higher: #gray_not_higher,
             no_online_release: #no_online,
+            withdraw_refused: #withdraw_refused,
+            withdraw_quota_exhausted: #withdraw_quota,
+            rollback_refused: #rollback_refused,
+            speedup_done: #speedup_done,
+            speedup_refused: #speedup_refused,
+            speedup_quota_exhausted: #speedup_quota,
             states: &[#(#states),*],
             uploading: &[#(#uploading),*],
             upload_failed: &[#(#upload_failed),*],

@@ -97,6 +97,20 @@ pub struct Shipping {
     /// parameter carrying the share, a whole percentage; called again with a higher one).
     #[serde(default)]
     pub gray: Option<ShippingCall>,
+    /// Withdraws a running audit, if the vendor can (role `audit_id`: the parameter naming
+    /// it, where one is sent). An operator's action, never the job's own.
+    #[serde(default)]
+    pub withdraw: Option<ShippingCall>,
+    /// Rolls the released code back to the version online before it, if the vendor can (role
+    /// `audit_id`: the parameter naming the released code, where one is sent).
+    #[serde(default)]
+    pub rollback: Option<ShippingCall>,
+    /// Ends a gray release, back to the version online before it, if the vendor can.
+    #[serde(default)]
+    pub revert_gray: Option<ShippingCall>,
+    /// Asks the vendor to audit a running audit sooner, if it can (role `audit_id`).
+    #[serde(default)]
+    pub speedup: Option<ShippingCall>,
     /// The wire values of the audit state member, per state.
     pub states: ShippingStates,
     /// The vendor codes a release job acts on.
@@ -178,6 +192,24 @@ pub struct ShippingCodes {
     /// A gray release needs a version online first (a first release goes out in full).
     #[serde(default)]
     pub no_online_release: Vec<i64>,
+    /// The audit cannot be withdrawn (it has ended): read its state.
+    #[serde(default)]
+    pub withdraw_refused: Vec<i64>,
+    /// The provider's withdrawals are spent for the period.
+    #[serde(default)]
+    pub withdraw_quota_exhausted: Vec<i64>,
+    /// The release cannot be rolled back (no version before it, or already rolled back).
+    #[serde(default)]
+    pub rollback_refused: Vec<i64>,
+    /// The audit was already sped up (a repeat: done).
+    #[serde(default)]
+    pub speedup_done: Vec<i64>,
+    /// The audit cannot be sped up (not in the queue, or not of a kind the vendor speeds up).
+    #[serde(default)]
+    pub speedup_refused: Vec<i64>,
+    /// The provider's speed-ups are spent for the period.
+    #[serde(default)]
+    pub speedup_quota_exhausted: Vec<i64>,
 }
 
 /// A settable property of one authorized app or of the platform: its value, the endpoint call
@@ -1023,6 +1055,10 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
         ("release", Some(&shipping.release)),
         ("quota", shipping.quota.as_ref()),
         ("gray", shipping.gray.as_ref()),
+        ("withdraw", shipping.withdraw.as_ref()),
+        ("rollback", shipping.rollback.as_ref()),
+        ("revert_gray", shipping.revert_gray.as_ref()),
+        ("speedup", shipping.speedup.as_ref()),
     ];
     if shipping.latest.is_none() && shipping.list.is_none() {
         return Err("give `latest` (the latest audit) or `list` (the app's packages)".into());

@@ -819,3 +819,13 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     );
     Ok(if ok && shipped { 0 } else { 1 })
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of every command's arguments (groups, names, conflicts), which
+    /// otherwise fail only when that command is run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -1,12 +1,16 @@
-//! `miniapp release run|status`: ship a template version to every app (see
-//! `miniapp_fleet::release`). `run` makes one pass (cron), or passes until every app is done
-//! (`--watch`); `status` reads the journal only.
+//! `miniapp release run|status|withdraw|rollback|speedup|retry`: ship a template version to
+//! every app (see `miniapp_fleet::release`). `run` makes one pass (cron), or passes until every
+//! app is done (`--watch`); `status` reads the journal only; the other four are the operator's
+//! actions on chosen apps (`miniapp_fleet::operate`), which the job never takes on its own.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::{BTreeMap, BTreeSet};
+
+use miniapp_fleet::operate::{self, AppOutcome, Operation, Selection};
 use miniapp_fleet::release::{self, PassOptions, ReleaseFile, ReleaseJournal, ReleaseSummary};
 use miniapp_fleet::vendors::Vendor;
 
@@ -20,6 +24,146 @@ pub(crate) enum ReleaseCommand {
     Run(RunArgs),
     /// Where every app of the release stands, from the journal (nothing is sent).
     Status(StatusArgs),
+    /// Withdraw the running audits of the chosen apps.
+    ///
+    /// Each audit is read first; an ended one is adopted, not withdrawn. Vendors limit withdrawals (WeChat: 5 a day, 10 a month):
+    /// once one says they are spent, no more of its apps are tried. The apps end `withdrawn`;
+    /// `retry` ships to them again. To stop uploads to the apps not reached yet, set
+    /// `max_in_audit = 0` in the release file.
+    Withdraw(ActArgs),
+    /// Roll the chosen released apps back to the version online before.
+    ///
+    /// An app in a gray release has its gray release reverted. The apps end `rolled_back`;
+    /// `retry --stage rolled_back` ships to them again.
+    Rollback(ActArgs),
+    /// Ask the vendor to audit the chosen apps' running audits sooner.
+    ///
+    /// WeChat only, limited per month: once the vendor says the speed-ups are spent, no more
+    /// apps are tried. A repeat for an audit already sped up is done.
+    Speedup(ActArgs),
+    /// Put the chosen rejected apps back to planned, to ship to them again.
+    ///
+    /// By default the apps that ended rejected or failed their upload; with --stage, also
+    /// withdrawn or rolled back ones. The next `run` uploads to them again, with the inventory
+    /// and release file of then (a fixed column, a new template). Nothing is sent now.
+    Retry(RetryArgs),
+}
+
+/// Which apps an operator's action takes.
+#[derive(Args)]
+#[group(id = "targets", required = true, multiple = true)]
+pub(crate) struct Targets {
+    /// This app (repeat for more).
+    #[arg(long = "app", value_name = "APP_ID")]
+    app: Vec<String>,
+    /// The apps listed in FILE: a CSV with an `app_id` column (such as the report's
+    /// `….rejected.csv`), or one app id per line.
+    #[arg(long, value_name = "FILE")]
+    apps: Option<PathBuf>,
+    /// Every app of the release in a stage the action applies to.
+    #[arg(long)]
+    all: bool,
+}
+
+impl Targets {
+    /// The apps chosen, of `vendors` (none: every vendor of the release).
+    fn selection(&self, vendors: &[Vendor]) -> Result<Selection, Failure> {
+        let mut named: Option<BTreeSet<String>> = None;
+        if !self.app.is_empty() {
+            named
+                .get_or_insert_with(BTreeSet::new)
+                .extend(self.app.iter().cloned());
+        }
+        if let Some(path) = &self.apps {
+            named
+                .get_or_insert_with(BTreeSet::new)
+                .extend(read_app_ids(path)?);
+        }
+        Ok(Selection {
+            vendors: (!vendors.is_empty()).then(|| vendors.iter().copied().collect()),
+            apps: if self.all { None } else { named },
+        })
+    }
+}
+
+/// The app ids of `path`: a CSV's `app_id` column, or one id per line.
+fn read_app_ids(path: &Path) -> Result<Vec<String>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("--apps {}: {e}", path.display())))?;
+    let first = text.lines().next().unwrap_or_default();
+    if first.split(',').any(|c| c.trim() == "app_id") {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let column = reader
+            .headers()
+            .map_err(|e| bad_input(format!("--apps {}: {e}", path.display())))?
+            .iter()
+            .position(|h| h.trim() == "app_id")
+            .expect("the header has app_id");
+        let mut ids = Vec::new();
+        for record in reader.records() {
+            let record =
+                record.map_err(|e| bad_input(format!("--apps {}: {e}", path.display())))?;
+            if let Some(id) = record
+                .get(column)
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+            {
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
+    } else {
+        Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct ActArgs {
+    /// The release file.
+    #[arg(value_name = "RELEASE")]
+    release: PathBuf,
+    #[command(flatten)]
+    targets: Targets,
+    /// Only apps of this vendor (repeat for more; default: every vendor of the release).
+    #[arg(long, value_name = "VENDOR")]
+    vendor: Vec<Vendor>,
+    #[command(flatten)]
+    connection: Connection,
+    /// The journal (default: next to the release file).
+    #[arg(long, value_name = "URL")]
+    journal: Option<String>,
+    #[command(flatten)]
+    pace: Pace,
+    /// How long this command's claim on an app lasts while its calls run.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "30s")]
+    lease: std::time::Duration,
+    /// Each app's outcome as CSV (vendor, app_id, outcome, detail). Default:
+    /// `RELEASE.ACTION.csv`.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct RetryArgs {
+    /// The release file.
+    #[arg(value_name = "RELEASE")]
+    release: PathBuf,
+    #[command(flatten)]
+    targets: Targets,
+    /// Only apps of this vendor (repeat for more; default: every vendor of the release).
+    #[arg(long, value_name = "VENDOR")]
+    vendor: Vec<Vendor>,
+    /// The stages to take apps from (default: rejected and upload_failed).
+    #[arg(long, value_name = "STAGE", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(operate::RETRYABLE))]
+    stage: Vec<String>,
+    /// The journal (default: next to the release file).
+    #[arg(long, value_name = "URL")]
+    journal: Option<String>,
 }
 
 #[derive(Args)]
@@ -79,6 +223,10 @@ pub(crate) async fn run(command: ReleaseCommand) -> Result<u8, Failure> {
     match command {
         ReleaseCommand::Run(args) => run_release(args).await,
         ReleaseCommand::Status(args) => status(args).await,
+        ReleaseCommand::Withdraw(args) => act(args, Operation::Withdraw).await,
+        ReleaseCommand::Rollback(args) => act(args, Operation::Rollback).await,
+        ReleaseCommand::Speedup(args) => act(args, Operation::Speedup).await,
+        ReleaseCommand::Retry(args) => retry(args).await,
     }
 }
 
@@ -324,9 +472,174 @@ async fn status(args: StatusArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// `withdraw`, `rollback`, `speedup`: the action on the chosen apps, a table of outcomes per
+/// vendor, a few apps of each outcome that is not `done`, every app's outcome as CSV.
+async fn act(args: ActArgs, operation: Operation) -> Result<u8, Failure> {
+    let release = ReleaseFile::load(&args.release).map_err(bad_input)?;
+    let selection = args.targets.selection(&args.vendor)?;
+    let journal = ReleaseJournal::open(&journal_url(&args.release, args.journal.as_deref()))
+        .await
+        .map_err(failed)?;
+    let backends = connect(
+        &args.connection,
+        args.connection.base_url.as_deref(),
+        &args.release,
+        &args.pace.client_options(),
+    )
+    .await?;
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
+    );
+    spinner.set_message(format!("release {}: {}", release.name, operation.name()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let outcomes = operate::act(
+        &release,
+        &journal,
+        &backends,
+        operation,
+        &selection,
+        args.pace.concurrency,
+        args.lease,
+    )
+    .await
+    .map_err(failed)?;
+    spinner.finish_and_clear();
+    settle_tokens(&args.release).await;
+    let report = args
+        .report
+        .unwrap_or_else(|| beside(&args.release, &format!(".{}.csv", operation.name())));
+    write_outcomes(&report, &outcomes).map_err(failed)?;
+    let mut counts: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    for o in &outcomes {
+        *counts
+            .entry((o.vendor.to_string(), o.outcome.name()))
+            .or_default() += 1;
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(["vendor", "outcome", "apps"]);
+    for ((vendor, outcome), n) in &counts {
+        table.add_row([vendor.clone(), (*outcome).to_owned(), n.to_string()]);
+    }
+    println!("release {}: {}", release.name, operation.name());
+    if outcomes.is_empty() {
+        println!(
+            "no chosen app is in a stage {} applies to",
+            operation.name()
+        );
+    } else {
+        println!("{table}");
+    }
+    let mut trouble = false;
+    for name in [
+        "refused",
+        "quota_exhausted",
+        "unsupported",
+        "busy",
+        "failed",
+        "not_applicable",
+    ] {
+        let some: Vec<&AppOutcome> = outcomes
+            .iter()
+            .filter(|o| o.outcome.name() == name)
+            .collect();
+        if some.is_empty() {
+            continue;
+        }
+        trouble |= name != "not_applicable";
+        println!("{name}: {}", some.len());
+        for o in some.iter().take(5) {
+            println!("  {} {}: {}", o.vendor, o.app_id, o.outcome.detail());
+        }
+        if some.len() > 5 {
+            println!("  … and {} more (see {})", some.len() - 5, report.display());
+        }
+    }
+    if let Some(named) = &selection.apps {
+        let acted: BTreeSet<&str> = outcomes.iter().map(|o| o.app_id.as_str()).collect();
+        let left: Vec<&str> = named
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !acted.contains(a))
+            .collect();
+        if !left.is_empty() {
+            println!(
+                "{} named app(s) not in a stage {} applies to (see `miniapp release status`): {}{}",
+                left.len(),
+                operation.name(),
+                left.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+                if left.len() > 5 { ", …" } else { "" }
+            );
+        }
+    }
+    if outcomes.iter().any(|o| o.outcome.name() == "busy") {
+        println!("busy apps are being stepped by a running `miniapp release run`: run this again in a moment");
+    }
+    println!("outcomes: {}", report.display());
+    Ok(u8::from(trouble))
+}
+
+fn write_outcomes(path: &Path, outcomes: &[AppOutcome]) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_path(path)?;
+    csv.write_record(["vendor", "app_id", "outcome", "detail"])?;
+    for o in outcomes {
+        csv.write_record([
+            o.vendor.as_str(),
+            &o.app_id,
+            o.outcome.name(),
+            &o.outcome.detail(),
+        ])?;
+    }
+    csv.flush()
+}
+
+/// `retry`: the chosen apps back to planned, nothing sent.
+async fn retry(args: RetryArgs) -> Result<u8, Failure> {
+    let release = ReleaseFile::load(&args.release).map_err(bad_input)?;
+    let selection = args.targets.selection(&args.vendor)?;
+    let stages: Vec<&'static str> = if args.stage.is_empty() {
+        vec!["rejected", "upload_failed"]
+    } else {
+        operate::RETRYABLE
+            .iter()
+            .copied()
+            .filter(|s| args.stage.iter().any(|given| given == s))
+            .collect()
+    };
+    let journal = ReleaseJournal::open(&journal_url(&args.release, args.journal.as_deref()))
+        .await
+        .map_err(failed)?;
+    let replanned = operate::retry(&release, &journal, &selection, &stages)
+        .await
+        .map_err(failed)?;
+    let total: usize = replanned.values().map(Vec::len).sum();
+    println!(
+        "release {}: {total} app(s) back to planned (from {})",
+        release.name,
+        stages.join(", ")
+    );
+    for (vendor, apps) in &replanned {
+        let ids: Vec<&str> = apps.iter().take(5).map(|(a, _)| a.as_str()).collect();
+        println!(
+            "  {vendor}: {} ({}{})",
+            apps.len(),
+            ids.join(", "),
+            if apps.len() > 5 { ", …" } else { "" }
+        );
+    }
+    if total > 0 {
+        println!(
+            "the next `miniapp release run {}` uploads to them again",
+            args.release.display()
+        );
+    }
+    Ok(0)
+}
+
 /// The table of stages per vendor, then what needs attention (five of each at most).
 pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
-    const STAGES: [&str; 10] = [
+    const STAGES: [&str; 11] = [
         "planned",
         "committed",
         "submitting",
@@ -337,6 +650,7 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
         "rejected",
         "withdrawn",
         "upload_failed",
+        "rolled_back",
     ];
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);

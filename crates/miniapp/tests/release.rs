@@ -173,6 +173,98 @@ async fn a_pass_from_cron_then_watch_to_the_end() {
         assert!(row.contains(&format!("┆ {released} ")), "{row}");
     }
     assert_eq!(sandbox.requests().len(), before);
+
+    // The operator's actions: a rollback needs a choice of apps (nothing is sent without one).
+    let unchosen = finish(miniapp(dir.path(), &sandbox, &["rollback", "release.toml"])).await;
+    assert_eq!(unchosen.status.code(), Some(2), "{}", text(&unchosen));
+    assert!(text(&unchosen).contains("--app"), "{}", text(&unchosen));
+    assert_eq!(sandbox.requests().len(), before);
+    // One released WeChat app rolled back (a rejected one named beside it is not in a stage
+    // a rollback applies to: said, nothing sent for it).
+    let rejected_apps: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1).map(str::to_owned))
+        .collect();
+    let live = sandbox
+        .fleet_apps(Vendor::Wechat)
+        .iter()
+        .map(|a| a.app_id.clone())
+        .find(|a| !rejected_apps.contains(a))
+        .unwrap();
+    let rollback = finish(miniapp(
+        dir.path(),
+        &sandbox,
+        &[
+            "rollback",
+            "release.toml",
+            "--vendor",
+            "wechat",
+            "--app",
+            &live,
+            "--app",
+            &rejected_apps[0],
+        ],
+    ))
+    .await;
+    let out = text(&rollback);
+    assert!(rollback.status.success(), "{out}");
+    assert!(out.contains("│ wechat ┆ done"), "{out}");
+    assert!(
+        out.contains("1 named app(s) not in a stage rollback applies to"),
+        "{out}"
+    );
+    assert_eq!(sandbox.hits("RevertCodeRelease"), 1);
+    let outcomes_csv =
+        std::fs::read_to_string(dir.path().join("release.toml.rollback.csv")).unwrap();
+    assert_eq!(
+        outcomes_csv,
+        format!("vendor,app_id,outcome,detail\nwechat,{live},done,\n")
+    );
+    // The rejected apps, from the report's CSV, back to planned: nothing sent now.
+    let sent = sandbox.requests().len();
+    let retry = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .current_dir(dir.path())
+        .args([
+            "release",
+            "retry",
+            "release.toml",
+            "--apps",
+            "release.toml.report.rejected.csv",
+        ])
+        .output()
+        .unwrap();
+    let out = text(&retry);
+    assert!(retry.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("{rejected} app(s) back to planned")),
+        "{out}"
+    );
+    assert_eq!(sandbox.requests().len(), sent);
+    let status = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .current_dir(dir.path())
+        .args(["release", "status", "release.toml"])
+        .output()
+        .unwrap();
+    let out = text(&status);
+    assert!(out.contains("rolled_back"), "{out}");
+    let planned: usize = ["wechat", "baidu"]
+        .iter()
+        .map(|v| {
+            let row = out
+                .lines()
+                .find(|l| l.starts_with(&format!("│ {v} ")))
+                .unwrap();
+            // The first count after the vendor is `planned`.
+            row.split('┆')
+                .nth(1)
+                .unwrap()
+                .trim()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(planned, rejected, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,10 @@ enum Role {
     Release,
     Quota,
     Gray,
+    Withdraw,
+    Rollback,
+    RevertGray,
+    Speedup,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +99,10 @@ struct Audit {
     decided_at: Instant,
     rejected: bool,
     version: String,
+    /// Withdrawn while it ran (final).
+    withdrawn: bool,
+    /// Sped up once (a second time answers the spec's `speedup_done`).
+    sped_up: bool,
 }
 
 /// An uploaded package not submitted yet (a spec with a `list`).
@@ -151,6 +159,10 @@ impl Code {
                 (Role::Release, Some(&s.release)),
                 (Role::Quota, s.quota.as_ref()),
                 (Role::Gray, s.gray.as_ref()),
+                (Role::Withdraw, s.withdraw.as_ref()),
+                (Role::Rollback, s.rollback.as_ref()),
+                (Role::RevertGray, s.revert_gray.as_ref()),
+                (Role::Speedup, s.speedup.as_ref()),
             ];
             for (role, call) in calls {
                 if let Some(call) = call {
@@ -219,7 +231,9 @@ impl Code {
         };
         let pick = |values: &[String]| values.first().cloned().unwrap_or_default();
         let state_of = |audit: &Audit| -> (String, Option<String>) {
-            if now < audit.decided_at {
+            if audit.withdrawn {
+                (pick(&s.states.withdrawn), None)
+            } else if now < audit.decided_at {
                 (pick(&s.states.in_audit), None)
             } else if audit.rejected {
                 (
@@ -249,7 +263,10 @@ impl Code {
                 _ => body(vendor, ep, params, &[]),
             },
             Role::Submit => {
-                let running = app.audit.as_ref().is_some_and(|a| now < a.decided_at);
+                let running = app
+                    .audit
+                    .as_ref()
+                    .is_some_and(|a| now < a.decided_at && !a.withdrawn);
                 if running {
                     return Some(refuse(&s.codes.in_audit));
                 }
@@ -281,6 +298,8 @@ impl Code {
                     decided_at: now + self.options.audit_time,
                     rejected,
                     version,
+                    withdrawn: false,
+                    sped_up: false,
                 });
                 self.push_when_decided(vendor, owner, app.uploads, rejected);
                 app.check_ends = None;
@@ -400,7 +419,8 @@ impl Code {
                     Some(audit)
                         if Some(audit.id) == target
                             && now >= audit.decided_at
-                            && !audit.rejected =>
+                            && !audit.rejected
+                            && !audit.withdrawn =>
                     {
                         app.released = Some((audit.id, audit.version.clone()));
                         body(vendor, ep, params, &[])
@@ -422,6 +442,7 @@ impl Code {
                     (Some(audit), Some(percent))
                         if now >= audit.decided_at
                             && !audit.rejected
+                            && !audit.withdrawn
                             && app.released.as_ref().map(|r| r.0) != Some(audit.id) =>
                     {
                         match app.gray {
@@ -435,6 +456,68 @@ impl Code {
                         }
                     }
                     _ => refuse(&[]),
+                }
+            }
+            Role::Withdraw => {
+                let call = s.withdraw.as_ref().expect("a withdraw role has its call");
+                let asked = id_param(call);
+                match app.audit.as_mut() {
+                    Some(audit)
+                        if now < audit.decided_at
+                            && !audit.withdrawn
+                            && (call.member("audit_id").is_none() || asked == Some(audit.id)) =>
+                    {
+                        if packages {
+                            // The audit package is a development package again.
+                            app.dev = Some(Package {
+                                id: audit.id,
+                                version: audit.version.clone(),
+                                ready_at: now,
+                            });
+                            app.audit = None;
+                        } else {
+                            audit.withdrawn = true;
+                        }
+                        body(vendor, ep, params, &[])
+                    }
+                    _ => refuse(&s.codes.withdraw_refused),
+                }
+            }
+            Role::Rollback => {
+                let call = s.rollback.as_ref().expect("a rollback role has its call");
+                let asked = id_param(call);
+                match &app.released {
+                    Some((id, _)) if call.member("audit_id").is_none() || asked == Some(*id) => {
+                        // Back to the version before (the seeded one, which the sandbox does
+                        // not list).
+                        app.released = None;
+                        app.gray = None;
+                        body(vendor, ep, params, &[])
+                    }
+                    _ => refuse(&s.codes.rollback_refused),
+                }
+            }
+            Role::RevertGray => {
+                app.gray = None;
+                body(vendor, ep, params, &[])
+            }
+            Role::Speedup => {
+                let call = s.speedup.as_ref().expect("a speedup role has its call");
+                let asked = id_param(call);
+                match app.audit.as_mut() {
+                    Some(audit)
+                        if now < audit.decided_at
+                            && !audit.withdrawn
+                            && (call.member("audit_id").is_none() || asked == Some(audit.id)) =>
+                    {
+                        if audit.sped_up {
+                            refuse(&s.codes.speedup_done)
+                        } else {
+                            audit.sped_up = true;
+                            body(vendor, ep, params, &[])
+                        }
+                    }
+                    _ => refuse(&s.codes.speedup_refused),
                 }
             }
             Role::Quota => {

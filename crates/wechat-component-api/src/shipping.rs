@@ -27,7 +27,8 @@
 use std::sync::Arc;
 
 pub use core_http::shipping::{
-    AuditQuota, AuditState, Check, Gray, LatestAudit, ShipCode, ShippingFacts, Submitted, Upload,
+    Acted, Action, AuditQuota, AuditState, Check, Gray, LatestAudit, ShipCode, ShippingFacts,
+    Submitted, Template, Upload,
 };
 use core_http::token::{BoxFuture, TokenManager};
 use core_http::Error;
@@ -35,8 +36,10 @@ use core_http::Error;
 use crate::code_management::{
     AuditItem, CommitRequest, GetAuditStatusRequest, GetCodePrivacyInfoRequest,
     GetLatestAuditStatusRequest, GrayReleaseRequest, PreviewInfo, QueryQuotaRequest,
-    ReleaseRequest, SubmitAuditRequest, UgcDeclare, SHIPPING,
+    ReleaseRequest, RevertCodeReleaseRequest, RevertGrayReleaseRequest, SpeedupAuditRequest,
+    SubmitAuditRequest, UgcDeclare, UndoCodeAuditRequest, SHIPPING,
 };
+use crate::code_template::GetTemplateListRequest;
 use crate::Client;
 
 /// SubmitAudit's own members, as a release file gives them ([`Upload::audit`]).
@@ -107,6 +110,17 @@ impl Shipper {
 
     fn state(status: i64, reason: Option<&str>) -> AuditState {
         SHIPPING.state(&status.to_string(), reason)
+    }
+
+    fn audit_number(endpoint: &'static str, audit_id: &str) -> Result<i64, Error> {
+        audit_id.parse::<i64>().map_err(|_| {
+            Error::InvalidRequest(core_http::InvalidRequest {
+                endpoint,
+                field: "auditid",
+                rule: "a number".into(),
+                given: format!("{audit_id:?}"),
+            })
+        })
     }
 }
 
@@ -223,14 +237,7 @@ impl ShipCode for Shipper {
         audit_id: &'a str,
     ) -> BoxFuture<'a, Result<AuditState, Error>> {
         Box::pin(async move {
-            let id = audit_id.parse::<i64>().map_err(|_| {
-                Error::InvalidRequest(core_http::InvalidRequest {
-                    endpoint: "GetAuditStatus",
-                    field: "auditid",
-                    rule: "a number".into(),
-                    given: format!("{audit_id:?}"),
-                })
-            })?;
+            let id = Self::audit_number("GetAuditStatus", audit_id)?;
             let answer = self
                 .app(app)
                 .get_audit_status(&GetAuditStatusRequest::new(id))
@@ -268,6 +275,74 @@ impl ShipCode for Shipper {
 
     fn supports_gray(&self) -> bool {
         true
+    }
+
+    fn templates(&self) -> BoxFuture<'_, Result<Option<Vec<Template>>, Error>> {
+        Box::pin(async move {
+            let answer = self
+                .client
+                .component(self.tokens.component_token())
+                .get_template_list(&GetTemplateListRequest::new())
+                .await?;
+            Ok(Some(
+                answer
+                    .template_list
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|t| {
+                        Some(Template {
+                            template_id: t.template_id?,
+                            version: t.user_version.unwrap_or_default(),
+                            description: t.user_desc.unwrap_or_default(),
+                            created: t.create_time.unwrap_or_default(),
+                        })
+                    })
+                    .collect(),
+            ))
+        })
+    }
+
+    fn actions(&self) -> &'static [Action] {
+        &[
+            Action::Withdraw,
+            Action::Rollback,
+            Action::RevertGray,
+            Action::Speedup,
+        ]
+    }
+
+    fn act<'a>(
+        &'a self,
+        app: &'a str,
+        action: Action,
+        audit_id: &'a str,
+    ) -> BoxFuture<'a, Result<Acted, Error>> {
+        Box::pin(async move {
+            let client = self.app(app);
+            let result = match action {
+                Action::Withdraw => client
+                    .undo_code_audit(&UndoCodeAuditRequest::new())
+                    .await
+                    .map(drop),
+                // No `action` (it would only list the versions): back to the version before.
+                Action::Rollback => client
+                    .revert_code_release(&RevertCodeReleaseRequest::new())
+                    .await
+                    .map(drop),
+                Action::RevertGray => client
+                    .revert_gray_release(&RevertGrayReleaseRequest::new())
+                    .await
+                    .map(drop),
+                Action::Speedup => {
+                    let id = Self::audit_number("SpeedupAudit", audit_id)?;
+                    client
+                        .speedup_audit(&SpeedupAuditRequest::new(id))
+                        .await
+                        .map(drop)
+                }
+            };
+            core_http::shipping::acted(&SHIPPING, action, result)
+        })
     }
 
     fn gray<'a>(

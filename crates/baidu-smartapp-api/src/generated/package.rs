@@ -1140,6 +1140,12 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
     no_audit: &[],
     gray_not_higher: &[],
     no_online_release: &[],
+    withdraw_refused: &[],
+    withdraw_quota_exhausted: &[],
+    rollback_refused: &[],
+    speedup_done: &[],
+    speedup_refused: &[],
+    speedup_quota_exhausted: &[],
     states: &[
         ("6", ::core_http::shipping::StateKind::Approved),
         ("5", ::core_http::shipping::StateKind::Rejected),

@@ -2531,6 +2531,12 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
     no_audit: &[85058],
     gray_not_higher: &[85082],
     no_online_release: &[85079],
+    withdraw_refused: &[87012],
+    withdraw_quota_exhausted: &[87013],
+    rollback_refused: &[87012],
+    speedup_done: &[89404],
+    speedup_refused: &[89402, 89403],
+    speedup_quota_exhausted: &[89405],
     states: &[
         ("0", ::core_http::shipping::StateKind::Approved),
         ("1", ::core_http::shipping::StateKind::Rejected),
