@@ -402,7 +402,7 @@ fn running(state: &AuditState) -> bool {
 pub const RETRYABLE: [&str; 4] = ["rejected", "upload_failed", "withdrawn", "rolled_back"];
 
 /// Puts the apps of `release` that `selection` names and that are in one of `stages` (names
-/// from [`RETRYABLE`]) back to `planned`: the next pass uploads to them again, with the
+/// from [`RETRYABLE`]; others are ignored) back to `planned`: the next pass uploads to them again, with the
 /// inventory and release file of then. An app a worker holds is left. Returns the apps put
 /// back, per vendor, with the stage each left.
 pub async fn retry(
@@ -411,6 +411,13 @@ pub async fn retry(
     selection: &Selection,
     stages: &[&'static str],
 ) -> Result<BTreeMap<Vendor, Vec<(String, String)>>, ReleaseError> {
+    // Only final stages that did not ship: a released app is never planned again by a retry.
+    let stages: Vec<&'static str> = stages
+        .iter()
+        .copied()
+        .filter(|s| RETRYABLE.contains(s))
+        .collect();
+    let stages = stages.as_slice();
     let mut replanned: BTreeMap<Vendor, Vec<(String, String)>> = BTreeMap::new();
     for vendor in release.vendors.keys().copied() {
         if !selection.vendor(vendor) {

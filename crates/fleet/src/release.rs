@@ -7,13 +7,13 @@
 //! lost is adopted from the latest audit, never sent twice; a release is done once. Apps of a
 //! vendor that cannot ship code (no documented endpoints) are refused, nothing sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use core_http::shipping::{ShipCode, Upload};
+use core_http::shipping::{ShipCode, Template, Upload};
 use core_http::Error;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,8 @@ use crate::vendors::{Backends, Vendor};
 /// name = "spring-2027"           # the job's name in the journal
 ///
 /// [wechat]
-/// template_id = 7                # from the platform's template library
+/// template_id = 7                # from the platform's template library, or "newest" (pinned
+///                                # in the journal when the release begins)
 /// version = "2.0.0"              # shown to the vendor (free text, never a key)
 /// description = "spring release"
 /// max_in_audit = 500             # at most this many apps in audit at once (optional)
@@ -53,8 +54,10 @@ pub struct ReleaseFile {
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendorRelease {
-    /// The template's id in the platform's library.
-    pub template_id: i64,
+    /// The template's id in the platform's library, or `"newest"`: the newest template in the
+    /// library when the release's first pass runs, pinned in the journal for the rest of the
+    /// release (a template added later does not change it).
+    pub template_id: TemplateId,
     /// The version (free text).
     pub version: String,
     /// The version's description.
@@ -88,6 +91,80 @@ pub struct VendorRelease {
     /// checked by the vendor's adapter before anything is sent. Default: none.
     #[serde(default)]
     pub audit: serde_json::Value,
+}
+
+/// Which template a vendor's apps are sent: an id in the platform's library, or the newest
+/// one there (`"newest"`, resolved once and pinned in the journal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateId {
+    /// This template.
+    Id(i64),
+    /// The newest template in the library when the release began.
+    Newest,
+}
+
+impl TemplateId {
+    /// The template's id, once known (`None` for an unresolved `"newest"`).
+    pub fn id(self) -> Option<i64> {
+        match self {
+            TemplateId::Id(id) => Some(id),
+            TemplateId::Newest => None,
+        }
+    }
+}
+
+impl Serialize for TemplateId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TemplateId::Id(id) => serializer.serialize_i64(*id),
+            TemplateId::Newest => serializer.serialize_str("newest"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TemplateId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = TemplateId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a template id from the platform's library (a number), or \"newest\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TemplateId, E> {
+                Ok(TemplateId::Id(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TemplateId, E> {
+                i64::try_from(v)
+                    .map(TemplateId::Id)
+                    .map_err(|_| E::custom("the template id is too large"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TemplateId, E> {
+                match v {
+                    "newest" => Ok(TemplateId::Newest),
+                    other => Err(E::custom(format!(
+                        "template_id {other:?}: give the template's id as a number (template_id = 7), or \"newest\""
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl schemars::JsonSchema for TemplateId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TemplateId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A template id from the platform's library, or \"newest\" (the newest template there when the release begins, pinned in the journal).",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "const": "newest" }
+            ]
+        })
+    }
 }
 
 /// `90s`, `30m`, `6h`, `1d`, or seconds.
@@ -169,7 +246,7 @@ impl ReleaseFile {
             if r.version.trim().is_empty() {
                 return Err(file_error(format!("[{vendor}] `version` is empty")));
             }
-            if r.template_id < 0 {
+            if r.template_id.id().is_some_and(|id| id < 0) {
                 return Err(file_error(format!("[{vendor}] `template_id` is negative")));
             }
             if r.stop_at_rejected_share
@@ -193,10 +270,11 @@ impl VendorRelease {
             .unwrap_or(std::time::Duration::from_secs(3600))
     }
 
-    /// The upload of `app`: `{app_id}` filled in `ext_json` (no other column is known).
+    /// The upload of `app`: `{app_id}` filled in `ext_json` (no other column is known). Panics
+    /// on a placeholder naming another column, or a `"newest"` template not resolved yet.
     pub fn upload(&self, app: &str) -> Upload {
         self.upload_with(app, &BTreeMap::new())
-            .expect("an ext_json without column placeholders fills")
+            .expect("an ext_json without column placeholders fills, and the template is known")
     }
 
     /// The upload of `app` with the inventory's `columns`: every `{name}` in an `ext_json`
@@ -208,8 +286,11 @@ impl VendorRelease {
         app: &str,
         columns: &BTreeMap<String, serde_json::Value>,
     ) -> Result<Upload, String> {
+        let template_id = self.template_id.id().ok_or(
+            "template_id = \"newest\" is not resolved yet: the pass pins it from the library first",
+        )?;
         Ok(Upload {
-            template_id: self.template_id,
+            template_id,
             ext_json: fill(&self.ext_json, app, columns)?,
             version: self.version.clone(),
             description: self.description.clone(),
@@ -311,6 +392,9 @@ struct InventoryMark {
     path: PathBuf,
     len: u64,
     modified: Option<SystemTime>,
+    /// The vendors refused when it was planned (a vendor refused then and not now has its
+    /// apps planned again).
+    refused: BTreeSet<Vendor>,
     unsupported: BTreeMap<Vendor, (usize, String)>,
 }
 
@@ -341,6 +425,17 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
     claim_until BIGINT NOT NULL DEFAULT 0,
     inventory_columns TEXT,
     PRIMARY KEY (release, vendor, app_id)
+)";
+
+/// The template each vendor's apps of a release get when the release file says `"newest"`:
+/// resolved from the library once, then kept for the release's days.
+const TEMPLATES: &str = "CREATE TABLE IF NOT EXISTS miniapp_release_template (
+    release TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    template_id BIGINT NOT NULL,
+    version TEXT NOT NULL,
+    pinned_ms BIGINT NOT NULL,
+    PRIMARY KEY (release, vendor)
 )";
 
 /// Columns added after the first release journals (added to an older table on open).
@@ -436,10 +531,12 @@ impl ReleaseJournal {
                 .execute(&mut *tx)
                 .await
                 .map_err(journal_error("create"))?;
-            sqlx::query(SCHEMA)
-                .execute(&mut *tx)
-                .await
-                .map_err(journal_error("create"))?;
+            for table in [SCHEMA, TEMPLATES] {
+                sqlx::query(table)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(journal_error("create"))?;
+            }
             for added in ADDED {
                 let added = added.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS");
                 sqlx::query(&added)
@@ -455,10 +552,12 @@ impl ReleaseJournal {
             }
             tx.commit().await.map_err(journal_error("create"))?;
         } else {
-            sqlx::query(SCHEMA)
-                .execute(&pool)
-                .await
-                .map_err(journal_error("create"))?;
+            for table in [SCHEMA, TEMPLATES] {
+                sqlx::query(table)
+                    .execute(&pool)
+                    .await
+                    .map_err(journal_error("create"))?;
+            }
             for added in ADDED {
                 // An error here is the column that exists already (SQLite has no IF NOT
                 // EXISTS for columns).
@@ -842,6 +941,77 @@ impl ReleaseJournal {
         Ok(done.rows_affected())
     }
 
+    /// The template pinned for `vendor`'s apps of `release` (its id and version), if any.
+    pub async fn pinned_template(
+        &self,
+        release: &str,
+        vendor: Vendor,
+    ) -> Result<Option<(i64, String)>, ReleaseError> {
+        let row = sqlx::query(
+            "SELECT template_id, version FROM miniapp_release_template
+             WHERE release = $1 AND vendor = $2",
+        )
+        .bind(release)
+        .bind(vendor.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(journal_error("template"))?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+            .map_err(journal_error("template"))
+    }
+
+    /// Every template pinned for `release`, per vendor.
+    pub async fn pinned_templates(
+        &self,
+        release: &str,
+    ) -> Result<BTreeMap<Vendor, (i64, String)>, ReleaseError> {
+        let rows = sqlx::query(
+            "SELECT vendor, template_id, version FROM miniapp_release_template WHERE release = $1",
+        )
+        .bind(release)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(journal_error("template"))?;
+        rows.iter()
+            .filter_map(|r| {
+                let vendor: String = match r.try_get(0) {
+                    Ok(v) => v,
+                    Err(e) => return Some(Err(e)),
+                };
+                let vendor = vendor.parse::<Vendor>().ok()?;
+                Some((|| Ok((vendor, (r.try_get(1)?, r.try_get(2)?))))())
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(journal_error("template"))
+    }
+
+    /// Pins `template` for `vendor`'s apps of `release` unless one is pinned already (another
+    /// worker may have been first); returns the pinned one.
+    pub async fn pin_template(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        template: &Template,
+    ) -> Result<(i64, String), ReleaseError> {
+        sqlx::query(
+            "INSERT INTO miniapp_release_template (release, vendor, template_id, version, pinned_ms)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (release, vendor) DO NOTHING",
+        )
+        .bind(release)
+        .bind(vendor.as_str())
+        .bind(template.template_id)
+        .bind(&template.version)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(journal_error("template"))?;
+        Ok(self
+            .pinned_template(release, vendor)
+            .await?
+            .expect("a template was just pinned"))
+    }
+
     /// The rows of `release` and `vendor` in one of the stages named `stages`, in app order.
     pub async fn rows_in(
         &self,
@@ -873,7 +1043,7 @@ impl ReleaseJournal {
 
     /// Claims app `app` of `vendor` for `worker` until `lease_ms` from now, due or not, unless
     /// another live worker holds it (`None` then): an operator's action on the app, which no
-    /// pass steps meanwhile. Recording its result ([`record_claimed`](Self::record_claimed))
+    /// pass steps meanwhile. Recording its result ([`record_action`](Self::record_action))
     /// ends the claim.
     pub async fn claim_app(
         &self,
@@ -1118,6 +1288,8 @@ pub struct ReleaseSummary {
     pub reauthorize: Vec<(Vendor, String)>,
     /// Apps refused because their vendor cannot ship code, per vendor, with the reason.
     pub unsupported: BTreeMap<Vendor, (usize, String)>,
+    /// The template pinned per vendor (id, version) where the release file says `"newest"`.
+    pub templates: BTreeMap<Vendor, (i64, String)>,
     /// Vendors whose audit quota is spent (their submissions wait).
     pub quota_exhausted: Vec<Vendor>,
     /// Vendors whose rejected share reached the release's `stop_at_rejected_share`: no more
@@ -1206,9 +1378,35 @@ pub async fn run_pass(
             }
         }
     }
-    // The inventory's apps join the release (again only when the file changed), their
-    // refresh tokens in the token store before they are stepped; refused vendors' apps are
-    // counted, nothing is sent for them.
+    // A vendor shipping the newest template gets the one pinned when the release began.
+    let mut resolved = None;
+    for (vendor, spec) in &release.vendors {
+        if spec.template_id != TemplateId::Newest {
+            continue;
+        }
+        let Some(shipper) = shippers.get(vendor) else {
+            continue;
+        };
+        match newest_template(journal, &release.name, *vendor, shipper.as_ref()).await? {
+            Ok((id, version)) => {
+                resolved
+                    .get_or_insert_with(|| release.clone())
+                    .vendors
+                    .get_mut(vendor)
+                    .expect("the vendor is in the release")
+                    .template_id = TemplateId::Id(id);
+                summary.templates.insert(*vendor, (id, version));
+            }
+            Err(reason) => {
+                shippers.remove(vendor);
+                refused.insert(*vendor, reason);
+            }
+        }
+    }
+    let release = resolved.as_ref().unwrap_or(release);
+    // The inventory's apps join the release (again only when the file or the refused vendors
+    // changed), their refresh tokens in the token store before they are stepped; refused
+    // vendors' apps are counted, nothing is sent for them.
     summary.unsupported =
         plan_inventory(release, inventory_path, journal, backends, &refused).await?;
     let counts = journal.stage_counts(&release.name).await?;
@@ -1499,6 +1697,7 @@ async fn plan_inventory(
         path: path.to_owned(),
         len: metadata.len(),
         modified: metadata.modified().ok(),
+        refused: refused.keys().copied().collect(),
         unsupported: BTreeMap::new(),
     };
     {
@@ -1510,7 +1709,8 @@ async fn plan_inventory(
             let same_file = last.release == mark.release
                 && last.path == mark.path
                 && last.len == mark.len
-                && last.modified == mark.modified;
+                && last.modified == mark.modified
+                && last.refused == mark.refused;
             if same_file && last.modified.is_some() {
                 return Ok(last.unsupported.clone());
             }
@@ -1560,6 +1760,43 @@ async fn plan_inventory(
         .lock()
         .unwrap_or_else(|p| p.into_inner()) = Some(mark);
     Ok(unsupported)
+}
+
+/// The template pinned for `vendor`'s apps of `release`, pinning the newest of the library
+/// first when none is; `Err` with the reason when there is none to pin (nothing is sent for
+/// the vendor's apps this pass).
+async fn newest_template(
+    journal: &ReleaseJournal,
+    release: &str,
+    vendor: Vendor,
+    shipper: &dyn ShipCode,
+) -> Result<Result<(i64, String), String>, ReleaseError> {
+    if let Some(pinned) = journal.pinned_template(release, vendor).await? {
+        return Ok(Ok(pinned));
+    }
+    let library = match shipper.templates().await {
+        Ok(Some(library)) => library,
+        Ok(None) => {
+            return Ok(Err(
+                "template_id = \"newest\": this vendor has no call listing its template library; give the template's id".into(),
+            ))
+        }
+        Err(e) => {
+            return Ok(Err(format!(
+                "template_id = \"newest\": the template library could not be read ({e}); the next pass tries again"
+            )))
+        }
+    };
+    match core_http::shipping::newest(&library) {
+        Some(newest) => {
+            let pinned = journal.pin_template(release, vendor, newest).await?;
+            tracing::info!(%vendor, template = pinned.0, version = %pinned.1, "pinned the newest template of the library");
+            Ok(Ok(pinned))
+        }
+        None => Ok(Err(
+            "template_id = \"newest\": the platform's template library is empty; add a draft to it first (addtotemplate)".into(),
+        )),
+    }
 }
 
 /// Moves one app until it must wait, is final, or a step fails; journals every stage (only
@@ -1827,6 +2064,7 @@ pub async fn summarize(
     journal: &ReleaseJournal,
     mut summary: ReleaseSummary,
 ) -> Result<ReleaseSummary, ReleaseError> {
+    summary.templates = journal.pinned_templates(release).await?;
     for count in journal.stage_counts(release).await? {
         *summary
             .stages

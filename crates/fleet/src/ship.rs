@@ -10,7 +10,7 @@
 //!                                           InAudit ──approved──▶ Releasing ──▶ Released
 //!                                              ├──rejected──▶ Rejected (reason)
 //!                                              └──withdrawn─▶ Withdrawn
-//! Committed ──(the vendor could not process the upload)──▶ UploadFailed (reason)
+//! Committed ──(the vendor could not process the upload, or its check still ran 2 h later)──▶ UploadFailed (reason)
 //! Released / Gray ──(the operator: `miniapp release rollback`)──▶ RolledBack
 //! ```
 //!
@@ -37,12 +37,19 @@ pub enum Stage {
     Committed {
         /// The latest audit's id before the upload.
         previous_audit: Option<String>,
+        /// When the upload was sent (ms since the epoch; 0 in journals older than this
+        /// member): a check still running [`CHECK_GIVES_UP_AFTER`] later ends the app.
+        #[serde(default)]
+        uploaded_ms: i64,
     },
     /// A submission may have been sent (journaled before the call): its outcome is read from
     /// the latest audit before anything is submitted again.
     Submitting {
         /// The latest audit's id before the upload.
         previous_audit: Option<String>,
+        /// When the upload was sent (as in `Committed`).
+        #[serde(default)]
+        uploaded_ms: i64,
     },
     /// Being audited.
     InAudit {
@@ -126,6 +133,17 @@ impl Stage {
     }
 }
 
+/// How long after its upload a code check that still runs is given up: the app ends
+/// [`Stage::UploadFailed`] (the vendor lost the upload: Baidu never listed its package), to be
+/// retried by the operator. Checks take seconds to minutes.
+pub const CHECK_GIVES_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Why an app cannot move now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -204,23 +222,44 @@ pub async fn step_staged(
             if latest.as_ref().is_some_and(|l| !l.state.is_final()) {
                 return Ok(waiting(Stage::Planned, Wait::OtherAuditRunning));
             }
+            // Journaled as sent before the answer is known: the clock starts at the call.
+            let uploaded_ms = now_ms();
             ship.commit(app, upload).await?;
             // The code check has only begun: it is read after a pause, not at once.
             Ok(waiting(
                 Stage::Committed {
                     previous_audit: latest.map(|l| l.audit_id),
+                    uploaded_ms,
                 },
                 Wait::CheckRunning,
             ))
         }
-        Stage::Committed { previous_audit } => match ship.check(app, upload).await? {
+        Stage::Committed {
+            previous_audit,
+            uploaded_ms,
+        } => match ship.check(app, upload).await? {
             Check::Done => Ok(moved(Stage::Submitting {
                 previous_audit: previous_audit.clone(),
+                uploaded_ms: *uploaded_ms,
             })),
+            Check::Running
+                if *uploaded_ms > 0
+                    && now_ms() - uploaded_ms > CHECK_GIVES_UP_AFTER.as_millis() as i64 =>
+            {
+                Ok(moved(Stage::UploadFailed {
+                    reason: format!(
+                        "the code check still ran {} h after the upload (the vendor lost it, or never listed its package): retry the app with `miniapp release retry`",
+                        CHECK_GIVES_UP_AFTER.as_secs() / 3600
+                    ),
+                }))
+            }
             Check::Running => Ok(waiting(stage.clone(), Wait::CheckRunning)),
             Check::Failed { reason } => Ok(moved(Stage::UploadFailed { reason })),
         },
-        Stage::Submitting { previous_audit } => {
+        Stage::Submitting {
+            previous_audit,
+            uploaded_ms,
+        } => {
             // Resumed, a submission of ours may have reached the vendor: its audit is the
             // latest one with another id than the one before the upload.
             if !fresh {
@@ -246,12 +285,14 @@ pub async fn step_staged(
                 Submitted::CheckRunning => Ok(waiting(
                     Stage::Committed {
                         previous_audit: previous_audit.clone(),
+                        uploaded_ms: *uploaded_ms,
                     },
                     Wait::CheckRunning,
                 )),
                 Submitted::QuotaExhausted => Ok(waiting(
                     Stage::Committed {
                         previous_audit: previous_audit.clone(),
+                        uploaded_ms: *uploaded_ms,
                     },
                     Wait::QuotaExhausted,
                 )),

@@ -422,3 +422,82 @@ async fn released_apps_roll_back_and_retried_apps_ship_again() {
     }
     assert_eq!(summary.count("rolled_back"), 1, "{summary:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_template_is_pinned_once_for_the_whole_release() {
+    let mut job = Job::start(4, Duration::ZERO, 0.0).await;
+    let newest = RELEASE
+        .replace("template_id = 7", "template_id = \"newest\"")
+        .replace("template_id = 3", "template_id = \"newest\"");
+    std::fs::write(job.dir.path().join("release.toml"), &newest).unwrap();
+    job.release = ReleaseFile::load(&job.dir.path().join("release.toml")).unwrap();
+    let summary = job.pass_until(ReleaseSummary::finished).await;
+    assert_eq!(summary.count("released"), 8, "{summary:?}");
+    // The library read once per vendor, with the platform's token; the newest there pinned.
+    let wechat_list = job.sent("GetTemplateList");
+    assert_eq!(wechat_list.len(), 2, "one read per vendor: {wechat_list:?}");
+    let pinned = release::summarize("autumn", &job.journal, ReleaseSummary::default())
+        .await
+        .unwrap()
+        .templates;
+    // The newest (latest create_time) of the document examples the sandbox answers with.
+    assert_eq!(pinned[&Vendor::Wechat], (4, "11".to_owned()));
+    assert_eq!(pinned[&Vendor::Baidu], (8, "2.2.2.2".to_owned()));
+    for commit in job.sent("Commit") {
+        let body: serde_json::Value = serde_json::from_slice(&commit.body).unwrap();
+        assert_eq!(
+            body["template_id"].as_i64(),
+            Some(pinned[&Vendor::Wechat].0)
+        );
+    }
+    for upload in job.sent("UploadPackage") {
+        assert_eq!(
+            member(&upload, "template_id"),
+            Some(pinned[&Vendor::Baidu].0.to_string())
+        );
+    }
+    // Days later, another process: the pin holds, the library is not read again, and an app
+    // retried is sent the pinned template.
+    let other = ReleaseJournal::open(&format!(
+        "sqlite:{}",
+        job.dir.path().join("release.journal.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let app = job.sandbox.fleet_apps(Vendor::Wechat)[0].app_id.clone();
+    let back = operate::retry(
+        &job.release,
+        &other,
+        &only(Vendor::Wechat, &[&app]),
+        &["released"],
+    )
+    .await
+    .unwrap();
+    assert!(back.is_empty(), "released apps are not retried: {back:?}");
+    job.journal = other;
+    let rolled = job
+        .act(Operation::Rollback, &only(Vendor::Wechat, &[&app]))
+        .await;
+    assert_eq!(
+        rolled[0].outcome,
+        Outcome::Done {
+            stage: "rolled_back".into()
+        }
+    );
+    let back = operate::retry(
+        &job.release,
+        &job.journal,
+        &only(Vendor::Wechat, &[&app]),
+        &["rolled_back"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(back[&Vendor::Wechat].len(), 1);
+    let commits = job.sent("Commit").len();
+    job.pass_until(ReleaseSummary::finished).await;
+    let sent = job.sent("Commit");
+    assert_eq!(sent.len(), commits + 1);
+    let body: serde_json::Value = serde_json::from_slice(&sent[commits].body).unwrap();
+    assert_eq!(body["template_id"].as_i64(), Some(4));
+    assert_eq!(job.sent("GetTemplateList").len(), 2);
+}

@@ -242,11 +242,16 @@ async fn killed_after_a_submission(vendor: Vendor) {
     }
     let target = target.expect("an app waits in the code check");
     // The process journals `Submitting`, submits, and dies before journaling the answer.
-    let Stage::Committed { previous_audit } = &target.stage else {
+    let Stage::Committed {
+        previous_audit,
+        uploaded_ms,
+    } = &target.stage
+    else {
         unreachable!()
     };
     let submitting = Stage::Submitting {
         previous_audit: previous_audit.clone(),
+        uploaded_ms: *uploaded_ms,
     };
     journal
         .record(

@@ -191,7 +191,7 @@ async fn lost_submission(vendor: Vendor) {
     let committed = ship::step(shipper, app, &up, &Stage::Planned)
         .await
         .unwrap();
-    let Stage::Committed { previous_audit } = committed.stage.clone() else {
+    let Stage::Committed { previous_audit, .. } = committed.stage.clone() else {
         panic!("{committed:?}")
     };
     assert_eq!(previous_audit, None);
@@ -300,4 +300,55 @@ async fn a_spent_quota_stops_submissions_and_says_so() {
         shipper.quota(&apps[0]).await.unwrap(),
         Some(core_http::shipping::AuditQuota { rest: 0, limit: 4 })
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_never_ends_is_given_up_hours_after_the_upload() {
+    for vendor in SHIPPING {
+        // A check that outlasts the test: WeChat answers 61039, Baidu lists the package as
+        // uploading.
+        let sandbox = sandbox(
+            1,
+            CodeOptions {
+                check_time: Duration::from_secs(3600),
+                ..CodeOptions::default()
+            },
+        )
+        .await;
+        let (shipper, apps) = shipper(&sandbox, vendor).await;
+        let (shipper, app) = (shipper.as_ref(), &apps[0]);
+        let up = upload(app);
+        let committed = ship::step(shipper, app, &up, &Stage::Planned)
+            .await
+            .unwrap();
+        let Stage::Committed { uploaded_ms, .. } = committed.stage else {
+            panic!("{committed:?}")
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        assert!((now - 5_000..=now).contains(&uploaded_ms), "{uploaded_ms}");
+        let at = |uploaded_ms: i64| Stage::Committed {
+            previous_audit: None,
+            uploaded_ms,
+        };
+        // Within the bound, and in a journal from before the upload time was kept: it waits.
+        let hour = 3_600_000;
+        for stage in [at(now - hour), at(0)] {
+            let next = ship::step(shipper, app, &up, &stage).await.unwrap();
+            assert_eq!(next.stage, stage, "{vendor}");
+            assert_eq!(next.wait, Some(Wait::CheckRunning), "{vendor}");
+        }
+        // Past it: the app ends with the reason, reported for a retry.
+        let late = ship::step(shipper, app, &up, &at(now - 3 * hour))
+            .await
+            .unwrap();
+        let Stage::UploadFailed { reason } = &late.stage else {
+            panic!("{vendor}: {late:?}")
+        };
+        assert!(reason.contains("miniapp release retry"), "{reason}");
+        assert_eq!(late.wait, None);
+        assert_eq!(calls(&sandbox, vendor, app, "submit"), 0, "{vendor}");
+    }
 }

@@ -251,7 +251,7 @@ const PUSH_GATHER: std::time::Duration = std::time::Duration::from_millis(200);
 pub(crate) const DEMO_RELEASE: &str = r#"name = "demo-release"
 
 [wechat]
-template_id = 7
+template_id = "newest"             # the library's newest, pinned for the release's days
 version = "2.0.0"
 description = "the demo's release"
 ext_json = { extAppid = "{app_id}", ext = { shop = "{app_id}" } }
@@ -668,6 +668,9 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
     }
     println!("release {name}");
     println!("{table}");
+    for (vendor, (id, version)) in &summary.templates {
+        println!("{vendor}: template {id} (version {version}), the library's newest when the release began (pinned)");
+    }
     if !summary.waiting.is_empty() {
         let waits: Vec<String> = summary
             .waiting
@@ -703,6 +706,9 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
         "rejected (by the audit, or the upload failed)",
         &summary.rejected,
     );
+    if !summary.rejected.is_empty() {
+        println!("  to ship to them again once fixed: `miniapp release retry RELEASE --apps RELEASE.report.rejected.csv`, then `run`");
+    }
     sample("failed this pass (tried again next pass)", &summary.errors);
     if !summary.reauthorize.is_empty() {
         println!(
