@@ -347,6 +347,10 @@ pub trait ShipCode: Send + Sync {
     /// released.
     fn release<'a>(&'a self, app: &'a str, audit_id: &'a str)
         -> BoxFuture<'a, Result<bool, Error>>;
+    /// Whether the vendor has a call reading the audit quota ([`quota`](Self::quota)).
+    fn reads_quota(&self) -> bool {
+        false
+    }
     /// The provider's audit quota, read through `app` (`None`: the vendor has no such call).
     fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>>;
     /// Checks the vendor's own submission members of `upload` ([`Upload::audit`]); a vendor

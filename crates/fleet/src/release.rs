@@ -74,6 +74,12 @@ pub struct VendorRelease {
     /// is not sent on to thousands of apps. Apps already uploaded go on. Default: never stop.
     #[serde(default)]
     pub stop_at_rejected_share: Option<f64>,
+    /// Submit no more apps of the vendor once the provider's audit quota (shared by all its
+    /// apps, read with the vendor's quota call once per pass) is down to this many: they are
+    /// kept for hotfixes and new merchants; the apps wait (`quota_reserve`). Only for vendors
+    /// with a quota call (WeChat `queryquota`). Default: no reserve.
+    #[serde(default)]
+    pub quota_reserve: Option<i64>,
     /// How many audits must have ended before `stop_at_rejected_share` counts (default 20).
     #[serde(default = "default_min_audits")]
     pub min_audits: usize,
@@ -1259,6 +1265,7 @@ impl PassOptions {
             Wait::InAudit
             | Wait::OtherAuditRunning
             | Wait::QuotaExhausted
+            | Wait::QuotaReserve
             | Wait::TooManyRejected
             | Wait::GrayPause => self.audit_poll,
             Wait::AuditSlots => {
@@ -1290,6 +1297,9 @@ pub struct ReleaseSummary {
     pub unsupported: BTreeMap<Vendor, (usize, String)>,
     /// The template pinned per vendor (id, version) where the release file says `"newest"`.
     pub templates: BTreeMap<Vendor, (i64, String)>,
+    /// Vendors whose audit quota is down to the release's `quota_reserve` (their submissions
+    /// wait), with what is left.
+    pub quota_reserve_reached: BTreeMap<Vendor, i64>,
     /// Vendors whose audit quota is spent (their submissions wait).
     pub quota_exhausted: Vec<Vendor>,
     /// Vendors whose rejected share reached the release's `stop_at_rejected_share`: no more
@@ -1351,6 +1361,12 @@ pub async fn run_pass(
                 refused.insert(
                     *vendor,
                     "this vendor documents no gray release: remove `gray` from its table to release at once".into(),
+                );
+            }
+            Some(Ok(s)) if spec.quota_reserve.is_some() && !s.reads_quota() => {
+                refused.insert(
+                    *vendor,
+                    "this vendor documents no call reading the audit quota: remove `quota_reserve` from its table".into(),
                 );
             }
             Some(Ok(s)) => {
@@ -1481,6 +1497,7 @@ pub async fn run_pass(
     // one vendor's rate limit never holds another's apps back; each app's steps run as a task
     // of its own (the runtime spreads them over its threads).
     let busy_lanes = Arc::new(AtomicUsize::new(shippers.len()));
+    let mut lanes = Vec::new();
     let vendor_runs = shippers.iter().map(|(&vendor, shipper)| {
         let busy_lanes = busy_lanes.clone();
         let lane = Arc::new(VendorLane {
@@ -1489,7 +1506,14 @@ pub async fn run_pass(
             in_audit: in_audit[&vendor].clone(),
             quota_spent: quota_spent[&vendor].clone(),
             stopped: stopped.get(&vendor).copied().unwrap_or(false),
+            reserve: context.release.vendors[&vendor]
+                .quota_reserve
+                .map(|reserve| QuotaReserve {
+                    reserve,
+                    left: tokio::sync::OnceCell::new(),
+                }),
         });
+        lanes.push(lane.clone());
         let context = context.clone();
         async move {
             // Claims are taken a batch at a time as the apps in flight need more, so that the
@@ -1599,6 +1623,17 @@ pub async fn run_pass(
             summary.quota_exhausted.push(*vendor);
         }
     }
+    for lane in &lanes {
+        let Some(reserve) = &lane.reserve else {
+            continue;
+        };
+        if let Some(left) = reserve.left.get() {
+            let left = left.load(Ordering::SeqCst);
+            if left <= reserve.reserve {
+                summary.quota_reserve_reached.insert(lane.vendor, left);
+            }
+        }
+    }
     summarize(&release.name, journal, summary).await
 }
 
@@ -1648,6 +1683,45 @@ struct VendorLane {
     quota_spent: Arc<AtomicBool>,
     /// Too many of the vendor's audits were rejected: no more uploads.
     stopped: bool,
+    /// The release's `quota_reserve`, with what is left of the quota in this pass.
+    reserve: Option<QuotaReserve>,
+}
+
+/// The audit quota a vendor's lane may still spend in a pass.
+struct QuotaReserve {
+    /// Submissions stop at this many left.
+    reserve: i64,
+    /// Left: read through the first app about to submit, then counted down per submission.
+    left: tokio::sync::OnceCell<std::sync::atomic::AtomicI64>,
+}
+
+impl QuotaReserve {
+    /// Takes one submission from the quota, reading it first through `app`; `false` when the
+    /// quota is down to the reserve.
+    async fn take(&self, shipper: &dyn ShipCode, app: &str) -> Result<bool, Error> {
+        let left = self
+            .left
+            .get_or_try_init(|| async {
+                let quota = shipper.quota(app).await?;
+                // A vendor without the call is refused before its apps are stepped.
+                let rest = quota.map_or(i64::MAX, |q| q.rest);
+                tracing::info!(rest, reserve = self.reserve, "read the audit quota");
+                Ok::<_, Error>(std::sync::atomic::AtomicI64::new(rest))
+            })
+            .await?;
+        Ok(left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n > self.reserve).then_some(n - 1)
+            })
+            .is_ok())
+    }
+
+    /// Gives back a submission taken for one that did not start an audit.
+    fn give_back(&self) {
+        if let Some(left) = self.left.get() {
+            left.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// One app's task: [`advance`]s it.
@@ -1659,10 +1733,9 @@ async fn step_app(
     advance(
         &context.release,
         &context.journal,
-        lane.shipper.as_ref(),
+        &lane,
         &context.release.vendors[&lane.vendor],
         row,
-        (&lane.in_audit, &lane.quota_spent, lane.stopped),
         &context.options,
     )
     .await
@@ -1804,12 +1877,17 @@ async fn newest_template(
 async fn advance(
     release: &ReleaseFile,
     journal: &ReleaseJournal,
-    shipper: &dyn ShipCode,
+    lane: &VendorLane,
     spec: &VendorRelease,
     row: ReleaseRow,
-    (in_audit, quota_spent, stopped): (&AtomicUsize, &AtomicBool, bool),
     options: &PassOptions,
 ) -> Result<(), ReleaseError> {
+    let (shipper, in_audit, quota_spent, stopped) = (
+        lane.shipper.as_ref(),
+        &*lane.in_audit,
+        &*lane.quota_spent,
+        lane.stopped,
+    );
     let worker = worker_id();
     let upload = match spec.upload_with(&row.app_id, &row.columns) {
         Ok(upload) => upload,
@@ -1839,8 +1917,34 @@ async fn advance(
         // Submissions wait while the quota is spent; new uploads while the vendor's audits are
         // at the release's limit.
         let submits = matches!(stage, Stage::Committed { .. } | Stage::Submitting { .. });
+        // The step that submits takes one submission from the quota above the reserve first.
+        let mut took = false;
+        let reserve_reached = match (&lane.reserve, &stage) {
+            (Some(reserve), Stage::Submitting { .. }) => {
+                match reserve.take(shipper, &row.app_id).await {
+                    Ok(taken) => {
+                        took = taken;
+                        !taken
+                    }
+                    Err(e) => {
+                        let step = Step {
+                            stage: &stage,
+                            wait: None,
+                            message: Some(&format!("reading the audit quota: {e}")),
+                            next: options.next_read(Some(&Wait::CheckRunning), polls),
+                        };
+                        return save_step(journal, &release.name, &row, step, worker, true)
+                            .await
+                            .map(drop);
+                    }
+                }
+            }
+            _ => false,
+        };
         let blocked = if submits && quota_spent.load(Ordering::SeqCst) {
             Some(Wait::QuotaExhausted)
+        } else if reserve_reached {
+            Some(Wait::QuotaReserve)
         } else if stage == Stage::Planned && stopped {
             Some(Wait::TooManyRejected)
         } else if stage == Stage::Planned
@@ -1858,6 +1962,11 @@ async fn advance(
             None
         };
         if let Some(wait) = blocked {
+            if took {
+                if let Some(reserve) = &lane.reserve {
+                    reserve.give_back();
+                }
+            }
             let next = options.next_read(Some(&wait), polls);
             let step = Step {
                 stage: &stage,
@@ -1878,6 +1987,16 @@ async fn advance(
         let holds = outcome
             .as_ref()
             .map_or(holds_audit_slot(&stage), |p| holds_audit_slot(&p.stage));
+        // A submission taken from the quota that started no audit (already in audit, check
+        // running, quota spent, an error) is given back.
+        let audited = outcome
+            .as_ref()
+            .is_ok_and(|p| matches!(p.stage, Stage::InAudit { .. }) && p.wait.is_some());
+        if took && !audited {
+            if let Some(reserve) = &lane.reserve {
+                reserve.give_back();
+            }
+        }
         if held && !holds {
             in_audit.fetch_sub(1, Ordering::SeqCst);
         } else if holds && !held {

@@ -156,6 +156,9 @@ pub enum Wait {
     InAudit,
     /// The provider's audit quota is spent: no app is submitted until it is back.
     QuotaExhausted,
+    /// The provider's audit quota is down to the release's `quota_reserve`: no more apps are
+    /// submitted, the rest is kept (for hotfixes, new merchants) (set by the job).
+    QuotaReserve,
     /// Released to a share of users: the next stage comes after the release's pause.
     GrayPause,
     /// The release's `max_in_audit` apps of the vendor are in audit: nothing more is uploaded

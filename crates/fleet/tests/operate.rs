@@ -501,3 +501,84 @@ async fn the_newest_template_is_pinned_once_for_the_whole_release() {
     assert_eq!(body["template_id"].as_i64(), Some(4));
     assert_eq!(job.sent("GetTemplateList").len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_stop_at_the_quota_reserve_and_the_reserve_is_kept() {
+    // The provider may submit 10 audits; the release keeps 4 of them.
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        enforce_tokens: true,
+        apps: 10,
+        code: CodeOptions {
+            audit_quota: Some(10),
+            ..CodeOptions::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut job = Job::start(10, Duration::ZERO, 0.0).await;
+    job.sandbox = sandbox;
+    let vendors = [Vendor::Wechat, Vendor::Baidu];
+    miniapp_fleet::sandbox::write_inventory(
+        &job.sandbox,
+        &vendors,
+        &job.dir.path().join("apps.jsonl"),
+    )
+    .unwrap();
+    let creds = miniapp_fleet::sandbox::credentials(
+        StoreSpec::Sqlite(Some(job.dir.path().join("tokens2.sqlite"))),
+        &vendors,
+    );
+    job.backends = credentials::clients(&creds, Some(&job.sandbox.base_url()))
+        .await
+        .unwrap();
+    std::fs::write(
+        job.dir.path().join("release.toml"),
+        RELEASE.replace(
+            "description = \"autumn release\"\n\n[baidu]",
+            "description = \"autumn release\"\nquota_reserve = 4\n\n[baidu]",
+        ),
+    )
+    .unwrap();
+    job.release = ReleaseFile::load(&job.dir.path().join("release.toml")).unwrap();
+    let summary = job
+        .pass_until(|s| s.count("released") == 16 && s.waiting.get("quota_reserve") == Some(&4))
+        .await;
+    // Six WeChat submissions, the quota read once per pass; the four other apps wait with
+    // their code checked, and the reserve is reported.
+    assert_eq!(job.sent("SubmitAudit").len(), 6, "{summary:?}");
+    assert_eq!(
+        summary.quota_reserve_reached.get(&Vendor::Wechat),
+        Some(&4),
+        "{summary:?}"
+    );
+    let quota = job.sent("QueryQuota");
+    assert!(!quota.is_empty());
+    assert_eq!(
+        (quota[0].method.as_str(), quota[0].path.as_str()),
+        ("GET", "/wxa/queryquota")
+    );
+    // Baidu has no quota call and no reserve: all ten shipped.
+    assert_eq!(job.sent("SubmitPackageAudit").len(), 10);
+    // Passes later nothing more is submitted while the quota stays at the reserve.
+    for _ in 0..3 {
+        job.pass().await;
+    }
+    assert_eq!(job.sent("SubmitAudit").len(), 6);
+
+    // A reserve for a vendor without a quota call is refused, nothing sent for its apps.
+    std::fs::write(
+        job.dir.path().join("release.toml"),
+        RELEASE
+            .replace("autumn", "winter")
+            .replace("template_id = 3", "template_id = 3\nquota_reserve = 1"),
+    )
+    .unwrap();
+    job.release = ReleaseFile::load(&job.dir.path().join("release.toml")).unwrap();
+    let uploads = job.sent("UploadPackage").len();
+    let summary = job.pass().await;
+    let (apps, reason) = &summary.unsupported[&Vendor::Baidu];
+    assert_eq!(*apps, 10);
+    assert!(reason.contains("quota_reserve"), "{reason}");
+    assert_eq!(job.sent("UploadPackage").len(), uploads);
+}

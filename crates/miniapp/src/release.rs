@@ -682,6 +682,9 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
     for vendor in &summary.quota_exhausted {
         println!("{vendor}: the audit quota is spent; submissions wait until it is back (ask the vendor for more, or run again later)");
     }
+    for (vendor, left) in &summary.quota_reserve_reached {
+        println!("{vendor}: the audit quota is down to the release's quota_reserve ({left} left): submissions wait, the rest is kept (lower quota_reserve to use it)");
+    }
     for (vendor, (rejected, ended)) in &summary.stopped {
         println!(
             "{vendor}: {rejected} of {ended} audits rejected, at or above the release's stop_at_rejected_share: no more apps are uploaded (read the reasons, fix the template, then ship a new version)"

@@ -362,6 +362,10 @@ impl ShipCode for Shipper {
         })
     }
 
+    fn reads_quota(&self) -> bool {
+        true
+    }
+
     fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>> {
         Box::pin(async move {
             let answer = self.app(app).query_quota(&QueryQuotaRequest::new()).await?;
