@@ -390,6 +390,10 @@ impl ShipCode for Shipper {
         })
     }
 
+    fn template_missing(&self, error: &Error) -> bool {
+        SHIPPING.is(error, SHIPPING.template_missing)
+    }
+
     fn actions(&self) -> &'static [Action] {
         &[Action::Withdraw, Action::Rollback]
     }

@@ -90,6 +90,8 @@ pub struct ShippingFacts {
     pub gray_not_higher: &'static [i64],
     /// A gray release needs a version online first.
     pub no_online_release: &'static [i64],
+    /// The upload names a template the library does not have.
+    pub template_missing: &'static [i64],
     /// The audit cannot be withdrawn (it has ended).
     pub withdraw_refused: &'static [i64],
     /// The provider's withdrawals are spent for the period.
@@ -362,6 +364,12 @@ pub trait ShipCode: Send + Sync {
             Err("this vendor's submission takes no members of its own: remove `audit`".into())
         }
     }
+    /// Whether `error` (of [`commit`](Self::commit)) says the library has no such template:
+    /// no app of the vendor can be uploaded to until the release names another.
+    fn template_missing(&self, error: &Error) -> bool {
+        let _ = error;
+        false
+    }
     /// The operator's actions the vendor has ([`act`](Self::act)).
     fn actions(&self) -> &'static [Action] {
         &[]
@@ -414,6 +422,7 @@ mod tests {
         no_audit: &[],
         gray_not_higher: &[],
         no_online_release: &[],
+        template_missing: &[85014],
         withdraw_refused: &[87012],
         withdraw_quota_exhausted: &[87013],
         rollback_refused: &[87012],

@@ -388,6 +388,9 @@ pub struct ReleaseJournal {
     /// The inventory this handle last planned from, as it was then, with the apps it refused:
     /// a pass plans again only when the file changed.
     planned_from: Arc<std::sync::Mutex<Option<InventoryMark>>>,
+    /// Templates a vendor refused as missing (release, vendor, template), so that a later pass
+    /// that cannot read the library holds the uploads too instead of trying them again.
+    templates_gone: Arc<std::sync::Mutex<BTreeSet<(String, Vendor, i64)>>>,
 }
 
 /// An inventory file as planned: which release, its path, size and modification time, and
@@ -580,6 +583,7 @@ impl ReleaseJournal {
             pool,
             postgres,
             planned_from: Arc::default(),
+            templates_gone: Arc::default(),
         })
     }
 
@@ -1266,6 +1270,7 @@ impl PassOptions {
             | Wait::OtherAuditRunning
             | Wait::QuotaExhausted
             | Wait::QuotaReserve
+            | Wait::TemplateMissing
             | Wait::TooManyRejected
             | Wait::GrayPause => self.audit_poll,
             Wait::AuditSlots => {
@@ -1297,6 +1302,8 @@ pub struct ReleaseSummary {
     pub unsupported: BTreeMap<Vendor, (usize, String)>,
     /// The template pinned per vendor (id, version) where the release file says `"newest"`.
     pub templates: BTreeMap<Vendor, (i64, String)>,
+    /// Vendors whose template is not in their library (nothing is uploaded), with the reason.
+    pub template_missing: BTreeMap<Vendor, String>,
     /// Vendors whose audit quota is down to the release's `quota_reserve` (their submissions
     /// wait), with what is left.
     pub quota_reserve_reached: BTreeMap<Vendor, i64>,
@@ -1450,6 +1457,58 @@ pub async fn run_pass(
         }
         stopped.insert(*vendor, stop);
     }
+    // A template the library does not have (deleted, or never there) holds the vendor's
+    // uploads: one read of the library per pass while apps wait to be uploaded, instead of a
+    // refused upload per app.
+    for (vendor, spec) in &release.vendors {
+        let (Some(id), Some(shipper)) = (spec.template_id.id(), shippers.get(vendor)) else {
+            continue;
+        };
+        if count_of(*vendor, &|s| s == Stage::Planned.name()) == 0 {
+            continue;
+        }
+        let gone_key = (release.name.clone(), *vendor, id);
+        let mut gone = journal
+            .templates_gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&gone_key);
+        match shipper.templates().await {
+            Ok(Some(library)) if library.iter().any(|t| t.template_id == id) => gone = false,
+            Ok(Some(library)) => {
+                gone = false;
+                let mut listed: Vec<String> =
+                    library.iter().map(|t| t.template_id.to_string()).collect();
+                if listed.len() > 10 {
+                    listed.truncate(10);
+                    listed.push("…".into());
+                }
+                summary.template_missing.insert(
+                    *vendor,
+                    format!(
+                        "template {id} is not in the platform's template library (it has {}): nothing is uploaded; name one that is, or \"newest\"",
+                        if listed.is_empty() { "none".to_owned() } else { listed.join(", ") }
+                    ),
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(%vendor, error = %e, "could not read the template library");
+            }
+        }
+        if gone {
+            summary.template_missing.insert(
+                *vendor,
+                format!("the vendor answered that template {id} does not exist: nothing more is uploaded; name a template of the library, or \"newest\""),
+            );
+        } else {
+            journal
+                .templates_gone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&gone_key);
+        }
+    }
     let in_audit: BTreeMap<Vendor, Arc<AtomicUsize>> = release
         .vendors
         .keys()
@@ -1506,6 +1565,7 @@ pub async fn run_pass(
             in_audit: in_audit[&vendor].clone(),
             quota_spent: quota_spent[&vendor].clone(),
             stopped: stopped.get(&vendor).copied().unwrap_or(false),
+            template_missing: AtomicBool::new(summary.template_missing.contains_key(&vendor)),
             reserve: context.release.vendors[&vendor]
                 .quota_reserve
                 .map(|reserve| QuotaReserve {
@@ -1624,6 +1684,20 @@ pub async fn run_pass(
         }
     }
     for lane in &lanes {
+        if lane.template_missing.load(Ordering::SeqCst) {
+            let id = release.vendors[&lane.vendor]
+                .template_id
+                .id()
+                .unwrap_or_default();
+            journal
+                .templates_gone
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((release.name.clone(), lane.vendor, id));
+            summary.template_missing.entry(lane.vendor).or_insert_with(|| {
+                format!("the vendor answered that template {id} does not exist: nothing more is uploaded; name a template of the library, or \"newest\"")
+            });
+        }
         let Some(reserve) = &lane.reserve else {
             continue;
         };
@@ -1683,6 +1757,8 @@ struct VendorLane {
     quota_spent: Arc<AtomicBool>,
     /// Too many of the vendor's audits were rejected: no more uploads.
     stopped: bool,
+    /// The release's template is not in the vendor's library: no more uploads.
+    template_missing: AtomicBool,
     /// The release's `quota_reserve`, with what is left of the quota in this pass.
     reserve: Option<QuotaReserve>,
 }
@@ -1947,6 +2023,8 @@ async fn advance(
             Some(Wait::QuotaReserve)
         } else if stage == Stage::Planned && stopped {
             Some(Wait::TooManyRejected)
+        } else if stage == Stage::Planned && lane.template_missing.load(Ordering::SeqCst) {
+            Some(Wait::TemplateMissing)
         } else if stage == Stage::Planned
             && spec.max_in_audit.is_some_and(|max| {
                 // Take a slot before the upload, or wait.
@@ -2030,6 +2108,21 @@ async fn advance(
                 }
                 stage = progress.stage;
                 fresh = true;
+            }
+            Err(e) if stage == Stage::Planned && shipper.template_missing(&e) => {
+                // The template left the library: every upload of the vendor would be refused.
+                lane.template_missing.store(true, Ordering::SeqCst);
+                tracing::warn!(app = %row.app_id, error = %e, "the release's template is not in the library; holding the vendor's uploads");
+                let wait = Wait::TemplateMissing;
+                let step = Step {
+                    stage: &stage,
+                    wait: Some(&wait),
+                    message: None,
+                    next: options.next_read(Some(&wait), polls),
+                };
+                return save_step(journal, &release.name, &row, step, worker, true)
+                    .await
+                    .map(drop);
             }
             Err(e) => {
                 let message = match &e {
@@ -2195,10 +2288,11 @@ pub async fn summarize(
             count.stage_name.as_str(),
             "released" | "rejected" | "withdrawn" | "upload_failed" | "rolled_back"
         );
-        // Apps never uploaded because their vendor's rejections stopped the release wait for
-        // the operator, not for the job.
+        // Apps never uploaded because their vendor's rejections stopped the release, or its
+        // template is gone, wait for the operator, not for the job.
         let held = count.stage_name == Stage::Planned.name()
-            && summary.stopped.contains_key(&count.vendor);
+            && (summary.stopped.contains_key(&count.vendor)
+                || summary.template_missing.contains_key(&count.vendor));
         if !is_final && !count.reauthorize && !held {
             summary.open += count.apps;
             // An app another worker holds is due when its claim runs out, at the latest.

@@ -156,6 +156,9 @@ pub enum Wait {
     InAudit,
     /// The provider's audit quota is spent: no app is submitted until it is back.
     QuotaExhausted,
+    /// The release's template is not in the platform's library (deleted, or never there):
+    /// nothing is uploaded until the release names one that is (set by the job).
+    TemplateMissing,
     /// The provider's audit quota is down to the release's `quota_reserve`: no more apps are
     /// submitted, the rest is kept (for hotfixes, new merchants) (set by the job).
     QuotaReserve,

@@ -425,40 +425,62 @@ async fn released_apps_roll_back_and_retried_apps_ship_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_newest_template_is_pinned_once_for_the_whole_release() {
-    let mut job = Job::start(4, Duration::ZERO, 0.0).await;
+    let mut job = Job::start(4, Duration::from_millis(300), 0.0).await;
     let newest = RELEASE
         .replace("template_id = 7", "template_id = \"newest\"")
         .replace("template_id = 3", "template_id = \"newest\"");
     std::fs::write(job.dir.path().join("release.toml"), &newest).unwrap();
     job.release = ReleaseFile::load(&job.dir.path().join("release.toml")).unwrap();
+    // The first pass pins the newest of the library (the sandbox seeds templates 1 to 9).
+    let first = job.pass().await;
+    assert_eq!(
+        first.templates[&Vendor::Wechat],
+        (9, "1.0.9".to_owned()),
+        "{first:?}"
+    );
+    assert_eq!(first.templates[&Vendor::Baidu], (9, "1.0.9".to_owned()));
+    let list = job.sent("GetTemplateList");
+    assert!(!list.is_empty());
+    // WeChat's list with the platform's token in the query; Baidu's paged.
+    let wechat = list
+        .iter()
+        .find(|r| r.path == "/wxa/gettemplatelist")
+        .unwrap();
+    assert_eq!(wechat.method, "GET");
+    assert!(wechat
+        .query
+        .as_deref()
+        .unwrap()
+        .starts_with("access_token="));
+    let baidu = list
+        .iter()
+        .find(|r| r.path == "/rest/2.0/smartapp/template/gettemplatelist")
+        .unwrap();
+    assert_eq!(member(baidu, "page").as_deref(), Some("1"));
+    assert_eq!(member(baidu, "page_size").as_deref(), Some("50"));
+
+    // A template added to the library meanwhile changes nothing for this release.
+    assert_eq!(job.sandbox.add_template(Vendor::Wechat), Some(10));
+    assert_eq!(job.sandbox.add_template(Vendor::Baidu), Some(10));
     let summary = job.pass_until(ReleaseSummary::finished).await;
     assert_eq!(summary.count("released"), 8, "{summary:?}");
-    // The library read once per vendor, with the platform's token; the newest there pinned.
-    let wechat_list = job.sent("GetTemplateList");
-    assert_eq!(wechat_list.len(), 2, "one read per vendor: {wechat_list:?}");
-    let pinned = release::summarize("autumn", &job.journal, ReleaseSummary::default())
-        .await
-        .unwrap()
-        .templates;
-    // The newest (latest create_time) of the document examples the sandbox answers with.
-    assert_eq!(pinned[&Vendor::Wechat], (4, "11".to_owned()));
-    assert_eq!(pinned[&Vendor::Baidu], (8, "2.2.2.2".to_owned()));
     for commit in job.sent("Commit") {
         let body: serde_json::Value = serde_json::from_slice(&commit.body).unwrap();
         assert_eq!(
-            body["template_id"].as_i64(),
-            Some(pinned[&Vendor::Wechat].0)
+            body["template_id"],
+            serde_json::json!(9),
+            "a number, the pinned one"
         );
     }
-    for upload in job.sent("UploadPackage") {
-        assert_eq!(
-            member(&upload, "template_id"),
-            Some(pinned[&Vendor::Baidu].0.to_string())
-        );
+    let uploads = job.sent("UploadPackage");
+    assert_eq!(uploads.len(), 4);
+    for upload in uploads {
+        assert_eq!(member(&upload, "template_id").as_deref(), Some("9"));
     }
-    // Days later, another process: the pin holds, the library is not read again, and an app
-    // retried is sent the pinned template.
-    let other = ReleaseJournal::open(&format!(
+
+    // Days later, another process: the pin holds, and an app shipped again (rolled back, then
+    // retried) is sent the pinned template.
+    job.journal = ReleaseJournal::open(&format!(
         "sqlite:{}",
         job.dir.path().join("release.journal.sqlite").display()
     ))
@@ -467,14 +489,13 @@ async fn the_newest_template_is_pinned_once_for_the_whole_release() {
     let app = job.sandbox.fleet_apps(Vendor::Wechat)[0].app_id.clone();
     let back = operate::retry(
         &job.release,
-        &other,
+        &job.journal,
         &only(Vendor::Wechat, &[&app]),
         &["released"],
     )
     .await
     .unwrap();
-    assert!(back.is_empty(), "released apps are not retried: {back:?}");
-    job.journal = other;
+    assert!(back.is_empty(), "released apps are never retried: {back:?}");
     let rolled = job
         .act(Operation::Rollback, &only(Vendor::Wechat, &[&app]))
         .await;
@@ -484,7 +505,7 @@ async fn the_newest_template_is_pinned_once_for_the_whole_release() {
             stage: "rolled_back".into()
         }
     );
-    let back = operate::retry(
+    operate::retry(
         &job.release,
         &job.journal,
         &only(Vendor::Wechat, &[&app]),
@@ -492,14 +513,75 @@ async fn the_newest_template_is_pinned_once_for_the_whole_release() {
     )
     .await
     .unwrap();
-    assert_eq!(back[&Vendor::Wechat].len(), 1);
     let commits = job.sent("Commit").len();
-    job.pass_until(ReleaseSummary::finished).await;
+    let summary = job.pass_until(ReleaseSummary::finished).await;
+    assert_eq!(summary.templates[&Vendor::Wechat].0, 9);
     let sent = job.sent("Commit");
     assert_eq!(sent.len(), commits + 1);
     let body: serde_json::Value = serde_json::from_slice(&sent[commits].body).unwrap();
-    assert_eq!(body["template_id"].as_i64(), Some(4));
-    assert_eq!(job.sent("GetTemplateList").len(), 2);
+    assert_eq!(body["template_id"], serde_json::json!(9));
+
+    // A new release pins the newest of then.
+    std::fs::write(
+        job.dir.path().join("release.toml"),
+        newest.replace("autumn", "winter"),
+    )
+    .unwrap();
+    job.release = ReleaseFile::load(&job.dir.path().join("release.toml")).unwrap();
+    let winter = job.pass().await;
+    assert_eq!(winter.templates[&Vendor::Wechat].0, 10, "{winter:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_not_in_the_library_holds_the_uploads_with_nothing_sent() {
+    let mut job = Job::start(6, Duration::ZERO, 0.0).await;
+    std::fs::write(
+        job.dir.path().join("release.toml"),
+        RELEASE.replace("template_id = 7", "template_id = 42"),
+    )
+    .unwrap();
+    job.release = ReleaseFile::load(&job.dir.path().join("release.toml")).unwrap();
+    let summary = job.pass_until(ReleaseSummary::finished).await;
+    // WeChat: read once, nothing uploaded, the apps held and the reason given; Baidu ships.
+    let reason = &summary.template_missing[&Vendor::Wechat];
+    assert!(
+        reason.starts_with("template 42 is not in the platform's template library (it has 1, 2,"),
+        "{reason}"
+    );
+    assert_eq!(job.sent("Commit").len(), 0);
+    assert_eq!(summary.stages[&Vendor::Wechat].get("planned"), Some(&6));
+    assert_eq!(summary.stages[&Vendor::Baidu].get("released"), Some(&6));
+
+    // The library cannot be read (the preflight lets the uploads go) and the template was
+    // deleted: WeChat refuses the upload (85014), which holds the vendor's uploads, reported
+    // once, not as an error per app.
+    let job = Job::start(6, Duration::ZERO, 0.0).await;
+    assert!(job.sandbox.delete_template(Vendor::Wechat, 7));
+    job.sandbox.inject(
+        "wechat/GetTemplateList",
+        miniapp_sandbox::Fault::HtmlStatus(404),
+        None,
+    );
+    let summary = job.pass_until(ReleaseSummary::finished).await;
+    let reason = &summary.template_missing[&Vendor::Wechat];
+    assert!(reason.contains("template 7 does not exist"), "{reason}");
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert_eq!(summary.stages[&Vendor::Wechat].get("planned"), Some(&6));
+    // Refused in the first pass (its uploads were in flight together), never tried again.
+    let refused = job.sent("Commit").len();
+    assert!((1..=6).contains(&refused), "{refused}");
+    for _ in 0..3 {
+        job.pass().await;
+    }
+    assert_eq!(job.sent("Commit").len(), refused);
+    let rows = job
+        .journal
+        .rows_in("autumn", Vendor::Wechat, &["planned"])
+        .await
+        .unwrap();
+    assert!(rows.iter().all(
+        |r| r.wait == Some(miniapp_fleet::ship::Wait::TemplateMissing) && r.message.is_none()
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1023,6 +1023,7 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
         codes(&c.withdraw_quota_exhausted),
     );
     let rollback_refused = codes(&c.rollback_refused);
+    let template_missing = codes(&c.template_missing);
     let (speedup_done, speedup_refused, speedup_quota) = (
         codes(&c.speedup_done),
         codes(&c.speedup_refused),
@@ -1057,6 +1058,7 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
             no_audit: #none,
             gray_not_higher: #gray_not_higher,
             no_online_release: #no_online,
+            template_missing: #template_missing,
             withdraw_refused: #withdraw_refused,
             withdraw_quota_exhausted: #withdraw_quota,
             rollback_refused: #rollback_refused,

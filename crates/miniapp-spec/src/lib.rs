@@ -54,6 +54,47 @@ pub struct SpecFile {
     /// the sandbox's code lifecycle and the vendor crate's shipping adapter use.
     #[serde(default)]
     pub shipping: Option<Shipping>,
+    /// The platform's template library (what an upload names), when this document manages it:
+    /// the roles the sandbox keeps a library with and a release job reads it through.
+    #[serde(default)]
+    pub library: Option<TemplateLibrary>,
+}
+
+/// The endpoints of the platform's template library, by role, with the members that carry
+/// each role's values.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateLibrary {
+    /// The library as the documents describe it.
+    pub description: String,
+    /// Lists the templates (role `items`: the answer field holding the list; `template`,
+    /// `version`, `description`, `created`: members of its items; `count`: an answer field with
+    /// the library's size, where there is one).
+    pub list: ShippingCall,
+    /// Lists the drafts that may become templates (roles as `list`, `draft` for the id).
+    #[serde(default)]
+    pub drafts: Option<ShippingCall>,
+    /// Adds a draft to the library (role `draft`: the parameter naming it).
+    #[serde(default)]
+    pub add: Option<ShippingCall>,
+    /// Deletes a template (role `template`: the parameter naming it).
+    #[serde(default)]
+    pub delete: Option<ShippingCall>,
+    /// The vendor codes of the library.
+    #[serde(default)]
+    pub codes: LibraryCodes,
+}
+
+/// The vendor codes of a template library.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryCodes {
+    /// No such template or draft.
+    #[serde(default)]
+    pub missing: Vec<i64>,
+    /// The library is full (delete a template first).
+    #[serde(default)]
+    pub full: Vec<i64>,
 }
 
 /// The endpoints that ship code to an authorized app (upload, code check, audit, release),
@@ -192,6 +233,10 @@ pub struct ShippingCodes {
     /// A gray release needs a version online first (a first release goes out in full).
     #[serde(default)]
     pub no_online_release: Vec<i64>,
+    /// The upload names a template the library does not have (deleted, or never there): no
+    /// app of the vendor can be uploaded to.
+    #[serde(default)]
+    pub template_missing: Vec<i64>,
     /// The audit cannot be withdrawn (it has ended): read its state.
     #[serde(default)]
     pub withdraw_refused: Vec<i64>,
@@ -1064,7 +1109,7 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
         return Err("give `latest` (the latest audit) or `list` (the app's packages)".into());
     }
     if let Some(list) = &shipping.list {
-        validate_shipping_list(spec, list)?;
+        validate_shipping_list(spec, list, "list")?;
     }
     for (role, call) in calls {
         let Some(call) = call else { continue };
@@ -1096,23 +1141,23 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
 }
 
 /// `list`: `items` is a list field of the endpoint; the other members are fields of its items.
-fn validate_shipping_list(spec: &SpecFile, list: &ShippingCall) -> Result<(), String> {
+fn validate_shipping_list(spec: &SpecFile, list: &ShippingCall, role: &str) -> Result<(), String> {
     let ep = spec
         .endpoints
         .iter()
         .find(|e| e.name == list.endpoint)
         .ok_or_else(|| {
             format!(
-                "`list` names no endpoint `{}` of this document",
+                "`{role}` names no endpoint `{}` of this document",
                 list.endpoint
             )
         })?;
-    let items = list
-        .member("items")
-        .ok_or("`list.members.items` is missing: name the answer field holding the packages")?;
+    let items = list.member("items").ok_or_else(|| {
+        format!("`{role}.members.items` is missing: name the answer field holding the list")
+    })?;
     let field = ep.fields.iter().find(|f| f.name == items).ok_or_else(|| {
         format!(
-            "`list.members.items` names `{items}`, which is not an answer field of `{}`",
+            "`{role}.members.items` names `{items}`, which is not an answer field of `{}`",
             ep.name
         )
     })?;
@@ -1123,13 +1168,50 @@ fn validate_shipping_list(spec: &SpecFile, list: &ShippingCall) -> Result<(), St
         },
         _ => None,
     }
-        .ok_or_else(|| format!("`list.members.items` names `{items}`, which is not a list of an object of this document"))?;
+        .ok_or_else(|| format!("`{role}.members.items` names `{items}`, which is not a list of an object of this document"))?;
     for (what, member) in &list.members {
-        if what != "items" && !object.fields.iter().any(|f| &f.name == member) {
+        // `count` is a field of the answer, beside the list.
+        let known = match what.as_str() {
+            "items" => true,
+            "count" => ep.fields.iter().any(|f| &f.name == member),
+            _ => object.fields.iter().any(|f| &f.name == member),
+        };
+        if !known {
             return Err(format!(
-                "`list.members.{what}` names `{member}`, which is not a field of `{}`",
+                "`{role}.members.{what}` names `{member}`, which is not a field of `{}`",
                 object.name
             ));
+        }
+    }
+    Ok(())
+}
+
+/// The library's lists name list fields of their endpoints; `add` and `delete` name
+/// parameters of theirs.
+fn validate_library(spec: &SpecFile, library: &TemplateLibrary) -> Result<(), String> {
+    validate_shipping_list(spec, &library.list, "list")?;
+    if let Some(drafts) = &library.drafts {
+        validate_shipping_list(spec, drafts, "drafts")?;
+    }
+    for (role, call) in [("add", &library.add), ("delete", &library.delete)] {
+        let Some(call) = call else { continue };
+        let ep = spec
+            .endpoints
+            .iter()
+            .find(|e| e.name == call.endpoint)
+            .ok_or_else(|| {
+                format!(
+                    "`{role}` names no endpoint `{}` of this document",
+                    call.endpoint
+                )
+            })?;
+        for (what, member) in &call.members {
+            if !ep.params.iter().any(|p| &p.name == member) {
+                return Err(format!(
+                    "`{role}.members.{what}` names `{member}`, which is not a parameter of `{}`",
+                    ep.name
+                ));
+            }
         }
     }
     Ok(())
@@ -1557,6 +1639,9 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
     }
     if let Some(shipping) = &spec.shipping {
         validate_shipping(spec, shipping).map_err(|message| invalid("shipping".into(), message))?;
+    }
+    if let Some(library) = &spec.library {
+        validate_library(spec, library).map_err(|message| invalid("library".into(), message))?;
     }
     for ep in &spec.endpoints {
         let ctx = format!("endpoints.{}", ep.name);

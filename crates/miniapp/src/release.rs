@@ -682,6 +682,9 @@ pub(crate) fn print_summary(name: &str, summary: &ReleaseSummary) {
     for vendor in &summary.quota_exhausted {
         println!("{vendor}: the audit quota is spent; submissions wait until it is back (ask the vendor for more, or run again later)");
     }
+    for (vendor, reason) in &summary.template_missing {
+        println!("{vendor}: {reason}");
+    }
     for (vendor, left) in &summary.quota_reserve_reached {
         println!("{vendor}: the audit quota is down to the release's quota_reserve ({left} left): submissions wait, the rest is kept (lower quota_reserve to use it)");
     }

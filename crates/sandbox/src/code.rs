@@ -46,6 +46,12 @@ pub struct CodeOptions {
     /// How many times each audit push is sent (default 1; more: duplicates, as vendors
     /// deliver again).
     pub push_copies: u32,
+    /// The templates each vendor's library starts with (ids, added a minute apart in this
+    /// order: the last is the newest; default 1 to 9). An upload naming another is refused.
+    pub templates: Vec<i64>,
+    /// The drafts each vendor's draft box starts with (ids; default 101 and 102): adding one to
+    /// the library makes the newest template.
+    pub drafts: Vec<i64>,
 }
 
 /// Where a vendor's audit results are pushed.
@@ -71,6 +77,8 @@ impl Default for CodeOptions {
             audit_pushes: Vec::new(),
             lost_push_share: 0.0,
             push_copies: 1,
+            templates: (1..=9).collect(),
+            drafts: vec![101, 102],
         }
     }
 }
@@ -139,6 +147,7 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct Code {
     roles: HashMap<(Vendor, String), (Role, &'static Shipping)>,
+    library: crate::library::Library,
     options: CodeOptions,
     next_id: AtomicI64,
     state: Mutex<State>,
@@ -172,6 +181,7 @@ impl Code {
         }
         Code {
             roles,
+            library: crate::library::Library::new(specs, &options.templates, &options.drafts),
             options: options.clone(),
             next_id: AtomicI64::new(451_000_000),
             state: Mutex::default(),
@@ -190,6 +200,9 @@ impl Code {
         params: &Params,
         owner: &str,
     ) -> Option<Answer> {
+        if let Some(answer) = self.library.serve(vendor, ep, params) {
+            return Some(answer);
+        }
         let (role, s) = *self.roles.get(&(vendor, ep.name.clone()))?;
         let now = Instant::now();
         let packages = s.list.is_some();
@@ -246,6 +259,9 @@ impl Code {
         };
         Some(match role {
             Role::Commit => {
+                if param(&s.commit, "template").is_some_and(|t| self.library.lacks(vendor, &t)) {
+                    return Some(refuse(&s.codes.template_missing));
+                }
                 app.uploads += 1;
                 let ready_at = now + self.options.check_time;
                 app.check_ends = Some(ready_at);
@@ -585,6 +601,11 @@ impl Code {
         });
     }
 
+    /// Every vendor's template library.
+    pub(crate) fn library(&self) -> &crate::library::Library {
+        &self.library
+    }
+
     /// The audit decisions so far for `vendor`: (approved, rejected, released) apps.
     pub(crate) fn outcomes(&self, vendor: Vendor) -> (usize, usize, usize) {
         let now = Instant::now();
@@ -617,7 +638,7 @@ fn state_value(wire: &str) -> Value {
 
 /// The endpoint's example answer (every member the document guarantees) with `members` set
 /// where its payload goes (a `null` removes the member).
-fn body(
+pub(crate) fn body(
     vendor: Vendor,
     ep: &Endpoint,
     params: &Params,

@@ -254,6 +254,11 @@ impl Fleet {
         None
     }
 
+    /// Every vendor's template library.
+    pub(crate) fn library(&self) -> &crate::library::Library {
+        self.code.library()
+    }
+
     /// The code lifecycle's audit decisions for `vendor`: (approved, rejected, released) apps.
     pub(crate) fn code_outcomes(&self, vendor: Vendor) -> (usize, usize, usize) {
         self.code.outcomes(vendor)

@@ -106,6 +106,7 @@ mod faults;
 mod fleet;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
+mod library;
 mod options;
 mod pushes;
 mod respond;
@@ -399,6 +400,19 @@ impl Sandbox {
     /// many apps released their code.
     pub fn code_outcomes(&self, vendor: impl AnyVendor) -> (usize, usize, usize) {
         self.fleet.code_outcomes(vendor.spec_vendor())
+    }
+
+    /// Adds a template to `vendor`'s library, as the platform's operator does from a draft in
+    /// the vendor's console: it is the newest. Returns its id (`None` when the vendor's specs
+    /// have no `[library]`).
+    pub fn add_template(&self, vendor: impl AnyVendor) -> Option<i64> {
+        self.fleet.library().add(vendor.spec_vendor())
+    }
+
+    /// Deletes template `id` from `vendor`'s library; whether it was there. Uploads naming it
+    /// are refused from now on.
+    pub fn delete_template(&self, vendor: impl AnyVendor, id: i64) -> bool {
+        self.fleet.library().delete(vendor.spec_vendor(), id)
     }
 
     /// How many tokens the token endpoint `endpoint` (spec name, e.g. `"GetOAuthToken"`) has

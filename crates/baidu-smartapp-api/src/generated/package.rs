@@ -1140,6 +1140,7 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
     no_audit: &[],
     gray_not_higher: &[],
     no_online_release: &[],
+    template_missing: &[],
     withdraw_refused: &[],
     withdraw_quota_exhausted: &[],
     rollback_refused: &[],

@@ -2531,6 +2531,7 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
     no_audit: &[85058],
     gray_not_higher: &[85082],
     no_online_release: &[85079],
+    template_missing: &[85014],
     withdraw_refused: &[87012],
     withdraw_quota_exhausted: &[87013],
     rollback_refused: &[87012],
