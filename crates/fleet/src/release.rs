@@ -433,6 +433,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_release (
     claimed_by TEXT,
     claim_until BIGINT NOT NULL DEFAULT 0,
     inventory_columns TEXT,
+    reauthorize BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (release, vendor, app_id)
 )";
 
@@ -448,10 +449,11 @@ const TEMPLATES: &str = "CREATE TABLE IF NOT EXISTS miniapp_release_template (
 )";
 
 /// Columns added after the first release journals (added to an older table on open).
-const ADDED: [&str; 3] = [
+const ADDED: [&str; 4] = [
     "ALTER TABLE miniapp_release ADD COLUMN claimed_by TEXT",
     "ALTER TABLE miniapp_release ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE miniapp_release ADD COLUMN inventory_columns TEXT",
+    "ALTER TABLE miniapp_release ADD COLUMN reauthorize BIGINT NOT NULL DEFAULT 0",
 ];
 
 /// The indexes a pass reads through: the apps due per vendor (claims), and the claimed apps
@@ -517,6 +519,9 @@ pub struct ReleaseRow {
     pub claim_until: i64,
     /// The app's other inventory columns (the ext_json placeholders), as last planned.
     pub columns: BTreeMap<String, serde_json::Value>,
+    /// The last step found the app's authorization lost: its owner must authorize the platform
+    /// again (the step's error is in `message`).
+    pub reauthorize: bool,
 }
 
 impl ReleaseJournal {
@@ -632,7 +637,8 @@ impl ReleaseJournal {
     async fn stage_counts(&self, release: &str) -> Result<Vec<StageCount>, ReleaseError> {
         let rows = sqlx::query(
             "SELECT vendor, stage_name,
-                 CAST(CASE WHEN message LIKE 'reauthorize:%' THEN 1 ELSE 0 END AS BIGINT) AS reauthorize,
+                 CAST(CASE WHEN reauthorize <> 0 OR message LIKE 'reauthorize:%' THEN 1 ELSE 0 END
+                     AS BIGINT) AS reauthorize,
                  COUNT(*) AS apps,
                  MIN(CASE WHEN next_ms > claim_until THEN next_ms ELSE claim_until END) AS due
              FROM miniapp_release WHERE release = $1
@@ -733,6 +739,7 @@ impl ReleaseJournal {
         next: Option<(i64, i64)>,
     ) -> Result<(), ReleaseError> {
         let step = Step {
+            reauthorize: false,
             stage,
             wait,
             message,
@@ -787,8 +794,9 @@ impl ReleaseJournal {
         };
         let sql = format!(
             "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = $3, message = $4,
-                 updated_ms = $5, next_ms = {next}, polls = $7{unclaim}
-             WHERE release = $8 AND vendor = $9 AND app_id = $10{fence}"
+                 updated_ms = $5, next_ms = {next}, polls = $7, reauthorize = {reauthorize}{unclaim}
+             WHERE release = $8 AND vendor = $9 AND app_id = $10{fence}",
+            reauthorize = i64::from(step.reauthorize),
         );
         let mut query = sqlx::query(&sql)
             .bind(serde_json::to_string(step.stage).expect("a stage serializes"))
@@ -1098,6 +1106,7 @@ impl ReleaseJournal {
     ) -> Result<bool, ReleaseError> {
         let same = *stage == row.stage;
         let step = Step {
+            reauthorize: false,
             stage,
             wait: if same { row.wait.as_ref() } else { None },
             message,
@@ -1140,7 +1149,7 @@ impl ReleaseJournal {
         let row = read_row(&row).map_err(journal_error("retry"))?;
         sqlx::query(&format!(
             "UPDATE miniapp_release SET stage = $1, stage_name = $2, wait = NULL, message = NULL,
-                 updated_ms = $3, next_ms = 0, polls = 0
+                 updated_ms = $3, next_ms = 0, polls = 0, reauthorize = 0
              WHERE release = $4 AND vendor = $5 AND app_id = $6 AND stage_name IN ({stages})"
         ))
         .bind(serde_json::to_string(&Stage::Planned).expect("a stage serializes"))
@@ -1175,10 +1184,12 @@ struct Step<'a> {
     wait: Option<&'a Wait>,
     message: Option<&'a str>,
     next: Option<(i64, i64)>,
+    /// The step found the app's authorization lost: its owner must authorize again.
+    reauthorize: bool,
 }
 
-const ROW_COLUMNS: &str =
-    "vendor, app_id, stage, wait, message, next_ms, polls, claim_until, inventory_columns";
+const ROW_COLUMNS: &str = "vendor, app_id, stage, wait, message, next_ms, polls, claim_until, \
+     inventory_columns, reauthorize";
 
 /// The journal rows `rows` (read for `what`).
 fn read_rows(
@@ -1196,12 +1207,19 @@ fn read_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow, sqlx::Error> {
     let stage: String = r.try_get("stage")?;
     let wait: Option<String> = r.try_get("wait")?;
     let columns: Option<String> = r.try_get("inventory_columns")?;
+    let reauthorize: i64 = r.try_get("reauthorize")?;
+    let message: Option<String> = r.try_get("message")?;
     Ok(ReleaseRow {
         vendor: vendor.parse().unwrap_or(Vendor::Wechat),
         app_id: r.try_get("app_id")?,
         stage: serde_json::from_str(&stage).unwrap_or(Stage::Planned),
         wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
-        message: r.try_get("message")?,
+        // Journals older than the column marked it in the message.
+        reauthorize: reauthorize != 0
+            || message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("reauthorize:")),
+        message,
         next_ms: r.try_get("next_ms")?,
         polls: r.try_get("polls")?,
         claim_until: r.try_get("claim_until")?,
@@ -1972,6 +1990,7 @@ async fn advance(
             // a mended inventory) tries again.
             let next = options.next_read(Some(&Wait::CheckRunning), row.polls);
             let step = Step {
+                reauthorize: false,
                 stage: &row.stage,
                 wait: None,
                 message: Some(&message),
@@ -2004,6 +2023,7 @@ async fn advance(
                     }
                     Err(e) => {
                         let step = Step {
+                            reauthorize: false,
                             stage: &stage,
                             wait: None,
                             message: Some(&format!("reading the audit quota: {e}")),
@@ -2047,6 +2067,7 @@ async fn advance(
             }
             let next = options.next_read(Some(&wait), polls);
             let step = Step {
+                reauthorize: false,
                 stage: &stage,
                 wait: Some(&wait),
                 message: None,
@@ -2098,6 +2119,7 @@ async fn advance(
                     _ => options.next_read(progress.wait.as_ref(), polls),
                 };
                 let step = Step {
+                    reauthorize: false,
                     stage: &progress.stage,
                     wait: progress.wait.as_ref(),
                     message: None,
@@ -2115,6 +2137,7 @@ async fn advance(
                 tracing::warn!(app = %row.app_id, error = %e, "the release's template is not in the library; holding the vendor's uploads");
                 let wait = Wait::TemplateMissing;
                 let step = Step {
+                    reauthorize: false,
                     stage: &stage,
                     wait: Some(&wait),
                     message: None,
@@ -2125,14 +2148,12 @@ async fn advance(
                     .map(drop);
             }
             Err(e) => {
-                let message = match &e {
-                    Error::AuthorizationLost { .. } => format!("reauthorize: {e}"),
-                    _ => e.to_string(),
-                };
+                let message = e.to_string();
                 tracing::warn!(app = %row.app_id, stage = stage.name(), error = %e, "release step failed; a later pass tries again");
                 // Tried again after a pause that grows like a check's.
                 let next = options.next_read(Some(&Wait::CheckRunning), polls);
                 let step = Step {
+                    reauthorize: matches!(e, Error::AuthorizationLost { .. }),
                     stage: &stage,
                     wait: None,
                     message: Some(&message),
@@ -2249,6 +2270,7 @@ pub fn write_report(report: &Path, summary: &ReleaseSummary) -> std::io::Result<
             csv.write_record([
                 vendor.as_str(),
                 app,
+                // Journals older than the `reauthorize` column marked it in the message.
                 message.trim_start_matches("reauthorize: "),
             ])?;
         }
@@ -2318,7 +2340,7 @@ pub async fn summarize(
             _ => {}
         }
         if let Some(message) = &row.message {
-            if message.starts_with("reauthorize:") {
+            if row.reauthorize {
                 summary.reauthorize.push((row.vendor, row.app_id.clone()));
             }
             summary
@@ -2352,6 +2374,7 @@ mod tests {
         };
         let later = now_ms() + 60_000;
         let step = Step {
+            reauthorize: false,
             stage: &in_audit,
             wait: Some(&Wait::InAudit),
             message: None,

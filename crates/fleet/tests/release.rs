@@ -341,6 +341,15 @@ async fn apps_whose_authorization_is_lost_are_reported_and_end_the_watch() {
     let (backends, journal) = job.process().await;
     let summary = job.pass(&backends, &journal).await;
     assert_eq!(summary.reauthorize.len(), 5, "{summary:?}");
+    // Marked in its own column; the message is the vendor's answer as it came.
+    let rows = journal.rows("spring-2027").await.unwrap();
+    assert!(
+        rows.iter().all(|r| r.reauthorize
+            && r.message
+                .as_deref()
+                .is_some_and(|m| m.contains("61023") && !m.starts_with("reauthorize"))),
+        "{rows:?}"
+    );
     assert!(
         summary.finished(),
         "nothing left the job can move: {summary:?}"
