@@ -824,6 +824,7 @@ async fn a_thousand_apps_with_lost_and_duplicated_pushes() {
     for vendor in [Vendor::Wechat, Vendor::Baidu] {
         let (approved, rejected, live) = sandbox.code_outcomes(vendor);
         assert_eq!((approved + rejected, live), (500, approved), "{vendor}");
+        assert_eq!(sandbox.code_repeats(vendor), (0, 0), "{vendor}: a repeat");
         assert!(
             (20..=80).contains(&rejected),
             "{vendor}: {rejected} rejected"

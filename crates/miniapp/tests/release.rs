@@ -332,6 +332,9 @@ async fn killed_mid_release_and_run_again_submits_each_app_once() {
         counts.iter().all(|n| *n <= 1),
         "an app was submitted twice: {counts:?}"
     );
+    for vendor in [Vendor::Wechat, Vendor::Baidu] {
+        assert_eq!(sandbox.code_repeats(vendor), (0, 0), "{vendor}: a repeat");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

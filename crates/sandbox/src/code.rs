@@ -135,6 +135,10 @@ struct AppCode {
     /// The approved audit released to a share of users, and the share (every seeded app has
     /// a version online, so a gray release is always possible).
     gray: Option<(i64, u32)>,
+    /// Submissions that started an audit, and releases that released (a job must make one of
+    /// each per upload).
+    submitted: u32,
+    releases: u32,
 }
 
 #[derive(Debug, Default)]
@@ -308,6 +312,7 @@ impl Code {
                     return Some(refuse(&s.codes.quota_exhausted));
                 }
                 *used += 1;
+                app.submitted += 1;
                 let rejected = share(owner, app.uploads) < self.options.rejected_share;
                 app.audit = Some(Audit {
                     id,
@@ -439,6 +444,7 @@ impl Code {
                             && !audit.withdrawn =>
                     {
                         app.released = Some((audit.id, audit.version.clone()));
+                        app.releases += 1;
                         body(vendor, ep, params, &[])
                     }
                     // Nothing approved to release: the endpoint's first documented refusal.
@@ -604,6 +610,20 @@ impl Code {
     /// Every vendor's template library.
     pub(crate) fn library(&self) -> &crate::library::Library {
         &self.library
+    }
+
+    /// The apps of `vendor` with more submissions than uploads (a submission repeated for
+    /// one upload), and those released more often than submitted.
+    pub(crate) fn repeats(&self, vendor: Vendor) -> (usize, usize) {
+        let state = self.state();
+        let mut out = (0, 0);
+        for ((v, _), app) in &state.apps {
+            if *v == vendor {
+                out.0 += usize::from(app.submitted > app.uploads);
+                out.1 += usize::from(app.releases > app.submitted);
+            }
+        }
+        out
     }
 
     /// The audit decisions so far for `vendor`: (approved, rejected, released) apps.

@@ -259,6 +259,12 @@ impl Fleet {
         self.code.library()
     }
 
+    /// The apps of `vendor` submitted more than once per upload, and released more than once
+    /// per submission.
+    pub(crate) fn code_repeats(&self, vendor: Vendor) -> (usize, usize) {
+        self.code.repeats(vendor)
+    }
+
     /// The code lifecycle's audit decisions for `vendor`: (approved, rejected, released) apps.
     pub(crate) fn code_outcomes(&self, vendor: Vendor) -> (usize, usize, usize) {
         self.code.outcomes(vendor)

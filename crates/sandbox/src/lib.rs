@@ -402,6 +402,12 @@ impl Sandbox {
         self.fleet.code_outcomes(vendor.spec_vendor())
     }
 
+    /// The apps of `vendor` whose code was submitted more than once for one upload, and
+    /// released more than once for one submission: what a release job must never do (0 and 0).
+    pub fn code_repeats(&self, vendor: impl AnyVendor) -> (usize, usize) {
+        self.fleet.code_repeats(vendor.spec_vendor())
+    }
+
     /// Adds a template to `vendor`'s library, as the platform's operator does from a draft in
     /// the vendor's console: it is the newest. Returns its id (`None` when the vendor's specs
     /// have no `[library]`).

@@ -176,6 +176,16 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let total = sandbox.requests().len();
+    for &vendor in core_http::Vendor::ALL {
+        let (approved, rejected, released) = sandbox.code_outcomes(vendor);
+        if approved + rejected + released == 0 {
+            continue;
+        }
+        let (submitted_twice, released_twice) = sandbox.code_repeats(vendor);
+        eprintln!(
+            "miniapp-sandbox: {vendor}: {approved} approved, {rejected} rejected, {released} released; submitted twice for one upload: {submitted_twice}, released twice: {released_twice}"
+        );
+    }
     eprintln!("miniapp-sandbox: stopping after {total} request(s)");
     ExitCode::SUCCESS
 }
