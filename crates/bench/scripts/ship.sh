@@ -8,6 +8,7 @@
 #   crates/bench/scripts/ship.sh [N] [extra `miniapp release run` flags]
 #   MINIAPP_LOG=miniapp_fleet=debug crates/bench/scripts/ship.sh   # pass and claim timings
 #   SANDBOX_EXTRA="--lost-pushes 1.0" crates/bench/scripts/ship.sh  # polls only
+#   KILL_AT=30 crates/bench/scripts/ship.sh   # kill -9 the job 30 s in, then run it again
 set -u
 N=${1:-10000}
 shift || true
@@ -52,9 +53,22 @@ while ! grep -q '^kuaishou' sandbox.out 2>/dev/null; do sleep 0.5; done
 sleep 1
 awk '$1=="wechat"||$1=="baidu"{printf "{\"vendor\": \"%s\", \"app_id\": \"%s\", \"refresh_token\": \"%s\"}\n",$1,$2,$3}' \
   sandbox.out > apps.jsonl
-/usr/bin/time -v "$BIN/miniapp" release run release.toml --inventory apps.jsonl \
-  --credentials creds.toml --base-url http://127.0.0.1:9100 --watch --poll 1s \
-  --concurrency 64 --listen 127.0.0.1:9200 "$@" > job.out 2> job.err
+run_job() {
+  /usr/bin/time -v "$BIN/miniapp" release run release.toml --inventory apps.jsonl \
+    --credentials creds.toml --base-url http://127.0.0.1:9100 --watch --poll 1s \
+    --concurrency 64 --listen 127.0.0.1:9200 "$@"
+}
+START=$(date +%s.%N)
+if [ -n "${KILL_AT:-}" ]; then
+  # Killed (SIGKILL) KILL_AT seconds in, then run again to the end, as cron would.
+  run_job "$@" > killed.out 2> killed.err &
+  sleep "$KILL_AT"
+  pkill -9 -f "miniapp release run release.toml"
+  wait
+  echo "killed after $KILL_AT s; running again"
+fi
+run_job "$@" > job.out 2> job.err
 echo "job exit $? (output in $WORK)"
+echo "wall time from the first start: $(echo "$(date +%s.%N) - $START" | bc) s"
 grep -E "Elapsed|Maximum resident" job.err
-kill -INT $SANDBOX; sleep 1; tail -1 sandbox.err
+kill -INT $SANDBOX; sleep 1; tail -3 sandbox.err

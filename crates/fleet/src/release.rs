@@ -1165,6 +1165,28 @@ impl ReleaseJournal {
         Ok(Some(row.stage))
     }
 
+    /// Calls `each` with every row of `release`, in vendor and app order, one at a time (the
+    /// rows are streamed from the journal, never all held).
+    pub async fn each_row<E: From<ReleaseError>>(
+        &self,
+        release: &str,
+        mut each: impl FnMut(ReleaseRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM miniapp_release WHERE release = $1 ORDER BY vendor, app_id"
+        );
+        let mut rows = sqlx::query(&sql).bind(release).fetch(&self.pool);
+        while let Some(row) = rows
+            .next()
+            .await
+            .transpose()
+            .map_err(journal_error("read"))?
+        {
+            each(read_row(&row).map_err(journal_error("read"))?)?;
+        }
+        Ok(())
+    }
+
     /// Every row of `release`, in app order.
     pub async fn rows(&self, release: &str) -> Result<Vec<ReleaseRow>, ReleaseError> {
         let rows = sqlx::query(&format!(

@@ -115,6 +115,31 @@ impl Stage {
         )
     }
 
+    /// The audit (or released code) the stage names, if any.
+    pub fn audit_id(&self) -> Option<&str> {
+        match self {
+            Stage::InAudit { audit_id, .. }
+            | Stage::Releasing { audit_id }
+            | Stage::Gray { audit_id, .. }
+            | Stage::Released { audit_id }
+            | Stage::Rejected { audit_id, .. }
+            | Stage::Withdrawn { audit_id }
+            | Stage::RolledBack { audit_id } => Some(audit_id),
+            Stage::Planned
+            | Stage::Committed { .. }
+            | Stage::Submitting { .. }
+            | Stage::UploadFailed { .. } => None,
+        }
+    }
+
+    /// The vendor's reason, for a rejected app or a failed upload.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Stage::Rejected { reason, .. } | Stage::UploadFailed { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
     /// The stage's name, as journals and reports write it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -170,6 +195,23 @@ pub enum Wait {
     /// The release's `stop_at_rejected_share` of the vendor's audits were rejected: nothing
     /// more is uploaded (set by the job).
     TooManyRejected,
+}
+
+impl Wait {
+    /// The reason's name, as journals and reports write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Wait::OtherAuditRunning => "other_audit_running",
+            Wait::CheckRunning => "check_running",
+            Wait::InAudit => "in_audit",
+            Wait::QuotaExhausted => "quota_exhausted",
+            Wait::TemplateMissing => "template_missing",
+            Wait::QuotaReserve => "quota_reserve",
+            Wait::GrayPause => "gray_pause",
+            Wait::AuditSlots => "audit_slots",
+            Wait::TooManyRejected => "too_many_rejected",
+        }
+    }
 }
 
 /// What a step did.
@@ -393,5 +435,33 @@ pub async fn drive(
             Some(_) => tokio::time::sleep(poll).await,
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_journals_words() {
+        let waits = [
+            Wait::OtherAuditRunning,
+            Wait::CheckRunning,
+            Wait::InAudit,
+            Wait::QuotaExhausted,
+            Wait::TemplateMissing,
+            Wait::QuotaReserve,
+            Wait::GrayPause,
+            Wait::AuditSlots,
+            Wait::TooManyRejected,
+        ];
+        for wait in waits {
+            assert_eq!(serde_json::to_value(&wait).unwrap(), wait.name());
+        }
+        let stage = Stage::RolledBack {
+            audit_id: "7".into(),
+        };
+        assert_eq!(serde_json::to_value(&stage).unwrap()["stage"], stage.name());
+        assert_eq!(stage.audit_id(), Some("7"));
     }
 }

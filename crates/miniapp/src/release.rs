@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use miniapp_fleet::operate::{self, AppOutcome, Operation, Selection};
 use miniapp_fleet::release::{self, PassOptions, ReleaseFile, ReleaseJournal, ReleaseSummary};
+use miniapp_fleet::ship::Wait;
 use miniapp_fleet::vendors::Vendor;
 
 use crate::{bad_input, connect, failed, parse_duration, settle_tokens, Connection, Failure, Pace};
@@ -217,6 +218,10 @@ pub(crate) struct StatusArgs {
     /// The journal (default: next to the release file).
     #[arg(long, value_name = "URL")]
     journal: Option<String>,
+    /// Also write where every app stands to FILE (CSV: vendor, app_id, stage, audit_id, wait,
+    /// reason, message, reauthorize, next_read_ms), streamed from the journal.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
 }
 
 pub(crate) async fn run(command: ReleaseCommand) -> Result<u8, Failure> {
@@ -469,7 +474,60 @@ async fn status(args: StatusArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     print_summary(&release.name, &summary);
+    if let Some(path) = &args.csv {
+        let apps = write_apps(&journal, &release.name, path).await?;
+        println!("{apps} app(s) written to {}", path.display());
+    }
     Ok(0)
+}
+
+/// Writes every app's row of `release` to `path` as CSV; how many.
+async fn write_apps(
+    journal: &ReleaseJournal,
+    release: &str,
+    path: &Path,
+) -> Result<usize, Failure> {
+    let cannot = |e: &dyn std::fmt::Display| failed(format!("--csv {}: {e}", path.display()));
+    let mut csv = csv::Writer::from_path(path).map_err(|e| cannot(&e))?;
+    csv.write_record([
+        "vendor",
+        "app_id",
+        "stage",
+        "audit_id",
+        "wait",
+        "reason",
+        "message",
+        "reauthorize",
+        "next_read_ms",
+    ])
+    .map_err(|e| cannot(&e))?;
+    let mut apps = 0;
+    journal
+        .each_row(release, |row| {
+            apps += 1;
+            let wait = row.wait.as_ref().map(Wait::name).unwrap_or_default();
+            csv.write_record([
+                row.vendor.as_str(),
+                &row.app_id,
+                row.stage.name(),
+                row.stage.audit_id().unwrap_or_default(),
+                wait,
+                row.stage.reason().unwrap_or_default(),
+                row.message.as_deref().unwrap_or_default(),
+                if row.reauthorize { "true" } else { "false" },
+                &row.next_ms.max(0).to_string(),
+            ])
+            .map_err(|e| cannot(&e))
+        })
+        .await?;
+    csv.flush().map_err(|e| cannot(&e))?;
+    Ok(apps)
+}
+
+impl From<release::ReleaseError> for Failure {
+    fn from(e: release::ReleaseError) -> Failure {
+        failed(e)
+    }
 }
 
 /// `withdraw`, `rollback`, `speedup`: the action on the chosen apps, a table of outcomes per

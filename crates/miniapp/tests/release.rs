@@ -174,6 +174,30 @@ async fn a_pass_from_cron_then_watch_to_the_end() {
     }
     assert_eq!(sandbox.requests().len(), before);
 
+    // Every app's row, streamed from the journal to a CSV.
+    let export = Command::new(env!("CARGO_BIN_EXE_miniapp"))
+        .current_dir(dir.path())
+        .args(["release", "status", "release.toml", "--csv", "apps.csv"])
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", text(&export));
+    let apps_csv = std::fs::read_to_string(dir.path().join("apps.csv")).unwrap();
+    let lines: Vec<&str> = apps_csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "vendor,app_id,stage,audit_id,wait,reason,message,reauthorize,next_read_ms"
+    );
+    assert_eq!(lines.len(), 121, "{apps_csv}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(",released,")).count(),
+        approved
+    );
+    assert!(lines
+        .iter()
+        .filter(|l| l.contains(",rejected,"))
+        .all(|l| l.contains("1:小程序内容不符合规范")));
+    assert_eq!(sandbox.requests().len(), before);
+
     // The operator's actions: a rollback needs a choice of apps (nothing is sent without one).
     let unchosen = finish(miniapp(dir.path(), &sandbox, &["rollback", "release.toml"])).await;
     assert_eq!(unchosen.status.code(), Some(2), "{}", text(&unchosen));
