@@ -394,6 +394,10 @@ impl ShipCode for Shipper {
         SHIPPING.is(error, SHIPPING.template_missing)
     }
 
+    fn limit(&self, action: Action) -> Option<core_http::shipping::ActionLimit> {
+        SHIPPING.limit(action)
+    }
+
     fn actions(&self) -> &'static [Action] {
         &[Action::Withdraw, Action::Rollback]
     }

@@ -62,9 +62,10 @@ START=$(date +%s.%N)
 if [ -n "${KILL_AT:-}" ]; then
   # Killed (SIGKILL) KILL_AT seconds in, then run again to the end, as cron would.
   run_job "$@" > killed.out 2> killed.err &
+  JOB=$!
   sleep "$KILL_AT"
   pkill -9 -f "miniapp release run release.toml"
-  wait
+  wait $JOB
   echo "killed after $KILL_AT s; running again"
 fi
 run_job "$@" > job.out 2> job.err

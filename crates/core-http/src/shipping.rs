@@ -104,6 +104,8 @@ pub struct ShippingFacts {
     pub speedup_refused: &'static [i64],
     /// The provider's speed-ups are spent for the period.
     pub speedup_quota_exhausted: &'static [i64],
+    /// How often each app may take an action: (action name, per day, per month).
+    pub limits: &'static [(&'static str, Option<u32>, Option<u32>)],
     /// Wire value of the state member → state.
     pub states: &'static [(&'static str, StateKind)],
     /// Values of a listed package's upload member while the upload is processed.
@@ -137,6 +139,17 @@ impl ShippingFacts {
                 value: value.to_owned(),
             },
         }
+    }
+
+    /// How often each app may take `action` (`None`: the spec gives no limit).
+    pub fn limit(&self, action: Action) -> Option<ActionLimit> {
+        self.limits
+            .iter()
+            .find(|(name, _, _)| *name == action.name())
+            .map(|(_, per_day, per_month)| ActionLimit {
+                per_day: *per_day,
+                per_month: *per_month,
+            })
     }
 
     /// Whether `error` is a vendor answer with one of `codes`.
@@ -270,6 +283,15 @@ impl Action {
     }
 }
 
+/// How often the vendor lets one app take an [`Action`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActionLimit {
+    /// At most this many a day.
+    pub per_day: Option<u32>,
+    /// At most this many a month.
+    pub per_month: Option<u32>,
+}
+
 /// What an [`Action`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acted {
@@ -374,6 +396,11 @@ pub trait ShipCode: Send + Sync {
     fn actions(&self) -> &'static [Action] {
         &[]
     }
+    /// How often the vendor lets one app take `action` (`None`: no limit known).
+    fn limit(&self, action: Action) -> Option<ActionLimit> {
+        let _ = action;
+        None
+    }
     /// The platform's template library (`None`: the vendor has no call listing it).
     fn templates(&self) -> BoxFuture<'_, Result<Option<Vec<Template>>, Error>> {
         Box::pin(async { Ok(None) })
@@ -429,6 +456,7 @@ mod tests {
         speedup_done: &[89404],
         speedup_refused: &[89402, 89403],
         speedup_quota_exhausted: &[89405],
+        limits: &[("withdraw", Some(5), Some(10))],
         states: &[],
         uploading: &[],
         upload_failed: &[],

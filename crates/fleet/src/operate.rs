@@ -114,6 +114,12 @@ pub enum Outcome {
     /// The provider's allowance for the action is spent (nothing changed); the vendor's other
     /// apps were not tried.
     QuotaExhausted,
+    /// The app took the action as often as the vendor allows in a day or a month, as this
+    /// journal counts: nothing sent.
+    LimitReached {
+        /// How often, and the vendor's limit.
+        reason: String,
+    },
     /// The vendor has no such action, or ships no code: nothing sent.
     Unsupported {
         /// Why.
@@ -136,6 +142,7 @@ impl Outcome {
             Outcome::Refused { .. } => "refused",
             Outcome::NotApplicable { .. } => "not_applicable",
             Outcome::QuotaExhausted => "quota_exhausted",
+            Outcome::LimitReached { .. } => "limit_reached",
             Outcome::Unsupported { .. } => "unsupported",
             Outcome::Busy => "busy",
             Outcome::Failed { .. } => "failed",
@@ -146,7 +153,9 @@ impl Outcome {
     pub fn detail(&self) -> String {
         match self {
             Outcome::Done { .. } | Outcome::QuotaExhausted | Outcome::Busy => String::new(),
-            Outcome::Refused { reason } | Outcome::Unsupported { reason } => reason.clone(),
+            Outcome::Refused { reason }
+            | Outcome::Unsupported { reason }
+            | Outcome::LimitReached { reason } => reason.clone(),
             Outcome::NotApplicable { stage } => format!("now {stage}"),
             Outcome::Failed { error } => error.clone(),
         }
@@ -314,7 +323,38 @@ impl Context<'_> {
             });
         }
         let audit_id = audit_id.to_owned();
+        if let Some(reason) = self.over_limit(&row, action).await? {
+            self.journal
+                .record_action(
+                    self.release,
+                    &row,
+                    &row.stage,
+                    row.message.as_deref(),
+                    self.worker,
+                )
+                .await?;
+            return Ok(Outcome::LimitReached { reason });
+        }
+        // Logged before the call: a call whose answer never comes still counts.
+        let at = self
+            .journal
+            .log_action(self.release, row.vendor, &row.app_id, action.name())
+            .await?;
         let result = self.call(&row, action, &audit_id).await;
+        let (outcome_name, detail) = match &result {
+            Ok((_, outcome)) => (outcome.name(), outcome.detail()),
+            Err(e) => ("failed", e.to_string()),
+        };
+        self.journal
+            .action_outcome(
+                row.vendor,
+                &row.app_id,
+                action.name(),
+                at,
+                outcome_name,
+                &detail,
+            )
+            .await?;
         let (stage, outcome) = match result {
             Ok(pair) => pair,
             Err(e) => {
@@ -332,6 +372,39 @@ impl Context<'_> {
             .record_action(self.release, &row, &stage, None, self.worker)
             .await?;
         Ok(outcome)
+    }
+
+    /// Why `row`'s app may not take `action` now: it took it as often as the vendor allows in
+    /// the last day or month (counted over the last 24 h and 31 days, which never allows more
+    /// than a calendar day or month would).
+    async fn over_limit(
+        &self,
+        row: &ReleaseRow,
+        action: Action,
+    ) -> Result<Option<String>, ReleaseError> {
+        let Some(limit) = self.ship.limit(action) else {
+            return Ok(None);
+        };
+        const DAY_MS: i64 = 86_400_000;
+        let now = now_ms();
+        for (max, window, per) in [
+            (limit.per_day, DAY_MS, "day"),
+            (limit.per_month, 31 * DAY_MS, "month"),
+        ] {
+            let Some(max) = max else { continue };
+            let taken = self
+                .journal
+                .actions_since(row.vendor, &row.app_id, action.name(), now - window)
+                .await?;
+            if taken >= max {
+                return Ok(Some(format!(
+                    "{taken} {}(s) of this app in the last {}, and the vendor allows {max} a {per}: nothing sent",
+                    action.name(),
+                    if per == "day" { "24 h" } else { "31 days" }
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// The vendor calls of `action` on the claimed `row`: the stage to record and the outcome.

@@ -448,6 +448,19 @@ const TEMPLATES: &str = "CREATE TABLE IF NOT EXISTS miniapp_release_template (
     PRIMARY KEY (release, vendor)
 )";
 
+/// The operator's actions on apps (`miniapp release withdraw` …), one row per app and call:
+/// written before the call (`sent`), its outcome after. What an audit of the job reads, and
+/// what the vendors' per-app limits are counted against (across releases).
+const ACTIONS: &str = "CREATE TABLE IF NOT EXISTS miniapp_release_action (
+    vendor TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    release TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT
+)";
+
 /// Columns added after the first release journals (added to an older table on open).
 const ADDED: [&str; 4] = [
     "ALTER TABLE miniapp_release ADD COLUMN claimed_by TEXT",
@@ -458,7 +471,9 @@ const ADDED: [&str; 4] = [
 
 /// The indexes a pass reads through: the apps due per vendor (claims), and the claimed apps
 /// (a gone worker's claims), so that neither walks the whole release.
-const INDEXES: [&str; 3] = [
+const INDEXES: [&str; 4] = [
+    "CREATE INDEX IF NOT EXISTS miniapp_release_action_app
+     ON miniapp_release_action (vendor, app_id, action, at_ms)",
     // Named for its set of final stages: a journal made before `rolled_back` drops the old one.
     "DROP INDEX IF EXISTS miniapp_release_due",
     "CREATE INDEX IF NOT EXISTS miniapp_release_due_2 ON miniapp_release (release, vendor, next_ms, app_id)
@@ -545,7 +560,7 @@ impl ReleaseJournal {
                 .execute(&mut *tx)
                 .await
                 .map_err(journal_error("create"))?;
-            for table in [SCHEMA, TEMPLATES] {
+            for table in [SCHEMA, TEMPLATES, ACTIONS] {
                 sqlx::query(table)
                     .execute(&mut *tx)
                     .await
@@ -566,7 +581,7 @@ impl ReleaseJournal {
             }
             tx.commit().await.map_err(journal_error("create"))?;
         } else {
-            for table in [SCHEMA, TEMPLATES] {
+            for table in [SCHEMA, TEMPLATES, ACTIONS] {
                 sqlx::query(table)
                     .execute(&pool)
                     .await
@@ -957,6 +972,82 @@ impl ReleaseJournal {
             .await
             .map_err(journal_error("wake"))?;
         Ok(done.rows_affected())
+    }
+
+    /// Logs that `action` is about to be sent for `app` of `vendor` (outcome `sent`); returns
+    /// the entry's time, which [`action_outcome`](Self::action_outcome) names it by.
+    pub async fn log_action(
+        &self,
+        release: &str,
+        vendor: Vendor,
+        app: &str,
+        action: &str,
+    ) -> Result<i64, ReleaseError> {
+        let at = now_ms();
+        sqlx::query(
+            "INSERT INTO miniapp_release_action (vendor, app_id, action, at_ms, release, outcome)
+             VALUES ($1, $2, $3, $4, $5, 'sent')",
+        )
+        .bind(vendor.as_str())
+        .bind(app)
+        .bind(action)
+        .bind(at)
+        .bind(release)
+        .execute(&self.pool)
+        .await
+        .map_err(journal_error("action"))?;
+        Ok(at)
+    }
+
+    /// Records the outcome of the action logged at `at` ([`log_action`](Self::log_action)).
+    pub async fn action_outcome(
+        &self,
+        vendor: Vendor,
+        app: &str,
+        action: &str,
+        at: i64,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<(), ReleaseError> {
+        sqlx::query(
+            "UPDATE miniapp_release_action SET outcome = $1, detail = $2
+             WHERE vendor = $3 AND app_id = $4 AND action = $5 AND at_ms = $6",
+        )
+        .bind(outcome)
+        .bind(detail)
+        .bind(vendor.as_str())
+        .bind(app)
+        .bind(action)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(journal_error("action"))?;
+        Ok(())
+    }
+
+    /// How many times `action` was done for `app` of `vendor` since `since_ms` (in any release
+    /// of this journal), counting calls whose answer never came (`sent`).
+    pub async fn actions_since(
+        &self,
+        vendor: Vendor,
+        app: &str,
+        action: &str,
+        since_ms: i64,
+    ) -> Result<u32, ReleaseError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM miniapp_release_action
+             WHERE vendor = $1 AND app_id = $2 AND action = $3 AND at_ms >= $4
+               AND outcome IN ('sent', 'done')",
+        )
+        .bind(vendor.as_str())
+        .bind(app)
+        .bind(action)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(journal_error("action"))?;
+        let n: i64 = row.try_get(0).map_err(journal_error("action"))?;
+        Ok(n as u32)
     }
 
     /// The template pinned for `vendor`'s apps of `release` (its id and version), if any.

@@ -664,3 +664,52 @@ async fn submissions_stop_at_the_quota_reserve_and_the_reserve_is_kept() {
     assert!(reason.contains("quota_reserve"), "{reason}");
     assert_eq!(job.sent("UploadPackage").len(), uploads);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawals_past_the_vendors_daily_limit_are_refused_here_with_nothing_sent() {
+    // WeChat allows 5 withdrawals a day per app (its spec's `limits`): the sixth of the same
+    // app is refused by the job itself.
+    let job = Job::start(1, Duration::from_secs(600), 0.0).await;
+    let app = job.sandbox.fleet_apps(Vendor::Wechat)[0].app_id.clone();
+    let chosen = only(Vendor::Wechat, &[&app]);
+    for round in 1..=5 {
+        job.pass_until(|s| {
+            s.stages
+                .get(&Vendor::Wechat)
+                .and_then(|s| s.get("in_audit"))
+                == Some(&1)
+        })
+        .await;
+        let outcomes = job.act(Operation::Withdraw, &chosen).await;
+        assert_eq!(
+            outcomes[0].outcome,
+            Outcome::Done {
+                stage: "withdrawn".into()
+            },
+            "round {round}"
+        );
+        let back = operate::retry(&job.release, &job.journal, &chosen, &["withdrawn"])
+            .await
+            .unwrap();
+        assert_eq!(back[&Vendor::Wechat].len(), 1);
+    }
+    job.pass_until(|s| {
+        s.stages
+            .get(&Vendor::Wechat)
+            .and_then(|s| s.get("in_audit"))
+            == Some(&1)
+    })
+    .await;
+    let sent = job.sent("UndoCodeAudit").len();
+    assert_eq!(sent, 5);
+    let sixth = job.act(Operation::Withdraw, &chosen).await;
+    let Outcome::LimitReached { reason } = &sixth[0].outcome else {
+        panic!("{sixth:?}")
+    };
+    assert!(reason.contains("allows 5 a day"), "{reason}");
+    assert_eq!(job.sent("UndoCodeAudit").len(), sent, "nothing sent");
+    assert!(matches!(
+        job.stage_of(Vendor::Wechat, &app).await,
+        Stage::InAudit { .. }
+    ));
+}

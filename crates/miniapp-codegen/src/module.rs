@@ -1044,6 +1044,14 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
         }
     }
     let (uploading, upload_failed) = (&s.states.uploading, &s.states.upload_failed);
+    let opt = |n: Option<u32>| match n {
+        Some(n) => quote!(Some(#n)),
+        None => quote!(None),
+    };
+    let limits = s.limits.iter().map(|(action, limit)| {
+        let (day, month) = (opt(limit.per_day), opt(limit.per_month));
+        quote!((#action, #day, #month))
+    });
     let d = doc(&format!(
         "The codes and audit states of this document's code lifecycle (its `[shipping]`): {}",
         s.description.lines().next().unwrap_or_default()
@@ -1066,6 +1074,7 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
             speedup_refused: #speedup_refused,
             speedup_quota_exhausted: #speedup_quota,
             states: &[#(#states),*],
+            limits: &[#(#limits),*],
             uploading: &[#(#uploading),*],
             upload_failed: &[#(#upload_failed),*],
         };

@@ -152,10 +152,26 @@ pub struct Shipping {
     /// Asks the vendor to audit a running audit sooner, if it can (role `audit_id`).
     #[serde(default)]
     pub speedup: Option<ShippingCall>,
+    /// How often the vendor lets each app take an action (`withdraw`, `speedup`, `rollback`,
+    /// `revert_gray`): a job counts its own and refuses locally before the vendor would.
+    #[serde(default)]
+    pub limits: BTreeMap<String, ActionLimit>,
     /// The wire values of the audit state member, per state.
     pub states: ShippingStates,
     /// The vendor codes a release job acts on.
     pub codes: ShippingCodes,
+}
+
+/// How often one app may take an action.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLimit {
+    /// At most this many a day.
+    #[serde(default)]
+    pub per_day: Option<u32>,
+    /// At most this many a month.
+    #[serde(default)]
+    pub per_month: Option<u32>,
 }
 
 /// One role's endpoint and the members that carry its values.
@@ -1105,6 +1121,24 @@ fn validate_shipping(spec: &SpecFile, shipping: &Shipping) -> Result<(), String>
         ("revert_gray", shipping.revert_gray.as_ref()),
         ("speedup", shipping.speedup.as_ref()),
     ];
+    for action in shipping.limits.keys() {
+        let call = match action.as_str() {
+            "withdraw" => &shipping.withdraw,
+            "rollback" => &shipping.rollback,
+            "revert_gray" => &shipping.revert_gray,
+            "speedup" => &shipping.speedup,
+            other => {
+                return Err(format!(
+                    "`limits.{other}`: limits are for withdraw, rollback, revert_gray or speedup"
+                ))
+            }
+        };
+        if call.is_none() {
+            return Err(format!(
+                "`limits.{action}` limits an action this document has no `{action}` for"
+            ));
+        }
+    }
     if shipping.latest.is_none() && shipping.list.is_none() {
         return Err("give `latest` (the latest audit) or `list` (the app's packages)".into());
     }

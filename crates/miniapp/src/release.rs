@@ -593,6 +593,7 @@ async fn act(args: ActArgs, operation: Operation) -> Result<u8, Failure> {
     for name in [
         "refused",
         "quota_exhausted",
+        "limit_reached",
         "unsupported",
         "busy",
         "failed",

@@ -2545,6 +2545,7 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
         ("3", ::core_http::shipping::StateKind::Withdrawn),
         ("4", ::core_http::shipping::StateKind::Delayed),
     ],
+    limits: &[("withdraw", Some(5u32), Some(10u32))],
     uploading: &[],
     upload_failed: &[],
 };
