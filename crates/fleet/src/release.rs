@@ -653,11 +653,11 @@ impl ReleaseJournal {
         let rows = sqlx::query(
             "SELECT vendor, stage_name,
                  CAST(CASE WHEN reauthorize <> 0 OR message LIKE 'reauthorize:%' THEN 1 ELSE 0 END
-                     AS BIGINT) AS reauthorize,
+                     AS BIGINT) AS must_reauthorize,
                  COUNT(*) AS apps,
                  MIN(CASE WHEN next_ms > claim_until THEN next_ms ELSE claim_until END) AS due
              FROM miniapp_release WHERE release = $1
-             GROUP BY vendor, stage_name, reauthorize",
+             GROUP BY vendor, stage_name, must_reauthorize",
         )
         .bind(release)
         .fetch_all(&self.pool)
@@ -666,7 +666,7 @@ impl ReleaseJournal {
         rows.iter()
             .map(|r| {
                 let vendor: String = r.try_get("vendor")?;
-                let reauthorize: i64 = r.try_get("reauthorize")?;
+                let reauthorize: i64 = r.try_get("must_reauthorize")?;
                 let apps: i64 = r.try_get("apps")?;
                 Ok(StageCount {
                     vendor: vendor.parse().unwrap_or(Vendor::Wechat),

@@ -38,6 +38,16 @@ struct Job {
 
 impl Job {
     async fn start(apps: usize, audit_time: Duration, rejected_share: f64) -> Job {
+        Job::start_on(apps, audit_time, rejected_share, None).await
+    }
+
+    /// With the journal at `journal` (default: SQLite in the job's directory).
+    async fn start_on(
+        apps: usize,
+        audit_time: Duration,
+        rejected_share: f64,
+        journal: Option<String>,
+    ) -> Job {
         let sandbox = Sandbox::start_with(SandboxOptions {
             enforce_tokens: true,
             apps,
@@ -63,10 +73,12 @@ impl Job {
         let backends = credentials::clients(&creds, Some(&sandbox.base_url()))
             .await
             .unwrap();
-        let journal = ReleaseJournal::open(&format!(
-            "sqlite:{}",
-            dir.path().join("release.journal.sqlite").display()
-        ))
+        let journal = ReleaseJournal::open(&journal.unwrap_or_else(|| {
+            format!(
+                "sqlite:{}",
+                dir.path().join("release.journal.sqlite").display()
+            )
+        }))
         .await
         .unwrap();
         Job {
@@ -302,8 +314,27 @@ async fn running_audits_are_sped_up_then_withdrawn_once_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn released_apps_roll_back_and_retried_apps_ship_again() {
+    roll_back_and_retry(None).await;
+}
+
+/// The operator's actions, the action log, the pinned template and the limits on a PostgreSQL
+/// journal (several workers' journal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_actions_on_a_postgres_journal() {
+    for test in 0..2 {
+        let Some(pg) = miniapp_tests::postgres::PostgresServer::start() else {
+            return;
+        };
+        match test {
+            0 => roll_back_and_retry(Some(pg.url())).await,
+            _ => withdrawal_limit(Some(pg.url())).await,
+        }
+    }
+}
+
+async fn roll_back_and_retry(journal: Option<String>) {
     // A third of the audits rejected, decided at once.
-    let job = Job::start(12, Duration::ZERO, 0.34).await;
+    let job = Job::start_on(12, Duration::ZERO, 0.34, journal).await;
     let summary = job.pass_until(ReleaseSummary::finished).await;
     let rejected: Vec<(Vendor, String)> = summary
         .rejected
@@ -667,9 +698,13 @@ async fn submissions_stop_at_the_quota_reserve_and_the_reserve_is_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdrawals_past_the_vendors_daily_limit_are_refused_here_with_nothing_sent() {
+    withdrawal_limit(None).await;
+}
+
+async fn withdrawal_limit(journal: Option<String>) {
     // WeChat allows 5 withdrawals a day per app (its spec's `limits`): the sixth of the same
     // app is refused by the job itself.
-    let job = Job::start(1, Duration::from_secs(600), 0.0).await;
+    let job = Job::start_on(1, Duration::from_secs(600), 0.0, journal).await;
     let app = job.sandbox.fleet_apps(Vendor::Wechat)[0].app_id.clone();
     let chosen = only(Vendor::Wechat, &[&app]);
     for round in 1..=5 {
