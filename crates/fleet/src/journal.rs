@@ -153,8 +153,22 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS miniapp_journal (
 const ADD_ATTEMPT: &str =
     "ALTER TABLE miniapp_journal ADD COLUMN attempt BIGINT NOT NULL DEFAULT 0";
 
-/// The claim's index: a vendor's rows of a phase in a state, in plan order.
-const CLAIM_INDEX: &str = "CREATE INDEX IF NOT EXISTS miniapp_journal_claim ON miniapp_journal (job, vendor, phase, state, seq)";
+/// The claim's index: a vendor's open rows of a phase, in plan order (its condition is the
+/// claim's own `state IN (…)`, so the claim reads the first rows of it and sorts nothing; an
+/// index on the state too gave each state in order, which a claim of three states had to sort:
+/// every claim sorted every open row of the vendor).
+const CLAIM_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS miniapp_journal_open ON miniapp_journal (job, vendor, phase, seq)
+     WHERE state IN ('planned', 'sending', 'unknown')";
+
+/// The open rows a worker holds: its heartbeat, its release at the end, the rescue of a dead
+/// worker's rows and the wait for another worker's platform rows read these, not the job.
+const HELD_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS miniapp_journal_held ON miniapp_journal (job, worker, lease_until)
+     WHERE state IN ('planned', 'sending', 'unknown')";
+
+/// The claim index of journals made before [`CLAIM_INDEX`] (dropped on open).
+const OLD_CLAIM_INDEX: &str = "DROP INDEX IF EXISTS miniapp_journal_claim";
 
 const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms, attempt";
 
@@ -222,10 +236,12 @@ impl Journal {
             .execute(&mut *tx)
             .await
             .map_err(at("create"))?;
-            sqlx::query(CLAIM_INDEX)
-                .execute(&mut *tx)
-                .await
-                .map_err(at("create"))?;
+            for index in [OLD_CLAIM_INDEX, CLAIM_INDEX, HELD_INDEX] {
+                sqlx::query(index)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(at("create"))?;
+            }
             tx.commit().await.map_err(at("create"))?;
         } else {
             // One process at a time: the exclusive lock is held from the first write until the
@@ -247,12 +263,20 @@ impl Journal {
                 .await
                 .map_err(at("create"))?;
             let _ = sqlx::query(ADD_ATTEMPT).execute(&pool).await;
-            sqlx::query(CLAIM_INDEX)
-                .execute(&pool)
-                .await
-                .map_err(at("create"))?;
+            for index in [OLD_CLAIM_INDEX, CLAIM_INDEX, HELD_INDEX] {
+                sqlx::query(index)
+                    .execute(&pool)
+                    .await
+                    .map_err(at("create"))?;
+            }
         }
         Ok(Journal { pool, postgres })
+    }
+
+    /// Closes the journal's connections (a SQLite file is free for another process at once;
+    /// dropping the last handle closes them too, in the background).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Whether this is a PostgreSQL journal.
@@ -473,8 +497,10 @@ impl Journal {
     /// any write. Idempotent; any worker may run it. Returns how many.
     pub async fn rescue(&self, job: &str) -> Result<u64, JournalError> {
         let done = sqlx::query(
+            // `state IN (…)` as the held index says it, then the one state.
             "UPDATE miniapp_journal SET state = 'unknown', worker = NULL, lease_until = 0
-             WHERE job = $1 AND state = 'sending' AND worker IS NOT NULL AND lease_until < $2",
+             WHERE job = $1 AND state IN ('planned', 'sending', 'unknown') AND state = 'sending'
+               AND worker IS NOT NULL AND lease_until < $2",
         )
         .bind(job)
         .bind(now_ms())
@@ -510,12 +536,16 @@ impl Journal {
 
     /// Releases the rows `worker` still leases (at the end of its run).
     pub async fn release(&self, job: &str, worker: &str) -> Result<(), JournalError> {
-        sqlx::query("UPDATE miniapp_journal SET worker = NULL, lease_until = 0 WHERE job = $1 AND worker = $2")
-            .bind(job)
-            .bind(worker)
-            .execute(&self.pool)
-            .await
-            .map_err(at("release"))?;
+        // Final rows are never claimed again: only the open ones are let go.
+        sqlx::query(
+            "UPDATE miniapp_journal SET worker = NULL, lease_until = 0
+             WHERE job = $1 AND worker = $2 AND state IN ('planned', 'sending', 'unknown')",
+        )
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(at("release"))?;
         Ok(())
     }
 

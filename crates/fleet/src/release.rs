@@ -607,6 +607,12 @@ impl ReleaseJournal {
         })
     }
 
+    /// Closes the journal's connections (a SQLite file is free for another process at once;
+    /// dropping the last handle closes them too, in the background).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Adds the inventory apps of `apps` as planned unless the release has them (in one
     /// transaction), keeping each app's inventory columns (the ext_json placeholders; a mended
     /// inventory replaces them); returns those still planned.
