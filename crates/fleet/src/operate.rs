@@ -280,6 +280,14 @@ impl Context<'_> {
         if self.spent.load(Ordering::Relaxed) {
             return Ok(Outcome::QuotaExhausted);
         }
+        // An action the vendor does not have: said without claiming (nor sending) anything.
+        if let Some((action, _)) = operation.action(&listed.stage) {
+            if !self.ship.actions().contains(&action) {
+                return Ok(Outcome::Unsupported {
+                    reason: format!("this vendor has no {}", action.name()),
+                });
+            }
+        }
         let Some(row) = self
             .journal
             .claim_app(
