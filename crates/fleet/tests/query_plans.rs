@@ -3,7 +3,9 @@
 //! job) and a real release pass run over sandbox apps; each one that ran more than a few times
 //! is then read with SQLite's `EXPLAIN QUERY PLAN` on the journal file, and the test fails on a
 //! full scan of a table, a temporary B-tree (a sort or a grouping the index does not give), or a
-//! search constrained by the job or release alone (which walks every vendor's rows).
+//! search constrained by the job or release alone (which walks every vendor's rows). The
+//! settings job runs again on a PostgreSQL journal, whose statements are read with
+//! `EXPLAIN EXECUTE` of their generic plan, sequential scans off: a `Seq Scan` or a `Sort` fails.
 //!
 //! One test in this binary: it installs the process's tracing subscriber.
 
@@ -99,6 +101,51 @@ async fn plan_of(path: &std::path::Path, sql: &str) -> Vec<String> {
     rows.iter()
         .map(|r| r.try_get::<String, _>("detail").unwrap())
         .collect()
+}
+
+/// The generic plan of `sql` on the PostgreSQL database at `url` (sequential scans off, so a
+/// `Seq Scan` means no index can answer it), one line per row of `EXPLAIN`.
+async fn postgres_plan_of(url: &str, sql: &str) -> Vec<String> {
+    let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+    for set in [
+        "SET enable_seqscan = off",
+        "SET plan_cache_mode = force_generic_plan",
+        "DEALLOCATE ALL",
+    ] {
+        sqlx::query(set).execute(&mut db).await.unwrap();
+    }
+    let params = (1..=20)
+        .rev()
+        .find(|n| sql.contains(&format!("${n}")))
+        .unwrap_or(0);
+    sqlx::raw_sql(&format!("PREPARE checked AS {sql}"))
+        .execute(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    let nulls = vec!["NULL"; params].join(", ");
+    let explain = if params == 0 {
+        "EXPLAIN EXECUTE checked".to_owned()
+    } else {
+        format!("EXPLAIN EXECUTE checked({nulls})")
+    };
+    let rows = sqlx::query(&explain)
+        .fetch_all(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap().trim().to_owned())
+        .collect()
+}
+
+/// What is wrong with the PostgreSQL plan of `sql`, if anything: a sequential scan, or a sort
+/// outside a count.
+fn postgres_fault<'p>(sql: &str, plan: &'p [String]) -> Option<&'p String> {
+    let summary = sql.contains("COUNT(");
+    plan.iter().find(|step| {
+        let step = step.trim_start_matches("->").trim_start();
+        step.starts_with("Seq Scan on miniapp_")
+            || (!summary && (step.starts_with("Sort ") || step.starts_with("Incremental Sort")))
+    })
 }
 
 /// What is wrong with the plan of `sql`, a statement that ran per batch or per row, if
@@ -226,5 +273,47 @@ async fn the_journals_per_row_queries_read_through_an_index() {
         faults.join("\n")
     );
     assert!(checked.len() >= 6, "{checked:#?}");
+
+    // The settings job on a PostgreSQL journal (the several-workers one): the same apply, its
+    // statements read with PostgreSQL's own planner.
+    let Some(pg) = miniapp_tests::postgres::PostgresServer::start() else {
+        return;
+    };
+    {
+        let journal = miniapp_fleet::Journal::open(&pg.url()).await.unwrap();
+        statements.take();
+        let job = miniapp_fleet::load_plan(&scenario.path("plan.jsonl"), &journal)
+            .await
+            .unwrap();
+        // Again from the start: the sandbox's apps took the values, so this apply reads them.
+        miniapp_fleet::apply(
+            &job,
+            &journal,
+            &scenario.clients,
+            &miniapp_fleet::ApplyOptions {
+                concurrency: 8,
+                ..Default::default()
+            },
+            &miniapp_fleet::plan::Quiet,
+        )
+        .await
+        .unwrap();
+        journal.close().await;
+    }
+    let ran = statements.take();
+    let postgres_checked = frequent(&ran, "miniapp_journal", 0);
+    let mut faults = Vec::new();
+    for sql in &postgres_checked {
+        let plan = postgres_plan_of(&pg.url(), sql).await;
+        if let Some(step) = postgres_fault(sql, &plan) {
+            faults.push(format!("{step}\n    in: {sql}\n    plan: {plan:#?}"));
+        }
+    }
+    assert!(
+        faults.is_empty(),
+        "PostgreSQL: queries walking more than they ask:\n{}",
+        faults.join("\n")
+    );
+    assert!(postgres_checked.len() >= 6, "{postgres_checked:#?}");
     assert!(release_checked >= 4, "{release_checked}");
 }
