@@ -352,3 +352,43 @@ async fn a_check_that_never_ends_is_given_up_hours_after_the_upload() {
         assert_eq!(calls(&sandbox, vendor, app, "submit"), 0, "{vendor}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_template_library_is_read_whole_page_by_page() {
+    let sandbox = sandbox(
+        1,
+        CodeOptions {
+            templates: (1..=120).collect(),
+            ..CodeOptions::default()
+        },
+    )
+    .await;
+    for vendor in SHIPPING {
+        let (shipper, _) = shipper(&sandbox, vendor).await;
+        let library = shipper.templates().await.unwrap().unwrap();
+        assert_eq!(library.len(), 120, "{vendor}");
+        let newest = core_http::shipping::newest(&library).unwrap();
+        assert_eq!(
+            (newest.template_id, newest.version.as_str()),
+            (120, "1.0.120"),
+            "{vendor}"
+        );
+    }
+    // WeChat answers the whole library at once; Baidu pages of 50, until a short page.
+    let pages: Vec<(String, Option<String>)> = sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.endpoint.as_deref() == Some("GetTemplateList"))
+        .map(|r| (r.path.clone(), r.query.clone()))
+        .collect();
+    assert_eq!(pages.len(), 4, "{pages:?}");
+    assert_eq!(pages[0].0, "/wxa/gettemplatelist");
+    for (n, (path, query)) in pages[1..].iter().enumerate() {
+        assert_eq!(path, "/rest/2.0/smartapp/template/gettemplatelist");
+        let query = query.as_deref().unwrap();
+        assert!(
+            query.ends_with(&format!("&page={}&page_size=50", n + 1)),
+            "{query}"
+        );
+    }
+}

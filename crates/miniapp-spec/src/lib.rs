@@ -69,7 +69,8 @@ pub struct TemplateLibrary {
     pub description: String,
     /// Lists the templates (role `items`: the answer field holding the list; `template`,
     /// `version`, `description`, `created`: members of its items; `count`: an answer field with
-    /// the library's size, where there is one).
+    /// the library's size, where there is one; `page`, `page_size`: the parameters of a paged
+    /// list, pages counted from 1).
     pub list: ShippingCall,
     /// Lists the drafts that may become templates (roles as `list`, `draft` for the id).
     #[serde(default)]
@@ -1204,10 +1205,12 @@ fn validate_shipping_list(spec: &SpecFile, list: &ShippingCall, role: &str) -> R
     }
         .ok_or_else(|| format!("`{role}.members.items` names `{items}`, which is not a list of an object of this document"))?;
     for (what, member) in &list.members {
-        // `count` is a field of the answer, beside the list.
+        // `count` is a field of the answer, beside the list; `page` and `page_size` are
+        // parameters (a paged list).
         let known = match what.as_str() {
             "items" => true,
             "count" => ep.fields.iter().any(|f| &f.name == member),
+            "page" | "page_size" => ep.params.iter().any(|p| &p.name == member),
             _ => object.fields.iter().any(|f| &f.name == member),
         };
         if !known {

@@ -203,6 +203,21 @@ impl Library {
                     })
                     .collect();
                 let count = Value::from(items.len());
+                // A paged list answers its page (the page's default size, 10, when not asked).
+                let items = match param(call, "page").and_then(|p| p.parse::<usize>().ok()) {
+                    Some(page) if call.member("page").is_some() => {
+                        let size = param(call, "page_size")
+                            .and_then(|s| s.parse::<usize>().ok())
+                            .unwrap_or(10)
+                            .max(1);
+                        items
+                            .into_iter()
+                            .skip(page.saturating_sub(1) * size)
+                            .take(size)
+                            .collect()
+                    }
+                    _ => items,
+                };
                 crate::code::body(
                     vendor,
                     ep,
