@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use miniapp_bench::alloc::{self, CountingAlloc};
 use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::plan::{Progress, Quiet};
-use miniapp_fleet::vendors::Vendor;
+use miniapp_fleet::vendors::{Backend, Backends, BoxFuture, Vendor};
 use miniapp_fleet::{ApplyOptions, DesiredState, Journal};
 use miniapp_sandbox::{Sandbox, SandboxOptions};
 
@@ -193,6 +193,105 @@ fn creds() -> Credentials {
     miniapp_fleet::sandbox::credentials(StoreSpec::Memory, Vendor::ALL)
 }
 
+/// A vendor's backend that counts its writes in flight (the apply's calls).
+struct Counted {
+    inner: Arc<dyn Backend>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Backend for Counted {
+    fn vendor(&self) -> Vendor {
+        self.inner.vendor()
+    }
+    fn resources(&self) -> &'static [core_http::resource::ResourceDescriptor] {
+        self.inner.resources()
+    }
+    fn validate(
+        &self,
+        name: &str,
+        value: &core_http::resource::ResourceValue,
+    ) -> Result<(), core_http::InvalidRequest> {
+        self.inner.validate(name, value)
+    }
+    fn import<'a>(
+        &'a self,
+        app: &'a str,
+        refresh_token: core_http::Secret,
+    ) -> BoxFuture<'a, Result<bool, core_http::Error>> {
+        self.inner.import(app, refresh_token)
+    }
+    fn read<'a>(
+        &'a self,
+        app: Option<&'a str>,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<core_http::resource::ResourceValue, core_http::Error>> {
+        self.inner.read(app, name)
+    }
+    fn write<'a>(
+        &'a self,
+        app: Option<&'a str>,
+        name: &'a str,
+        value: &'a core_http::resource::ResourceValue,
+    ) -> BoxFuture<'a, Result<(), core_http::Error>> {
+        Box::pin(async move {
+            self.in_flight.fetch_add(1, Relaxed);
+            let result = self.inner.write(app, name, value).await;
+            self.in_flight.fetch_sub(1, Relaxed);
+            result
+        })
+    }
+    fn rate_limiter(&self) -> Option<&Arc<core_http::RateLimiter>> {
+        self.inner.rate_limiter()
+    }
+}
+
+/// The mean writes in flight per vendor over its busy span (first to last sample with a write
+/// in flight), sampled every millisecond while `work` runs.
+async fn in_flight_while<T, F: std::future::Future<Output = T>>(
+    clients: &Backends,
+    work: impl FnOnce(Backends) -> F,
+) -> (T, BTreeMap<Vendor, f64>) {
+    let counters: BTreeMap<Vendor, Arc<std::sync::atomic::AtomicUsize>> =
+        clients.keys().map(|v| (*v, Arc::default())).collect();
+    let counted: Backends = clients
+        .iter()
+        .map(|(v, inner)| {
+            let backend: Arc<dyn Backend> = Arc::new(Counted {
+                inner: inner.clone(),
+                in_flight: counters[v].clone(),
+            });
+            (*v, backend)
+        })
+        .collect();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (counters, done) = (counters.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut samples: BTreeMap<Vendor, Vec<usize>> = BTreeMap::new();
+            while !done.load(Relaxed) {
+                for (v, c) in &counters {
+                    samples.entry(*v).or_default().push(c.load(Relaxed));
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            samples
+        })
+    };
+    let out = work(counted).await;
+    done.store(true, Relaxed);
+    let samples = sampler.await.unwrap();
+    let means = samples
+        .into_iter()
+        .filter_map(|(v, s)| {
+            let first = s.iter().position(|n| *n > 0)?;
+            let last = s.iter().rposition(|n| *n > 0)?;
+            let busy = &s[first..=last];
+            Some((v, busy.iter().sum::<usize>() as f64 / busy.len() as f64))
+        })
+        .collect();
+    (out, means)
+}
+
 async fn fan_out(a: &Args) {
     // The vendors enforce the rate (each answers its own rate-limit code beyond it); the job
     // is not told it: each vendor's client finds it.
@@ -244,9 +343,15 @@ async fn fan_out(a: &Args) {
         ..Default::default()
     };
     let applying = Instant::now();
-    let outcome = miniapp_fleet::apply(&job, &journal, &clients, &options, &clock)
+    let (outcome, in_flight) = {
+        let (job, journal, options, clock) = (&job, &journal, &options, &clock);
+        in_flight_while(&clients, move |counted| async move {
+            miniapp_fleet::apply(job, journal, &counted, options, clock)
+                .await
+                .unwrap()
+        })
         .await
-        .unwrap();
+    };
     let applied = applying.elapsed();
     let report = miniapp_fleet::report::report(&journal, &job, None)
         .await
@@ -323,6 +428,15 @@ async fn fan_out(a: &Args) {
             .join(", ")
     );
     let _ = worst_plan;
+    println!(
+        "  apply's writes in flight over each vendor's busy span (mean ÷ --concurrency {}): {}",
+        a.concurrency,
+        in_flight
+            .iter()
+            .map(|(v, mean)| format!("{v} {mean:.1} ({:.2})", mean / a.concurrency as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 /// Plan + apply of `apps` WeChat apps (no latency, no limit): the job's peak heap, with the
