@@ -399,7 +399,11 @@ impl ShipCode for Shipper {
     }
 
     fn actions(&self) -> &'static [Action] {
-        &[Action::Withdraw, Action::Rollback]
+        SHIPPING.actions
+    }
+
+    fn reads_quota(&self) -> bool {
+        SHIPPING.reads_quota
     }
 
     fn act<'a>(

@@ -104,6 +104,10 @@ pub struct ShippingFacts {
     pub speedup_refused: &'static [i64],
     /// The provider's speed-ups are spent for the period.
     pub speedup_quota_exhausted: &'static [i64],
+    /// The operator's actions the spec has a role for.
+    pub actions: &'static [Action],
+    /// Whether the spec has a call reading the audit quota.
+    pub reads_quota: bool,
     /// How often each app may take an action: (action name, per day, per month).
     pub limits: &'static [(&'static str, Option<u32>, Option<u32>)],
     /// Wire value of the state member → state.
@@ -456,6 +460,8 @@ mod tests {
         speedup_done: &[89404],
         speedup_refused: &[89402, 89403],
         speedup_quota_exhausted: &[89405],
+        actions: &[Action::Withdraw],
+        reads_quota: false,
         limits: &[("withdraw", Some(5), Some(10))],
         states: &[],
         uploading: &[],

@@ -303,44 +303,20 @@ impl Context<'_> {
         };
         // The stage may have moved between the listing and the claim.
         let Some((action, audit_id)) = operation.action(&row.stage) else {
-            self.journal
-                .record_action(
-                    self.release,
-                    &row,
-                    &row.stage,
-                    row.message.as_deref(),
-                    self.worker,
-                )
-                .await?;
+            self.let_go(&row).await?;
             return Ok(Outcome::NotApplicable {
                 stage: row.stage.name().into(),
             });
         };
         if !self.ship.actions().contains(&action) {
-            self.journal
-                .record_action(
-                    self.release,
-                    &row,
-                    &row.stage,
-                    row.message.as_deref(),
-                    self.worker,
-                )
-                .await?;
+            self.let_go(&row).await?;
             return Ok(Outcome::Unsupported {
                 reason: format!("this vendor has no {}", action.name()),
             });
         }
         let audit_id = audit_id.to_owned();
         if let Some(reason) = self.over_limit(&row, action).await? {
-            self.journal
-                .record_action(
-                    self.release,
-                    &row,
-                    &row.stage,
-                    row.message.as_deref(),
-                    self.worker,
-                )
-                .await?;
+            self.let_go(&row).await?;
             return Ok(Outcome::LimitReached { reason });
         }
         // Logged before the call: a call whose answer never comes still counts.
@@ -380,6 +356,20 @@ impl Context<'_> {
             .record_action(self.release, &row, &stage, None, self.worker)
             .await?;
         Ok(outcome)
+    }
+
+    /// Ends this command's claim on `row`, which nothing changed.
+    async fn let_go(&self, row: &ReleaseRow) -> Result<(), ReleaseError> {
+        self.journal
+            .record_action(
+                self.release,
+                row,
+                &row.stage,
+                row.message.as_deref(),
+                self.worker,
+            )
+            .await
+            .map(drop)
     }
 
     /// Why `row`'s app may not take `action` now: it took it as often as the vendor allows in

@@ -1048,6 +1048,17 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
         Some(n) => quote!(Some(#n)),
         None => quote!(None),
     };
+    // The operator's actions the document has a role for, and whether it reads the quota.
+    let actions = [
+        (s.withdraw.is_some(), quote!(Withdraw)),
+        (s.rollback.is_some(), quote!(Rollback)),
+        (s.revert_gray.is_some(), quote!(RevertGray)),
+        (s.speedup.is_some(), quote!(Speedup)),
+    ]
+    .into_iter()
+    .filter(|(has, _)| *has)
+    .map(|(_, action)| quote!(::core_http::shipping::Action::#action));
+    let reads_quota = s.quota.is_some();
     let limits = s.limits.iter().map(|(action, limit)| {
         let (day, month) = (opt(limit.per_day), opt(limit.per_month));
         quote!((#action, #day, #month))
@@ -1074,6 +1085,8 @@ fn shipping_facts(spec: &SpecFile) -> TokenStream {
             speedup_refused: #speedup_refused,
             speedup_quota_exhausted: #speedup_quota,
             states: &[#(#states),*],
+            actions: &[#(#actions),*],
+            reads_quota: #reads_quota,
             limits: &[#(#limits),*],
             uploading: &[#(#uploading),*],
             upload_failed: &[#(#upload_failed),*],

@@ -304,10 +304,7 @@ pub(crate) async fn demo(
         }
     }));
     let started = std::time::Instant::now();
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
-    );
+    let spinner = spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let mut summary;
     loop {
@@ -372,10 +369,7 @@ async fn run_release(args: RunArgs) -> Result<u8, Failure> {
         Some(addr) => Some(listen(addr, &release, &journal, &backends, wakeup.clone()).await?),
         None => None,
     };
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
-    );
+    let spinner = spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let mut pass = 0;
     let summary = loop {
@@ -448,6 +442,15 @@ async fn listen(
         }
     });
     Ok(AbortOnDrop(task))
+}
+
+/// A spinner with a message and the time spent (ticks set by the caller).
+fn spinner() -> ProgressBar {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
+    );
+    spinner
 }
 
 /// A server task that ends with its owner.
@@ -545,10 +548,7 @@ async fn act(args: ActArgs, operation: Operation) -> Result<u8, Failure> {
         &args.pace.client_options(),
     )
     .await?;
-    let spinner = ProgressBar::new_spinner();
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("the template is valid"),
-    );
+    let spinner = spinner();
     spinner.set_message(format!("release {}: {}", release.name, operation.name()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let outcomes = operate::act(

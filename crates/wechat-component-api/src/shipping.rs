@@ -311,12 +311,7 @@ impl ShipCode for Shipper {
     }
 
     fn actions(&self) -> &'static [Action] {
-        &[
-            Action::Withdraw,
-            Action::Rollback,
-            Action::RevertGray,
-            Action::Speedup,
-        ]
+        SHIPPING.actions
     }
 
     fn act<'a>(
@@ -371,7 +366,7 @@ impl ShipCode for Shipper {
     }
 
     fn reads_quota(&self) -> bool {
-        true
+        SHIPPING.reads_quota
     }
 
     fn quota<'a>(&'a self, app: &'a str) -> BoxFuture<'a, Result<Option<AuditQuota>, Error>> {

@@ -1154,6 +1154,11 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
         ("1", ::core_http::shipping::StateKind::Released),
         ("3", ::core_http::shipping::StateKind::Development),
     ],
+    actions: &[
+        ::core_http::shipping::Action::Withdraw,
+        ::core_http::shipping::Action::Rollback,
+    ],
+    reads_quota: false,
     limits: &[],
     uploading: &["1"],
     upload_failed: &["3"],

@@ -2545,6 +2545,13 @@ pub const SHIPPING: ::core_http::shipping::ShippingFacts = ::core_http::shipping
         ("3", ::core_http::shipping::StateKind::Withdrawn),
         ("4", ::core_http::shipping::StateKind::Delayed),
     ],
+    actions: &[
+        ::core_http::shipping::Action::Withdraw,
+        ::core_http::shipping::Action::Rollback,
+        ::core_http::shipping::Action::RevertGray,
+        ::core_http::shipping::Action::Speedup,
+    ],
+    reads_quota: true,
     limits: &[("withdraw", Some(5u32), Some(10u32))],
     uploading: &[],
     upload_failed: &[],
