@@ -50,7 +50,7 @@ pub use endpoint::{
 };
 pub use error::{Error, InvalidRequest, RawBody, VendorError};
 pub use miniapp_derive::Endpoint;
-pub use rate::RateLimiter;
+pub use rate::{Observation, RateLimiter, SharedCut};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{

@@ -25,6 +25,11 @@
 //!   the job at a crawl); the bucket's small burst does that job.
 //!
 //! What counts as a throttle is ours ([`crate::retry::is_throttle`]).
+//!
+//! Several processes calling one vendor for one job (workers) share one rate rather than find
+//! one each: each reads what its limiter saw ([`RateLimiter::observe`]), a [`SharedCut`] kept
+//! where they all read it (a database) holds the job's last cut, and each paces at its share
+//! of the rate that cut gives ([`RateLimiter::follow`]).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -88,6 +93,83 @@ struct State {
     throttles: u64,
     /// When the first call was answered (seconds since `started`), if one was.
     first_answered: Option<f64>,
+    /// Throttles counted when [`RateLimiter::observe`] was last called.
+    observed_throttles: u64,
+    /// Pacing at a rate given by [`RateLimiter::follow`] (a share of a job's rate): an
+    /// answer does not grow it; a throttle still cuts it until the next share.
+    following: bool,
+}
+
+/// What a limiter saw, for a job's workers to find one rate together
+/// ([`RateLimiter::observe`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// The calls sent per second lately (0 after an idle second).
+    pub sending: f64,
+    /// The calls the vendor answered (not throttled) per second, over the last second.
+    pub answered: f64,
+    /// Whether the vendor throttled since the last observation.
+    pub throttled: bool,
+    /// The rate this limiter paces at, if it paces.
+    pub rate: Option<f64>,
+}
+
+/// A job's last cut, shared by the limiters of its workers: CUBIC's state, on a clock they
+/// all read (seconds since the Unix epoch). The rate at any moment follows from it alone, so
+/// it changes only on a throttle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SharedCut {
+    /// The rate the vendor took when it throttled (CUBIC's W_max).
+    pub last_max_rate: f64,
+    /// The rate the cut set.
+    pub rate_after_cut: f64,
+    /// When the cut was made (seconds since the Unix epoch).
+    pub at: f64,
+}
+
+impl SharedCut {
+    /// The cut for a throttle at `at`, when the workers together were `sending` calls per
+    /// second, the vendor `answered` per second of them, and the job paced at `rate`
+    /// (`None`: not paced yet).
+    pub fn after_throttle(rate: Option<f64>, sending: f64, answered: f64, at: f64) -> SharedCut {
+        let sending = sending.max(answered);
+        let rate = rate.map_or(sending, |r| r.min(sending));
+        let (rate_after_cut, last_max_rate) = cut(rate, answered);
+        SharedCut {
+            last_max_rate,
+            rate_after_cut,
+            at,
+        }
+    }
+
+    /// The job's rate at `now` (seconds since the Unix epoch), at least the least rate.
+    pub fn rate_at(&self, now: f64) -> f64 {
+        cubic(self.last_max_rate, self.rate_after_cut, now - self.at).max(MIN_FILL_RATE)
+    }
+
+    /// Whether a throttle at `now` is a new episode (the last cut is past the cooldown).
+    pub fn may_cut_again(&self, now: f64) -> bool {
+        now - self.at >= CUT_COOLDOWN
+    }
+}
+
+/// A throttle's cut from the rate `rate` sent at, the vendor answering `accepted` a second:
+/// (the new rate, CUBIC's W_max).
+fn cut(rate: f64, accepted: f64) -> (f64, f64) {
+    let new_rate = (rate * BETA).max(KEEP_ANSWERED * accepted).min(rate);
+    let last_max = if accepted > 0.0 {
+        accepted.min(rate)
+    } else {
+        rate
+    };
+    (new_rate, last_max)
+}
+
+/// CUBIC's rate `since` seconds past a cut that set `after_cut`, the vendor having taken
+/// `last_max`: from the cut back to W_max, then above it.
+fn cubic(last_max: f64, after_cut: f64, since: f64) -> f64 {
+    let k = ((last_max - after_cut).max(0.0) / SCALE_CONSTANT).cbrt();
+    SCALE_CONSTANT * (since - k).powi(3) + last_max
 }
 
 /// The slot a call was sent in, from [`RateLimiter::acquire`].
@@ -136,6 +218,8 @@ impl RateLimiter {
                 last_throttle: f64::NEG_INFINITY,
                 throttles: 0,
                 first_answered: None,
+                observed_throttles: 0,
+                following: false,
             }),
         }
     }
@@ -200,12 +284,8 @@ impl RateLimiter {
                 sending
             };
             let accepted = s.answered_per_second(now);
-            let cut = (rate * BETA).max(KEEP_ANSWERED * accepted).min(rate);
-            s.last_max_rate = if accepted > 0.0 {
-                accepted.min(rate)
-            } else {
-                rate
-            };
+            let (cut, last_max) = cut(rate, accepted);
+            s.last_max_rate = last_max;
             s.rate_after_cut = cut;
             s.last_throttle = now;
             s.enabled = true;
@@ -218,7 +298,7 @@ impl RateLimiter {
             );
             cut
         } else {
-            if !s.enabled {
+            if !s.enabled || s.following {
                 return;
             }
             s.cubic_success(now)
@@ -254,6 +334,55 @@ impl RateLimiter {
     /// The ceiling, if one was set.
     pub fn ceiling(&self) -> Option<f64> {
         self.ceiling
+    }
+
+    /// What this limiter saw: the rates sent and answered lately, and whether the vendor
+    /// throttled since the last call of this method.
+    pub fn observe(&self) -> Observation {
+        self.observe_at(self.now())
+    }
+
+    fn observe_at(&self, now: f64) -> Observation {
+        let mut s = self.state();
+        let throttled = s.throttles > s.observed_throttles;
+        s.observed_throttles = s.throttles;
+        let idle = now - s.rate_bucket > 1.0;
+        Observation {
+            sending: if idle { 0.0 } else { s.send_rate(now) },
+            answered: s.answered_per_second(now),
+            throttled,
+            rate: s.enabled.then_some(s.fill_rate),
+        }
+    }
+
+    /// Paces at `rate` (this worker's share of its job's rate), the ceiling kept: answers no
+    /// longer grow it, a throttle still cuts it until the next share. `None` goes back to
+    /// finding the rate alone, from the rate paced at now.
+    pub fn follow(&self, rate: Option<f64>) {
+        let now = self.now();
+        let mut s = self.state();
+        match rate {
+            Some(rate) => {
+                let rate = self
+                    .ceiling
+                    .map_or(rate, |c| rate.min(c))
+                    .max(MIN_FILL_RATE);
+                s.refill(now);
+                s.following = true;
+                s.enabled = true;
+                s.fill_rate = rate;
+                s.max_capacity = (rate * BURST_SECONDS).max(MIN_CAPACITY);
+                s.capacity = s.capacity.min(s.max_capacity);
+            }
+            None if s.following => {
+                // CUBIC starts over from here: climbs above it from now on.
+                s.following = false;
+                s.last_max_rate = s.fill_rate;
+                s.rate_after_cut = s.fill_rate;
+                s.last_throttle = now;
+            }
+            None => {}
+        }
     }
 }
 
@@ -328,8 +457,7 @@ impl State {
     /// CUBIC's rate after a success, `now - last_throttle` seconds past the last cut: from
     /// the rate the cut set back to W_max, then above it.
     fn cubic_success(&self, now: f64) -> f64 {
-        let k = ((self.last_max_rate - self.rate_after_cut).max(0.0) / SCALE_CONSTANT).cbrt();
-        SCALE_CONSTANT * (now - self.last_throttle - k).powi(3) + self.last_max_rate
+        cubic(self.last_max_rate, self.rate_after_cut, now - self.last_throttle)
     }
 }
 
@@ -442,6 +570,53 @@ mod tests {
         l.record_at(3.85, Slot { taken: 3.84 }, true);
         let rate = l.current_rate().unwrap();
         assert!(rate > 1500.0, "{rate}");
+    }
+
+    /// Three workers sending 400/s each, the vendor answering 1,000/s in all: the job's cut
+    /// keeps 95 % of the 1,000, CUBIC climbs back to it, and each worker follows its third
+    /// (answers do not grow a share; a throttle still cuts it).
+    #[test]
+    fn workers_share_one_cut() {
+        let cut = SharedCut::after_throttle(None, 1200.0, 1000.0, 100.0);
+        assert!(approx(cut.rate_after_cut, 950.0), "{cut:?}");
+        assert!(approx(cut.last_max_rate, 1000.0), "{cut:?}");
+        assert!(approx(cut.rate_at(100.0), 950.0));
+        let back = 100.0 + (50.0f64 / SCALE_CONSTANT).cbrt();
+        assert!(approx(cut.rate_at(back), 1000.0));
+        assert!(!cut.may_cut_again(100.5) && cut.may_cut_again(101.0));
+        // Paced at 900 when throttled: the cut starts from the 900.
+        let paced = SharedCut::after_throttle(Some(900.0), 1200.0, 500.0, 0.0);
+        assert!(approx(paced.rate_after_cut, 900.0 * BETA), "{paced:?}");
+
+        let l = RateLimiter::new();
+        for i in 0..100 {
+            l.record_at(0.5 + i as f64 / 200.0, Slot { taken: 0.0 }, false);
+        }
+        let seen = l.observe_at(1.0);
+        assert!(!seen.throttled && seen.rate.is_none());
+        assert!(approx(seen.answered, 200.0), "{seen:?}");
+        l.record_at(1.0, Slot { taken: 0.9 }, true);
+        assert!(l.observe_at(1.0).throttled);
+        assert!(!l.observe_at(1.1).throttled, "said once");
+        l.follow(Some(cut.rate_at(100.0) / 3.0));
+        let share = l.current_rate().unwrap();
+        assert!(approx(share, 950.0 / 3.0), "{share}");
+        for i in 0..100 {
+            l.record_at(5.0 + i as f64 / 100.0, Slot { taken: 4.0 }, false);
+        }
+        assert_eq!(l.current_rate(), Some(share), "answers do not grow a share");
+        l.record_at(7.0, Slot { taken: 6.9 }, true);
+        assert!(l.current_rate().unwrap() < share, "a throttle still cuts it");
+        // Alone again: it climbs from where it is.
+        l.follow(None);
+        let alone = l.current_rate().unwrap();
+        l.record_at(l.now() + 5.0, Slot { taken: 7.5 }, false);
+        assert!(l.current_rate().unwrap() > alone);
+        assert_eq!(l.observe_at(20.0).sending, 0.0, "idle: sends nothing");
+        // A ceiling caps a share.
+        let capped = RateLimiter::with_ceiling(100.0);
+        capped.follow(Some(500.0));
+        assert_eq!(capped.current_rate(), Some(100.0));
     }
 
     #[test]

@@ -207,6 +207,28 @@ pub async fn apply(
         })
     };
     let _stop_heartbeat = AbortOnDrop(heartbeat);
+    // Workers sharing a job (a PostgreSQL journal) share each vendor's rate: one budget, found
+    // together (`budget`), not one each.
+    let _stop_sharing = journal.is_postgres().then(|| {
+        let limiters: Vec<(Vendor, Arc<core_http::RateLimiter>)> = todo
+            .keys()
+            .filter_map(|v| Some((*v, clients[v].rate_limiter()?.clone())))
+            .collect();
+        let (journal, job, worker) = (journal.clone(), job.to_owned(), options.worker.clone());
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                for (vendor, limiter) in &limiters {
+                    let now = crate::journal::now_ms();
+                    if let Err(e) =
+                        crate::budget::share(&journal, &job, &worker, *vendor, limiter, now).await
+                    {
+                        tracing::warn!(error = %e, "could not share the rate with the job's other workers");
+                    }
+                }
+                tokio::time::sleep(crate::budget::SHARE_EVERY).await;
+            }
+        }))
+    });
     let mut passes = 0;
     let mut pause = options.pass_backoff;
     let end = loop {
@@ -241,6 +263,10 @@ pub async fn apply(
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(30));
     };
+    drop(_stop_sharing);
+    if journal.is_postgres() {
+        crate::budget::leave(journal, job, &options.worker).await?;
+    }
     for vendor in todo.keys() {
         progress.finish(*vendor);
     }

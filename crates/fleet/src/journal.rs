@@ -118,6 +118,12 @@ pub struct JournalError {
     source: sqlx::Error,
 }
 
+impl JournalError {
+    pub(crate) fn new(what: &'static str, source: sqlx::Error) -> JournalError {
+        JournalError { what, source }
+    }
+}
+
 fn at(what: &'static str) -> impl FnOnce(sqlx::Error) -> JournalError {
     move |source| JournalError { what, source }
 }
@@ -172,7 +178,7 @@ const OLD_CLAIM_INDEX: &str = "DROP INDEX IF EXISTS miniapp_journal_claim";
 
 const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms, attempt";
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -236,7 +242,10 @@ impl Journal {
             .execute(&mut *tx)
             .await
             .map_err(at("create"))?;
-            for index in [OLD_CLAIM_INDEX, CLAIM_INDEX, HELD_INDEX] {
+            for index in [OLD_CLAIM_INDEX, CLAIM_INDEX, HELD_INDEX]
+                .into_iter()
+                .chain(crate::budget::SCHEMA)
+            {
                 sqlx::query(index)
                     .execute(&mut *tx)
                     .await
@@ -263,7 +272,10 @@ impl Journal {
                 .await
                 .map_err(at("create"))?;
             let _ = sqlx::query(ADD_ATTEMPT).execute(&pool).await;
-            for index in [OLD_CLAIM_INDEX, CLAIM_INDEX, HELD_INDEX] {
+            for index in [OLD_CLAIM_INDEX, CLAIM_INDEX, HELD_INDEX]
+                .into_iter()
+                .chain(crate::budget::SCHEMA)
+            {
                 sqlx::query(index)
                     .execute(&pool)
                     .await
@@ -282,6 +294,11 @@ impl Journal {
     /// Whether this is a PostgreSQL journal.
     pub fn is_postgres(&self) -> bool {
         self.postgres
+    }
+
+    /// The connections (for the tables of [`crate::budget`]).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Adds the rows of a job that are not there yet (a resumed job keeps its states).

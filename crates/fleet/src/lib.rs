@@ -6,6 +6,7 @@
 //! - [`inventory`]: the apps (JSON lines or CSV), read one at a time;
 //! - [`credentials`]: the platforms' credentials and the token store;
 //! - [`mod@plan`]: read every managed value, compute the change, write the plan;
+//! - [`budget`]: one rate per vendor for the workers of a job, found together;
 //! - [`journal`]: every row's state, written before a write is sent (SQLite or PostgreSQL);
 //! - [`mod@apply`]: run the plan with bounded concurrency and a per-vendor rate limit, resumable;
 //! - [`report`]: one record per app and resource, counts, and the apps to authorize again;
@@ -22,6 +23,7 @@
 //! `tokens::platform`, which has the same signature in all of them.
 
 pub mod apply;
+pub mod budget;
 pub mod credentials;
 pub mod desired;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
