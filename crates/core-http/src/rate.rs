@@ -457,7 +457,11 @@ impl State {
     /// CUBIC's rate after a success, `now - last_throttle` seconds past the last cut: from
     /// the rate the cut set back to W_max, then above it.
     fn cubic_success(&self, now: f64) -> f64 {
-        cubic(self.last_max_rate, self.rate_after_cut, now - self.last_throttle)
+        cubic(
+            self.last_max_rate,
+            self.rate_after_cut,
+            now - self.last_throttle,
+        )
     }
 }
 
@@ -606,7 +610,10 @@ mod tests {
         }
         assert_eq!(l.current_rate(), Some(share), "answers do not grow a share");
         l.record_at(7.0, Slot { taken: 6.9 }, true);
-        assert!(l.current_rate().unwrap() < share, "a throttle still cuts it");
+        assert!(
+            l.current_rate().unwrap() < share,
+            "a throttle still cuts it"
+        );
         // Alone again: it climbs from where it is.
         l.follow(None);
         let alone = l.current_rate().unwrap();

@@ -134,6 +134,7 @@ pub async fn load_plan(path: &Path, journal: &Journal) -> Result<String, ApplyEr
         }
     }
     journal.insert(&header.job, &batch).await?;
+    journal.analyze().await?;
     Ok(header.job)
 }
 
@@ -305,13 +306,16 @@ async fn run_vendor(
     let (queue, queued) = tokio::sync::mpsc::channel::<(JournalRow, bool)>(concurrency * 2);
     let claimer = async move {
         let queue = queue;
+        // The pass's cursor: each claim starts after the last row claimed.
+        let mut after = i64::MIN;
         while !options.stop.load(Ordering::Relaxed) {
             let rows = journal
-                .claim(job, vendor, phase, worker, batch, lease)
+                .claim(job, vendor, phase, worker, after, batch, lease)
                 .await?;
-            if rows.is_empty() {
+            let Some(last) = rows.last() else {
                 break;
-            }
+            };
+            after = last.seq;
             let (mut fresh, doubtful): (Vec<_>, Vec<_>) =
                 rows.into_iter().partition(|r| r.state == RowState::Planned);
             journal.mark_sending(job, worker, &mut fresh).await?;

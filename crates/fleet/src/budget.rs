@@ -190,7 +190,10 @@ pub async fn last_cut(
     let cut = SharedCut {
         last_max_rate: r.try_get("last_max_rate").map_err(at("read the rate"))?,
         rate_after_cut: r.try_get("rate_after_cut").map_err(at("read the rate"))?,
-        at: r.try_get::<i64, _>("cut_at_ms").map_err(at("read the rate"))? as f64 / 1000.0,
+        at: r
+            .try_get::<i64, _>("cut_at_ms")
+            .map_err(at("read the rate"))? as f64
+            / 1000.0,
     };
     Ok((Some(cut), r.try_get("cuts").map_err(at("read the rate"))?))
 }

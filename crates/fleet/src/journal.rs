@@ -176,6 +176,45 @@ const HELD_INDEX: &str =
 /// The claim index of journals made before [`CLAIM_INDEX`] (dropped on open).
 const OLD_CLAIM_INDEX: &str = "DROP INDEX IF EXISTS miniapp_journal_claim";
 
+/// The fenced update of `rows` rows in one statement: `$1` job, `$2` worker, `$3` the lease
+/// must be live after; then per row its vendor, app, resource, state, attempts, writes, vendor
+/// code, message, elapsed and attempt (the fence). Returns the keys of the rows updated.
+fn fenced_update_sql(rows: usize) -> String {
+    let values = (0..rows)
+        .map(|i| {
+            let p = |k: usize| format!("${}", 3 + i * 10 + k);
+            format!(
+                "({}, {}, {}, {}, CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT), {}, \
+                 CAST({} AS BIGINT), CAST({} AS BIGINT))",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(10)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "WITH v (v_vendor, v_app, v_resource, v_state, v_attempts, v_writes, v_code, v_message, v_elapsed, v_attempt)
+             AS (VALUES {values})
+         UPDATE miniapp_journal SET state = v_state, attempts = v_attempts, writes = v_writes,
+             vendor_code = v_code, message = v_message, elapsed_ms = v_elapsed
+         FROM v
+         WHERE job = $1 AND vendor = v_vendor AND app_id = v_app AND resource = v_resource
+           AND worker = $2 AND attempt = v_attempt AND lease_until > $3
+         RETURNING vendor, app_id, resource"
+    )
+}
+
+/// Rows updated by one statement (10 parameters each, well under either database's limit).
+const UPDATE_CHUNK: usize = 256;
+
 const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms, attempt";
 
 pub(crate) fn now_ms() -> i64 {
@@ -301,6 +340,19 @@ impl Journal {
         &self.pool
     }
 
+    /// Refreshes the planner's statistics of the journal (PostgreSQL; after a plan is loaded).
+    /// Without them, a new job's rows look few and the per-batch updates read every row of the
+    /// job instead of each row by its key: 57 ms against 3 ms a batch, measured at 30,000 rows.
+    pub async fn analyze(&self) -> Result<(), JournalError> {
+        if self.postgres {
+            sqlx::query("ANALYZE miniapp_journal")
+                .execute(&self.pool)
+                .await
+                .map_err(at("analyze"))?;
+        }
+        Ok(())
+    }
+
     /// Adds the rows of a job that are not there yet (a resumed job keeps its states).
     pub async fn insert(&self, job: &str, rows: &[JournalRow]) -> Result<(), JournalError> {
         let mut tx = self.pool.begin().await.map_err(at("insert"))?;
@@ -328,40 +380,54 @@ impl Journal {
         Ok(())
     }
 
-    /// Claims up to `limit` rows of `vendor` and `phase` that still need work (planned,
-    /// sending, unknown) and no worker leases (or whose lease ran out), for `lease_ms`. Rows
-    /// this worker processed stay leased until [`Journal::release`], so one pass takes each
-    /// row once.
+    /// Claims up to `limit` rows of `vendor` and `phase` after `after_seq` in plan order that
+    /// still need work (planned, sending, unknown) and no worker leases (or whose lease ran
+    /// out), for `lease_ms`. A pass claims with a cursor (the last seq it claimed), so it
+    /// takes each row once and never walks again the rows it already passed (those left to
+    /// retry, and on PostgreSQL the dead versions of those it finished); rows this worker
+    /// processed also stay leased until [`Journal::release`].
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim(
         &self,
         job: &str,
         vendor: Vendor,
         phase: i64,
         worker: &str,
+        after_seq: i64,
         limit: i64,
         lease_ms: i64,
     ) -> Result<Vec<JournalRow>, JournalError> {
         let now = now_ms();
-        // Postgres: rows another live worker leases are skipped. SQLite has one process, so a
-        // lease not this worker's belongs to a process that died.
-        let (lock, free) = if self.postgres {
-            (
-                " FOR UPDATE SKIP LOCKED",
-                "worker IS NULL OR lease_until < $6",
+        let sql = if self.postgres {
+            // Rows another live worker leases are skipped. The rows are picked and locked once,
+            // in a materialized CTE (River's shape), then updated by key: as a sub-select of
+            // `IN (…)`, a generic plan re-ran the `SKIP LOCKED … LIMIT` per outer row, and
+            // claims of three workers spun for minutes holding locks on every row.
+            format!(
+                "WITH picked AS MATERIALIZED (
+                     SELECT app_id AS picked_app, resource AS picked_resource FROM miniapp_journal
+                     WHERE job = $3 AND vendor = $4 AND phase = $5 AND seq > $8
+                       AND state IN ('planned', 'sending', 'unknown')
+                       AND (worker IS NULL OR lease_until < $6)
+                     ORDER BY seq LIMIT $7 FOR UPDATE SKIP LOCKED)
+                 UPDATE miniapp_journal SET worker = $1, lease_until = $2, attempt = attempt + 1
+                 FROM picked
+                 WHERE job = $3 AND vendor = $4 AND app_id = picked_app AND resource = picked_resource
+                 RETURNING {COLUMNS}"
             )
         } else {
-            ("", "worker IS NULL OR worker <> $1 OR lease_until < $6")
+            // One process: a lease not this worker's belongs to a process that died.
+            format!(
+                "UPDATE miniapp_journal SET worker = $1, lease_until = $2, attempt = attempt + 1
+                 WHERE job = $3 AND vendor = $4 AND (app_id, resource) IN (
+                     SELECT app_id, resource FROM miniapp_journal
+                     WHERE job = $3 AND vendor = $4 AND phase = $5 AND seq > $8
+                       AND state IN ('planned', 'sending', 'unknown')
+                       AND (worker IS NULL OR worker <> $1 OR lease_until < $6)
+                     ORDER BY seq LIMIT $7)
+                 RETURNING {COLUMNS}"
+            )
         };
-        let sql = format!(
-            "UPDATE miniapp_journal SET worker = $1, lease_until = $2, attempt = attempt + 1
-             WHERE job = $3 AND vendor = $4 AND (app_id, resource) IN (
-                 SELECT app_id, resource FROM miniapp_journal
-                 WHERE job = $3 AND vendor = $4 AND phase = $5
-                   AND state IN ('planned', 'sending', 'unknown')
-                   AND ({free})
-                 ORDER BY seq LIMIT $7{lock})
-             RETURNING {COLUMNS}"
-        );
         let rows = sqlx::query(&sql)
             .bind(worker)
             .bind(now + lease_ms)
@@ -370,6 +436,7 @@ impl Journal {
             .bind(phase)
             .bind(now)
             .bind(limit)
+            .bind(after_seq)
             .fetch_all(&self.pool)
             .await
             .map_err(at("claim"))?;
@@ -428,37 +495,71 @@ impl Journal {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await.map_err(at("update"))?;
-        let mut kept = Vec::with_capacity(rows.len());
-        for r in rows {
-            let done = sqlx::query(
-                "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
-                 WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10
-                   AND worker = $11 AND attempt = $12 AND lease_until > $13",
-            )
-            .bind(r.state.as_str())
-            .bind(r.attempts)
-            .bind(r.writes)
-            .bind(r.vendor_code)
-            .bind(r.message.clone())
-            .bind(r.elapsed_ms)
-            .bind(job)
-            .bind(r.vendor.as_str())
-            .bind(&r.app_id)
-            .bind(&r.resource)
-            .bind(worker)
-            .bind(r.attempt)
-            .bind(live_at.unwrap_or(i64::MIN))
-            .execute(&mut *tx)
-            .await
-            .map_err(at("update"))?;
-            let ok = done.rows_affected() == 1;
-            if !ok {
-                tracing::warn!(vendor = %r.vendor, app = %r.app_id, resource = %r.resource, "this worker's lease on the row is lost (taken over, or expired): not recorded, nothing sent");
+        // One statement per chunk of rows (a `VALUES` list joined by key), not one per row:
+        // on PostgreSQL each statement is a round trip.
+        // A deadlock (PostgreSQL aborts one side; a worker taking over an expired row while
+        // its first worker records it) is tried again, whole.
+        let mut tries = 0;
+        let updated = loop {
+            let attempt = async {
+                let mut updated = std::collections::HashSet::new();
+                let mut tx = self.pool.begin().await?;
+                for chunk in rows.chunks(UPDATE_CHUNK) {
+                    let sql = fenced_update_sql(chunk.len());
+                    let mut query = sqlx::query(&sql)
+                        .bind(job)
+                        .bind(worker)
+                        .bind(live_at.unwrap_or(i64::MIN));
+                    for r in chunk {
+                        query = query
+                            .bind(r.vendor.as_str())
+                            .bind(&r.app_id)
+                            .bind(&r.resource)
+                            .bind(r.state.as_str())
+                            .bind(r.attempts)
+                            .bind(r.writes)
+                            .bind(r.vendor_code)
+                            .bind(r.message.clone())
+                            .bind(r.elapsed_ms)
+                            .bind(r.attempt);
+                    }
+                    for done in query.fetch_all(&mut *tx).await? {
+                        let key = (
+                            done.try_get::<String, _>("vendor")?,
+                            done.try_get::<String, _>("app_id")?,
+                            done.try_get::<String, _>("resource")?,
+                        );
+                        updated.insert(key);
+                    }
+                }
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(updated)
+            };
+            match attempt.await {
+                Ok(updated) => break updated,
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("40P01") && tries < 3 =>
+                {
+                    tries += 1;
+                    tracing::debug!("journal update deadlocked; trying again");
+                }
+                Err(e) => return Err(at("update")(e)),
             }
-            kept.push(ok);
-        }
-        tx.commit().await.map_err(at("update"))?;
+        };
+        let kept = rows
+            .iter()
+            .map(|r| {
+                let ok = updated.contains(&(
+                    r.vendor.as_str().to_owned(),
+                    r.app_id.clone(),
+                    r.resource.clone(),
+                ));
+                if !ok {
+                    tracing::warn!(vendor = %r.vendor, app = %r.app_id, resource = %r.resource, "this worker's lease on the row is lost (taken over, or expired): not recorded, nothing sent");
+                }
+                ok
+            })
+            .collect();
         Ok(kept)
     }
 
@@ -494,18 +595,31 @@ impl Journal {
     /// to `lease_ms` from now (the heartbeat); returns how many.
     pub async fn renew(&self, job: &str, worker: &str, lease_ms: i64) -> Result<u64, JournalError> {
         let now = now_ms();
-        let done = sqlx::query(
+        // PostgreSQL: rows this worker is recording right now are skipped (renewed at the next
+        // beat), so the heartbeat never waits on, nor deadlocks with, its own transactions.
+        let sql = if self.postgres {
+            "WITH held AS MATERIALIZED (
+                 SELECT app_id AS held_app, vendor AS held_vendor, resource AS held_resource
+                 FROM miniapp_journal
+                 WHERE job = $2 AND worker = $3 AND lease_until > $4
+                   AND state IN ('planned', 'sending', 'unknown')
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE miniapp_journal SET lease_until = $1 FROM held
+             WHERE job = $2 AND vendor = held_vendor AND app_id = held_app
+               AND resource = held_resource"
+        } else {
             "UPDATE miniapp_journal SET lease_until = $1
              WHERE job = $2 AND worker = $3 AND lease_until > $4
-               AND state IN ('planned', 'sending', 'unknown')",
-        )
-        .bind(now + lease_ms)
-        .bind(job)
-        .bind(worker)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(at("renew"))?;
+               AND state IN ('planned', 'sending', 'unknown')"
+        };
+        let done = sqlx::query(sql)
+            .bind(now + lease_ms)
+            .bind(job)
+            .bind(worker)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(at("renew"))?;
         Ok(done.rows_affected())
     }
 
@@ -513,17 +627,30 @@ impl Journal {
     /// stalled mid-write) become `unknown` and free, so the next claimer reads them before
     /// any write. Idempotent; any worker may run it. Returns how many.
     pub async fn rescue(&self, job: &str) -> Result<u64, JournalError> {
-        let done = sqlx::query(
-            // `state IN (…)` as the held index says it, then the one state.
+        // `state IN (…)` as the held index says it, then the one state. PostgreSQL: a row
+        // being recorded right now is skipped (its worker still writes it).
+        let sql = if self.postgres {
+            "WITH dead AS MATERIALIZED (
+                 SELECT app_id AS dead_app, vendor AS dead_vendor, resource AS dead_resource
+                 FROM miniapp_journal
+                 WHERE job = $1 AND state IN ('planned', 'sending', 'unknown') AND state = 'sending'
+                   AND worker IS NOT NULL AND lease_until < $2
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE miniapp_journal SET state = 'unknown', worker = NULL, lease_until = 0
+             FROM dead
+             WHERE job = $1 AND vendor = dead_vendor AND app_id = dead_app
+               AND resource = dead_resource"
+        } else {
             "UPDATE miniapp_journal SET state = 'unknown', worker = NULL, lease_until = 0
              WHERE job = $1 AND state IN ('planned', 'sending', 'unknown') AND state = 'sending'
-               AND worker IS NOT NULL AND lease_until < $2",
-        )
-        .bind(job)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(at("rescue"))?;
+               AND worker IS NOT NULL AND lease_until < $2"
+        };
+        let done = sqlx::query(sql)
+            .bind(job)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(at("rescue"))?;
         Ok(done.rows_affected())
     }
 

@@ -865,22 +865,36 @@ impl ReleaseJournal {
             .map(|v| format!("'{}'", v.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
-        let lock = if self.postgres {
-            " FOR UPDATE SKIP LOCKED"
+        let sql = if self.postgres {
+            // Picked and locked once in a materialized CTE, then updated by key (as the
+            // settings journal's claim: a sub-select of `IN (…)` may be re-run per row by a
+            // generic plan, and `SKIP LOCKED … LIMIT` then takes more and more rows).
+            format!(
+                "WITH picked AS MATERIALIZED (
+                     SELECT vendor AS picked_vendor, app_id AS picked_app FROM miniapp_release
+                     WHERE release = $3 AND vendor IN ({vendors})
+                       AND stage_name NOT IN {FINAL_STAGES}
+                       AND next_ms <= $6 AND claim_until < $4
+                     ORDER BY next_ms, vendor, app_id LIMIT $5 FOR UPDATE SKIP LOCKED)
+                 UPDATE miniapp_release SET claimed_by = $1, claim_until = $2,
+                     next_ms = CASE WHEN next_ms < 0 THEN 0 ELSE next_ms END
+                 FROM picked
+                 WHERE release = $3 AND vendor = picked_vendor AND app_id = picked_app
+                 RETURNING {ROW_COLUMNS}"
+            )
         } else {
-            ""
+            format!(
+                "UPDATE miniapp_release SET claimed_by = $1, claim_until = $2,
+                     next_ms = CASE WHEN next_ms < 0 THEN 0 ELSE next_ms END
+                 WHERE (release, vendor, app_id) IN (
+                     SELECT release, vendor, app_id FROM miniapp_release
+                     WHERE release = $3 AND vendor IN ({vendors})
+                       AND stage_name NOT IN {FINAL_STAGES}
+                       AND next_ms <= $6 AND claim_until < $4
+                     ORDER BY next_ms, vendor, app_id LIMIT $5)
+                 RETURNING {ROW_COLUMNS}"
+            )
         };
-        let sql = format!(
-            "UPDATE miniapp_release SET claimed_by = $1, claim_until = $2,
-                 next_ms = CASE WHEN next_ms < 0 THEN 0 ELSE next_ms END
-             WHERE (release, vendor, app_id) IN (
-                 SELECT release, vendor, app_id FROM miniapp_release
-                 WHERE release = $3 AND vendor IN ({vendors})
-                   AND stage_name NOT IN {FINAL_STAGES}
-                   AND next_ms <= $6 AND claim_until < $4
-                 ORDER BY next_ms, vendor, app_id LIMIT $5{lock})
-             RETURNING {ROW_COLUMNS}"
-        );
         let rows = sqlx::query(&sql)
             .bind(worker)
             .bind(now + lease_ms)

@@ -1,8 +1,9 @@
-//! The report of a job: one JSON record per app and resource (outcome, vendor code and
-//! documented text, attempts, writes, elapsed), counts per vendor and outcome, and beside the
-//! JSON report one CSV per category that needs someone's attention (apps to authorize again,
-//! failures with their reasons, rows not finished), with a few ids of each kept for the
-//! terminal. Nothing is held per app: a report of 100,000 apps costs what one of 10 does.
+//! The report of a job, streamed from the journal: JSON Lines, one record per app and resource
+//! (outcome, vendor code and documented text, attempts, writes, elapsed); beside it one CSV
+//! per category that needs someone's attention (apps to authorize again, failures with their
+//! reasons, rows not finished) and a small summary file (counts per vendor and outcome, a few
+//! ids of each category, the CSVs' paths, the rates found). Nothing is held per app: a report
+//! of 100,000 apps costs what one of 10 does.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -13,7 +14,7 @@ use serde::Serialize;
 use crate::journal::{Journal, JournalError, RowState};
 use crate::vendors::Vendor;
 
-/// One record of the JSON report.
+/// One record (line) of the JSON Lines report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// The vendor.
@@ -138,15 +139,75 @@ const CSV_HEADER: [&str; 6] = [
     "message",
 ];
 
-/// The CSV of `category` beside the JSON report at `path` (`report.json` →
+/// The CSV of `category` beside the report at `path` (`report.jsonl` →
 /// `report.reauthorize.csv`).
 pub fn csv_path(path: &Path, category: Attention) -> std::path::PathBuf {
     path.with_extension(format!("{}.csv", category.as_str()))
 }
 
-/// Walks `job`'s rows in plan order, writing the JSON report to `path` when given, and beside
-/// it a CSV per category that has rows (`vendor,app_id,resource,outcome,vendor_code,message`;
-/// a category without rows has no file, and an old one is removed).
+/// The summary file beside the report at `path` (`report.jsonl` → `report.summary.json`).
+pub fn summary_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("summary.json")
+}
+
+/// Writes `summary` of `job` (whose report is at `report`) to [`summary_path`] as one small
+/// JSON document: `{"job", "all_ok", "writes", "outcomes": {vendor: {outcome: n}},
+/// "attention": {category: {vendor: {"apps", "sample"}}}, "csv": {category: path},
+/// "rates": {vendor: calls per second}, "report"}`; returns its path.
+pub fn write_summary(
+    report: &Path,
+    job: &str,
+    summary: &Summary,
+) -> Result<std::path::PathBuf, ReportError> {
+    let mut outcomes: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    for ((vendor, state), n) in &summary.counts {
+        outcomes
+            .entry(vendor.as_str())
+            .or_default()
+            .insert(state.as_str(), *n);
+    }
+    let mut attention: BTreeMap<&str, BTreeMap<&str, serde_json::Value>> = BTreeMap::new();
+    for ((category, vendor), apps) in &summary.attention {
+        let sample = summary
+            .samples
+            .get(&(*category, *vendor))
+            .cloned()
+            .unwrap_or_default();
+        attention.entry(category.as_str()).or_default().insert(
+            vendor.as_str(),
+            serde_json::json!({ "apps": apps, "sample": sample }),
+        );
+    }
+    let csv: BTreeMap<&str, String> = summary
+        .csv
+        .iter()
+        .map(|(c, p)| (c.as_str(), p.display().to_string()))
+        .collect();
+    let rates: BTreeMap<&str, f64> = summary
+        .rates
+        .iter()
+        .map(|(v, r)| (v.as_str(), *r))
+        .collect();
+    let document = serde_json::json!({
+        "job": job,
+        "all_ok": summary.all_ok(),
+        "writes": summary.writes,
+        "outcomes": outcomes,
+        "attention": attention,
+        "csv": csv,
+        "rates": rates,
+        "report": report.display().to_string(),
+    });
+    let path = summary_path(report);
+    let text = serde_json::to_vec_pretty(&document).expect("a JSON value serializes");
+    std::fs::write(&path, text).map_err(|e| ReportError::File(path.display().to_string(), e))?;
+    Ok(path)
+}
+
+/// Walks `job`'s rows in plan order, writing the JSON Lines report to `path` when given (one
+/// [`Record`] a line), and beside it a CSV per category that has rows
+/// (`vendor,app_id,resource,outcome,vendor_code,message`; a category without rows has no
+/// file, and an old one is removed). The summary file is [`write_summary`]'s.
 pub async fn report(
     journal: &Journal,
     job: &str,
@@ -169,13 +230,9 @@ pub async fn report(
     let io = |e: std::io::Error| {
         ReportError::File(path.map(|p| p.display().to_string()).unwrap_or_default(), e)
     };
-    if let Some(w) = writer.as_mut() {
-        w.write_all(b"[").map_err(io)?;
-    }
     let mut summary = Summary::default();
     let mut last_app: BTreeMap<(Attention, Vendor), String> = BTreeMap::new();
     let mut after = 0;
-    let mut first = true;
     loop {
         let rows = journal.rows_after(job, after, 1000).await?;
         let Some(last) = rows.last() else { break };
@@ -232,17 +289,12 @@ pub async fn report(
                     writes: r.writes,
                     elapsed_ms: r.elapsed_ms,
                 };
-                if !first {
-                    w.write_all(b",").map_err(io)?;
-                }
-                first = false;
-                w.write_all(b"\n").map_err(io)?;
                 serde_json::to_writer(&mut *w, &record).map_err(|e| io(e.into()))?;
+                w.write_all(b"\n").map_err(io)?;
             }
         }
     }
     if let Some(mut w) = writer {
-        w.write_all(b"\n]\n").map_err(io)?;
         w.flush().map_err(io)?;
     }
     for (category, mut w) in csvs {

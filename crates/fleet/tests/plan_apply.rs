@@ -14,6 +14,15 @@ use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::DesiredState;
 use miniapp_sandbox::{Fault, FieldValue, ResourceValue, SandboxOptions};
 
+/// The records of a JSON Lines report, one a line.
+fn read_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record a line"))
+        .collect()
+}
+
 const DESIRED: &str = r#"
 [[set]]
 vendor = "wechat"
@@ -95,7 +104,7 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
 
     let journal = s.journal().await;
     let job = s.apply(&journal, "plan.jsonl").await;
-    let summary = report::report(&journal, &job, Some(&s.path("report.json")))
+    let summary = report::report(&journal, &job, Some(&s.path("report.jsonl")))
         .await
         .unwrap();
     assert!(summary.all_ok(), "{summary:?}");
@@ -117,14 +126,12 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
     );
     assert_eq!(s.writes(Vendor::Baidu, "1452003"), 1, "only the version");
     assert_eq!(s.writes(Vendor::Baidu, "1452001"), 2);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("report.json")).unwrap()).unwrap();
-    let records = report.as_array().unwrap();
+    let records = read_lines(&s.path("report.jsonl"));
     assert_eq!(records.len(), 1 + 3 + 3 + 3 + 3);
     assert!(records
         .iter()
         .all(|r| r["outcome"] == "done" || r["outcome"] == "unchanged"));
-    let report_text = std::fs::read_to_string(s.path("report.json")).unwrap();
+    let report_text = std::fs::read_to_string(s.path("report.jsonl")).unwrap();
     for app in s.sandbox.fleet_apps(core_http::Vendor::Baidu) {
         assert!(
             !report_text.contains(&app.refresh_token),
@@ -207,17 +214,13 @@ value = { request_domain = ["https://api.example.com"] }
     s.plan(&desired, "plan.jsonl").await;
     let journal = s.journal().await;
     let job = s.apply(&journal, "plan.jsonl").await;
-    let summary = report::report(&journal, &job, Some(&s.path("report.json")))
+    let summary = report::report(&journal, &job, Some(&s.path("report.jsonl")))
         .await
         .unwrap();
     assert_eq!(summary.total(RowState::Failed), 1);
     assert_eq!(summary.total(RowState::Done), 2);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path("report.json")).unwrap()).unwrap();
-    let failed = report
-        .as_array()
-        .unwrap()
-        .iter()
+    let failed = read_lines(&s.path("report.jsonl"))
+        .into_iter()
         .find(|r| r["outcome"] == "failed")
         .unwrap();
     assert_eq!(failed["app_id"], "1452001");
@@ -258,7 +261,7 @@ value = { version = "3.60.2" }
     assert_eq!(plan.total(Action::Reauth), 1, "{plan:?}");
     let journal = s.journal().await;
     let job = s.apply(&journal, "plan.jsonl").await;
-    let out = s.dir.path().join("report.json");
+    let out = s.dir.path().join("report.jsonl");
     let summary = report::report(&journal, &job, Some(&out)).await.unwrap();
     assert_eq!(summary.total(RowState::Done), 2);
     assert_eq!(summary.reauthorize(), 1);

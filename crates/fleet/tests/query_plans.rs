@@ -114,7 +114,7 @@ async fn postgres_plan_of(url: &str, sql: &str) -> Vec<String> {
     ] {
         sqlx::query(set).execute(&mut db).await.unwrap();
     }
-    let params = (1..=20)
+    let params = (1..=4000)
         .rev()
         .find(|n| sql.contains(&format!("${n}")))
         .unwrap_or(0);
@@ -154,7 +154,8 @@ fn postgres_fault<'p>(sql: &str, plan: &'p [String]) -> Option<&'p String> {
 fn fault<'p>(sql: &str, plan: &'p [String]) -> Option<&'p String> {
     let summary = sql.contains("COUNT(");
     plan.iter().find(|step| {
-        let scan = step.starts_with("SCAN ") && !step.contains("CONSTANT ROW");
+        // A journal table's (a CTE's list of values, `SCAN v`, is the batch itself).
+        let scan = step.starts_with("SCAN miniapp_");
         let sort = step.contains("USE TEMP B-TREE");
         // `(job=?)` or `(release=?)` alone: every vendor's rows of the job.
         let only_job = step.starts_with("SEARCH ")
@@ -170,7 +171,7 @@ fn frequent(statements: &BTreeMap<String, usize>, table: &str, min: usize) -> Ve
         .filter(|(sql, n)| {
             **n > min
                 && sql.contains(table)
-                && ["SELECT", "UPDATE", "DELETE", "INSERT"]
+                && ["SELECT", "UPDATE", "DELETE", "INSERT", "WITH"]
                     .iter()
                     .any(|k| sql.starts_with(k))
         })

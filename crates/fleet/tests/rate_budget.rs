@@ -35,11 +35,19 @@ async fn one_cut_shared(journal: &Journal) {
     saw(&b, 60, false).await;
     let t = 1_000_000_000_000;
     // B first: no throttle yet, so nothing to share; both live.
-    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t).await.unwrap();
+    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t)
+        .await
+        .unwrap();
     assert_eq!((rb.workers, rb.cut, rb.cuts), (1, None, 0), "{rb:?}");
-    assert_eq!(b.current_rate(), None, "alone and never throttled: not paced");
+    assert_eq!(
+        b.current_rate(),
+        None,
+        "alone and never throttled: not paced"
+    );
     // A's throttle makes the job's cut, from what both of them had answered.
-    let ra = budget::share(journal, job, "a", Vendor::Baidu, &a, t).await.unwrap();
+    let ra = budget::share(journal, job, "a", Vendor::Baidu, &a, t)
+        .await
+        .unwrap();
     assert_eq!((ra.workers, ra.cuts), (2, 1), "{ra:?}");
     let cut = ra.cut.expect("the job's cut");
     assert_eq!(cut.at, t as f64 / 1000.0);
@@ -50,29 +58,53 @@ async fn one_cut_shared(journal: &Journal) {
     );
     let job_rate = cut.rate_at(t as f64 / 1000.0);
     assert_eq!(a.current_rate(), Some(job_rate / 2.0), "A paces at half");
-    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 100).await.unwrap();
+    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 100)
+        .await
+        .unwrap();
     let half = cut.rate_at((t + 100) as f64 / 1000.0) / 2.0;
-    assert_eq!(b.current_rate(), Some(half), "B follows the same cut: {rb:?}");
+    assert_eq!(
+        b.current_rate(),
+        Some(half),
+        "B follows the same cut: {rb:?}"
+    );
     // B's own throttle within the episode cuts nothing more for the job.
     saw(&b, 0, true).await;
-    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 500).await.unwrap();
+    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 500)
+        .await
+        .unwrap();
     assert_eq!(rb.cuts, 1, "{rb:?}");
     assert_eq!(rb.cut, Some(cut));
     // Past the cooldown it does, once (the limiter counts one throttle a second too).
     tokio::time::sleep(Duration::from_millis(1_050)).await;
     saw(&b, 0, true).await;
-    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 1_500).await.unwrap();
+    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 1_500)
+        .await
+        .unwrap();
     assert_eq!(rb.cuts, 2, "{rb:?}");
     assert!(rb.cut.unwrap().at > cut.at);
     // Another vendor, another job: their own budgets.
-    assert_eq!(budget::last_cut(journal, job, Vendor::Wechat).await.unwrap(), (None, 0));
-    assert_eq!(budget::last_cut(journal, "other", Vendor::Baidu).await.unwrap(), (None, 0));
+    assert_eq!(
+        budget::last_cut(journal, job, Vendor::Wechat)
+            .await
+            .unwrap(),
+        (None, 0)
+    );
+    assert_eq!(
+        budget::last_cut(journal, "other", Vendor::Baidu)
+            .await
+            .unwrap(),
+        (None, 0)
+    );
     // A leaves: B is alone again and finds the rate on its own, from where it is.
     budget::leave(journal, job, "a").await.unwrap();
-    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 1_700).await.unwrap();
+    let rb = budget::share(journal, job, "b", Vendor::Baidu, &b, t + 1_700)
+        .await
+        .unwrap();
     assert_eq!(rb.workers, 1);
     // A worker not heard of for longer than LIVE_MS is not counted either.
-    budget::share(journal, job, "a", Vendor::Baidu, &a, t + 1_700).await.unwrap();
+    budget::share(journal, job, "a", Vendor::Baidu, &a, t + 1_700)
+        .await
+        .unwrap();
     let rb = budget::share(
         journal,
         job,
@@ -111,13 +143,22 @@ async fn a_ceiling_is_shared_too() {
         return;
     };
     let journal = Journal::open(&pg.url()).await.unwrap();
-    let (a, b) = (RateLimiter::with_ceiling(90.0), RateLimiter::with_ceiling(90.0));
+    let (a, b) = (
+        RateLimiter::with_ceiling(90.0),
+        RateLimiter::with_ceiling(90.0),
+    );
     saw(&a, 3, false).await;
     saw(&b, 3, false).await;
     let t = 2_000_000_000_000;
-    budget::share(&journal, "j", "a", Vendor::Wechat, &a, t).await.unwrap();
-    budget::share(&journal, "j", "b", Vendor::Wechat, &b, t).await.unwrap();
-    budget::share(&journal, "j", "a", Vendor::Wechat, &a, t).await.unwrap();
+    budget::share(&journal, "j", "a", Vendor::Wechat, &a, t)
+        .await
+        .unwrap();
+    budget::share(&journal, "j", "b", Vendor::Wechat, &b, t)
+        .await
+        .unwrap();
+    budget::share(&journal, "j", "a", Vendor::Wechat, &a, t)
+        .await
+        .unwrap();
     assert_eq!(a.current_rate(), Some(45.0));
     assert_eq!(b.current_rate(), Some(45.0));
 }
@@ -188,7 +229,12 @@ async fn three_workers_find_one_rate_and_write_each_app_once() {
     .unwrap();
     let writes_before: Vec<usize> = Vendor::ALL
         .iter()
-        .flat_map(|v| s.sandbox.fleet_apps(*v).iter().map(|a| s.writes(*v, &a.app_id)))
+        .flat_map(|v| {
+            s.sandbox
+                .fleet_apps(*v)
+                .iter()
+                .map(|a| s.writes(*v, &a.app_id))
+        })
         .collect();
     let after_plan: Vec<u64> = Vendor::ALL
         .iter()
@@ -220,11 +266,22 @@ async fn three_workers_find_one_rate_and_write_each_app_once() {
         w.await.unwrap();
     }
     let took = started.elapsed().as_secs_f64();
-    let report = miniapp_fleet::report::report(&journal, &job, None).await.unwrap();
-    assert_eq!(report.total(RowState::Done), 3 * apps as u64 + 1, "{report:?}");
+    let report = miniapp_fleet::report::report(&journal, &job, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.total(RowState::Done),
+        3 * apps as u64 + 1,
+        "{report:?}"
+    );
     let writes_after: Vec<usize> = Vendor::ALL
         .iter()
-        .flat_map(|v| s.sandbox.fleet_apps(*v).iter().map(|a| s.writes(*v, &a.app_id)))
+        .flat_map(|v| {
+            s.sandbox
+                .fleet_apps(*v)
+                .iter()
+                .map(|a| s.writes(*v, &a.app_id))
+        })
         .collect();
     for (before, after) in writes_before.iter().zip(&writes_after) {
         assert_eq!(after - before, 1, "one write per app");
@@ -234,7 +291,10 @@ async fn three_workers_find_one_rate_and_write_each_app_once() {
         let (cut, cuts) = budget::last_cut(&journal, &job, *vendor).await.unwrap();
         let traffic = s.sandbox.traffic(*vendor);
         throttled += traffic.throttled - before;
-        eprintln!("{vendor:?}: throttled in apply {}", traffic.throttled - before);
+        eprintln!(
+            "{vendor:?}: throttled in apply {}",
+            traffic.throttled - before
+        );
         eprintln!("{vendor:?}: {cuts} cuts in {took:.1} s, {traffic:?}, last {cut:?}");
         if traffic.throttled > 0 {
             let cut = cut.expect("the throttled job's rate was cut");

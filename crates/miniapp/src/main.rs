@@ -129,8 +129,8 @@ struct ApplyArgs {
     /// are taken over after it); renewed every third of it while the worker lives.
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "15s")]
     lease: std::time::Duration,
-    /// The JSON report (one record per app and resource); a CSV per category that needs
-    /// attention is written beside it. Default: `PLAN.report.json`.
+    /// The report, JSON Lines (one record per app and resource); beside it a CSV per category
+    /// that needs attention and the summary (`….summary.json`). Default: `PLAN.report.jsonl`.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 }
@@ -473,15 +473,20 @@ async fn run_apply(args: ApplyArgs) -> Result<u8, Failure> {
         .map_err(failed)?;
     let report_path = args.report.clone().unwrap_or_else(|| {
         let mut name = args.plan.as_os_str().to_owned();
-        name.push(".report.json");
+        name.push(".report.jsonl");
         PathBuf::from(name)
     });
     let mut summary = report::report(&journal, &job, Some(&report_path))
         .await
         .map_err(failed)?;
     summary.rates = rates(&clients);
+    let summary_file = report::write_summary(&report_path, &job, &summary).map_err(failed)?;
     print_report(&summary);
-    println!("report written to {}", report_path.display());
+    println!(
+        "report written to {} (summary: {})",
+        report_path.display(),
+        summary_file.display()
+    );
     print_end(outcome);
     settle_tokens(&args.plan).await;
     println!("journal: {journal_url} (job {job})");
@@ -725,7 +730,7 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
     miniapp_fleet::sandbox::write_inventory(&sandbox, Vendor::ALL, &inventory_path)
         .map_err(failed)?;
     let plan_path = dir.join("miniapp.plan.jsonl");
-    let report_path = dir.join("report.json");
+    let report_path = dir.join("report.jsonl");
     let journal_url = default_journal(&plan_path);
 
     let base_url = sandbox.base_url();
@@ -778,6 +783,7 @@ async fn run_demo(args: DemoArgs) -> Result<u8, Failure> {
         .await
         .map_err(failed)?;
     result.rates = rates(&clients);
+    report::write_summary(&report_path, &job, &result).map_err(failed)?;
     print_report(&result);
     print_end(outcome);
     println!(

@@ -224,7 +224,7 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
             "done {done} of {total}: the kills did not land mid-job"
         );
     }
-    let report = job.dir.path().join("report.json");
+    let report = job.dir.path().join("report.jsonl");
     let out = apply(&job, &journal, Some(&report))
         .stdout(Stdio::piped())
         .output()
@@ -236,13 +236,18 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_reached(&job, false);
-    let records: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert!(records
-        .as_array()
+    let records = read_lines(&report);
+    assert!(!records.is_empty());
+    assert!(records.iter().all(|r| r["outcome"] == "done"));
+}
+
+/// The records of a JSON Lines report, one a line.
+fn read_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
         .unwrap()
-        .iter()
-        .all(|r| r["outcome"] == "done"));
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record a line"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,7 +328,7 @@ async fn plan_and_apply_as_two_processes_find_the_rate_and_keep_the_tokens() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
-    let report = dir.path().join("report.json");
+    let report = dir.path().join("report.jsonl");
     let applied = Command::new(env!("CARGO_BIN_EXE_miniapp"))
         .arg("apply")
         .arg(&plan)
@@ -339,13 +344,33 @@ async fn plan_and_apply_as_two_processes_find_the_rate_and_keep_the_tokens() {
         String::from_utf8_lossy(&applied.stderr)
     );
     assert!(text.contains("paced at"), "{text}");
-    let records: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let records = records.as_array().unwrap();
+    let records = read_lines(&report);
     assert_eq!(records.len(), 1 + apps * 4);
-    for r in records {
+    for r in &records {
         assert!(r["outcome"] == "done" || r["outcome"] == "unchanged", "{r}");
     }
+    // The summary in its own small file: counts per vendor and outcome, the rates found.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["all_ok"], true, "{summary}");
+    assert_eq!(summary["report"], report.display().to_string());
+    let counted: u64 = summary["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|by_outcome| by_outcome.as_object().unwrap().values())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, records.len());
+    for &v in Vendor::ALL {
+        assert!(
+            summary["rates"][v.as_str()].as_f64().unwrap() > 0.0,
+            "{v}: the rate found is in the summary: {summary}"
+        );
+    }
+    assert!(summary["attention"].as_object().unwrap().is_empty());
     for &v in Vendor::ALL {
         let traffic = sandbox.traffic(v);
         assert!(

@@ -35,6 +35,14 @@ struct Args {
     skip_memory: bool,
     /// The fan-out's token store: `sqlite` (the CLI's default) or `memory`.
     token_store: String,
+    /// The fan-out's journal: `sqlite` (the CLI's default) or `postgres` (a fresh local
+    /// server, fsync off).
+    journal: String,
+    /// Apply workers on the journal (each with its own clients and limiters, as processes).
+    workers: usize,
+    /// The memory run's token store: `sqlite` (the CLI's default) or `redis`.
+    memory_store: String,
+    skip_resume: bool,
 }
 
 fn parse() -> Args {
@@ -47,6 +55,10 @@ fn parse() -> Args {
         memory_apps: 10_000,
         skip_memory: false,
         token_store: "sqlite".into(),
+        journal: "sqlite".into(),
+        workers: 1,
+        memory_store: "sqlite".into(),
+        skip_resume: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,8 +76,12 @@ fn parse() -> Args {
             "--memory-apps" => a.memory_apps = num() as usize,
             "--skip-memory" => a.skip_memory = true,
             "--token-store" => a.token_store = it.next().expect("--token-store sqlite|memory"),
+            "--journal" => a.journal = it.next().expect("--journal sqlite|postgres"),
+            "--workers" => a.workers = num().max(1) as usize,
+            "--memory-store" => a.memory_store = it.next().expect("--memory-store sqlite|redis"),
+            "--skip-resume" => a.skip_resume = true,
             "--help" | "-h" => {
-                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory]");
+                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory] [--journal sqlite|postgres] [--workers N] [--memory-store sqlite|redis] [--skip-resume]");
                 std::process::exit(0);
             }
             other => panic!("unknown flag {other}; see --help"),
@@ -330,12 +346,15 @@ async fn fan_out(a: &Args) {
         .iter()
         .map(|v| (*v, sandbox.traffic(*v)))
         .collect();
-    let journal = Journal::open(&format!(
-        "sqlite:{}",
-        s.dir.path().join("j.sqlite").display()
-    ))
-    .await
-    .unwrap();
+    let pg = (a.journal == "postgres").then(|| {
+        miniapp_tests::postgres::PostgresServer::start()
+            .expect("--journal postgres needs initdb and postgres (Debian: postgresql)")
+    });
+    let url = match &pg {
+        Some(pg) => pg.url(),
+        None => format!("sqlite:{}", s.dir.path().join("j.sqlite").display()),
+    };
+    let journal = Journal::open(&url).await.unwrap();
     let job = miniapp_fleet::load_plan(&plan, &journal).await.unwrap();
     let clock = Clock::default();
     let options = ApplyOptions {
@@ -343,7 +362,8 @@ async fn fan_out(a: &Args) {
         ..Default::default()
     };
     let applying = Instant::now();
-    let (outcome, in_flight) = {
+    let mut shared = None;
+    let (outcome, in_flight) = if a.workers == 1 {
         let (job, journal, options, clock) = (&job, &journal, &options, &clock);
         in_flight_while(&clients, move |counted| async move {
             miniapp_fleet::apply(job, journal, &counted, options, clock)
@@ -351,6 +371,42 @@ async fn fan_out(a: &Args) {
                 .unwrap()
         })
         .await
+    } else {
+        // Several workers, each with its own clients (limiters, connections), as processes
+        // on one host: one token file, one journal; they share each vendor's rate through it.
+        let mut each = Vec::new();
+        for w in 0..a.workers {
+            let clients = credentials::clients(&c, Some(&sandbox.base_url()))
+                .await
+                .unwrap();
+            let options = ApplyOptions {
+                worker: format!("bench-{w}"),
+                ..options.clone()
+            };
+            // Its own connections, as a process has.
+            let journal = Journal::open(&url).await.unwrap();
+            each.push((clients, options, journal));
+        }
+        let outcomes =
+            futures_util::future::join_all(each.iter().map(|(clients, options, journal)| {
+                miniapp_fleet::apply(&job, journal, clients, options, &clock)
+            }))
+            .await;
+        let mut cuts = Vec::new();
+        for v in Vendor::ALL {
+            let (cut, n) = miniapp_fleet::budget::last_cut(&journal, &job, *v)
+                .await
+                .unwrap();
+            cuts.push(format!(
+                "{v} {n} cut(s), last to {:.0}/s",
+                cut.map_or(f64::NAN, |c| c.rate_after_cut)
+            ));
+        }
+        shared = Some(cuts.join(", "));
+        (
+            outcomes.into_iter().next().unwrap().unwrap(),
+            BTreeMap::new(),
+        )
     };
     let applied = applying.elapsed();
     let report = miniapp_fleet::report::report(&journal, &job, None)
@@ -358,9 +414,12 @@ async fn fan_out(a: &Args) {
         .unwrap();
     let rate = a.rate as f64;
     println!(
-        "\nfan-out: {} apps per vendor, latency {} ± {} ms, vendors enforce {}/s each (their own rate-limit codes; the job is not told), {} in flight per vendor, {} token store",
-        a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency, a.token_store
+        "\nfan-out: {} apps per vendor, latency {} ± {} ms, vendors enforce {}/s each (their own rate-limit codes; the job is not told), {} in flight per vendor, {} token store, {} journal, {} apply worker(s)",
+        a.apps, a.latency_ms, a.jitter_ms, a.rate, a.concurrency, a.token_store, a.journal, a.workers
     );
+    if let Some(shared) = &shared {
+        println!("  the workers' shared rate: {shared}");
+    }
     println!(
         "  plan entries: {} to change, {} unreachable, {} re-authorize; apply: {:?} after {} pass(es); rows re-authorize: {}, failed: {}, not done: {}",
         summary.total(miniapp_fleet::plan::Action::Set),
@@ -440,8 +499,9 @@ async fn fan_out(a: &Args) {
 }
 
 /// Plan + apply of `apps` WeChat apps (no latency, no limit): the job's peak heap, with the
-/// tokens in `redis` (out of this process) when given, else in the memory store.
-async fn peak(apps: usize, redis: Option<&str>) -> (i64, Duration) {
+/// tokens in `store` (SQLite's own page cache is not on the Rust heap: it is bounded by its
+/// `cache_size`).
+async fn peak(apps: usize, store: StoreSpec) -> (i64, Duration) {
     let sandbox = sandbox(SandboxOptions {
         enforce_tokens: true,
         apps,
@@ -451,9 +511,10 @@ async fn peak(apps: usize, redis: Option<&str>) -> (i64, Duration) {
     let s = setup(&sandbox, &[Vendor::Wechat], DESIRED);
     let mut c = creds();
     c.platforms.retain(|v, _| *v == Vendor::Wechat);
-    if let Some(url) = redis {
-        c.store = StoreSpec::Redis(url.to_owned());
-    }
+    c.store = match store {
+        StoreSpec::Sqlite(None) => StoreSpec::Sqlite(Some(s.dir.path().join("tokens.sqlite"))),
+        other => other,
+    };
     alloc::set_counting(true);
     alloc::reset_peak();
     let base = alloc::snapshot().live;
@@ -577,16 +638,24 @@ async fn main() {
     fan_out(&a).await;
     if !a.skip_memory {
         let small = a.memory_apps;
-        // Tokens out of process when a redis-server is at hand (a fresh one per run).
-        let redis = (0..2)
-            .map(|_| miniapp_tests::redis::RedisServer::start())
-            .collect::<Vec<_>>();
-        let store = |i: usize| redis[i].as_ref().map(|r| r.url());
-        let (p1, t1) = peak(small, store(0).as_deref()).await;
-        let (p2, t2) = peak(small * 10, store(1).as_deref()).await;
+        // Tokens in the CLI's default store, or out of process in a fresh redis-server.
+        let redis = if a.memory_store == "redis" {
+            (0..2)
+                .map(|_| miniapp_tests::redis::RedisServer::start().expect("redis-server"))
+                .collect::<Vec<_>>()
+        } else {
+            Vec::new()
+        };
+        let store = |i: usize| {
+            redis
+                .get(i)
+                .map_or(StoreSpec::Sqlite(None), |r| StoreSpec::Redis(r.url()))
+        };
+        let (p1, t1) = peak(small, store(0)).await;
+        let (p2, t2) = peak(small * 10, store(1)).await;
         println!(
             "\nmemory: the job's peak heap (plan + apply, one vendor, sandbox not counted; tokens in {})",
-            if redis[0].is_some() { "Redis" } else { "the memory store" }
+            if redis.is_empty() { "the SQLite store (SQLite's page cache is not on the heap)" } else { "Redis" }
         );
         println!(
             "  {small:>7} apps: {:>8.2} MiB ({:.1} s)",
@@ -601,5 +670,7 @@ async fn main() {
         );
         println!("  ratio: {:.2}", p2 as f64 / p1 as f64);
     }
-    resume(a.memory_apps.min(10_000)).await;
+    if !a.skip_resume {
+        resume(a.memory_apps.min(10_000)).await;
+    }
 }
