@@ -29,6 +29,21 @@ pub fn process_cpu() -> Duration {
         .sum()
 }
 
+/// CPU time (user + system) of this whole process so far, threads that ended included
+/// (`getrusage`).
+pub fn process_cpu_total() -> Duration {
+    // SAFETY: `usage` is a plain struct on the stack that getrusage fills.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut usage) != 0 {
+            return Duration::ZERO;
+        }
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 /// utime + stime of a `stat` file, assuming the usual 100 ticks per second.
 fn stat_cpu(path: &str) -> Duration {
     let Ok(text) = std::fs::read_to_string(path) else {

@@ -176,6 +176,11 @@ const HELD_INDEX: &str =
 /// The claim index of journals made before [`CLAIM_INDEX`] (dropped on open).
 const OLD_CLAIM_INDEX: &str = "DROP INDEX IF EXISTS miniapp_journal_claim";
 
+/// Says that a row's update was refused by its fence.
+fn lease_lost(r: &JournalRow) {
+    tracing::warn!(vendor = %r.vendor, app = %r.app_id, resource = %r.resource, "this worker's lease on the row is lost (taken over, or expired): not recorded, nothing sent");
+}
+
 /// The fenced update of `rows` rows in one statement: `$1` job, `$2` worker, `$3` the lease
 /// must be live after; then per row its vendor, app, resource, state, attempts, writes, vendor
 /// code, message, elapsed and attempt (the fence). Returns the keys of the rows updated.
@@ -495,10 +500,15 @@ impl Journal {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        // One statement per chunk of rows (a `VALUES` list joined by key), not one per row:
-        // on PostgreSQL each statement is a round trip.
+        // PostgreSQL: one statement per chunk of rows (a `VALUES` list joined by key), not one
+        // per row, each a round trip. SQLite is in this process: a plain statement per row
+        // costs no round trip, and the many-row statements (one per batch size) cost more to
+        // prepare than they save (3× the apply's time, measured).
         // A deadlock (PostgreSQL aborts one side; a worker taking over an expired row while
         // its first worker records it) is tried again, whole.
+        if !self.postgres {
+            return self.update_each(job, worker, rows, live_at).await;
+        }
         let mut tries = 0;
         let updated = loop {
             let attempt = async {
@@ -555,11 +565,53 @@ impl Journal {
                     r.resource.clone(),
                 ));
                 if !ok {
-                    tracing::warn!(vendor = %r.vendor, app = %r.app_id, resource = %r.resource, "this worker's lease on the row is lost (taken over, or expired): not recorded, nothing sent");
+                    lease_lost(r);
                 }
                 ok
             })
             .collect();
+        Ok(kept)
+    }
+
+    /// [`Journal::update_fenced`] a statement per row (SQLite).
+    async fn update_each(
+        &self,
+        job: &str,
+        worker: &str,
+        rows: &[JournalRow],
+        live_at: Option<i64>,
+    ) -> Result<Vec<bool>, JournalError> {
+        let mut tx = self.pool.begin().await.map_err(at("update"))?;
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in rows {
+            let done = sqlx::query(
+                "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
+                 WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10
+                   AND worker = $11 AND attempt = $12 AND lease_until > $13",
+            )
+            .bind(r.state.as_str())
+            .bind(r.attempts)
+            .bind(r.writes)
+            .bind(r.vendor_code)
+            .bind(r.message.clone())
+            .bind(r.elapsed_ms)
+            .bind(job)
+            .bind(r.vendor.as_str())
+            .bind(&r.app_id)
+            .bind(&r.resource)
+            .bind(worker)
+            .bind(r.attempt)
+            .bind(live_at.unwrap_or(i64::MIN))
+            .execute(&mut *tx)
+            .await
+            .map_err(at("update"))?;
+            let ok = done.rows_affected() == 1;
+            if !ok {
+                lease_lost(r);
+            }
+            kept.push(ok);
+        }
+        tx.commit().await.map_err(at("update"))?;
         Ok(kept)
     }
 

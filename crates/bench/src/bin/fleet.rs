@@ -167,10 +167,29 @@ impl Drop for OwnSandbox {
     }
 }
 
+/// The in-process sandbox's threads (their CPU is not the client's).
+static SANDBOX_THREADS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// CPU time of the job so far: the process's, less the sandbox threads'.
+fn client_cpu() -> Duration {
+    let sandbox: Duration = SANDBOX_THREADS
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|tid| miniapp_bench::cpu::thread_cpu(*tid))
+        .sum();
+    miniapp_bench::cpu::process_cpu_total().saturating_sub(sandbox)
+}
+
 async fn sandbox(options: SandboxOptions) -> OwnSandbox {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .on_thread_start(alloc::exclude_this_thread)
+        .on_thread_start(|| {
+            alloc::exclude_this_thread();
+            if let Some(tid) = miniapp_bench::cpu::current_tid() {
+                SANDBOX_THREADS.lock().unwrap().push(tid);
+            }
+        })
         .enable_all()
         .build()
         .unwrap();
@@ -316,7 +335,7 @@ async fn fan_out(a: &Args) {
         apps: a.apps,
         latency: Duration::from_millis(a.latency_ms),
         latency_jitter: Duration::from_millis(a.jitter_ms),
-        rate_limit: Some(a.rate),
+        rate_limit: (a.rate > 0).then_some(a.rate),
         ..Default::default()
     })
     .await;
@@ -329,6 +348,10 @@ async fn fan_out(a: &Args) {
         .await
         .unwrap();
     let plan = s.dir.path().join("plan.jsonl");
+    alloc::set_counting(true);
+    alloc::reset_peak();
+    let heap_before_plan = alloc::snapshot().live;
+    let cpu_before_plan = client_cpu();
     let started = Instant::now();
     let summary = miniapp_fleet::plan(
         &s.desired,
@@ -342,6 +365,8 @@ async fn fan_out(a: &Args) {
     .await
     .unwrap();
     let planned = started.elapsed();
+    let plan_cpu = client_cpu() - cpu_before_plan;
+    let plan_heap = alloc::snapshot().peak - heap_before_plan;
     let after_plan: BTreeMap<Vendor, miniapp_sandbox::Traffic> = Vendor::ALL
         .iter()
         .map(|v| (*v, sandbox.traffic(*v)))
@@ -361,6 +386,9 @@ async fn fan_out(a: &Args) {
         concurrency: a.concurrency,
         ..Default::default()
     };
+    alloc::reset_peak();
+    let heap_before_apply = alloc::snapshot().live;
+    let cpu_before_apply = client_cpu();
     let applying = Instant::now();
     let mut shared = None;
     let (outcome, in_flight) = if a.workers == 1 {
@@ -409,6 +437,9 @@ async fn fan_out(a: &Args) {
         )
     };
     let applied = applying.elapsed();
+    let apply_cpu = client_cpu() - cpu_before_apply;
+    let apply_heap = alloc::snapshot().peak - heap_before_apply;
+    alloc::set_counting(false);
     let report = miniapp_fleet::report::report(&journal, &job, None)
         .await
         .unwrap();
@@ -487,6 +518,28 @@ async fn fan_out(a: &Args) {
             .join(", ")
     );
     let _ = worst_plan;
+    let requests =
+        |traffic: &dyn Fn(Vendor) -> u64| Vendor::ALL.iter().map(|v| traffic(*v)).sum::<u64>();
+    let plan_requests = requests(&|v| after_plan[&v].answered + after_plan[&v].throttled);
+    let all_requests = requests(&|v| {
+        let t = sandbox.traffic(v);
+        t.answered + t.throttled
+    });
+    let apply_requests = all_requests - plan_requests;
+    let apps = a.apps as f64;
+    for (phase, took, cpu, n, heap) in [
+        ("plan", planned, plan_cpu, plan_requests, plan_heap),
+        ("apply", applied, apply_cpu, apply_requests, apply_heap),
+    ] {
+        println!(
+            "  {phase:<5} {:>8.2} s  {:>7.1} µs per app  {:>9} vendor requests  client CPU {:>6.1} µs per request  heap peak {:>7.2} MiB",
+            took.as_secs_f64(),
+            took.as_secs_f64() * 1e6 / apps,
+            n,
+            cpu.as_secs_f64() * 1e6 / n.max(1) as f64,
+            heap as f64 / 1048576.0
+        );
+    }
     println!(
         "  apply's writes in flight over each vendor's busy span (mean ÷ --concurrency {}): {}",
         a.concurrency,
