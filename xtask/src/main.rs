@@ -77,7 +77,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]\n  cargo xtask bench --fleet [--apps N] [--latency-ms MS] [--rate R] [--concurrency N] [--help]"
+                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]\n  cargo xtask bench --fleet [--apps N] [--latency-ms MS] [--rate R (0: none)] [--concurrency N] [--journal sqlite|postgres] [--workers N] [--help]"
             );
             bail!("unknown command {:?}", args.first());
         }

@@ -184,6 +184,7 @@ fn client_cpu() -> Duration {
 async fn sandbox(options: SandboxOptions) -> OwnSandbox {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("sandbox")
         .on_thread_start(|| {
             alloc::exclude_this_thread();
             if let Some(tid) = miniapp_bench::cpu::current_tid() {
