@@ -217,8 +217,11 @@ fn fenced_update_sql(rows: usize) -> String {
     )
 }
 
-/// Rows updated by one statement (10 parameters each, well under either database's limit).
+/// Rows updated by one statement on PostgreSQL (10 parameters each, well under its limit).
 const UPDATE_CHUNK: usize = 256;
+
+/// Rows updated by one statement on SQLite: always this many (the rest one by one).
+const SQLITE_CHUNK: usize = 16;
 
 const COLUMNS: &str = "seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms, attempt";
 
@@ -500,48 +503,15 @@ impl Journal {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        // PostgreSQL: one statement per chunk of rows (a `VALUES` list joined by key), not one
-        // per row, each a round trip. SQLite is in this process: a plain statement per row
-        // costs no round trip, and the many-row statements (one per batch size) cost more to
-        // prepare than they save (3× the apply's time, measured).
         // A deadlock (PostgreSQL aborts one side; a worker taking over an expired row while
         // its first worker records it) is tried again, whole.
-        if !self.postgres {
-            return self.update_each(job, worker, rows, live_at).await;
-        }
         let mut tries = 0;
         let updated = loop {
             let attempt = async {
                 let mut updated = std::collections::HashSet::new();
                 let mut tx = self.pool.begin().await?;
-                for chunk in rows.chunks(UPDATE_CHUNK) {
-                    let sql = fenced_update_sql(chunk.len());
-                    let mut query = sqlx::query(&sql)
-                        .bind(job)
-                        .bind(worker)
-                        .bind(live_at.unwrap_or(i64::MIN));
-                    for r in chunk {
-                        query = query
-                            .bind(r.vendor.as_str())
-                            .bind(&r.app_id)
-                            .bind(&r.resource)
-                            .bind(r.state.as_str())
-                            .bind(r.attempts)
-                            .bind(r.writes)
-                            .bind(r.vendor_code)
-                            .bind(r.message.clone())
-                            .bind(r.elapsed_ms)
-                            .bind(r.attempt);
-                    }
-                    for done in query.fetch_all(&mut *tx).await? {
-                        let key = (
-                            done.try_get::<String, _>("vendor")?,
-                            done.try_get::<String, _>("app_id")?,
-                            done.try_get::<String, _>("resource")?,
-                        );
-                        updated.insert(key);
-                    }
-                }
+                self.update_rows(&mut tx, job, worker, rows, live_at, &mut updated)
+                    .await?;
                 tx.commit().await?;
                 Ok::<_, sqlx::Error>(updated)
             };
@@ -573,17 +543,59 @@ impl Journal {
         Ok(kept)
     }
 
-    /// [`Journal::update_fenced`] a statement per row (SQLite).
-    async fn update_each(
+    /// The statements of [`Journal::update_fenced`] in transaction `tx`, adding the key of each
+    /// row updated to `updated`. Rows go many to a statement (a `VALUES` list joined by key):
+    /// on PostgreSQL each statement is a round trip, on SQLite a hand-off to its connection's
+    /// thread. On PostgreSQL any number of rows to a statement; on SQLite only whole chunks of
+    /// [`SQLITE_CHUNK`] (one prepared statement, reused: one per batch size tripled the
+    /// apply's time), the rest a statement each.
+    async fn update_rows(
         &self,
+        tx: &mut sqlx::AnyConnection,
         job: &str,
         worker: &str,
         rows: &[JournalRow],
         live_at: Option<i64>,
-    ) -> Result<Vec<bool>, JournalError> {
-        let mut tx = self.pool.begin().await.map_err(at("update"))?;
-        let mut kept = Vec::with_capacity(rows.len());
-        for r in rows {
+        updated: &mut std::collections::HashSet<(String, String, String)>,
+    ) -> Result<(), sqlx::Error> {
+        let (many, each) = if self.postgres {
+            (rows, &[][..])
+        } else {
+            rows.split_at(rows.len() / SQLITE_CHUNK * SQLITE_CHUNK)
+        };
+        let chunk = if self.postgres {
+            UPDATE_CHUNK
+        } else {
+            SQLITE_CHUNK
+        };
+        for chunk in many.chunks(chunk) {
+            let sql = fenced_update_sql(chunk.len());
+            let mut query = sqlx::query(&sql)
+                .bind(job)
+                .bind(worker)
+                .bind(live_at.unwrap_or(i64::MIN));
+            for r in chunk {
+                query = query
+                    .bind(r.vendor.as_str())
+                    .bind(&r.app_id)
+                    .bind(&r.resource)
+                    .bind(r.state.as_str())
+                    .bind(r.attempts)
+                    .bind(r.writes)
+                    .bind(r.vendor_code)
+                    .bind(r.message.clone())
+                    .bind(r.elapsed_ms)
+                    .bind(r.attempt);
+            }
+            for done in query.fetch_all(&mut *tx).await? {
+                updated.insert((
+                    done.try_get::<String, _>("vendor")?,
+                    done.try_get::<String, _>("app_id")?,
+                    done.try_get::<String, _>("resource")?,
+                ));
+            }
+        }
+        for r in each {
             let done = sqlx::query(
                 "UPDATE miniapp_journal SET state = $1, attempts = $2, writes = $3, vendor_code = $4, message = $5, elapsed_ms = $6
                  WHERE job = $7 AND vendor = $8 AND app_id = $9 AND resource = $10
@@ -603,16 +615,16 @@ impl Journal {
             .bind(r.attempt)
             .bind(live_at.unwrap_or(i64::MIN))
             .execute(&mut *tx)
-            .await
-            .map_err(at("update"))?;
-            let ok = done.rows_affected() == 1;
-            if !ok {
-                lease_lost(r);
+            .await?;
+            if done.rows_affected() == 1 {
+                updated.insert((
+                    r.vendor.as_str().to_owned(),
+                    r.app_id.clone(),
+                    r.resource.clone(),
+                ));
             }
-            kept.push(ok);
         }
-        tx.commit().await.map_err(at("update"))?;
-        Ok(kept)
+        Ok(())
     }
 
     /// Records `r`'s state and counters (`sending` before a write, the outcome after), if
