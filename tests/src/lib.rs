@@ -244,6 +244,16 @@ pub async fn authorize_baidu_app(
     tokens
 }
 
+/// The records of a JSON Lines file (a job's report), one a line; panics on a line that is not
+/// one JSON value.
+pub fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record a line"))
+        .collect()
+}
+
 pub mod postgres;
 pub mod redis;
 pub mod token_doubles;

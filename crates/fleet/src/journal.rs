@@ -183,7 +183,8 @@ fn lease_lost(r: &JournalRow) {
 
 /// The fenced update of `rows` rows in one statement: `$1` job, `$2` worker, `$3` the lease
 /// must be live after; then per row its vendor, app, resource, state, attempts, writes, vendor
-/// code, message, elapsed and attempt (the fence). Returns the keys of the rows updated.
+/// code, message, elapsed and attempt (the fence). Returns the `seq` of each row updated (unique
+/// in a job).
 fn fenced_update_sql(rows: usize) -> String {
     let values = (0..rows)
         .map(|i| {
@@ -213,8 +214,14 @@ fn fenced_update_sql(rows: usize) -> String {
          FROM v
          WHERE job = $1 AND vendor = v_vendor AND app_id = v_app AND resource = v_resource
            AND worker = $2 AND attempt = v_attempt AND lease_until > $3
-         RETURNING vendor, app_id, resource"
+         RETURNING seq"
     )
+}
+
+/// [`fenced_update_sql`] of [`SQLITE_CHUNK`] rows, built once.
+fn sqlite_chunk_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| fenced_update_sql(SQLITE_CHUNK))
 }
 
 /// Rows updated by one statement on PostgreSQL (10 parameters each, well under its limit).
@@ -529,11 +536,7 @@ impl Journal {
         let kept = rows
             .iter()
             .map(|r| {
-                let ok = updated.contains(&(
-                    r.vendor.as_str().to_owned(),
-                    r.app_id.clone(),
-                    r.resource.clone(),
-                ));
+                let ok = updated.contains(&r.seq);
                 if !ok {
                     lease_lost(r);
                 }
@@ -543,8 +546,8 @@ impl Journal {
         Ok(kept)
     }
 
-    /// The statements of [`Journal::update_fenced`] in transaction `tx`, adding the key of each
-    /// row updated to `updated`. Rows go many to a statement (a `VALUES` list joined by key):
+    /// The statements of [`Journal::update_fenced`] in transaction `tx`, adding the `seq` of
+    /// each row updated to `updated`. Rows go many to a statement (a `VALUES` list joined by key):
     /// on PostgreSQL each statement is a round trip, on SQLite a hand-off to its connection's
     /// thread. On PostgreSQL any number of rows to a statement; on SQLite only whole chunks of
     /// [`SQLITE_CHUNK`] (one prepared statement, reused: one per batch size tripled the
@@ -556,7 +559,7 @@ impl Journal {
         worker: &str,
         rows: &[JournalRow],
         live_at: Option<i64>,
-        updated: &mut std::collections::HashSet<(String, String, String)>,
+        updated: &mut std::collections::HashSet<i64>,
     ) -> Result<(), sqlx::Error> {
         let (many, each) = if self.postgres {
             (rows, &[][..])
@@ -569,8 +572,14 @@ impl Journal {
             SQLITE_CHUNK
         };
         for chunk in many.chunks(chunk) {
-            let sql = fenced_update_sql(chunk.len());
-            let mut query = sqlx::query(&sql)
+            let sized;
+            let sql = if chunk.len() == SQLITE_CHUNK && !self.postgres {
+                sqlite_chunk_sql()
+            } else {
+                sized = fenced_update_sql(chunk.len());
+                &sized
+            };
+            let mut query = sqlx::query(sql)
                 .bind(job)
                 .bind(worker)
                 .bind(live_at.unwrap_or(i64::MIN));
@@ -588,11 +597,7 @@ impl Journal {
                     .bind(r.attempt);
             }
             for done in query.fetch_all(&mut *tx).await? {
-                updated.insert((
-                    done.try_get::<String, _>("vendor")?,
-                    done.try_get::<String, _>("app_id")?,
-                    done.try_get::<String, _>("resource")?,
-                ));
+                updated.insert(done.try_get::<i64, _>("seq")?);
             }
         }
         for r in each {
@@ -617,11 +622,7 @@ impl Journal {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 1 {
-                updated.insert((
-                    r.vendor.as_str().to_owned(),
-                    r.app_id.clone(),
-                    r.resource.clone(),
-                ));
+                updated.insert(r.seq);
             }
         }
         Ok(())

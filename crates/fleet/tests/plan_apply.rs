@@ -14,15 +14,6 @@ use miniapp_fleet::vendors::Vendor;
 use miniapp_fleet::DesiredState;
 use miniapp_sandbox::{Fault, FieldValue, ResourceValue, SandboxOptions};
 
-/// The records of a JSON Lines report, one a line.
-fn read_lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON record a line"))
-        .collect()
-}
-
 const DESIRED: &str = r#"
 [[set]]
 vendor = "wechat"
@@ -126,7 +117,7 @@ async fn the_plan_is_minimal_and_apply_reaches_the_desired_state() {
     );
     assert_eq!(s.writes(Vendor::Baidu, "1452003"), 1, "only the version");
     assert_eq!(s.writes(Vendor::Baidu, "1452001"), 2);
-    let records = read_lines(&s.path("report.jsonl"));
+    let records = miniapp_tests::json_lines(&s.path("report.jsonl"));
     assert_eq!(records.len(), 1 + 3 + 3 + 3 + 3);
     assert!(records
         .iter()
@@ -219,7 +210,7 @@ value = { request_domain = ["https://api.example.com"] }
         .unwrap();
     assert_eq!(summary.total(RowState::Failed), 1);
     assert_eq!(summary.total(RowState::Done), 2);
-    let failed = read_lines(&s.path("report.jsonl"))
+    let failed = miniapp_tests::json_lines(&s.path("report.jsonl"))
         .into_iter()
         .find(|r| r["outcome"] == "failed")
         .unwrap();

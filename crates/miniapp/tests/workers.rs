@@ -236,18 +236,9 @@ async fn apply_killed_at_random_points_resumes_to_the_desired_state() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_reached(&job, false);
-    let records = read_lines(&report);
+    let records = miniapp_tests::json_lines(&report);
     assert!(!records.is_empty());
     assert!(records.iter().all(|r| r["outcome"] == "done"));
-}
-
-/// The records of a JSON Lines report, one a line.
-fn read_lines(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON record a line"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +335,7 @@ async fn plan_and_apply_as_two_processes_find_the_rate_and_keep_the_tokens() {
         String::from_utf8_lossy(&applied.stderr)
     );
     assert!(text.contains("paced at"), "{text}");
-    let records = read_lines(&report);
+    let records = miniapp_tests::json_lines(&report);
     assert_eq!(records.len(), 1 + apps * 4);
     for r in &records {
         assert!(r["outcome"] == "done" || r["outcome"] == "unchanged", "{r}");
