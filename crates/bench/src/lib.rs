@@ -7,12 +7,14 @@
 //! - [`fixtures`]: the requests both sides send.
 //! - [`alloc`]: a counting global allocator (installed by the `load` binary).
 //! - [`cpu`]: per-thread CPU time from `/proc`.
+//! - [`callgrind`]: client-only instruction counts (the server in another process).
 //!
 //! `cargo xtask bench` runs the load binary; `cargo bench -p miniapp-bench` the criterion
 //! micro benchmarks. Results and how to read them: `BENCHMARKS.md`.
 
 pub mod alloc;
 pub mod baseline;
+pub mod callgrind;
 pub mod cpu;
 pub mod fixtures;
 pub mod server;

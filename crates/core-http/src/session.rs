@@ -538,7 +538,15 @@ impl Session {
         record.attempts += 1;
         // The query is encoded straight into the URL buffer.
         let base = &self.transport.base_url;
-        let mut url = String::with_capacity(base.len() + E::PATH.len() + 128);
+        // Sized for the credentials (a token is often longer than the rest of the URL) and a
+        // few parameters more, so that the URL is never copied to grow.
+        let credentials: usize = E::CREDENTIALS
+            .iter()
+            .zip(secrets)
+            .filter(|(cred, _)| cred.location == Location::Query)
+            .map(|(cred, value)| cred.name.len() + value.expose().len() + 2)
+            .sum();
+        let mut url = String::with_capacity(base.len() + E::PATH.len() + credentials + 64);
         url.push_str(base);
         url.push_str(E::PATH);
         url.push('?');

@@ -165,16 +165,24 @@ impl Format {
         Format::TcpOrigin,
     ];
 
-    /// Whether `text` has this format.
+    /// Whether `text` has this format: checked byte by byte when it is a plain host (almost
+    /// every real one), by the URL parser otherwise (see [`is_origin`]).
     pub fn accepts(self, text: &str) -> bool {
+        let (schemes, port) = self.shape();
+        is_origin(text, schemes, port)
+    }
+
+    /// The schemes the format allows (none: a bare host) and whether a port may follow the
+    /// host.
+    fn shape(self) -> (&'static [&'static str], bool) {
         match self {
-            Format::BareHost => is_bare_host(text),
-            Format::HttpsOrWssOrigin => is_https_or_wss_origin(text),
-            Format::HttpsOrigin => is_origin(text, &["https"], true),
-            Format::HttpsOriginWithoutPort => is_origin(text, &["https"], false),
-            Format::WssOrigin => is_origin(text, &["wss"], true),
-            Format::UdpOrigin => is_origin(text, &["udp"], true),
-            Format::TcpOrigin => is_origin(text, &["tcp"], true),
+            Format::BareHost => (&[], true),
+            Format::HttpsOrWssOrigin => (&["https", "wss"], true),
+            Format::HttpsOrigin => (&["https"], true),
+            Format::HttpsOriginWithoutPort => (&["https"], false),
+            Format::WssOrigin => (&["wss"], true),
+            Format::UdpOrigin => (&["udp"], true),
+            Format::TcpOrigin => (&["tcp"], true),
         }
     }
 
@@ -227,78 +235,43 @@ impl Format {
     }
 }
 
-/// A bare host: not empty, and none of the characters a scheme, a path, a query, a list
-/// separator or a space would bring (`/ ; , ? # @` and space).
+/// A bare host (`www.qq.com`, `localhost`, `中国.cn`; a port allowed): no scheme, path,
+/// query, user info, list separator or space, and a host the URL parser accepts.
 pub fn is_bare_host(text: &str) -> bool {
-    !text.is_empty()
-        && !text
-            .bytes()
-            .any(|b| matches!(b, b'/' | b';' | b',' | b'?' | b'#' | b'@' | b' '))
+    Format::BareHost.accepts(text)
 }
 
-/// An `https://` or `wss://` origin, parsed as a URL: a host is required, and nothing may
-/// follow the host and port (a path, even `/`, a query, a fragment) nor precede it (user
-/// info); list separators (`,`) and spaces are refused.
+/// An `https://` or `wss://` origin: a host (and port), no path (even `/`), query, fragment,
+/// user info, list separator or space.
 pub fn is_https_or_wss_origin(text: &str) -> bool {
-    let Some(rest) = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("wss://"))
-    else {
-        return false;
-    };
-    if rest.is_empty()
-        || rest
-            .bytes()
-            .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b',' | b' ' | b'\\'))
-    {
-        return false;
-    }
-    is_plain_host_and_port(rest, true)
-        || url::Url::parse(text).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
+    Format::HttpsOrWssOrigin.accepts(text)
 }
 
-/// `host[:port]` in the form almost every real origin has, which the URL parser accepts as it
-/// is: dot-separated labels of lowercase ASCII letters, digits and inner single hyphens, not
-/// punycode (`xn--`), a last label that is not a number (an IPv4 address), and a port of 1 to
-/// 5 digits up to 65535 (when `port` allows one). Checked without parsing a URL, which costs
-/// several thousand instructions per item; anything else is left to the parser. It accepts
-/// nothing the parser refuses (`plain_hosts_are_what_the_url_parser_accepts`).
-fn is_plain_host_and_port(rest: &str, port: bool) -> bool {
-    let (host, digits) = match rest.split_once(':') {
-        Some((host, digits)) => (host, Some(digits)),
-        None => (rest, None),
-    };
-    if let Some(d) = digits {
-        let number = (1..=5).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit());
-        if !port || !number || d.parse::<u32>().map_or(true, |n| n > 65535) {
-            return false;
-        }
-    }
-    let mut last = "";
-    for label in host.split('.') {
-        let plain = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && !label.contains("--")
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !plain {
-            return false;
-        }
-        last = label;
-    }
-    !last.bytes().all(|b| b.is_ascii_digit()) && !last.starts_with("0x")
-}
-
-/// An origin with one of `schemes`, parsed as a URL: a host is required, nothing may follow
-/// the host and port nor precede it; a port only when `port` allows it.
+/// An origin with one of `schemes` (no scheme at all when `schemes` is empty: a bare host):
+/// a host is required, nothing may follow the host and port nor precede it; a port only when
+/// `port` allows it. A plain host is checked byte by byte ([`is_plain_host_and_port`]); any
+/// other goes through the URL parser, which is the definition ([`origin_by_parser`]).
 pub fn is_origin(text: &str, schemes: &[&str], port: bool) -> bool {
-    let Some(rest) = schemes.iter().find_map(|scheme| {
+    strip_scheme(text, schemes).is_some_and(|rest| is_plain_host_and_port(rest, port))
+        || origin_by_parser(text, schemes, port)
+}
+
+/// What follows `scheme://` for one of `schemes` (all of `text` when `schemes` is empty).
+fn strip_scheme<'t>(text: &'t str, schemes: &[&str]) -> Option<&'t str> {
+    if schemes.is_empty() {
+        return Some(text);
+    }
+    schemes.iter().find_map(|scheme| {
         text.strip_prefix(scheme)
             .and_then(|rest| rest.strip_prefix("://"))
-    }) else {
+    })
+}
+
+/// The definition of an origin, by the URL parser: `host[:port]` after the scheme, none of
+/// the characters a path, query, fragment, user info, list separator or space would bring,
+/// and a host the parser accepts (a bare host is parsed as `https://` + text).
+fn origin_by_parser(text: &str, schemes: &[&str], port: bool) -> bool {
+    let Some(rest) = strip_scheme(text, schemes) else {
         return false;
     };
     if rest.is_empty()
@@ -309,28 +282,116 @@ pub fn is_origin(text: &str, schemes: &[&str], port: bool) -> bool {
     {
         return false;
     }
-    if is_plain_host_and_port(rest, port) {
-        return true;
-    }
-    url::Url::parse(text)
+    let parsed = if schemes.is_empty() {
+        url::Url::parse(&format!("https://{rest}"))
+    } else {
+        url::Url::parse(text)
+    };
+    parsed
         .is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()) && (port || u.port().is_none()))
+}
+
+/// `host[:port]` in the form almost every real origin has, which the URL parser accepts as it
+/// is: dot-separated labels of 1 to 63 lowercase ASCII letters, digits and inner single
+/// hyphens (so not punycode's `xn--`), a last label that is neither a number nor starts with
+/// `0x` (an IPv4 address), and a port of 1 to 5 digits up to 65535 (when `port` allows one).
+/// One pass over the bytes, no URL parsed (which costs several thousand instructions per
+/// item). It accepts nothing the parser refuses (`fast_paths_accept_nothing_the_parser_refuses`).
+fn is_plain_host_and_port(rest: &str, port: bool) -> bool {
+    let bytes = rest.as_bytes();
+    let (host, digits) = match bytes.iter().position(|&b| b == b':') {
+        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+        None => (bytes, None),
+    };
+    if let Some(d) = digits {
+        if !port || d.is_empty() || d.len() > 5 {
+            return false;
+        }
+        let mut n: u32 = 0;
+        for &b in d {
+            if !b.is_ascii_digit() {
+                return false;
+            }
+            n = n * 10 + u32::from(b - b'0');
+        }
+        if n > 65535 {
+            return false;
+        }
+    }
+    is_plain_host(host)
+}
+
+/// A dot or a hyphen.
+fn is_separator(b: u8) -> bool {
+    (b == b'.') | (b == b'-')
+}
+
+/// A byte of a plain host: a lowercase letter, a digit, a dot or a hyphen.
+fn is_plain_host_byte(b: u8) -> bool {
+    (b.wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10) | is_separator(b)
+}
+
+/// The host part of [`is_plain_host_and_port`]: only lowercase letters, digits, dots and
+/// hyphens; no two separators side by side (an empty label, a label starting or ending with
+/// `-`, `--`); neither the first nor the last byte a separator; labels of at most 63 bytes;
+/// a last label that is neither all digits nor starts with `0x`.
+fn is_plain_host(host: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (host.first(), host.last()) else {
+        return false;
+    };
+    if is_separator(first) || is_separator(last) {
+        return false;
+    }
+    let body_ok = if host.len() <= 16 {
+        is_plain_short_host_body::<16>(host)
+    } else if host.len() <= SHORT_HOST {
+        is_plain_short_host_body::<SHORT_HOST>(host)
+    } else {
+        is_plain_long_host_body(host)
+    };
+    if !body_ok {
+        return false;
+    }
+    let last_label = match host.iter().rposition(|&b| b == b'.') {
+        Some(i) => &host[i + 1..],
+        None => host,
+    };
+    !last_label.iter().all(u8::is_ascii_digit) && !last_label.starts_with(b"0x")
+}
+
+/// Hosts up to this long take the fixed-size path of [`is_plain_host`] (no label can then be
+/// longer than 63 bytes).
+const SHORT_HOST: usize = 32;
+
+/// [`is_plain_host`]'s byte and separator checks for a host of at most `N` bytes: one
+/// branch-free pass over a fixed-size copy (vector compares), padded with letters, which add
+/// neither a separator nor a bad byte.
+fn is_plain_short_host_body<const N: usize>(host: &[u8]) -> bool {
+    let mut padded = [b'a'; SHORT_HOST + 1];
+    padded[..host.len()].copy_from_slice(host);
+    (0..N).fold(true, |ok, i| {
+        ok & is_plain_host_byte(padded[i]) & !(is_separator(padded[i]) & is_separator(padded[i + 1]))
+    })
+}
+
+/// [`is_plain_host`]'s byte and label checks for any length.
+fn is_plain_long_host_body(host: &[u8]) -> bool {
+    let bytes_ok = host.iter().all(|&b| is_plain_host_byte(b));
+    let pairs_ok = host
+        .windows(2)
+        .all(|w| !(is_separator(w[0]) & is_separator(w[1])));
+    bytes_ok && pairs_ok && host.split(|&b| b == b'.').all(|label| label.len() <= 63)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The URL parser's own verdict on `scheme://rest` (what the fast path stands in for).
-    fn parser_accepts(scheme: &str, rest: &str, port: bool) -> bool {
-        url::Url::parse(&format!("{scheme}://{rest}")).is_ok_and(|u| {
-            u.host_str().is_some_and(|h| !h.is_empty()) && (port || u.port().is_none())
-        })
-    }
-
     #[test]
-    fn plain_hosts_are_what_the_url_parser_accepts() {
+    fn fast_paths_accept_nothing_the_parser_refuses() {
         // Every string over an alphabet with the characters that matter, up to 5 long, and
-        // longer ones built from labels: the fast path accepts none the parser refuses.
+        // longer ones built from labels, after every scheme and none: for every format, the
+        // byte-by-byte path accepts none that the URL parser refuses.
         let alphabet = ['a', 'z', '0', '9', '-', '.', ':', 'x', 'n'];
         let mut texts = vec![String::new()];
         let mut all = Vec::new();
@@ -358,24 +419,62 @@ mod tests {
             &"a".repeat(64),
             "a.123",
             "123.a",
+            "a-b.c-d.a-long-label-example.example.com",
+            "a-b.c-d.a-long-label--example.example.com",
+            "a-b.c-d.a-long-label-example.example.123",
+            "a-b.c-d.a-long-label-example.example.com.",
+            "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q",
+            "a-b.c-d.long-label.example.com",
+            "a-b.c-d.long-label.example.co-",
+            "a-b.c-d.long--label.example.com",
+            "a-b.c-d.long-label..example.com",
+            "a-b.c-d.long-label.example.1234",
+            "a-b.c-d.long-label.example.0xab",
+            "a-b.c-d.long-label.example.c_m",
+            "-b.c-d.long-label.example.com",
+            &format!("{}.com", "a".repeat(63)),
+            &format!("{}.com", "a".repeat(64)),
         ] {
             all.push(extra.to_owned());
         }
+        for rest in &all {
+            // The fixed-size path and the general one agree wherever both apply.
+            let host = rest.as_bytes();
+            if !host.is_empty() && host.len() <= SHORT_HOST {
+                let short = is_plain_host(host);
+                let general = !is_separator(host[0])
+                    && !is_separator(host[host.len() - 1])
+                    && is_plain_long_host_body(host)
+                    && {
+                        let last = host.rsplit(|&b| b == b'.').next().unwrap_or(host);
+                        !last.iter().all(u8::is_ascii_digit) && !last.starts_with(b"0x")
+                    };
+                assert_eq!(short, general, "{rest:?}");
+            }
+        }
         let mut fast = 0;
         for rest in &all {
-            for port in [true, false] {
-                if is_plain_host_and_port(rest, port) {
-                    fast += 1;
-                    for scheme in ["https", "wss", "udp", "tcp"] {
+            for prefix in ["", "https://", "wss://", "udp://", "tcp://", "http://"] {
+                let text = format!("{prefix}{rest}");
+                for format in Format::ALL {
+                    let (schemes, port) = format.shape();
+                    let plain = strip_scheme(&text, schemes)
+                        .is_some_and(|rest| is_plain_host_and_port(rest, port));
+                    if plain {
+                        fast += 1;
                         assert!(
-                            parser_accepts(scheme, rest, port),
-                            "the fast path accepts {scheme}://{rest} (port {port}), the parser does not"
+                            origin_by_parser(&text, schemes, port),
+                            "the fast path accepts {text:?} as {format:?}, the URL parser does not"
                         );
                     }
+                    assert_eq!(
+                        format.accepts(&text),
+                        plain || origin_by_parser(&text, schemes, port)
+                    );
                 }
             }
         }
-        assert!(fast > 1000, "the fast path took {fast} texts");
+        assert!(fast > 10_000, "the fast path took {fast} texts");
     }
 
     #[test]
@@ -413,7 +512,16 @@ mod tests {
 
     #[test]
     fn bare_hosts() {
-        for ok in ["www.qq.com", "a", "xn--fiqs8s.cn", "localhost"] {
+        for ok in [
+            "www.qq.com",
+            "a",
+            "xn--fiqs8s.cn",
+            "localhost",
+            "WWW.QQ.COM",
+            "中国.cn",
+            "www.qq.com:8080",
+            "127.0.0.1",
+        ] {
             assert!(is_bare_host(ok), "{ok}");
         }
         for bad in [
@@ -426,6 +534,11 @@ mod tests {
             "a?b",
             "a#b",
             "user@host",
+            "exa<mple.com",
+            "a|b.com",
+            "www.qq.com:99999",
+            "www.qq.com:port",
+            "a\\b",
         ] {
             assert!(!is_bare_host(bad), "{bad}");
         }

@@ -31,7 +31,9 @@ use miniapp_bench::server::{BenchServer, QR_SIZE};
 static ALLOC: CountingAlloc = CountingAlloc;
 
 const USAGE: &str = "usage: load [--quick] [--rounds N] [--seq N] [--calls N] [--concurrency N] [--apps N] [--qr N] [--client-threads N] [--blocks N] [--no-pin] [--verbose]
-       load --only SCENARIO [--side sdk|baseline] [--count-allocs] [sizes]   (for profilers: no warm-up, no report)
+       load --only SCENARIO [--side sdk|baseline] [--count-allocs] [--server URL] [sizes]   (for profilers: no warm-up, no report)
+       load --callgrind [--callgrind-dir DIR] [--small N] [--large N] [--concurrency N]
+       load --serve [--no-pin]
 
   --quick             smoke run: 2 rounds of small N
   --rounds N          rounds, alternating SDK and baseline (default 5)
@@ -48,7 +50,16 @@ const USAGE: &str = "usage: load [--quick] [--rounds N] [--seq N] [--calls N] [-
   --only SCENARIO     run one scenario (seq-wechat, seq-baidu, seq-kuaishou, concurrent, bulk, qr)
                       --rounds times, on one side or both, and print its raw figures
   --count-allocs      with --only: count allocations (the full run always counts them in a
-                      separate, untimed pass)";
+                      separate, untimed pass)
+  --server URL        call the bench server at URL (one started by `load --serve`) instead of
+                      one on a thread of this process; its CPU time is then not measured
+  --serve             only run the bench server: print its URL, serve until stdin closes
+  --callgrind         client-only instructions per call: runs every scenario but the QR code
+                      under `valgrind --tool=callgrind`, SDK and baseline, at --small and
+                      --large calls (default 1000 and 5000), against a server in another
+                      process; prints instructions and allocations per call side by side
+                      (with --only SCENARIO: that scenario alone)
+  --callgrind-dir DIR keep the callgrind profiles in DIR (for callgrind_annotate)";
 
 #[derive(Clone, Debug)]
 struct Config {
@@ -65,6 +76,25 @@ struct Config {
     pin: bool,
     count_allocs: bool,
     only: Option<(Scenario, Vec<Side>)>,
+    /// `--server URL`: an external bench server.
+    server: Option<String>,
+    mode: Mode,
+    /// `--callgrind-dir`.
+    callgrind_dir: Option<std::path::PathBuf>,
+    /// `--small` / `--large`: the two sizes of the callgrind runs.
+    small: usize,
+    large: usize,
+}
+
+/// What the program does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// The comparison (or one scenario with `--only`).
+    Load,
+    /// `--serve`: the bench server alone.
+    Serve,
+    /// `--callgrind`: client-only instruction counts.
+    Callgrind,
 }
 
 impl Config {
@@ -83,6 +113,11 @@ impl Config {
             pin: true,
             count_allocs: false,
             only: None,
+            server: None,
+            mode: Mode::Load,
+            callgrind_dir: None,
+            small: 1_000,
+            large: 5_000,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         if args.iter().any(|a| a == "--quick") {
@@ -115,6 +150,24 @@ impl Config {
                     continue;
                 }
                 "-h" | "--help" => return Err(String::new()),
+                "--serve" => {
+                    c.mode = Mode::Serve;
+                    continue;
+                }
+                "--callgrind" => {
+                    c.mode = Mode::Callgrind;
+                    continue;
+                }
+                "--server" => {
+                    let url = it.next().ok_or("--server needs a URL (http://127.0.0.1:PORT)")?;
+                    c.server = Some(url.trim_end_matches('/').to_owned());
+                    continue;
+                }
+                "--callgrind-dir" => {
+                    let dir = it.next().ok_or("--callgrind-dir needs a directory")?;
+                    c.callgrind_dir = Some(dir.into());
+                    continue;
+                }
                 "--only" => {
                     let v = it.next().ok_or("--only needs a scenario")?;
                     only = Some(
@@ -146,6 +199,8 @@ impl Config {
                 "--qr" => &mut c.qr,
                 "--client-threads" => &mut c.client_threads,
                 "--blocks" => &mut c.blocks,
+                "--small" => &mut c.small,
+                "--large" => &mut c.large,
                 other => return Err(format!("unknown flag {other:?}")),
             };
             let value = it.next().ok_or_else(|| format!("{flag} needs a number"))?;
@@ -156,6 +211,12 @@ impl Config {
                 .ok_or_else(|| format!("{flag}: {value:?} is not a positive number"))?;
         }
         c.only = only.map(|s| (s, sides));
+        if c.mode == Mode::Callgrind && c.large <= c.small {
+            return Err(format!(
+                "--large ({}) must be more than --small ({})",
+                c.large, c.small
+            ));
+        }
         Ok(c)
     }
 }
@@ -211,6 +272,31 @@ impl Scenario {
                 c.apps, c.concurrency
             ),
             Scenario::Qr => format!("Baidu get_qr_code, 64 KiB (x{}, sequential)", c.qr),
+        }
+    }
+}
+
+/// The server the calls go to.
+enum Server {
+    /// On a thread of this process (its CPU time measured apart).
+    Local(BenchServer),
+    /// In another process (`--server URL`): the process's CPU time is the client's alone.
+    Remote(String),
+}
+
+impl Server {
+    fn base_url(&self) -> String {
+        match self {
+            Server::Local(s) => s.base_url(),
+            Server::Remote(url) => url.clone(),
+        }
+    }
+
+    /// The server's CPU time so far (zero when it runs in another process).
+    fn cpu_time(&self) -> Duration {
+        match self {
+            Server::Local(s) => s.cpu_time(),
+            Server::Remote(_) => Duration::ZERO,
         }
     }
 }
@@ -407,7 +493,7 @@ impl Sample {
 
 /// Runs `body` (which makes `calls` calls and returns their latencies, if it times them) and
 /// records wall time, both sides' CPU time and the client's allocations.
-async fn measure<Fut>(server: &BenchServer, calls: usize, body: Fut) -> Sample
+async fn measure<Fut>(server: &Server, calls: usize, body: Fut) -> Sample
 where
     Fut: Future<Output = Vec<u64>>,
 {
@@ -490,7 +576,7 @@ fn phase_calls(c: &Config, scenario: Scenario) -> usize {
 /// `n` calls of `scenario` on `side`, measured. The bulk fan-out's apps are numbered from
 /// `first_app`.
 async fn run_phase(
-    server: &BenchServer,
+    server: &Server,
     fx: &Arc<Fixture>,
     c: &Config,
     scenario: Scenario,
@@ -524,7 +610,7 @@ async fn run_phase(
 
 /// A tenth of a round's calls (warm-up, allocation census), at least a few per worker.
 async fn run_small(
-    server: &BenchServer,
+    server: &Server,
     fx: &Arc<Fixture>,
     c: &Config,
     scenario: Scenario,
@@ -541,7 +627,7 @@ async fn run_small(
 /// baseline blocks interleaved (which side goes first alternates), so that slow drift of
 /// the machine (other processes, frequency, the VM's neighbours) hits both sides alike.
 async fn run_round(
-    server: &BenchServer,
+    server: &Server,
     fx: &Arc<Fixture>,
     c: &Config,
     scenario: Scenario,
@@ -799,6 +885,193 @@ fn verbose_report(c: &Config, results: &Results, census: &Results) {
     }
 }
 
+/// `--serve`: the bench server alone (pinned to the last CPU unless `--no-pin`), its URL on
+/// the first line of stdout, until stdin closes.
+fn serve(c: &Config) {
+    alloc::set_counting(false);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let server = if c.pin && cpus >= 2 {
+        BenchServer::start_on_cpu(cpus - 1)
+    } else {
+        BenchServer::start()
+    }
+    .expect("start the bench server");
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", server.base_url()).expect("stdout");
+        out.flush().expect("stdout");
+    }
+    let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+}
+
+/// The scenarios `--callgrind` measures (the QR code's cost is the body's copy, measured by
+/// its heap figures instead).
+const CALLGRIND_SCENARIOS: [Scenario; 5] = [
+    Scenario::SeqWechat,
+    Scenario::SeqBaidu,
+    Scenario::SeqKuaishou,
+    Scenario::Concurrent,
+    Scenario::Bulk,
+];
+
+/// `--callgrind`: for each scenario and side, the client-only instructions per call (two
+/// runs under callgrind against a `--serve` process, at `--small` and `--large` calls) and
+/// the allocations per call (counted in this process, same server, same sizes).
+fn callgrind_mode(c: &Config) -> Result<(), String> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let exe = std::env::current_exe().map_err(|e| format!("finding this program: {e}"))?;
+    let mut serve = Command::new(&exe);
+    serve.arg("--serve");
+    if !c.pin {
+        serve.arg("--no-pin");
+    }
+    let mut child = serve
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting the bench server process: {e}"))?;
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut url)
+        .map_err(|e| format!("reading the bench server's URL: {e}"))?;
+    let url = url.trim().to_owned();
+    if url.is_empty() {
+        let _ = child.kill();
+        return Err("the bench server process printed no URL".into());
+    }
+    let temp;
+    let dir = match &c.callgrind_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+            temp.path().to_owned()
+        }
+    };
+    eprintln!(
+        "miniapp-bench load --callgrind: server process {} at {url}; {} and {} calls per run; profiles in {}",
+        child.id(),
+        c.small,
+        c.large,
+        dir.display()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("client runtime: {e}"))?;
+    let remote = Server::Remote(url.clone());
+    let fx = Arc::new(Fixture::new(&url));
+    let mut rows = Vec::new();
+    let result = (|| {
+        let chosen = CALLGRIND_SCENARIOS
+            .into_iter()
+            .filter(|s| c.only.as_ref().is_none_or(|(only, _)| only == s));
+        for scenario in chosen {
+            let mut per_side = Vec::new();
+            for side in [Side::Baseline, Side::Sdk] {
+                let side_name = match side {
+                    Side::Sdk => "sdk",
+                    Side::Baseline => "baseline",
+                };
+                let mut runs = Vec::new();
+                for n in [c.small, c.large] {
+                    let n_text = n.to_string();
+                    let args: Vec<String> = [
+                        "--only",
+                        scenario.key(),
+                        "--side",
+                        side_name,
+                        "--server",
+                        &url,
+                        "--rounds",
+                        "1",
+                        "--no-pin",
+                        "--seq",
+                        &n_text,
+                        "--calls",
+                        &n_text,
+                        "--apps",
+                        &n_text,
+                        "--concurrency",
+                        &c.concurrency.to_string(),
+                    ]
+                    .map(str::to_owned)
+                    .into();
+                    let out = dir.join(format!("{}-{side_name}-{n}.callgrind", scenario.key()));
+                    let ir = miniapp_bench::callgrind::instructions(&exe, &args, &out)
+                        .map_err(|e| e.to_string())?;
+                    runs.push((ir, n));
+                }
+                let ir = miniapp_bench::callgrind::per_call(runs[0], runs[1]);
+                // Allocations per call, counted here the same way (large minus small).
+                let allocs = rt.block_on(async {
+                    let counted = |n| {
+                        let (remote, fx) = (&remote, &fx);
+                        async move {
+                            alloc::set_counting(true);
+                            let s = run_phase(remote, fx, c, scenario, side, n, 0).await;
+                            alloc::set_counting(false);
+                            s.allocs
+                        }
+                    };
+                    let small = counted(c.small).await;
+                    let large = counted(c.large).await;
+                    (large as f64 - small as f64) / (c.large - c.small) as f64
+                });
+                eprintln!(
+                    "  {:<13} {:<8} {:>9.0} instructions, {:>6.1} allocations per call",
+                    scenario.key(),
+                    side_name,
+                    ir,
+                    allocs
+                );
+                per_side.push((ir, allocs));
+            }
+            rows.push((scenario, per_side[1], per_side[0]));
+        }
+        Ok::<(), String>(())
+    })();
+    drop(child.stdin.take());
+    let _ = child.wait();
+    result?;
+    println!();
+    println!("Client-only instructions per call (callgrind `Ir`, the server in another process; runs of {} and {} calls, the difference divided by {}):", c.small, c.large, c.large - c.small);
+    println!();
+    println!("| scenario | baseline | SDK | SDK / baseline | target | allocations per call (baseline / SDK) |");
+    println!("|---|---:|---:|---:|---|---:|");
+    let mut all_met = true;
+    for (scenario, (sdk_ir, sdk_allocs), (base_ir, base_allocs)) in rows {
+        let ratio = sdk_ir / base_ir;
+        let met = ratio <= 1.03;
+        all_met &= met;
+        println!(
+            "| {} | {:.0} | {:.0} | {:.3} | ≤ 1.03: {} | {:.1} / {:.1} |",
+            scenario.key(),
+            base_ir,
+            sdk_ir,
+            ratio,
+            if met { "met" } else { "NOT met" },
+            base_allocs,
+            sdk_allocs
+        );
+    }
+    println!();
+    println!(
+        "{}",
+        if all_met {
+            "Every scenario is within 3% of the hand-written client."
+        } else {
+            "Some scenario costs more than 3% over the hand-written client."
+        }
+    );
+    Ok(())
+}
+
 /// `--only`: one scenario, no warm-up and no comparison (for running under a profiler).
 fn only_report(c: &Config, scenario: Scenario, side: Side, samples: &[Sample]) {
     for (round, x) in samples.iter().enumerate() {
@@ -828,21 +1101,33 @@ fn main() {
             std::process::exit(if e.is_empty() { 0 } else { 2 });
         }
     };
+    match c.mode {
+        Mode::Load => {}
+        Mode::Serve => return serve(&c),
+        Mode::Callgrind => {
+            if let Err(e) = callgrind_mode(&c) {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+    }
     let started = Instant::now();
     alloc::set_counting(true);
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    let server = if c.pin && cpus >= 2 {
+    let server = if let Some(url) = &c.server {
+        Server::Remote(url.clone())
+    } else if c.pin && cpus >= 2 {
         // Server on the last CPU, the client (and its runtime's threads, which inherit the
         // mask) on the others.
         let client: Vec<usize> = (0..cpus - 1).collect();
         if !cpu::pin_current_thread(&client) {
             eprintln!("warning: could not pin the client threads");
         }
-        BenchServer::start_on_cpu(cpus - 1)
+        Server::Local(BenchServer::start_on_cpu(cpus - 1).expect("start the bench server"))
     } else {
-        BenchServer::start()
-    }
-    .expect("start the bench server");
+        Server::Local(BenchServer::start().expect("start the bench server"))
+    };
     let rt = if c.client_threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
