@@ -485,3 +485,29 @@ async fn gateway_and_oauth_errors_are_vendor_errors() {
         "baidu ModifyHeadImage failed with code 47005: limit (documented: 修改头像超过限制次数)"
     );
 }
+
+/// A token with bytes that form encoding changes is percent-encoded in the query (reads) and
+/// in the form body (writes); a plain one goes as it is (the secret checks its text once).
+#[tokio::test]
+async fn tokens_with_reserved_bytes_are_percent_encoded_in_query_and_form() {
+    let server = MockServer::start(Reply::json(r#"{"errno":0,"msg":"success","data":[]}"#)).await;
+    let app = Client::with_base_url(server.base_url()).authorizer("45.a+b/c=d e");
+    app.get_category_list(&GetCategoryListRequest::new(CategoryType::Personal))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.only().query.as_deref(),
+        Some("access_token=45.a%2Bb%2Fc%3Dd+e&category_type=1")
+    );
+
+    let server = MockServer::start(Reply::json(r#"{"errno":0,"msg":"success","data":{}}"#)).await;
+    let app = Client::with_base_url(server.base_url()).authorizer("45.a+b/c=d e");
+    let mut set = ModifyDomainRequest::new();
+    set.action = Some(DomainAction::Set);
+    set.download_domain = Some(vec!["https://dl.example.com".into()]);
+    app.modify_domain(&set).await.unwrap();
+    assert_eq!(
+        server.only().body_text(),
+        "access_token=45.a%2Bb%2Fc%3Dd+e&action=set&download_domain=https%3A%2F%2Fdl.example.com"
+    );
+}

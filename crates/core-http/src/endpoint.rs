@@ -161,7 +161,7 @@ static ESCAPED: [&str; 256] = {
 /// of 16 bytes are checked without a branch, which the compiler turns into vector compares
 /// (about a third of the instructions of a byte-by-byte loop): the check runs over every
 /// byte of every token on every call.
-fn is_unreserved(text: &[u8]) -> bool {
+pub(crate) fn is_unreserved(text: &[u8]) -> bool {
     let mut blocks = text.chunks_exact(16);
     for block in &mut blocks {
         let block: &[u8; 16] = block.try_into().expect("a block of 16");
@@ -169,7 +169,10 @@ fn is_unreserved(text: &[u8]) -> bool {
             return false;
         }
     }
-    blocks.remainder().iter().all(|&b| is_unreserved_byte(b))
+    blocks
+        .remainder()
+        .iter()
+        .all(|&b| UNRESERVED[usize::from(b)])
 }
 
 impl<'a> ParamSink<'a> {
@@ -187,6 +190,18 @@ impl<'a> ParamSink<'a> {
         self.encode(name);
         self.target.push('=');
         self.encode(value);
+    }
+
+    /// Appends one `name=value` pair whose value is already known to need no encoding (a
+    /// [`crate::Secret`] checks its text once, not on every call).
+    pub(crate) fn put_unreserved_value(&mut self, name: &str, value: &str) {
+        debug_assert!(is_unreserved(value.as_bytes()));
+        if self.target.len() > self.start {
+            self.target.push('&');
+        }
+        self.encode(name);
+        self.target.push('=');
+        self.target.push_str(value);
     }
 
     /// Appends `text` percent-encoded as `form_urlencoded::byte_serialize` does (space as

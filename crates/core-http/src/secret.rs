@@ -6,17 +6,29 @@ use std::sync::Arc;
 /// A credential value. `Debug` and `Display` print `Secret(***)`; only [`Secret::expose`]
 /// gives the text, and only the transport calls it. Cloning is cheap (shared).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Arc<str>);
+pub struct Secret {
+    value: Arc<str>,
+    /// Whether form encoding leaves the value as it is (most tokens): checked once here
+    /// rather than on every call that sends it.
+    unreserved: bool,
+}
 
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<Arc<str>>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        let unreserved = crate::endpoint::is_unreserved(value.as_bytes());
+        Secret { value, unreserved }
     }
 
     /// The secret text, for putting on the wire.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// Whether `application/x-www-form-urlencoded` leaves the text as it is.
+    pub(crate) fn is_unreserved(&self) -> bool {
+        self.unreserved
     }
 }
 
@@ -69,5 +81,7 @@ mod tests {
         assert_eq!(format!("{s}"), "***");
         assert_eq!(format!("{:?}", Some(s.clone())), "Some(Secret(***))");
         assert_eq!(s.expose(), "45.secret-token");
+        assert!(s.is_unreserved());
+        assert!(!Secret::from("a+b/c=").is_unreserved());
     }
 }

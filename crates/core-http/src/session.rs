@@ -561,9 +561,14 @@ impl Session {
             let mut q = ParamSink::new(&mut url);
             let mut f = ParamSink::new(&mut form);
             for (cred, value) in E::CREDENTIALS.iter().zip(secrets) {
-                match cred.location {
-                    Location::Query => q.put(cred.name, value.expose()),
-                    Location::Form => f.put(cred.name, value.expose()),
+                let sink = match cred.location {
+                    Location::Query => &mut q,
+                    Location::Form => &mut f,
+                };
+                if value.is_unreserved() {
+                    sink.put_unreserved_value(cred.name, value.expose());
+                } else {
+                    sink.put(cred.name, value.expose());
                 }
             }
             request.write_query(&mut q);
