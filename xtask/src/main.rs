@@ -7,6 +7,8 @@
 //!   server that serves all three vendors' paths on one origin).
 //! - `cargo xtask bench [--quick] [--rounds N] [..]`: the load benchmark, SDK against
 //!   hand-written `reqwest` code on a loopback server (see `BENCHMARKS.md`).
+//! - `cargo xtask bench --callgrind [..]`: the client's own instructions per call, SDK beside
+//!   hand-written, the server in another process (needs `valgrind`).
 //! - `cargo xtask bench --fleet [..]`: the release-day job against a sandbox fleet (fan-out
 //!   against the physical minimum, peak memory, resume cost).
 
@@ -77,7 +79,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]\n  cargo xtask bench --fleet [--apps N] [--latency-ms MS] [--rate R (0: none)] [--concurrency N] [--journal sqlite|postgres] [--workers N] [--help]"
+                "usage:\n  cargo xtask codegen [--check]\n  cargo xtask tour [--base-url URL]\n  cargo xtask bench [--quick] [--rounds N] [--help]\n  cargo xtask bench --callgrind [--only SCENARIO] [--small N] [--large N]\n  cargo xtask bench --fleet [--apps N] [--latency-ms MS] [--rate R (0: none)] [--concurrency N] [--journal sqlite|postgres] [--workers N] [--help]"
             );
             bail!("unknown command {:?}", args.first());
         }

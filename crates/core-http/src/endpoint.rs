@@ -322,14 +322,21 @@ mod tests {
     #[test]
     fn unreserved_bytes_are_what_form_urlencoded_leaves_alone() {
         for b in 0..=255u8 {
-            let alone = form_urlencoded::byte_serialize(&[b]).collect::<String>().as_bytes() == [b];
+            let alone = form_urlencoded::byte_serialize(&[b])
+                .collect::<String>()
+                .as_bytes()
+                == [b];
             assert_eq!(is_unreserved(&[b]), alone, "byte {b:#04x}");
             // At every position of blocks longer than one vector.
             for len in [15, 16, 17, 40] {
                 for at in 0..len {
                     let mut text = vec![b'a'; len];
                     text[at] = b;
-                    assert_eq!(is_unreserved(&text), alone, "byte {b:#04x} at {at} of {len}");
+                    assert_eq!(
+                        is_unreserved(&text),
+                        alone,
+                        "byte {b:#04x} at {at} of {len}"
+                    );
                 }
             }
         }

@@ -370,7 +370,8 @@ fn is_plain_short_host_body<const N: usize>(host: &[u8]) -> bool {
     let mut padded = [b'a'; SHORT_HOST + 1];
     padded[..host.len()].copy_from_slice(host);
     (0..N).fold(true, |ok, i| {
-        ok & is_plain_host_byte(padded[i]) & !(is_separator(padded[i]) & is_separator(padded[i + 1]))
+        ok & is_plain_host_byte(padded[i])
+            & !(is_separator(padded[i]) & is_separator(padded[i + 1]))
     })
 }
 

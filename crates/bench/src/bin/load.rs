@@ -13,6 +13,10 @@
 //! otherwise), the server on its own thread, each pinned to its own CPU by default, so each
 //! side's CPU time is measured apart. Allocations are counted in an untimed pass before the
 //! rounds.
+//!
+//! `--callgrind` counts the client's instructions alone: the server runs in another process
+//! (`--serve`), each side under `valgrind --tool=callgrind` (`--only … --server URL`) at two
+//! sizes, the difference divided by the difference of the calls.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -159,7 +163,9 @@ impl Config {
                     continue;
                 }
                 "--server" => {
-                    let url = it.next().ok_or("--server needs a URL (http://127.0.0.1:PORT)")?;
+                    let url = it
+                        .next()
+                        .ok_or("--server needs a URL (http://127.0.0.1:PORT)")?;
                     c.server = Some(url.trim_end_matches('/').to_owned());
                     continue;
                 }
