@@ -22,6 +22,8 @@ pub struct Captured {
     pub content_type: Option<String>,
     /// The body bytes.
     pub body: Bytes,
+    /// Every request header.
+    pub headers: axum::http::HeaderMap,
 }
 
 impl Captured {
@@ -151,6 +153,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body,
+        headers: parts.headers.clone(),
     });
     let routed = shared
         .routes

@@ -7,45 +7,7 @@ use serde::ser::SerializeMap;
 
 use crate::{Error, InvalidRequest, Vendor};
 
-/// HTTP method of an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// `GET`
-    Get,
-    /// `POST`
-    Post,
-}
-
-/// The request body an endpoint sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
-    /// No body.
-    None,
-    /// `application/json`.
-    Json,
-    /// `application/x-www-form-urlencoded`.
-    Form,
-}
-
-/// Where a credential travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    /// The URL query string.
-    Query,
-    /// The form body.
-    Form,
-}
-
-/// Which credential fills a parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CredentialKind {
-    /// The platform's own token (WeChat `component_access_token`).
-    ComponentAccessToken,
-    /// The token of one authorized mini-program.
-    AuthorizerAccessToken,
-    /// The platform's app id (Kuaishou `component_app_id`; not a secret).
-    ComponentAppId,
-}
+pub use miniapp_rules::{BodyKind, CredentialKind, Location, Method};
 
 /// A credential parameter of an endpoint: wire name, kind, location.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

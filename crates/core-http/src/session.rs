@@ -244,6 +244,31 @@ pub fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
+/// The header a credential travels in (its wire name, e.g. `access-token`).
+fn header_name<E: Endpoint>(
+    cred: &crate::CredentialParam,
+) -> Result<reqwest::header::HeaderName, Error> {
+    reqwest::header::HeaderName::from_bytes(cred.name.as_bytes()).map_err(|_| Error::Credentials {
+        endpoint: E::NAME,
+        message: format!("`{}` is not a valid header name", cred.name),
+    })
+}
+
+/// A credential as a header value, marked sensitive: `reqwest`, `hyper` and `http` then keep
+/// it out of `Debug` output, and HTTP/2 never indexes it (HPACK).
+fn header_value<E: Endpoint>(value: &Secret) -> Result<reqwest::header::HeaderValue, Error> {
+    let mut header =
+        reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| Error::Credentials {
+            endpoint: E::NAME,
+            // Never the value itself.
+            message:
+                "the credential has bytes a header cannot carry (control characters or non-ASCII)"
+                    .into(),
+        })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
 /// The `Retry-After` header: delay-seconds or an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers
@@ -564,6 +589,9 @@ impl Session {
                 let sink = match cred.location {
                     Location::Query => &mut q,
                     Location::Form => &mut f,
+                    // Headers are set on the request below; the spec loader and the derive
+                    // refuse a credential in a JSON member.
+                    Location::Header | Location::Json => continue,
                 };
                 if value.is_unreserved() {
                     sink.put_unreserved_value(cred.name, value.expose());
@@ -586,6 +614,23 @@ impl Session {
             Method::Post => reqwest::Method::POST,
         };
         let mut builder = self.transport.http.request(method, url);
+        for (cred, value) in E::CREDENTIALS.iter().zip(secrets) {
+            match cred.location {
+                Location::Header => {
+                    builder = builder.header(header_name::<E>(cred)?, header_value::<E>(value)?)
+                }
+                Location::Json => {
+                    return Err(Error::Credentials {
+                        endpoint: E::NAME,
+                        message: format!(
+                            "the credential `{}` cannot travel in a JSON body; put it in the query, a header or a form",
+                            cred.name
+                        ),
+                    })
+                }
+                Location::Query | Location::Form => {}
+            }
+        }
         if let Some(timeout) = self.retry.attempt_timeout {
             builder = builder.timeout(timeout);
         }

@@ -4,7 +4,7 @@
 //! attributes and field types, the spec generator from a spec endpoint. Everything the impl
 //! says (method, path, where each field goes, limits, rules, decoding) is written here once.
 
-use miniapp_rules::Format;
+use miniapp_rules::{BodyKind, CredentialKind, Format, Location, Method};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{Error, Ident, Result};
@@ -12,47 +12,6 @@ use syn::{Error, Ident, Result};
 /// The vendor whose envelope and conventions the endpoint follows: the name of a
 /// `core_http::Vendor` variant (`Wechat`, `Baidu`, `Kuaishou`).
 pub type VendorVariant = Ident;
-
-/// HTTP method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpMethod {
-    /// `GET`
-    Get,
-    /// `POST`
-    Post,
-}
-
-/// The request body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
-    /// No body.
-    None,
-    /// `application/json`.
-    Json,
-    /// `application/x-www-form-urlencoded`.
-    Form,
-}
-
-impl Body {
-    fn as_str(self) -> &'static str {
-        match self {
-            Body::None => "none",
-            Body::Json => "json",
-            Body::Form => "form",
-        }
-    }
-}
-
-/// Where a parameter travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Loc {
-    /// The query string.
-    Query,
-    /// The form body.
-    Form,
-    /// The JSON body.
-    Json,
-}
 
 /// What the endpoint answers and how it is decoded.
 #[derive(Clone)]
@@ -65,17 +24,6 @@ pub enum Answer {
     Binary,
 }
 
-/// Which credential a request carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
-    /// The platform's `component_access_token`.
-    ComponentAccessToken,
-    /// An authorized app's `authorizer_access_token`.
-    AuthorizerAccessToken,
-    /// The platform's app id.
-    ComponentAppId,
-}
-
 /// A credential parameter.
 #[derive(Clone)]
 pub struct Credential {
@@ -84,7 +32,7 @@ pub struct Credential {
     /// What it carries.
     pub kind: CredentialKind,
     /// Query or form (never JSON).
-    pub location: Loc,
+    pub location: Location,
     /// For error messages.
     pub span: Span,
 }
@@ -155,7 +103,7 @@ pub struct Param {
     /// Its type's shape.
     pub shape: Shape,
     /// Where it travels.
-    pub loc: Loc,
+    pub loc: Location,
     /// Wire name.
     pub wire: String,
     /// Sent as one string joined by this separator.
@@ -180,11 +128,11 @@ pub struct EndpointModel {
     /// `core_http::Vendor` variant.
     pub vendor: VendorVariant,
     /// HTTP method.
-    pub method: HttpMethod,
+    pub method: Method,
     /// Path, starting with `/`.
     pub path: String,
     /// Request body.
-    pub body: Body,
+    pub body: BodyKind,
     /// Span of the body's declaration, for error messages.
     pub body_span: Span,
     /// Answer and decoding.
@@ -207,17 +155,23 @@ impl EndpointModel {
     /// Checks what the type system cannot: locations against the body, references to other
     /// parameters, limits against the field's shape.
     pub fn check(&self) -> Result<()> {
-        if self.method == HttpMethod::Get && self.body != Body::None {
+        if self.method == Method::Get && self.body != BodyKind::None {
             return Err(Error::new(
                 self.body_span,
                 "a GET endpoint cannot have a body",
             ));
         }
         for p in &self.params {
+            if p.loc == Location::Header {
+                return Err(Error::new(
+                    p.ident.span(),
+                    "only credentials travel in headers; a parameter goes in the query, the form or the JSON body",
+                ));
+            }
             let ok = match p.loc {
-                Loc::Query => true,
-                Loc::Form => self.body == Body::Form,
-                Loc::Json => self.body == Body::Json,
+                Location::Query | Location::Header => true,
+                Location::Form => self.body == BodyKind::Form,
+                Location::Json => self.body == BodyKind::Json,
             };
             if !ok {
                 return Err(Error::new(
@@ -225,7 +179,11 @@ impl EndpointModel {
                     format!(
                         "`{}` goes in the {} body, but the endpoint's body is `{}`",
                         p.ident,
-                        if p.loc == Loc::Form { "form" } else { "json" },
+                        if p.loc == Location::Form {
+                            "form"
+                        } else {
+                            "json"
+                        },
                         self.body.as_str()
                     ),
                 ));
@@ -253,13 +211,13 @@ impl EndpointModel {
             }
         }
         for c in &self.credentials {
-            if c.location == Loc::Form && self.body != Body::Form {
+            if c.location == Location::Form && self.body != BodyKind::Form {
                 return Err(Error::new(c.span, "a form credential needs `body = form`"));
             }
-            if c.location == Loc::Json {
+            if !c.location.carries_credentials_with(self.body) {
                 return Err(Error::new(
                     c.span,
-                    "a credential goes in the query or the form",
+                    "a credential goes in the query, a header or the form",
                 ));
             }
         }
@@ -480,13 +438,13 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
     m.check()?;
     let (ty, name, vendor, path) = (&m.ty, &m.name, &m.vendor, &m.path);
     let method = match m.method {
-        HttpMethod::Get => quote!(Get),
-        HttpMethod::Post => quote!(Post),
+        Method::Get => quote!(Get),
+        Method::Post => quote!(Post),
     };
     let body = match m.body {
-        Body::None => quote!(None),
-        Body::Json => quote!(Json),
-        Body::Form => quote!(Form),
+        BodyKind::None => quote!(None),
+        BodyKind::Json => quote!(Json),
+        BodyKind::Form => quote!(Form),
     };
     let idempotent = m.idempotent;
     let is_idempotent = match &m.read_when {
@@ -509,16 +467,9 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
     };
     let creds = m.credentials.iter().map(|c| {
         let cname = &c.name;
-        let kind = match c.kind {
-            CredentialKind::ComponentAccessToken => quote!(ComponentAccessToken),
-            CredentialKind::AuthorizerAccessToken => quote!(AuthorizerAccessToken),
-            CredentialKind::ComponentAppId => quote!(ComponentAppId),
-        };
-        let loc = if c.location == Loc::Query {
-            quote!(Query)
-        } else {
-            quote!(Form)
-        };
+        // The variants' own names: the vocabulary is the same type on both sides.
+        let kind = Ident::new(&format!("{:?}", c.kind), Span::call_site());
+        let loc = Ident::new(&format!("{:?}", c.location), Span::call_site());
         quote! {
             ::core_http::CredentialParam {
                 name: #cname,
@@ -544,10 +495,10 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
         ),
     };
     let (q, f) = (format_ident!("query"), format_ident!("form"));
-    let at = |loc: Loc| m.params.iter().filter(move |p| p.loc == loc);
-    let query = at(Loc::Query).map(|p| encode_pair(p, &q));
-    let form = at(Loc::Form).map(|p| encode_pair(p, &f));
-    let json = at(Loc::Json).map(encode_json);
+    let at = |loc: Location| m.params.iter().filter(move |p| p.loc == loc);
+    let query = at(Location::Query).map(|p| encode_pair(p, &q));
+    let form = at(Location::Form).map(|p| encode_pair(p, &f));
+    let json = at(Location::Json).map(encode_json);
     let mut validations = m
         .params
         .iter()
@@ -556,7 +507,7 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
     for rule in &m.rules {
         validations.push(at_least_one_check(rule, m)?);
     }
-    let used = |loc: Loc, name: &str| {
+    let used = |loc: Location, name: &str| {
         let i = if at(loc).next().is_some() {
             format_ident!("{name}")
         } else {
@@ -565,9 +516,9 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
         quote!(#i)
     };
     let (qname, fname, mname) = (
-        used(Loc::Query, "query"),
-        used(Loc::Form, "form"),
-        used(Loc::Json, "map"),
+        used(Location::Query, "query"),
+        used(Location::Form, "form"),
+        used(Location::Json, "map"),
     );
 
     Ok(quote! {

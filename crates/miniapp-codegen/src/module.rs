@@ -3,8 +3,8 @@
 
 use anyhow::{bail, Result};
 use miniapp_spec::{
-    BodyKind, Confidence, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field,
-    Idempotency, Location, Method, ObjectType, PushFormat, ResponseKind, SpecFile, TypeRef, Vendor,
+    Confidence, CredentialKind, DataShape, Endpoint, EnumRepr, EnumType, Event, Field, Idempotency,
+    Location, ObjectType, PushFormat, ResponseKind, SpecFile, TypeRef, Vendor,
 };
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 
@@ -392,11 +392,6 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
         }
         _ => m::Answer::Envelope(syn::parse_str(&format!("{}Response", ep.name))?),
     };
-    let loc = |l: Location| match l {
-        Location::Query => m::Loc::Query,
-        Location::Form => m::Loc::Form,
-        Location::Json => m::Loc::Json,
-    };
     let condition = |c: &miniapp_spec::Condition| m::Condition {
         param: c.param.clone(),
         equals: c.equals.clone(),
@@ -416,7 +411,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                     text: !p.secret && *p.type_ref() == TypeRef::String,
                     text_items: matches!(p.type_ref(), TypeRef::List(inner) if **inner == TypeRef::String),
                 },
-                loc: loc(p.location.expect("validated by the spec loader")),
+                loc: p.location.expect("validated by the spec loader"),
                 wire: p.name.clone(),
                 join: p.join.clone(),
                 json_string: p.json_string,
@@ -438,16 +433,9 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
         ty: format_ident!("{}Request", ep.name),
         name: ep.name.clone(),
         vendor: vendor_variant(spec.vendor),
-        method: match ep.method {
-            Method::GET => m::HttpMethod::Get,
-            Method::POST => m::HttpMethod::Post,
-        },
+        method: ep.method,
         path: ep.path.clone(),
-        body: match ep.body {
-            BodyKind::None => m::Body::None,
-            BodyKind::Json => m::Body::Json,
-            BodyKind::Form => m::Body::Form,
-        },
+        body: ep.body,
         body_span: span,
         answer,
         errors: Some(errors_const.clone().into()),
@@ -458,14 +446,8 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
             .iter()
             .map(|c| m::Credential {
                 name: c.name.clone(),
-                kind: match c.kind {
-                    CredentialKind::ComponentAccessToken => m::CredentialKind::ComponentAccessToken,
-                    CredentialKind::AuthorizerAccessToken => {
-                        m::CredentialKind::AuthorizerAccessToken
-                    }
-                    CredentialKind::ComponentAppId => m::CredentialKind::ComponentAppId,
-                },
-                location: loc(c.location),
+                kind: c.kind,
+                location: c.location,
                 span,
             })
             .collect(),
@@ -532,10 +514,7 @@ fn request(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Result<Token
     let mut d = format!("Request of 「{}」.\n\n{}", ep.title, ep.description);
     d.push_str(&format!(
         "\n\n`{} {}{}`",
-        match ep.method {
-            Method::GET => "GET",
-            Method::POST => "POST",
-        },
+        ep.method.as_str(),
         ep.base_url,
         ep.path
     ));

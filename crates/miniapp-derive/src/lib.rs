@@ -28,7 +28,9 @@
 //! `at_least_one(params = "a, b", when_param = "action", when_in = "add, set", rule = "..")`, and
 //! any number of
 //! `credential(name = "..", kind = component_access_token | authorizer_access_token |
-//! component_app_id, location = query | form)`.
+//! component_app_id, location = query | form | header)`; a header credential is sent as a
+//! sensitive header value, e.g. `credential(name = "access-token", kind = authorizer_access_token,
+//! location = header)`.
 //!
 //! Field attribute `#[param(..)]`, required on every field: a location (query | form | json),
 //! then optionally `name = ".."` (wire name), `join = ";"`, `json_string`, `required`,
@@ -37,9 +39,9 @@
 //! `https_url`, `https_url_without_port`, `wss_url`, `udp_url`, `tcp_url`).
 
 use miniapp_codegen::endpoint::{
-    Answer, AtLeastOne, Body, Condition, Credential, CredentialKind, EndpointModel, HttpMethod,
-    Limits, Loc, Param, Shape,
+    Answer, AtLeastOne, Condition, Credential, EndpointModel, Limits, Param, Shape,
 };
+use miniapp_rules::{BodyKind, CredentialKind, Location, Method};
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use syn::{parse_macro_input, Data, DeriveInput, Error, Fields, Ident, LitStr, Result, Type};
@@ -140,7 +142,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
             )
         })?;
     let (mut vendor, mut method, mut path) = (None, None, None);
-    let (mut body, mut body_span) = (Body::None, Span::call_site());
+    let (mut body, mut body_span) = (BodyKind::None, Span::call_site());
     let (mut response, mut name, mut errors) = (None::<Type>, None::<LitStr>, None);
     let mut idempotent = true;
     let mut read_when = None;
@@ -163,8 +165,8 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
             "method" => {
                 let v: Ident = meta.value()?.parse()?;
                 method = Some(match one_of(&v, &["GET", "POST"], "method")? {
-                    "GET" => HttpMethod::Get,
-                    _ => HttpMethod::Post,
+                    "GET" => Method::Get,
+                    _ => Method::Post,
                 });
             }
             "path" => {
@@ -177,9 +179,9 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
             "body" => {
                 let v: Ident = meta.value()?.parse()?;
                 body = match one_of(&v, &["none", "json", "form"], "body")? {
-                    "json" => Body::Json,
-                    "form" => Body::Form,
-                    _ => Body::None,
+                    "json" => BodyKind::Json,
+                    "form" => BodyKind::Form,
+                    _ => BodyKind::None,
                 };
                 body_span = v.span();
             }
@@ -238,8 +240,13 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
                         });
                     } else if inner.path.is_ident("location") {
                         let l: Ident = inner.value()?.parse()?;
-                        let known = one_of(&l, &["query", "form"], "credential location")?;
-                        location = Some((if known == "query" { Loc::Query } else { Loc::Form }, l.span()));
+                        let known = one_of(&l, &["query", "form", "header"], "credential location")?;
+                        let at = match known {
+                            "query" => Location::Query,
+                            "header" => Location::Header,
+                            _ => Location::Form,
+                        };
+                        location = Some((at, l.span()));
                     } else {
                         return Err(inner.error("expected `name`, `kind` or `location`"));
                     }
@@ -345,7 +352,7 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
         wire: ident.to_string().trim_start_matches("r#").to_owned(),
         ident,
         shape: shape(&field.ty),
-        loc: Loc::Query,
+        loc: Location::Query,
         join: None,
         json_string: false,
         required: false,
@@ -356,9 +363,9 @@ fn parse_param(field: &syn::Field) -> Result<Param> {
     attr.parse_nested_meta(|meta| {
         let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
         match key.as_str() {
-            "query" => loc = Some(Loc::Query),
-            "form" => loc = Some(Loc::Form),
-            "json" => loc = Some(Loc::Json),
+            "query" => loc = Some(Location::Query),
+            "form" => loc = Some(Location::Form),
+            "json" => loc = Some(Location::Json),
             "name" => p.wire = meta.value()?.parse::<LitStr>()?.value(),
             "join" => p.join = Some(meta.value()?.parse::<LitStr>()?.value()),
             "json_string" => p.json_string = true,

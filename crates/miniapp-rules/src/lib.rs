@@ -7,6 +7,14 @@
 //! call these functions, so they cannot disagree about what a bare host is, how characters
 //! are counted or which items of `a;;b` reach the vendor. [`Format::rule`] and
 //! [`Broken::rule`] say each rule in words for error messages.
+//!
+//! It also holds the vocabulary of an endpoint's shape ([`Method`], [`BodyKind`],
+//! [`Location`], [`CredentialKind`]), which specs, the generator, the derive, `core-http` and
+//! the sandbox share.
+
+mod vocabulary;
+
+pub use vocabulary::{BodyKind, CredentialKind, Location, Method};
 
 /// A broken rule: the rule in words and what was given instead.
 #[derive(Debug, Clone, PartialEq, Eq)]

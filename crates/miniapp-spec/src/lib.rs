@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 mod types;
 mod vendor;
+/// The endpoint vocabulary, shared with the generator, the derive, `core-http` and the sandbox.
+pub use miniapp_rules::{BodyKind, CredentialKind, Location, Method};
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
     answer_field, answer_path, check_token_flow, find_endpoint, load_vendor, parse_vendor,
@@ -502,40 +504,6 @@ pub struct Source {
     pub url: Option<String>,
 }
 
-/// HTTP method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Method {
-    /// `GET`
-    GET,
-    /// `POST`
-    POST,
-}
-
-/// Where a parameter travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Location {
-    /// URL query string.
-    Query,
-    /// `application/x-www-form-urlencoded` body.
-    Form,
-    /// JSON body member.
-    Json,
-}
-
-/// The request body an endpoint sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BodyKind {
-    /// No body.
-    #[default]
-    None,
-    /// `application/json`.
-    Json,
-    /// `application/x-www-form-urlencoded`.
-    Form,
-}
-
 /// What a successful response looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -585,18 +553,6 @@ pub struct Credential {
     pub kind: CredentialKind,
     /// Where it travels.
     pub location: Location,
-}
-
-/// The kinds of credential the vendors use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialKind {
-    /// The third-party platform's own token (WeChat `component_access_token`, Baidu TP token).
-    ComponentAccessToken,
-    /// The token of one authorized mini-program.
-    AuthorizerAccessToken,
-    /// The third-party platform's app id (not a secret; Kuaishou sends it with every call).
-    ComponentAppId,
 }
 
 /// Whether repeating a call is harmless.
@@ -1685,19 +1641,27 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
         if !ep.path.starts_with('/') {
             return Err(invalid(ctx, "`path` must start with `/`".into()));
         }
-        if ep.method == Method::GET && ep.body != BodyKind::None {
+        if ep.method == Method::Get && ep.body != BodyKind::None {
             return Err(invalid(ctx, "a GET endpoint cannot have a body".into()));
         }
         for c in &ep.credentials {
-            let ok = match c.location {
-                Location::Query => true,
-                Location::Form => ep.body == BodyKind::Form,
-                Location::Json => false,
-            };
+            if c.location == Location::Header
+                && (c.name.is_empty()
+                    || !c
+                        .name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+            {
+                return Err(invalid(
+                    format!("{ctx}.credentials.{}", c.name),
+                    "a header credential's `name` is the header's name in lowercase letters, digits and `-` (e.g. `access-token`)".into(),
+                ));
+            }
+            let ok = c.location.carries_credentials_with(ep.body);
             if !ok {
                 return Err(invalid(
                     format!("{ctx}.credentials.{}", c.name),
-                    "a credential goes in the query, or in the form of a `body = \"form\"` endpoint".into(),
+                    "a credential goes in the query (`location = \"query\"`), a header (`location = \"header\"`, e.g. `name = \"access-token\"`), or the form of a `body = \"form\"` endpoint; never a JSON member".into(),
                 ));
             }
         }
@@ -1737,6 +1701,12 @@ fn validate(path: &Path, spec: &SpecFile) -> Result<(), SpecError> {
             ));
         }
         for p in &ep.params {
+            if p.location == Some(Location::Header) {
+                return Err(invalid(
+                    format!("{ctx}.params.{}", p.name),
+                    "only credentials travel in headers (`[[endpoints.credentials]]` with `location = \"header\"`); a parameter goes in the query, the form or the JSON body".into(),
+                ));
+            }
             let body_ok = match p.location {
                 Some(Location::Json) => ep.body == BodyKind::Json,
                 Some(Location::Form) => ep.body == BodyKind::Form,

@@ -78,7 +78,15 @@ fn endpoint_rules_are_checked_at_load_time_with_the_line() {
         ),
         (
             "method = \"POST\"\nbody = \"json\"\ncredentials = [{ name = \"access_token\", kind = \"component_access_token\", location = \"form\" }]\n",
-            "x.toml:26:18: endpoints.X.credentials.access_token: a credential goes in the query, or in the form of a `body = \"form\"` endpoint",
+            "x.toml:26:18: endpoints.X.credentials.access_token: a credential goes in the query (`location = \"query\"`), a header (`location = \"header\"`, e.g. `name = \"access-token\"`), or the form of a `body = \"form\"` endpoint; never a JSON member",
+        ),
+        (
+            "method = \"POST\"\nbody = \"json\"\ncredentials = [{ name = \"Access Token\", kind = \"authorizer_access_token\", location = \"header\" }]\n",
+            "x.toml:26:18: endpoints.X.credentials.Access Token: a header credential's `name` is the header's name in lowercase letters, digits and `-` (e.g. `access-token`)",
+        ),
+        (
+            "method = \"POST\"\nbody = \"json\"\ncredentials = []\nparams = [{ name = \"a\", type = \"string\", location = \"header\" }]\n",
+            "x.toml:27:13: endpoints.X.params.a: only credentials travel in headers (`[[endpoints.credentials]]` with `location = \"header\"`); a parameter goes in the query, the form or the JSON body",
         ),
         (
             "method = \"POST\"\nbody = \"json\"\ncredentials = []\nparams = [{ name = \"a\", type = \"string\", location = \"json\", required = true, optional_when = { param = \"b\", equals = \"get\" } }]\n",
@@ -100,6 +108,17 @@ fn endpoint_rules_are_checked_at_load_time_with_the_line() {
             .to_string();
         assert_eq!(err, want);
     }
+    // A credential in a header is said with `location = "header"`, whatever the body.
+    let ok = miniapp_spec::parse(
+        Path::new("x.toml"),
+        &spec("method = \"POST\"\nbody = \"json\"\ncredentials = [{ name = \"access-token\", kind = \"authorizer_access_token\", location = \"header\" }]\n"),
+    )
+    .unwrap();
+    let cred = &ok.endpoints[1].credentials[0];
+    assert_eq!(
+        (cred.name.as_str(), cred.location),
+        ("access-token", miniapp_spec::Location::Header)
+    );
 }
 
 /// The coverage: 1 WeChat + 18 Baidu + 3 Kuaishou endpoints and 6 Baidu event families from the

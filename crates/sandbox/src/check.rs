@@ -16,6 +16,8 @@ pub(crate) struct Incoming<'a> {
     pub content_type: Option<&'a str>,
     /// The raw body.
     pub body: &'a [u8],
+    /// The request headers (header credentials are read from them).
+    pub headers: Option<&'a axum::http::HeaderMap>,
 }
 
 /// Why a request was refused.
@@ -77,6 +79,22 @@ pub(crate) fn check(
 
     let mut credentials = Vec::with_capacity(ep.credentials.len());
     for cred in &ep.credentials {
+        if cred.location == Location::Header {
+            let value = req
+                .headers
+                .and_then(|h| h.get(cred.name.as_str()))
+                .and_then(|v| v.to_str().ok())
+                .filter(|s| !s.is_empty());
+            let Some(value) = value else {
+                return Err(Rejection::Credential(format!(
+                    "`{}` missing or empty in the {}",
+                    cred.name,
+                    cred.location.describe()
+                )));
+            };
+            credentials.push((cred.kind, value.to_owned()));
+            continue;
+        }
         let value = values
             .get(&cred.name)
             .filter(|(loc, _)| *loc == cred.location)
@@ -86,7 +104,7 @@ pub(crate) fn check(
             return Err(Rejection::Credential(format!(
                 "`{}` missing or empty in the {}",
                 cred.name,
-                location_name(cred.location)
+                cred.location.describe()
             )));
         };
         credentials.push((cred.kind, value.to_owned()));
@@ -102,8 +120,8 @@ pub(crate) fn check(
         if expected != loc {
             return Err(Rejection::Params(format!(
                 "parameter `{name}` belongs in the {}, not the {}",
-                location_name(expected),
-                location_name(loc)
+                expected.describe(),
+                loc.describe()
             )));
         }
         params.insert(name, wire);
@@ -160,14 +178,6 @@ fn check_rules(ep: &Endpoint, params: &Params) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn location_name(loc: Location) -> &'static str {
-    match loc {
-        Location::Query => "query string",
-        Location::Form => "form body",
-        Location::Json => "JSON body",
-    }
 }
 
 /// Checks the body kind and gathers every named value with where it came from.
@@ -518,8 +528,57 @@ params = [
   { name = "ids", type = "list<integer>", location = "form", join = "," },
   { name = "q", type = "string", location = "query" },
 ]
+
+[[endpoints]]
+name = "H"
+fn_name = "h"
+title = "t"
+description = "d"
+method = "GET"
+base_url = "https://x"
+path = "/h"
+credentials = [{ name = "access-token", kind = "authorizer_access_token", location = "header" }]
+params = [{ name = "q", type = "string", location = "query" }]
 "#;
         miniapp_spec::parse(std::path::Path::new("t.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn header_credentials_are_read_from_the_headers_only() {
+        let spec = spec();
+        let ep = &spec.endpoints[2];
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("access-token", "tok".parse().unwrap());
+        let ok = check(
+            &spec,
+            ep,
+            &Incoming {
+                query: Some("q=1"),
+                content_type: None,
+                body: b"",
+                headers: Some(&headers),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            ok.credentials,
+            vec![(CredentialKind::AuthorizerAccessToken, "tok".to_owned())]
+        );
+        // The token in the query instead of the header: missing, and an unknown parameter.
+        let wrong_place = check(
+            &spec,
+            ep,
+            &Incoming {
+                query: Some("q=1&access-token=tok"),
+                content_type: None,
+                body: b"",
+                headers: None,
+            },
+        );
+        assert_eq!(
+            wrong_place.unwrap_err(),
+            Rejection::Credential("`access-token` missing or empty in the request headers".into())
+        );
     }
 
     fn json(body: &str) -> Result<Checked, Rejection> {
@@ -531,6 +590,7 @@ params = [
                 query: Some("access_token=t"),
                 content_type: Some("application/json; charset=utf-8"),
                 body: body.as_bytes(),
+                headers: None,
             },
         )
     }
@@ -544,6 +604,7 @@ params = [
                 query: Some(query),
                 content_type: Some("application/x-www-form-urlencoded"),
                 body: body.as_bytes(),
+                headers: None,
             },
         )
     }
@@ -607,6 +668,7 @@ params = [
                     query,
                     content_type: Some("application/json"),
                     body: b"{\"action\":\"get\"}",
+                    headers: None,
                 },
             );
             assert!(
@@ -639,6 +701,7 @@ params = [
                 query: Some("access_token=t"),
                 content_type: Some("application/json"),
                 body: b"n=1",
+                headers: None,
             },
         );
         assert!(params_err(r).contains("content-type"));

@@ -504,8 +504,8 @@ fn find_endpoint<'a>(
 
 fn method_matches(spec: Method, actual: &HttpMethod) -> bool {
     match spec {
-        Method::GET => actual == HttpMethod::GET,
-        Method::POST => actual == HttpMethod::POST,
+        Method::Get => actual == HttpMethod::GET,
+        Method::Post => actual == HttpMethod::POST,
     }
 }
 
@@ -615,6 +615,7 @@ async fn handle(
         query: uri.query(),
         content_type: content_type.as_deref(),
         body: &body,
+        headers: Some(&headers),
     };
     let outcome = serve::serve(
         &shared.tokens,

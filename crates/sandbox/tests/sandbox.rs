@@ -329,8 +329,8 @@ async fn every_spec_endpoint_is_served() {
     for spec in miniapp_sandbox::specs() {
         for ep in &spec.endpoints {
             let method = match ep.method {
-                miniapp_spec::Method::GET => reqwest::Method::GET,
-                miniapp_spec::Method::POST => reqwest::Method::POST,
+                miniapp_spec::Method::Get => reqwest::Method::GET,
+                miniapp_spec::Method::Post => reqwest::Method::POST,
             };
             // No credentials: every endpoint must answer its vendor's refusal, not a 404.
             let resp = c

@@ -227,8 +227,8 @@ async fn every_auth_endpoint_accepts_its_example_request() {
                 query.retain(|q| !q.is_empty());
                 let url = c.url(&format!("{}?{}", ep.path, query.join("&")));
                 let builder = match ep.method {
-                    Method::GET => c.http.get(url),
-                    Method::POST => c.http.post(url),
+                    Method::Get => c.http.get(url),
+                    Method::Post => c.http.post(url),
                 };
                 let builder = match ep.body {
                     BodyKind::None => builder,
