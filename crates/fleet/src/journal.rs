@@ -238,11 +238,22 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The vendor a row names; a name this build does not know is an error (a journal written by
+/// a build with another vendor), never another vendor.
+fn vendor_of(r: &AnyRow) -> Result<Vendor, sqlx::Error> {
+    let name: String = r.try_get("vendor")?;
+    name.parse().map_err(|e: String| {
+        sqlx::Error::Decode(
+            format!("{e}; was this journal written by a build of the SDK with another vendor?")
+                .into(),
+        )
+    })
+}
+
 fn row(r: &AnyRow) -> Result<JournalRow, sqlx::Error> {
-    let vendor: String = r.try_get("vendor")?;
     Ok(JournalRow {
         seq: r.try_get("seq")?,
-        vendor: vendor.parse().unwrap_or(Vendor::Wechat),
+        vendor: vendor_of(r)?,
         app_id: r.try_get("app_id")?,
         resource: r.try_get("resource")?,
         desired: r.try_get("desired")?,
@@ -769,10 +780,9 @@ impl Journal {
         .map_err(at("count"))?;
         rows.iter()
             .map(|r| {
-                let vendor: String = r.try_get("vendor")?;
                 let state: String = r.try_get("state")?;
                 Ok((
-                    vendor.parse().unwrap_or(Vendor::Wechat),
+                    vendor_of(r)?,
                     RowState::parse(&state),
                     r.try_get("n")?,
                 ))
@@ -833,5 +843,42 @@ impl Journal {
         .await
         .map_err(at("read"))?;
         Ok(r.try_get::<i64, _>("n").map_err(at("read"))? == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_vendor_name_is_an_error_not_another_vendor() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("j.sqlite").display());
+        let journal = Journal::open(&url).await.unwrap();
+        let row = JournalRow {
+            seq: 0,
+            vendor: Vendor::Baidu,
+            app_id: "app".into(),
+            resource: "domains".into(),
+            desired: "{}".into(),
+            phase: 1,
+            state: RowState::Planned,
+            attempts: 0,
+            writes: 0,
+            vendor_code: None,
+            message: None,
+            elapsed_ms: 0,
+            attempt: 0,
+        };
+        journal.insert("job", &[row]).await.unwrap();
+        assert_eq!(journal.counts("job").await.unwrap()[0].0, Vendor::Baidu);
+        sqlx::query("UPDATE miniapp_journal SET vendor = 'douyin'")
+            .execute(journal.pool())
+            .await
+            .unwrap();
+        let err = journal.counts("job").await.unwrap_err().to_string();
+        assert!(err.contains("unknown vendor `douyin`"), "{err}");
+        let err = journal.rows_after("job", -1, 10).await.unwrap_err().to_string();
+        assert!(err.contains("unknown vendor `douyin`"), "{err}");
     }
 }
