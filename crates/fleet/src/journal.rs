@@ -781,11 +781,7 @@ impl Journal {
         rows.iter()
             .map(|r| {
                 let state: String = r.try_get("state")?;
-                Ok((
-                    vendor_of(r)?,
-                    RowState::parse(&state),
-                    r.try_get("n")?,
-                ))
+                Ok((vendor_of(r)?, RowState::parse(&state), r.try_get("n")?))
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(at("count"))
@@ -878,7 +874,11 @@ mod tests {
             .unwrap();
         let err = journal.counts("job").await.unwrap_err().to_string();
         assert!(err.contains("unknown vendor `douyin`"), "{err}");
-        let err = journal.rows_after("job", -1, 10).await.unwrap_err().to_string();
+        let err = journal
+            .rows_after("job", -1, 10)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown vendor `douyin`"), "{err}");
     }
 }
