@@ -507,3 +507,33 @@ async fn every_documented_error_code_is_typed_with_its_text() {
         .unwrap_err();
     assert_eq!(err.vendor().map(|v| v.code), Some(40001));
 }
+
+/// WeChat ends its error messages with the request's id (`rid: …`), which its support asks
+/// for: the error keeps it apart, and says it.
+#[tokio::test]
+async fn a_wechat_error_keeps_the_request_id_its_message_ends_with() {
+    let server = MockServer::start(Reply::json(
+        r#"{"errcode":85015,"errmsg":"invalid domain rid: 6899a148-5929c88a-767d57ca"}"#,
+    ))
+    .await;
+    let app = Client::with_base_url(server.base_url()).authorizer("APP_TOKEN");
+    let err = app
+        .modify_domain(&ModifyDomainRequest::new(DomainAction::Get))
+        .await
+        .unwrap_err();
+    let vendor = err.vendor().expect("a vendor error");
+    assert_eq!(vendor.code, 85015);
+    assert_eq!(
+        vendor.message,
+        "invalid domain rid: 6899a148-5929c88a-767d57ca"
+    );
+    assert_eq!(
+        vendor.request_id.as_deref(),
+        Some("6899a148-5929c88a-767d57ca")
+    );
+    assert!(
+        err.to_string()
+            .ends_with("(request id 6899a148-5929c88a-767d57ca)"),
+        "{err}"
+    );
+}

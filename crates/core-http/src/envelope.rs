@@ -173,9 +173,34 @@ fn vendor_error<E: Endpoint>(raw: &RawResponse, code: i64, message: String) -> E
         endpoint: E::NAME,
         status: raw.status,
         code,
+        request_id: request_id(&E::VENDOR.facts().envelope, raw, &message),
         message,
         documented: E::error_text(code),
     })
+}
+
+/// The vendor's id of a failed request, where its `vendor.toml` says it travels: a member of
+/// the envelope (`request_id`), or the message after a marker (`request_id_in_message`,
+/// WeChat's `rid: `). Read only on the error path, so a second look at the body costs nothing
+/// on success.
+fn request_id(e: &EnvelopeFacts, raw: &RawResponse, message: &str) -> Option<String> {
+    if let Some(member) = e.request_id {
+        let body: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&raw.body).ok()?;
+        return match body.get(member)? {
+            serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
+            serde_json::Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        };
+    }
+    let marker = e.request_id_in_message?;
+    let (_, after) = message.rsplit_once(marker)?;
+    let id: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ';' | ']' | ')' | '"'))
+        .collect();
+    (!id.is_empty()).then_some(id)
 }
 
 fn decode_error<E: Endpoint>(raw: &RawResponse, path: String, message: String) -> Error {
@@ -419,6 +444,46 @@ mod tests {
             Ok(Payload::Failed(code, m)) => panic!("{text}: failed {code} {m}"),
             Err(e) => panic!("{text}: not an envelope: {e}"),
         }
+    }
+
+    fn raw(body: &str) -> RawResponse {
+        RawResponse {
+            status: 200,
+            content_type: Some("application/json".into()),
+            retry_after: None,
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
+    /// WeChat's `rid` at the end of its message, by `vendor.toml`'s marker; a vendor whose
+    /// envelope has a request-id member, by that member (a string or a number).
+    #[test]
+    fn the_request_id_is_found_where_the_vendor_file_says() {
+        let wechat = &Vendor::Wechat.facts().envelope;
+        let message = "invalid credential, access_token is invalid or not latest, could get access_token by getStableAccessToken, more details at https://mmbizurl.cn/s/JtxxFh33r rid: 6899a148-5929c88a-767d57ca";
+        assert_eq!(
+            request_id(wechat, &raw("{}"), message).as_deref(),
+            Some("6899a148-5929c88a-767d57ca")
+        );
+        assert_eq!(request_id(wechat, &raw("{}"), "system error"), None);
+        assert_eq!(request_id(wechat, &raw("{}"), "system error rid: "), None);
+
+        let douyin = EnvelopeFacts {
+            request_id: Some("log_id"),
+            request_id_in_message: None,
+            ..*wechat
+        };
+        let body = r#"{"err_no":28001003,"err_msg":"access token invalid","log_id":"2022092115392201020812109511046"}"#;
+        assert_eq!(
+            request_id(&douyin, &raw(body), "access token invalid").as_deref(),
+            Some("2022092115392201020812109511046")
+        );
+        assert_eq!(
+            request_id(&douyin, &raw(r#"{"log_id":123}"#), "x").as_deref(),
+            Some("123")
+        );
+        assert_eq!(request_id(&douyin, &raw(r#"{"err_no":1}"#), "x"), None);
+        assert_eq!(request_id(&douyin, &raw("not json"), "x"), None);
     }
 
     /// The member names come from each vendor's `vendor.toml`: what the sandbox writes is what

@@ -151,6 +151,10 @@ pub struct VendorError {
     pub message: String,
     /// The document's text for this code on this endpoint, when it has one.
     pub documented: Option<&'static str>,
+    /// The vendor's id of this request, when it sent one (WeChat's `rid` at the end of the
+    /// message; a `request_id` member where `vendor.toml` names one): what the vendor's
+    /// support asks for.
+    pub request_id: Option<String>,
 }
 
 impl fmt::Display for VendorError {
@@ -165,6 +169,9 @@ impl fmt::Display for VendorError {
         }
         if let Some(doc) = self.documented {
             write!(f, " (documented: {doc})")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
         }
         Ok(())
     }

@@ -476,6 +476,7 @@ mod tests {
             code,
             message: format!("message {code}"),
             documented: (code == 87012).then_some("forbid revert this version release"),
+            request_id: None,
         }))
     }
 

@@ -74,6 +74,10 @@ pub struct EnvelopeFacts {
     pub gateway: Option<(&'static str, &'static str)>,
     /// OAuth's `(error, description)` members.
     pub oauth: Option<(&'static str, &'static str)>,
+    /// The member that carries the vendor's request id, if any.
+    pub request_id: Option<&'static str>,
+    /// The marker after which the error message carries the request id, if any.
+    pub request_id_in_message: Option<&'static str>,
 }
 
 /// A documented code and the vendor's text.

@@ -42,6 +42,7 @@ impl TokenFetcher for CountingFetcher {
                     code: 61006,
                     message: "ticket invalid".into(),
                     documented: None,
+                    request_id: None,
                 }));
             }
             Ok(TokenGrant {

@@ -93,6 +93,12 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
             }
             None => quote!(None),
         };
+        let option = |text: &Option<String>| match text {
+            Some(t) => quote!(Some(#t)),
+            None => quote!(None),
+        };
+        let request_id = option(&e.request_id);
+        let request_id_in_message = option(&e.request_id_in_message);
         let busy = v.busy_codes.iter().map(code_text);
         let rate_limited = v.rate_limit_codes.iter().map(code_text);
         let rate_from_gateway = v.rate_limit_from_gateway;
@@ -148,6 +154,8 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
                     absent_is_success: #absent,
                     gateway: #gateway,
                     oauth: #oauth,
+                    request_id: #request_id,
+                    request_id_in_message: #request_id_in_message,
                 },
                 busy_codes: &[#(#busy),*],
                 rate_limit_codes: &[#(#rate_limited),*],

@@ -269,6 +269,14 @@ pub struct EnvelopeSpec {
     /// OAuth-style error members (`error`/`error_description`).
     #[serde(default)]
     pub oauth: Option<OAuthMembers>,
+    /// The member that carries the vendor's id of the request (what its support asks for,
+    /// e.g. Douyin's `log_id`), when the envelope has one.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// The marker after which the error message carries the request id, when the id travels
+    /// inside the message (WeChat: `… rid: 6899a148-5929c88a-767d57ca`, marker `rid: `).
+    #[serde(default)]
+    pub request_id_in_message: Option<String>,
 }
 
 /// Names of a code member and a message member.

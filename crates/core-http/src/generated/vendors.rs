@@ -44,6 +44,8 @@ static BAIDU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         absent_is_success: false,
         gateway: Some(("error_code", "error_msg")),
         oauth: Some(("error", "error_description")),
+        request_id: None,
+        request_id_in_message: None,
     },
     busy_codes: &[],
     rate_limit_codes: &[
@@ -115,6 +117,8 @@ static KUAISHOU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         absent_is_success: false,
         gateway: None,
         oauth: None,
+        request_id: None,
+        request_id_in_message: None,
     },
     busy_codes: &[],
     rate_limit_codes: &[],
@@ -161,6 +165,8 @@ static WECHAT: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         absent_is_success: true,
         gateway: None,
         oauth: None,
+        request_id: None,
+        request_id_in_message: Some("rid: "),
     },
     busy_codes: &[
         crate::vendor::CodeText {
