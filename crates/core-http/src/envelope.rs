@@ -183,13 +183,13 @@ fn vendor_error<E: Endpoint>(raw: &RawResponse, code: i64, message: String) -> E
 /// the envelope (`request_id`), or the message after a marker (`request_id_in_message`,
 /// WeChat's `rid: `). Read only on the error path, so a second look at the body costs nothing
 /// on success.
-fn request_id(e: &EnvelopeFacts, raw: &RawResponse, message: &str) -> Option<String> {
+fn request_id(e: &EnvelopeFacts, raw: &RawResponse, message: &str) -> Option<Box<str>> {
     if let Some(member) = e.request_id {
         let body: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&raw.body).ok()?;
         return match body.get(member)? {
-            serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
-            serde_json::Value::Number(id) => Some(id.to_string()),
+            serde_json::Value::String(id) if !id.is_empty() => Some(id.as_str().into()),
+            serde_json::Value::Number(id) => Some(id.to_string().into()),
             _ => None,
         };
     }
@@ -200,7 +200,7 @@ fn request_id(e: &EnvelopeFacts, raw: &RawResponse, message: &str) -> Option<Str
         .chars()
         .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ';' | ']' | ')' | '"'))
         .collect();
-    (!id.is_empty()).then_some(id)
+    (!id.is_empty()).then(|| id.into())
 }
 
 fn decode_error<E: Endpoint>(raw: &RawResponse, path: String, message: String) -> Error {

@@ -67,8 +67,9 @@ pub enum Error {
     TokenRefresh {
         /// The store key of the token.
         key: Box<str>,
-        /// The vendor's answer, when it refused.
-        vendor: Option<VendorError>,
+        /// The vendor's answer, when it refused (boxed: it is the rare case, and keeps
+        /// `Error` small).
+        vendor: Option<Box<VendorError>>,
         /// What went wrong (never a secret).
         message: String,
         /// The refresh may succeed if tried again later: the vendor throttled or was busy or
@@ -104,7 +105,7 @@ impl Error {
         match self {
             Error::Vendor(v) | Error::TokenRejected(v) => Some(v),
             Error::AuthorizationLost { cause, .. } => Some(cause),
-            Error::TokenRefresh { vendor, .. } => vendor.as_ref(),
+            Error::TokenRefresh { vendor, .. } => vendor.as_deref(),
             _ => None,
         }
     }
@@ -154,7 +155,7 @@ pub struct VendorError {
     /// The vendor's id of this request, when it sent one (WeChat's `rid` at the end of the
     /// message; a `request_id` member where `vendor.toml` names one): what the vendor's
     /// support asks for.
-    pub request_id: Option<String>,
+    pub request_id: Option<Box<str>>,
 }
 
 impl fmt::Display for VendorError {

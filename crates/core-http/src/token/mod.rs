@@ -485,7 +485,7 @@ impl Inner {
                 retryable,
                 ..
             } => RefreshFailure::Failed {
-                vendor,
+                vendor: vendor.map(|v| *v),
                 message,
                 retryable,
             },
@@ -535,7 +535,7 @@ impl Inner {
                 retryable,
             } => Error::TokenRefresh {
                 key: self.key.as_str().into(),
-                vendor,
+                vendor: vendor.map(Box::new),
                 message,
                 retryable,
             },
