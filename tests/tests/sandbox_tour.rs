@@ -71,3 +71,27 @@ async fn the_tours_loop_runs_from_pushes_to_the_new_apps_calls() {
     let steps = miniapp_tour::the_loop::run(false).await.unwrap();
     assert_eq!(steps, 10);
 }
+
+/// The sandbox answers WeChat errors as WeChat does, with the request id at the end of the
+/// message, and the client keeps it in the error.
+#[tokio::test]
+async fn a_wechat_error_from_the_sandbox_carries_its_request_id_into_the_error() {
+    use wechat_component_api::third_party_domain::{JumpDomainAction, ModifyWxaJumpDomainRequest};
+    let sandbox = miniapp_sandbox::Sandbox::start().await.unwrap();
+    let platform = wechat_component_api::Client::with_base_url(sandbox.base_url()).component("t");
+    let mut request = ModifyWxaJumpDomainRequest::new(JumpDomainAction::Set);
+    request.wxa_jump_h5_domain = Some(vec!["not a host/".into()]);
+    let err = platform
+        .session()
+        .send_unvalidated(&request)
+        .await
+        .unwrap_err();
+    let v = err.vendor().expect("a vendor error");
+    let id = v.request_id.as_deref().expect("a request id");
+    assert_eq!(id.len(), 26, "{id}");
+    assert!(v.message.ends_with(&format!("rid: {id}")), "{}", v.message);
+    assert!(
+        err.to_string().ends_with(&format!("(request id {id})")),
+        "{err}"
+    );
+}

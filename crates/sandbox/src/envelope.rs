@@ -25,13 +25,56 @@ pub(crate) fn facts(vendor: Vendor) -> &'static VendorFacts {
     runtime(vendor).facts()
 }
 
-/// The error envelope of `vendor` with `code` and `message`.
+/// The error envelope of `vendor` with `code` and `message`, and a request id where the
+/// vendor's `vendor.toml` says one travels (a member, or the end of the message: WeChat's
+/// `… rid: 6899a148-5929c88a-767d57ca`), as the vendor sends it.
 pub(crate) fn error(vendor: Vendor, code: i64, message: &str) -> Value {
     let e = &facts(vendor).envelope;
     let mut body = Map::new();
     body.insert(e.code.into(), code.into());
-    body.insert(e.messages[0].into(), message.into());
+    let id = request_id();
+    match e.request_id_in_message {
+        Some(marker) => body.insert(
+            e.messages[0].into(),
+            format!("{message} {marker}{id}").into(),
+        ),
+        None => body.insert(e.messages[0].into(), message.into()),
+    };
+    if let Some(member) = e.request_id {
+        body.insert(member.into(), id.into());
+    }
     Value::Object(body)
+}
+
+/// Takes the request id out of an error answer of `vendor` (the suffix of its message, or its
+/// member, where `vendor.toml` puts it) and returns it, so that the rest of the answer can be
+/// compared with what a test expects.
+pub fn take_request_id(vendor: core_http::Vendor, answer: &mut Value) -> Option<String> {
+    let e = &vendor.facts().envelope;
+    let body = answer.as_object_mut()?;
+    if let Some(member) = e.request_id {
+        return match body.remove(member)? {
+            Value::String(id) => Some(id),
+            other => Some(other.to_string()),
+        };
+    }
+    let marker = e.request_id_in_message?;
+    let message = body.get_mut(e.messages[0])?;
+    let text = message.as_str()?;
+    let at = text.rfind(&format!(" {marker}"))?;
+    let id = text[at + 1 + marker.len()..].to_owned();
+    *message = Value::String(text[..at].to_owned());
+    Some(id)
+}
+
+/// A fresh request id in WeChat's shape: three groups of 8 hex digits.
+fn request_id() -> String {
+    format!(
+        "{:08x}-{:08x}-{:08x}",
+        fastrand::u32(..),
+        fastrand::u32(..),
+        fastrand::u32(..)
+    )
 }
 
 /// The answer to a request whose parameters break the spec; `what` says which check failed.
@@ -144,8 +187,11 @@ mod tests {
 
     #[test]
     fn envelopes_use_the_vendor_member_names() {
+        let mut answer = invalid_params(Vendor::new("wechat").unwrap(), "x");
+        let id = take_request_id(core_http::Vendor::Wechat, &mut answer).expect("a rid");
+        assert_eq!(id.len(), 26, "{id}");
         assert_eq!(
-            invalid_params(Vendor::new("wechat").unwrap(), "x"),
+            answer,
             json!({ "errcode": 40097, "errmsg": "invalid args: x" })
         );
         assert_eq!(

@@ -116,6 +116,7 @@ mod tokens;
 
 pub use code::{AuditPushTarget, CodeOptions};
 pub use core_http::resource::{FieldValue, ResourceValue};
+pub use envelope::take_request_id;
 pub use faults::Fault;
 use faults::Faults;
 use fleet::Fleet;

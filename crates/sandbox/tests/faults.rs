@@ -159,7 +159,7 @@ async fn busy_answers_each_vendors_system_busy_envelope() {
     }
     // WeChat's documented busy code, with HTTP 200.
     assert_eq!(
-        c.json(Call::Wechat).await,
+        wechat_error(c.json(Call::Wechat).await),
         json!({ "errcode": -1, "errmsg": "system error" })
     );
     // Baidu and Kuaishou document no busy code: HTTP 503 with -1 in their envelope, so the
@@ -187,7 +187,7 @@ async fn expired_token_answers_each_vendors_token_mode_body() {
         c.sandbox.inject(call.name(), Fault::ExpiredToken, Some(1));
     }
     assert_eq!(
-        c.json(Call::Wechat).await,
+        wechat_error(c.json(Call::Wechat).await),
         json!({ "errcode": 42001, "errmsg": "access_token expired" })
     );
     assert_eq!(
@@ -470,4 +470,12 @@ async fn dropping_the_sandbox_stops_listening() {
         assert!(Instant::now() < deadline, "still listening on {addr}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// A WeChat error answer without the request id the sandbox ends its message with, as WeChat
+/// does (`… rid: 6899a148-5929c88a-767d57ca`); fails when there is none.
+fn wechat_error(mut answer: serde_json::Value) -> serde_json::Value {
+    let id = miniapp_sandbox::take_request_id(core_http::Vendor::Wechat, &mut answer);
+    assert!(id.is_some_and(|id| id.len() == 26), "no rid in {answer}");
+    answer
 }

@@ -297,7 +297,7 @@ async fn wechat_tokens_are_issued_checked_and_expire() {
     assert_eq!(c.wx_jump_get(&ctoken).await["errcode"], 0);
     assert!(c.last_accepted());
     assert_eq!(
-        c.wx_jump_get("61_COMPONENT_TOKEN").await,
+        wechat_error(c.wx_jump_get("61_COMPONENT_TOKEN").await),
         json!({ "errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest" })
     );
     assert!(!c.last_accepted());
@@ -321,8 +321,10 @@ async fn wechat_tokens_are_issued_checked_and_expire() {
     // An authorizer token is not a component token.
     assert_eq!(c.wx_jump_get(&atoken).await["errcode"], 40001);
     assert_eq!(
-        c.wx_refresh(&ctoken, "refreshtoken@@@AUTHORIZER_REFRESH")
-            .await,
+        wechat_error(
+            c.wx_refresh(&ctoken, "refreshtoken@@@AUTHORIZER_REFRESH")
+                .await
+        ),
         json!({ "errcode": 61023, "errmsg": "refresh_token is invalid" })
     );
     assert!(!c.last_accepted());
@@ -333,7 +335,7 @@ async fn wechat_tokens_are_issued_checked_and_expire() {
 
     tokio::time::sleep(SHORT + Duration::from_millis(100)).await;
     assert_eq!(
-        c.wx_jump_get(&ctoken).await,
+        wechat_error(c.wx_jump_get(&ctoken).await),
         json!({ "errcode": 42001, "errmsg": "access_token expired" })
     );
     assert!(!c.last_accepted());
@@ -545,7 +547,7 @@ async fn failing_token_endpoints_answer_the_vendor_error_and_issue_nothing() {
     c.sandbox
         .fail_token_endpoint("GetComponentAccessToken", Some(61005));
     assert_eq!(
-        c.wx_component_token().await,
+        wechat_error(c.wx_component_token().await),
         json!({ "errcode": 61005, "errmsg": "ticket expired" })
     );
     assert_eq!(
@@ -655,4 +657,12 @@ async fn bare_json_endpoint_errors_have_no_envelope() {
         answer,
         json!({ "error_code": 44002, "error_msg": "sandbox error" })
     );
+}
+
+/// A WeChat error answer without the request id the sandbox ends its message with, as WeChat
+/// does (`… rid: 6899a148-5929c88a-767d57ca`); fails when there is none.
+fn wechat_error(mut answer: serde_json::Value) -> serde_json::Value {
+    let id = miniapp_sandbox::take_request_id(core_http::Vendor::Wechat, &mut answer);
+    assert!(id.is_some_and(|id| id.len() == 26), "no rid in {answer}");
+    answer
 }
