@@ -42,6 +42,9 @@ pub struct VendorFacts {
     /// The code of a platform-token request with a ticket the vendor did not push, if
     /// documented.
     pub ticket_refused: Option<CodeText>,
+    /// The random bytes before the message length in the vendor's encrypted pushes (`[push]`
+    /// of `vendor.toml`; `None` when it does not use WeChat's message encryption).
+    pub push_random_prefix: Option<usize>,
 }
 
 /// Where the status members sit.

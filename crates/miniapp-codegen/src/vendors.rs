@@ -137,6 +137,13 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
             code_text(&v.invalid_request),
             code_text(&v.missing_credential),
         );
+        let push_random_prefix = match &v.push {
+            Some(p) => {
+                let n = proc_macro2::Literal::usize_unsuffixed(p.random_prefix);
+                quote!(Some(#n))
+            }
+            None => quote!(None),
+        };
         let table_doc = format!(" {}'s facts, from `specs/{name}/vendor.toml`.", v.title);
         tables.push(quote! {
             #[doc = #table_doc]
@@ -168,6 +175,7 @@ pub fn module(vendors: &[VendorFile]) -> Result<TokenStream> {
                 invalid_request: #invalid_request,
                 missing_credential: #missing,
                 ticket_refused: #ticket_refused,
+                push_random_prefix: #push_random_prefix,
             };
         });
     }

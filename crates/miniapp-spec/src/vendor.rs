@@ -61,6 +61,20 @@ pub struct VendorFile {
     pub authorization: Option<AuthorizationPage>,
     /// The shapes of what the sandbox makes up when it plays this vendor.
     pub sandbox: SandboxShapes,
+    /// How the vendor encrypts its pushes, when it uses WeChat's message encryption (AES-CBC
+    /// over random bytes, the length, the message and the app id).
+    #[serde(default)]
+    pub push: Option<PushCrypto>,
+}
+
+/// The parameters of WeChat's message encryption as a vendor uses it (`[push]` of
+/// `vendor.toml`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushCrypto {
+    /// How many random bytes start the plaintext, before the 4-byte message length (WeChat
+    /// and Baidu: 16; Douyin's V2 platform: 32).
+    pub random_prefix: usize,
 }
 
 /// What the sandbox makes up for a vendor (`[sandbox]` of `vendor.toml`): app ids, tokens and

@@ -87,7 +87,8 @@ pub(crate) async fn push_wechat_authorized(
     authorizer_appid: &str,
     code: &str,
 ) -> Result<Pushed, PushSendError> {
-    let crypto = MessageCrypto::new(
+    let crypto = MessageCrypto::for_vendor(
+        core_http::Vendor::Wechat,
         secrets.token.as_str(),
         &secrets.encoding_aes_key,
         secrets.app_id.as_str(),
@@ -157,7 +158,8 @@ pub(crate) async fn push_ticket(
     let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
     let request = match crate::envelope::runtime(vendor) {
         core_http::Vendor::Wechat => {
-            let crypto = MessageCrypto::new(
+            let crypto = MessageCrypto::for_vendor(
+                core_http::Vendor::Wechat,
                 secrets.token.as_str(),
                 &secrets.encoding_aes_key,
                 secrets.app_id.as_str(),
@@ -205,7 +207,8 @@ fn baidu_request(
     secrets: &PushSecrets,
     inner: &serde_json::Value,
 ) -> Result<reqwest::RequestBuilder, PushSendError> {
-    let crypto = MessageCrypto::new(
+    let crypto = MessageCrypto::for_vendor(
+        core_http::Vendor::Baidu,
         secrets.token.as_str(),
         &secrets.encoding_aes_key,
         secrets.app_id.as_str(),
@@ -263,7 +266,8 @@ pub(crate) async fn push_audit(
     let now = now_secs();
     match crate::envelope::runtime(vendor) {
         core_http::Vendor::Wechat => {
-            let crypto = MessageCrypto::new(
+            let crypto = MessageCrypto::for_vendor(
+                core_http::Vendor::Wechat,
                 secrets.token.as_str(),
                 &secrets.encoding_aes_key,
                 secrets.app_id.as_str(),

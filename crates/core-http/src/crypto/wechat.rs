@@ -4,7 +4,9 @@
 //! - the AES key is the Base64 decoding of the 43-character EncodingAESKey plus `=` (32 bytes,
 //!   AES-256); the IV is its first 16 bytes; mode CBC;
 //! - the plaintext is 16 random bytes, the message length (4 bytes, big-endian), the message,
-//!   then the app id; padded with PKCS#7 to a multiple of **32** bytes;
+//!   then the app id; padded with PKCS#7 to a multiple of **32** bytes (a vendor that uses the
+//!   scheme with another number of random bytes says so in `[push] random_prefix` of its
+//!   `vendor.toml`: [`MessageCrypto::for_vendor`]);
 //! - `msg_signature` is the hex SHA-1 of `token`, `timestamp`, `nonce` and the Base64
 //!   ciphertext, sorted as strings and concatenated.
 //!
@@ -72,7 +74,12 @@ pub struct MessageCrypto {
     app_id: String,
     max_age: Option<std::time::Duration>,
     max_body: usize,
+    /// Random bytes before the message length (WeChat: 16).
+    random_prefix: usize,
 }
+
+/// WeChat's number of random bytes before the message length.
+const WECHAT_RANDOM_PREFIX: usize = 16;
 
 /// The AES key of a 43-character EncodingAESKey.
 fn parse_key(encoding_aes_key: &str) -> Result<[u8; 32], CryptoError> {
@@ -102,6 +109,7 @@ impl std::fmt::Debug for MessageCrypto {
             .field("app_id", &self.app_id)
             .field("max_age", &self.max_age)
             .field("max_body", &self.max_body)
+            .field("random_prefix", &self.random_prefix)
             .finish()
     }
 }
@@ -121,7 +129,29 @@ impl MessageCrypto {
             app_id: app_id.into(),
             max_age: Some(DEFAULT_MAX_AGE),
             max_body: super::DEFAULT_MAX_BODY,
+            random_prefix: WECHAT_RANDOM_PREFIX,
         })
+    }
+
+    /// The crypto of `vendor`'s pushes, with the number of random bytes its `vendor.toml`
+    /// gives (`[push] random_prefix`); an error for a vendor that does not use this scheme.
+    pub fn for_vendor(
+        vendor: crate::Vendor,
+        token: impl Into<Secret>,
+        encoding_aes_key: &str,
+        app_id: impl Into<String>,
+    ) -> Result<Self, CryptoError> {
+        let prefix = vendor.facts().push_random_prefix.ok_or(CryptoError::InvalidKey(
+            "this vendor's pushes do not use WeChat's message encryption (no `[push]` in its vendor.toml)",
+        ))?;
+        Ok(Self::new(token, encoding_aes_key, app_id)?.with_random_prefix(prefix))
+    }
+
+    /// The same crypto with `bytes` random bytes before the message length instead of
+    /// WeChat's 16.
+    pub fn with_random_prefix(mut self, bytes: usize) -> Self {
+        self.random_prefix = bytes;
+        self
     }
 
     /// The same crypto that also accepts pushes encrypted with the previous EncodingAESKey,
@@ -228,11 +258,16 @@ impl MessageCrypto {
             return Err(CryptoError::Malformed("bad padding"));
         }
         let content = &plain[..plain.len() - pad];
-        if content.len() < 20 {
+        let header = self.random_prefix + 4;
+        if content.len() < header {
             return Err(CryptoError::Malformed("shorter than its header"));
         }
-        let len = u32::from_be_bytes(content[16..20].try_into().expect("4 bytes")) as usize;
-        let rest = &content[20..];
+        let len = u32::from_be_bytes(
+            content[self.random_prefix..header]
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
+        let rest = &content[header..];
         if len > rest.len() {
             return Err(CryptoError::Malformed("message length past the end"));
         }
@@ -267,10 +302,22 @@ impl MessageCrypto {
         xml_fields(&self.decrypt(encrypt)?)
     }
 
-    /// Encrypts `message` for this app id with the 16 random bytes `random` (Base64 result).
-    pub fn encrypt_with(&self, message: &str, random: [u8; 16]) -> String {
-        let mut plain = Vec::with_capacity(20 + message.len() + self.app_id.len() + BLOCK);
-        plain.extend_from_slice(&random);
+    /// Encrypts `message` for this app id with the random bytes `random` (Base64 result).
+    ///
+    /// # Panics
+    ///
+    /// When `random` is not as long as the scheme's random prefix (16 unless
+    /// [`MessageCrypto::with_random_prefix`] said otherwise).
+    pub fn encrypt_with(&self, message: &str, random: &[u8]) -> String {
+        assert_eq!(
+            random.len(),
+            self.random_prefix,
+            "the random prefix of this scheme has {} bytes",
+            self.random_prefix
+        );
+        let mut plain =
+            Vec::with_capacity(random.len() + 4 + message.len() + self.app_id.len() + BLOCK);
+        plain.extend_from_slice(random);
         plain.extend_from_slice(&(message.len() as u32).to_be_bytes());
         plain.extend_from_slice(message.as_bytes());
         plain.extend_from_slice(self.app_id.as_bytes());
@@ -285,9 +332,8 @@ impl MessageCrypto {
 
     /// Encrypts `message` (a reply's XML) for this app id with fresh random bytes.
     pub fn encrypt(&self, message: &str) -> String {
-        let mut random = [0u8; 16];
-        random.iter_mut().for_each(|b| *b = fastrand::u8(..));
-        self.encrypt_with(message, random)
+        let random: Vec<u8> = (0..self.random_prefix).map(|_| fastrand::u8(..)).collect();
+        self.encrypt_with(message, &random)
     }
 
     /// The encrypted reply body: `Encrypt`, `MsgSignature`, `TimeStamp` and `Nonce`.
@@ -347,6 +393,23 @@ mod tests {
         );
     }
 
+    /// The random prefix comes from `vendor.toml`: WeChat's sample opens with WeChat's facts;
+    /// a scheme with 32 random bytes (Douyin's V2 platform) round-trips, and neither opens
+    /// the other's ciphertext.
+    #[test]
+    fn the_random_prefix_is_the_vendors() {
+        let wechat = MessageCrypto::for_vendor(crate::Vendor::Wechat, TOKEN, KEY, APP_ID).unwrap();
+        assert!(wechat.decrypt(ENCRYPT).unwrap().contains("<xml>"));
+        let kuaishou = MessageCrypto::for_vendor(crate::Vendor::Kuaishou, TOKEN, KEY, APP_ID);
+        assert!(matches!(kuaishou, Err(CryptoError::InvalidKey(_))));
+
+        let wide = crypto().with_random_prefix(32);
+        let sealed = wide.encrypt("{\"event\":\"x\"}");
+        assert_eq!(wide.decrypt(&sealed).unwrap(), "{\"event\":\"x\"}");
+        assert!(crypto().decrypt(&sealed).is_err());
+        assert!(wide.decrypt(ENCRYPT).is_err());
+    }
+
     #[test]
     fn the_sample_decrypts_for_its_app_id() {
         let xml = crypto().decrypt(ENCRYPT).unwrap();
@@ -389,7 +452,7 @@ mod tests {
         // The reply of the example, byte for byte (its random prefix is given).
         let encrypt = c.encrypt_with(
             "<xml><demo_resp>[CDATA[good luck]]</demo_resp></xml>",
-            *b"999951349e8ee746",
+            b"999951349e8ee746",
         );
         assert_eq!(encrypt, "hE8R6mGXHkJJjU72KxzKUd1GEkKJaEZq7vRL8XgK3o+00k8JGq6+pZJUIlTSyhsX+bxIBQ72g3GyvDdIZcr6+3HAZbSvPT9t/o11MI7d6WELwqrGd7jMnV0zv3Zc9Nq7");
         assert_eq!(

@@ -101,6 +101,7 @@ static BAIDU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         message: "access token invalid",
     },
     ticket_refused: None,
+    push_random_prefix: Some(16),
 };
 /// Kuaishou's facts, from `specs/kuaishou/vendor.toml`.
 static KUAISHOU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
@@ -149,6 +150,7 @@ static KUAISHOU: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         message: "access_token missing",
     },
     ticket_refused: None,
+    push_random_prefix: None,
 };
 /// WeChat's facts, from `specs/wechat/vendor.toml`.
 static WECHAT: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
@@ -218,4 +220,5 @@ static WECHAT: crate::vendor::VendorFacts = crate::vendor::VendorFacts {
         code: 61006,
         message: "ticket invalid",
     }),
+    push_random_prefix: Some(16),
 };
