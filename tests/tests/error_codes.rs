@@ -6,12 +6,17 @@ use std::path::Path;
 use core_http::Vendor;
 use miniapp_tests::{MockServer, Reply};
 
+/// The vendor's error envelope, written by the member names of its `vendor.toml` (a wrapped
+/// envelope with an empty payload, as Baidu sends its errors).
 fn envelope(vendor: Vendor, code: i64, message: &str) -> String {
-    match vendor {
-        Vendor::Wechat => format!(r#"{{"errcode":{code},"errmsg":"{message}"}}"#),
-        Vendor::Baidu => format!(r#"{{"errno":{code},"msg":"{message}","data":{{}}}}"#),
-        Vendor::Kuaishou => format!(r#"{{"result":{code},"error_msg":"{message}"}}"#),
+    let e = &vendor.facts().envelope;
+    let mut body = serde_json::Map::new();
+    body.insert(e.code.into(), code.into());
+    body.insert(e.messages[0].into(), message.into());
+    if e.shape == core_http::vendor::EnvelopeShape::Wrapped {
+        body.insert(e.data.into(), serde_json::json!({}));
     }
+    serde_json::Value::Object(body).to_string()
 }
 
 #[tokio::test]
