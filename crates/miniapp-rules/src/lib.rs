@@ -257,8 +257,8 @@ pub fn is_https_or_wss_origin(text: &str) -> bool {
 
 /// An origin with one of `schemes` (no scheme at all when `schemes` is empty: a bare host):
 /// a host is required, nothing may follow the host and port nor precede it; a port only when
-/// `port` allows it. A plain host is checked byte by byte ([`is_plain_host_and_port`]); any
-/// other goes through the URL parser, which is the definition ([`origin_by_parser`]).
+/// `port` allows it. A plain host (lowercase labels, an optional port) is checked byte by
+/// byte; any other goes through the URL parser, which is the definition.
 pub fn is_origin(text: &str, schemes: &[&str], port: bool) -> bool {
     strip_scheme(text, schemes).is_some_and(|rest| is_plain_host_and_port(rest, port))
         || origin_by_parser(text, schemes, port)
