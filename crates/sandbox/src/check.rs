@@ -79,27 +79,20 @@ pub(crate) fn check(
 
     let mut credentials = Vec::with_capacity(ep.credentials.len());
     for cred in &ep.credentials {
-        if cred.location == Location::Header {
-            let value = req
-                .headers
+        // A header credential is read from the headers; the others from the query or body,
+        // where the parameter must be in the credential's own place.
+        let value = if cred.location == Location::Header {
+            req.headers
                 .and_then(|h| h.get(cred.name.as_str()))
                 .and_then(|v| v.to_str().ok())
-                .filter(|s| !s.is_empty());
-            let Some(value) = value else {
-                return Err(Rejection::Credential(format!(
-                    "`{}` missing or empty in the {}",
-                    cred.name,
-                    cred.location.describe()
-                )));
-            };
-            credentials.push((cred.kind, value.to_owned()));
-            continue;
+        } else {
+            values
+                .get(&cred.name)
+                .filter(|(loc, _)| *loc == cred.location)
+                .and_then(|(_, w)| w.as_str())
         }
-        let value = values
-            .get(&cred.name)
-            .filter(|(loc, _)| *loc == cred.location)
-            .and_then(|(_, w)| w.as_str())
-            .filter(|s| !s.is_empty());
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
         let Some(value) = value else {
             return Err(Rejection::Credential(format!(
                 "`{}` missing or empty in the {}",
@@ -107,8 +100,10 @@ pub(crate) fn check(
                 cred.location.describe()
             )));
         };
-        credentials.push((cred.kind, value.to_owned()));
-        values.remove(&cred.name);
+        credentials.push((cred.kind, value));
+        if cred.location != Location::Header {
+            values.remove(&cred.name);
+        }
     }
 
     let mut params = Params::new();
