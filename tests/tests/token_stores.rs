@@ -145,6 +145,49 @@ async fn suite(name: &str, store: Arc<dyn TokenStore>, other: Arc<dyn TokenStore
     );
     store.unlock(&k, &taken).await.unwrap();
 
+    // Lock, then load under it (a refresh's start, one round trip where the store can): the
+    // value is read after the lock is taken, and a held lock yields nothing.
+    let (fence, stored) = store
+        .lock_then_load(&k, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("free");
+    assert_eq!(
+        stored,
+        Some(left.clone()),
+        "{name}: the value under the lock"
+    );
+    assert!(
+        other
+            .lock_then_load(&k, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}: held, so not loaded either"
+    );
+    // What another handle saves before the lock is taken is what the load sees.
+    store.unlock(&k, &fence).await.unwrap();
+    let third = token("a3", Some("r3"));
+    assert!(other
+        .save(&k, &third, Some(&Secret::from("r2")))
+        .await
+        .unwrap());
+    let (fence, stored) = store
+        .lock_then_load(&k, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("released");
+    assert_eq!(stored, Some(third), "{name}: the newest value");
+    store.unlock(&k, &fence).await.unwrap();
+    let fresh = key(&format!("{name}-nothing-stored"));
+    let (fence, stored) = other
+        .lock_then_load(&fresh, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("free");
+    assert_eq!(stored, None, "{name}: nothing under a new key");
+    other.unlock(&fresh, &fence).await.unwrap();
+
     // Listing by prefix: a platform's authorizations, no one else's.
     for app in ["p1", "p2"] {
         store

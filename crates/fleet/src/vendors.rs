@@ -318,12 +318,10 @@ impl VendorClient {
         {
             return Ok(false);
         }
-        let imported = if self.tokens.has_authorization(app).await? {
-            false
-        } else {
-            self.tokens.import_authorization(app, refresh_token).await?;
-            true
-        };
+        let imported = self
+            .tokens
+            .import_authorization_unless_held(app, refresh_token)
+            .await?;
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         // A cache, bounded: forgetting only costs the store a question.
         if known.len() >= KNOWN_APPS_KEPT {

@@ -285,6 +285,29 @@ impl TokenManager {
         Ok(())
     }
 
+    /// [`TokenManager::import_authorization`] unless the store already holds a refresh token
+    /// for the app (a rotated one there is newer than an inventory's), in one compare-and-set;
+    /// returns whether it imported.
+    pub async fn import_authorization_unless_held(
+        &self,
+        authorizer_app_id: &str,
+        refresh_token: impl Into<Secret>,
+    ) -> Result<bool, Error> {
+        let key = self.authorizer_key(authorizer_app_id);
+        let token = StoredToken {
+            access_token: None,
+            issued_at_ms: 0,
+            expires_at_ms: 0,
+            refresh_token: Some(refresh_token.into()),
+        };
+        // Saved only over no refresh token: exactly "unless held", and atomic.
+        let imported = self.store.save(&key, &token, None).await?;
+        if imported {
+            self.authorization_changed(authorizer_app_id);
+        }
+        Ok(imported)
+    }
+
     /// Stores what an authorization returned (the code exchange): the app's first access token
     /// and its refresh token.
     pub async fn save_authorization(

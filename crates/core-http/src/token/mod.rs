@@ -30,7 +30,7 @@ pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;
-pub use store::{Fence, StoredToken, TokenKey, TokenStore};
+pub use store::{Fence, Locked, StoredToken, TokenKey, TokenStore};
 pub use unsaved::{
     flush_unsaved, import_rescued, rescued_imported, saved_late, set_rescue_file, unsaved_keys,
 };
@@ -345,9 +345,9 @@ impl Inner {
             if let Some(token) = stored.as_ref().and_then(|s| self.adopt(s, now_ms())) {
                 return Ok(token);
             }
-            if let Some(fence) = self
+            if let Some((fence, stored)) = self
                 .store
-                .lock(&self.key, self.policy.lock_ttl)
+                .lock_then_load(&self.key, self.policy.lock_ttl)
                 .await
                 .map_err(failed)?
             {
@@ -356,7 +356,7 @@ impl Inner {
                     key: self.key.clone(),
                     fence: Some(fence),
                 };
-                let result = self.fetch_locked(&mut lock).await;
+                let result = self.fetch_locked(&mut lock, stored).await;
                 lock.release().await;
                 return result;
             }
@@ -374,10 +374,14 @@ impl Inner {
         }
     }
 
-    /// The refresh under the store's lock; a save that lands releases `lock` with it.
-    async fn fetch_locked(self: &Arc<Self>, lock: &mut LockGuard) -> Outcome {
-        // Double-check under the lock: the previous holder may have just saved a token.
-        let stored = self.store.load(&self.key).await.map_err(failed)?;
+    /// The refresh under the store's lock, from `stored`, the value read under it (the
+    /// double-check: the previous holder may have just saved a token); a save that lands
+    /// releases `lock` with it.
+    async fn fetch_locked(
+        self: &Arc<Self>,
+        lock: &mut LockGuard,
+        stored: Option<StoredToken>,
+    ) -> Outcome {
         let stored_refresh = stored.as_ref().and_then(|s| s.refresh_token.clone());
         // A rotated token this process could not save yet is newer than the store's, as long
         // as the store still holds what it held then (else another process wrote: it wins).

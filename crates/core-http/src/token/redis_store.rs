@@ -8,7 +8,7 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::store::store_error;
-use super::{BoxFuture, Fence, StoredToken, TokenKey, TokenStore};
+use super::{BoxFuture, Fence, Locked, StoredToken, TokenKey, TokenStore};
 use crate::{Error, Secret};
 
 const SAVE: &str = r#"
@@ -140,6 +140,48 @@ impl TokenStore for RedisStore {
                 .await
                 .map_err(redis_error)?;
             Ok(ok.map(|_| fence))
+        })
+    }
+
+    fn lock_then_load<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<Locked>, Error>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let fence = Fence::random();
+            // One round trip: the lock, then the value (read after the lock is set).
+            let (taken, raw): (Option<String>, Option<String>) = redis::pipe()
+                .cmd("SET")
+                .arg(lock_key(key))
+                .arg(&fence.0)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl.as_millis() as u64)
+                .cmd("GET")
+                .arg(key.as_str())
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            if taken.is_none() {
+                return Ok(None);
+            }
+            let stored = raw
+                .map(|text| {
+                    serde_json::from_str(&text)
+                        .map_err(|e| store_error(format!("corrupt value under {key}: {e}")))
+                })
+                .transpose();
+            match stored {
+                Ok(stored) => Ok(Some((fence, stored))),
+                Err(e) => {
+                    if let Err(e) = self.unlock(key, &fence).await {
+                        tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+                    }
+                    Err(e)
+                }
+            }
         })
     }
 

@@ -117,6 +117,10 @@ impl Fence {
     }
 }
 
+/// A refresh lock taken ([`TokenStore::lock_then_load`]): its fence, and the value read
+/// under it.
+pub type Locked = (Fence, Option<StoredToken>);
+
 /// Shared token storage. Implementations: [`super::MemoryStore`] (one process),
 /// `SqliteStore` (feature `sqlite`, the processes of one host) and `RedisStore` (feature
 /// `redis`, a fleet).
@@ -159,6 +163,31 @@ pub trait TokenStore: Send + Sync {
         key: &'a TokenKey,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Option<Fence>, Error>>;
+
+    /// [`TokenStore::lock`], then, if taken, [`TokenStore::load`] under it: the start of a
+    /// refresh (the double-check under the lock), in one round trip where the store can.
+    /// `None` when someone holds the lock.
+    fn lock_then_load<'a>(
+        &'a self,
+        key: &'a TokenKey,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Option<Locked>, Error>> {
+        Box::pin(async move {
+            let Some(fence) = self.lock(key, ttl).await? else {
+                return Ok(None);
+            };
+            match self.load(key).await {
+                Ok(stored) => Ok(Some((fence, stored))),
+                Err(e) => {
+                    // The lock is of no use without the value: let the next caller have it.
+                    if let Err(e) = self.unlock(key, &fence).await {
+                        tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
 
     /// Releases the lock if `fence` still holds it.
     fn unlock<'a>(
