@@ -83,3 +83,21 @@ pub fn pin_current_thread(cpus: &[usize]) -> bool {
         false
     }
 }
+
+/// CPU time consumed so far by the live threads of this process, summed by thread name
+/// (`comm`, as `top -H` shows it: 15 characters at most).
+pub fn cpu_by_thread_name() -> std::collections::BTreeMap<String, Duration> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for tid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        let Ok(name) = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")) else {
+            continue;
+        };
+        *by_name
+            .entry(name.trim_end().to_owned())
+            .or_insert(Duration::ZERO) += thread_cpu(tid);
+    }
+    by_name
+}

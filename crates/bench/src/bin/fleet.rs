@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use miniapp_bench::alloc::{self, CountingAlloc};
 use miniapp_fleet::credentials::{self, Credentials, StoreSpec};
 use miniapp_fleet::plan::{Progress, Quiet};
@@ -43,6 +44,7 @@ struct Args {
     /// The memory run's token store: `sqlite` (the CLI's default) or `redis`.
     memory_store: String,
     skip_resume: bool,
+    skip_baseline: bool,
 }
 
 fn parse() -> Args {
@@ -59,6 +61,7 @@ fn parse() -> Args {
         workers: 1,
         memory_store: "sqlite".into(),
         skip_resume: false,
+        skip_baseline: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,8 +83,9 @@ fn parse() -> Args {
             "--workers" => a.workers = num().max(1) as usize,
             "--memory-store" => a.memory_store = it.next().expect("--memory-store sqlite|redis"),
             "--skip-resume" => a.skip_resume = true,
+            "--skip-baseline" => a.skip_baseline = true,
             "--help" | "-h" => {
-                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory] [--journal sqlite|postgres] [--workers N] [--memory-store sqlite|redis] [--skip-resume]");
+                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory] [--journal sqlite|postgres] [--workers N] [--memory-store sqlite|redis] [--skip-resume] [--skip-baseline]");
                 std::process::exit(0);
             }
             other => panic!("unknown flag {other}; see --help"),
@@ -167,17 +171,31 @@ impl Drop for OwnSandbox {
     }
 }
 
+/// The CPU each thread name used since `before` (threads that ended in between are missing).
+fn threads_since(before: &BTreeMap<String, Duration>) -> BTreeMap<String, Duration> {
+    miniapp_bench::cpu::cpu_by_thread_name()
+        .into_iter()
+        .map(|(name, now)| {
+            let then = before.get(&name).copied().unwrap_or_default();
+            (name, now.saturating_sub(then))
+        })
+        .collect()
+}
+
 /// The in-process sandbox's threads (their CPU is not the client's).
 static SANDBOX_THREADS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
-/// CPU time of the job so far: the process's, less the sandbox threads'.
+/// The CPU time of sandbox threads that have ended (the process's total keeps it).
+static ENDED_SANDBOX_CPU: Mutex<Duration> = Mutex::new(Duration::ZERO);
+
+/// CPU time of the job so far: the process's, less the sandbox threads' (live and ended).
 fn client_cpu() -> Duration {
-    let sandbox: Duration = SANDBOX_THREADS
-        .lock()
-        .unwrap()
+    let threads = SANDBOX_THREADS.lock().unwrap();
+    let sandbox: Duration = threads
         .iter()
         .map(|tid| miniapp_bench::cpu::thread_cpu(*tid))
-        .sum();
+        .sum::<Duration>()
+        + *ENDED_SANDBOX_CPU.lock().unwrap();
     miniapp_bench::cpu::process_cpu_total().saturating_sub(sandbox)
 }
 
@@ -189,6 +207,15 @@ async fn sandbox(options: SandboxOptions) -> OwnSandbox {
             alloc::exclude_this_thread();
             if let Some(tid) = miniapp_bench::cpu::current_tid() {
                 SANDBOX_THREADS.lock().unwrap().push(tid);
+            }
+        })
+        .on_thread_stop(|| {
+            // Its time moves from the live list to the ended total in one step (a thread
+            // that ends between two readings is counted once).
+            if let Some(tid) = miniapp_bench::cpu::current_tid() {
+                let mut threads = SANDBOX_THREADS.lock().unwrap();
+                *ENDED_SANDBOX_CPU.lock().unwrap() += miniapp_bench::cpu::thread_cpu(tid);
+                threads.retain(|t| *t != tid);
             }
         })
         .enable_all()
@@ -227,6 +254,122 @@ fn setup(sandbox: &Sandbox, vendors: &[Vendor], desired: &str) -> Setup {
 
 fn creds() -> Credentials {
     miniapp_fleet::sandbox::credentials(StoreSpec::Memory, Vendor::ALL)
+}
+
+/// The plan's calls written by hand with `reqwest`, as a user without the SDK would: per app
+/// of WeChat's shape, the authorizer-token call then the read of the webview domains, each
+/// answer parsed and a JSON line written per app; as many apps in flight as the job has over
+/// its three vendors (3 × `--concurrency`), against a sandbox of the same latency. Its client
+/// CPU per request is the floor the job's own figure is read against.
+async fn baseline(a: &Args) {
+    let sandbox = sandbox(SandboxOptions {
+        enforce_tokens: true,
+        apps: a.apps,
+        latency: Duration::from_millis(a.latency_ms),
+        latency_jitter: Duration::from_millis(a.jitter_ms),
+        ..Default::default()
+    })
+    .await;
+    let base = sandbox.base_url();
+    let platform = miniapp_fleet::sandbox::platform_app_id(Vendor::Wechat);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(usize::MAX)
+        .build()
+        .unwrap();
+    // The platform token, once (not measured).
+    let answer: serde_json::Value = http
+        .post(format!("{base}/cgi-bin/component/api_component_token"))
+        .json(&serde_json::json!({
+            "component_appid": platform,
+            "component_appsecret": "sandbox-secret",
+            "component_verify_ticket": "sandbox-ticket",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let component = answer["component_access_token"]
+        .as_str()
+        .expect("a component token")
+        .to_owned();
+    // Three rounds over WeChat's apps: as many requests as the three vendors' plan.
+    let apps: Vec<&miniapp_sandbox::FleetApp> = (0..3)
+        .flat_map(|_| sandbox.fleet_apps(Vendor::Wechat))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Mutex::new(std::io::BufWriter::new(
+        std::fs::File::create(dir.path().join("baseline.jsonl")).unwrap(),
+    ));
+    let (http, component, platform, out, base) = (&http, &component, &platform, &out, &base);
+    let failed = AtomicU64::new(0);
+    let failed = &failed;
+    // Heap counted as in the job's phases (the counting costs CPU: both sides pay it).
+    alloc::set_counting(true);
+    alloc::reset_peak();
+    let heap_before = alloc::snapshot().live;
+    let cpu_before = client_cpu();
+    let started = Instant::now();
+    futures_util::stream::iter(apps)
+        .map(|app| async move {
+            let token: serde_json::Value = http
+                .post(format!("{base}/cgi-bin/component/api_authorizer_token"))
+                .query(&[("component_access_token", component.as_str())])
+                .json(&serde_json::json!({
+                    "component_appid": platform,
+                    "authorizer_appid": app.app_id,
+                    "authorizer_refresh_token": app.refresh_token,
+                }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let Some(access) = token["authorizer_access_token"].as_str() else {
+                failed.fetch_add(1, Relaxed);
+                return Ok(());
+            };
+            let current: serde_json::Value = http
+                .post(format!("{base}/wxa/setwebviewdomain"))
+                .query(&[("access_token", access)])
+                .json(&serde_json::json!({ "action": "get" }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if current["errcode"].as_i64().unwrap_or(0) != 0 {
+                failed.fetch_add(1, Relaxed);
+            }
+            let line = serde_json::json!({ "app_id": app.app_id, "current": current });
+            use std::io::Write;
+            writeln!(out.lock().unwrap(), "{line}").unwrap();
+            Ok::<_, reqwest::Error>(())
+        })
+        .buffer_unordered(3 * a.concurrency)
+        .for_each(|r| async move {
+            if r.is_err() {
+                failed.fetch_add(1, Relaxed);
+            }
+        })
+        .await;
+    let took = started.elapsed();
+    let cpu = client_cpu() - cpu_before;
+    let heap = alloc::snapshot().peak - heap_before;
+    alloc::set_counting(false);
+    let requests = 2 * 3 * a.apps as u64;
+    println!(
+        "\nbaseline (hand-written reqwest, the plan's WeChat calls: token then read, {} apps in flight, latency {} ± {} ms): {} requests in {:.2} s, {} failed, client CPU {:.1} µs per request, heap peak {:.2} MiB",
+        3 * a.concurrency,
+        a.latency_ms,
+        a.jitter_ms,
+        requests,
+        took.as_secs_f64(),
+        failed.load(Relaxed),
+        cpu.as_secs_f64() * 1e6 / requests as f64,
+        heap as f64 / 1048576.0
+    );
 }
 
 /// A vendor's backend that counts its writes in flight (the apply's calls).
@@ -353,6 +496,7 @@ async fn fan_out(a: &Args) {
     alloc::reset_peak();
     let heap_before_plan = alloc::snapshot().live;
     let cpu_before_plan = client_cpu();
+    let threads_before_plan = miniapp_bench::cpu::cpu_by_thread_name();
     let started = Instant::now();
     let summary = miniapp_fleet::plan(
         &s.desired,
@@ -367,6 +511,7 @@ async fn fan_out(a: &Args) {
     .unwrap();
     let planned = started.elapsed();
     let plan_cpu = client_cpu() - cpu_before_plan;
+    let plan_threads = threads_since(&threads_before_plan);
     let plan_heap = alloc::snapshot().peak - heap_before_plan;
     let after_plan: BTreeMap<Vendor, miniapp_sandbox::Traffic> = Vendor::ALL
         .iter()
@@ -390,6 +535,7 @@ async fn fan_out(a: &Args) {
     alloc::reset_peak();
     let heap_before_apply = alloc::snapshot().live;
     let cpu_before_apply = client_cpu();
+    let threads_before_apply = miniapp_bench::cpu::cpu_by_thread_name();
     let applying = Instant::now();
     let mut shared = None;
     let (outcome, in_flight) = if a.workers == 1 {
@@ -439,6 +585,7 @@ async fn fan_out(a: &Args) {
     };
     let applied = applying.elapsed();
     let apply_cpu = client_cpu() - cpu_before_apply;
+    let apply_threads = threads_since(&threads_before_apply);
     let apply_heap = alloc::snapshot().peak - heap_before_apply;
     alloc::set_counting(false);
     let report = miniapp_fleet::report::report(&journal, &job, None)
@@ -528,6 +675,20 @@ async fn fan_out(a: &Args) {
     });
     let apply_requests = all_requests - plan_requests;
     let apps = a.apps as f64;
+    for (phase, threads, n) in [
+        ("plan", &plan_threads, plan_requests),
+        ("apply", &apply_threads, apply_requests),
+    ] {
+        let each: Vec<String> = threads
+            .iter()
+            .filter(|(name, _)| name.as_str() != "sandbox")
+            .map(|(name, cpu)| format!("{name} {:.1}", cpu.as_secs_f64() * 1e6 / n.max(1) as f64))
+            .collect();
+        println!(
+            "  {phase:<5} client CPU per request by thread (µs, live threads): {}",
+            each.join(", ")
+        );
+    }
     for (phase, took, cpu, n, heap) in [
         ("plan", planned, plan_cpu, plan_requests, plan_heap),
         ("apply", applied, apply_cpu, apply_requests, apply_heap),
@@ -689,6 +850,9 @@ async fn resume(apps: usize) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = parse();
+    if !a.skip_baseline {
+        baseline(&a).await;
+    }
     fan_out(&a).await;
     if !a.skip_memory {
         let small = a.memory_apps;
