@@ -122,7 +122,7 @@ fn limits_doc(f: &Field) -> String {
         _ => {}
     }
     if let Some(format) = l.format {
-        parts.push(format!("each {}", format.rules().rule()));
+        parts.push(format!("each {}", format.rule()));
     }
     parts.join(", ")
 }
@@ -424,7 +424,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                     max_chars: p.limits.max_chars.map(u64::from),
                     min: p.limits.min,
                     max: p.limits.max,
-                    format: p.limits.format.map(|f| f.rules()),
+                    format: p.limits.format,
                 },
             })
         })

@@ -140,7 +140,9 @@ pub fn join<S: AsRef<str>>(items: &[S], sep: &str) -> String {
     out
 }
 
-/// A documented value format.
+/// A documented value format: its check ([`Format::accepts`]), its rule in words
+/// ([`Format::rule`]) and its name in specs ([`Format::name`], also what serde reads and
+/// writes) are this one `impl`. A new format is a variant here and an arm in each `match`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// A bare host name: no scheme, no path, no port separators other than the host's own
@@ -240,6 +242,61 @@ impl Format {
     /// The format a spec names, if any.
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// What a spec may name, each with its rule (for errors that say what is allowed).
+    pub fn allowed() -> String {
+        let each: Vec<String> = Format::ALL
+            .iter()
+            .map(|f| format!("`{}` ({})", f.name(), f.rule()))
+            .collect();
+        each.join(", ")
+    }
+}
+
+/// A spec names a format by [`Format::name`]: the one spelling, read and written here.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Format {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+        Format::from_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown format `{name}`: expected one of {} (e.g. `limits = {{ format = \"https_url\" }}`)",
+                Format::allowed()
+            ))
+        })
+    }
+}
+
+/// The schema of a spec's format: one string constant per [`Format`], described by its rule.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Format {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Format".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one_of: Vec<schemars::Schema> = Format::ALL
+            .iter()
+            .map(|f| {
+                schemars::json_schema!({
+                    "description": f.rule(),
+                    "type": "string",
+                    "const": f.name(),
+                })
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "Value formats the documents prescribe.",
+            "oneOf": one_of,
+        })
     }
 }
 

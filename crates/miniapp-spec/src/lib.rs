@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 mod types;
 mod vendor;
 /// The endpoint vocabulary, shared with the generator, the derive, `core-http` and the sandbox.
-pub use miniapp_rules::{BodyKind, CredentialKind, Location, Method};
+pub use miniapp_rules::{BodyKind, CredentialKind, Format, Location, Method};
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
     answer_field, answer_path, check_token_flow, find_endpoint, load_vendor, parse_vendor,
@@ -806,41 +806,6 @@ impl Limits {
     /// True when no limit is set.
     pub fn is_empty(&self) -> bool {
         *self == Limits::default()
-    }
-}
-
-/// Value formats the documents prescribe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// A bare host name: no scheme, no path (`www.qq.com`).
-    BareHost,
-    /// An `https://` or `wss://` domain: host and port, no path or query.
-    HttpsOrWssUrl,
-    /// An `https://` domain: host and optional port, no path.
-    HttpsUrl,
-    /// An `https://` domain with no port.
-    HttpsUrlWithoutPort,
-    /// A `wss://` domain: host and optional port, no path.
-    WssUrl,
-    /// A `udp://` domain: host and optional port, no path.
-    UdpUrl,
-    /// A `tcp://` domain: host and optional port, no path.
-    TcpUrl,
-}
-
-impl Format {
-    /// The one implementation of the format's check, shared by the SDK and the sandbox.
-    pub fn rules(self) -> miniapp_rules::Format {
-        match self {
-            Format::BareHost => miniapp_rules::Format::BareHost,
-            Format::HttpsOrWssUrl => miniapp_rules::Format::HttpsOrWssOrigin,
-            Format::HttpsUrl => miniapp_rules::Format::HttpsOrigin,
-            Format::HttpsUrlWithoutPort => miniapp_rules::Format::HttpsOriginWithoutPort,
-            Format::WssUrl => miniapp_rules::Format::WssOrigin,
-            Format::UdpUrl => miniapp_rules::Format::UdpOrigin,
-            Format::TcpUrl => miniapp_rules::Format::TcpOrigin,
-        }
     }
 }
 

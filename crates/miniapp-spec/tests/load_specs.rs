@@ -375,3 +375,35 @@ fn sandbox_shapes_are_checked() {
         assert!(err.ends_with(want), "{err}");
     }
 }
+
+/// A format is named once, in `miniapp_rules::Format`: an unknown name is refused at its line
+/// with every allowed name and its rule, and every name a spec may use reads back.
+#[test]
+fn an_unknown_format_names_the_allowed_ones() {
+    let spec = |format: &str| {
+        format!(
+            "vendor = \"kuaishou\"\nmodule = \"m\"\n[source]\ndocument = \"d\"\ntitle = \"t\"\n\n\
+             [[endpoints]]\nname = \"X\"\nfn_name = \"x\"\ntitle = \"x\"\ndescription = \"\"\nbase_url = \"https://x\"\n\
+             path = \"/x\"\nmethod = \"POST\"\nbody = \"json\"\ncredentials = []\n\
+             params = [{{ name = \"a\", type = \"string\", location = \"json\", limits = {{ format = \"{format}\" }} }}]\n"
+        )
+    };
+    let err = miniapp_spec::parse(Path::new("x.toml"), &spec("https_origin"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("x.toml:17:"), "{err}");
+    assert!(err.contains("unknown format `https_origin`"), "{err}");
+    for format in miniapp_rules::Format::ALL {
+        assert!(
+            err.contains(&format!("`{}` ({})", format.name(), format.rule())),
+            "{err}"
+        );
+        let parsed = miniapp_spec::parse(Path::new("x.toml"), &spec(format.name())).unwrap();
+        assert_eq!(
+            parsed.endpoints[0].params[0].limits.format,
+            Some(format),
+            "{}",
+            format.name()
+        );
+    }
+}

@@ -449,7 +449,7 @@ fn check_text_limits(path: &str, limits: &Limits, text: &str) -> Result<(), Stri
     miniapp_rules::chars(text, count(limits.min_chars), count(limits.max_chars))
         .map_err(|b| broken(path, b))?;
     match limits.format {
-        Some(format) => miniapp_rules::format(text, format.rules()).map_err(|b| broken(path, b)),
+        Some(format) => miniapp_rules::format(text, format).map_err(|b| broken(path, b)),
         None => Ok(()),
     }
 }
