@@ -4,7 +4,7 @@
 //! attributes and field types, the spec generator from a spec endpoint. Everything the impl
 //! says (method, path, where each field goes, limits, rules, decoding) is written here once.
 
-use miniapp_rules::{BodyKind, CredentialKind, Format, Location, Method};
+use miniapp_rules::{BodyKind, CredentialKind, Location, Method};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{Error, Ident, Result};
@@ -76,24 +76,8 @@ pub struct Shape {
     pub text_items: bool,
 }
 
-/// The documented limits of a parameter, checked before sending.
-#[derive(Debug, Clone, Default)]
-pub struct Limits {
-    /// Most list items.
-    pub max_items: Option<u64>,
-    /// Fewest characters.
-    pub min_chars: Option<u64>,
-    /// Holds something when present (`miniapp_rules::non_empty_text`/`non_empty_list`).
-    pub non_empty: bool,
-    /// Most characters.
-    pub max_chars: Option<u64>,
-    /// Smallest number.
-    pub min: Option<i64>,
-    /// Largest number.
-    pub max: Option<i64>,
-    /// Value format (of each item of a list).
-    pub format: Option<Format>,
-}
+/// The documented limits of a parameter, checked before sending (the spec's own struct).
+pub use miniapp_rules::Limits;
 
 /// One field of the request type.
 #[derive(Clone)]
@@ -340,7 +324,7 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
     }
     let l = &p.limits;
     if let Some(max) = l.max_items {
-        let max = Literal::u64_unsuffixed(max);
+        let max = Literal::u64_unsuffixed(u64::from(max));
         let count = if p.shape.optional {
             quote!(self.#ident.as_ref().map_or(0, |v| v.len()))
         } else {
@@ -367,8 +351,8 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
         out.extend(check);
     }
     if l.min_chars.is_some() || l.max_chars.is_some() {
-        let lo = some(l.min_chars.map(Literal::u64_unsuffixed));
-        let hi = some(l.max_chars.map(Literal::u64_unsuffixed));
+        let lo = some(l.min_chars.map(|n| Literal::u64_unsuffixed(u64::from(n))));
+        let hi = some(l.max_chars.map(|n| Literal::u64_unsuffixed(u64::from(n))));
         out.extend(quote! { ::core_http::__private::validate::chars(#name, #wire, &self.#ident, #lo, #hi)?; });
     }
     if l.min.is_some() || l.max.is_some() {

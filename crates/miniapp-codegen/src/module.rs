@@ -417,15 +417,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
                 json_string: p.json_string,
                 required: p.required,
                 optional_when: p.optional_when.as_ref().map(condition),
-                limits: m::Limits {
-                    max_items: p.limits.max_items.map(u64::from),
-                    min_chars: p.limits.min_chars.map(u64::from),
-                    non_empty: p.limits.non_empty,
-                    max_chars: p.limits.max_chars.map(u64::from),
-                    min: p.limits.min,
-                    max: p.limits.max,
-                    format: p.limits.format,
-                },
+                limits: p.limits.clone(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

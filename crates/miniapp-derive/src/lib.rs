@@ -125,7 +125,7 @@ fn int(meta: &syn::meta::ParseNestedMeta<'_>) -> Result<i64> {
     }
 }
 
-fn count(meta: &syn::meta::ParseNestedMeta<'_>) -> Result<u64> {
+fn count(meta: &syn::meta::ParseNestedMeta<'_>) -> Result<u32> {
     meta.value()?.parse::<syn::LitInt>()?.base10_parse()
 }
 

@@ -12,8 +12,10 @@
 //! [`Location`], [`CredentialKind`]), which specs, the generator, the derive, `core-http` and
 //! the sandbox share.
 
+mod limits;
 mod vocabulary;
 
+pub use limits::Limits;
 pub use vocabulary::{BodyKind, CredentialKind, Location, Method};
 
 /// A broken rule: the rule in words and what was given instead.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 mod types;
 mod vendor;
 /// The endpoint vocabulary, shared with the generator, the derive, `core-http` and the sandbox.
-pub use miniapp_rules::{BodyKind, CredentialKind, Format, Location, Method};
+pub use miniapp_rules::{BodyKind, CredentialKind, Format, Limits, Location, Method};
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
     answer_field, answer_path, check_token_flow, find_endpoint, load_vendor, parse_vendor,
@@ -771,42 +771,6 @@ pub struct Condition {
     pub param: String,
     /// Its wire value.
     pub equals: String,
-}
-
-/// Documented limits of a value.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Minimum length in characters (not bytes).
-    #[serde(default)]
-    pub min_chars: Option<u32>,
-    /// Maximum length in characters (not bytes).
-    #[serde(default)]
-    pub max_chars: Option<u32>,
-    /// Minimum numeric value.
-    #[serde(default)]
-    pub min: Option<i64>,
-    /// Maximum numeric value.
-    #[serde(default)]
-    pub max: Option<i64>,
-    /// Maximum number of list items.
-    #[serde(default)]
-    pub max_items: Option<u32>,
-    /// Format each (list item) value must have.
-    #[serde(default)]
-    pub format: Option<Format>,
-    /// When present, the value holds something: a text with a character other than white
-    /// space; a list with at least one item, each such a text (the documents' 必填 values that
-    /// an empty one would waste, such as a quota-limited name change).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub non_empty: bool,
-}
-
-impl Limits {
-    /// True when no limit is set.
-    pub fn is_empty(&self) -> bool {
-        *self == Limits::default()
-    }
 }
 
 /// A documented error code.
