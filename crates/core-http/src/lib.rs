@@ -21,11 +21,9 @@
 #![warn(unreachable_pub)]
 
 pub mod crypto;
-#[doc(hidden)]
-pub mod de;
+mod de;
 mod endpoint;
-#[doc(hidden)]
-pub mod envelope;
+mod envelope;
 mod error;
 #[rustfmt::skip] // formatted by the generator (prettyplease)
 mod generated;
@@ -37,11 +35,9 @@ mod secret;
 mod session;
 pub mod shipping;
 pub mod token;
-#[doc(hidden)]
-pub mod validate;
+mod validate;
 pub mod vendor;
-#[doc(hidden)]
-pub mod wire;
+mod wire;
 
 pub use de::UnknownValue;
 pub use endpoint::{
@@ -135,7 +131,23 @@ macro_rules! wire_enum_impls {
 /// Items the generated code and the derive macro refer to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{de, envelope, validate, wire};
+    // The one path to the modules generated code and the derive use (they are private above).
+    /// Decoding helpers of the generated responses.
+    pub mod de {
+        pub use crate::de::*;
+    }
+    /// The vendors' envelopes.
+    pub mod envelope {
+        pub use crate::envelope::*;
+    }
+    /// The checks of the generated `validate`.
+    pub mod validate {
+        pub use crate::validate::*;
+    }
+    /// Wire helpers of the generated requests.
+    pub mod wire {
+        pub use crate::wire::*;
+    }
     pub use miniapp_rules::Format;
     pub use serde;
     pub use serde_json;
