@@ -274,12 +274,7 @@ impl TokenManager {
         refresh_token: impl Into<Secret>,
     ) -> Result<(), Error> {
         let key = self.authorizer_key(authorizer_app_id);
-        let token = StoredToken {
-            access_token: None,
-            issued_at_ms: 0,
-            expires_at_ms: 0,
-            refresh_token: Some(refresh_token.into()),
-        };
+        let token = refresh_only(refresh_token.into());
         self.store.put(&key, &token).await?;
         self.authorization_changed(authorizer_app_id);
         Ok(())
@@ -294,12 +289,7 @@ impl TokenManager {
         refresh_token: impl Into<Secret>,
     ) -> Result<bool, Error> {
         let key = self.authorizer_key(authorizer_app_id);
-        let token = StoredToken {
-            access_token: None,
-            issued_at_ms: 0,
-            expires_at_ms: 0,
-            refresh_token: Some(refresh_token.into()),
-        };
+        let token = refresh_only(refresh_token.into());
         // Saved only over no refresh token: exactly "unless held", and atomic.
         let imported = self.store.save(&key, &token, None).await?;
         if imported {
@@ -327,6 +317,16 @@ impl TokenManager {
             .await?;
         self.authorization_changed(authorizer_app_id);
         Ok(())
+    }
+}
+
+/// What an import stores: the refresh token alone (the first call refreshes with it).
+fn refresh_only(refresh_token: Secret) -> StoredToken {
+    StoredToken {
+        access_token: None,
+        issued_at_ms: 0,
+        expires_at_ms: 0,
+        refresh_token: Some(refresh_token),
     }
 }
 

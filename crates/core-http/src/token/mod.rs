@@ -570,7 +570,7 @@ impl LockGuard {
     async fn release(mut self) {
         if let Some(fence) = &self.fence {
             if let Err(e) = self.store.unlock(&self.key, fence).await {
-                tracing::warn!(key = %self.key, error = %e, "could not release the refresh lock; it expires by itself");
+                store::lock_left_to_expire(&self.key, &e);
             }
         }
         self.fence = None;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::Script;
 
-use super::store::store_error;
+use super::store::{lock_left_to_expire, store_error};
 use super::{BoxFuture, Fence, Locked, StoredToken, TokenKey, TokenStore};
 use crate::{Error, Secret};
 
@@ -85,6 +85,15 @@ impl RedisStore {
     }
 }
 
+/// The value stored under `key`, as `GET` returned it.
+fn decode(key: &TokenKey, raw: Option<String>) -> Result<Option<StoredToken>, Error> {
+    raw.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|e| store_error(format!("corrupt value under {key}: {e}")))
+    })
+    .transpose()
+}
+
 impl TokenStore for RedisStore {
     fn load<'a>(&'a self, key: &'a TokenKey) -> BoxFuture<'a, Result<Option<StoredToken>, Error>> {
         Box::pin(async move {
@@ -94,11 +103,7 @@ impl TokenStore for RedisStore {
                 .query_async(&mut conn)
                 .await
                 .map_err(redis_error)?;
-            raw.map(|text| {
-                serde_json::from_str(&text)
-                    .map_err(|e| store_error(format!("corrupt value under {key}: {e}")))
-            })
-            .transpose()
+            decode(key, raw)
         })
     }
 
@@ -167,17 +172,11 @@ impl TokenStore for RedisStore {
             if taken.is_none() {
                 return Ok(None);
             }
-            let stored = raw
-                .map(|text| {
-                    serde_json::from_str(&text)
-                        .map_err(|e| store_error(format!("corrupt value under {key}: {e}")))
-                })
-                .transpose();
-            match stored {
+            match decode(key, raw) {
                 Ok(stored) => Ok(Some((fence, stored))),
                 Err(e) => {
                     if let Err(e) = self.unlock(key, &fence).await {
-                        tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+                        lock_left_to_expire(key, &e);
                     }
                     Err(e)
                 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, ToSql};
 use tokio::sync::oneshot;
 
-use super::store::store_error;
+use super::store::{lock_left_to_expire, store_error};
 use super::{now_ms, BoxFuture, Fence, Locked, StoredToken, TokenKey, TokenStore};
 use crate::{Error, Secret};
 
@@ -463,7 +463,7 @@ impl TokenStore for SqliteStore {
             let unlocked = self.send(|reply| Op::Write { sql, args, reply })?;
             let saved = Self::answer(saved).await? == 1;
             if let Err(e) = Self::answer(unlocked).await {
-                tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+                lock_left_to_expire(key, &e);
             }
             Ok(saved)
         })

@@ -151,7 +151,7 @@ pub trait TokenStore: Send + Sync {
         Box::pin(async move {
             let saved = self.save(key, token, expected_refresh).await?;
             if let Err(e) = self.unlock(key, fence).await {
-                tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+                lock_left_to_expire(key, &e);
             }
             Ok(saved)
         })
@@ -181,7 +181,7 @@ pub trait TokenStore: Send + Sync {
                 Err(e) => {
                     // The lock is of no use without the value: let the next caller have it.
                     if let Err(e) = self.unlock(key, &fence).await {
-                        tracing::warn!(key = %key, error = %e, "could not release the refresh lock; it expires by itself");
+                        lock_left_to_expire(key, &e);
                     }
                     Err(e)
                 }
@@ -238,6 +238,11 @@ pub trait TokenStore: Send + Sync {
         let _ = prefix;
         Box::pin(async { Err(store_error("this token store cannot list its keys")) })
     }
+}
+
+/// Logs a refresh lock that could not be released: it expires by itself (its TTL).
+pub(crate) fn lock_left_to_expire(key: &TokenKey, error: &Error) {
+    tracing::warn!(key = %key, error = %error, "could not release the refresh lock; it expires by itself");
 }
 
 /// The error of a store that failed.
