@@ -60,6 +60,9 @@ pub struct RateLimiter {
     ceiling: Option<f64>,
     started: Instant,
     state: Mutex<State>,
+    /// Wakes the calls waiting for a slot when the rate rose well above the one their waits
+    /// were computed at (a wait computed at a low rate must not outlive it).
+    faster: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,11 @@ struct State {
     max_capacity: f64,
     /// Calls available now; below zero when callers have reserved future slots.
     capacity: f64,
+    /// Slots reserved so far (a waiting call's ticket is this count when it reserved: its
+    /// slot is free once `reserved + capacity` reaches it, whatever the rate did meanwhile).
+    reserved: f64,
+    /// The rate waiting calls were last woken at (or computed their waits at, if lower).
+    woken_at_rate: f64,
     /// When the bucket was last refilled (seconds since `started`).
     last_refill: f64,
     /// Pacing at all (after the first throttle, or from the start with a ceiling).
@@ -207,6 +215,8 @@ impl RateLimiter {
                 fill_rate: rate,
                 max_capacity: capacity,
                 capacity,
+                reserved: 0.0,
+                woken_at_rate: rate,
                 last_refill: 0.0,
                 enabled: ceiling.is_some(),
                 measured_rate: 0.0,
@@ -221,6 +231,7 @@ impl RateLimiter {
                 observed_throttles: 0,
                 following: false,
             }),
+            faster: tokio::sync::Notify::new(),
         }
     }
 
@@ -234,28 +245,79 @@ impl RateLimiter {
 
     /// Waits for this call's slot and returns it (give it back to [`RateLimiter::record`] with
     /// the answer). Each caller reserves its own slot before sleeping, so concurrent callers
-    /// are spaced out rather than woken together.
+    /// are spaced out rather than woken together. A waiting call follows the rate: when it
+    /// rises (a share grew, CUBIC climbed back), the call is woken and goes at its slot under
+    /// the new rate, not under the one it started waiting at.
     pub async fn acquire(&self) -> Slot {
-        let now = self.now();
-        let wait = self.reserve(now);
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        let (ticket, mut wait) = match self.reserve(self.now()) {
+            Reservation::Free(slot) => return slot,
+            Reservation::Wait { ticket, wait } => (ticket, wait),
+        };
+        loop {
+            let faster = self.faster.notified();
+            let mut faster = std::pin::pin!(faster);
+            faster.as_mut().enable();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = faster => {}
+            }
+            match self.wait_for(ticket, self.now()) {
+                Reservation::Free(slot) => return slot,
+                Reservation::Wait { wait: more, .. } => wait = more,
+            }
         }
-        Slot { taken: now }
     }
 
-    /// Reserves one call's slot at `now` and says how long to wait for it.
-    fn reserve(&self, now: f64) -> Duration {
+    /// Reserves one call's slot at `now`: free now, or a ticket and how long to wait for it
+    /// at the current rate.
+    fn reserve(&self, now: f64) -> Reservation {
         let mut s = self.state();
         if !s.enabled {
-            return Duration::ZERO;
+            return s.grant(now);
         }
         s.refill(now);
         s.capacity -= 1.0;
+        s.reserved += 1.0;
         if s.capacity >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-s.capacity / s.fill_rate)
+            return s.grant(now);
+        }
+        let ticket = s.reserved;
+        s.woken_at_rate = s.woken_at_rate.min(s.fill_rate);
+        Reservation::Wait {
+            ticket,
+            wait: Duration::from_secs_f64(-s.capacity / s.fill_rate),
+        }
+    }
+
+    /// Whether the slot of `ticket` is free at `now`, or how long it still waits at the
+    /// current rate.
+    fn wait_for(&self, ticket: f64, now: f64) -> Reservation {
+        let mut s = self.state();
+        s.refill(now);
+        let short = ticket - (s.reserved + s.capacity);
+        if short <= 0.0 || !s.enabled {
+            return s.grant(now);
+        }
+        Reservation::Wait {
+            ticket,
+            wait: Duration::from_secs_f64(short / s.fill_rate),
+        }
+    }
+
+    /// Paces at `rate` from `now` (the burst follows it); wakes the waiting calls if it rose
+    /// by a quarter or more above the rate they last computed their waits at.
+    fn set_rate(&self, mut s: std::sync::MutexGuard<'_, State>, now: f64, rate: f64) {
+        s.refill(now);
+        s.fill_rate = rate;
+        s.max_capacity = (rate * BURST_SECONDS).max(MIN_CAPACITY);
+        s.capacity = s.capacity.min(s.max_capacity);
+        let wake = rate > s.woken_at_rate * 1.25;
+        if wake || rate < s.woken_at_rate {
+            s.woken_at_rate = rate;
+        }
+        drop(s);
+        if wake {
+            self.faster.notify_waiters();
         }
     }
 
@@ -267,7 +329,6 @@ impl RateLimiter {
 
     fn record_at(&self, now: f64, slot: Slot, throttled: bool) {
         let mut s = self.state();
-        s.measure(now);
         if !throttled {
             s.count_answered(now);
         }
@@ -308,10 +369,7 @@ impl RateLimiter {
             rate = rate.min(ceiling);
         }
         let rate = rate.max(MIN_FILL_RATE);
-        s.refill(now);
-        s.fill_rate = rate;
-        s.max_capacity = (rate * BURST_SECONDS).max(MIN_CAPACITY);
-        s.capacity = s.capacity.min(s.max_capacity);
+        self.set_rate(s, now, rate);
     }
 
     /// The rate calls are paced at now (calls per second), or `None` while nothing is paced
@@ -367,12 +425,9 @@ impl RateLimiter {
                     .ceiling
                     .map_or(rate, |c| rate.min(c))
                     .max(MIN_FILL_RATE);
-                s.refill(now);
                 s.following = true;
                 s.enabled = true;
-                s.fill_rate = rate;
-                s.max_capacity = (rate * BURST_SECONDS).max(MIN_CAPACITY);
-                s.capacity = s.capacity.min(s.max_capacity);
+                self.set_rate(s, now, rate);
             }
             None if s.following => {
                 // CUBIC starts over from here: climbs above it from now on.
@@ -386,7 +441,25 @@ impl RateLimiter {
     }
 }
 
+/// A slot asked for: free (the call goes), or reserved (the call waits).
+enum Reservation {
+    Free(Slot),
+    Wait {
+        /// The slot's place: free once the bucket's `reserved + capacity` reaches it.
+        ticket: f64,
+        /// How long that takes at the current rate.
+        wait: Duration,
+    },
+}
+
 impl State {
+    /// Grants a slot at `now`, counting the call into the send rate (counted when it goes,
+    /// not when it is answered: a throttle moments into a burst sees the burst).
+    fn grant(&mut self, now: f64) -> Reservation {
+        self.measure(now);
+        Reservation::Free(Slot { taken: now })
+    }
+
     /// The send rate: the smoothed measure, or within the first half-second what was sent so
     /// far (a throttle that early must not cut the rate to the floor).
     fn send_rate(&self, now: f64) -> f64 {
@@ -473,6 +546,14 @@ mod tests {
         (a - b).abs() < 0.01
     }
 
+    /// How long a slot asked for waits (zero: free).
+    fn wait(reservation: Reservation) -> Duration {
+        match reservation {
+            Reservation::Free(_) => Duration::ZERO,
+            Reservation::Wait { wait, .. } => wait,
+        }
+    }
+
     /// smithy-rs's table (from the Go SDK): last max rate 10, throttled at t = 5, cut to 7.
     #[test]
     fn cubic_follows_the_reference_table() {
@@ -496,7 +577,7 @@ mod tests {
     fn unlimited_until_the_first_throttle_then_cut_once_per_episode() {
         let l = RateLimiter::new();
         assert_eq!(l.current_rate(), None);
-        assert_eq!(l.reserve(0.1), Duration::ZERO);
+        assert_eq!(wait(l.reserve(0.1)), Duration::ZERO);
         l.state().measured_rate = 100.0;
         let early = Slot { taken: 0.0 };
         l.record_at(0.2, early, true);
@@ -567,7 +648,9 @@ mod tests {
     fn idle_time_before_a_burst_does_not_dilute_the_send_rate() {
         let l = RateLimiter::new();
         for i in 0..500 {
-            l.record_at(3.6 + i as f64 / 2000.0, Slot { taken: 3.6 }, false);
+            let at = 3.6 + i as f64 / 2000.0;
+            assert_eq!(wait(l.reserve(at)), Duration::ZERO, "unpaced");
+            l.record_at(at, Slot { taken: at }, false);
         }
         let sending = l.state().send_rate(3.85);
         assert!(sending > 1500.0, "{sending}");
@@ -626,12 +709,58 @@ mod tests {
         assert_eq!(capped.current_rate(), Some(100.0));
     }
 
+    /// Calls that reserved their slots at 1 a second, the rate then raised to 100: each goes
+    /// at its place under the new rate (10 ms apart), not seconds later as its first wait
+    /// said; a lowered rate makes a waiting call wait longer.
+    #[test]
+    fn a_waiting_call_follows_the_rate() {
+        let l = RateLimiter::with_ceiling(1.0);
+        assert_eq!(wait(l.reserve(0.0)), Duration::ZERO, "the burst's one slot");
+        let tickets: Vec<f64> = (1..=3)
+            .map(|n| match l.reserve(0.0) {
+                Reservation::Wait { ticket, wait } => {
+                    assert!(approx(wait.as_secs_f64(), n as f64), "{wait:?}");
+                    ticket
+                }
+                Reservation::Free(_) => panic!("the bucket is empty"),
+            })
+            .collect();
+        l.set_rate(l.state(), 0.0, 100.0);
+        let at = |ticket, t| wait(l.wait_for(ticket, t)).as_secs_f64();
+        assert!(approx(at(tickets[0], 0.0), 0.01), "{}", at(tickets[0], 0.0));
+        assert!(approx(at(tickets[2], 0.0), 0.03));
+        assert_eq!(at(tickets[1], 0.02), 0.0, "free at its place");
+        l.set_rate(l.state(), 0.02, 10.0);
+        assert!(approx(at(tickets[2], 0.02), 0.1), "{}", at(tickets[2], 0.02));
+    }
+
+    /// A call asleep on a wait computed at 1 a second is woken when the rate rises and goes
+    /// at once, instead of sleeping out its two seconds.
+    #[tokio::test]
+    async fn a_sleeping_call_is_woken_when_the_rate_rises() {
+        let l = std::sync::Arc::new(RateLimiter::new());
+        l.follow(Some(1.0));
+        let _ = l.acquire().await;
+        let _ = l.reserve(l.now());
+        let third = tokio::spawn({
+            let l = l.clone();
+            async move { l.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!third.is_finished(), "waits about two seconds at 1 a second");
+        l.follow(Some(1000.0));
+        tokio::time::timeout(Duration::from_millis(500), third)
+            .await
+            .expect("woken by the faster rate")
+            .unwrap();
+    }
+
     #[test]
     fn a_ceiling_paces_from_the_start_and_is_never_exceeded() {
         let l = RateLimiter::with_ceiling(100.0);
         assert_eq!(l.current_rate(), Some(100.0));
         // 5 slots of burst, then each further call waits 10 ms more than the one before.
-        let waits: Vec<Duration> = (0..8).map(|_| l.reserve(0.0)).collect();
+        let waits: Vec<Duration> = (0..8).map(|_| wait(l.reserve(0.0))).collect();
         assert_eq!(waits[4], Duration::ZERO);
         assert!(approx(waits[5].as_secs_f64(), 0.01), "{waits:?}");
         assert!(approx(waits[7].as_secs_f64(), 0.03), "{waits:?}");

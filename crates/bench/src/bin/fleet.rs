@@ -45,6 +45,9 @@ struct Args {
     memory_store: String,
     skip_resume: bool,
     skip_baseline: bool,
+    /// Print, once a second during a several-worker apply, each vendor's answered and
+    /// throttled calls, each worker's paced rate and the journal's rows by state.
+    trace_rates: bool,
 }
 
 fn parse() -> Args {
@@ -62,6 +65,7 @@ fn parse() -> Args {
         memory_store: "sqlite".into(),
         skip_resume: false,
         skip_baseline: false,
+        trace_rates: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,8 +88,9 @@ fn parse() -> Args {
             "--memory-store" => a.memory_store = it.next().expect("--memory-store sqlite|redis"),
             "--skip-resume" => a.skip_resume = true,
             "--skip-baseline" => a.skip_baseline = true,
+            "--trace-rates" => a.trace_rates = true,
             "--help" | "-h" => {
-                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory] [--journal sqlite|postgres] [--workers N] [--memory-store sqlite|redis] [--skip-resume] [--skip-baseline]");
+                println!("usage: fleet [--apps N] [--latency-ms MS] [--jitter-ms MS] [--rate R] [--concurrency N] [--memory-apps N] [--skip-memory] [--token-store sqlite|memory] [--journal sqlite|postgres] [--workers N] [--memory-store sqlite|redis] [--skip-resume] [--skip-baseline] [--trace-rates]");
                 std::process::exit(0);
             }
             other => panic!("unknown flag {other}; see --help"),
@@ -562,11 +567,72 @@ async fn fan_out(a: &Args) {
             let journal = Journal::open(&url).await.unwrap();
             each.push((clients, options, journal));
         }
-        let outcomes =
-            futures_util::future::join_all(each.iter().map(|(clients, options, journal)| {
-                miniapp_fleet::apply(&job, journal, clients, options, &clock)
-            }))
-            .await;
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let tracer = async {
+            if !a.trace_rates {
+                return;
+            }
+            let limiters: Vec<(Vendor, Vec<Arc<core_http::RateLimiter>>)> = Vendor::ALL
+                .iter()
+                .map(|v| {
+                    let each = each
+                        .iter()
+                        .filter_map(|(clients, _, _)| clients.get(v)?.rate_limiter().cloned())
+                        .collect();
+                    (*v, each)
+                })
+                .collect();
+            let started = Instant::now();
+            let mut last: BTreeMap<Vendor, (u64, u64)> = BTreeMap::new();
+            while !done.load(Relaxed) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let counts = journal.counts(&job).await.unwrap_or_default();
+                for (v, limiters) in &limiters {
+                    let t = sandbox.traffic(*v);
+                    let (a0, t0) = last
+                        .insert(*v, (t.answered, t.throttled))
+                        .unwrap_or_default();
+                    let rates: Vec<String> = limiters
+                        .iter()
+                        .map(|l| format!("{:.0}", l.current_rate().unwrap_or(f64::NAN)))
+                        .collect();
+                    let states: Vec<String> = counts
+                        .iter()
+                        .filter(|(cv, s, _)| cv == v && !s.is_final())
+                        .map(|(_, s, n)| format!("{s:?} {n}"))
+                        .collect();
+                    let cut = miniapp_fleet::budget::last_cut(&journal, &job, *v)
+                        .await
+                        .ok()
+                        .and_then(|(c, n)| Some((c?, n)))
+                        .map_or("no cut".to_owned(), |(c, n)| {
+                            format!(
+                                "cut {n}: {:.0} after, max {:.0}",
+                                c.rate_after_cut, c.last_max_rate
+                            )
+                        });
+                    eprintln!(
+                            "  t={:>5.1}s {:<8} answered {:>5}/s throttled {:>4}/s paced [{}] {cut} open rows [{}]",
+                            started.elapsed().as_secs_f64(),
+                            v.as_str(),
+                            t.answered - a0,
+                            t.throttled - t0,
+                            rates.join(" "),
+                            states.join(", ")
+                        );
+                }
+            }
+        };
+        let work = async {
+            let outcomes =
+                futures_util::future::join_all(each.iter().map(|(clients, options, journal)| {
+                    miniapp_fleet::apply(&job, journal, clients, options, &clock)
+                }))
+                .await;
+            done.store(true, Relaxed);
+            outcomes
+        };
+        let (outcomes, ()) = futures_util::future::join(work, tracer).await;
         let mut cuts = Vec::new();
         for v in Vendor::ALL {
             let (cut, n) = miniapp_fleet::budget::last_cut(&journal, &job, *v)
