@@ -731,7 +731,11 @@ mod tests {
         assert!(approx(at(tickets[2], 0.0), 0.03));
         assert_eq!(at(tickets[1], 0.02), 0.0, "free at its place");
         l.set_rate(l.state(), 0.02, 10.0);
-        assert!(approx(at(tickets[2], 0.02), 0.1), "{}", at(tickets[2], 0.02));
+        assert!(
+            approx(at(tickets[2], 0.02), 0.1),
+            "{}",
+            at(tickets[2], 0.02)
+        );
     }
 
     /// A call asleep on a wait computed at 1 a second is woken when the rate rises and goes
@@ -747,7 +751,10 @@ mod tests {
             async move { l.acquire().await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!third.is_finished(), "waits about two seconds at 1 a second");
+        assert!(
+            !third.is_finished(),
+            "waits about two seconds at 1 a second"
+        );
         l.follow(Some(1000.0));
         tokio::time::timeout(Duration::from_millis(500), third)
             .await
