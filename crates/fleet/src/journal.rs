@@ -272,7 +272,8 @@ pub(crate) fn now_ms() -> i64 {
 
 /// The vendor a row names; a name this build does not know is an error (a journal written by
 /// a build with another vendor), never another vendor.
-fn vendor_of(r: &AnyRow) -> Result<Vendor, sqlx::Error> {
+/// The row's `vendor` column: a vendor this build knows, or a decode error that names it.
+pub(crate) fn vendor_of(r: &AnyRow) -> Result<Vendor, sqlx::Error> {
     let name: String = r.try_get("vendor")?;
     name.parse().map_err(|e: String| {
         sqlx::Error::Decode(

@@ -671,11 +671,10 @@ impl ReleaseJournal {
         .map_err(journal_error("count"))?;
         rows.iter()
             .map(|r| {
-                let vendor: String = r.try_get("vendor")?;
                 let reauthorize: i64 = r.try_get("must_reauthorize")?;
                 let apps: i64 = r.try_get("apps")?;
                 Ok(StageCount {
-                    vendor: vendor.parse().unwrap_or(Vendor::Wechat),
+                    vendor: crate::journal::vendor_of(r)?,
                     stage_name: r.try_get("stage_name")?,
                     reauthorize: reauthorize != 0,
                     apps: apps as usize,
@@ -1336,16 +1335,22 @@ fn read_rows(
 }
 
 fn read_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow, sqlx::Error> {
-    let vendor: String = r.try_get("vendor")?;
     let stage: String = r.try_get("stage")?;
     let wait: Option<String> = r.try_get("wait")?;
     let columns: Option<String> = r.try_get("inventory_columns")?;
     let reauthorize: i64 = r.try_get("reauthorize")?;
     let message: Option<String> = r.try_get("message")?;
     Ok(ReleaseRow {
-        vendor: vendor.parse().unwrap_or(Vendor::Wechat),
+        vendor: crate::journal::vendor_of(r)?,
         app_id: r.try_get("app_id")?,
-        stage: serde_json::from_str(&stage).unwrap_or(Stage::Planned),
+        // An unreadable stage is an error, never `Planned`: that would upload and submit
+        // again an app whose audit may be under way.
+        stage: serde_json::from_str(&stage).map_err(|e| {
+            sqlx::Error::Decode(
+                format!("unreadable stage `{stage}` ({e}); was this journal written by another build of the SDK?")
+                    .into(),
+            )
+        })?,
         wait: wait.and_then(|w| serde_json::from_str(&w).ok()),
         // Journals older than the column marked it in the message.
         reauthorize: reauthorize != 0
@@ -2492,6 +2497,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("journal.sqlite").display());
         (dir, ReleaseJournal::open(&url).await.unwrap())
+    }
+
+    /// A row naming a vendor this build does not know, or a stage it cannot read, is an
+    /// error that says so: never WeChat, never `Planned` (which would submit the app again).
+    #[tokio::test]
+    async fn an_unreadable_row_is_an_error_not_a_guess() {
+        let (_dir, journal) = journal().await;
+        assert!(journal.plan("r", Vendor::Baidu, "1").await.unwrap());
+        assert_eq!(journal.rows("r").await.unwrap()[0].vendor, Vendor::Baidu);
+        assert_eq!(
+            journal.stage_counts("r").await.unwrap()[0].vendor,
+            Vendor::Baidu
+        );
+        let set = |sql: &'static str| sqlx::query(sql).execute(&journal.pool);
+        set("UPDATE miniapp_release SET vendor = 'douyin'")
+            .await
+            .unwrap();
+        for err in [
+            journal.rows("r").await.unwrap_err().to_string(),
+            journal.stage_counts("r").await.unwrap_err().to_string(),
+        ] {
+            assert!(err.contains("unknown vendor `douyin`"), "{err}");
+        }
+        set("UPDATE miniapp_release SET vendor = 'baidu', stage = '{\"Uploaded\":'")
+            .await
+            .unwrap();
+        let err = journal.rows("r").await.unwrap_err().to_string();
+        assert!(err.contains("unreadable stage"), "{err}");
     }
 
     /// A push that wakes an app while a worker reads it keeps the app due after that step
