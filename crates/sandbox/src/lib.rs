@@ -102,6 +102,7 @@ mod check;
 mod code;
 mod embedded;
 mod envelope;
+mod events;
 mod faults;
 mod fleet;
 #[rustfmt::skip] // formatted by the generator (prettyplease)

@@ -6,6 +6,9 @@ use miniapp_spec::Vendor;
 use core_http::crypto::kuaishou::PushCrypto;
 use core_http::crypto::wechat::MessageCrypto;
 
+use crate::events::event_body;
+use crate::AnyVendor;
+
 /// The platform settings the pushes are encrypted with (what the platform's page shows).
 #[derive(Clone)]
 pub struct PushSecrets {
@@ -94,11 +97,17 @@ pub(crate) async fn push_wechat_authorized(
         secrets.app_id.as_str(),
     )?;
     let now = now_secs();
-    let inner = format!(
-        "<xml><AppId><![CDATA[{app}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[{authorizer_appid}]]></AuthorizerAppid><AuthorizationCode><![CDATA[{code}]]></AuthorizationCode><AuthorizationCodeExpiredTime>{}</AuthorizationCodeExpiredTime></xml>",
-        now + 3600,
-        app = secrets.app_id
-    );
+    let inner = event_body(
+        &core_http::Vendor::Wechat.spec_vendor(),
+        "authorized",
+        &[
+            ("AppId", secrets.app_id.as_str().into()),
+            ("CreateTime", now.into()),
+            ("AuthorizerAppid", authorizer_appid.into()),
+            ("AuthorizationCode", code.into()),
+            ("AuthorizationCodeExpiredTime", (now + 3600).into()),
+        ],
+    )?;
     send_wechat(url, &crypto, &secrets.app_id, &inner, code.to_owned()).await
 }
 
@@ -164,26 +173,39 @@ pub(crate) async fn push_ticket(
                 &secrets.encoding_aes_key,
                 secrets.app_id.as_str(),
             )?;
-            let inner = format!(
-                "<xml><AppId><![CDATA[{app}]]></AppId><CreateTime>{now}</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket></xml>",
-                app = secrets.app_id
-            );
+            let inner = event_body(
+                &vendor,
+                "component_verify_ticket",
+                &[
+                    ("AppId", secrets.app_id.as_str().into()),
+                    ("CreateTime", now.into()),
+                    ("ComponentVerifyTicket", ticket.as_str().into()),
+                ],
+            )?;
             return send_wechat(url, &crypto, &secrets.app_id, &inner, ticket).await;
         }
         core_http::Vendor::Baidu => {
-            let inner = serde_json::json!({
-                "Ticket": ticket, "FromUserName": "SmartApp", "CreateTime": now,
-                "MsgType": "ticket", "Event": "push",
-            });
+            let inner = event_body(
+                &vendor,
+                "ticket",
+                &[
+                    ("Ticket", ticket.as_str().into()),
+                    ("CreateTime", now.into()),
+                ],
+            )?;
             baidu_request(url, secrets, &inner)?
         }
         core_http::Vendor::Kuaishou => {
             let crypto = PushCrypto::new(secrets.token.as_str(), &secrets.encoding_aes_key)?;
-            let inner = serde_json::json!({
-                "componentAppId": secrets.app_id, "componentTicket": ticket,
-                "event": "COMPONENT_TICKET", "eventTime": now * 1000, "expiresIn": 2400,
-            })
-            .to_string();
+            let inner = event_body(
+                &vendor,
+                "COMPONENT_TICKET",
+                &[
+                    ("componentAppId", secrets.app_id.as_str().into()),
+                    ("componentTicket", ticket.as_str().into()),
+                    ("eventTime", (now * 1000).into()),
+                ],
+            )?;
             let body = serde_json::json!({
                 "encryptedMsg": crypto.encrypt(&inner),
                 "msgId": format!("sandbox-{nonce}"),
@@ -205,7 +227,7 @@ pub(crate) async fn push_ticket(
 fn baidu_request(
     url: &str,
     secrets: &PushSecrets,
-    inner: &serde_json::Value,
+    inner: &str,
 ) -> Result<reqwest::RequestBuilder, PushSendError> {
     let crypto = MessageCrypto::for_vendor(
         core_http::Vendor::Baidu,
@@ -214,7 +236,7 @@ fn baidu_request(
         secrets.app_id.as_str(),
     )?;
     let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
-    let encrypt = crypto.encrypt(&inner.to_string());
+    let encrypt = crypto.encrypt(inner);
     let timestamp = now_secs().to_string();
     let body = serde_json::json!({
         "Nonce": nonce,
@@ -243,10 +265,17 @@ pub(crate) async fn push_baidu_authorized(
             "Baidu app ids are numbers; `{app_id}` is not one"
         )));
     };
-    let inner = serde_json::json!({
-        "appId": app, "tpAppId": 10000, "eventTime": "2026-01-01 00:00:00",
-        "event": "AUTHORIZED", "authorizationCode": code, "authorizationCodeExpiresIn": 60,
-    });
+    let inner = event_body(
+        &core_http::Vendor::Baidu.spec_vendor(),
+        "AUTHORIZED",
+        &[
+            ("appId", app.into()),
+            ("tpAppId", 10000.into()),
+            ("eventTime", "2026-01-01 00:00:00".into()),
+            ("authorizationCode", code.into()),
+            ("authorizationCodeExpiresIn", 60.into()),
+        ],
+    )?;
     send(baidu_request(url, secrets, &inner)?, code.to_owned()).await
 }
 
@@ -273,17 +302,22 @@ pub(crate) async fn push_audit(
                 secrets.app_id.as_str(),
             )?;
             let original = format!("gh_{app}");
-            let outcome = match rejected {
-                None => format!(
-                    "<Event><![CDATA[weapp_audit_success]]></Event><SuccTime>{now}</SuccTime>"
-                ),
-                Some(reason) => format!(
-                    "<Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[{reason}]]></Reason><FailTime>{now}</FailTime>"
-                ),
+            let mut values = vec![
+                ("ToUserName", original.as_str().into()),
+                ("FromUserName", "o_sandbox_system".into()),
+                ("CreateTime", now.into()),
+            ];
+            let kind = match rejected {
+                None => {
+                    values.push(("SuccTime", now.into()));
+                    "weapp_audit_success"
+                }
+                Some(reason) => {
+                    values.extend([("Reason", reason.into()), ("FailTime", now.into())]);
+                    "weapp_audit_fail"
+                }
             };
-            let inner = format!(
-                "<xml><ToUserName><![CDATA[{original}]]></ToUserName><FromUserName><![CDATA[o_sandbox_system]]></FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>{outcome}</xml>"
-            );
+            let inner = event_body(&vendor, kind, &values)?;
             let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
             let timestamp = now.to_string();
             let encrypt = crypto.encrypt(&inner);
@@ -312,13 +346,19 @@ pub(crate) async fn push_audit(
             let app_id = app
                 .parse::<i64>()
                 .map_or_else(|_| serde_json::Value::from(app), serde_json::Value::from);
-            let mut inner = serde_json::json!({
-                "appId": app_id, "tpAppId": 10000, "eventTime": "2026-01-01 00:00:00",
-                "event": if rejected.is_some() { "PACKAGE_AUDIT_FAIL" } else { "PACKAGE_AUDIT_PASS" },
-            });
-            if let Some(reason) = rejected {
-                inner["reason"] = reason.into();
-            }
+            let mut values = vec![
+                ("appId", app_id),
+                ("tpAppId", 10000.into()),
+                ("eventTime", "2026-01-01 00:00:00".into()),
+            ];
+            let kind = match rejected {
+                None => "PACKAGE_AUDIT_PASS",
+                Some(reason) => {
+                    values.push(("reason", reason.into()));
+                    "PACKAGE_AUDIT_FAIL"
+                }
+            };
+            let inner = event_body(&vendor, kind, &values)?;
             send(baidu_request(&url, secrets, &inner)?, app.to_owned()).await
         }
         core_http::Vendor::Kuaishou => Err(PushSendError::Send(
