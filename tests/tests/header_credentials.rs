@@ -12,7 +12,7 @@ pub struct InfoResponse {
 }
 
 /// A read whose token goes in the `access-token` header.
-#[derive(core_http::Endpoint)]
+#[derive(kuaishou_api::Endpoint)]
 #[endpoint(vendor = kuaishou, name = "Info", method = GET, path = "/api/apps/info",
            response = InfoResponse,
            credential(name = "access-token", kind = authorizer_access_token, location = header))]

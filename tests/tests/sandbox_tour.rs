@@ -41,7 +41,7 @@ async fn the_sandbox_rejects_what_the_spec_does_not_allow() {
     let sandbox = miniapp_sandbox::Sandbox::start().await.unwrap();
     // Bypass the client's own validation by sending through the session with a raw request type
     // the spec does not know: an unknown parameter on a known path.
-    #[derive(core_http::Endpoint)]
+    #[derive(baidu_smartapp_api::Endpoint)]
     #[endpoint(vendor = baidu, name = "PauseService", method = POST, path = "/rest/2.0/smartapp/app/pause",
                body = form, response = PauseServiceResponse,
                credential(name = "access_token", kind = authorizer_access_token, location = form))]

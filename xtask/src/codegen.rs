@@ -146,7 +146,7 @@ mod tests {
         assert!(vendors.contains("    Acme,"), "{vendors}");
         assert!(
             read("crates/miniapp-codegen/src/generated/known_vendors.rs")
-                .contains("(\"acme\", \"Acme\")")
+                .contains("(\"acme\", \"Acme\", \"acme-api\")")
         );
         let embedded = read("crates/sandbox/src/generated/embedded.rs");
         assert!(

@@ -45,7 +45,6 @@ pub use endpoint::{
     RawResponse,
 };
 pub use error::{Error, InvalidRequest, RawBody, VendorError};
-pub use miniapp_derive::Endpoint;
 pub use rate::{Observation, RateLimiter, SharedCut};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -413,7 +413,7 @@ impl Journal {
     }
 
     /// Adds the rows of a job that are not there yet (a resumed job keeps its states), in one
-    /// transaction, [`INSERT_CHUNK`] rows to a statement.
+    /// transaction, 100 rows to a statement.
     pub async fn insert(&self, job: &str, rows: &[JournalRow]) -> Result<(), JournalError> {
         let mut tx = self.pool.begin().await.map_err(at("insert"))?;
         for chunk in rows.chunks(INSERT_CHUNK) {

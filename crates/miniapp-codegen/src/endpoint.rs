@@ -133,6 +133,9 @@ pub struct EndpointModel {
     pub rules: Vec<AtLeastOne>,
     /// Fields, in declaration order.
     pub params: Vec<Param>,
+    /// The path the impl names the runtime by: `::core_http` (the vendor crates, and users who
+    /// depend on it), or the runtime re-exported by a vendor crate (`::acme_api::core_http`).
+    pub krate: TokenStream,
 }
 
 impl EndpointModel {
@@ -226,11 +229,11 @@ impl EndpointModel {
     }
 }
 
-fn encode_pair(p: &Param, sink: &Ident) -> TokenStream {
+fn encode_pair(p: &Param, sink: &Ident, krate: &TokenStream) -> TokenStream {
     let (ident, wire) = (&p.ident, &p.wire);
     if let Some(sep) = &p.join {
         quote! {
-            if let ::core::option::Option::Some(v) = ::core_http::__private::wire::join(&self.#ident, #sep) {
+            if let ::core::option::Option::Some(v) = #krate::__private::wire::join(&self.#ident, #sep) {
                 #sink.put(#wire, &v);
             }
         }
@@ -238,28 +241,28 @@ fn encode_pair(p: &Param, sink: &Ident) -> TokenStream {
         if p.shape.optional {
             quote! {
                 if let ::core::option::Option::Some(value) = &self.#ident {
-                    if let ::core::option::Option::Some(v) = ::core_http::__private::wire::json_text(value) {
+                    if let ::core::option::Option::Some(v) = #krate::__private::wire::json_text(value) {
                         #sink.put(#wire, &v);
                     }
                 }
             }
         } else {
             quote! {
-                if let ::core::option::Option::Some(v) = ::core_http::__private::wire::json_text(&self.#ident) {
+                if let ::core::option::Option::Some(v) = #krate::__private::wire::json_text(&self.#ident) {
                     #sink.put(#wire, &v);
                 }
             }
         }
     } else {
         quote! {
-            if let ::core::option::Option::Some(v) = ::core_http::__private::wire::ToParam::to_param(&self.#ident) {
+            if let ::core::option::Option::Some(v) = #krate::__private::wire::ToParam::to_param(&self.#ident) {
                 #sink.put(#wire, &v);
             }
         }
     }
 }
 
-fn encode_json(p: &Param) -> TokenStream {
+fn encode_json(p: &Param, krate: &TokenStream) -> TokenStream {
     let (ident, wire) = (&p.ident, &p.wire);
     if p.shape.secret {
         // A credential value: exposed on the wire only.
@@ -274,9 +277,9 @@ fn encode_json(p: &Param) -> TokenStream {
         };
     }
     let value = if let Some(sep) = &p.join {
-        quote!(&::core_http::__private::wire::Joined(&self.#ident, #sep))
+        quote!(&#krate::__private::wire::Joined(&self.#ident, #sep))
     } else if p.json_string {
-        quote!(&::core_http::__private::wire::json_text(&self.#ident))
+        quote!(&#krate::__private::wire::json_text(&self.#ident))
     } else {
         quote!(&self.#ident)
     };
@@ -299,6 +302,7 @@ fn some<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
 }
 
 fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
+    let krate = &m.krate;
     let (ident, wire, name) = (&p.ident, &p.wire, &m.name);
     let mut out = TokenStream::new();
     if p.required {
@@ -315,12 +319,14 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
                 let equals = &cond.equals;
                 quote! {
                     ::core::option::Option::Some((#text,
-                        ::core_http::__private::wire::ToParam::to_param(&self.#other).as_deref() == ::core::option::Option::Some(#equals)))
+                        #krate::__private::wire::ToParam::to_param(&self.#other).as_deref() == ::core::option::Option::Some(#equals)))
                 }
             }
             None => quote!(::core::option::Option::None),
         };
-        out.extend(quote! { ::core_http::__private::validate::required(#name, #wire, #present, #unless)?; });
+        out.extend(
+            quote! { #krate::__private::validate::required(#name, #wire, #present, #unless)?; },
+        );
     }
     let l = &p.limits;
     if let Some(max) = l.max_items {
@@ -330,22 +336,20 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
         } else {
             quote!(self.#ident.len())
         };
-        out.extend(
-            quote! { ::core_http::__private::validate::max_items(#name, #wire, #count, #max)?; },
-        );
+        out.extend(quote! { #krate::__private::validate::max_items(#name, #wire, #count, #max)?; });
     }
     if l.non_empty {
         let check = match (p.shape.list, p.shape.optional) {
             (true, false) => quote! {
-                ::core_http::__private::validate::non_empty(#name, #wire, &self.#ident, ::core::option::Option::Some(self.#ident.len()))?;
+                #krate::__private::validate::non_empty(#name, #wire, &self.#ident, ::core::option::Option::Some(self.#ident.len()))?;
             },
             (true, true) => quote! {
                 if let ::core::option::Option::Some(items) = &self.#ident {
-                    ::core_http::__private::validate::non_empty(#name, #wire, items, ::core::option::Option::Some(items.len()))?;
+                    #krate::__private::validate::non_empty(#name, #wire, items, ::core::option::Option::Some(items.len()))?;
                 }
             },
             (false, _) => quote! {
-                ::core_http::__private::validate::non_empty(#name, #wire, &self.#ident, ::core::option::Option::None)?;
+                #krate::__private::validate::non_empty(#name, #wire, &self.#ident, ::core::option::Option::None)?;
             },
         };
         out.extend(check);
@@ -353,27 +357,32 @@ fn checks(p: &Param, m: &EndpointModel) -> Result<TokenStream> {
     if l.min_chars.is_some() || l.max_chars.is_some() {
         let lo = some(l.min_chars.map(|n| Literal::u64_unsuffixed(u64::from(n))));
         let hi = some(l.max_chars.map(|n| Literal::u64_unsuffixed(u64::from(n))));
-        out.extend(quote! { ::core_http::__private::validate::chars(#name, #wire, &self.#ident, #lo, #hi)?; });
+        out.extend(
+            quote! { #krate::__private::validate::chars(#name, #wire, &self.#ident, #lo, #hi)?; },
+        );
     }
     if l.min.is_some() || l.max.is_some() {
         let lo = some(l.min.map(Literal::i64_unsuffixed));
         let hi = some(l.max.map(Literal::i64_unsuffixed));
-        out.extend(quote! { ::core_http::__private::validate::range(#name, #wire, &self.#ident, #lo, #hi)?; });
+        out.extend(
+            quote! { #krate::__private::validate::range(#name, #wire, &self.#ident, #lo, #hi)?; },
+        );
     }
     if let Some(format) = l.format {
         let variant = format_ident!("{}", format.variant());
         // A joined list sends only its non-empty items; check what is sent.
         let value = if p.join.is_some() {
-            quote!(&::core_http::__private::validate::JoinedItems(&self.#ident))
+            quote!(&#krate::__private::validate::JoinedItems(&self.#ident))
         } else {
             quote!(&self.#ident)
         };
-        out.extend(quote! { ::core_http::__private::validate::format(#name, #wire, #value, ::core_http::__private::Format::#variant)?; });
+        out.extend(quote! { #krate::__private::validate::format(#name, #wire, #value, #krate::__private::Format::#variant)?; });
     }
     Ok(out)
 }
 
 fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStream> {
+    let krate = &m.krate;
     let mut present = Vec::new();
     for wire in &rule.params {
         let p = m.find(wire, rule.span, "at_least_one")?;
@@ -382,7 +391,7 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
             if p.join.is_some() || (p.shape.text && !p.shape.list) || p.shape.text_items {
                 // A joined list sends only its non-empty items; an empty text counts as nothing
                 // (the rule `miniapp_rules::is_sent_item`, which the sandbox applies too).
-                quote!(::core_http::__private::validate::HasItems::has_items(&self.#ident))
+                quote!(#krate::__private::validate::HasItems::has_items(&self.#ident))
             } else {
                 match (p.shape.optional, p.shape.list) {
                     (true, true) => quote!(self.#ident.as_ref().is_some_and(|v| !v.is_empty())),
@@ -397,7 +406,7 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
         Some((param, values)) => {
             let ident = &m.find(param, rule.span, "at_least_one")?.ident;
             quote! {
-                matches!(::core_http::__private::wire::ToParam::to_param(&self.#ident).as_deref(), ::core::option::Option::Some(#(#values)|*))
+                matches!(#krate::__private::wire::ToParam::to_param(&self.#ident).as_deref(), ::core::option::Option::Some(#(#values)|*))
             }
         }
         None => quote!(true),
@@ -407,7 +416,7 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
     // The items are counted only when the rule applies.
     Ok(quote! {
         if #applies && !{ #(#present)||* } {
-            return ::core::result::Result::Err(::core_http::InvalidRequest {
+            return ::core::result::Result::Err(#krate::InvalidRequest {
                 endpoint: #name,
                 field: #field,
                 rule: ::std::string::String::from(#text),
@@ -420,6 +429,7 @@ fn at_least_one_check(rule: &AtLeastOne, m: &EndpointModel) -> Result<TokenStrea
 /// The `impl core_http::Endpoint for ..` of a checked model.
 pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
     m.check()?;
+    let krate = &m.krate;
     let (ty, name, vendor, path) = (&m.ty, &m.name, &m.vendor, &m.path);
     let method = match m.method {
         Method::Get => quote!(Get),
@@ -439,7 +449,7 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
             quote! {
                 fn is_idempotent(&self) -> bool {
                     Self::IDEMPOTENT
-                        || ::core_http::__private::wire::ToParam::to_param(&self.#ident).as_deref()
+                        || #krate::__private::wire::ToParam::to_param(&self.#ident).as_deref()
                             == ::core::option::Option::Some(#equals)
                 }
             }
@@ -455,34 +465,34 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
         let kind = Ident::new(&format!("{:?}", c.kind), Span::call_site());
         let loc = Ident::new(&format!("{:?}", c.location), Span::call_site());
         quote! {
-            ::core_http::CredentialParam {
+            #krate::CredentialParam {
                 name: #cname,
-                kind: ::core_http::CredentialKind::#kind,
-                location: ::core_http::Location::#loc,
+                kind: #krate::CredentialKind::#kind,
+                location: #krate::Location::#loc,
             }
         }
     });
     let (response, decode) = match &m.answer {
         Answer::Binary => (
-            quote!(::core_http::Binary),
-            quote!(::core_http::__private::envelope::decode_binary::<Self>(raw)),
+            quote!(#krate::Binary),
+            quote!(#krate::__private::envelope::decode_binary::<Self>(raw)),
         ),
         Answer::BareJson(t) => (
             quote!(#t),
-            quote!(::core_http::__private::envelope::decode_bare_json::<Self>(
+            quote!(#krate::__private::envelope::decode_bare_json::<Self>(
                 raw
             )),
         ),
         Answer::Envelope(t) => (
             quote!(#t),
-            quote!(::core_http::__private::envelope::decode_json::<Self>(raw)),
+            quote!(#krate::__private::envelope::decode_json::<Self>(raw)),
         ),
     };
     let (q, f) = (format_ident!("query"), format_ident!("form"));
     let at = |loc: Location| m.params.iter().filter(move |p| p.loc == loc);
-    let query = at(Location::Query).map(|p| encode_pair(p, &q));
-    let form = at(Location::Form).map(|p| encode_pair(p, &f));
-    let json = at(Location::Json).map(encode_json);
+    let query = at(Location::Query).map(|p| encode_pair(p, &q, krate));
+    let form = at(Location::Form).map(|p| encode_pair(p, &f, krate));
+    let json = at(Location::Json).map(|p| encode_json(p, krate));
     let mut validations = m
         .params
         .iter()
@@ -506,33 +516,33 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
     );
 
     Ok(quote! {
-        impl ::core_http::Endpoint for #ty {
+        impl #krate::Endpoint for #ty {
             type Response = #response;
-            const VENDOR: ::core_http::Vendor = ::core_http::Vendor::#vendor;
+            const VENDOR: #krate::Vendor = #krate::Vendor::#vendor;
             const NAME: &'static str = #name;
-            const METHOD: ::core_http::Method = ::core_http::Method::#method;
+            const METHOD: #krate::Method = #krate::Method::#method;
             const PATH: &'static str = #path;
-            const BODY: ::core_http::BodyKind = ::core_http::BodyKind::#body;
-            const CREDENTIALS: &'static [::core_http::CredentialParam] = &[#(#creds),*];
+            const BODY: #krate::BodyKind = #krate::BodyKind::#body;
+            const CREDENTIALS: &'static [#krate::CredentialParam] = &[#(#creds),*];
             const ERRORS: &'static [(i64, &'static str)] = #errors;
             const IDEMPOTENT: bool = #idempotent;
 
             #is_idempotent
 
-            fn validate(&self) -> ::core::result::Result<(), ::core_http::InvalidRequest> {
+            fn validate(&self) -> ::core::result::Result<(), #krate::InvalidRequest> {
                 #(#validations)*
                 ::core::result::Result::Ok(())
             }
 
-            fn write_query(&self, #qname: &mut ::core_http::ParamSink<'_>) {
+            fn write_query(&self, #qname: &mut #krate::ParamSink<'_>) {
                 #(#query)*
             }
 
-            fn write_form(&self, #fname: &mut ::core_http::ParamSink<'_>) {
+            fn write_form(&self, #fname: &mut #krate::ParamSink<'_>) {
                 #(#form)*
             }
 
-            fn write_json<M: ::core_http::__private::serde::ser::SerializeMap>(
+            fn write_json<M: #krate::__private::serde::ser::SerializeMap>(
                 &self,
                 #mname: &mut M,
             ) -> ::core::result::Result<(), M::Error> {
@@ -540,7 +550,7 @@ pub fn impl_endpoint(m: &EndpointModel) -> Result<TokenStream> {
                 ::core::result::Result::Ok(())
             }
 
-            fn decode(raw: ::core_http::RawResponse) -> ::core::result::Result<Self::Response, ::core_http::Error> {
+            fn decode(raw: #krate::RawResponse) -> ::core::result::Result<Self::Response, #krate::Error> {
                 #decode
             }
         }

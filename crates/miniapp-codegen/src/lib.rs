@@ -122,11 +122,13 @@ mod generate {
             })?,
         );
 
-        // The vendors the derive macro accepts, by name and `core_http::Vendor` variant.
+        // The vendors the derive macro accepts: name, `core_http::Vendor` variant, and the
+        // package of the vendor crate (which re-exports the runtime and the derive).
         let known = vendor_files.iter().map(|v| {
             let name = v.vendor.as_str();
             let variant = module::vendor_variant(v.vendor).to_string();
-            quote::quote!((#name, #variant))
+            let package = v.crate_dir.rsplit('/').next().unwrap_or_default();
+            quote::quote!((#name, #variant, #package))
         });
         let own = root.join(CODEGEN_GENERATED);
         out.insert(
@@ -141,9 +143,9 @@ mod generate {
             format_file(quote::quote! {
                 //! The vendors of `specs/*/vendor.toml`.
 
-                /// Every vendor: its name in the specs and in `#[endpoint(vendor = ..)]`, and its
-                /// `core_http::Vendor` variant.
-                pub const VENDORS: &[(&str, &str)] = &[#(#known),*];
+                /// Every vendor: its name in the specs and in `#[endpoint(vendor = ..)]`, its
+                /// `core_http::Vendor` variant, and the package of its crate.
+                pub const VENDORS: &[(&str, &str, &str)] = &[#(#known),*];
             })?,
         );
 
@@ -350,6 +352,7 @@ sqlite = ["core-http/sqlite"]
 
 [dependencies]
 core-http.workspace = true
+miniapp-derive.workspace = true
 serde.workspace = true
 serde_json.workspace = true
 url.workspace = true

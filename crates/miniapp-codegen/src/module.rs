@@ -431,6 +431,7 @@ fn endpoint_model(spec: &SpecFile, ep: &Endpoint, errors_const: &Ident) -> Resul
         body_span: span,
         answer,
         errors: Some(errors_const.clone().into()),
+        krate: quote!(::core_http),
         idempotent: ep.idempotency == Idempotency::Idempotent,
         read_when: ep.read_when.as_ref().map(condition),
         credentials: ep
@@ -1092,6 +1093,11 @@ pub fn mod_rs(modules: &[String], parse_event: Option<(&str, &str)>) -> TokenStr
         //! Modules generated from `specs/`, one per vendor document section, and the client.
         mod client;
         pub use client::*;
+        /// The runtime, for what the re-exports below leave out (and what
+        /// `#[derive(Endpoint)]` names when this crate is the runtime's only path).
+        pub use ::core_http;
+        /// `#[derive(Endpoint)]`: a request type of your own, sent like the generated ones.
+        pub use ::miniapp_derive::Endpoint;
         /// Everything a user needs from the runtime, so that this crate is the only dependency.
         pub use core_http::{
             push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest, RateLimiter,

@@ -6,8 +6,11 @@
 //! [`miniapp_codegen::endpoint::EndpointModel`] and lets `miniapp-codegen` write the impl, the
 //! same code `cargo xtask codegen` writes for the generated vendor crates.
 //!
+//! Each vendor crate re-exports it (`baidu_smartapp_api::Endpoint`), so a user who depends
+//! on one vendor crate writes:
+//!
 //! ```ignore
-//! #[derive(core_http::Endpoint)]
+//! #[derive(baidu_smartapp_api::Endpoint)]
 //! #[endpoint(vendor = baidu, method = POST, path = "/rest/2.0/smartapp/app/modifydomain",
 //!            body = form, response = ModifyDomainResponse, errors = MODIFY_DOMAIN_ERRORS,
 //!            idempotent = false,
@@ -23,7 +26,10 @@
 //! Struct attribute `#[endpoint(..)]`: `vendor` (a vendor of `specs/*/vendor.toml`: wechat | baidu | kuaishou), `method`
 //! (GET | POST), `path`, `body` (none | json | form; default none), `response` (a type, or
 //! `binary`), optional `name` (defaults to the struct name without `Request`), `errors` (a
-//! `&'static [(i64, &'static str)]`), `idempotent` (default true), `envelope` (default true;
+//! `&'static [(i64, &'static str)]`), `idempotent` (default true), `crate = "path"` (the path
+//! the impl names the runtime by; by default `::core_http` when the caller's `Cargo.toml`
+//! depends on `core-http`, else the runtime re-exported by the vendor's crate it depends on,
+//! e.g. `::baidu_smartapp_api::core_http`), `envelope` (default true;
 //! `false` for answers without the vendor envelope), any number of
 //! `at_least_one(params = "a, b", when_param = "action", when_in = "add, set", rule = "..")`, and
 //! any number of
@@ -142,6 +148,8 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
             )
         })?;
     let (mut vendor, mut method, mut path) = (None, None, None);
+    let mut vendor_package: Option<&str> = None;
+    let mut krate: Option<syn::Path> = None;
     let (mut body, mut body_span) = (BodyKind::None, Span::call_site());
     let (mut response, mut name, mut errors) = (None::<Type>, None::<LitStr>, None);
     let mut idempotent = true;
@@ -154,13 +162,19 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
         match key.as_str() {
             "vendor" => {
                 let v: Ident = meta.value()?.parse()?;
-                let names: Vec<&str> = miniapp_codegen::VENDORS.iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> =
+                    miniapp_codegen::VENDORS.iter().map(|(n, _, _)| *n).collect();
                 let known = one_of(&v, &names, "vendor")?;
-                let variant = miniapp_codegen::VENDORS
+                let (_, variant, package) = miniapp_codegen::VENDORS
                     .iter()
-                    .find(|(n, _)| *n == known)
-                    .map_or(known, |(_, variant)| variant);
+                    .find(|(n, _, _)| *n == known)
+                    .expect("one of the names");
                 vendor = Some(Ident::new(variant, v.span()));
+                vendor_package = Some(*package);
+            }
+            "crate" => {
+                let v: LitStr = meta.value()?.parse()?;
+                krate = Some(v.parse()?);
             }
             "method" => {
                 let v: Ident = meta.value()?.parse()?;
@@ -263,7 +277,7 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
             }
             _ => {
                 return Err(meta.error(
-                    "unknown key; expected vendor, method, path, body, response, name, errors, idempotent, read_when, envelope or credential",
+                    "unknown key; expected vendor, method, path, body, response, name, errors, idempotent, read_when, envelope, credential or crate",
                 ))
             }
         }
@@ -301,7 +315,35 @@ fn parse_endpoint_attr(input: &DeriveInput) -> Result<EndpointModel> {
         credentials,
         rules,
         params: Vec::new(),
+        krate: match krate {
+            Some(path) => quote::quote!(#path),
+            None => runtime_path(vendor_package.unwrap_or_default()),
+        },
     })
+}
+
+/// How the caller's crate reaches the runtime: `core-http` when it depends on it, else the
+/// runtime re-exported by the vendor crate `package` (a user who depends on one vendor crate
+/// only), read from the caller's `Cargo.toml`. Neither found: `::core_http`, and the compiler
+/// says what is missing (`crate = ".."` names it explicitly).
+fn runtime_path(package: &str) -> proc_macro2::TokenStream {
+    use proc_macro_crate::{crate_name, FoundCrate};
+    let named = |name: &str| Ident::new(&name.replace('-', "_"), Span::call_site());
+    match crate_name("core-http") {
+        Ok(FoundCrate::Name(name)) => {
+            let name = named(&name);
+            quote::quote!(::#name)
+        }
+        Ok(FoundCrate::Itself) => quote::quote!(crate),
+        Err(_) => match crate_name(package) {
+            Ok(FoundCrate::Name(name)) => {
+                let name = named(&name);
+                quote::quote!(::#name::core_http)
+            }
+            Ok(FoundCrate::Itself) => quote::quote!(crate::core_http),
+            Err(_) => quote::quote!(::core_http),
+        },
+    }
 }
 
 /// The first generic argument of `Option<..>` / `Vec<..>`, when `ty` is one.

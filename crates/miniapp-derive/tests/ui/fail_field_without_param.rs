@@ -1,7 +1,7 @@
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Answer {}
 
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = wechat, method = POST, path = "/x", body = json, response = Answer)]
 pub struct XRequest {
     pub action: String,

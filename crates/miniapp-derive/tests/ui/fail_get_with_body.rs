@@ -1,7 +1,7 @@
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Answer {}
 
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = kuaishou, method = GET, path = "/x", body = json, response = Answer)]
 pub struct XRequest {}
 

@@ -1,7 +1,7 @@
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Answer {}
 
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = baidu, method = POST, path = "/x", body = form, response = Answer)]
 pub struct XRequest {
     #[param(json)]

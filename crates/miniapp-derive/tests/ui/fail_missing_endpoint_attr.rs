@@ -1,4 +1,4 @@
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 pub struct NoAttrRequest {
     #[param(query)]
     pub a: Option<String>,

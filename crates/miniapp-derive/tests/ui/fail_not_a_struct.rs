@@ -1,4 +1,4 @@
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = wechat, method = POST, path = "/x", response = ())]
 pub enum XRequest {
     A,

@@ -1,7 +1,7 @@
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Answer {}
 
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = alipay, method = POST, path = "/x", response = Answer)]
 pub struct XRequest {}
 

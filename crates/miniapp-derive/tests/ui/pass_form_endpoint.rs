@@ -5,7 +5,7 @@ pub struct Answer {}
 
 const ERRORS: &[(i64, &str)] = &[(470011, "修改服务器域名超过限制次数。")];
 
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = baidu, method = POST, path = "/rest/2.0/smartapp/app/modifydomain", body = form,
            response = Answer, errors = ERRORS, idempotent = false,
            credential(name = "access_token", kind = authorizer_access_token, location = form))]
@@ -19,7 +19,7 @@ pub struct ModifyDomainRequest {
 }
 
 /// At least one of a text and a list: an empty text sends nothing, so it does not count.
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = kuaishou, method = POST, path = "/x", body = json, response = Answer,
            at_least_one(params = "name, hosts", rule = "name or hosts"))]
 pub struct EitherRequest {

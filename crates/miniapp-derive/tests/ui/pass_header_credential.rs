@@ -4,7 +4,7 @@ use core_http::{CredentialKind, Endpoint, Location};
 pub struct Answer {}
 
 /// Douyin's style: the token in an `access-token` header, with a JSON body.
-#[derive(core_http::Endpoint)]
+#[derive(miniapp_derive::Endpoint)]
 #[endpoint(vendor = kuaishou, method = POST, path = "/x", body = json, response = Answer,
            credential(name = "access-token", kind = authorizer_access_token, location = header))]
 pub struct XRequest {

@@ -3,6 +3,11 @@
 //! Modules generated from `specs/`, one per vendor document section, and the client.
 mod client;
 pub use client::*;
+/// The runtime, for what the re-exports below leave out (and what
+/// `#[derive(Endpoint)]` names when this crate is the runtime's only path).
+pub use ::core_http;
+/// `#[derive(Endpoint)]`: a request type of your own, sent like the generated ones.
+pub use ::miniapp_derive::Endpoint;
 /// Everything a user needs from the runtime, so that this crate is the only dependency.
 pub use core_http::{
     push::PushError, redirect_policy, Binary, Credentials, Error, InvalidRequest,
