@@ -3,7 +3,7 @@
 //! The vendor crates (`wechat-component-api`, `baidu-smartapp-api`, `kuaishou-api`) are
 //! generated from the specs; everything they have in common lives here:
 //!
-//! - [`Endpoint`]: what a request type knows about itself (derived with [`macro@Endpoint`]).
+//! - [`Endpoint`]: what a request type knows about itself (derived with `#[derive(Endpoint)]`, which each vendor crate re-exports).
 //! - [`Transport`] and [`Session`]: one `reqwest` connection pool shared by every authorized
 //!   app, and cheap per-app handles carrying [`Credentials`].
 //! - [`Vendor`] and [`vendor::VendorFacts`]: each vendor's envelope, busy and token codes,
