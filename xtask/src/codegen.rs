@@ -16,7 +16,8 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
             .to_string()
     };
     // A vendor folder whose crate does not exist yet: its first files, once.
-    for vendor in miniapp_spec::load_vendors(&root.join("specs"))? {
+    let vendors = miniapp_spec::load_vendors(&root.join("specs"))?;
+    for vendor in &vendors {
         let crate_dir = root.join(&vendor.crate_dir);
         if crate_dir.join("Cargo.toml").exists() {
             continue;
@@ -28,7 +29,7 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
                 vendor.vendor
             );
         }
-        for (path, contents) in miniapp_codegen::scaffold(root, &vendor) {
+        for (path, contents) in miniapp_codegen::scaffold(root, vendor) {
             if path.exists() {
                 eprintln!("kept {} (it exists)", rel(&path));
                 continue;
@@ -37,17 +38,22 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
             std::fs::write(&path, contents).with_context(|| format!("writing {}", rel(&path)))?;
             eprintln!("created {}", rel(&path));
         }
-        let package = vendor.crate_dir.rsplit('/').next().unwrap_or_default();
         eprintln!(
-            "new vendor `{v}`: in the workspace's Cargo.toml add \"{dir}\" to `members` and \
-             `{package} = {{ path = \"{dir}\", version = \"0.1.0\" }}` to \
-             `[workspace.dependencies]`; in crates/fleet/Cargo.toml add `{package}.workspace = true`. \
-             Then build: the compiler names the push code the sandbox needs for it",
-            v = vendor.vendor,
-            dir = vendor.crate_dir,
+            "new vendor `{}`: its crate, its generated modules and the workspace's manifests are \
+             written. Left by hand: the sandbox's push sending has an arm per vendor \
+             (crates/sandbox/src/pushes.rs and lib.rs); the compiler names them",
+            vendor.vendor
         );
     }
+    // Every vendor crate is a workspace member and a dependency of the fleet.
     let mut stale = Vec::new();
+    for change in crate::manifests::wire_vendors(root, &vendors, check)? {
+        if check {
+            stale.push(format!("{change} (missing)"));
+        } else {
+            eprintln!("added {change}");
+        }
+    }
     for (path, contents) in &files {
         let current = std::fs::read_to_string(path).ok();
         if current.as_deref() == Some(contents.as_str()) {
@@ -133,8 +139,33 @@ mod tests {
             .replacen("vendor = \"wechat\"", "vendor = \"acme\"", 1);
         std::fs::write(acme.join("component_auth.toml"), auth).unwrap();
 
+        // The manifests that name every vendor crate.
+        for manifest in ["Cargo.toml", crate::manifests::FLEET_MANIFEST] {
+            let to = scratch.join(manifest);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(root.join(manifest), to).unwrap();
+        }
+
         run(&scratch, false).unwrap();
         let read = |rel: &str| std::fs::read_to_string(scratch.join(rel)).unwrap();
+        let workspace = read("Cargo.toml");
+        assert!(
+            workspace.contains("    \"crates/acme-api\",\n]"),
+            "a member, one per line: {workspace}"
+        );
+        assert!(
+            workspace.contains("acme-api = { path = \"crates/acme-api\", version = \"0.1.0\" }"),
+            "{workspace}"
+        );
+        assert!(
+            workspace.contains("# Tools, tests and benchmarks"),
+            "comments kept"
+        );
+        let fleet = read(crate::manifests::FLEET_MANIFEST);
+        assert!(
+            fleet.contains("acme-api = { workspace = true, features = [\"axum\"] }"),
+            "{fleet}"
+        );
         assert!(read("crates/acme-api/Cargo.toml").contains("name = \"acme-api\""));
         assert!(read("crates/acme-api/src/lib.rs").contains("pub use generated::*;"));
         let tokens = read("crates/acme-api/src/generated/tokens.rs");

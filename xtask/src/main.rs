@@ -13,6 +13,7 @@
 //!   against the physical minimum, peak memory, resume cost).
 
 mod codegen;
+mod manifests;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
