@@ -40,8 +40,9 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         }
         eprintln!(
             "new vendor `{}`: its crate, its generated modules and the workspace's manifests are \
-             written. Left by hand: the sandbox's push sending has an arm per vendor \
-             (crates/sandbox/src/pushes.rs and lib.rs); the compiler names them",
+             written; the sandbox sends its pushes as `[sandbox.pushes]` of its vendor.toml \
+             says. Left by hand: its push receiver (src/push/ of the crate, over \
+             core_http::crypto) and its arm in tests/tests/push_loop.rs; the compiler names it",
             vendor.vendor
         );
     }

@@ -18,8 +18,9 @@ pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
     answer_field, answer_path, check_token_flow, find_endpoint, load_vendor, parse_vendor,
     vendor_json_schema, AuthorizationPage, CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec,
-    Fill, FillSource, OAuthMembers, PageParam, PageSource, RefreshRefused, SandboxShapes,
-    TokenCall, TokenFlow, TokenRoleNames, VendorFile,
+    Fill, FillSource, OAuthMembers, PageParam, PageSource, PushTransport, PushValue,
+    RefreshRefused, SandboxPushes, SandboxShapes, SentPush, TokenCall, TokenFlow, TokenRoleNames,
+    VendorFile,
 };
 
 /// One transcribed vendor document.

@@ -96,6 +96,83 @@ pub struct SandboxShapes {
     pub token_roles: TokenRoleNames,
     /// A pushed ticket: `{hex}` is replaced.
     pub ticket_format: String,
+    /// The pushes the sandbox sends as this vendor (`[sandbox.pushes]`); none if absent.
+    #[serde(default)]
+    pub pushes: Option<SandboxPushes>,
+}
+
+/// The pushes the sandbox sends as a vendor (`[sandbox.pushes]` of `vendor.toml`): how they
+/// travel, and for each push it can send, the event kind (a `kinds` wire name of the specs'
+/// `[[events]]`, whose example is the body) and the members it fills in.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxPushes {
+    /// How a push travels (its envelope and signature).
+    pub transport: PushTransport,
+    /// The ticket push (the platform's ticket, every few minutes).
+    #[serde(default)]
+    pub ticket: Option<SentPush>,
+    /// The push that says an app authorized the platform, with its authorization code.
+    #[serde(default)]
+    pub authorized: Option<SentPush>,
+    /// The push that says an app's code audit passed.
+    #[serde(default)]
+    pub audit_approved: Option<SentPush>,
+    /// The push that says an app's code audit failed, with the reason.
+    #[serde(default)]
+    pub audit_rejected: Option<SentPush>,
+}
+
+/// How a vendor's pushes travel: the envelope around the encrypted event and its signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushTransport {
+    /// WeChat's: XML `<xml><AppId|ToUserName/><Encrypt/></xml>` (the event's first member
+    /// beside the ciphertext), `timestamp`, `nonce`, `encrypt_type=aes` and `msg_signature` in
+    /// the query (an account's message push adds `signature` and `openid`); WeChat's cipher.
+    XmlMsgSignature,
+    /// Baidu's: JSON `{Nonce, TimeStamp, Encrypt, MsgSignature}`; WeChat's cipher.
+    JsonMsgSignature,
+    /// Kuaishou's: JSON `{encryptedMsg, msgId, componentAppId, timestamp}`, the body signed in
+    /// the `kwaisign` header; Kuaishou's cipher.
+    JsonBodySignature,
+}
+
+/// One push the sandbox sends: its event kind and what it fills in.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SentPush {
+    /// The event kind (the discriminator's value, e.g. `component_verify_ticket`).
+    pub kind: String,
+    /// Members of the example set to the push's own values, by member name.
+    #[serde(default)]
+    pub fill: std::collections::BTreeMap<String, PushValue>,
+}
+
+/// A value the sandbox knows when it sends a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PushValue {
+    /// The platform's app id (what the pushes are encrypted for).
+    PlatformAppId,
+    /// The time of sending, in seconds since the Unix epoch.
+    NowSecs,
+    /// The time of sending, in milliseconds since the Unix epoch.
+    NowMillis,
+    /// An hour after sending, in seconds since the Unix epoch.
+    InAnHourSecs,
+    /// The ticket pushed.
+    Ticket,
+    /// The app's id, as text.
+    AppId,
+    /// The app's id as a number where it is one (Baidu's), else as text.
+    AppIdNumber,
+    /// The app's original id (`gh_` and the app id: WeChat's `ToUserName`).
+    OriginalId,
+    /// The authorization code pushed.
+    Code,
+    /// Why the audit failed.
+    Reason,
 }
 
 /// The `{role}` of each kind of sandbox token.

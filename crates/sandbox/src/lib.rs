@@ -313,12 +313,12 @@ impl Sandbox {
             .await
     }
 
-    /// Authorizes the platform as the app `app_id` of `vendor` would (Baidu app ids are
-    /// numbers): pushes the vendor's authorization event (WeChat `authorized` XML, Baidu
-    /// `AUTHORIZED` JSON), encrypted with
+    /// Authorizes the platform as the app `app_id` of `vendor` would: pushes the vendor's
+    /// authorization event (`authorized` of `[sandbox.pushes]` in its `vendor.toml`: WeChat's
+    /// `authorized` XML, Baidu's `AUTHORIZED` JSON with the numeric app id), encrypted with
     /// `secrets`, to the handler at `url`. The code it carries (returned in
-    /// [`Pushed::ticket`]) exchanges once for tokens bound to that app. Kuaishou documents no
-    /// authorization push fields, so it has none.
+    /// [`Pushed::ticket`]) exchanges once for tokens bound to that app. A vendor whose
+    /// documents describe no authorization push (Kuaishou) has none: an error says so.
     pub async fn push_authorized(
         &self,
         vendor: impl AnyVendor,
@@ -327,20 +327,14 @@ impl Sandbox {
         app_id: &str,
     ) -> Result<Pushed, PushSendError> {
         let vendor = vendor.spec_vendor();
-        match envelope::runtime(vendor) {
-            core_http::Vendor::Wechat => {
-                let code = format!("queryauthcode@@@sandbox-{:016x}", fastrand::u64(..));
-                self.tokens.bind_code(vendor, &code, app_id);
-                pushes::push_wechat_authorized(url, secrets, app_id, &code).await
-            }
-            core_http::Vendor::Baidu => {
-                let code = self.tokens.issue_code(vendor, app_id);
-                pushes::push_baidu_authorized(url, secrets, app_id, &code).await
-            }
-            core_http::Vendor::Kuaishou => Err(PushSendError::Send(
-                "Kuaishou's authorization notices are not documented field by field; the sandbox pushes none".into(),
-            )),
-        }
+        let code = self.tokens.issue_code(vendor, app_id);
+        let facts = pushes::PushFacts {
+            app: Some(app_id),
+            code: Some(&code),
+            ..Default::default()
+        };
+        let role = pushes::PushRole::Authorized;
+        pushes::send_push(vendor, role, url, secrets, facts, code.clone()).await
     }
 
     /// The apps seeded for `vendor` ([`SandboxOptions::apps`]), in id order.

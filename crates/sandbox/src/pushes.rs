@@ -6,8 +6,10 @@ use miniapp_spec::Vendor;
 use core_http::crypto::kuaishou::PushCrypto;
 use core_http::crypto::wechat::MessageCrypto;
 
+use miniapp_spec::{PushTransport, PushValue, SandboxPushes, SentPush};
+use serde_json::Value;
+
 use crate::events::event_body;
-use crate::AnyVendor;
 
 /// The platform settings the pushes are encrypted with (what the platform's page shows).
 #[derive(Clone)]
@@ -83,158 +85,193 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// POSTs WeChat's `authorized` push for `authorizer_appid` with `code` to `url`.
-pub(crate) async fn push_wechat_authorized(
-    url: &str,
-    secrets: &PushSecrets,
-    authorizer_appid: &str,
-    code: &str,
-) -> Result<Pushed, PushSendError> {
-    let crypto = MessageCrypto::for_vendor(
-        core_http::Vendor::Wechat,
-        secrets.token.as_str(),
-        &secrets.encoding_aes_key,
-        secrets.app_id.as_str(),
-    )?;
-    let now = now_secs();
-    let inner = event_body(
-        &core_http::Vendor::Wechat.spec_vendor(),
-        "authorized",
-        &[
-            ("AppId", secrets.app_id.as_str().into()),
-            ("CreateTime", now.into()),
-            ("AuthorizerAppid", authorizer_appid.into()),
-            ("AuthorizationCode", code.into()),
-            ("AuthorizationCodeExpiredTime", (now + 3600).into()),
-        ],
-    )?;
-    send_wechat(url, &crypto, &secrets.app_id, &inner, code.to_owned()).await
+/// Which of a vendor's pushes (`[sandbox.pushes]` of its `vendor.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PushRole {
+    /// The platform's ticket.
+    Ticket,
+    /// An app authorized the platform.
+    Authorized,
+    /// An app's code audit passed.
+    AuditApproved,
+    /// An app's code audit failed.
+    AuditRejected,
 }
 
-async fn send_wechat(
+impl PushRole {
+    /// The push `pushes` describes for this role, if it has one.
+    fn of(self, pushes: &SandboxPushes) -> Option<&SentPush> {
+        match self {
+            PushRole::Ticket => pushes.ticket.as_ref(),
+            PushRole::Authorized => pushes.authorized.as_ref(),
+            PushRole::AuditApproved => pushes.audit_approved.as_ref(),
+            PushRole::AuditRejected => pushes.audit_rejected.as_ref(),
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            PushRole::Ticket => "ticket",
+            PushRole::Authorized => "authorized",
+            PushRole::AuditApproved => "audit_approved",
+            PushRole::AuditRejected => "audit_rejected",
+        }
+    }
+}
+
+/// What the sandbox knows when it sends a push: the values `[sandbox.pushes]` fills in.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PushFacts<'a> {
+    /// The ticket pushed.
+    pub ticket: Option<&'a str>,
+    /// The app the push is about.
+    pub app: Option<&'a str>,
+    /// The authorization code pushed.
+    pub code: Option<&'a str>,
+    /// Why an audit failed.
+    pub reason: Option<&'a str>,
+}
+
+impl PushFacts<'_> {
+    /// The value `what` stands for in a push of `secrets`'s platform at `now` (seconds).
+    fn value(&self, what: PushValue, secrets: &PushSecrets, now: u64) -> Result<Value, String> {
+        let need = |v: Option<&str>, name: &str| {
+            v.map(Value::from)
+                .ok_or_else(|| format!("this push has no {name} to fill in"))
+        };
+        Ok(match what {
+            PushValue::PlatformAppId => secrets.app_id.as_str().into(),
+            PushValue::NowSecs => now.into(),
+            PushValue::NowMillis => (now * 1000).into(),
+            PushValue::InAnHourSecs => (now + 3600).into(),
+            PushValue::Ticket => need(self.ticket, "ticket")?,
+            PushValue::AppId => need(self.app, "app")?,
+            PushValue::AppIdNumber => match self.app.map(str::parse::<i64>) {
+                Some(Ok(n)) => n.into(),
+                _ => need(self.app, "app")?,
+            },
+            PushValue::OriginalId => {
+                format!("gh_{}", self.app.ok_or("this push has no app")?).into()
+            }
+            PushValue::Code => need(self.code, "authorization code")?,
+            PushValue::Reason => need(self.reason, "reason")?,
+        })
+    }
+}
+
+/// Builds and POSTs the `role` push of `vendor` to `url`, as `[sandbox.pushes]` of its
+/// `vendor.toml` says: the example of its event kind with `facts` filled in, encrypted and
+/// wrapped as its transport says. `carried` is what [`Pushed::ticket`] returns.
+pub(crate) async fn send_push(
+    vendor: Vendor,
+    role: PushRole,
     url: &str,
-    crypto: &MessageCrypto,
-    app_id: &str,
-    inner: &str,
+    secrets: &PushSecrets,
+    facts: PushFacts<'_>,
     carried: String,
 ) -> Result<Pushed, PushSendError> {
-    let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
-    let timestamp = now_secs().to_string();
-    let encrypt = crypto.encrypt(inner);
-    let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
-    let body = format!(
-        "<xml><AppId><![CDATA[{app_id}]]></AppId><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-    );
-    let request = http_client()
-        .post(url)
-        .query(&[
-            ("timestamp", timestamp.as_str()),
-            ("nonce", nonce.as_str()),
-            ("encrypt_type", "aes"),
-            ("msg_signature", msg_signature.as_str()),
-        ])
-        .header("content-type", "text/xml")
-        .body(body);
+    let pushes = crate::embedded::shapes(vendor).pushes.as_ref();
+    let Some((pushes, sent)) = pushes.and_then(|p| Some((p, role.of(p)?))) else {
+        return Err(PushSendError::Send(format!(
+            "the sandbox sends no {} push as {vendor}: `[sandbox.pushes]` of specs/{vendor}/vendor.toml names none (its documents describe none)",
+            role.key()
+        )));
+    };
+    let now = now_secs();
+    let fills = sent
+        .fill
+        .iter()
+        .map(|(member, what)| Ok((member.as_str(), facts.value(*what, secrets, now)?)))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(PushSendError::Send)?;
+    let inner = event_body(&vendor, &sent.kind, &fills)?;
+    let request = match pushes.transport {
+        PushTransport::XmlMsgSignature => xml_msg_signature(vendor, url, secrets, &inner)?,
+        PushTransport::JsonMsgSignature => json_msg_signature(vendor, url, secrets, &inner)?,
+        PushTransport::JsonBodySignature => json_body_signature(url, secrets, &inner)?,
+    };
     send(request, carried).await
 }
 
-async fn send(request: reqwest::RequestBuilder, ticket: String) -> Result<Pushed, PushSendError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
-    let status = response.status().as_u16();
-    let reply = response
-        .text()
-        .await
-        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
-    Ok(Pushed {
-        ticket,
-        status,
-        reply,
-    })
+/// WeChat's cipher (`[push] random_prefix`) of `vendor` for `secrets`'s platform.
+fn message_crypto(vendor: Vendor, secrets: &PushSecrets) -> Result<MessageCrypto, PushSendError> {
+    Ok(MessageCrypto::for_vendor(
+        crate::envelope::runtime(vendor),
+        secrets.token.as_str(),
+        &secrets.encoding_aes_key,
+        secrets.app_id.as_str(),
+    )?)
 }
 
-/// Builds and POSTs one ticket push of `vendor` to `url`.
-pub(crate) async fn push_ticket(
+/// [`PushTransport::XmlMsgSignature`]: `<xml>` with the event's first member (`AppId`, or an
+/// account's `ToUserName`) and `Encrypt`; the signatures in the query.
+fn xml_msg_signature(
     vendor: Vendor,
-    url: &str,
-    secrets: &PushSecrets,
-    ticket: String,
-) -> Result<Pushed, PushSendError> {
-    let http = http_client();
-    let now = now_secs();
-    let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
-    let request = match crate::envelope::runtime(vendor) {
-        core_http::Vendor::Wechat => {
-            let crypto = MessageCrypto::for_vendor(
-                core_http::Vendor::Wechat,
-                secrets.token.as_str(),
-                &secrets.encoding_aes_key,
-                secrets.app_id.as_str(),
-            )?;
-            let inner = event_body(
-                &vendor,
-                "component_verify_ticket",
-                &[
-                    ("AppId", secrets.app_id.as_str().into()),
-                    ("CreateTime", now.into()),
-                    ("ComponentVerifyTicket", ticket.as_str().into()),
-                ],
-            )?;
-            return send_wechat(url, &crypto, &secrets.app_id, &inner, ticket).await;
-        }
-        core_http::Vendor::Baidu => {
-            let inner = event_body(
-                &vendor,
-                "ticket",
-                &[
-                    ("Ticket", ticket.as_str().into()),
-                    ("CreateTime", now.into()),
-                ],
-            )?;
-            baidu_request(url, secrets, &inner)?
-        }
-        core_http::Vendor::Kuaishou => {
-            let crypto = PushCrypto::new(secrets.token.as_str(), &secrets.encoding_aes_key)?;
-            let inner = event_body(
-                &vendor,
-                "COMPONENT_TICKET",
-                &[
-                    ("componentAppId", secrets.app_id.as_str().into()),
-                    ("componentTicket", ticket.as_str().into()),
-                    ("eventTime", (now * 1000).into()),
-                ],
-            )?;
-            let body = serde_json::json!({
-                "encryptedMsg": crypto.encrypt(&inner),
-                "msgId": format!("sandbox-{nonce}"),
-                "componentAppId": secrets.app_id,
-                "timestamp": now * 1000,
-            })
-            .to_string();
-            http.post(url)
-                .header("content-type", "application/json")
-                .header("kwaisign", crypto.signature(body.as_bytes()))
-                .body(body)
-        }
-    };
-    send(request, ticket).await
-}
-
-/// Baidu's push envelope around the JSON `inner`: WeChat's cipher with the TP `client_id` as
-/// trailing id, `{Nonce, TimeStamp, Encrypt, MsgSignature}`.
-fn baidu_request(
     url: &str,
     secrets: &PushSecrets,
     inner: &str,
 ) -> Result<reqwest::RequestBuilder, PushSendError> {
-    let crypto = MessageCrypto::for_vendor(
-        core_http::Vendor::Baidu,
-        secrets.token.as_str(),
-        &secrets.encoding_aes_key,
-        secrets.app_id.as_str(),
-    )?;
+    let crypto = message_crypto(vendor, secrets)?;
+    let (to_name, to) = first_element(inner).ok_or_else(|| {
+        PushSendError::Send("the event's example has no first member to address it by".into())
+    })?;
+    let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
+    let timestamp = now_secs().to_string();
+    let encrypt = crypto.encrypt(inner);
+    let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
+    let mut query = vec![
+        ("timestamp", timestamp.clone()),
+        ("nonce", nonce.clone()),
+        ("encrypt_type", "aes".to_owned()),
+        ("msg_signature", msg_signature),
+    ];
+    if to_name == "ToUserName" {
+        // An account's message push also carries the plain `signature` (token, timestamp and
+        // nonce: an empty fourth part adds nothing to the sorted concatenation) and the
+        // sender's `openid`.
+        query.insert(0, ("signature", crypto.signature(&timestamp, &nonce, "")));
+        let openid = element_text(inner, "FromUserName").unwrap_or_default();
+        query.insert(3, ("openid", openid.to_owned()));
+    }
+    let body = format!(
+        "<xml><{to_name}><![CDATA[{to}]]></{to_name}><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    );
+    Ok(http_client()
+        .post(url)
+        .query(&query)
+        .header("content-type", "text/xml")
+        .body(body))
+}
+
+/// The name and text of the first element inside `<xml>`.
+fn first_element(xml: &str) -> Option<(&str, &str)> {
+    let rest = xml.trim().strip_prefix("<xml>")?;
+    let name = rest.strip_prefix('<')?.split('>').next()?;
+    Some((name, element_text(xml, name)?))
+}
+
+/// The text of the element `name` of a flat `<xml>` (CDATA unwrapped).
+fn element_text<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&format!("</{name}>"))?;
+    let text = &xml[start..end];
+    Some(
+        text.strip_prefix("<![CDATA[")
+            .and_then(|t| t.strip_suffix("]]>"))
+            .unwrap_or(text),
+    )
+}
+
+/// [`PushTransport::JsonMsgSignature`]: WeChat's cipher with the platform's id as trailing
+/// id, `{Nonce, TimeStamp, Encrypt, MsgSignature}`.
+fn json_msg_signature(
+    vendor: Vendor,
+    url: &str,
+    secrets: &PushSecrets,
+    inner: &str,
+) -> Result<reqwest::RequestBuilder, PushSendError> {
+    let crypto = message_crypto(vendor, secrets)?;
     let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
     let encrypt = crypto.encrypt(inner);
     let timestamp = now_secs().to_string();
@@ -251,39 +288,71 @@ fn baidu_request(
         .body(body))
 }
 
-/// POSTs Baidu's `AUTHORIZED` event for the mini-program `app_id` (numeric, as Baidu's are)
-/// with `code` to `url`. `tpAppId` is the sandbox's own numeric TP id, 10000 (Baidu's TP id is
-/// not the `client_id` the pushes are encrypted with).
-pub(crate) async fn push_baidu_authorized(
+/// [`PushTransport::JsonBodySignature`]: `{encryptedMsg, msgId, componentAppId, timestamp}`,
+/// the body signed in the `kwaisign` header.
+fn json_body_signature(
     url: &str,
     secrets: &PushSecrets,
-    app_id: &str,
-    code: &str,
+    inner: &str,
+) -> Result<reqwest::RequestBuilder, PushSendError> {
+    let crypto = PushCrypto::new(secrets.token.as_str(), &secrets.encoding_aes_key)?;
+    let now = now_secs();
+    let nonce = fastrand::u32(100_000_000..999_999_999);
+    let body = serde_json::json!({
+        "encryptedMsg": crypto.encrypt(inner),
+        "msgId": format!("sandbox-{nonce}"),
+        "componentAppId": secrets.app_id,
+        "timestamp": now * 1000,
+    })
+    .to_string();
+    Ok(http_client()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("kwaisign", crypto.signature(body.as_bytes()))
+        .body(body))
+}
+
+async fn send(request: reqwest::RequestBuilder, carried: String) -> Result<Pushed, PushSendError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
+    let status = response.status().as_u16();
+    let reply = response
+        .text()
+        .await
+        .map_err(|e| PushSendError::Send(e.without_url().to_string()))?;
+    Ok(Pushed {
+        ticket: carried,
+        status,
+        reply,
+    })
+}
+
+/// Builds and POSTs one ticket push of `vendor` to `url`.
+pub(crate) async fn push_ticket(
+    vendor: Vendor,
+    url: &str,
+    secrets: &PushSecrets,
+    ticket: String,
 ) -> Result<Pushed, PushSendError> {
-    let Ok(app) = app_id.parse::<i64>() else {
-        return Err(PushSendError::Send(format!(
-            "Baidu app ids are numbers; `{app_id}` is not one"
-        )));
+    let facts = PushFacts {
+        ticket: Some(&ticket),
+        ..Default::default()
     };
-    let inner = event_body(
-        &core_http::Vendor::Baidu.spec_vendor(),
-        "AUTHORIZED",
-        &[
-            ("appId", app.into()),
-            ("tpAppId", 10000.into()),
-            ("eventTime", "2026-01-01 00:00:00".into()),
-            ("authorizationCode", code.into()),
-            ("authorizationCodeExpiresIn", 60.into()),
-        ],
-    )?;
-    send(baidu_request(url, secrets, &inner)?, code.to_owned()).await
+    send_push(
+        vendor,
+        PushRole::Ticket,
+        url,
+        secrets,
+        facts,
+        ticket.clone(),
+    )
+    .await
 }
 
 /// POSTs the push that says `app`'s audit ended to `url` (`$APPID$` in it is replaced by the
-/// app's id, as WeChat does): approved, or rejected with `rejected` as the reason. WeChat: the
-/// authorizer's message envelope (`ToUserName` = the app's original id, `gh_` and the app id)
-/// with `weapp_audit_success` / `weapp_audit_fail`; Baidu: `PACKAGE_AUDIT_PASS` /
-/// `PACKAGE_AUDIT_FAIL` with the numeric `appId`. Kuaishou documents no audit.
+/// app's id, as WeChat does): approved, or rejected with `rejected` as the reason.
 pub(crate) async fn push_audit(
     vendor: Vendor,
     url: &str,
@@ -292,77 +361,100 @@ pub(crate) async fn push_audit(
     rejected: Option<&str>,
 ) -> Result<Pushed, PushSendError> {
     let url = url.replace("$APPID$", app);
-    let now = now_secs();
-    match crate::envelope::runtime(vendor) {
-        core_http::Vendor::Wechat => {
-            let crypto = MessageCrypto::for_vendor(
-                core_http::Vendor::Wechat,
-                secrets.token.as_str(),
-                &secrets.encoding_aes_key,
-                secrets.app_id.as_str(),
-            )?;
-            let original = format!("gh_{app}");
-            let mut values = vec![
-                ("ToUserName", original.as_str().into()),
-                ("FromUserName", "o_sandbox_system".into()),
-                ("CreateTime", now.into()),
-            ];
-            let kind = match rejected {
-                None => {
-                    values.push(("SuccTime", now.into()));
-                    "weapp_audit_success"
-                }
-                Some(reason) => {
-                    values.extend([("Reason", reason.into()), ("FailTime", now.into())]);
-                    "weapp_audit_fail"
-                }
+    let role = match rejected {
+        None => PushRole::AuditApproved,
+        Some(_) => PushRole::AuditRejected,
+    };
+    let facts = PushFacts {
+        app: Some(app),
+        reason: rejected,
+        ..Default::default()
+    };
+    send_push(vendor, role, &url, secrets, facts, app.to_owned()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every push `[sandbox.pushes]` names, for every vendor, builds from its `[[events]]`
+    /// example with the values it fills in: the kind is documented and each member is set.
+    #[test]
+    fn every_configured_push_builds_from_the_specs() {
+        let secrets = PushSecrets::sandbox_platform(core_http::Vendor::Wechat);
+        let facts = PushFacts {
+            ticket: Some("t-1"),
+            app: Some("1452001"),
+            code: Some("c-1"),
+            reason: Some("r-1"),
+        };
+        let mut built = 0;
+        for &runtime in core_http::Vendor::ALL {
+            let vendor = Vendor::new(runtime.facts().name).unwrap();
+            let Some(pushes) = crate::embedded::shapes(vendor).pushes.as_ref() else {
+                continue;
             };
-            let inner = event_body(&vendor, kind, &values)?;
-            let nonce = fastrand::u32(100_000_000..999_999_999).to_string();
-            let timestamp = now.to_string();
-            let encrypt = crypto.encrypt(&inner);
-            let msg_signature = crypto.signature(&timestamp, &nonce, &encrypt);
-            // The plain `signature` signs token, timestamp and nonce (an empty fourth part
-            // adds nothing to the sorted concatenation).
-            let signature = crypto.signature(&timestamp, &nonce, "");
-            let body = format!(
-                "<xml><ToUserName><![CDATA[{original}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-            );
-            let request = http_client()
-                .post(&url)
-                .query(&[
-                    ("signature", signature.as_str()),
-                    ("timestamp", timestamp.as_str()),
-                    ("nonce", nonce.as_str()),
-                    ("openid", "o_sandbox_system"),
-                    ("encrypt_type", "aes"),
-                    ("msg_signature", msg_signature.as_str()),
-                ])
-                .header("content-type", "text/xml")
-                .body(body);
-            send(request, app.to_owned()).await
-        }
-        core_http::Vendor::Baidu => {
-            let app_id = app
-                .parse::<i64>()
-                .map_or_else(|_| serde_json::Value::from(app), serde_json::Value::from);
-            let mut values = vec![
-                ("appId", app_id),
-                ("tpAppId", 10000.into()),
-                ("eventTime", "2026-01-01 00:00:00".into()),
-            ];
-            let kind = match rejected {
-                None => "PACKAGE_AUDIT_PASS",
-                Some(reason) => {
-                    values.push(("reason", reason.into()));
-                    "PACKAGE_AUDIT_FAIL"
+            for role in [
+                PushRole::Ticket,
+                PushRole::Authorized,
+                PushRole::AuditApproved,
+                PushRole::AuditRejected,
+            ] {
+                let Some(sent) = role.of(pushes) else {
+                    continue;
+                };
+                let fills: Vec<(&str, Value)> = sent
+                    .fill
+                    .iter()
+                    .map(|(m, what)| (m.as_str(), facts.value(*what, &secrets, 7).unwrap()))
+                    .collect();
+                let body = event_body(&vendor, &sent.kind, &fills).unwrap();
+                assert!(body.contains(&sent.kind), "{vendor} {role:?}: {body}");
+                for (_, value) in &fills {
+                    let text = value.as_str().map_or(value.to_string(), str::to_owned);
+                    assert!(
+                        body.contains(&text),
+                        "{vendor} {role:?} lacks {text}: {body}"
+                    );
                 }
-            };
-            let inner = event_body(&vendor, kind, &values)?;
-            send(baidu_request(&url, secrets, &inner)?, app.to_owned()).await
+                built += 1;
+            }
         }
-        core_http::Vendor::Kuaishou => Err(PushSendError::Send(
-            "Kuaishou documents no code audit, so no audit push".into(),
-        )),
+        assert!(
+            built >= 9,
+            "WeChat and Baidu 4 each, Kuaishou its ticket: {built}"
+        );
+    }
+
+    #[test]
+    fn an_xml_push_is_addressed_by_its_first_member() {
+        let inner = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_x]]></FromUserName><CreateTime>7</CreateTime></xml>";
+        assert_eq!(first_element(inner), Some(("ToUserName", "gh_1")));
+        assert_eq!(element_text(inner, "FromUserName"), Some("o_x"));
+        assert_eq!(element_text(inner, "CreateTime"), Some("7"));
+        assert_eq!(element_text(inner, "Missing"), None);
+    }
+
+    #[test]
+    fn a_push_a_vendor_does_not_document_is_refused_with_where_to_say_it() {
+        let vendor = Vendor::new("kuaishou").unwrap();
+        let secrets = PushSecrets::sandbox_platform(core_http::Vendor::Kuaishou);
+        let err = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(push_audit(
+                vendor,
+                "http://127.0.0.1:9/",
+                &secrets,
+                "a",
+                None,
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no audit_approved push as kuaishou")
+                && err.contains("[sandbox.pushes]` of specs/kuaishou/vendor.toml"),
+            "{err}"
+        );
     }
 }

@@ -226,13 +226,6 @@ impl Tokens {
             || self.state().pushed.contains(&(vendor, ticket.to_owned()))
     }
 
-    /// Binds `code` (one the sandbox pushes) to `app`: it exchanges once, for that app.
-    pub(crate) fn bind_code(&self, vendor: Vendor, code: &str, app: &str) {
-        self.state()
-            .codes
-            .insert(code.to_owned(), (vendor, app.to_owned()));
-    }
-
     /// The app a code issued by [`Tokens::issue_code`] names (and uses it up).
     pub(crate) fn take_code(&self, vendor: Vendor, code: &str) -> Option<String> {
         let mut state = self.state();
