@@ -234,6 +234,7 @@ mod generate {
                 .join(v.vendor.as_str())
                 .join(miniapp_spec::VENDOR_FILE);
             miniapp_spec::check_token_flow(&vendor_toml, v, &specs)?;
+            miniapp_spec::check_sandbox_pushes(&vendor_toml, v, &specs)?;
             let file = tokens::module(v, &specs, client::carries_app_id(&of_vendor))
                 .with_context(|| format!("generating {}'s tokens", v.vendor.as_str()))?;
             let list = modules

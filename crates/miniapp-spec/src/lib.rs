@@ -16,9 +16,9 @@ mod vendor;
 pub use miniapp_rules::{BodyKind, CredentialKind, Format, Limits, Location, Method};
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
-    answer_field, answer_path, check_token_flow, find_endpoint, load_vendor, parse_vendor,
-    vendor_json_schema, AuthorizationPage, CodeMessage, CodeText, EnvelopeShape, EnvelopeSpec,
-    Fill, FillSource, OAuthMembers, PageParam, PageSource, PushTransport, PushValue,
+    answer_field, answer_path, check_sandbox_pushes, check_token_flow, find_endpoint, load_vendor,
+    parse_vendor, vendor_json_schema, AuthorizationPage, CodeMessage, CodeText, EnvelopeShape,
+    EnvelopeSpec, Fill, FillSource, OAuthMembers, PageParam, PageSource, PushTransport, PushValue,
     RefreshRefused, SandboxPushes, SandboxShapes, SentPush, TokenCall, TokenFlow, TokenRoleNames,
     VendorFile,
 };

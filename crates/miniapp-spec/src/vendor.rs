@@ -543,6 +543,85 @@ pub fn find_endpoint<'a>(
         .find_map(|(_, s)| s.endpoints.iter().find(|e| e.name == name).map(|e| (s, e)))
 }
 
+/// Checks `[sandbox.pushes]` of `vendor` against its specs: each push's `kind` is a kind of
+/// one of the vendor's `[[events]]`, and each member it fills in is one of that event's
+/// fields (or its discriminator). `path` is the `vendor.toml`, for the error's location.
+pub fn check_sandbox_pushes(
+    path: &Path,
+    vendor: &VendorFile,
+    specs: &[(std::path::PathBuf, crate::SpecFile)],
+) -> Result<(), SpecError> {
+    let Some(pushes) = &vendor.sandbox.pushes else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let invalid = |role: &str, needle: &str, message: String| {
+        let section = text.find("[sandbox.pushes]").unwrap_or(0);
+        let at = text[section..]
+            .find(&format!("{role} = "))
+            .map(|r| section + r)
+            .and_then(|r| text[r..].find(needle).map(|n| r + n));
+        let (line, column) = at.map_or((0, 0), |at| crate::line_col(&text, at));
+        SpecError::Invalid {
+            path: path.to_owned(),
+            line,
+            column,
+            context: format!("sandbox.pushes.{role}"),
+            message,
+        }
+    };
+    let events: Vec<(&crate::Event, &crate::PushSpec)> = specs
+        .iter()
+        .filter(|(_, s)| s.vendor == vendor.vendor)
+        .flat_map(|(_, s)| s.events.iter().map(move |e| (e, &s.push)))
+        .collect();
+    let roles = [
+        ("ticket", &pushes.ticket),
+        ("authorized", &pushes.authorized),
+        ("audit_approved", &pushes.audit_approved),
+        ("audit_rejected", &pushes.audit_rejected),
+    ];
+    for (role, sent) in roles {
+        let Some(sent) = sent else { continue };
+        let Some((event, push)) = events
+            .iter()
+            .find(|(e, _)| e.kinds.iter().any(|k| k.wire == sent.kind))
+        else {
+            let known: Vec<&str> = events
+                .iter()
+                .flat_map(|(e, _)| e.kinds.iter().map(|k| k.wire.as_str()))
+                .collect();
+            return Err(invalid(
+                role,
+                &format!("\"{}\"", sent.kind),
+                format!(
+                    "`{}` is not a kind of any `[[events]]` of the {} specs; known: {}",
+                    sent.kind,
+                    vendor.vendor,
+                    known.join(", ")
+                ),
+            ));
+        };
+        let discriminator = event.discriminator(push);
+        for member in sent.fill.keys() {
+            if member != discriminator && !event.fields.iter().any(|f| &f.name == member) {
+                let fields: Vec<&str> = event.fields.iter().map(|f| f.name.as_str()).collect();
+                return Err(invalid(
+                    role,
+                    member,
+                    format!(
+                        "`{member}` is not a field of the event `{}` ({}); its fields: {}",
+                        event.name,
+                        sent.kind,
+                        fields.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks `vendor`'s `[tokens]` against its specs: every call names an endpoint with the right
 /// token role, every parameter a generated call must set is filled, and each fill fits its
 /// parameter. `path` is the `vendor.toml`, for the error's location.

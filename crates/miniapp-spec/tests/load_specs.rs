@@ -407,3 +407,46 @@ fn an_unknown_format_names_the_allowed_ones() {
         );
     }
 }
+
+/// Every vendor's `[sandbox.pushes]` names documented event kinds and their fields; a kind no
+/// `[[events]]` documents, or a member the event does not have, is refused at its line with
+/// what is known.
+#[test]
+fn sandbox_pushes_are_checked_against_the_events() {
+    let dir = specs_dir();
+    let specs = miniapp_spec::load_dir(&dir).unwrap();
+    for vendor in miniapp_spec::load_vendors(&dir).unwrap() {
+        let path = dir.join(vendor.vendor.as_str()).join("vendor.toml");
+        miniapp_spec::check_sandbox_pushes(&path, &vendor, &specs).unwrap();
+    }
+    let original = std::fs::read_to_string(dir.join("wechat/vendor.toml")).unwrap();
+    let scratch = std::env::temp_dir().join(format!("miniapp-spec-pushes-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let path = scratch.join("vendor.toml");
+    for (from, to, wanted) in [
+        (
+            "kind = \"weapp_audit_fail\"",
+            "kind = \"weapp_audit_failed\"",
+            "`weapp_audit_failed` is not a kind of any `[[events]]` of the wechat specs; known: ",
+        ),
+        (
+            "Reason = \"reason\"",
+            "Reasons = \"reason\"",
+            "`Reasons` is not a field of the event `AuditFail` (weapp_audit_fail); its fields: ",
+        ),
+    ] {
+        assert!(original.contains(from), "{from}");
+        let text = original.replace(from, to);
+        std::fs::write(&path, &text).unwrap();
+        let vendor = miniapp_spec::load_vendor(&path).unwrap();
+        let err = miniapp_spec::check_sandbox_pushes(&path, &vendor, &specs).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(wanted), "{message}");
+        let line = text[..text.find(to).unwrap()].matches('\n').count() + 1;
+        assert!(
+            message.contains(&format!("vendor.toml:{line}:")),
+            "at line {line}: {message}"
+        );
+    }
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
