@@ -133,7 +133,12 @@ mod tests {
             .replace("vendor = \"wechat\"", "vendor = \"acme\"")
             .replace("title = \"WeChat\"", "title = \"Acme\"")
             .replace("crates/wechat-component-api", "crates/acme-api")
-            .replace("app_prefix = \"wx\"", "app_prefix = \"ac\"");
+            .replace("app_prefix = \"wx\"", "app_prefix = \"ac\"")
+            // Only the token document is copied: no audit events to push.
+            .lines()
+            .filter(|l| !l.starts_with("audit_"))
+            .collect::<Vec<_>>()
+            .join("\n");
         std::fs::write(acme.join("vendor.toml"), vendor).unwrap();
         let auth = std::fs::read_to_string(root.join("specs/wechat/component_auth.toml"))
             .unwrap()
