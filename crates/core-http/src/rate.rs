@@ -11,7 +11,7 @@
 //!
 //! The algorithm and its constants are ported from smithy-rs
 //! (`aws-smithy-runtime/src/client/retries/client_rate_limiter.rs`, Apache-2.0), itself from
-//! the AWS SDK for Go; the CUBIC test table below is theirs. Three changes fit vendors that
+//! the AWS SDK for Go; the CUBIC test table below is theirs. Four changes fit vendors that
 //! count calls per second rather than drain a bucket:
 //! - **one cut per episode**: a throttle is counted once a second at most, and never for a
 //!   call whose slot was taken before the last cut (the rest of a burst already in flight);
@@ -22,7 +22,12 @@
 //!   answers as a second's); CUBIC then climbs from there back to that rate and probes above
 //!   it;
 //! - no cap at twice the measured send rate (an idle spell between passes must not restart
-//!   the job at a crawl); the bucket's small burst does that job.
+//!   the job at a crawl); the bucket's small burst does that job;
+//! - **a waiting call follows the rate**: it holds its place in the bucket, not a sleep of
+//!   fixed length, and is woken when the rate rises by a quarter (a call that reserved its
+//!   slot at 2 a second does not sleep half a minute after the rate went back to 300); the
+//!   send rate counts a call when its slot is granted, so a throttle early in a burst sees
+//!   the burst.
 //!
 //! What counts as a throttle is ours ([`crate::retry::is_throttle`]).
 //!
