@@ -186,26 +186,22 @@ fn lease_lost(r: &JournalRow) {
 /// code, message, elapsed and attempt (the fence). Returns the `seq` of each row updated (unique
 /// in a job).
 fn fenced_update_sql(rows: usize) -> String {
-    let values = (0..rows)
-        .map(|i| {
-            let p = |k: usize| format!("${}", 3 + i * 10 + k);
-            format!(
-                "({}, {}, {}, {}, CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS BIGINT), {}, \
-                 CAST({} AS BIGINT), CAST({} AS BIGINT))",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let values = value_rows(
+        rows,
+        4,
+        &[
+            "?",
+            "?",
+            "?",
+            "?",
+            "CAST(? AS BIGINT)",
+            "CAST(? AS BIGINT)",
+            "CAST(? AS BIGINT)",
+            "?",
+            "CAST(? AS BIGINT)",
+            "CAST(? AS BIGINT)",
+        ],
+    );
     format!(
         "WITH v (v_vendor, v_app, v_resource, v_state, v_attempts, v_writes, v_code, v_message, v_elapsed, v_attempt)
              AS (VALUES {values})
@@ -233,30 +229,38 @@ const INSERT_CHUNK: usize = 100;
 
 /// The `INSERT` of `n` journal rows (new rows only: a resumed job keeps its states).
 fn insert_sql(n: usize) -> String {
-    let rows: Vec<String> = (0..n)
-        .map(|i| {
-            let p = |k: usize| format!("${}", i * 10 + k);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, 0, 0, {}, {}, 0)",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10)
-            )
-        })
-        .collect();
+    let columns = [
+        "?", "?", "?", "?", "?", "?", "?", "?", "0", "0", "?", "?", "0",
+    ];
     format!(
         "INSERT INTO miniapp_journal (job, seq, vendor, app_id, resource, desired, phase, state, attempts, writes, vendor_code, message, elapsed_ms)
          VALUES {}
          ON CONFLICT DO NOTHING",
-        rows.join(", ")
+        value_rows(n, 1, &columns)
     )
+}
+
+/// `rows` tuples of a `VALUES` list, each of `columns`: a `?` in a column is the next
+/// numbered parameter (`$first`, `$first + 1`, … across the rows), a column without one is
+/// written as it is (a literal).
+fn value_rows(rows: usize, first: usize, columns: &[&str]) -> String {
+    let mut next = first;
+    (0..rows)
+        .map(|_| {
+            let row: Vec<String> = columns
+                .iter()
+                .map(|c| match c.split_once('?') {
+                    Some((before, after)) => {
+                        next += 1;
+                        format!("{before}${}{after}", next - 1)
+                    }
+                    None => (*c).to_owned(),
+                })
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rows updated by one statement on SQLite: always this many (the rest one by one).
@@ -877,6 +881,28 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `VALUES` lists number their parameters across rows after the fixed ones.
+    #[test]
+    fn value_lists_number_their_parameters_across_rows() {
+        let insert = insert_sql(2);
+        assert!(
+            insert.contains(
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $10, 0), \
+                 ($11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $20, 0)\n"
+            ),
+            "{insert}"
+        );
+        let update = fenced_update_sql(2);
+        assert!(
+            update.contains(
+                "AS (VALUES ($4, $5, $6, $7, CAST($8 AS BIGINT), CAST($9 AS BIGINT), \
+                 CAST($10 AS BIGINT), $11, CAST($12 AS BIGINT), CAST($13 AS BIGINT)), ($14, $15, "
+            ),
+            "{update}"
+        );
+        assert!(update.contains("CAST($23 AS BIGINT)))\n"), "{update}");
+    }
 
     #[tokio::test]
     async fn an_unknown_vendor_name_is_an_error_not_another_vendor() {
