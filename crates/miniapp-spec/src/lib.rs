@@ -16,11 +16,11 @@ mod vendor;
 pub use miniapp_rules::{BodyKind, CredentialKind, Format, Limits, Location, Method};
 pub use types::{TypeRef, TypeRefError};
 pub use vendor::{
-    answer_field, answer_path, check_sandbox_pushes, check_token_flow, find_endpoint, load_vendor,
-    parse_vendor, vendor_json_schema, AuthorizationPage, CodeMessage, CodeText, EnvelopeShape,
-    EnvelopeSpec, Fill, FillSource, OAuthMembers, PageParam, PageSource, PushTransport, PushValue,
-    RefreshRefused, SandboxPushes, SandboxShapes, SentPush, TokenCall, TokenFlow, TokenRoleNames,
-    VendorFile,
+    answer_field, answer_path, check_sandbox_pushes, check_token_flow, find_endpoint, find_event,
+    load_vendor, parse_vendor, vendor_json_schema, AuthorizationPage, CodeMessage, CodeText,
+    EnvelopeShape, EnvelopeSpec, Fill, FillSource, OAuthMembers, PageParam, PageSource,
+    PushTransport, PushValue, RefreshRefused, SandboxPushes, SandboxShapes, SentPush, TokenCall,
+    TokenFlow, TokenRoleNames, VendorFile,
 };
 
 /// One transcribed vendor document.

@@ -543,6 +543,20 @@ pub fn find_endpoint<'a>(
         .find_map(|(_, s)| s.endpoints.iter().find(|e| e.name == name).map(|e| (s, e)))
 }
 
+/// The event family of `vendor` that documents the event kind `kind` (a `kinds` wire name),
+/// with its document's push settings.
+pub fn find_event<'a>(
+    specs: impl IntoIterator<Item = &'a crate::SpecFile>,
+    vendor: Vendor,
+    kind: &str,
+) -> Option<(&'a crate::Event, &'a crate::PushSpec)> {
+    specs
+        .into_iter()
+        .filter(|s| s.vendor == vendor)
+        .flat_map(|s| s.events.iter().map(move |e| (e, &s.push)))
+        .find(|(e, _)| e.kinds.iter().any(|k| k.wire == kind))
+}
+
 /// Checks `[sandbox.pushes]` of `vendor` against its specs: each push's `kind` is a kind of
 /// one of the vendor's `[[events]]`, and each member it fills in is one of that event's
 /// fields (or its discriminator). `path` is the `vendor.toml`, for the error's location.
@@ -570,11 +584,6 @@ pub fn check_sandbox_pushes(
             message,
         }
     };
-    let events: Vec<(&crate::Event, &crate::PushSpec)> = specs
-        .iter()
-        .filter(|(_, s)| s.vendor == vendor.vendor)
-        .flat_map(|(_, s)| s.events.iter().map(move |e| (e, &s.push)))
-        .collect();
     let roles = [
         ("ticket", &pushes.ticket),
         ("authorized", &pushes.authorized),
@@ -583,13 +592,13 @@ pub fn check_sandbox_pushes(
     ];
     for (role, sent) in roles {
         let Some(sent) = sent else { continue };
-        let Some((event, push)) = events
-            .iter()
-            .find(|(e, _)| e.kinds.iter().any(|k| k.wire == sent.kind))
-        else {
-            let known: Vec<&str> = events
+        let of_vendor = specs.iter().map(|(_, s)| s);
+        let Some((event, push)) = find_event(of_vendor, vendor.vendor, &sent.kind) else {
+            let known: Vec<&str> = specs
                 .iter()
-                .flat_map(|(e, _)| e.kinds.iter().map(|k| k.wire.as_str()))
+                .filter(|(_, s)| s.vendor == vendor.vendor)
+                .flat_map(|(_, s)| s.events.iter())
+                .flat_map(|e| e.kinds.iter().map(|k| k.wire.as_str()))
                 .collect();
             return Err(invalid(
                 role,

@@ -2,26 +2,37 @@
 //! document's example of the event, with the values of this push put in. A vendor's pushes
 //! therefore read exactly as its specs say they do, and a new event needs no code here.
 
-use miniapp_spec::{Event, PushFormat, PushSpec, Vendor};
+use miniapp_spec::{PushFormat, Vendor};
 use serde_json::Value;
 
 use crate::pushes::PushSendError;
 
 /// The decrypted body of the `kind` push (its wire name, e.g. `component_verify_ticket`) of
-/// `vendor`: the first example of the event family that documents `kind` (one that names it,
-/// if several do), its discriminator set to `kind`, and each of `values` put in (a member the
-/// example has keeps its place; another is added). Strings are text (XML: CDATA), numbers
-/// plain.
+/// `vendor`: the example of the event family that documents `kind` whose discriminator says
+/// `kind` (else its first), the discriminator set to `kind`, and each of `values` put in (a
+/// member the example has keeps its place; another is added). Strings are text (XML:
+/// CDATA), numbers plain.
 pub(crate) fn event_body(
     vendor: &Vendor,
     kind: &str,
     values: &[(&str, Value)],
 ) -> Result<String, PushSendError> {
-    let (event, push) = find(vendor, kind)?;
+    let (event, push) = miniapp_spec::find_event(crate::embedded::parsed(), *vendor, kind)
+        .ok_or_else(|| {
+            PushSendError::Send(format!(
+                "no `[[events]]` of the {vendor} specs documents a `{kind}` push"
+            ))
+        })?;
+    let discriminator = event.discriminator(push);
+    let names = |example: &str| match push.format {
+        PushFormat::Json => serde_json::from_str::<Value>(example)
+            .is_ok_and(|body| body.get(discriminator).and_then(Value::as_str) == Some(kind)),
+        PushFormat::Xml => element_text(example, discriminator) == Some(kind),
+    };
     let example = event
         .examples
         .iter()
-        .find(|e| e.contains(kind))
+        .find(|e| names(e))
         .or(event.examples.first())
         .ok_or_else(|| {
             PushSendError::Send(format!(
@@ -29,7 +40,6 @@ pub(crate) fn event_body(
                 event.name
             ))
         })?;
-    let discriminator = event.discriminator(push);
     let set = std::iter::once((discriminator, Value::from(kind)))
         .chain(values.iter().map(|(name, value)| (*name, value.clone())));
     match push.format {
@@ -56,18 +66,17 @@ pub(crate) fn event_body(
     }
 }
 
-/// The event family of `vendor` that documents `kind`, with its document's push settings.
-fn find<'a>(vendor: &Vendor, kind: &str) -> Result<(&'a Event, &'a PushSpec), PushSendError> {
-    crate::embedded::parsed()
-        .iter()
-        .filter(|spec| &spec.vendor == vendor)
-        .flat_map(|spec| spec.events.iter().map(move |e| (e, &spec.push)))
-        .find(|(event, _)| event.kinds.iter().any(|k| k.wire == kind))
-        .ok_or_else(|| {
-            PushSendError::Send(format!(
-                "no `[[events]]` of the {vendor} specs documents a `{kind}` push"
-            ))
-        })
+/// The text of the element `name` of a flat `<xml>` (CDATA unwrapped).
+pub(crate) fn element_text<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&format!("</{name}>"))?;
+    let text = &xml[start..end];
+    Some(
+        text.strip_prefix("<![CDATA[")
+            .and_then(|t| t.strip_suffix("]]>"))
+            .unwrap_or(text),
+    )
 }
 
 /// `xml` (a flat `<xml>` element) with the text of its `name` element set to `value`: in

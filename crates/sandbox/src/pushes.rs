@@ -9,7 +9,7 @@ use core_http::crypto::wechat::MessageCrypto;
 use miniapp_spec::{PushTransport, PushValue, SandboxPushes, SentPush};
 use serde_json::Value;
 
-use crate::events::event_body;
+use crate::events::{element_text, event_body};
 
 /// The platform settings the pushes are encrypted with (what the platform's page shows).
 #[derive(Clone)]
@@ -248,19 +248,6 @@ fn first_element(xml: &str) -> Option<(&str, &str)> {
     let rest = xml.trim().strip_prefix("<xml>")?;
     let name = rest.strip_prefix('<')?.split('>').next()?;
     Some((name, element_text(xml, name)?))
-}
-
-/// The text of the element `name` of a flat `<xml>` (CDATA unwrapped).
-fn element_text<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = start + xml[start..].find(&format!("</{name}>"))?;
-    let text = &xml[start..end];
-    Some(
-        text.strip_prefix("<![CDATA[")
-            .and_then(|t| t.strip_suffix("]]>"))
-            .unwrap_or(text),
-    )
 }
 
 /// [`PushTransport::JsonMsgSignature`]: WeChat's cipher with the platform's id as trailing
