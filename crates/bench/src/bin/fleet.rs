@@ -267,14 +267,8 @@ fn creds() -> Credentials {
 /// its three vendors (3 × `--concurrency`), against a sandbox of the same latency. Its client
 /// CPU per request is the floor the job's own figure is read against.
 async fn baseline(a: &Args) {
-    let sandbox = sandbox(SandboxOptions {
-        enforce_tokens: true,
-        apps: a.apps,
-        latency: Duration::from_millis(a.latency_ms),
-        latency_jitter: Duration::from_millis(a.jitter_ms),
-        ..Default::default()
-    })
-    .await;
+    // The same sandbox as the job's, without the rate limit (the baseline is not paced).
+    let sandbox = sandbox(fan_out_options(a, None)).await;
     let base = sandbox.base_url();
     let platform = miniapp_fleet::sandbox::platform_app_id(Vendor::Wechat);
     let http = reqwest::Client::builder()
@@ -476,18 +470,23 @@ async fn in_flight_while<T, F: std::future::Future<Output = T>>(
     (out, means)
 }
 
-async fn fan_out(a: &Args) {
-    // The vendors enforce the rate (each answers its own rate-limit code beyond it); the job
-    // is not told it: each vendor's client finds it.
-    let sandbox = sandbox(SandboxOptions {
+/// The fan-out's sandbox: `--apps` per vendor in token mode, `--latency-ms` ± `--jitter-ms`,
+/// each vendor answering its rate-limit code beyond `rate_limit` calls a second.
+fn fan_out_options(a: &Args, rate_limit: Option<u32>) -> SandboxOptions {
+    SandboxOptions {
         enforce_tokens: true,
         apps: a.apps,
         latency: Duration::from_millis(a.latency_ms),
         latency_jitter: Duration::from_millis(a.jitter_ms),
-        rate_limit: (a.rate > 0).then_some(a.rate),
+        rate_limit,
         ..Default::default()
-    })
-    .await;
+    }
+}
+
+async fn fan_out(a: &Args) {
+    // The vendors enforce the rate (each answers its own rate-limit code beyond it); the job
+    // is not told it: each vendor's client finds it.
+    let sandbox = sandbox(fan_out_options(a, (a.rate > 0).then_some(a.rate))).await;
     let s = setup(&sandbox, Vendor::ALL, DESIRED);
     let mut c = creds();
     if a.token_store == "sqlite" {
